@@ -1,0 +1,40 @@
+# One target per job. Everything installs into .venv; PostgreSQL is embedded unless
+# DATABASE_URL names a server; Celery needs no broker unless CELERY_BROKER_URL names one.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format bench bench-10m setup clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m cango_treasury.launch
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy cango_treasury ledger holdings
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP)
+	$(PY) bench/run.py --legs $${LEGS:-1000000}
+
+bench-10m: $(STAMP)
+	$(PY) bench/run.py --legs 10000000
+
+clean:
+	rm -rf $(VENV) bench/.venv .pytest_cache .mypy_cache .ruff_cache

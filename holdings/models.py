@@ -1,0 +1,1 @@
+"""The miner's world (sites, pools, wallets, lots) posts through ledger.services."""

@@ -1,0 +1,52 @@
+"""Errors a caller can cause. Each names what is wrong; nothing is written when raised."""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    code = "ledger_error"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+    def as_dict(self) -> dict[str, str]:
+        data = {"code": self.code, "detail": self.message}
+        if self.field:
+            data["field"] = self.field
+        return data
+
+
+class InvalidEntry(LedgerError):
+    code = "invalid_entry"
+
+
+class UnknownAccount(InvalidEntry):
+    code = "unknown_account"
+
+
+class ClosedPeriod(LedgerError):
+    code = "closed_period"
+
+
+class IdempotencyConflict(LedgerError):
+    code = "idempotency_conflict"
+
+
+class InsufficientBalance(LedgerError):
+    code = "insufficient_balance"
+
+
+class AlreadyReversed(LedgerError):
+    code = "already_reversed"
+
+
+class PeriodError(LedgerError):
+    code = "period_error"
+
+
+class InvalidAccount(LedgerError):
+    code = "invalid_account"

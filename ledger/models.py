@@ -1,0 +1,271 @@
+"""The double-entry core: commodities, accounts, the journal and its balance roll-ups.
+
+Invariants live in PostgreSQL (see the migrations): entries balance, USD postings have
+quantity equal to value, transfers conserve quantity, quantities fit their commodity's scale,
+posted rows are immutable, closed periods refuse entries, idempotency keys are unique.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from ledger.fields import ExactDecimalField
+
+QUANTITY_DIGITS = 38
+QUANTITY_PLACES = 18
+VALUE_DIGITS = 24
+VALUE_PLACES = 2
+
+
+class CommodityKind(models.TextChoices):
+    FIAT = "fiat", "Fiat currency"
+    CRYPTO = "crypto", "Crypto asset"
+    STABLECOIN = "stablecoin", "Stablecoin"
+
+
+class MeasurementPolicy(models.TextChoices):
+    FAIR_VALUE = "fair_value", "Fair value (ASC 350-60)"
+    COST = "cost", "Cost"
+
+
+class Commodity(models.Model):
+    code = models.CharField(
+        primary_key=True,
+        max_length=10,
+        validators=[RegexValidator(r"^[A-Z][A-Z0-9]{1,9}$", "2-10 capital letters or digits.")],
+    )
+    name = models.CharField(max_length=100)
+    decimal_places = models.PositiveSmallIntegerField(validators=[MaxValueValidator(18)])
+    kind = models.CharField(max_length=16, choices=CommodityKind.choices)
+    measurement_policy = models.CharField(
+        max_length=16, choices=MeasurementPolicy.choices, default=MeasurementPolicy.COST
+    )
+
+    class Meta:
+        verbose_name_plural = "commodities"
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decimal_places__lte=18), name="ledger_commodity_scale_range"
+            ),
+            models.UniqueConstraint(
+                fields=["code", "decimal_places"], name="ledger_commodity_code_scale"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class AccountType(models.TextChoices):
+    ASSET = "asset", "Asset"
+    LIABILITY = "liability", "Liability"
+    EQUITY = "equity", "Equity"
+    INCOME = "income", "Income"
+    EXPENSE = "expense", "Expense"
+
+
+DEBIT_NORMAL_TYPES = frozenset({AccountType.ASSET, AccountType.EXPENSE})
+
+
+class Account(models.Model):
+    code = models.CharField(
+        max_length=32,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", "Letters, digits, . _ -")],
+    )
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=16, choices=AccountType.choices)
+    commodity = models.ForeignKey(Commodity, on_delete=models.PROTECT, related_name="accounts")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    must_not_go_negative = models.BooleanField(
+        default=False, help_text="The ledger refuses any entry that would take it below zero."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            # Targets of composite foreign keys (see migrations): a posting's commodity is its
+            # account's, and a child shares its parent's commodity and type.
+            models.UniqueConstraint(fields=["id", "commodity"], name="ledger_account_commodity"),
+            models.UniqueConstraint(
+                fields=["id", "commodity", "type"], name="ledger_account_commodity_type"
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("id")), name="ledger_account_not_own_parent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def normal_side(self) -> str:
+        return "debit" if self.type in DEBIT_NORMAL_TYPES else "credit"
+
+
+class EntryStatus(models.TextChoices):
+    POSTED = "posted", "Posted"
+
+
+class JournalEntry(models.Model):
+    # Assigned by the database on insert (trigger), never by the caller.
+    sequence = models.BigIntegerField(unique=True, editable=False, null=True)
+    effective_date = models.DateField(db_index=True)
+    memo = models.TextField(blank=True)
+    kind = models.CharField(max_length=32, default="manual", db_index=True)
+    status = models.CharField(
+        max_length=16, choices=EntryStatus.choices, default=EntryStatus.POSTED
+    )
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    payload_hash = models.CharField(max_length=64, blank=True)
+    reversal_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "journal entries"
+        ordering = ["-sequence"]
+        constraints = [
+            # Target of the postings' composite key: a posting is dated as its entry.
+            models.UniqueConstraint(fields=["id", "effective_date"], name="ledger_entry_date"),
+            models.CheckConstraint(
+                condition=Q(reversal_of__isnull=True) | ~Q(reversal_of=models.F("id")),
+                name="ledger_entry_not_own_reversal",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence or self.pk} {self.effective_date} {self.memo[:60]}"
+
+
+class Posting(models.Model):
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    # Copies of the account's commodity and scale and of the entry's date, each held equal
+    # to its source by a composite foreign key so that CHECKs can enforce the rules per row.
+    commodity = models.ForeignKey(Commodity, on_delete=models.PROTECT, related_name="+")
+    scale = models.PositiveSmallIntegerField()
+    effective_date = models.DateField()
+    quantity = ExactDecimalField(max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES)
+    value = ExactDecimalField(max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["account", "effective_date"], name="ledger_post_acct_date")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~(Q(quantity=0) & Q(value=0)), name="ledger_posting_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=~(Q(quantity__gt=0) & Q(value__lt=0))
+                & ~(Q(quantity__lt=0) & Q(value__gt=0)),
+                name="ledger_posting_signs_agree",
+            ),
+            models.CheckConstraint(
+                condition=~Q(commodity="USD") | Q(quantity=models.F("value")),
+                name="ledger_posting_usd_quantity_is_value",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.quantity} {self.value}"
+
+
+class DailyBalance(models.Model):
+    """Net movement of one account on one day, kept by a trigger on postings."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    quantity = ExactDecimalField(max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES)
+    value = ExactDecimalField(max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES)
+    postings = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "day"], name="ledger_daily_account_day")
+        ]
+        indexes = [models.Index(fields=["day"], name="ledger_daily_day")]
+
+
+class MonthlyBalance(models.Model):
+    """Net movement of one account in one calendar month (month = its first day)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField()
+    quantity = ExactDecimalField(max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES)
+    value = ExactDecimalField(max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES)
+    postings = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "month"], name="ledger_monthly_account_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(month__day=1), name="ledger_monthly_first_of_month"
+            ),
+        ]
+
+
+class PeriodClose(models.Model):
+    """Books closed through a date; reopening is recorded on the same row, with a reason."""
+
+    through = models.DateField()
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    closed_at = models.DateTimeField(auto_now_add=True)
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    reopen_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-through", "-closed_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(reopened_at__isnull=True, reopened_by__isnull=True, reopen_reason="")
+                    | (
+                        Q(reopened_at__isnull=False, reopened_by__isnull=False)
+                        & ~Q(reopen_reason="")
+                    )
+                ),
+                name="ledger_period_reopen_complete",
+            ),
+            models.UniqueConstraint(
+                fields=["through"],
+                condition=Q(reopened_at__isnull=True),
+                name="ledger_period_one_open_close_per_date",
+            ),
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.reopened_at is None
+
+    def __str__(self) -> str:
+        state = "closed" if self.reopened_at is None else "reopened"
+        return f"Through {self.through} ({state})"

@@ -1,0 +1,72 @@
+"""Money in commodities with their own scale, on top of py-moneyed.
+
+py-moneyed knows ISO currencies only; the crypto commodities are registered once here. Its
+default str() shows two decimals, so quantities are formatted with the commodity's scale.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+
+import moneyed
+from moneyed import Money
+
+FUNCTIONAL_CURRENCY = "USD"
+VALUE_PLACES = 2
+
+# Scale of every commodity the ledger ships with; the Commodity table is the record.
+CRYPTO_COMMODITIES = {
+    "BTC": ("Bitcoin", 8),
+    "USDT": ("Tether USD", 6),
+    "KAS": ("Kaspa", 8),
+    "ETC": ("Ethereum Classic", 18),
+}
+
+
+def register_commodities() -> None:
+    for code, (name, _places) in CRYPTO_COMMODITIES.items():
+        ensure_currency(code, name)
+
+
+def ensure_currency(code: str, name: str | None = None) -> moneyed.Currency:
+    try:
+        return moneyed.get_currency(code)
+    except moneyed.CurrencyDoesNotExist:
+        return moneyed.add_currency(code=code, numeric=None, name=name or code)
+
+
+def money(amount: Decimal, commodity: str) -> Money:
+    return Money(amount, ensure_currency(commodity))
+
+
+def decimal_places(amount: Decimal) -> int:
+    """Decimals an amount really carries (trailing zeros do not count)."""
+    exponent = amount.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def fits_scale(amount: Decimal, places: int) -> bool:
+    return amount.is_finite() and decimal_places(amount) <= places
+
+
+def format_amount(amount: Decimal, places: int) -> str:
+    """The amount with exactly `places` decimals; refuses to round."""
+    if not fits_scale(amount, places):
+        raise ValueError(f"{amount} has more than {places} decimal places")
+    with localcontext() as ctx:
+        ctx.prec = 60  # wide enough for 18 decimals on any realistic amount
+        return f"{amount.quantize(Decimal(1).scaleb(-places)):f}"
+
+
+def format_money(value: Money, places: int) -> str:
+    return f"{format_amount(value.amount, places)} {value.currency.code}"
+
+
+def to_scale(amount: Decimal, places: int) -> Decimal:
+    """The same amount written with exactly `places` decimals; refuses to round."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        scaled = amount.quantize(Decimal(1).scaleb(-places))
+    if scaled != amount:
+        raise ValueError(f"{amount} has more than {places} decimal places")
+    return scaled

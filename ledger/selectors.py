@@ -1,0 +1,363 @@
+"""Reads of the ledger. No side effects.
+
+Balances come from the daily and monthly roll-ups that a trigger keeps with every posting:
+an as-of balance adds the account's whole months before the date's month and its days in
+that month, so its cost depends on the calendar, not on the number of postings, and
+back-dated entries are exact because roll-ups are sums, not running totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from moneyed import Money
+
+from ledger.models import DEBIT_NORMAL_TYPES, Account, JournalEntry, Posting
+from ledger.money import FUNCTIONAL_CURRENCY, money, to_scale
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """An account's balance as of a date: quantity in its commodity, value in USD."""
+
+    account_id: int
+    code: str
+    name: str
+    type: str
+    commodity: str
+    scale: int
+    parent_id: int | None
+    quantity: Decimal
+    value: Decimal
+
+    @property
+    def quantity_money(self) -> Money:
+        return money(self.quantity, self.commodity)
+
+    @property
+    def value_money(self) -> Money:
+        return money(self.value, FUNCTIONAL_CURRENCY)
+
+    @property
+    def normal_side(self) -> str:
+        return "debit" if self.type in DEBIT_NORMAL_TYPES else "credit"
+
+    @property
+    def debit(self) -> Decimal:
+        return self.value if self.value > 0 else ZERO
+
+    @property
+    def credit(self) -> Decimal:
+        return -self.value if self.value < 0 else ZERO
+
+
+@dataclass(frozen=True)
+class TrialBalance:
+    as_of: date
+    rows: list[Balance]
+    total_value: Decimal
+    total_debit: Decimal
+    total_credit: Decimal
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    entry_id: int
+    sequence: int
+    effective_date: date
+    kind: str
+    memo: str
+    account_code: str
+    quantity: Decimal
+    value: Decimal
+    running_quantity: Decimal
+    running_value: Decimal
+
+
+@dataclass(frozen=True)
+class AccountStatement:
+    account: Balance
+    start: date
+    end: date
+    opening: Balance
+    closing: Balance
+    lines: list[StatementLine] = field(default_factory=list)
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+_ACCOUNT_COLUMNS = """
+    a.id, a.code, a.name, a.type, a.commodity_id, c.decimal_places, a.parent_id
+"""
+
+
+def _own_balances(*, as_of: date, account_ids: Sequence[int] | None) -> list[Balance]:
+    """Each account's own postings up to `as_of` (children not included)."""
+    only = "AND account_id = ANY(%(ids)s)" if account_ids is not None else ""
+    where = "WHERE a.id = ANY(%(ids)s)" if account_ids is not None else ""
+    sql = f"""
+        SELECT {_ACCOUNT_COLUMNS},
+               coalesce(m.q, 0) + coalesce(d.q, 0), coalesce(m.v, 0) + coalesce(d.v, 0)
+          FROM ledger_account a
+          JOIN ledger_commodity c ON c.code = a.commodity_id
+          LEFT JOIN (SELECT account_id, sum(quantity) q, sum(value) v
+                       FROM ledger_monthlybalance WHERE month < %(month)s {only}
+                      GROUP BY account_id) m ON m.account_id = a.id
+          LEFT JOIN (SELECT account_id, sum(quantity) q, sum(value) v
+                       FROM ledger_dailybalance WHERE day >= %(month)s AND day <= %(as_of)s {only}
+                      GROUP BY account_id) d ON d.account_id = a.id
+          {where}
+         ORDER BY a.code
+    """
+    params = {"month": _month_start(as_of), "as_of": as_of, "ids": list(account_ids or [])}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [_balance_row(row) for row in cursor.fetchall()]
+
+
+def _balance_row(row: Sequence) -> Balance:
+    account_id, code, name, type_, commodity, scale, parent_id, quantity, value = row
+    return Balance(
+        account_id=account_id,
+        code=code,
+        name=name,
+        type=type_,
+        commodity=commodity,
+        scale=scale,
+        parent_id=parent_id,
+        quantity=to_scale(quantity, scale),
+        value=to_scale(value, 2),
+    )
+
+
+def _resolve(account: Account | str | int) -> Account:
+    if isinstance(account, Account):
+        return account
+    lookup = {"code": account} if isinstance(account, str) else {"pk": account}
+    return Account.objects.select_related("commodity").get(**lookup)
+
+
+def subtree_ids(account: Account) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE tree(id) AS (
+                SELECT %s::bigint
+                UNION ALL
+                SELECT a.id FROM ledger_account a JOIN tree ON a.parent_id = tree.id
+            )
+            SELECT id FROM tree
+            """,
+            [account.pk],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def account_balance(*, account: Account | str | int, as_of: date) -> Balance:
+    """The account and its whole subtree as of the end of `as_of`."""
+    account = _resolve(account)
+    rows = _own_balances(as_of=as_of, account_ids=subtree_ids(account))
+    own = next(row for row in rows if row.account_id == account.pk)
+    return Balance(
+        account_id=own.account_id,
+        code=own.code,
+        name=own.name,
+        type=own.type,
+        commodity=own.commodity,
+        scale=own.scale,
+        parent_id=own.parent_id,
+        quantity=to_scale(sum((row.quantity for row in rows), ZERO), own.scale),
+        value=to_scale(sum((row.value for row in rows), ZERO), 2),
+    )
+
+
+def balances(
+    *,
+    as_of: date,
+    type: str | None = None,
+    commodity: str | None = None,
+    include_children: bool = True,
+) -> list[Balance]:
+    """Every account's balance as of a date, each including its subtree (unless told not)."""
+    own = _own_balances(as_of=as_of, account_ids=None)
+    rows = _with_subtrees(own) if include_children else own
+    return [
+        row
+        for row in rows
+        if (type is None or row.type == type) and (commodity is None or row.commodity == commodity)
+    ]
+
+
+def _with_subtrees(own: list[Balance]) -> list[Balance]:
+    children: dict[int | None, list[Balance]] = {}
+    for row in own:
+        children.setdefault(row.parent_id, []).append(row)
+    totals: dict[int, tuple[Decimal, Decimal]] = {}
+
+    def total(row: Balance) -> tuple[Decimal, Decimal]:
+        if row.account_id not in totals:
+            quantity, value = row.quantity, row.value
+            for child in children.get(row.account_id, []):
+                child_quantity, child_value = total(child)
+                quantity += child_quantity
+                value += child_value
+            totals[row.account_id] = (quantity, value)
+        return totals[row.account_id]
+
+    result = []
+    for row in own:
+        quantity, value = total(row)
+        result.append(
+            Balance(
+                account_id=row.account_id,
+                code=row.code,
+                name=row.name,
+                type=row.type,
+                commodity=row.commodity,
+                scale=row.scale,
+                parent_id=row.parent_id,
+                quantity=to_scale(quantity, row.scale),
+                value=to_scale(value, 2),
+            )
+        )
+    return result
+
+
+def trial_balance(*, as_of: date) -> TrialBalance:
+    """Every account with a balance, on its own postings; the values sum to zero."""
+    rows = [
+        row
+        for row in _own_balances(as_of=as_of, account_ids=None)
+        if row.quantity != 0 or row.value != 0
+    ]
+    return TrialBalance(
+        as_of=as_of,
+        rows=rows,
+        total_value=to_scale(sum((row.value for row in rows), ZERO), 2),
+        total_debit=to_scale(sum((row.debit for row in rows), ZERO), 2),
+        total_credit=to_scale(sum((row.credit for row in rows), ZERO), 2),
+    )
+
+
+def account_postings(*, account: Account | str | int, start: date, end: date) -> AccountStatement:
+    """Opening balance, every posting in [start, end] (subtree included), closing balance."""
+    account = _resolve(account)
+    opening = account_balance(account=account, as_of=start - timedelta(days=1))
+    closing = account_balance(account=account, as_of=end)
+    postings = (
+        Posting.objects.filter(
+            account_id__in=subtree_ids(account), effective_date__gte=start, effective_date__lte=end
+        )
+        .select_related("entry", "account")
+        .order_by("effective_date", "entry__sequence", "id")
+    )
+    running_quantity, running_value = opening.quantity, opening.value
+    lines = []
+    for posting in postings:
+        running_quantity += posting.quantity
+        running_value += posting.value
+        lines.append(
+            StatementLine(
+                entry_id=posting.entry_id,
+                sequence=posting.entry.sequence or 0,
+                effective_date=posting.effective_date,
+                kind=posting.entry.kind,
+                memo=posting.entry.memo,
+                account_code=posting.account.code,
+                quantity=posting.quantity,
+                value=posting.value,
+                running_quantity=running_quantity,
+                running_value=running_value,
+            )
+        )
+    return AccountStatement(
+        account=closing, start=start, end=end, opening=opening, closing=closing, lines=lines
+    )
+
+
+def entries(
+    *,
+    account: Account | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    kind: str | None = None,
+) -> Iterable[JournalEntry]:
+    """The journal, newest first, filtered; postings prefetched."""
+    queryset = JournalEntry.objects.prefetch_related("postings__account").order_by("-sequence")
+    if account is not None:
+        queryset = queryset.filter(postings__account_id__in=subtree_ids(account)).distinct()
+    if start is not None:
+        queryset = queryset.filter(effective_date__gte=start)
+    if end is not None:
+        queryset = queryset.filter(effective_date__lte=end)
+    if kind is not None:
+        queryset = queryset.filter(kind=kind)
+    return queryset
+
+
+def closed_through() -> date | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(through) FROM ledger_periodclose WHERE reopened_at IS NULL")
+        return cursor.fetchone()[0]
+
+
+def accounts_below_zero() -> list[tuple[str, date, Decimal]]:
+    """Accounts flagged must-not-go-negative whose balance dips below zero on some day."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.code, d.day, d.running
+              FROM ledger_account a
+              CROSS JOIN LATERAL (
+                  SELECT day, sum(quantity) OVER (ORDER BY day) AS running
+                    FROM ledger_dailybalance WHERE account_id = a.id
+              ) d
+             WHERE a.must_not_go_negative AND d.running < 0
+             ORDER BY a.code, d.day
+            """
+        )
+        return list(cursor.fetchall())
+
+
+def rollup_differences() -> list[tuple[str, str, date, Decimal, Decimal]]:
+    """Days or months where a roll-up disagrees with the postings it summarises."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH p AS (
+                SELECT account_id, effective_date AS day, sum(quantity) q, sum(value) v
+                  FROM ledger_posting GROUP BY 1, 2
+            ), daily AS (
+                SELECT coalesce(p.account_id, r.account_id) account_id, coalesce(p.day, r.day) day,
+                       coalesce(p.q, 0) - coalesce(r.quantity, 0) dq,
+                       coalesce(p.v, 0) - coalesce(r.value, 0) dv
+                  FROM p FULL JOIN ledger_dailybalance r
+                    ON r.account_id = p.account_id AND r.day = p.day
+            ), pm AS (
+                SELECT account_id, date_trunc('month', day)::date AS month, sum(q) q, sum(v) v
+                  FROM p GROUP BY 1, 2
+            ), monthly AS (
+                SELECT coalesce(pm.account_id, r.account_id) account_id,
+                       coalesce(pm.month, r.month) day,
+                       coalesce(pm.q, 0) - coalesce(r.quantity, 0) dq,
+                       coalesce(pm.v, 0) - coalesce(r.value, 0) dv
+                  FROM pm FULL JOIN ledger_monthlybalance r
+                    ON r.account_id = pm.account_id AND r.month = pm.month
+            )
+            SELECT 'daily', a.code, x.day, x.dq, x.dv FROM daily x
+              JOIN ledger_account a ON a.id = x.account_id WHERE x.dq <> 0 OR x.dv <> 0
+            UNION ALL
+            SELECT 'monthly', a.code, x.day, x.dq, x.dv FROM monthly x
+              JOIN ledger_account a ON a.id = x.account_id WHERE x.dq <> 0 OR x.dv <> 0
+            ORDER BY 2, 3
+            """
+        )
+        return list(cursor.fetchall())

@@ -1,0 +1,663 @@
+"""The only code that writes to the ledger.
+
+Every function is atomic. Accounts that must not go negative are locked (by primary key
+order) before postings are written, so concurrent entries are checked one after another.
+PostgreSQL enforces the journal's invariants again underneath (ledger/sql/); the checks here
+exist to give the caller a clear error before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from ledger.errors import (
+    AlreadyReversed,
+    ClosedPeriod,
+    IdempotencyConflict,
+    InsufficientBalance,
+    InvalidAccount,
+    InvalidEntry,
+    LedgerError,
+    PeriodError,
+    UnknownAccount,
+)
+from ledger.models import Account, AccountType, Commodity, JournalEntry, PeriodClose
+from ledger.money import FUNCTIONAL_CURRENCY, VALUE_PLACES, decimal_places, format_amount
+from ledger.roles import APPROVE_ROLES, has_any_role
+from ledger.selectors import closed_through
+
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class PostingInput:
+    account: Account | str | int
+    quantity: Decimal
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class EntryInput:
+    effective_date: date
+    memo: str
+    postings: Sequence[PostingInput | tuple[Any, Decimal, Decimal]]
+    idempotency_key: str | None = None
+    kind: str = "manual"
+
+
+@dataclass(frozen=True)
+class _AccountInfo:
+    id: int
+    code: str
+    commodity: str
+    scale: int
+    must_not_go_negative: bool
+    is_active: bool
+
+
+@dataclass
+class _PreparedEntry:
+    index: int
+    source: EntryInput
+    lines: list[tuple[_AccountInfo, Decimal, Decimal]]
+    payload_hash: str
+    reversal_of_id: int | None = None
+
+
+# --- accounts ----------------------------------------------------------------------------
+
+
+def account_create(
+    *,
+    code: str,
+    name: str,
+    type: str,
+    commodity: Commodity | str,
+    parent: Account | str | None = None,
+    must_not_go_negative: bool = False,
+) -> Account:
+    if type not in AccountType.values:
+        raise InvalidAccount(
+            f"type must be one of {', '.join(AccountType.values)}, not {type!r}", field="type"
+        )
+    commodity_code = commodity.code if isinstance(commodity, Commodity) else commodity
+    commodity_obj = Commodity.objects.filter(code=commodity_code).first()
+    if commodity_obj is None:
+        raise InvalidAccount(f"unknown commodity {commodity_code!r}", field="commodity")
+    parent_obj = None
+    if parent is not None:
+        parent_obj = (
+            parent
+            if isinstance(parent, Account)
+            else Account.objects.filter(code=parent).first()
+        )
+        if parent_obj is None:
+            raise InvalidAccount(f"unknown parent account {parent!r}", field="parent")
+        if parent_obj.commodity_id != commodity_obj.code or parent_obj.type != type:
+            raise InvalidAccount(
+                f"a child of {parent_obj.code} must be a {parent_obj.type} account in "
+                f"{parent_obj.commodity_id}",
+                field="parent",
+            )
+    account = Account(
+        code=code,
+        name=name,
+        type=type,
+        commodity=commodity_obj,
+        parent=parent_obj,
+        must_not_go_negative=must_not_go_negative,
+    )
+    try:
+        account.full_clean()
+    except Exception as exc:  # Django's ValidationError, reshaped into the ledger's own
+        messages = getattr(exc, "message_dict", {"code": [str(exc)]})
+        field, errors = next(iter(messages.items()))
+        raise InvalidAccount(f"{field}: {' '.join(errors)}", field=field) from exc
+    with transaction.atomic():
+        account.save()
+    return account
+
+
+# --- entries -----------------------------------------------------------------------------
+
+
+def entry_post(
+    *,
+    effective_date: date,
+    memo: str,
+    postings: Sequence[PostingInput | tuple[Any, Decimal, Decimal]],
+    idempotency_key: str | None = None,
+    kind: str = "manual",
+    created_by: Any = None,
+    approved_by: Any = None,
+) -> JournalEntry:
+    """Post one balanced entry. Replaying an idempotency key with the same payload returns
+    the entry already posted; with a different payload it is refused."""
+    entry = EntryInput(
+        effective_date=effective_date,
+        memo=memo,
+        postings=postings,
+        idempotency_key=idempotency_key,
+        kind=kind,
+    )
+    return entries_post(entries=[entry], created_by=created_by, approved_by=approved_by)[0]
+
+
+def entries_post(
+    *,
+    entries: Sequence[EntryInput],
+    created_by: Any = None,
+    approved_by: Any = None,
+) -> list[JournalEntry]:
+    """Post many entries in one transaction (the import path): all or nothing."""
+    with _integrity_errors_as_ledger_errors():
+        prepared = _prepare(entries)
+        with transaction.atomic():
+            return _write(prepared, created_by=created_by, approved_by=approved_by)
+
+
+def entry_reverse(
+    *,
+    entry: JournalEntry | int,
+    effective_date: date | None = None,
+    memo: str = "",
+    created_by: Any = None,
+) -> JournalEntry:
+    """Post the mirror image of an entry, linked to it. An entry is reversed at most once."""
+    original = JournalEntry.objects.filter(
+        pk=entry.pk if isinstance(entry, JournalEntry) else entry
+    ).first()
+    if original is None:
+        raise InvalidEntry(f"journal entry {entry} does not exist", field="entry")
+    existing = JournalEntry.objects.filter(reversal_of=original).first()
+    if existing is not None:
+        raise AlreadyReversed(
+            f"entry {original.pk} was already reversed by entry {existing.pk}", field="entry"
+        )
+    lines = [
+        PostingInput(account=p.account_id, quantity=-p.quantity, value=-p.value)
+        for p in original.postings.all().order_by("id")
+    ]
+    source = EntryInput(
+        effective_date=effective_date or original.effective_date,
+        memo=memo or f"Reversal of entry {original.pk}: {original.memo}"[:1000],
+        postings=lines,
+        kind="reversal",
+    )
+    with _integrity_errors_as_ledger_errors(reversed_entry=original):
+        (prepared,) = _prepare([source])
+        prepared.reversal_of_id = original.pk
+        with transaction.atomic():
+            return _write([prepared], created_by=created_by, approved_by=None)[0]
+
+
+def _prepare(entries: Sequence[EntryInput]) -> list[_PreparedEntry]:
+    if not entries:
+        raise InvalidEntry("no entries to post", field="entries")
+    accounts = _accounts_for(entries)
+    batch = len(entries) > 1
+    prepared = [
+        _prepare_one(i, entry, accounts, batch=batch) for i, entry in enumerate(entries)
+    ]
+    locked_through = closed_through()
+    if locked_through is not None:
+        for item in prepared:
+            if item.source.effective_date <= locked_through:
+                raise ClosedPeriod(
+                    f"effective date {item.source.effective_date} is inside the period closed "
+                    f"through {locked_through}",
+                    field=_field(len(entries), item.index, "effective_date"),
+                )
+    seen: dict[str, str] = {}
+    for item in prepared:
+        key = item.source.idempotency_key
+        if key is not None:
+            if key in seen and seen[key] != item.payload_hash:
+                raise IdempotencyConflict(
+                    f"idempotency key {key!r} appears twice with different content",
+                    field=_field(len(entries), item.index, "idempotency_key"),
+                )
+            seen[key] = item.payload_hash
+    return prepared
+
+
+def _field(count: int, index: int, name: str) -> str:
+    return name if count == 1 else f"entries[{index}].{name}"
+
+
+def _accounts_for(entries: Sequence[EntryInput]) -> dict[Any, _AccountInfo]:
+    codes: set[str] = set()
+    ids: set[int] = set()
+    for entry in entries:
+        for line in entry.postings:
+            account = line.account if isinstance(line, PostingInput) else line[0]
+            if isinstance(account, Account):
+                ids.add(account.pk)
+            elif isinstance(account, bool):
+                continue
+            elif isinstance(account, int):
+                ids.add(account)
+            elif isinstance(account, str):
+                codes.add(account)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.id, a.code, a.commodity_id, c.decimal_places, a.must_not_go_negative,
+                   a.is_active
+              FROM ledger_account a JOIN ledger_commodity c ON c.code = a.commodity_id
+             WHERE a.code = ANY(%s) OR a.id = ANY(%s)
+            """,
+            [list(codes), list(ids)],
+        )
+        found: dict[Any, _AccountInfo] = {}
+        for row in cursor.fetchall():
+            info = _AccountInfo(*row)
+            found[info.id] = info
+            found[info.code] = info
+    return found
+
+
+def _prepare_one(
+    index: int, entry: EntryInput, accounts: dict[Any, _AccountInfo], *, batch: bool
+) -> _PreparedEntry:
+    def where(name: str) -> str:
+        # Field names carry the entry's position only when several entries are posted.
+        return f"entries[{index}].{name}" if batch else name
+
+    if not isinstance(entry.effective_date, date) or isinstance(entry.effective_date, datetime):
+        raise InvalidEntry("effective_date must be a date (YYYY-MM-DD)", field=where("effective_date"))
+    if not isinstance(entry.memo, str):
+        raise InvalidEntry("memo must be text", field=where("memo"))
+    if not isinstance(entry.kind, str) or not KIND_PATTERN.match(entry.kind):
+        raise InvalidEntry(
+            "kind must be lower-case letters, digits and underscores (at most 32)",
+            field=where("kind"),
+        )
+    key = entry.idempotency_key
+    if key is not None and (not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH):
+        raise InvalidEntry(
+            f"idempotency key must be 1 to {MAX_KEY_LENGTH} characters", field=where("idempotency_key")
+        )
+    if len(entry.postings) < 2:
+        raise InvalidEntry("an entry needs at least two postings", field=where("postings"))
+
+    lines: list[tuple[_AccountInfo, Decimal, Decimal]] = []
+    for n, raw in enumerate(entry.postings):
+        line = raw if isinstance(raw, PostingInput) else _as_posting(raw, where(f"postings[{n}]"))
+        at = where(f"postings[{n}]")
+        account_key = line.account.pk if isinstance(line.account, Account) else line.account
+        info = accounts.get(account_key)
+        if info is None:
+            raise UnknownAccount(f"no account {line.account!r}", field=f"{at}.account")
+        if not info.is_active:
+            raise InvalidEntry(f"account {info.code} is inactive", field=f"{at}.account")
+        quantity = _decimal(line.quantity, f"{at}.quantity")
+        value = _decimal(line.value, f"{at}.value")
+        if decimal_places(quantity) > info.scale:
+            raise InvalidEntry(
+                f"quantity {quantity} has more than {info.scale} decimal places, the scale of "
+                f"{info.commodity} (account {info.code})",
+                field=f"{at}.quantity",
+            )
+        if decimal_places(value) > VALUE_PLACES:
+            raise InvalidEntry(
+                f"value {value} has more than {VALUE_PLACES} decimal places", field=f"{at}.value"
+            )
+        if quantity == 0 and value == 0:
+            raise InvalidEntry("quantity and value are both zero", field=f"{at}.quantity")
+        if (quantity > 0 > value) or (quantity < 0 < value):
+            raise InvalidEntry(
+                "quantity and value must have the same sign (debit positive, credit negative)",
+                field=f"{at}.value",
+            )
+        if info.commodity == FUNCTIONAL_CURRENCY and quantity != value:
+            raise InvalidEntry(
+                f"a posting to {FUNCTIONAL_CURRENCY} account {info.code} must have quantity "
+                f"equal to value ({quantity} != {value})",
+                field=f"{at}.value",
+            )
+        lines.append((info, quantity, value))
+
+    total = sum((value for _, _, value in lines), Decimal(0))
+    if total != 0:
+        raise InvalidEntry(
+            f"the entry does not balance: its values sum to {total} {FUNCTIONAL_CURRENCY}",
+            field=where("postings"),
+        )
+    commodities = {info.commodity for info, _, _ in lines}
+    if len(commodities) == 1 and FUNCTIONAL_CURRENCY not in commodities:
+        (only,) = commodities
+        moved = sum((quantity for _, quantity, _ in lines), Decimal(0))
+        if moved != 0:
+            raise InvalidEntry(
+                f"a transfer of {only} must conserve quantity: its quantities sum to {moved}",
+                field=where("postings"),
+            )
+    return _PreparedEntry(
+        index=index, source=entry, lines=lines, payload_hash=_payload_hash(entry, lines)
+    )
+
+
+def _as_posting(raw: Any, at: str) -> PostingInput:
+    try:
+        account, quantity, value = raw
+    except (TypeError, ValueError) as exc:
+        raise InvalidEntry(
+            "a posting is (account, quantity, value)", field=at
+        ) from exc
+    return PostingInput(account=account, quantity=quantity, value=value)
+
+
+def _decimal(amount: Any, at: str) -> Decimal:
+    if isinstance(amount, bool) or not isinstance(amount, Decimal | int):
+        raise InvalidEntry(
+            f"{at.rsplit('.', 1)[-1]} must be a Decimal, not {type(amount).__name__}", field=at
+        )
+    amount = Decimal(amount)
+    if not amount.is_finite():
+        raise InvalidEntry(f"{at.rsplit('.', 1)[-1]} must be a finite number", field=at)
+    return amount
+
+
+def _canonical(amount: Decimal) -> str:
+    return f"{amount.normalize():f}"
+
+
+def _payload_hash(entry: EntryInput, lines: list[tuple[_AccountInfo, Decimal, Decimal]]) -> str:
+    payload = {
+        "effective_date": entry.effective_date.isoformat(),
+        "memo": entry.memo,
+        "kind": entry.kind,
+        "postings": sorted(
+            [info.code, _canonical(quantity), _canonical(value)] for info, quantity, value in lines
+        ),
+    }
+    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def _write(
+    prepared: list[_PreparedEntry], *, created_by: Any, approved_by: Any
+) -> list[JournalEntry]:
+    decreases: dict[int, date] = {}
+    for item in prepared:
+        for info, quantity, _ in item.lines:
+            if info.must_not_go_negative and quantity < 0:
+                when = item.source.effective_date
+                decreases[info.id] = min(when, decreases.get(info.id, when))
+    with connection.cursor() as cursor:
+        if decreases:
+            cursor.execute(
+                "SELECT id FROM ledger_account WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                [sorted(decreases)],
+            )
+        entries = _insert_entries(cursor, prepared, created_by=created_by, approved_by=approved_by)
+        fresh = [item for item, (_, is_new) in zip(prepared, entries, strict=True) if is_new]
+        if fresh:
+            _insert_postings(cursor, fresh, [entry for entry, is_new in entries if is_new])
+        if decreases and fresh:
+            _check_not_negative(cursor, decreases)
+    return [entry for entry, _ in entries]
+
+
+def _insert_entries(
+    cursor: Any, prepared: list[_PreparedEntry], *, created_by: Any, approved_by: Any
+) -> list[tuple[JournalEntry, bool]]:
+    """Insert the entries; an idempotency key already posted yields the existing entry."""
+    now = timezone.now()
+    created_by_id = getattr(created_by, "pk", created_by)
+    approved_by_id = getattr(approved_by, "pk", approved_by)
+    unique = _first_per_key(prepared)
+    if len(unique) == 1:
+        ids = [None]
+        id_column, id_value = "", ""
+    else:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) "
+            "FROM generate_series(1, %s)",
+            [len(unique)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        id_column, id_value = "id, ", "u.id, "
+    cursor.execute(
+        f"""
+        INSERT INTO ledger_journalentry
+            ({id_column}effective_date, memo, kind, status, idempotency_key, payload_hash,
+             reversal_of_id, created_by_id, approved_by_id, created_at)
+        SELECT {id_value}u.effective_date, u.memo, u.kind, 'posted', u.key, u.hash,
+               u.reversal_of, %(created_by)s, %(approved_by)s, %(now)s
+          FROM unnest(%(ids)s::bigint[], %(dates)s::date[], %(memos)s::text[], %(kinds)s::text[],
+                      %(keys)s::text[], %(hashes)s::text[], %(reversals)s::bigint[])
+               AS u(id, effective_date, memo, kind, key, hash, reversal_of)
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id, sequence, idempotency_key
+        """,
+        {
+            "ids": ids,
+            "dates": [item.source.effective_date for item in unique],
+            "memos": [item.source.memo for item in unique],
+            "kinds": [item.source.kind for item in unique],
+            "keys": [item.source.idempotency_key for item in unique],
+            "hashes": [item.payload_hash for item in unique],
+            "reversals": [item.reversal_of_id for item in unique],
+            "created_by": created_by_id,
+            "approved_by": approved_by_id,
+            "now": now,
+        },
+    )
+    inserted = cursor.fetchall()
+    by_key = {key: (entry_id, sequence) for entry_id, sequence, key in inserted if key is not None}
+    if len(unique) == 1 and inserted:
+        by_position = {0: inserted[0][:2]}
+    else:
+        by_id = {entry_id: sequence for entry_id, sequence, _ in inserted}
+        by_position = {
+            position: (entry_id, by_id[entry_id])
+            for position, entry_id in enumerate(ids)
+            if entry_id in by_id
+        }
+    existing = _existing_for_replays(unique, by_key)
+
+    results: list[tuple[JournalEntry, bool]] = []
+    claimed: set[str] = set()
+    position_of = {id(item): position for position, item in enumerate(unique)}
+    for item in prepared:
+        key = item.source.idempotency_key
+        position = position_of.get(id(item))
+        if position is not None and position in by_position:
+            entry_id, sequence = by_position[position]
+            if key is not None:
+                claimed.add(key)
+            entry = JournalEntry(
+                id=entry_id,
+                sequence=sequence,
+                effective_date=item.source.effective_date,
+                memo=item.source.memo,
+                kind=item.source.kind,
+                status="posted",
+                idempotency_key=key,
+                payload_hash=item.payload_hash,
+                reversal_of_id=item.reversal_of_id,
+                created_by_id=created_by_id,
+                approved_by_id=approved_by_id,
+                created_at=now,
+            )
+            entry._state.adding = False
+            entry._state.db = "default"
+            results.append((entry, True))
+        else:
+            assert key is not None
+            if key in claimed:  # the same key earlier in this batch: already written
+                results.append((next(e for e, _ in results if e.idempotency_key == key), False))
+            else:
+                results.append((existing[key], False))
+    return results
+
+
+def _first_per_key(prepared: list[_PreparedEntry]) -> list[_PreparedEntry]:
+    seen: set[str] = set()
+    unique = []
+    for item in prepared:
+        key = item.source.idempotency_key
+        if key is None or key not in seen:
+            unique.append(item)
+            if key is not None:
+                seen.add(key)
+    return unique
+
+
+def _existing_for_replays(
+    unique: list[_PreparedEntry], inserted_keys: dict[str, tuple[int, int]]
+) -> dict[str, JournalEntry]:
+    replayed = {
+        item.source.idempotency_key: item
+        for item in unique
+        if item.source.idempotency_key is not None
+        and item.source.idempotency_key not in inserted_keys
+    }
+    if not replayed:
+        return {}
+    found = {e.idempotency_key: e for e in JournalEntry.objects.filter(idempotency_key__in=replayed)}
+    for key, item in replayed.items():
+        entry = found.get(key)
+        if entry is None:  # pragma: no cover - the conflicting row vanished: impossible
+            raise IdempotencyConflict(f"idempotency key {key!r} could not be resolved")
+        if entry.payload_hash != item.payload_hash:
+            raise IdempotencyConflict(
+                f"idempotency key {key!r} was already used by entry {entry.pk} with different "
+                "content",
+                field="idempotency_key",
+            )
+    return {key: found[key] for key in replayed}
+
+
+def _insert_postings(cursor: Any, items: list[_PreparedEntry], entries: list[JournalEntry]) -> None:
+    columns: dict[str, list[Any]] = defaultdict(list)
+    for item, entry in zip(items, entries, strict=True):
+        for info, quantity, value in item.lines:
+            columns["entry"].append(entry.pk)
+            columns["account"].append(info.id)
+            columns["commodity"].append(info.commodity)
+            columns["scale"].append(info.scale)
+            columns["date"].append(item.source.effective_date)
+            columns["quantity"].append(quantity)
+            columns["value"].append(value)
+    cursor.execute(
+        """
+        INSERT INTO ledger_posting
+            (entry_id, account_id, commodity_id, scale, effective_date, quantity, value)
+        SELECT * FROM unnest(%(entry)s::bigint[], %(account)s::bigint[], %(commodity)s::text[],
+                             %(scale)s::smallint[], %(date)s::date[], %(quantity)s::numeric[],
+                             %(value)s::numeric[])
+        """,
+        columns,
+    )
+
+
+def _check_not_negative(cursor: Any, since: dict[int, date]) -> None:
+    """Refuse if a locked account would be below zero on any day from its earliest change."""
+    cursor.execute(
+        """
+        SELECT a.code, d.day, d.running, c.decimal_places
+          FROM unnest(%s::bigint[], %s::date[]) AS s(account_id, since)
+          JOIN ledger_account a ON a.id = s.account_id
+          JOIN ledger_commodity c ON c.code = a.commodity_id
+          CROSS JOIN LATERAL (
+              SELECT day, opening.q + sum(quantity) OVER (ORDER BY day) AS running
+                FROM ledger_dailybalance,
+                     (SELECT coalesce(sum(quantity), 0) q FROM ledger_monthlybalance
+                       WHERE account_id = s.account_id
+                         AND month < date_trunc('month', s.since)::date) opening
+               WHERE account_id = s.account_id AND day >= date_trunc('month', s.since)::date
+          ) d
+         WHERE d.day >= s.since AND d.running < 0
+         ORDER BY d.day, a.code
+         LIMIT 1
+        """,
+        [list(since), list(since.values())],
+    )
+    row = cursor.fetchone()
+    if row is not None:
+        code, day, running, places = row
+        raise InsufficientBalance(
+            f"account {code} must not go negative: this entry would take it to "
+            f"{format_amount(running, places)} on {day}",
+            field="postings",
+        )
+
+
+@contextmanager
+def _integrity_errors_as_ledger_errors(reversed_entry: JournalEntry | None = None) -> Iterator[None]:
+    """A rule the database refuses (after our own checks) still reaches the caller clearly."""
+    try:
+        yield
+    except IntegrityError as exc:
+        cause = exc.__cause__
+        diag = getattr(cause, "diag", None)
+        constraint = getattr(diag, "constraint_name", None) or ""
+        message = getattr(diag, "message_primary", None) or str(exc)
+        if reversed_entry is not None and "reversal_of_id" in message + constraint:
+            raise AlreadyReversed(
+                f"entry {reversed_entry.pk} was already reversed", field="entry"
+            ) from exc
+        if constraint == "ledger_entry_period_open":
+            raise ClosedPeriod(message, field="effective_date") from exc
+        raise LedgerError(message, code=constraint or "integrity_error") from exc
+
+
+# --- periods -----------------------------------------------------------------------------
+
+
+def period_close(*, through: date, by: Any) -> PeriodClose:
+    """Close the books through a date: no entry may be dated on or before it."""
+    if not has_any_role(by, APPROVE_ROLES):
+        raise PeriodError("only a finance approver can close a period", field="by")
+    with transaction.atomic():
+        # Wait for postings in flight and hold new ones until the close is committed.
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE ledger_journalentry IN SHARE ROW EXCLUSIVE MODE")
+        current = closed_through()
+        if current is not None and through <= current:
+            raise PeriodError(
+                f"the books are already closed through {current}", field="through"
+            )
+        return PeriodClose.objects.create(through=through, closed_by=by)
+
+
+def period_reopen(*, through: date, by: Any, reason: str) -> PeriodClose:
+    """Reopen the latest close; the earlier closes stay in force."""
+    if not has_any_role(by, APPROVE_ROLES):
+        raise PeriodError("only a finance approver can reopen a period", field="by")
+    if not reason or not reason.strip():
+        raise PeriodError("reopening a period needs a reason", field="reason")
+    with transaction.atomic():
+        close = (
+            PeriodClose.objects.select_for_update()
+            .filter(through=through, reopened_at__isnull=True)
+            .first()
+        )
+        if close is None:
+            raise PeriodError(f"the books are not closed through {through}", field="through")
+        latest = closed_through()
+        if latest is not None and latest > through:
+            raise PeriodError(
+                f"reopen the later close through {latest} first", field="through"
+            )
+        close.reopened_by = by
+        close.reopened_at = timezone.now()
+        close.reopen_reason = reason.strip()
+        close.save(update_fields=["reopened_by", "reopened_at", "reopen_reason"])
+        return close

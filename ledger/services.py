@@ -661,3 +661,53 @@ def period_reopen(*, through: date, by: Any, reason: str) -> PeriodClose:
         close.reopen_reason = reason.strip()
         close.save(update_fields=["reopened_by", "reopened_at", "reopen_reason"])
         return close
+
+
+# --- chart of accounts -------------------------------------------------------------------
+
+CHART_COLUMNS = ("code", "name", "type", "commodity", "parent", "must_not_go_negative")
+
+
+def chart_load(*, rows: Sequence[dict[str, str]], source: str = "chart") -> list[Account]:
+    """Create the accounts a chart lists that do not exist yet; existing ones must agree.
+
+    All or nothing: a bad row names its line and nothing is created.
+    """
+    created: list[Account] = []
+    with transaction.atomic():
+        for line, row in enumerate(rows, start=2):
+            missing = [column for column in CHART_COLUMNS if column not in row]
+            if missing:
+                raise InvalidAccount(f"{source} line {line}: missing column(s) {', '.join(missing)}")
+            flag = (row["must_not_go_negative"] or "false").strip().lower()
+            if flag not in {"true", "false"}:
+                raise InvalidAccount(
+                    f"{source} line {line}: must_not_go_negative must be true or false",
+                    field="must_not_go_negative",
+                )
+            code = row["code"].strip()
+            existing = Account.objects.filter(code=code).first()
+            if existing is not None:
+                if existing.commodity_id != row["commodity"].strip() or existing.type != row[
+                    "type"
+                ].strip():
+                    raise InvalidAccount(
+                        f"{source} line {line}: account {code} exists as a {existing.type} "
+                        f"account in {existing.commodity_id}",
+                        field="code",
+                    )
+                continue
+            try:
+                created.append(
+                    account_create(
+                        code=code,
+                        name=row["name"].strip(),
+                        type=row["type"].strip(),
+                        commodity=row["commodity"].strip(),
+                        parent=(row["parent"] or "").strip() or None,
+                        must_not_go_negative=flag == "true",
+                    )
+                )
+            except InvalidAccount as exc:
+                raise InvalidAccount(f"{source} line {line}: {exc.message}", field=exc.field) from exc
+    return created

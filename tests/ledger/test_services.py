@@ -1,0 +1,277 @@
+"""The posting services: clear errors naming what is wrong, and nothing written."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from ledger import selectors, services
+from ledger.errors import (
+    AlreadyReversed,
+    ClosedPeriod,
+    IdempotencyConflict,
+    InsufficientBalance,
+    InvalidAccount,
+    InvalidEntry,
+    PeriodError,
+    UnknownAccount,
+)
+from ledger.models import Account, JournalEntry, Posting
+from ledger.services import EntryInput, PostingInput
+
+D = Decimal
+OCT1 = date(2025, 10, 1)
+
+
+def mined(quantity: str = "0.5", value: str = "50000.00", **kwargs):
+    return services.entry_post(
+        effective_date=kwargs.pop("effective_date", OCT1),
+        memo=kwargs.pop("memo", "F2Pool earning"),
+        postings=[("1300", D(quantity), D(value)), ("4000", -D(value), -D(value))],
+        kind=kwargs.pop("kind", "pool_earning"),
+        **kwargs,
+    )
+
+
+@pytest.mark.django_db
+def test_posting_updates_balances_and_keeps_exact_decimals(chart):
+    entry = mined("0.51714", "45678.91")
+    assert entry.sequence is not None and entry.status == "posted"
+    balance = selectors.account_balance(account="1300", as_of=OCT1)
+    assert balance.quantity == D("0.51714000")
+    assert str(balance.quantity) == "0.51714000"
+    assert balance.value == D("45678.91")
+    assert balance.quantity_money.currency.code == "BTC"
+    assert selectors.account_balance(account="1300", as_of=date(2025, 9, 30)).quantity == 0
+    assert selectors.trial_balance(as_of=OCT1).total_value == D("0.00")
+
+
+@pytest.mark.django_db
+def test_subtree_balance_includes_children(chart):
+    services.account_create(
+        code="1210-01", name="Vault A", type="asset", commodity="BTC", parent="1210"
+    )
+    services.account_create(
+        code="1210-02", name="Vault B", type="asset", commodity="BTC", parent="1210"
+    )
+    for code, qty in (("1210-01", "1"), ("1210-02", "2.5")):
+        services.entry_post(
+            effective_date=OCT1,
+            memo="opening",
+            postings=[(code, D(qty), D(qty) * 60000), ("3000", -D(qty) * 60000, -D(qty) * 60000)],
+        )
+    assert selectors.account_balance(account="1210", as_of=OCT1).quantity == D("3.5")
+    rows = {row.code: row for row in selectors.balances(as_of=OCT1, commodity="BTC")}
+    assert rows["1210"].quantity == D("3.5") and rows["1210-01"].quantity == D("1")
+    statement = selectors.account_postings(account="1210", start=OCT1, end=OCT1)
+    assert statement.opening.quantity == 0 and statement.closing.quantity == D("3.5")
+    assert [line.account_code for line in statement.lines] == ["1210-01", "1210-02"]
+
+
+@pytest.mark.django_db
+def test_account_statement_runs_from_opening_to_closing(chart):
+    mined("1", "100000.00", effective_date=date(2025, 9, 30))
+    mined("0.5", "50000.00", effective_date=date(2025, 10, 2))
+    mined("0.25", "25000.00", effective_date=date(2025, 10, 1))  # back-dated
+    statement = selectors.account_postings(
+        account="1300", start=date(2025, 10, 1), end=date(2025, 10, 31)
+    )
+    assert statement.opening.quantity == D("1")
+    assert [line.quantity for line in statement.lines] == [D("0.25"), D("0.5")]
+    assert statement.lines[-1].running_quantity == statement.closing.quantity == D("1.75")
+
+
+@pytest.mark.parametrize(
+    ("postings", "field", "words"),
+    [
+        ([("9999", "1", "1"), ("3000", "-1", "-1")], "postings[0].account", "no account"),
+        ([("1300", "0.123456789", "1.00"), ("4000", "-1", "-1")], "postings[0].quantity", "8"),
+        ([("1300", "0.1", "1.001"), ("4000", "-1.001", "-1.001")], "postings[0].value", "2"),
+        ([("1300", "0.1", "10.00"), ("4000", "-9.99", "-9.99")], "postings", "does not balance"),
+        ([("1000", "10", "11"), ("3000", "-11", "-11")], "postings[0].value", "equal to value"),
+        ([("1300", "0", "0"), ("4000", "0", "0")], "postings[0].quantity", "both zero"),
+        ([("1300", "-0.1", "10"), ("4000", "-10", "-10")], "postings[0].value", "same sign"),
+        ([("1210", "1", "10"), ("1220", "-0.9", "-10")], "postings", "conserve quantity"),
+        ([("1300", "1", "10")], "postings", "at least two"),
+    ],
+)
+@pytest.mark.django_db
+def test_bad_entries_are_refused_with_the_field_named_and_nothing_written(
+    chart, postings, field, words
+):
+    with pytest.raises(InvalidEntry) as caught:
+        services.entry_post(
+            effective_date=OCT1,
+            memo="bad",
+            postings=[(code, D(q), D(v)) for code, q, v in postings],
+        )
+    assert caught.value.field == field
+    assert words in caught.value.message
+    assert isinstance(caught.value, UnknownAccount) == (words == "no account")
+    assert JournalEntry.objects.count() == 0 and Posting.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_floats_and_datetimes_are_refused(chart):
+    with pytest.raises(InvalidEntry, match="must be a Decimal, not float"):
+        services.entry_post(
+            effective_date=OCT1, memo="f", postings=[("1000", 1.5, D("1.5")), ("3000", -1.5, -1)]
+        )
+    from datetime import datetime
+
+    with pytest.raises(InvalidEntry) as caught:
+        services.entry_post(
+            effective_date=datetime(2025, 10, 1, 12),
+            memo="dt",
+            postings=[("1000", D(1), D(1)), ("3000", D(-1), D(-1))],
+        )
+    assert caught.value.field == "effective_date"
+    assert JournalEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_inactive_accounts_take_no_postings(chart):
+    Account.objects.filter(code="1000").update(is_active=False)
+    with pytest.raises(InvalidEntry, match="inactive"):
+        services.entry_post(
+            effective_date=OCT1, memo="x", postings=[("1000", D(1), D(1)), ("3000", D(-1), D(-1))]
+        )
+
+
+@pytest.mark.django_db
+def test_idempotent_replay_returns_the_same_entry_and_a_different_payload_is_refused(chart):
+    first = mined(idempotency_key="f2pool:cango01:2025-10-01")
+    again = mined(idempotency_key="f2pool:cango01:2025-10-01")
+    assert again.pk == first.pk
+    assert JournalEntry.objects.count() == 1
+    with pytest.raises(IdempotencyConflict, match="different content"):
+        mined("0.6", idempotency_key="f2pool:cango01:2025-10-01")
+    assert JournalEntry.objects.count() == 1
+    assert selectors.account_balance(account="1300", as_of=OCT1).quantity == D("0.5")
+
+
+@pytest.mark.django_db
+def test_a_batch_is_all_or_nothing(chart):
+    good = EntryInput(
+        effective_date=OCT1,
+        memo="day 1",
+        postings=[PostingInput("1300", D("0.5"), D("50000")), PostingInput("4000", D(-50000), D(-50000))],
+        idempotency_key="a",
+    )
+    bad = EntryInput(
+        effective_date=OCT1,
+        memo="day 2",
+        postings=[PostingInput("1300", D("0.5"), D("50000")), PostingInput("4000", D(-5), D(-5))],
+        idempotency_key="b",
+    )
+    with pytest.raises(InvalidEntry) as caught:
+        services.entries_post(entries=[good, bad])
+    assert caught.value.field == "entries[1].postings"
+    assert JournalEntry.objects.count() == 0
+
+    posted = services.entries_post(entries=[good, good])
+    assert posted[0].pk == posted[1].pk and JournalEntry.objects.count() == 1
+    replay = services.entries_post(entries=[good])
+    assert replay[0].pk == posted[0].pk
+    changed = EntryInput(
+        effective_date=OCT1, memo="changed", postings=good.postings, idempotency_key="a"
+    )
+    with pytest.raises(IdempotencyConflict):
+        services.entries_post(entries=[changed])
+    with pytest.raises(IdempotencyConflict):
+        services.entries_post(entries=[good, changed])
+    assert JournalEntry.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_must_not_go_negative_account_never_does_at_any_date(chart):
+    mined("1", "100000.00", effective_date=date(2025, 10, 10))
+    # Spending on 10-05 would take the receivable below zero on 10-05..10-09.
+    with pytest.raises(InsufficientBalance) as caught:
+        services.entry_post(
+            effective_date=date(2025, 10, 5),
+            memo="early payout",
+            postings=[("1300", D("-0.4"), D("-40000")), ("1210", D("0.4"), D("40000"))],
+        )
+    assert "1300" in caught.value.message and "2025-10-05" in caught.value.message
+    services.entry_post(
+        effective_date=date(2025, 10, 12),
+        memo="payout",
+        postings=[("1300", D("-1"), D("-100000")), ("1210", D("1"), D("100000"))],
+    )
+    # Back-dating more revenue is fine; back-dating a spend before the revenue is not.
+    with pytest.raises(InsufficientBalance):
+        services.entry_post(
+            effective_date=date(2025, 10, 11),
+            memo="another payout",
+            postings=[("1210", D("-1.5"), D("-150000")), ("1220", D("1.5"), D("150000"))],
+        )
+    assert selectors.accounts_below_zero() == []
+    assert JournalEntry.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_reversal_mirrors_once(chart):
+    entry = mined()
+    reversal = services.entry_reverse(entry=entry, memo="wrong pool")
+    assert reversal.reversal_of_id == entry.pk and reversal.kind == "reversal"
+    assert selectors.account_balance(account="1300", as_of=OCT1).quantity == 0
+    with pytest.raises(AlreadyReversed):
+        services.entry_reverse(entry=entry)
+    with pytest.raises(InvalidEntry):
+        services.entry_reverse(entry=999999)
+
+
+@pytest.mark.django_db
+def test_closed_period_refuses_entries_and_reopening_needs_an_approver_and_a_reason(
+    chart, staff_user, approver_user
+):
+    with pytest.raises(PeriodError, match="finance approver"):
+        services.period_close(through=date(2025, 9, 30), by=staff_user)
+    close = services.period_close(through=date(2025, 9, 30), by=approver_user)
+    with pytest.raises(ClosedPeriod, match="closed through 2025-09-30") as caught:
+        mined(effective_date=date(2025, 9, 30))
+    assert caught.value.field == "effective_date"
+    with pytest.raises(PeriodError, match="already closed"):
+        services.period_close(through=date(2025, 9, 15), by=approver_user)
+    services.period_close(through=date(2025, 10, 31), by=approver_user)
+    with pytest.raises(PeriodError, match="later close through 2025-10-31"):
+        services.period_reopen(through=date(2025, 9, 30), by=approver_user, reason="fix")
+    with pytest.raises(PeriodError, match="reason"):
+        services.period_reopen(through=date(2025, 10, 31), by=approver_user, reason=" ")
+    services.period_reopen(through=date(2025, 10, 31), by=approver_user, reason="late invoice")
+    mined(effective_date=date(2025, 10, 1))
+    with pytest.raises(ClosedPeriod):
+        mined(effective_date=date(2025, 9, 1))
+    close.refresh_from_db()
+    assert close.is_open
+
+
+@pytest.mark.django_db
+def test_account_create_checks_the_tree(chart):
+    with pytest.raises(InvalidAccount, match="must be a asset account in BTC"):
+        services.account_create(
+            code="1210-09", name="x", type="asset", commodity="USDT", parent="1210"
+        )
+    with pytest.raises(InvalidAccount, match="unknown commodity"):
+        services.account_create(code="9", name="x", type="asset", commodity="DOGE")
+    with pytest.raises(InvalidAccount, match="type must be one of"):
+        services.account_create(code="9", name="x", type="revenue", commodity="USD")
+    with pytest.raises(InvalidAccount, match="code"):
+        services.account_create(code="1000", name="dup", type="asset", commodity="USD")
+    assert not Account.objects.filter(code__in=["1210-09", "9"]).exists()
+
+
+@pytest.mark.django_db
+def test_chart_load_is_idempotent_and_refuses_a_disagreeing_chart(chart):
+    assert services.chart_load(
+        rows=[{"code": "1000", "name": "Cash", "type": "asset", "commodity": "USD",
+               "parent": "", "must_not_go_negative": "true"}]
+    ) == []
+    with pytest.raises(InvalidAccount, match="line 2: account 1000 exists"):
+        services.chart_load(
+            rows=[{"code": "1000", "name": "Cash", "type": "asset", "commodity": "USDT",
+                   "parent": "", "must_not_go_negative": "true"}]
+        )

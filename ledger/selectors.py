@@ -336,7 +336,7 @@ def rollup_differences() -> list[tuple[str, str, date, Decimal, Decimal]]:
                 SELECT account_id, effective_date AS day, sum(quantity) q, sum(value) v
                   FROM ledger_posting GROUP BY 1, 2
             ), daily AS (
-                SELECT coalesce(p.account_id, r.account_id) account_id, coalesce(p.day, r.day) day,
+                SELECT coalesce(p.account_id, r.account_id) account_id, coalesce(p.day, r.day) AS day,
                        coalesce(p.q, 0) - coalesce(r.quantity, 0) dq,
                        coalesce(p.v, 0) - coalesce(r.value, 0) dv
                   FROM p FULL JOIN ledger_dailybalance r
@@ -346,7 +346,7 @@ def rollup_differences() -> list[tuple[str, str, date, Decimal, Decimal]]:
                   FROM p GROUP BY 1, 2
             ), monthly AS (
                 SELECT coalesce(pm.account_id, r.account_id) account_id,
-                       coalesce(pm.month, r.month) day,
+                       coalesce(pm.month, r.month) AS day,
                        coalesce(pm.q, 0) - coalesce(r.quantity, 0) dq,
                        coalesce(pm.v, 0) - coalesce(r.value, 0) dv
                   FROM pm FULL JOIN ledger_monthlybalance r

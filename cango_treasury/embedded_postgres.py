@@ -30,3 +30,15 @@ def embedded_database_url(data_dir: Path) -> str:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     socket_dir = server.get_postmaster_info().socket_dir
     return f"postgresql://postgres@/{DATABASE_NAME}?host={socket_dir}"
+
+
+def embedded_database_settings(data_dir: Path) -> dict[str, str]:
+    """Django DATABASES entry for the embedded server; the socket directory is the host."""
+    url = embedded_database_url(data_dir)
+    return {
+        "NAME": DATABASE_NAME,
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": url.split("?host=", 1)[1],
+        "PORT": "",
+    }

@@ -83,9 +83,9 @@ TEMPLATES = [
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
 else:
-    from cango_treasury.embedded_postgres import embedded_database_url
+    from cango_treasury.embedded_postgres import embedded_database_settings
 
-    DATABASES = {"default": env.db_url_config(embedded_database_url(DATA_DIR))}
+    DATABASES = {"default": embedded_database_settings(DATA_DIR)}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default="test_cango_treasury")}

@@ -162,11 +162,23 @@ class JournalEntry(models.Model):
 
 
 class Posting(models.Model):
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    # The keys to entry, account and commodity are enforced by the composite foreign keys
+    # of ledger/sql/ (entry+date, account+commodity, commodity+scale), which imply these.
+    entry = models.ForeignKey(
+        JournalEntry, on_delete=models.PROTECT, related_name="postings", db_constraint=False
+    )
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.PROTECT,
+        related_name="postings",
+        db_constraint=False,
+        db_index=False,  # served by the (account, effective_date) index
+    )
     # Copies of the account's commodity and scale and of the entry's date, each held equal
     # to its source by a composite foreign key so that CHECKs can enforce the rules per row.
-    commodity = models.ForeignKey(Commodity, on_delete=models.PROTECT, related_name="+")
+    commodity = models.ForeignKey(
+        Commodity, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     scale = models.PositiveSmallIntegerField()
     effective_date = models.DateField()
     quantity = ExactDecimalField(max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES)

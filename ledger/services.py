@@ -207,12 +207,11 @@ def entry_reverse(
 def _prepare(entries: Sequence[EntryInput]) -> list[_PreparedEntry]:
     if not entries:
         raise InvalidEntry("no entries to post", field="entries")
-    accounts = _accounts_for(entries)
+    accounts, locked_through = _accounts_for(entries)
     batch = len(entries) > 1
     prepared = [
         _prepare_one(i, entry, accounts, batch=batch) for i, entry in enumerate(entries)
     ]
-    locked_through = closed_through()
     if locked_through is not None:
         for item in prepared:
             if item.source.effective_date <= locked_through:
@@ -238,7 +237,10 @@ def _field(count: int, index: int, name: str) -> str:
     return name if count == 1 else f"entries[{index}].{name}"
 
 
-def _accounts_for(entries: Sequence[EntryInput]) -> dict[Any, _AccountInfo]:
+def _accounts_for(
+    entries: Sequence[EntryInput],
+) -> tuple[dict[Any, _AccountInfo], date | None]:
+    """The accounts the entries name (by code, id or instance) and the closed-through date."""
     codes: set[str] = set()
     ids: set[int] = set()
     for entry in entries:
@@ -252,22 +254,41 @@ def _accounts_for(entries: Sequence[EntryInput]) -> dict[Any, _AccountInfo]:
                 ids.add(account)
             elif isinstance(account, str):
                 codes.add(account)
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             """
             SELECT a.id, a.code, a.commodity_id, c.decimal_places, a.must_not_go_negative,
-                   a.is_active
+                   a.is_active,
+                   (SELECT max(through) FROM ledger_periodclose WHERE reopened_at IS NULL)
               FROM ledger_account a JOIN ledger_commodity c ON c.code = a.commodity_id
              WHERE a.code = ANY(%s) OR a.id = ANY(%s)
+            UNION ALL
+            SELECT NULL, NULL, NULL, NULL, NULL, NULL,
+                   (SELECT max(through) FROM ledger_periodclose WHERE reopened_at IS NULL)
             """,
             [list(codes), list(ids)],
         )
         found: dict[Any, _AccountInfo] = {}
+        locked_through = None
         for row in cursor.fetchall():
-            info = _AccountInfo(*row)
-            found[info.id] = info
-            found[info.code] = info
-    return found
+            locked_through = row[6]
+            if row[0] is not None:
+                info = _AccountInfo(*row[:6])
+                found[info.id] = info
+                found[info.code] = info
+    return found, locked_through
+
+
+@contextmanager
+def _cursor() -> Iterator[Any]:
+    """A psycopg cursor with server-side binding on Django's connection (same transaction).
+
+    The posting path runs the same few statements all day; binding parameters on the server
+    lets psycopg prepare them once per connection instead of PostgreSQL parsing each call.
+    """
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        yield cursor
 
 
 def _prepare_one(
@@ -398,32 +419,108 @@ def _write(
             if info.must_not_go_negative and quantity < 0:
                 when = item.source.effective_date
                 decreases[info.id] = min(when, decreases.get(info.id, when))
-    with connection.cursor() as cursor:
+    unique = _first_per_key(prepared)
+    with _cursor() as cursor:
         if decreases:
             cursor.execute(
                 "SELECT id FROM ledger_account WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
                 [sorted(decreases)],
             )
-        entries = _insert_entries(cursor, prepared, created_by=created_by, approved_by=approved_by)
-        fresh = [item for item, (_, is_new) in zip(prepared, entries, strict=True) if is_new]
-        if fresh:
-            _insert_postings(cursor, fresh, [entry for entry, is_new in entries if is_new])
-        if decreases and fresh:
+        written = _insert(cursor, unique, created_by=created_by, approved_by=approved_by)
+        if decreases and written:
             _check_not_negative(cursor, decreases)
-    return [entry for entry, _ in entries]
+    existing = _existing_for_replays(unique, written)
+    results = []
+    for item in prepared:
+        key = item.source.idempotency_key
+        if id(item) in written:
+            results.append(written[id(item)])
+        elif key is not None and key in existing:
+            results.append(existing[key])
+        else:  # the same key earlier in this batch
+            results.append(next(e for e in results if e.idempotency_key == key))
+    return results
 
 
-def _insert_entries(
-    cursor: Any, prepared: list[_PreparedEntry], *, created_by: Any, approved_by: Any
-) -> list[tuple[JournalEntry, bool]]:
-    """Insert the entries; an idempotency key already posted yields the existing entry."""
+_ENTRY_COLUMNS = """
+    effective_date, memo, kind, status, idempotency_key, payload_hash, reversal_of_id,
+    created_by_id, approved_by_id, created_at
+"""
+_POSTING_COLUMNS = "entry_id, account_id, commodity_id, scale, effective_date, quantity, value"
+
+# One entry: the entry and its postings in one statement (one round trip). A replayed
+# idempotency key inserts nothing and returns no row.
+_INSERT_ONE = f"""
+    WITH e AS (
+        INSERT INTO ledger_journalentry ({_ENTRY_COLUMNS})
+        VALUES (%(date)s, %(memo)s, %(kind)s, 'posted', %(key)s, %(hash)s, %(reversal_of)s,
+                %(created_by)s, %(approved_by)s, %(now)s)
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id, sequence
+    ), p AS (
+        INSERT INTO ledger_posting ({_POSTING_COLUMNS})
+        SELECT e.id, u.account, u.commodity, u.scale, %(date)s, u.quantity, u.value
+          FROM e, unnest(%(accounts)s::bigint[], %(commodities)s::text[], %(scales)s::smallint[],
+                         %(quantities)s::numeric[], %(values)s::numeric[])
+                  AS u(account, commodity, scale, quantity, value)
+    )
+    SELECT id, sequence FROM e
+"""
+
+# Many entries: ids are drawn first so postings can name their entry; the postings of
+# entries whose key was already posted are dropped by the join.
+_INSERT_MANY = f"""
+    WITH e AS (
+        INSERT INTO ledger_journalentry (id, {_ENTRY_COLUMNS})
+        SELECT u.id, u.effective_date, u.memo, u.kind, 'posted', u.key, u.hash, u.reversal_of,
+               %(created_by)s, %(approved_by)s, %(now)s
+          FROM unnest(%(ids)s::bigint[], %(dates)s::date[], %(memos)s::text[], %(kinds)s::text[],
+                      %(keys)s::text[], %(hashes)s::text[], %(reversals)s::bigint[])
+               AS u(id, effective_date, memo, kind, key, hash, reversal_of)
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id, sequence
+    ), p AS (
+        INSERT INTO ledger_posting ({_POSTING_COLUMNS})
+        SELECT u.entry, u.account, u.commodity, u.scale, u.effective_date, u.quantity, u.value
+          FROM unnest(%(p_entries)s::bigint[], %(p_accounts)s::bigint[], %(p_commodities)s::text[],
+                      %(p_scales)s::smallint[], %(p_dates)s::date[], %(p_quantities)s::numeric[],
+                      %(p_values)s::numeric[])
+               AS u(entry, account, commodity, scale, effective_date, quantity, value)
+          JOIN e ON e.id = u.entry
+    )
+    SELECT id, sequence FROM e
+"""
+
+
+def _insert(
+    cursor: Any, unique: list[_PreparedEntry], *, created_by: Any, approved_by: Any
+) -> dict[int, JournalEntry]:
+    """Insert entries and postings; returns the entries written, by id() of their input."""
     now = timezone.now()
     created_by_id = getattr(created_by, "pk", created_by)
     approved_by_id = getattr(approved_by, "pk", approved_by)
-    unique = _first_per_key(prepared)
+    common = {"created_by": created_by_id, "approved_by": approved_by_id, "now": now}
     if len(unique) == 1:
-        ids = [None]
-        id_column, id_value = "", ""
+        (item,) = unique
+        cursor.execute(
+            _INSERT_ONE,
+            {
+                **common,
+                "date": item.source.effective_date,
+                "memo": item.source.memo,
+                "kind": item.source.kind,
+                "key": item.source.idempotency_key,
+                "hash": item.payload_hash,
+                "reversal_of": item.reversal_of_id,
+                "accounts": [info.id for info, _, _ in item.lines],
+                "commodities": [info.commodity for info, _, _ in item.lines],
+                "scales": [info.scale for info, _, _ in item.lines],
+                "quantities": [quantity for _, quantity, _ in item.lines],
+                "values": [value for _, _, value in item.lines],
+            },
+        )
+        rows = cursor.fetchall()
+        ids = [row[0] for row in rows]
     else:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) "
@@ -431,80 +528,54 @@ def _insert_entries(
             [len(unique)],
         )
         ids = [row[0] for row in cursor.fetchall()]
-        id_column, id_value = "id, ", "u.id, "
-    cursor.execute(
-        f"""
-        INSERT INTO ledger_journalentry
-            ({id_column}effective_date, memo, kind, status, idempotency_key, payload_hash,
-             reversal_of_id, created_by_id, approved_by_id, created_at)
-        SELECT {id_value}u.effective_date, u.memo, u.kind, 'posted', u.key, u.hash,
-               u.reversal_of, %(created_by)s, %(approved_by)s, %(now)s
-          FROM unnest(%(ids)s::bigint[], %(dates)s::date[], %(memos)s::text[], %(kinds)s::text[],
-                      %(keys)s::text[], %(hashes)s::text[], %(reversals)s::bigint[])
-               AS u(id, effective_date, memo, kind, key, hash, reversal_of)
-        ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING id, sequence, idempotency_key
-        """,
-        {
-            "ids": ids,
-            "dates": [item.source.effective_date for item in unique],
-            "memos": [item.source.memo for item in unique],
-            "kinds": [item.source.kind for item in unique],
-            "keys": [item.source.idempotency_key for item in unique],
-            "hashes": [item.payload_hash for item in unique],
-            "reversals": [item.reversal_of_id for item in unique],
-            "created_by": created_by_id,
-            "approved_by": approved_by_id,
-            "now": now,
-        },
-    )
-    inserted = cursor.fetchall()
-    by_key = {key: (entry_id, sequence) for entry_id, sequence, key in inserted if key is not None}
-    if len(unique) == 1 and inserted:
-        by_position = {0: inserted[0][:2]}
-    else:
-        by_id = {entry_id: sequence for entry_id, sequence, _ in inserted}
-        by_position = {
-            position: (entry_id, by_id[entry_id])
-            for position, entry_id in enumerate(ids)
-            if entry_id in by_id
-        }
-    existing = _existing_for_replays(unique, by_key)
-
-    results: list[tuple[JournalEntry, bool]] = []
-    claimed: set[str] = set()
-    position_of = {id(item): position for position, item in enumerate(unique)}
-    for item in prepared:
-        key = item.source.idempotency_key
-        position = position_of.get(id(item))
-        if position is not None and position in by_position:
-            entry_id, sequence = by_position[position]
-            if key is not None:
-                claimed.add(key)
-            entry = JournalEntry(
-                id=entry_id,
-                sequence=sequence,
-                effective_date=item.source.effective_date,
-                memo=item.source.memo,
-                kind=item.source.kind,
-                status="posted",
-                idempotency_key=key,
-                payload_hash=item.payload_hash,
-                reversal_of_id=item.reversal_of_id,
-                created_by_id=created_by_id,
-                approved_by_id=approved_by_id,
-                created_at=now,
-            )
-            entry._state.adding = False
-            entry._state.db = "default"
-            results.append((entry, True))
-        else:
-            assert key is not None
-            if key in claimed:  # the same key earlier in this batch: already written
-                results.append((next(e for e, _ in results if e.idempotency_key == key), False))
-            else:
-                results.append((existing[key], False))
-    return results
+        postings: dict[str, list[Any]] = defaultdict(list)
+        for entry_id, item in zip(ids, unique, strict=True):
+            for info, quantity, value in item.lines:
+                postings["p_entries"].append(entry_id)
+                postings["p_accounts"].append(info.id)
+                postings["p_commodities"].append(info.commodity)
+                postings["p_scales"].append(info.scale)
+                postings["p_dates"].append(item.source.effective_date)
+                postings["p_quantities"].append(quantity)
+                postings["p_values"].append(value)
+        cursor.execute(
+            _INSERT_MANY,
+            {
+                **common,
+                **postings,
+                "ids": ids,
+                "dates": [item.source.effective_date for item in unique],
+                "memos": [item.source.memo for item in unique],
+                "kinds": [item.source.kind for item in unique],
+                "keys": [item.source.idempotency_key for item in unique],
+                "hashes": [item.payload_hash for item in unique],
+                "reversals": [item.reversal_of_id for item in unique],
+            },
+        )
+        rows = cursor.fetchall()
+    sequences = dict(rows)
+    written: dict[int, JournalEntry] = {}
+    for entry_id, item in zip(ids, unique, strict=False):
+        if entry_id not in sequences:
+            continue
+        entry = JournalEntry(
+            id=entry_id,
+            sequence=sequences[entry_id],
+            effective_date=item.source.effective_date,
+            memo=item.source.memo,
+            kind=item.source.kind,
+            status="posted",
+            idempotency_key=item.source.idempotency_key,
+            payload_hash=item.payload_hash,
+            reversal_of_id=item.reversal_of_id,
+            created_by_id=created_by_id,
+            approved_by_id=approved_by_id,
+            created_at=now,
+        )
+        entry._state.adding = False
+        entry._state.db = "default"
+        written[id(item)] = entry
+    return written
 
 
 def _first_per_key(prepared: list[_PreparedEntry]) -> list[_PreparedEntry]:
@@ -520,20 +591,20 @@ def _first_per_key(prepared: list[_PreparedEntry]) -> list[_PreparedEntry]:
 
 
 def _existing_for_replays(
-    unique: list[_PreparedEntry], inserted_keys: dict[str, tuple[int, int]]
+    unique: list[_PreparedEntry], written: dict[int, JournalEntry]
 ) -> dict[str, JournalEntry]:
+    """Entries already posted under the keys that inserted nothing; same payload or refused."""
     replayed = {
         item.source.idempotency_key: item
         for item in unique
-        if item.source.idempotency_key is not None
-        and item.source.idempotency_key not in inserted_keys
+        if id(item) not in written and item.source.idempotency_key is not None
     }
     if not replayed:
         return {}
     found = {e.idempotency_key: e for e in JournalEntry.objects.filter(idempotency_key__in=replayed)}
     for key, item in replayed.items():
         entry = found.get(key)
-        if entry is None:  # pragma: no cover - the conflicting row vanished: impossible
+        if entry is None:  # pragma: no cover - a conflicting row cannot vanish
             raise IdempotencyConflict(f"idempotency key {key!r} could not be resolved")
         if entry.payload_hash != item.payload_hash:
             raise IdempotencyConflict(
@@ -542,29 +613,6 @@ def _existing_for_replays(
                 field="idempotency_key",
             )
     return {key: found[key] for key in replayed}
-
-
-def _insert_postings(cursor: Any, items: list[_PreparedEntry], entries: list[JournalEntry]) -> None:
-    columns: dict[str, list[Any]] = defaultdict(list)
-    for item, entry in zip(items, entries, strict=True):
-        for info, quantity, value in item.lines:
-            columns["entry"].append(entry.pk)
-            columns["account"].append(info.id)
-            columns["commodity"].append(info.commodity)
-            columns["scale"].append(info.scale)
-            columns["date"].append(item.source.effective_date)
-            columns["quantity"].append(quantity)
-            columns["value"].append(value)
-    cursor.execute(
-        """
-        INSERT INTO ledger_posting
-            (entry_id, account_id, commodity_id, scale, effective_date, quantity, value)
-        SELECT * FROM unnest(%(entry)s::bigint[], %(account)s::bigint[], %(commodity)s::text[],
-                             %(scale)s::smallint[], %(date)s::date[], %(quantity)s::numeric[],
-                             %(value)s::numeric[])
-        """,
-        columns,
-    )
 
 
 def _check_not_negative(cursor: Any, since: dict[int, date]) -> None:

@@ -1,0 +1,32 @@
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_production_settings_pass_the_deploy_check():
+    env = {
+        **os.environ,
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
+        "DJANGO_SECURE_SSL_REDIRECT": "true",
+        "DJANGO_SECURE_COOKIES": "true",
+        "DJANGO_HSTS_SECONDS": "31536000",
+        "DJANGO_DEBUG": "false",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_debug_is_off_unless_asked_for(settings):
+    assert os.environ.get("DJANGO_DEBUG") or settings.DEBUG is False

@@ -311,7 +311,11 @@ def test_account_children_share_commodity_and_type_and_the_tree_has_no_cycle(cha
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_used_commodity_keeps_its_scale(posted):
-    assert "ledger_posting_commodity_scale" in refused(
+def test_a_used_commodity_keeps_its_scale_and_a_used_account_its_commodity(posted):
+    assert "ledger_account_in_use" in refused(
+        "UPDATE ledger_account SET commodity_id = 'USDT' WHERE code = '1300'"
+    )
+    assert "ledger_account_in_use" in refused("DELETE FROM ledger_account WHERE code = '1300'")
+    assert "ledger_commodity_in_use" in refused(
         "UPDATE ledger_commodity SET decimal_places = 6 WHERE code = 'BTC'"
     )

@@ -88,7 +88,9 @@ else:
     DATABASES = {"default": embedded_database_settings(DATA_DIR)}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default="test_cango_treasury")}
+DATABASES["default"]["TEST"] = {
+    "NAME": env.str("DATABASE_TEST_NAME", default="test_cango_treasury")
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -125,7 +127,7 @@ X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "ledger.api.authentication.StrictTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["ledger.api.permissions.RolePermission"],

@@ -50,3 +50,7 @@ class PeriodError(LedgerError):
 
 class InvalidAccount(LedgerError):
     code = "invalid_account"
+
+
+class InvalidCommodity(LedgerError):
+    code = "invalid_commodity"

@@ -221,6 +221,9 @@ class DailyBalance(models.Model):
         ]
         indexes = [models.Index(fields=["day"], name="ledger_daily_day")]
 
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day}: {self.quantity} / {self.value}"
+
 
 class MonthlyBalance(models.Model):
     """Net movement of one account in one calendar month (month = its first day)."""
@@ -236,17 +239,20 @@ class MonthlyBalance(models.Model):
             models.UniqueConstraint(
                 fields=["account", "month"], name="ledger_monthly_account_month"
             ),
-            models.CheckConstraint(
-                condition=Q(month__day=1), name="ledger_monthly_first_of_month"
-            ),
+            models.CheckConstraint(condition=Q(month__day=1), name="ledger_monthly_first_of_month"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.month:%Y-%m}: {self.quantity} / {self.value}"
 
 
 class PeriodClose(models.Model):
     """Books closed through a date; reopening is recorded on the same row, with a reason."""
 
     through = models.DateField()
-    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     closed_at = models.DateTimeField(auto_now_add=True)
     reopened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -274,10 +280,10 @@ class PeriodClose(models.Model):
             ),
         ]
 
-    @property
-    def is_open(self) -> bool:
-        return self.reopened_at is None
-
     def __str__(self) -> str:
         state = "closed" if self.reopened_at is None else "reopened"
         return f"Through {self.through} ({state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.reopened_at is None

@@ -6,7 +6,16 @@ default str() shows two decimals, so quantities are formatted with the commodity
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from collections.abc import Iterable
+from decimal import (
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 
 import moneyed
 from moneyed import Money
@@ -39,10 +48,18 @@ def money(amount: Decimal, commodity: str) -> Money:
     return Money(amount, ensure_currency(commodity))
 
 
+# Ledger arithmetic: 60 significant digits (an 18-decimal quantity with 40 whole digits) and
+# an error, never a silent rounding, if a result would not fit.
+EXACT = Context(prec=60, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
+
+
 def decimal_places(amount: Decimal) -> int:
-    """Decimals an amount really carries (trailing zeros do not count)."""
-    exponent = amount.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
+    """Decimals an amount really carries (trailing zeros do not count). Never rounds."""
+    _sign, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int):
+        return 0
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0") or "0")
+    return max(0, -(exponent + trailing_zeros))
 
 
 def fits_scale(amount: Decimal, places: int) -> bool:
@@ -53,8 +70,7 @@ def format_amount(amount: Decimal, places: int) -> str:
     """The amount with exactly `places` decimals; refuses to round."""
     if not fits_scale(amount, places):
         raise ValueError(f"{amount} has more than {places} decimal places")
-    with localcontext() as ctx:
-        ctx.prec = 60  # wide enough for 18 decimals on any realistic amount
+    with localcontext(EXACT):
         return f"{amount.quantize(Decimal(1).scaleb(-places)):f}"
 
 
@@ -64,9 +80,13 @@ def format_money(value: Money, places: int) -> str:
 
 def to_scale(amount: Decimal, places: int) -> Decimal:
     """The same amount written with exactly `places` decimals; refuses to round."""
-    with localcontext() as ctx:
-        ctx.prec = 60
-        scaled = amount.quantize(Decimal(1).scaleb(-places))
-    if scaled != amount:
+    if decimal_places(amount) > places:
         raise ValueError(f"{amount} has more than {places} decimal places")
-    return scaled
+    with localcontext(EXACT):
+        return amount.quantize(Decimal(1).scaleb(-places))
+
+
+def exact_sum(amounts: Iterable[Decimal]) -> Decimal:
+    """A sum that raises rather than rounds."""
+    with localcontext(EXACT):
+        return sum(amounts, Decimal(0))

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
+from typing import Any
 
 from django.db import connection
 from moneyed import Money
 
 from ledger.models import DEBIT_NORMAL_TYPES, Account, JournalEntry, Posting
-from ledger.money import FUNCTIONAL_CURRENCY, money, to_scale
+from ledger.money import EXACT, FUNCTIONAL_CURRENCY, exact_sum, money, to_scale
 
 ZERO = Decimal(0)
 
@@ -117,7 +118,11 @@ def _own_balances(*, as_of: date, account_ids: Sequence[int] | None) -> list[Bal
           {where}
          ORDER BY a.code
     """
-    params = {"month": _month_start(as_of), "as_of": as_of, "ids": list(account_ids or [])}
+    params: dict[str, Any] = {
+        "month": _month_start(as_of),
+        "as_of": as_of,
+        "ids": list(account_ids or []),
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [_balance_row(row) for row in cursor.fetchall()]
@@ -141,8 +146,10 @@ def _balance_row(row: Sequence) -> Balance:
 def _resolve(account: Account | str | int) -> Account:
     if isinstance(account, Account):
         return account
-    lookup = {"code": account} if isinstance(account, str) else {"pk": account}
-    return Account.objects.select_related("commodity").get(**lookup)
+    accounts = Account.objects.select_related("commodity")
+    if isinstance(account, str):
+        return accounts.get(code=account)
+    return accounts.get(pk=account)
 
 
 def subtree_ids(account: Account) -> list[int]:
@@ -174,8 +181,8 @@ def account_balance(*, account: Account | str | int, as_of: date) -> Balance:
         commodity=own.commodity,
         scale=own.scale,
         parent_id=own.parent_id,
-        quantity=to_scale(sum((row.quantity for row in rows), ZERO), own.scale),
-        value=to_scale(sum((row.value for row in rows), ZERO), 2),
+        quantity=to_scale(exact_sum(row.quantity for row in rows), own.scale),
+        value=to_scale(exact_sum(row.value for row in rows), 2),
     )
 
 
@@ -197,6 +204,11 @@ def balances(
 
 
 def _with_subtrees(own: list[Balance]) -> list[Balance]:
+    with localcontext(EXACT):
+        return _add_subtrees(own)
+
+
+def _add_subtrees(own: list[Balance]) -> list[Balance]:
     children: dict[int | None, list[Balance]] = {}
     for row in own:
         children.setdefault(row.parent_id, []).append(row)
@@ -241,9 +253,9 @@ def trial_balance(*, as_of: date) -> TrialBalance:
     return TrialBalance(
         as_of=as_of,
         rows=rows,
-        total_value=to_scale(sum((row.value for row in rows), ZERO), 2),
-        total_debit=to_scale(sum((row.debit for row in rows), ZERO), 2),
-        total_credit=to_scale(sum((row.credit for row in rows), ZERO), 2),
+        total_value=to_scale(exact_sum(row.value for row in rows), 2),
+        total_debit=to_scale(exact_sum(row.debit for row in rows), 2),
+        total_credit=to_scale(exact_sum(row.credit for row in rows), 2),
     )
 
 
@@ -261,9 +273,9 @@ def account_postings(*, account: Account | str | int, start: date, end: date) ->
     )
     running_quantity, running_value = opening.quantity, opening.value
     lines = []
-    for posting in postings:
-        running_quantity += posting.quantity
-        running_value += posting.value
+    for posting in postings.iterator(chunk_size=2000):
+        running_quantity = exact_sum((running_quantity, posting.quantity))
+        running_value = exact_sum((running_value, posting.value))
         lines.append(
             StatementLine(
                 entry_id=posting.entry_id,
@@ -309,6 +321,23 @@ def closed_through() -> date | None:
         return cursor.fetchone()[0]
 
 
+def account_first_day_below_zero(*, account: Account) -> tuple[date, Decimal] | None:
+    """The first day the account's own quantity is below zero, with that quantity."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT day, running FROM (
+                SELECT day, sum(quantity) OVER (ORDER BY day) AS running
+                  FROM ledger_dailybalance WHERE account_id = %s
+            ) d
+             WHERE running < 0 ORDER BY day LIMIT 1
+            """,
+            [account.pk],
+        )
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
 def accounts_below_zero() -> list[tuple[str, date, Decimal]]:
     """Accounts flagged must-not-go-negative whose balance dips below zero on some day."""
     with connection.cursor() as cursor:
@@ -336,7 +365,8 @@ def rollup_differences() -> list[tuple[str, str, date, Decimal, Decimal]]:
                 SELECT account_id, effective_date AS day, sum(quantity) q, sum(value) v
                   FROM ledger_posting GROUP BY 1, 2
             ), daily AS (
-                SELECT coalesce(p.account_id, r.account_id) account_id, coalesce(p.day, r.day) AS day,
+                SELECT coalesce(p.account_id, r.account_id) account_id,
+                       coalesce(p.day, r.day) AS day,
                        coalesce(p.q, 0) - coalesce(r.quantity, 0) dq,
                        coalesce(p.v, 0) - coalesce(r.value, 0) dv
                   FROM p FULL JOIN ledger_dailybalance r

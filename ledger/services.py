@@ -16,9 +16,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, Inexact, localcontext
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -28,17 +29,25 @@ from ledger.errors import (
     IdempotencyConflict,
     InsufficientBalance,
     InvalidAccount,
+    InvalidCommodity,
     InvalidEntry,
     LedgerError,
     PeriodError,
     UnknownAccount,
 )
 from ledger.models import Account, AccountType, Commodity, JournalEntry, PeriodClose
-from ledger.money import FUNCTIONAL_CURRENCY, VALUE_PLACES, decimal_places, format_amount
+from ledger.money import (
+    EXACT,
+    FUNCTIONAL_CURRENCY,
+    VALUE_PLACES,
+    decimal_places,
+    ensure_currency,
+    format_amount,
+)
 from ledger.roles import APPROVE_ROLES, has_any_role
-from ledger.selectors import closed_through
+from ledger.selectors import account_first_day_below_zero, closed_through
 
-KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
 MAX_KEY_LENGTH = 200
 
 
@@ -100,9 +109,7 @@ def account_create(
     parent_obj = None
     if parent is not None:
         parent_obj = (
-            parent
-            if isinstance(parent, Account)
-            else Account.objects.filter(code=parent).first()
+            parent if isinstance(parent, Account) else Account.objects.filter(code=parent).first()
         )
         if parent_obj is None:
             raise InvalidAccount(f"unknown parent account {parent!r}", field="parent")
@@ -120,15 +127,115 @@ def account_create(
         parent=parent_obj,
         must_not_go_negative=must_not_go_negative,
     )
-    try:
-        account.full_clean()
-    except Exception as exc:  # Django's ValidationError, reshaped into the ledger's own
-        messages = getattr(exc, "message_dict", {"code": [str(exc)]})
-        field, errors = next(iter(messages.items()))
-        raise InvalidAccount(f"{field}: {' '.join(errors)}", field=field) from exc
+    _full_clean(account, InvalidAccount)
+    if Account.objects.filter(code=code).exists():
+        raise InvalidAccount(f"code: account {code} already exists", field="code")
     with transaction.atomic():
         account.save()
     return account
+
+
+def account_update(
+    *,
+    account: Account,
+    name: str | None = None,
+    must_not_go_negative: bool | None = None,
+    is_active: bool | None = None,
+) -> Account:
+    """Change what may change on an account. Code, type, commodity and parent are fixed.
+
+    Flagging an account must-not-go-negative waits for postings in flight and refuses if the
+    account is below zero on any day, so the flag holds from the moment it is set.
+    """
+    changes: dict[str, Any] = {}
+    if name is not None:
+        if not name.strip():
+            raise InvalidAccount("name cannot be blank", field="name")
+        changes["name"] = name.strip()
+    if is_active is not None:
+        changes["is_active"] = is_active
+    if must_not_go_negative is not None:
+        changes["must_not_go_negative"] = must_not_go_negative
+    with transaction.atomic():
+        if must_not_go_negative and not account.must_not_go_negative:
+            with connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE ledger_journalentry IN SHARE ROW EXCLUSIVE MODE")
+            dip = account_first_day_below_zero(account=account)
+            if dip is not None:
+                day, running = dip
+                raise InvalidAccount(
+                    f"account {account.code} is below zero on {day} "
+                    f"({format_amount(running, account.commodity.decimal_places)} "
+                    f"{account.commodity_id}); it cannot be flagged must-not-go-negative",
+                    field="must_not_go_negative",
+                )
+        locked = Account.objects.select_for_update().get(pk=account.pk)
+        for field_name, value in changes.items():
+            setattr(locked, field_name, value)
+            setattr(account, field_name, value)
+        if changes:
+            locked.save(update_fields=list(changes))
+    return account
+
+
+def commodity_create(
+    *, code: str, name: str, decimal_places: int, kind: str, measurement_policy: str
+) -> Commodity:
+    commodity = Commodity(
+        code=code,
+        name=name,
+        decimal_places=decimal_places,
+        kind=kind,
+        measurement_policy=measurement_policy,
+    )
+    _full_clean(commodity, InvalidCommodity)
+    if Commodity.objects.filter(code=code).exists():
+        raise InvalidCommodity(f"commodity {code} already exists", field="code")
+    with transaction.atomic():
+        commodity.save(force_insert=True)
+    ensure_currency(code, name)
+    return commodity
+
+
+def commodity_update(
+    *,
+    commodity: Commodity,
+    name: str | None = None,
+    decimal_places: int | None = None,
+    kind: str | None = None,
+    measurement_policy: str | None = None,
+) -> Commodity:
+    """A commodity's scale is fixed once an account holds it (the database refuses too)."""
+    changes = {
+        key: value
+        for key, value in {
+            "name": name,
+            "decimal_places": decimal_places,
+            "kind": kind,
+            "measurement_policy": measurement_policy,
+        }.items()
+        if value is not None and value != getattr(commodity, key)
+    }
+    if "decimal_places" in changes and commodity.accounts.exists():
+        raise InvalidCommodity(
+            f"commodity {commodity.code} is held by accounts: its scale is fixed",
+            field="decimal_places",
+        )
+    for key, value in changes.items():
+        setattr(commodity, key, value)
+    _full_clean(commodity, InvalidCommodity, exclude=["code"])
+    if changes:
+        with transaction.atomic():
+            commodity.save(update_fields=list(changes))
+    return commodity
+
+
+def _full_clean(instance: Any, error: type[LedgerError], exclude: list[str] | None = None) -> None:
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False)
+    except DjangoValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise error(f"{field}: {' '.join(messages)}", field=field) from exc
 
 
 # --- entries -----------------------------------------------------------------------------
@@ -146,6 +253,29 @@ def entry_post(
 ) -> JournalEntry:
     """Post one balanced entry. Replaying an idempotency key with the same payload returns
     the entry already posted; with a different payload it is refused."""
+    entry, _created = entry_post_or_replay(
+        effective_date=effective_date,
+        memo=memo,
+        postings=postings,
+        idempotency_key=idempotency_key,
+        kind=kind,
+        created_by=created_by,
+        approved_by=approved_by,
+    )
+    return entry
+
+
+def entry_post_or_replay(
+    *,
+    effective_date: date,
+    memo: str,
+    postings: Sequence[PostingInput | tuple[Any, Decimal, Decimal]],
+    idempotency_key: str | None = None,
+    kind: str = "manual",
+    created_by: Any = None,
+    approved_by: Any = None,
+) -> tuple[JournalEntry, bool]:
+    """As entry_post, and whether this call created the entry (False: a replay)."""
     entry = EntryInput(
         effective_date=effective_date,
         memo=memo,
@@ -153,7 +283,11 @@ def entry_post(
         idempotency_key=idempotency_key,
         kind=kind,
     )
-    return entries_post(entries=[entry], created_by=created_by, approved_by=approved_by)[0]
+    with _integrity_errors_as_ledger_errors():
+        prepared = _prepare([entry])
+        with transaction.atomic():
+            ((posted, created),) = _write(prepared, created_by=created_by, approved_by=approved_by)
+    return posted, created
 
 
 def entries_post(
@@ -166,7 +300,8 @@ def entries_post(
     with _integrity_errors_as_ledger_errors():
         prepared = _prepare(entries)
         with transaction.atomic():
-            return _write(prepared, created_by=created_by, approved_by=approved_by)
+            written = _write(prepared, created_by=created_by, approved_by=approved_by)
+    return [entry for entry, _created in written]
 
 
 def entry_reverse(
@@ -185,15 +320,18 @@ def entry_reverse(
     existing = JournalEntry.objects.filter(reversal_of=original).first()
     if existing is not None:
         raise AlreadyReversed(
-            f"entry {original.pk} was already reversed by entry {existing.pk}", field="entry"
+            f"entry #{original.sequence} was already reversed by entry #{existing.sequence}",
+            field="entry",
         )
     lines = [
-        PostingInput(account=p.account_id, quantity=-p.quantity, value=-p.value)
+        PostingInput(
+            account=p.account_id, quantity=p.quantity.copy_negate(), value=p.value.copy_negate()
+        )
         for p in original.postings.all().order_by("id")
     ]
     source = EntryInput(
         effective_date=effective_date or original.effective_date,
-        memo=memo or f"Reversal of entry {original.pk}: {original.memo}"[:1000],
+        memo=memo or f"Reversal of entry #{original.sequence}: {original.memo}"[:1000],
         postings=lines,
         kind="reversal",
     )
@@ -201,17 +339,25 @@ def entry_reverse(
         (prepared,) = _prepare([source])
         prepared.reversal_of_id = original.pk
         with transaction.atomic():
-            return _write([prepared], created_by=created_by, approved_by=None)[0]
+            return _write([prepared], created_by=created_by, approved_by=None)[0][0]
 
 
 def _prepare(entries: Sequence[EntryInput]) -> list[_PreparedEntry]:
+    with localcontext(EXACT):
+        try:
+            return _prepare_exactly(entries)
+        except Inexact as exc:
+            raise InvalidEntry(
+                "an amount has more digits than the ledger computes with (60)", field="postings"
+            ) from exc
+
+
+def _prepare_exactly(entries: Sequence[EntryInput]) -> list[_PreparedEntry]:
     if not entries:
         raise InvalidEntry("no entries to post", field="entries")
     accounts, locked_through = _accounts_for(entries)
     batch = len(entries) > 1
-    prepared = [
-        _prepare_one(i, entry, accounts, batch=batch) for i, entry in enumerate(entries)
-    ]
+    prepared = [_prepare_one(i, entry, accounts, batch=batch) for i, entry in enumerate(entries)]
     if locked_through is not None:
         for item in prepared:
             if item.source.effective_date <= locked_through:
@@ -299,10 +445,12 @@ def _prepare_one(
         return f"entries[{index}].{name}" if batch else name
 
     if not isinstance(entry.effective_date, date) or isinstance(entry.effective_date, datetime):
-        raise InvalidEntry("effective_date must be a date (YYYY-MM-DD)", field=where("effective_date"))
+        raise InvalidEntry(
+            "effective_date must be a date (YYYY-MM-DD)", field=where("effective_date")
+        )
     if not isinstance(entry.memo, str):
         raise InvalidEntry("memo must be text", field=where("memo"))
-    if not isinstance(entry.kind, str) or not KIND_PATTERN.match(entry.kind):
+    if not isinstance(entry.kind, str) or not KIND_PATTERN.fullmatch(entry.kind):
         raise InvalidEntry(
             "kind must be lower-case letters, digits and underscores (at most 32)",
             field=where("kind"),
@@ -310,7 +458,8 @@ def _prepare_one(
     key = entry.idempotency_key
     if key is not None and (not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH):
         raise InvalidEntry(
-            f"idempotency key must be 1 to {MAX_KEY_LENGTH} characters", field=where("idempotency_key")
+            f"idempotency key must be 1 to {MAX_KEY_LENGTH} characters",
+            field=where("idempotency_key"),
         )
     if len(entry.postings) < 2:
         raise InvalidEntry("an entry needs at least two postings", field=where("postings"))
@@ -376,9 +525,7 @@ def _as_posting(raw: Any, at: str) -> PostingInput:
     try:
         account, quantity, value = raw
     except (TypeError, ValueError) as exc:
-        raise InvalidEntry(
-            "a posting is (account, quantity, value)", field=at
-        ) from exc
+        raise InvalidEntry("a posting is (account, quantity, value)", field=at) from exc
     return PostingInput(account=account, quantity=quantity, value=value)
 
 
@@ -412,7 +559,8 @@ def _payload_hash(entry: EntryInput, lines: list[tuple[_AccountInfo, Decimal, De
 
 def _write(
     prepared: list[_PreparedEntry], *, created_by: Any, approved_by: Any
-) -> list[JournalEntry]:
+) -> list[tuple[JournalEntry, bool]]:
+    """Write the entries; each comes back with whether it was created (False: replayed)."""
     decreases: dict[int, date] = {}
     for item in prepared:
         for info, quantity, _ in item.lines:
@@ -430,15 +578,15 @@ def _write(
         if decreases and written:
             _check_not_negative(cursor, decreases)
     existing = _existing_for_replays(unique, written)
-    results = []
+    results: list[tuple[JournalEntry, bool]] = []
     for item in prepared:
         key = item.source.idempotency_key
         if id(item) in written:
-            results.append(written[id(item)])
+            results.append((written[id(item)], True))
         elif key is not None and key in existing:
-            results.append(existing[key])
+            results.append((existing[key], False))
         else:  # the same key earlier in this batch
-            results.append(next(e for e in results if e.idempotency_key == key))
+            results.append((next(e for e, _ in results if e.idempotency_key == key), False))
     return results
 
 
@@ -601,7 +749,9 @@ def _existing_for_replays(
     }
     if not replayed:
         return {}
-    found = {e.idempotency_key: e for e in JournalEntry.objects.filter(idempotency_key__in=replayed)}
+    found = {
+        e.idempotency_key: e for e in JournalEntry.objects.filter(idempotency_key__in=replayed)
+    }
     for key, item in replayed.items():
         entry = found.get(key)
         if entry is None:  # pragma: no cover - a conflicting row cannot vanish
@@ -648,7 +798,9 @@ def _check_not_negative(cursor: Any, since: dict[int, date]) -> None:
 
 
 @contextmanager
-def _integrity_errors_as_ledger_errors(reversed_entry: JournalEntry | None = None) -> Iterator[None]:
+def _integrity_errors_as_ledger_errors(
+    reversed_entry: JournalEntry | None = None,
+) -> Iterator[None]:
     """A rule the database refuses (after our own checks) still reaches the caller clearly."""
     try:
         yield
@@ -659,7 +811,7 @@ def _integrity_errors_as_ledger_errors(reversed_entry: JournalEntry | None = Non
         message = getattr(diag, "message_primary", None) or str(exc)
         if reversed_entry is not None and "reversal_of_id" in message + constraint:
             raise AlreadyReversed(
-                f"entry {reversed_entry.pk} was already reversed", field="entry"
+                f"entry #{reversed_entry.sequence} was already reversed", field="entry"
             ) from exc
         if constraint == "ledger_entry_period_open":
             raise ClosedPeriod(message, field="effective_date") from exc
@@ -679,9 +831,7 @@ def period_close(*, through: date, by: Any) -> PeriodClose:
             cursor.execute("LOCK TABLE ledger_journalentry IN SHARE ROW EXCLUSIVE MODE")
         current = closed_through()
         if current is not None and through <= current:
-            raise PeriodError(
-                f"the books are already closed through {current}", field="through"
-            )
+            raise PeriodError(f"the books are already closed through {current}", field="through")
         return PeriodClose.objects.create(through=through, closed_by=by)
 
 
@@ -701,9 +851,7 @@ def period_reopen(*, through: date, by: Any, reason: str) -> PeriodClose:
             raise PeriodError(f"the books are not closed through {through}", field="through")
         latest = closed_through()
         if latest is not None and latest > through:
-            raise PeriodError(
-                f"reopen the later close through {latest} first", field="through"
-            )
+            raise PeriodError(f"reopen the later close through {latest} first", field="through")
         close.reopened_by = by
         close.reopened_at = timezone.now()
         close.reopen_reason = reason.strip()
@@ -726,7 +874,9 @@ def chart_load(*, rows: Sequence[dict[str, str]], source: str = "chart") -> list
         for line, row in enumerate(rows, start=2):
             missing = [column for column in CHART_COLUMNS if column not in row]
             if missing:
-                raise InvalidAccount(f"{source} line {line}: missing column(s) {', '.join(missing)}")
+                raise InvalidAccount(
+                    f"{source} line {line}: missing column(s) {', '.join(missing)}"
+                )
             flag = (row["must_not_go_negative"] or "false").strip().lower()
             if flag not in {"true", "false"}:
                 raise InvalidAccount(
@@ -736,9 +886,10 @@ def chart_load(*, rows: Sequence[dict[str, str]], source: str = "chart") -> list
             code = row["code"].strip()
             existing = Account.objects.filter(code=code).first()
             if existing is not None:
-                if existing.commodity_id != row["commodity"].strip() or existing.type != row[
-                    "type"
-                ].strip():
+                if (
+                    existing.commodity_id != row["commodity"].strip()
+                    or existing.type != row["type"].strip()
+                ):
                     raise InvalidAccount(
                         f"{source} line {line}: account {code} exists as a {existing.type} "
                         f"account in {existing.commodity_id}",
@@ -757,5 +908,7 @@ def chart_load(*, rows: Sequence[dict[str, str]], source: str = "chart") -> list
                     )
                 )
             except InvalidAccount as exc:
-                raise InvalidAccount(f"{source} line {line}: {exc.message}", field=exc.field) from exc
+                raise InvalidAccount(
+                    f"{source} line {line}: {exc.message}", field=exc.field
+                ) from exc
     return created

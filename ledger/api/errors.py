@@ -1,14 +1,30 @@
-"""Ledger errors become 400 (409 for an idempotency conflict) with what is wrong, never 500."""
+"""Every error answers with one JSON shape, never 500 for a caller's mistake.
+
+    {"code": "...", "detail": "what is wrong", "field": "postings[1].quantity",
+     "errors": [{"field": ..., "code": ..., "detail": ...}, ...]}
+
+Ledger errors become 400 (409 for an idempotency conflict) with the field the service named.
+Validation errors name the first field at fault in `field` and list every problem in `errors`,
+with paths such as `postings[0].value`. Other API errors (401, 403, 404, 405, 406, 415) carry
+`code` and `detail` only.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from typing import Any
 
+from django.db import DataError
 from rest_framework import status
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from ledger.errors import IdempotencyConflict, LedgerError
+
+logger = logging.getLogger(__name__)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -19,4 +35,56 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             else status.HTTP_400_BAD_REQUEST
         )
         return Response(exc.as_dict(), status=code)
-    return drf_exception_handler(exc, context)
+    if isinstance(exc, DataError):
+        # A value PostgreSQL cannot take (a NUL byte in text, say) that got past validation,
+        # for instance in an authentication header: the caller's input, so a 400, not a 500.
+        logger.warning("database refused request data: %s", exc)
+        return Response(
+            {
+                "code": "invalid_input",
+                "detail": "The request contains a value the ledger cannot store.",
+            },
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ValidationError):
+        response.data = validation_error_body(exc.detail)
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        detail = response.data["detail"]
+        response.data = {"code": getattr(detail, "code", "error"), "detail": str(detail)}
+    return response
+
+
+def validation_error_body(detail: Any) -> dict[str, Any]:
+    errors = list(_flatten(detail, ""))
+    if not errors:  # pragma: no cover - DRF never raises an empty ValidationError
+        errors = [{"field": None, "code": "invalid", "detail": "Invalid input."}]
+    first = errors[0]
+    body: dict[str, Any] = {"code": first["code"], "detail": first["detail"]}
+    if first["field"]:
+        body["field"] = first["field"]
+    body["errors"] = errors
+    return body
+
+
+def _flatten(detail: Any, path: str) -> Iterator[dict[str, Any]]:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if key == api_settings.NON_FIELD_ERRORS_KEY:
+                where = path
+            elif isinstance(key, int):
+                where = f"{path}[{key}]"
+            else:
+                where = f"{path}.{key}" if path else str(key)
+            yield from _flatten(value, where)
+    elif isinstance(detail, list):
+        for index, item in enumerate(detail):
+            if isinstance(item, dict | list):
+                yield from _flatten(item, f"{path}[{index}]")
+            else:
+                yield from _flatten(item, path)
+    else:
+        code = detail.code if isinstance(detail, ErrorDetail) and detail.code else "invalid"
+        yield {"field": path or None, "code": code, "detail": str(detail)}

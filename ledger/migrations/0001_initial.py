@@ -2,13 +2,13 @@
 
 import django.core.validators
 import django.db.models.deletion
-import ledger.fields
 from django.conf import settings
 from django.db import migrations, models
 
+import ledger.fields
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,169 +17,429 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Commodity',
+            name="Commodity",
             fields=[
-                ('code', models.CharField(max_length=10, primary_key=True, serialize=False, validators=[django.core.validators.RegexValidator('^[A-Z][A-Z0-9]{1,9}$', '2-10 capital letters or digits.')])),
-                ('name', models.CharField(max_length=100)),
-                ('decimal_places', models.PositiveSmallIntegerField(validators=[django.core.validators.MaxValueValidator(18)])),
-                ('kind', models.CharField(choices=[('fiat', 'Fiat currency'), ('crypto', 'Crypto asset'), ('stablecoin', 'Stablecoin')], max_length=16)),
-                ('measurement_policy', models.CharField(choices=[('fair_value', 'Fair value (ASC 350-60)'), ('cost', 'Cost')], default='cost', max_length=16)),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=10,
+                        primary_key=True,
+                        serialize=False,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z][A-Z0-9]{1,9}$", "2-10 capital letters or digits."
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "decimal_places",
+                    models.PositiveSmallIntegerField(
+                        validators=[django.core.validators.MaxValueValidator(18)]
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("fiat", "Fiat currency"),
+                            ("crypto", "Crypto asset"),
+                            ("stablecoin", "Stablecoin"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "measurement_policy",
+                    models.CharField(
+                        choices=[("fair_value", "Fair value (ASC 350-60)"), ("cost", "Cost")],
+                        default="cost",
+                        max_length=16,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'commodities',
-                'ordering': ['code'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('decimal_places__lte', 18)), name='ledger_commodity_scale_range'), models.UniqueConstraint(fields=('code', 'decimal_places'), name='ledger_commodity_code_scale')],
+                "verbose_name_plural": "commodities",
+                "ordering": ["code"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("decimal_places__lte", 18)),
+                        name="ledger_commodity_scale_range",
+                    ),
+                    models.UniqueConstraint(
+                        fields=("code", "decimal_places"), name="ledger_commodity_code_scale"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9._-]*$', 'Letters, digits, . _ -')])),
-                ('name', models.CharField(max_length=200)),
-                ('type', models.CharField(choices=[('asset', 'Asset'), ('liability', 'Liability'), ('equity', 'Equity'), ('income', 'Income'), ('expense', 'Expense')], max_length=16)),
-                ('must_not_go_negative', models.BooleanField(default=False, help_text='The ledger refuses any entry that would take it below zero.')),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='ledger.account')),
-                ('commodity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='ledger.commodity')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=32,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9][A-Za-z0-9._-]*$", "Letters, digits, . _ -"
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("asset", "Asset"),
+                            ("liability", "Liability"),
+                            ("equity", "Equity"),
+                            ("income", "Income"),
+                            ("expense", "Expense"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "must_not_go_negative",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The ledger refuses any entry that would take it below zero.",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="ledger.account",
+                    ),
+                ),
+                (
+                    "commodity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="accounts",
+                        to="ledger.commodity",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='DailyBalance',
+            name="DailyBalance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('quantity', ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
-                ('value', ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
-                ('postings', models.BigIntegerField()),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("quantity", ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
+                ("value", ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
+                ("postings", models.BigIntegerField()),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.account",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='JournalEntry',
+            name="JournalEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sequence', models.BigIntegerField(editable=False, null=True, unique=True)),
-                ('effective_date', models.DateField(db_index=True)),
-                ('memo', models.TextField(blank=True)),
-                ('kind', models.CharField(db_index=True, default='manual', max_length=32)),
-                ('status', models.CharField(choices=[('posted', 'Posted')], default='posted', max_length=16)),
-                ('idempotency_key', models.CharField(blank=True, max_length=200, null=True, unique=True)),
-                ('payload_hash', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reversal_of', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversed_by', to='ledger.journalentry')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sequence", models.BigIntegerField(editable=False, null=True, unique=True)),
+                ("effective_date", models.DateField(db_index=True)),
+                ("memo", models.TextField(blank=True)),
+                ("kind", models.CharField(db_index=True, default="manual", max_length=32)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("posted", "Posted")], default="posted", max_length=16
+                    ),
+                ),
+                (
+                    "idempotency_key",
+                    models.CharField(blank=True, max_length=200, null=True, unique=True),
+                ),
+                ("payload_hash", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reversal_of",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reversed_by",
+                        to="ledger.journalentry",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'journal entries',
-                'ordering': ['-sequence'],
+                "verbose_name_plural": "journal entries",
+                "ordering": ["-sequence"],
             },
         ),
         migrations.CreateModel(
-            name='MonthlyBalance',
+            name="MonthlyBalance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField()),
-                ('quantity', ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
-                ('value', ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
-                ('postings', models.BigIntegerField()),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("month", models.DateField()),
+                ("quantity", ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
+                ("value", ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
+                ("postings", models.BigIntegerField()),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.account",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PeriodClose',
+            name="PeriodClose",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('through', models.DateField()),
-                ('closed_at', models.DateTimeField(auto_now_add=True)),
-                ('reopened_at', models.DateTimeField(blank=True, null=True)),
-                ('reopen_reason', models.TextField(blank=True)),
-                ('closed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('reopened_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("through", models.DateField()),
+                ("closed_at", models.DateTimeField(auto_now_add=True)),
+                ("reopened_at", models.DateTimeField(blank=True, null=True)),
+                ("reopen_reason", models.TextField(blank=True)),
+                (
+                    "closed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "reopened_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-through', '-closed_at'],
+                "ordering": ["-through", "-closed_at"],
             },
         ),
         migrations.CreateModel(
-            name='Posting',
+            name="Posting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scale', models.PositiveSmallIntegerField()),
-                ('effective_date', models.DateField()),
-                ('quantity', ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
-                ('value', ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='postings', to='ledger.account')),
-                ('commodity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.commodity')),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='postings', to='ledger.journalentry')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scale", models.PositiveSmallIntegerField()),
+                ("effective_date", models.DateField()),
+                ("quantity", ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
+                ("value", ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="postings",
+                        to="ledger.account",
+                    ),
+                ),
+                (
+                    "commodity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.commodity",
+                    ),
+                ),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="postings",
+                        to="ledger.journalentry",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.UniqueConstraint(fields=('id', 'commodity'), name='ledger_account_commodity'),
+            model_name="account",
+            constraint=models.UniqueConstraint(
+                fields=("id", "commodity"), name="ledger_account_commodity"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.UniqueConstraint(fields=('id', 'commodity', 'type'), name='ledger_account_commodity_type'),
+            model_name="account",
+            constraint=models.UniqueConstraint(
+                fields=("id", "commodity", "type"), name="ledger_account_commodity_type"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.CheckConstraint(condition=models.Q(('parent', models.F('id')), _negated=True), name='ledger_account_not_own_parent'),
+            model_name="account",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("parent", models.F("id")), _negated=True),
+                name="ledger_account_not_own_parent",
+            ),
         ),
         migrations.AddIndex(
-            model_name='dailybalance',
-            index=models.Index(fields=['day'], name='ledger_daily_day'),
+            model_name="dailybalance",
+            index=models.Index(fields=["day"], name="ledger_daily_day"),
         ),
         migrations.AddConstraint(
-            model_name='dailybalance',
-            constraint=models.UniqueConstraint(fields=('account', 'day'), name='ledger_daily_account_day'),
+            model_name="dailybalance",
+            constraint=models.UniqueConstraint(
+                fields=("account", "day"), name="ledger_daily_account_day"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='journalentry',
-            constraint=models.UniqueConstraint(fields=('id', 'effective_date'), name='ledger_entry_date'),
+            model_name="journalentry",
+            constraint=models.UniqueConstraint(
+                fields=("id", "effective_date"), name="ledger_entry_date"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='journalentry',
-            constraint=models.CheckConstraint(condition=models.Q(('reversal_of__isnull', True), models.Q(('reversal_of', models.F('id')), _negated=True), _connector='OR'), name='ledger_entry_not_own_reversal'),
+            model_name="journalentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("reversal_of__isnull", True),
+                    models.Q(("reversal_of", models.F("id")), _negated=True),
+                    _connector="OR",
+                ),
+                name="ledger_entry_not_own_reversal",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='monthlybalance',
-            constraint=models.UniqueConstraint(fields=('account', 'month'), name='ledger_monthly_account_month'),
+            model_name="monthlybalance",
+            constraint=models.UniqueConstraint(
+                fields=("account", "month"), name="ledger_monthly_account_month"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='monthlybalance',
-            constraint=models.CheckConstraint(condition=models.Q(('month__day', 1)), name='ledger_monthly_first_of_month'),
+            model_name="monthlybalance",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("month__day", 1)), name="ledger_monthly_first_of_month"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='periodclose',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('reopen_reason', ''), ('reopened_at__isnull', True), ('reopened_by__isnull', True)), models.Q(('reopened_at__isnull', False), ('reopened_by__isnull', False), models.Q(('reopen_reason', ''), _negated=True)), _connector='OR'), name='ledger_period_reopen_complete'),
+            model_name="periodclose",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("reopen_reason", ""),
+                        ("reopened_at__isnull", True),
+                        ("reopened_by__isnull", True),
+                    ),
+                    models.Q(
+                        ("reopened_at__isnull", False),
+                        ("reopened_by__isnull", False),
+                        models.Q(("reopen_reason", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="ledger_period_reopen_complete",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='periodclose',
-            constraint=models.UniqueConstraint(condition=models.Q(('reopened_at__isnull', True)), fields=('through',), name='ledger_period_one_open_close_per_date'),
+            model_name="periodclose",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("reopened_at__isnull", True)),
+                fields=("through",),
+                name="ledger_period_one_open_close_per_date",
+            ),
         ),
         migrations.AddIndex(
-            model_name='posting',
-            index=models.Index(fields=['account', 'effective_date'], name='ledger_post_acct_date'),
+            model_name="posting",
+            index=models.Index(fields=["account", "effective_date"], name="ledger_post_acct_date"),
         ),
         migrations.AddConstraint(
-            model_name='posting',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity', 0), ('value', 0), _negated=True), name='ledger_posting_not_empty'),
+            model_name="posting",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity", 0), ("value", 0), _negated=True),
+                name="ledger_posting_not_empty",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='posting',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('quantity__gt', 0), ('value__lt', 0), _negated=True), models.Q(('quantity__lt', 0), ('value__gt', 0), _negated=True)), name='ledger_posting_signs_agree'),
+            model_name="posting",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("quantity__gt", 0), ("value__lt", 0), _negated=True),
+                    models.Q(("quantity__lt", 0), ("value__gt", 0), _negated=True),
+                ),
+                name="ledger_posting_signs_agree",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='posting',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('commodity', 'USD'), _negated=True), ('quantity', models.F('value')), _connector='OR'), name='ledger_posting_usd_quantity_is_value'),
+            model_name="posting",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("commodity", "USD"), _negated=True),
+                    ("quantity", models.F("value")),
+                    _connector="OR",
+                ),
+                name="ledger_posting_usd_quantity_is_value",
+            ),
         ),
     ]

@@ -5,25 +5,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0003_seed_commodities_and_roles'),
+        ("ledger", "0003_seed_commodities_and_roles"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='posting',
-            name='account',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='postings', to='ledger.account'),
+            model_name="posting",
+            name="account",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="postings",
+                to="ledger.account",
+            ),
         ),
         migrations.AlterField(
-            model_name='posting',
-            name='commodity',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.commodity'),
+            model_name="posting",
+            name="commodity",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="ledger.commodity",
+            ),
         ),
         migrations.AlterField(
-            model_name='posting',
-            name='entry',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='postings', to='ledger.journalentry'),
+            model_name="posting",
+            name="entry",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="postings",
+                to="ledger.journalentry",
+            ),
         ),
     ]

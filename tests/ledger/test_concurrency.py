@@ -100,9 +100,7 @@ def test_concurrent_replays_with_other_content_are_refused(chart):
     assert JournalEntry.objects.count() == 1
 
 
-def test_a_period_close_waits_for_a_posting_in_flight_then_refuses_new_ones(
-    chart, approver_user
-):
+def test_a_period_close_waits_for_a_posting_in_flight_then_refuses_new_ones(chart, approver_user):
     posted = threading.Event()
     finished: dict[str, float] = {}
 

@@ -199,7 +199,8 @@ def test_nothing_can_be_added_to_an_entry_posted_earlier(posted):
     # A balanced pair added later would keep the sums at zero but alter a posted entry.
     sql = (
         "INSERT INTO ledger_posting (entry_id, account_id, commodity_id, scale, effective_date, "
-        f"quantity, value) VALUES ({posted.pk}, {account_id('1000')}, 'USD', 2, '2025-10-01', 5, 5),"
+        f"quantity, value) VALUES ({posted.pk}, {account_id('1000')}, 'USD', 2, '2025-10-01', 5, 5)"
+        ","
         f" ({posted.pk}, {account_id('3000')}, 'USD', 2, '2025-10-01', -5, -5)"
     )
     assert "ledger_posting_same_transaction" in refused(sql)
@@ -253,24 +254,32 @@ def test_period_closes_are_kept(chart, approver_user):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_reversal_must_mirror_its_original(posted):
-    sql = raw_entry(
-        [("1300", "BTC", "", 8, "-0.4", "-50000.00"), ("4000", "USD", "", 2, "50000", "50000")]
-    ).replace(
-        "(effective_date, memo, kind, status, payload_hash, created_at)",
-        "(effective_date, memo, kind, status, payload_hash, created_at, reversal_of_id)",
-    ).replace("now()) RETURNING", f"now(), {posted.pk}) RETURNING")
+    sql = (
+        raw_entry(
+            [("1300", "BTC", "", 8, "-0.4", "-50000.00"), ("4000", "USD", "", 2, "50000", "50000")]
+        )
+        .replace(
+            "(effective_date, memo, kind, status, payload_hash, created_at)",
+            "(effective_date, memo, kind, status, payload_hash, created_at, reversal_of_id)",
+        )
+        .replace("now()) RETURNING", f"now(), {posted.pk}) RETURNING")
+    )
     assert "ledger_reversal_mirrors_original" in refused(sql)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_an_entry_is_reversed_at_most_once(posted):
     services.entry_reverse(entry=posted)
-    sql = raw_entry(
-        [("1300", "BTC", "", 8, "-0.5", "-50000.00"), ("4000", "USD", "", 2, "50000", "50000")]
-    ).replace(
-        "(effective_date, memo, kind, status, payload_hash, created_at)",
-        "(effective_date, memo, kind, status, payload_hash, created_at, reversal_of_id)",
-    ).replace("now()) RETURNING", f"now(), {posted.pk}) RETURNING")
+    sql = (
+        raw_entry(
+            [("1300", "BTC", "", 8, "-0.5", "-50000.00"), ("4000", "USD", "", 2, "50000", "50000")]
+        )
+        .replace(
+            "(effective_date, memo, kind, status, payload_hash, created_at)",
+            "(effective_date, memo, kind, status, payload_hash, created_at, reversal_of_id)",
+        )
+        .replace("now()) RETURNING", f"now(), {posted.pk}) RETURNING")
+    )
     assert "reversal_of_id" in refused(sql)
 
 
@@ -282,12 +291,14 @@ def test_idempotency_keys_are_unique(posted):
         postings=[("1000", D("1"), D("1")), ("3000", D("-1"), D("-1"))],
         idempotency_key="pool:f2pool:2025-10-02",
     )
-    sql = raw_entry(
-        [("1000", "USD", "", 2, "1", "1"), ("3000", "USD", "", 2, "-1", "-1")]
-    ).replace(
-        "(effective_date, memo, kind, status, payload_hash, created_at)",
-        "(effective_date, memo, kind, status, payload_hash, created_at, idempotency_key)",
-    ).replace("now()) RETURNING", "now(), 'pool:f2pool:2025-10-02') RETURNING")
+    sql = (
+        raw_entry([("1000", "USD", "", 2, "1", "1"), ("3000", "USD", "", 2, "-1", "-1")])
+        .replace(
+            "(effective_date, memo, kind, status, payload_hash, created_at)",
+            "(effective_date, memo, kind, status, payload_hash, created_at, idempotency_key)",
+        )
+        .replace("now()) RETURNING", "now(), 'pool:f2pool:2025-10-02') RETURNING")
+    )
     assert "idempotency_key" in refused(sql)
 
 

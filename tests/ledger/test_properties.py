@@ -45,7 +45,9 @@ def amounts(draw, scale: int) -> Decimal:
 @st.composite
 def entries(draw):
     day = START + timedelta(days=draw(st.integers(0, DAYS)))
-    debit, credit = draw(st.lists(st.sampled_from(sorted(ACCOUNTS)), min_size=2, max_size=2, unique=True))
+    debit, credit = draw(
+        st.lists(st.sampled_from(sorted(ACCOUNTS)), min_size=2, max_size=2, unique=True)
+    )
     debit_commodity, debit_scale = ACCOUNTS[debit]
     credit_commodity, credit_scale = ACCOUNTS[credit]
     value = draw(amounts(2))

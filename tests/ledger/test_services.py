@@ -157,7 +157,10 @@ def test_a_batch_is_all_or_nothing(chart):
     good = EntryInput(
         effective_date=OCT1,
         memo="day 1",
-        postings=[PostingInput("1300", D("0.5"), D("50000")), PostingInput("4000", D(-50000), D(-50000))],
+        postings=[
+            PostingInput("1300", D("0.5"), D("50000")),
+            PostingInput("4000", D(-50000), D(-50000)),
+        ],
         idempotency_key="a",
     )
     bad = EntryInput(
@@ -266,12 +269,77 @@ def test_account_create_checks_the_tree(chart):
 
 @pytest.mark.django_db
 def test_chart_load_is_idempotent_and_refuses_a_disagreeing_chart(chart):
-    assert services.chart_load(
-        rows=[{"code": "1000", "name": "Cash", "type": "asset", "commodity": "USD",
-               "parent": "", "must_not_go_negative": "true"}]
-    ) == []
+    assert (
+        services.chart_load(
+            rows=[
+                {
+                    "code": "1000",
+                    "name": "Cash",
+                    "type": "asset",
+                    "commodity": "USD",
+                    "parent": "",
+                    "must_not_go_negative": "true",
+                }
+            ]
+        )
+        == []
+    )
     with pytest.raises(InvalidAccount, match="line 2: account 1000 exists"):
         services.chart_load(
-            rows=[{"code": "1000", "name": "Cash", "type": "asset", "commodity": "USDT",
-                   "parent": "", "must_not_go_negative": "true"}]
+            rows=[
+                {
+                    "code": "1000",
+                    "name": "Cash",
+                    "type": "asset",
+                    "commodity": "USDT",
+                    "parent": "",
+                    "must_not_go_negative": "true",
+                }
+            ]
+        )
+
+
+@pytest.mark.django_db
+def test_account_update_refuses_the_guard_on_an_account_already_below_zero(chart):
+    services.entry_post(
+        effective_date=OCT1,
+        memo="equity drawn",
+        postings=[("4100", D("-5"), D("-5")), ("5100", D("5"), D("5"))],
+    )
+    income = Account.objects.get(code="4100")
+    with pytest.raises(InvalidAccount, match="below zero on 2025-10-01"):
+        services.account_update(account=income, must_not_go_negative=True)
+    assert not Account.objects.get(code="4100").must_not_go_negative
+    expense = Account.objects.get(code="5100")
+    services.account_update(account=expense, must_not_go_negative=True, name="Network fees (BTC)")
+    expense.refresh_from_db()
+    assert expense.must_not_go_negative and expense.name == "Network fees (BTC)"
+    with pytest.raises(InvalidAccount, match="blank"):
+        services.account_update(account=expense, name=" ")
+
+
+@pytest.mark.django_db
+def test_commodity_scale_is_fixed_once_held(chart):
+    from ledger.errors import InvalidCommodity
+    from ledger.models import Commodity
+
+    btc = Commodity.objects.get(code="BTC")
+    with pytest.raises(InvalidCommodity, match="scale is fixed"):
+        services.commodity_update(commodity=btc, decimal_places=6)
+    fil = services.commodity_create(
+        code="FIL",
+        name="Filecoin",
+        decimal_places=18,
+        kind="crypto",
+        measurement_policy="fair_value",
+    )
+    services.commodity_update(commodity=fil, decimal_places=8)
+    assert Commodity.objects.get(code="FIL").decimal_places == 8
+    with pytest.raises(InvalidCommodity, match="already exists"):
+        services.commodity_create(
+            code="FIL", name="x", decimal_places=8, kind="crypto", measurement_policy="cost"
+        )
+    with pytest.raises(InvalidCommodity, match="decimal_places"):
+        services.commodity_create(
+            code="XYZ", name="x", decimal_places=19, kind="crypto", measurement_policy="cost"
         )

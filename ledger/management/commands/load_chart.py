@@ -10,7 +10,10 @@ DEFAULT_CHART = Path(__file__).resolve().parents[3] / "fixtures" / "chart_of_acc
 
 
 class Command(BaseCommand):
-    help = "Create the accounts of a chart (CSV: code,name,type,commodity,parent,must_not_go_negative)."
+    help = (
+        "Create the accounts of a chart "
+        "(CSV: code,name,type,commodity,parent,must_not_go_negative)."
+    )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("path", nargs="?", default=str(DEFAULT_CHART))

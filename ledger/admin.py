@@ -1,0 +1,708 @@
+"""The admin in which finance staff do their daily work on the ledger.
+
+Who may do what comes from the role groups (ledger.roles), not from Django model
+permissions: every role reads; finance staff and approvers keep the chart of accounts and
+reverse entries; approvers close and reopen periods and maintain commodities; auditors read
+and write nothing. Superusers may do what any role may. Nothing in the ledger is deleted.
+
+Every write goes through ledger.services, so the admin obeys the same rules as the API.
+
+The daily and monthly roll-ups (DailyBalance, MonthlyBalance) are not registered: they are
+derived rows kept by a database trigger, with no meaning of their own beyond the balances
+shown here; they are verified against the postings by selectors.rollup_differences().
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db import models
+from django.db.models import F, Func
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+
+from ledger import selectors, services
+from ledger.errors import LedgerError
+from ledger.forms import (
+    AccountAddForm,
+    AccountChangeForm,
+    PeriodCloseForm,
+    ReopenPeriodForm,
+    ReverseEntryForm,
+    add_service_error,
+)
+from ledger.models import Account, Commodity, JournalEntry, PeriodClose, Posting
+from ledger.money import FUNCTIONAL_CURRENCY, VALUE_PLACES, to_scale
+from ledger.roles import APPROVE_ROLES, OPERATE_ROLES, READ_ROLES, has_any_role
+
+admin.site.site_header = "cango-treasury"
+admin.site.site_title = "cango-treasury"
+admin.site.index_title = "Treasury ledger"
+
+NOTHING: frozenset[str] = frozenset()
+# "Select all" on a journal of millions must not reverse it wholesale by one click.
+MAX_REVERSALS_PER_ACTION = 100
+
+T = TypeVar("T")
+
+
+def utc_today() -> date:
+    return timezone.now().date()  # USE_TZ: now() is aware UTC
+
+
+def allowed(user: Any, roles: frozenset[str]) -> bool:
+    """Role check; an empty set of roles allows nobody, not even a superuser."""
+    return bool(roles) and has_any_role(user, roles)
+
+
+def amount(quantity: Decimal, places: int, unit: str = "") -> str:
+    """An amount with its scale's decimals and thousands separators, Dr or Cr for its sign."""
+    scaled = to_scale(quantity, places)
+    side = " Dr" if scaled > 0 else " Cr" if scaled < 0 else ""
+    text = f"{abs(scaled):,f}"
+    return f"{text} {unit}{side}" if unit else f"{text}{side}"
+
+
+def entry_label(entry: JournalEntry) -> str:
+    return f"#{entry.sequence or entry.pk}"
+
+
+def entry_link(entry: JournalEntry) -> SafeString:
+    url = reverse("admin:ledger_journalentry_change", args=[entry.pk])
+    return format_html('<a href="{}">{}</a>', url, entry_label(entry))
+
+
+def adopt(target: models.Model, created: models.Model) -> None:
+    """Make the admin's unsaved instance the row a service created (for logs, redirects)."""
+    for field in created._meta.concrete_fields:
+        setattr(target, field.attname, getattr(created, field.attname))
+    target._state.adding = False
+    target._state.db = created._state.db
+
+
+class ServiceRefused(Exception):
+    """A service refused in save_model (input accepted moments before: a race)."""
+
+
+class RoleAdmin(admin.ModelAdmin):
+    """Permissions from role membership; an empty set of roles means nobody."""
+
+    view_roles: frozenset[str] = READ_ROLES
+    add_roles: frozenset[str] = NOTHING
+    change_roles: frozenset[str] = NOTHING
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return allowed(request.user, READ_ROLES)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return allowed(request.user, self.view_roles)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return allowed(request.user, self.add_roles)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return allowed(request.user, self.change_roles)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # nothing in the ledger is deleted
+
+    def call_service(self, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except LedgerError as exc:
+            raise ServiceRefused(exc.message) from exc
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceRefused as exc:  # the view's transaction is rolled back: nothing written
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def confirm_page(
+        self,
+        request: HttpRequest,
+        *,
+        original: models.Model,
+        form: Any,
+        title: str,
+        intro: str,
+        submit_label: str,
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": original,
+            "form": form,
+            "title": title,
+            "intro": intro,
+            "submit_label": submit_label,
+            "media": self.media + form.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/ledger/confirm_form.html", context)
+
+
+# --- commodities -------------------------------------------------------------------------
+
+
+@admin.register(Commodity)
+class CommodityAdmin(RoleAdmin):
+    # A commodity's scale and measurement policy are accounting settings: approvers only.
+    add_roles = APPROVE_ROLES
+    change_roles = APPROVE_ROLES
+    list_display = ("code", "name", "decimal_places", "kind", "measurement_policy")
+    list_filter = ("kind", "measurement_policy")
+    search_fields = ("code", "name")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        if obj.accounts.exists():  # postings carry the scale; the database refuses a change
+            return ("code", "decimal_places")
+        return ("code",)  # the primary key: changing it would make a new commodity
+
+    def save_model(self, request: HttpRequest, obj: Commodity, form: Any, change: bool) -> None:
+        fields = ("name", "decimal_places", "kind", "measurement_policy")
+        if change:
+            original = Commodity.objects.get(pk=obj.pk)
+            self.call_service(
+                lambda: services.commodity_update(
+                    commodity=original,
+                    **{f: form.cleaned_data[f] for f in fields if f in form.changed_data},
+                )
+            )
+            return
+        created = self.call_service(
+            lambda: services.commodity_create(
+                code=form.cleaned_data["code"], **{f: form.cleaned_data[f] for f in fields}
+            )
+        )
+        obj._state.adding = False
+        obj._state.db = created._state.db
+
+
+# --- accounts ----------------------------------------------------------------------------
+
+
+class TreePath(Func):
+    """The codes from the root down to the account: ordering by it lists the chart as a tree
+    (parents before their children, siblings by code); its length is the depth plus one."""
+
+    arity = 1
+    template = (
+        "(WITH RECURSIVE up(id, parent_id, code, depth) AS ("
+        " SELECT a.id, a.parent_id, a.code::text, 0 FROM ledger_account a"
+        " WHERE a.id = %(expressions)s"
+        " UNION ALL"
+        " SELECT p.id, p.parent_id, p.code::text, up.depth + 1"
+        " FROM ledger_account p JOIN up ON p.id = up.parent_id WHERE up.depth < 64)"
+        " SELECT array_agg(up.code ORDER BY up.depth DESC) FROM up)"
+    )
+    output_field = ArrayField(models.TextField())
+
+
+ACCOUNT_EDITABLE = ("name", "must_not_go_negative", "is_active")
+ACCOUNT_FIXED = ("code", "type", "commodity", "parent")
+
+
+@admin.register(Account)
+class AccountAdmin(RoleAdmin):
+    add_roles = OPERATE_ROLES
+    change_roles = OPERATE_ROLES
+    list_display = (
+        "code",
+        "tree_name",
+        "type",
+        "commodity",
+        "must_not_go_negative",
+        "is_active",
+        "balance_quantity",
+        "balance_value",
+    )
+    list_display_links = ("code", "tree_name")
+    list_filter = ("type", "commodity", "is_active")
+    search_fields = ("code", "name")
+    list_select_related = ("commodity",)
+    sortable_by = ()  # always the tree
+    list_per_page = 500  # a chart is a few hundred accounts: one page, one tree
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Account]:
+        return super().get_queryset(request).annotate(tree_path=TreePath(F("id")))
+
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        # An expression, not the annotation's name: Django also orders the parent choices
+        # of account forms by this, on querysets without the annotation.
+        return [TreePath(F("id")).asc()]
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        # One read of every balance for the page, not one per row.
+        found = {row.account_id: row for row in selectors.balances(as_of=utc_today())}
+        for account in changelist.result_list:
+            account.balance_today = found.get(account.pk)
+        return changelist
+
+    @admin.display(description="name")
+    def tree_name(self, obj: Account) -> str:
+        depth = len(getattr(obj, "tree_path", None) or [obj.code]) - 1
+        if depth <= 0:
+            return obj.name
+        return format_html(
+            '<span class="tree-depth-{}" style="padding-left: {}em">{}{}</span>',
+            depth,
+            depth * 1.5,
+            "— " * depth,
+            obj.name,
+        )
+
+    @admin.display(description="balance today (UTC)")
+    def balance_quantity(self, obj: Account) -> str:
+        balance = getattr(obj, "balance_today", None)
+        if balance is None:
+            return "-"
+        return amount(balance.quantity, balance.scale, balance.commodity)
+
+    @admin.display(description=f"{FUNCTIONAL_CURRENCY} value")
+    def balance_value(self, obj: Account) -> str:
+        balance = getattr(obj, "balance_today", None)
+        if balance is None:
+            return "-"
+        return amount(balance.value, VALUE_PLACES)
+
+    @admin.display(description="balance today (UTC), with its children")
+    def balance_detail(self, obj: Account) -> str:
+        if obj.pk is None:
+            return "-"
+        balance = selectors.account_balance(account=obj, as_of=utc_today())
+        quantity = amount(balance.quantity, balance.scale, balance.commodity)
+        if balance.commodity == FUNCTIONAL_CURRENCY:
+            return quantity
+        return f"{quantity}, valued {amount(balance.value, VALUE_PLACES, FUNCTIONAL_CURRENCY)}"
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if obj is None:
+            return AccountAddForm.Meta.fields
+        return (
+            "code",
+            "name",
+            "type",
+            "commodity",
+            "parent",
+            "must_not_go_negative",
+            "is_active",
+            "balance_detail",
+            "created_at",
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        return (*ACCOUNT_FIXED, "balance_detail", "created_at")
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+        kwargs["form"] = AccountChangeForm if obj is not None else AccountAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
+        if change:
+            changed = {name: form.cleaned_data[name] for name in form.changed_data}
+            original = Account.objects.select_related("commodity").get(pk=obj.pk)
+            self.call_service(
+                lambda: services.account_update(
+                    account=original,
+                    **{name: changed[name] for name in ACCOUNT_EDITABLE if name in changed},
+                )
+            )
+            return
+        created = self.call_service(lambda: services.account_create(**form.service_arguments()))
+        adopt(obj, created)
+
+
+# --- journal -----------------------------------------------------------------------------
+
+
+class PostingInline(admin.TabularInline):
+    model = Posting
+    fields = ("account", "commodity", "quantity_display", "value_display")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Posting]:
+        return super().get_queryset(request).select_related("account").order_by("id")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return allowed(request.user, READ_ROLES)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="quantity")
+    def quantity_display(self, obj: Posting) -> str:
+        return amount(obj.quantity, obj.scale, obj.commodity_id)
+
+    @admin.display(description=f"{FUNCTIONAL_CURRENCY} value")
+    def value_display(self, obj: Posting) -> str:
+        return amount(obj.value, VALUE_PLACES)
+
+
+def _reversed_by(entry: JournalEntry) -> JournalEntry | None:
+    try:
+        return entry.reversed_by
+    except ObjectDoesNotExist:
+        return None
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(RoleAdmin):
+    # No add (manual journals with maker-checker approval come later), no change, no delete:
+    # posted entries are immutable. Mistakes are corrected by a reversal.
+    reverse_roles = OPERATE_ROLES
+    list_display = (
+        "sequence_label",
+        "effective_date",
+        "kind",
+        "short_memo",
+        "created_by_name",
+        "reversal",
+        "status",
+    )
+    list_display_links = ("sequence_label",)
+    list_filter = ("kind", "status")
+    date_hierarchy = "effective_date"
+    search_fields = ("memo", "idempotency_key", "sequence__exact")
+    search_help_text = "Memo, idempotency key or sequence number (#123 or 123)."
+    list_select_related = ("created_by", "reversal_of", "reversed_by")
+    show_full_result_count = False
+    actions = ("reverse_entries",)
+    inlines = (PostingInline,)
+    fields = (
+        "sequence_label",
+        "effective_date",
+        "kind",
+        "status",
+        "memo",
+        "idempotency_key",
+        "payload_hash",
+        "reversal",
+        "created_by_name",
+        "approved_by_name",
+        "created_at",
+    )
+    readonly_fields = fields
+    change_form_template = "admin/ledger/journalentry/change_form.html"
+
+    def has_reverse_permission(self, request: HttpRequest) -> bool:
+        return allowed(request.user, self.reverse_roles)
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[JournalEntry]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("created_by", "approved_by", "reversal_of", "reversed_by")
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: models.QuerySet, search_term: str
+    ) -> tuple[models.QuerySet, bool]:
+        term = search_term.strip()
+        if term.startswith("#") and term[1:].isdigit():
+            return queryset.filter(sequence=int(term[1:])), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="sequence", ordering="sequence")
+    def sequence_label(self, obj: JournalEntry) -> str:
+        return entry_label(obj)
+
+    @admin.display(description="memo")
+    def short_memo(self, obj: JournalEntry) -> str:
+        return Truncator(obj.memo).chars(80)
+
+    @admin.display(description="created by")
+    def created_by_name(self, obj: JournalEntry) -> str:
+        return obj.created_by.get_username() if obj.created_by else "-"
+
+    @admin.display(description="approved by")
+    def approved_by_name(self, obj: JournalEntry) -> str:
+        return obj.approved_by.get_username() if obj.approved_by else "-"
+
+    @admin.display(description="reversal")
+    def reversal(self, obj: JournalEntry) -> str:
+        parts = []
+        if obj.reversal_of is not None:
+            parts.append(format_html("reverses {}", entry_link(obj.reversal_of)))
+        reversed_by = _reversed_by(obj)
+        if reversed_by is not None:
+            parts.append(format_html("reversed by {}", entry_link(reversed_by)))
+        if not parts:
+            return "-"
+        return format_html_join("; ", "{}", ((part,) for part in parts))
+
+    @admin.action(description="Reverse selected entries", permissions=["reverse"])
+    def reverse_entries(self, request: HttpRequest, queryset: models.QuerySet) -> None:
+        count = queryset.count()
+        if count > MAX_REVERSALS_PER_ACTION:
+            self.message_user(
+                request,
+                f"{count} entries selected: reverse at most {MAX_REVERSALS_PER_ACTION} at once.",
+                messages.ERROR,
+            )
+            return
+        done = []
+        for entry in queryset.order_by("sequence"):
+            try:
+                reversal = services.entry_reverse(entry=entry, created_by=request.user)
+            except LedgerError as exc:
+                self.message_user(
+                    request, f"{entry_label(entry)} not reversed: {exc.message}", messages.ERROR
+                )
+                continue
+            self.log_addition(request, reversal, f"Reversal of {entry_label(entry)}")
+            done.append(f"{entry_label(entry)} by {entry_label(reversal)}")
+        if done:
+            self.message_user(request, f"Reversed {', '.join(done)}.", messages.SUCCESS)
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.reverse_view)
+        return [
+            path("<path:object_id>/reverse/", view, name="ledger_journalentry_reverse"),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        entry = self.get_object(request, unquote(object_id))
+        can_reverse = (
+            entry is not None
+            and self.has_reverse_permission(request)
+            and _reversed_by(entry) is None
+        )
+        extra_context = {**(extra_context or {}), "can_reverse": can_reverse}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def reverse_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not self.has_reverse_permission(request):
+            raise PermissionDenied
+        entry = self.get_object(request, unquote(object_id))
+        if entry is None:
+            raise Http404(f"no journal entry {object_id}")
+        detail = reverse("admin:ledger_journalentry_change", args=[entry.pk])
+        existing = _reversed_by(entry)
+        if existing is not None:
+            self.message_user(
+                request,
+                f"{entry_label(entry)} was already reversed by {entry_label(existing)}.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(detail)
+        form = ReverseEntryForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                reversal = services.entry_reverse(
+                    entry=entry,
+                    effective_date=form.cleaned_data["effective_date"] or None,
+                    memo=form.cleaned_data["memo"],
+                    created_by=request.user,
+                )
+            except LedgerError as exc:
+                add_service_error(form, exc)
+            else:
+                self.log_addition(request, reversal, f"Reversal of {entry_label(entry)}")
+                self.message_user(
+                    request,
+                    f"{entry_label(entry)} reversed by {entry_label(reversal)}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:ledger_journalentry_change", args=[reversal.pk])
+                )
+        return self.confirm_page(
+            request,
+            original=entry,
+            form=form,
+            title=f"Reverse entry {entry_label(entry)}",
+            intro=(
+                f"Posts the mirror image of entry {entry_label(entry)} "
+                f"({entry.effective_date}, {Truncator(entry.memo).chars(80)}), linked to it. "
+                "An entry is reversed at most once."
+            ),
+            submit_label="Post the reversal",
+        )
+
+
+# --- periods -----------------------------------------------------------------------------
+
+
+@admin.register(PeriodClose)
+class PeriodCloseAdmin(RoleAdmin):
+    # Add = close the books through a date; reopening has its own page, with a reason.
+    add_roles = APPROVE_ROLES
+    reopen_roles = APPROVE_ROLES
+    form = PeriodCloseForm
+    list_display = (
+        "through",
+        "state",
+        "closed_by_name",
+        "closed_at",
+        "reopened_by_name",
+        "reopened_at",
+        "reopen_reason",
+    )
+    list_select_related = ("closed_by", "reopened_by")
+    change_form_template = "admin/ledger/periodclose/change_form.html"
+
+    def has_reopen_permission(self, request: HttpRequest) -> bool:
+        return allowed(request.user, self.reopen_roles)
+
+    @admin.display(description="state")
+    def state(self, obj: PeriodClose) -> str:
+        return "Closed" if obj.is_open else "Reopened"
+
+    @admin.display(description="closed by")
+    def closed_by_name(self, obj: PeriodClose) -> str:
+        return obj.closed_by.get_username()
+
+    @admin.display(description="reopened by")
+    def reopened_by_name(self, obj: PeriodClose) -> str:
+        return obj.reopened_by.get_username() if obj.reopened_by else "-"
+
+    @admin.display(description="")
+    def reopen_link(self, obj: PeriodClose) -> str:
+        if not obj.is_open:
+            return ""
+        url = reverse("admin:ledger_periodclose_reopen", args=[obj.pk])
+        return format_html('<a href="{}">Reopen…</a>', url)
+
+    def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
+        if self.has_reopen_permission(request):
+            return (*self.list_display, "reopen_link")
+        return self.list_display
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if obj is None:
+            return ("through",)
+        return (
+            "through",
+            "state",
+            "closed_by_name",
+            "closed_at",
+            "reopened_by_name",
+            "reopened_at",
+            "reopen_reason",
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return () if obj is None else self.get_fields(request, obj)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"request_user": request.user})
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "title": "Close the books through a date",
+            "show_save_and_add_another": False,
+            "show_save_and_continue": False,
+        }
+        return super().add_view(request, form_url, extra_context)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        close = self.get_object(request, unquote(object_id))
+        can_reopen = close is not None and close.is_open and self.has_reopen_permission(request)
+        extra_context = {**(extra_context or {}), "can_reopen": can_reopen}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: PeriodClose, form: Any, change: bool) -> None:
+        if change:  # no plain edit: has_change_permission is False for everyone
+            raise PermissionDenied
+        through = form.cleaned_data["through"]
+        created = self.call_service(lambda: services.period_close(through=through, by=request.user))
+        adopt(obj, created)
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.reopen_view)
+        return [
+            path("<path:object_id>/reopen/", view, name="ledger_periodclose_reopen"),
+            *super().get_urls(),
+        ]
+
+    def reopen_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if not self.has_reopen_permission(request):
+            raise PermissionDenied
+        close = self.get_object(request, unquote(object_id))
+        if close is None:
+            raise Http404(f"no period close {object_id}")
+        changelist = reverse("admin:ledger_periodclose_changelist")
+        if not close.is_open:
+            self.message_user(
+                request, f"The close through {close.through} was already reopened.", messages.ERROR
+            )
+            return HttpResponseRedirect(changelist)
+        form = ReopenPeriodForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            try:
+                reopened = services.period_reopen(
+                    through=close.through, by=request.user, reason=reason
+                )
+            except LedgerError as exc:
+                add_service_error(form, exc)
+            else:
+                self.log_change(request, reopened, f"Reopened: {reopened.reopen_reason}")
+                self.message_user(
+                    request, f"The books through {close.through} are reopened.", messages.SUCCESS
+                )
+                return HttpResponseRedirect(changelist)
+        return self.confirm_page(
+            request,
+            original=close,
+            form=form,
+            title=f"Reopen the books through {close.through}",
+            intro=(
+                f"Closed by {close.closed_by.get_username()} at {close.closed_at:%Y-%m-%d %H:%M} "
+                "UTC. Reopening lets entries be dated in this period again; it is recorded "
+                "with your name, the time and the reason. Earlier closes stay in force."
+            ),
+            submit_label="Reopen",
+        )

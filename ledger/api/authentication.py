@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+
+class StrictTokenAuthentication(TokenAuthentication):
+    """Tokens are 40 hex characters; anything else is refused before it reaches the database."""
+
+    def authenticate_credentials(self, key: str) -> Any:
+        if len(key) != 40 or any(c not in "0123456789abcdef" for c in key):
+            raise AuthenticationFailed("Invalid token.")
+        return super().authenticate_credentials(key)

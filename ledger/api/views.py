@@ -1,0 +1,355 @@
+"""The ledger's REST API. Thin: validate with a serializer, call one service or selector, shape.
+
+Roles come from the default permission class (ledger.api.permissions.RolePermission): every
+role reads, finance staff and approvers write, a user with no role gets 403, anonymous 401.
+Only JSON is read and written.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, cast
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ledger import selectors, services
+from ledger.api.filters import AccountFilter
+from ledger.api.serializers import (
+    AccountBalanceSerializer,
+    AccountSerializer,
+    AsOfQuerySerializer,
+    BalancesQuerySerializer,
+    BalancesSerializer,
+    CommoditySerializer,
+    EntriesQuerySerializer,
+    EntryCreateSerializer,
+    EntryReverseSerializer,
+    ErrorSerializer,
+    JournalEntrySerializer,
+    TrialBalanceSerializer,
+)
+from ledger.models import Account, Commodity, JournalEntry
+from ledger.services import MAX_KEY_LENGTH as MAX_IDEMPOTENCY_KEY_LENGTH
+from ledger.services import PostingInput
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class StrictJSONParser(JSONParser):
+    """JSON only; a body nested too deeply for the parser is a 400, not a crash."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:
+            raise ParseError("JSON parse error - nested too deeply") from exc
+
+
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    described = {
+        400: "Bad input: `field` names what is wrong, `errors` lists every problem.",
+        401: "Not authenticated: send `Authorization: Token <key>` or a session cookie.",
+        403: "Authenticated, but the role does not allow this.",
+        404: "No such object (or page).",
+        409: "The Idempotency-Key was already used with a different payload.",
+        415: "The body must be JSON (Content-Type: application/json).",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in codes}
+
+
+READ_ERRORS = _errors(400, 401, 403)
+AS_OF = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.DATE,
+    OpenApiParameter.QUERY,
+    description="UTC date YYYY-MM-DD (end of that day); today (UTC) by default.",
+)
+
+
+def _validated_query(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
+
+
+def _as_of(query: dict[str, Any]) -> date:
+    return query.get("as_of") or timezone.now().date()  # aware UTC: this is the UTC date
+
+
+class LedgerView(generics.GenericAPIView):
+    parser_classes = [StrictJSONParser]
+    renderer_classes = [JSONRenderer]
+    filter_backends: list = []
+
+
+# --- reference data ----------------------------------------------------------------------
+
+
+@extend_schema(tags=["reference"])
+class CommodityList(LedgerView, generics.ListAPIView):
+    queryset = Commodity.objects.order_by("code")
+    serializer_class = CommoditySerializer
+
+    @extend_schema(
+        operation_id="commodities_list",
+        summary="Commodities and their scale",
+        responses={200: CommoditySerializer(many=True), **_errors(401, 403, 404)},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=["accounts"])
+class AccountList(LedgerView, generics.ListAPIView):
+    queryset = Account.objects.select_related("commodity", "parent").order_by("code")
+    serializer_class = AccountSerializer
+    filterset_class = AccountFilter
+    filter_backends = [DjangoFilterBackend]
+
+    @extend_schema(
+        operation_id="accounts_list",
+        summary="The chart of accounts",
+        responses={200: AccountSerializer(many=True), **_errors(400, 401, 403, 404)},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=["accounts"])
+class AccountDetail(LedgerView, generics.RetrieveAPIView):
+    queryset = Account.objects.select_related("commodity", "parent")
+    serializer_class = AccountSerializer
+    lookup_field = "code"
+
+    @extend_schema(
+        operation_id="accounts_retrieve",
+        summary="One account, by code",
+        responses={200: AccountSerializer, **_errors(401, 403, 404)},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+# --- balances and reports ----------------------------------------------------------------
+
+
+@extend_schema(tags=["balances"])
+class AccountBalanceView(LedgerView):
+    queryset = Account.objects.all()
+    serializer_class = AccountBalanceSerializer
+    lookup_field = "code"
+
+    @extend_schema(
+        operation_id="accounts_balance",
+        summary="An account's balance, its subtree included, as of a UTC date",
+        parameters=[AS_OF],
+        responses={200: AccountBalanceSerializer, **_errors(400, 401, 403, 404)},
+    )
+    def get(self, request: Request, code: str) -> Response:
+        account = self.get_object()
+        as_of = _as_of(_validated_query(AsOfQuerySerializer, request))
+        balance = selectors.account_balance(account=account, as_of=as_of)
+        return Response(AccountBalanceSerializer(balance, context={"as_of": as_of}).data)
+
+
+@extend_schema(tags=["balances"])
+class BalanceListView(LedgerView):
+    serializer_class = BalancesSerializer
+
+    @extend_schema(
+        operation_id="balances_list",
+        summary="Every account's balance (each with its subtree) as of a UTC date",
+        parameters=[BalancesQuerySerializer],
+        responses={200: BalancesSerializer, **READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        query = _validated_query(BalancesQuerySerializer, request)
+        as_of = _as_of(query)
+        commodity = query.get("commodity")
+        rows = selectors.balances(
+            as_of=as_of,
+            type=query.get("type"),
+            commodity=commodity.code if commodity is not None else None,
+        )
+        codes = {row.account_id: row.code for row in rows}
+        data = BalancesSerializer(
+            {"as_of": as_of, "rows": rows}, context={"codes_by_id": codes}
+        ).data
+        return Response(data)
+
+
+@extend_schema(tags=["reports"])
+class TrialBalanceView(LedgerView):
+    serializer_class = TrialBalanceSerializer
+
+    @extend_schema(
+        operation_id="reports_trial_balance",
+        summary="Trial balance as of a UTC date: every account with a balance",
+        parameters=[AS_OF],
+        responses={200: TrialBalanceSerializer, **READ_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        as_of = _as_of(_validated_query(AsOfQuerySerializer, request))
+        return Response(TrialBalanceSerializer(selectors.trial_balance(as_of=as_of)).data)
+
+
+# --- journal -----------------------------------------------------------------------------
+
+
+def _journal(**filters: Any) -> QuerySet[JournalEntry]:
+    # selectors.entries returns a queryset (typed as an iterable).
+    return cast(QuerySet[JournalEntry], selectors.entries(**filters)).select_related(
+        "created_by", "approved_by", "reversed_by"
+    )
+
+
+def _entry_data(entry_id: int) -> Any:
+    return JournalEntrySerializer(_journal().get(pk=entry_id)).data
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if (
+        not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH
+        or not key.isascii()
+        or not key.isprintable()
+    ):
+        raise serializers.ValidationError(
+            {
+                IDEMPOTENCY_HEADER: [
+                    f"must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters."
+                ]
+            }
+        )
+    return key
+
+
+ENTRY_EXAMPLE = OpenApiExample(
+    "BTC bought for cash",
+    request_only=True,
+    value={
+        "effective_date": "2025-10-01",
+        "memo": "Bought 1 BTC",
+        "postings": [
+            {"account": "1210", "quantity": "1.00000000", "value": "95000.00"},
+            {"account": "1000", "quantity": "-95000.00", "value": "-95000.00"},
+        ],
+    },
+)
+
+
+@extend_schema(tags=["journal"])
+class JournalEntryListCreate(LedgerView):
+    serializer_class = EntryCreateSerializer
+
+    @extend_schema(
+        operation_id="journal_entries_list",
+        summary="The journal, newest first",
+        parameters=[EntriesQuerySerializer],
+        responses={200: JournalEntrySerializer(many=True), **_errors(400, 401, 403, 404)},
+    )
+    def get(self, request: Request) -> Response:
+        query = _validated_query(EntriesQuerySerializer, request)
+        page = self.paginate_queryset(_journal(**query))
+        return self.get_paginated_response(JournalEntrySerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="journal_entries_create",
+        summary="Post a balanced entry",
+        description=(
+            "Decimals are strings. Replaying an Idempotency-Key with the same payload answers "
+            "200 with the entry already posted; with a different payload, 409."
+        ),
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description=(
+                    f"1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters; the entry is "
+                    "posted at most once per key."
+                ),
+            )
+        ],
+        request=EntryCreateSerializer,
+        examples=[ENTRY_EXAMPLE],
+        responses={
+            201: OpenApiResponse(JournalEntrySerializer, description="Posted."),
+            200: OpenApiResponse(
+                JournalEntrySerializer, description="Idempotency-Key replayed: already posted."
+            ),
+            **_errors(400, 401, 403, 409, 415),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        key = _idempotency_key(request)
+        body = EntryCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        entry, created = services.entry_post_or_replay(
+            effective_date=data["effective_date"],
+            memo=data["memo"],
+            kind=data["kind"],
+            postings=[
+                PostingInput(account=p["account"], quantity=p["quantity"], value=p["value"])
+                for p in data["postings"]
+            ],
+            idempotency_key=key,
+            created_by=request.user,
+        )
+        return Response(
+            _entry_data(entry.pk), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+@extend_schema(tags=["journal"])
+class JournalEntryDetail(LedgerView):
+    serializer_class = JournalEntrySerializer
+
+    @extend_schema(
+        operation_id="journal_entries_retrieve",
+        summary="One journal entry with its postings",
+        responses={200: JournalEntrySerializer, **_errors(401, 403, 404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(JournalEntrySerializer(get_object_or_404(_journal(), pk=pk)).data)
+
+
+@extend_schema(tags=["journal"])
+class JournalEntryReverse(LedgerView):
+    serializer_class = EntryReverseSerializer
+
+    @extend_schema(
+        operation_id="journal_entries_reverse",
+        summary="Reverse an entry (at most once)",
+        description="Posts the mirror image of the entry, linked to it.",
+        request=EntryReverseSerializer,
+        responses={
+            201: OpenApiResponse(JournalEntrySerializer, description="The reversing entry."),
+            **_errors(400, 401, 403, 404, 415),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        original = get_object_or_404(JournalEntry.objects.only("pk"), pk=pk)
+        body = EntryReverseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        reversal = services.entry_reverse(
+            entry=original,
+            effective_date=body.validated_data.get("effective_date"),
+            memo=body.validated_data["memo"],
+            created_by=request.user,
+        )
+        return Response(_entry_data(reversal.pk), status=status.HTTP_201_CREATED)

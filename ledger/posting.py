@@ -1,0 +1,531 @@
+"""The write path of the journal: validate, then post in one statement.
+
+The chart (accounts, commodities, closed periods) is kept in memory, keyed by the database's
+chart version; every posting statement proves the copy is current (it inserts nothing when
+the version differs, and the copy is reloaded). A single entry outside a transaction is one
+round trip: its entry, postings and every check happen in one INSERT statement, committed by
+PostgreSQL on its own. The database checks every rule again (ledger/sql/); the checks here
+give the caller a clear error, naming the field, before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, Inexact, localcontext
+from typing import Any
+
+import psycopg
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from ledger.errors import (
+    AlreadyReversed,
+    ClosedPeriod,
+    IdempotencyConflict,
+    InsufficientBalance,
+    InvalidEntry,
+    LedgerError,
+    UnknownAccount,
+)
+from ledger.models import Account, JournalEntry
+from ledger.money import EXACT, FUNCTIONAL_CURRENCY, VALUE_PLACES, decimal_places
+
+KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
+MAX_KEY_LENGTH = 200
+STALE_CHART_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class PostingInput:
+    account: Account | str | int
+    quantity: Decimal
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class EntryInput:
+    effective_date: date
+    memo: str
+    postings: Sequence[PostingInput | tuple[Any, Decimal, Decimal]]
+    idempotency_key: str | None = None
+    kind: str = "manual"
+
+
+@dataclass(frozen=True)
+class _AccountInfo:
+    id: int
+    code: str
+    commodity: str
+    scale: int
+    must_not_go_negative: bool
+    is_active: bool
+
+
+@dataclass
+class _PreparedEntry:
+    index: int
+    source: EntryInput
+    lines: list[tuple[_AccountInfo, Decimal, Decimal]]
+    payload_hash: str
+    reversal_of_id: int | None = None
+
+
+# --- the chart in memory -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Chart:
+    database: str
+    version: int
+    accounts: dict[Any, _AccountInfo]  # by id and by code
+    closed_through: date | None
+
+
+_chart: _Chart | None = None
+_chart_lock = threading.Lock()
+
+
+def _current_chart(*, reload: bool = False) -> _Chart:
+    global _chart
+    database = connection.settings_dict["NAME"]
+    chart = _chart
+    if chart is not None and chart.database == database and not reload:
+        return chart
+    with _cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT v.version,
+                   (SELECT max(through) FROM ledger_periodclose WHERE reopened_at IS NULL),
+                   a.id, a.code, a.commodity_id, c.decimal_places, a.must_not_go_negative,
+                   a.is_active
+              FROM ledger_chart_version v
+              LEFT JOIN ledger_account a ON true
+              LEFT JOIN ledger_commodity c ON c.code = a.commodity_id
+            """
+        )
+        rows = cursor.fetchall()
+    accounts: dict[Any, _AccountInfo] = {}
+    for row in rows:
+        if row[2] is not None:
+            info = _AccountInfo(*row[2:])
+            accounts[info.id] = info
+            accounts[info.code] = info
+    chart = _Chart(
+        database=database, version=rows[0][0], accounts=accounts, closed_through=rows[0][1]
+    )
+    with _chart_lock:
+        _chart = chart
+    return chart
+
+
+class _PreparedCursor(psycopg.Cursor):
+    """Server-side binding, every statement prepared once per connection."""
+
+    def execute(  # type: ignore[override]
+        self, query: Any, params: Any = None, *, prepare: bool | None = None, **kw: Any
+    ) -> Any:
+        return super().execute(query, params, prepare=True if prepare is None else prepare, **kw)
+
+
+@contextmanager
+def _cursor() -> Iterator[Any]:
+    """A prepared-statement cursor on Django's connection (so in its transaction)."""
+    connection.ensure_connection()
+    # Errors reach callers as Django's (IntegrityError...), as from any Django cursor.
+    with connection.wrap_database_errors, _PreparedCursor(connection.connection) as cursor:
+        yield cursor
+
+
+# --- posting -----------------------------------------------------------------------------
+
+
+def post(
+    entries: Sequence[EntryInput],
+    *,
+    created_by: Any = None,
+    approved_by: Any = None,
+    reversal_of: JournalEntry | None = None,
+) -> list[tuple[JournalEntry, bool]]:
+    """Post entries, all or nothing; each comes back with whether it was created (False: an
+    idempotency key replayed with the same payload)."""
+    if not entries:
+        raise InvalidEntry("no entries to post", field="entries")
+    chart, fresh = _current_chart(), False
+    for _attempt in range(STALE_CHART_RETRIES):
+        try:
+            prepared = _prepare(entries, chart)
+        except LedgerError:
+            if fresh:
+                raise
+            # The copy may predate a new account, a reopened period...: judge on a fresh one.
+            chart, fresh = _current_chart(reload=True), True
+            prepared = _prepare(entries, chart)
+        if reversal_of is not None:
+            prepared[0].reversal_of_id = reversal_of.pk
+        with _database_errors_as_ledger_errors(reversal_of):
+            if len(prepared) == 1 and not connection.in_atomic_block:
+                # One statement, committed by PostgreSQL on its own: one round trip.
+                results = _write(prepared, chart, created_by, approved_by)
+            else:
+                with transaction.atomic():
+                    results = _write(prepared, chart, created_by, approved_by)
+        if results is not None:
+            return results
+        chart, fresh = _current_chart(reload=True), True
+    raise LedgerError("the chart of accounts kept changing; try again", code="chart_changing")
+
+
+def _write(
+    prepared: list[_PreparedEntry], chart: _Chart, created_by: Any, approved_by: Any
+) -> list[tuple[JournalEntry, bool]] | None:
+    written = _insert(prepared, chart, created_by, approved_by)
+    return None if written is None else _with_replays(prepared, written)
+
+
+def _prepare(entries: Sequence[EntryInput], chart: _Chart) -> list[_PreparedEntry]:
+    with localcontext(EXACT):
+        try:
+            return _prepare_exactly(entries, chart)
+        except Inexact as exc:
+            raise InvalidEntry(
+                "an amount has more digits than the ledger computes with (60)", field="postings"
+            ) from exc
+
+
+def _prepare_exactly(entries: Sequence[EntryInput], chart: _Chart) -> list[_PreparedEntry]:
+    batch = len(entries) > 1
+    prepared = [
+        _prepare_one(i, entry, chart.accounts, batch=batch) for i, entry in enumerate(entries)
+    ]
+    if chart.closed_through is not None:
+        for item in prepared:
+            if item.source.effective_date <= chart.closed_through:
+                raise ClosedPeriod(
+                    f"effective date {item.source.effective_date} is inside the period closed "
+                    f"through {chart.closed_through}",
+                    field=_field(batch, item.index, "effective_date"),
+                )
+    seen: dict[str, str] = {}
+    for item in prepared:
+        key = item.source.idempotency_key
+        if key is not None:
+            if key in seen and seen[key] != item.payload_hash:
+                raise IdempotencyConflict(
+                    f"idempotency key {key!r} appears twice with different content",
+                    field=_field(batch, item.index, "idempotency_key"),
+                )
+            seen[key] = item.payload_hash
+    return prepared
+
+
+def _field(batch: bool, index: int, name: str) -> str:
+    return f"entries[{index}].{name}" if batch else name
+
+
+def _prepare_one(
+    index: int, entry: EntryInput, accounts: dict[Any, _AccountInfo], *, batch: bool
+) -> _PreparedEntry:
+    def where(name: str) -> str:
+        # Field names carry the entry's position only when several entries are posted.
+        return f"entries[{index}].{name}" if batch else name
+
+    if not isinstance(entry.effective_date, date) or isinstance(entry.effective_date, datetime):
+        raise InvalidEntry(
+            "effective_date must be a date (YYYY-MM-DD)", field=where("effective_date")
+        )
+    if not isinstance(entry.memo, str):
+        raise InvalidEntry("memo must be text", field=where("memo"))
+    if not isinstance(entry.kind, str) or not KIND_PATTERN.fullmatch(entry.kind):
+        raise InvalidEntry(
+            "kind must be lower-case letters, digits and underscores (at most 32)",
+            field=where("kind"),
+        )
+    key = entry.idempotency_key
+    if key is not None and (not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH):
+        raise InvalidEntry(
+            f"idempotency key must be 1 to {MAX_KEY_LENGTH} characters",
+            field=where("idempotency_key"),
+        )
+    if len(entry.postings) < 2:
+        raise InvalidEntry("an entry needs at least two postings", field=where("postings"))
+
+    lines: list[tuple[_AccountInfo, Decimal, Decimal]] = []
+    for n, raw in enumerate(entry.postings):
+        line = raw if isinstance(raw, PostingInput) else _as_posting(raw, where(f"postings[{n}]"))
+        at = where(f"postings[{n}]")
+        account_key = line.account.pk if isinstance(line.account, Account) else line.account
+        info = accounts.get(account_key)
+        if info is None:
+            raise UnknownAccount(f"no account {line.account!r}", field=f"{at}.account")
+        if not info.is_active:
+            raise InvalidEntry(f"account {info.code} is inactive", field=f"{at}.account")
+        quantity = _decimal(line.quantity, f"{at}.quantity")
+        value = _decimal(line.value, f"{at}.value")
+        if decimal_places(quantity) > info.scale:
+            raise InvalidEntry(
+                f"quantity {quantity} has more than {info.scale} decimal places, the scale of "
+                f"{info.commodity} (account {info.code})",
+                field=f"{at}.quantity",
+            )
+        if decimal_places(value) > VALUE_PLACES:
+            raise InvalidEntry(
+                f"value {value} has more than {VALUE_PLACES} decimal places", field=f"{at}.value"
+            )
+        if quantity == 0 and value == 0:
+            raise InvalidEntry("quantity and value are both zero", field=f"{at}.quantity")
+        if (quantity > 0 > value) or (quantity < 0 < value):
+            raise InvalidEntry(
+                "quantity and value must have the same sign (debit positive, credit negative)",
+                field=f"{at}.value",
+            )
+        if info.commodity == FUNCTIONAL_CURRENCY and quantity != value:
+            raise InvalidEntry(
+                f"a posting to {FUNCTIONAL_CURRENCY} account {info.code} must have quantity "
+                f"equal to value ({quantity} != {value})",
+                field=f"{at}.value",
+            )
+        lines.append((info, quantity, value))
+
+    total = sum((value for _, _, value in lines), Decimal(0))
+    if total != 0:
+        raise InvalidEntry(
+            f"the entry does not balance: its values sum to {total} {FUNCTIONAL_CURRENCY}",
+            field=where("postings"),
+        )
+    commodities = {info.commodity for info, _, _ in lines}
+    if len(commodities) == 1 and FUNCTIONAL_CURRENCY not in commodities:
+        (only,) = commodities
+        moved = sum((quantity for _, quantity, _ in lines), Decimal(0))
+        if moved != 0:
+            raise InvalidEntry(
+                f"a transfer of {only} must conserve quantity: its quantities sum to {moved}",
+                field=where("postings"),
+            )
+    return _PreparedEntry(
+        index=index, source=entry, lines=lines, payload_hash=_payload_hash(entry, lines)
+    )
+
+
+def _as_posting(raw: Any, at: str) -> PostingInput:
+    try:
+        account, quantity, value = raw
+    except (TypeError, ValueError) as exc:
+        raise InvalidEntry("a posting is (account, quantity, value)", field=at) from exc
+    return PostingInput(account=account, quantity=quantity, value=value)
+
+
+def _decimal(amount: Any, at: str) -> Decimal:
+    if isinstance(amount, bool) or not isinstance(amount, Decimal | int):
+        raise InvalidEntry(
+            f"{at.rsplit('.', 1)[-1]} must be a Decimal, not {type(amount).__name__}", field=at
+        )
+    amount = Decimal(amount)
+    if not amount.is_finite():
+        raise InvalidEntry(f"{at.rsplit('.', 1)[-1]} must be a finite number", field=at)
+    return amount
+
+
+def _canonical(amount: Decimal) -> str:
+    return f"{amount.normalize():f}"
+
+
+def _payload_hash(entry: EntryInput, lines: list[tuple[_AccountInfo, Decimal, Decimal]]) -> str:
+    payload = {
+        "effective_date": entry.effective_date.isoformat(),
+        "memo": entry.memo,
+        "kind": entry.kind,
+        "postings": sorted(
+            [info.code, _canonical(quantity), _canonical(value)] for info, quantity, value in lines
+        ),
+    }
+    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+_ENTRY_COLUMNS = """
+    effective_date, memo, kind, status, idempotency_key, payload_hash, reversal_of_id,
+    created_by_id, approved_by_id, created_at
+"""
+_POSTING_COLUMNS = "entry_id, account_id, commodity_id, scale, effective_date, quantity, value"
+
+# Entries and their postings in one statement. The entries are written only if the chart
+# version is the one the caller validated against; an idempotency key already posted
+# inserts nothing (and that entry's postings are dropped by the join). The result always has
+# one row carrying the version seen, then one row per entry written.
+_INSERT = f"""
+    WITH v AS (
+        SELECT version FROM ledger_chart_version
+    ), u AS MATERIALIZED (
+        SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) AS id, u.*
+          FROM unnest(%(positions)s::int[], %(dates)s::date[], %(memos)s::text[],
+                      %(kinds)s::text[], %(keys)s::text[], %(hashes)s::text[],
+                      %(reversals)s::bigint[])
+               AS u(position, effective_date, memo, kind, key, hash, reversal_of)
+         WHERE (SELECT version FROM v) = %(version)s
+    ), e AS (
+        INSERT INTO ledger_journalentry (id, {_ENTRY_COLUMNS})
+        SELECT u.id, u.effective_date, u.memo, u.kind, 'posted', u.key, u.hash, u.reversal_of,
+               %(created_by)s, %(approved_by)s, %(now)s
+          FROM u ORDER BY u.position
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id, sequence
+    ), ep AS (
+        SELECT u.position, e.id, e.sequence FROM u JOIN e ON e.id = u.id
+    ), p AS (
+        INSERT INTO ledger_posting ({_POSTING_COLUMNS})
+        SELECT ep.id, l.account, l.commodity, l.scale, l.effective_date, l.quantity, l.value
+          FROM unnest(%(p_positions)s::int[], %(p_accounts)s::bigint[], %(p_commodities)s::text[],
+                      %(p_scales)s::smallint[], %(p_dates)s::date[], %(p_quantities)s::numeric[],
+                      %(p_values)s::numeric[])
+               AS l(position, account, commodity, scale, effective_date, quantity, value)
+          JOIN ep ON ep.position = l.position
+    )
+    SELECT v.version, NULL::int, NULL::bigint, NULL::bigint FROM v
+    UNION ALL
+    SELECT NULL, position, id, sequence FROM ep
+"""
+
+
+def _insert(
+    prepared: list[_PreparedEntry], chart: _Chart, created_by: Any, approved_by: Any
+) -> dict[int, JournalEntry] | None:
+    """Write the entries (the first per idempotency key); None if the chart was stale."""
+    unique = _first_per_key(prepared)
+    now = timezone.now()
+    created_by_id = getattr(created_by, "pk", created_by)
+    approved_by_id = getattr(approved_by, "pk", approved_by)
+    postings: dict[str, list[Any]] = defaultdict(list)
+    for position, item in enumerate(unique):
+        for info, quantity, value in item.lines:
+            postings["p_positions"].append(position)
+            postings["p_accounts"].append(info.id)
+            postings["p_commodities"].append(info.commodity)
+            postings["p_scales"].append(info.scale)
+            postings["p_dates"].append(item.source.effective_date)
+            postings["p_quantities"].append(quantity)
+            postings["p_values"].append(value)
+    with _cursor() as cursor:
+        cursor.execute(
+            _INSERT,
+            {
+                **postings,
+                "version": chart.version,
+                "created_by": created_by_id,
+                "approved_by": approved_by_id,
+                "now": now,
+                "positions": list(range(len(unique))),
+                "dates": [item.source.effective_date for item in unique],
+                "memos": [item.source.memo for item in unique],
+                "kinds": [item.source.kind for item in unique],
+                "keys": [item.source.idempotency_key for item in unique],
+                "hashes": [item.payload_hash for item in unique],
+                "reversals": [item.reversal_of_id for item in unique],
+            },
+        )
+        rows = cursor.fetchall()
+    if rows[0][0] != chart.version:
+        return None
+    written: dict[int, JournalEntry] = {}
+    for _version, position, entry_id, sequence in rows[1:]:
+        item = unique[position]
+        entry = JournalEntry(
+            id=entry_id,
+            sequence=sequence,
+            effective_date=item.source.effective_date,
+            memo=item.source.memo,
+            kind=item.source.kind,
+            status="posted",
+            idempotency_key=item.source.idempotency_key,
+            payload_hash=item.payload_hash,
+            reversal_of_id=item.reversal_of_id,
+            created_by_id=created_by_id,
+            approved_by_id=approved_by_id,
+            created_at=now,
+        )
+        entry._state.adding = False
+        entry._state.db = "default"
+        written[id(item)] = entry
+    return written
+
+
+def _with_replays(
+    prepared: list[_PreparedEntry], written: dict[int, JournalEntry]
+) -> list[tuple[JournalEntry, bool]]:
+    existing = _existing_for_replays(_first_per_key(prepared), written)
+    results: list[tuple[JournalEntry, bool]] = []
+    for item in prepared:
+        key = item.source.idempotency_key
+        if id(item) in written:
+            results.append((written[id(item)], True))
+        elif key is not None and key in existing:
+            results.append((existing[key], False))
+        else:  # the same key earlier in this batch
+            results.append((next(e for e, _ in results if e.idempotency_key == key), False))
+    return results
+
+
+def _first_per_key(prepared: list[_PreparedEntry]) -> list[_PreparedEntry]:
+    seen: set[str] = set()
+    unique = []
+    for item in prepared:
+        key = item.source.idempotency_key
+        if key is None or key not in seen:
+            unique.append(item)
+            if key is not None:
+                seen.add(key)
+    return unique
+
+
+def _existing_for_replays(
+    unique: list[_PreparedEntry], written: dict[int, JournalEntry]
+) -> dict[str, JournalEntry]:
+    """Entries already posted under the keys that inserted nothing; same payload or refused."""
+    replayed = {
+        item.source.idempotency_key: item
+        for item in unique
+        if id(item) not in written and item.source.idempotency_key is not None
+    }
+    if not replayed:
+        return {}
+    found = {
+        e.idempotency_key: e for e in JournalEntry.objects.filter(idempotency_key__in=replayed)
+    }
+    for key, item in replayed.items():
+        entry = found.get(key)
+        if entry is None:  # pragma: no cover - a conflicting row cannot vanish
+            raise IdempotencyConflict(f"idempotency key {key!r} could not be resolved")
+        if entry.payload_hash != item.payload_hash:
+            raise IdempotencyConflict(
+                f"idempotency key {key!r} was already used by entry #{entry.sequence} with "
+                "different content",
+                field="idempotency_key",
+            )
+    return {key: found[key] for key in replayed}
+
+
+@contextmanager
+def _database_errors_as_ledger_errors(reversal_of: JournalEntry | None = None) -> Iterator[None]:
+    """A rule the database refuses (after our own checks) still reaches the caller clearly."""
+    try:
+        yield
+    except IntegrityError as exc:
+        diag = getattr(exc.__cause__, "diag", None)
+        constraint = getattr(diag, "constraint_name", None) or ""
+        message = getattr(diag, "message_primary", None) or str(exc)
+        if reversal_of is not None and "reversal_of_id" in message + constraint:
+            raise AlreadyReversed(
+                f"entry #{reversal_of.sequence} was already reversed", field="entry"
+            ) from exc
+        if constraint == "ledger_entry_period_open":
+            raise ClosedPeriod(message, field="effective_date") from exc
+        if constraint == "ledger_account_not_negative":
+            raise InsufficientBalance(message.split(": ", 1)[-1], field="postings") from exc
+        raise LedgerError(message, code=constraint or "integrity_error") from exc

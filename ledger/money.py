@@ -58,8 +58,16 @@ def decimal_places(amount: Decimal) -> int:
     _sign, digits, exponent = amount.as_tuple()
     if not isinstance(exponent, int):
         return 0
+    if exponent >= 0:
+        return 0
     trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0") or "0")
     return max(0, -(exponent + trailing_zeros))
+
+
+def exceeds_scale(amount: Decimal, places: int) -> bool:
+    """More decimals than `places` (trailing zeros do not count)."""
+    exponent = amount.as_tuple().exponent
+    return isinstance(exponent, int) and -exponent > places and decimal_places(amount) > places
 
 
 def fits_scale(amount: Decimal, places: int) -> bool:

@@ -12,8 +12,8 @@ import pytest
 from django.db import connection, transaction
 
 from ledger import selectors, services
-from ledger.errors import ClosedPeriod, IdempotencyConflict, InsufficientBalance
-from ledger.models import JournalEntry
+from ledger.errors import ClosedPeriod, IdempotencyConflict, InsufficientBalance, InvalidEntry
+from ledger.models import Account, JournalEntry
 
 D = Decimal
 DAY = date(2025, 10, 1)
@@ -132,3 +132,29 @@ def test_a_period_close_waits_for_a_posting_in_flight_then_refuses_new_ones(char
             memo="too late",
             postings=[("1000", D(1), D(1)), ("3000", D(-1), D(-1))],
         )
+
+
+def test_a_chart_change_by_another_connection_is_seen_at_once(chart):
+    """The posting path keeps the chart in memory; a change made elsewhere still counts."""
+    services.entry_post(
+        effective_date=DAY,
+        memo="warm the chart",
+        postings=[("1000", D(1), D(1)), ("3000", D(-1), D(-1))],
+    )
+
+    def deactivate(_i: int) -> None:
+        try:
+            Account.objects.filter(code="3000").update(is_active=False)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=deactivate, args=(0,))
+    thread.start()
+    thread.join(10)
+    with pytest.raises(InvalidEntry, match="inactive"):
+        services.entry_post(
+            effective_date=DAY,
+            memo="after the change",
+            postings=[("1000", D(1), D(1)), ("3000", D(-1), D(-1))],
+        )
+    assert JournalEntry.objects.count() == 1

@@ -330,3 +330,32 @@ def test_a_used_commodity_keeps_its_scale_and_a_used_account_its_commodity(poste
     assert "ledger_commodity_in_use" in refused(
         "UPDATE ledger_commodity SET decimal_places = 6 WHERE code = 'BTC'"
     )
+
+
+@pytest.mark.django_db
+def test_raw_sql_cannot_take_a_guarded_account_below_zero(chart):
+    run_sql(
+        raw_entry(
+            [("1000", "USD", "", 2, "10.00", "10.00"), ("3000", "USD", "", 2, "-10.00", "-10.00")]
+        )
+    )
+    message = refused(
+        raw_entry(
+            [("1000", "USD", "", 2, "-10.01", "-10.01"), ("5100", "USD", "", 2, "10.01", "10.01")]
+        )
+    )
+    assert "ledger_account_not_negative" in message and "account 1000" in message
+    # Back-dated before the deposit is refused too: the balance would dip on that day.
+    message = refused(
+        raw_entry(
+            [("1000", "USD", "", 2, "-5", "-5"), ("5100", "USD", "", 2, "5", "5")],
+            day="2025-10-01",
+        )
+    )
+    assert "ledger_account_not_negative" in message and "2025-10-01" in message
+
+
+@pytest.mark.django_db
+def test_an_entry_is_written_with_its_postings(chart):
+    """Postings in a later statement than their entry: the entry alone is refused."""
+    assert "ledger_entry_has_postings" in refused(insert_entry_sql())

@@ -215,7 +215,10 @@ class Posting(models.Model):
 class DailyBalance(models.Model):
     """Net movement of one account on one day, kept by a trigger on postings."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    # Written only by the posting trigger, from postings whose account it has just checked.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     day = models.DateField()
     quantity = ExactDecimalField(max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES)
     value = ExactDecimalField(max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES)
@@ -234,7 +237,10 @@ class DailyBalance(models.Model):
 class MonthlyBalance(models.Model):
     """Net movement of one account in one calendar month (month = its first day)."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    # Written only by the posting trigger, from postings whose account it has just checked.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     month = models.DateField()
     quantity = ExactDecimalField(max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES)
     value = ExactDecimalField(max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES)

@@ -434,6 +434,9 @@ def _insert(
                 "hashes": [item.payload_hash for item in unique],
                 "reversals": [item.reversal_of_id for item in unique],
             },
+            # A plan made for one entry would be a poor one for a thousand: only the single
+            # entry statement is kept prepared; a batch is planned for its own size.
+            prepare=len(unique) == 1,
         )
         rows = cursor.fetchall()
     if rows[0][0] != chart.version:

@@ -1,0 +1,82 @@
+"""`make run` end to end: a fresh data directory, no external service, Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_make_run_serves_the_admin_and_the_api_and_stops_on_ctrl_c(tmp_path):
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(CANGO_DATA_DIR=str(tmp_path / "data"), RUN_PORT=str(port), WEB_WORKERS="1")
+    log = tmp_path / "run.log"
+    children: list[psutil.Process] = []
+    with log.open("w") as sink:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "cango_treasury.launch"],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline and "Press Ctrl-C" not in log.read_text():
+            assert launcher.poll() is None, log.read_text()
+            time.sleep(0.5)
+        banner = log.read_text()
+        assert f"http://127.0.0.1:{port}/admin/" in banner, banner
+        assert "admin / " in banner
+        for _ in range(60):
+            try:
+                if status_of(f"http://127.0.0.1:{port}/admin/login/") == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        assert status_of(f"http://127.0.0.1:{port}/admin/login/") == 200
+        assert status_of(f"http://127.0.0.1:{port}/api/v1/accounts/") == 401
+        children = psutil.Process(launcher.pid).children(recursive=True)
+        names = " ".join(" ".join(child.cmdline()) for child in children)
+        assert "gunicorn" in names and "worker" in names and "beat" in names
+    finally:
+        launcher.send_signal(signal.SIGINT)
+        try:
+            launcher.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            launcher.kill()
+            raise
+    assert launcher.returncode == 0
+    for child in children:
+        assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
+    # The embedded database of that data directory is stopped too.
+    assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists()

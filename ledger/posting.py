@@ -358,6 +358,7 @@ _ENTRY_COLUMNS = """
     effective_date, memo, kind, status, idempotency_key, payload_hash, reversal_of_id,
     created_by_id, approved_by_id, created_at
 """
+_ENTRY_FIELDS = [field.attname for field in JournalEntry._meta.concrete_fields]
 _POSTING_COLUMNS = "entry_id, account_id, commodity_id, scale, effective_date, quantity, value"
 
 # Entries and their postings in one statement. The entries are written only if the chart
@@ -444,22 +445,22 @@ def _insert(
     written: dict[int, JournalEntry] = {}
     for _version, position, entry_id, sequence in rows[1:]:
         item = unique[position]
-        entry = JournalEntry(
-            id=entry_id,
-            sequence=sequence,
-            effective_date=item.source.effective_date,
-            memo=item.source.memo,
-            kind=item.source.kind,
-            status="posted",
-            idempotency_key=item.source.idempotency_key,
-            payload_hash=item.payload_hash,
-            reversal_of_id=item.reversal_of_id,
-            created_by_id=created_by_id,
-            approved_by_id=approved_by_id,
-            created_at=now,
-        )
-        entry._state.adding = False
-        entry._state.db = "default"
+        values = {
+            "id": entry_id,
+            "sequence": sequence,
+            "effective_date": item.source.effective_date,
+            "memo": item.source.memo,
+            "kind": item.source.kind,
+            "status": "posted",
+            "idempotency_key": item.source.idempotency_key,
+            "payload_hash": item.payload_hash,
+            "reversal_of_id": item.reversal_of_id,
+            "created_by_id": created_by_id,
+            "approved_by_id": approved_by_id,
+            "created_at": now,
+        }
+        # The row as written: built the way Django builds rows it reads.
+        entry = JournalEntry.from_db("default", _ENTRY_FIELDS, [values[f] for f in _ENTRY_FIELDS])
         written[id(item)] = entry
     return written
 

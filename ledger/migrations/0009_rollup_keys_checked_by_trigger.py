@@ -5,20 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0008_entry_checks_per_statement'),
+        ("ledger", "0008_entry_checks_per_statement"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='dailybalance',
-            name='account',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.account'),
+            model_name="dailybalance",
+            name="account",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="ledger.account",
+            ),
         ),
         migrations.AlterField(
-            model_name='monthlybalance',
-            name='account',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.account'),
+            model_name="monthlybalance",
+            name="account",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="ledger.account",
+            ),
         ),
     ]

@@ -1,0 +1,295 @@
+"""`make bench`: the project against django-hordak on the same server and the same workload.
+
+Each side runs as a subprocess in its own virtualenv (hordak 2.0.0 needs Django 5.0, the
+project 5.2) against a fresh database on one PostgreSQL server: the embedded one under
+.data/bench-postgres, or the server DATABASE_URL names. The project runs first, then hordak;
+the figures go side by side to bench/results/latest.json and a table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+HORDAK_VENV = BENCH / ".venv"
+HORDAK_PYTHON = HORDAK_VENV / "bin" / "python"
+HORDAK_REQUIREMENTS = BENCH / "requirements-hordak.txt"
+RESULTS = BENCH / "results" / "latest.json"
+DATABASES = {"project": "bench_project", "hordak": "bench_hordak"}
+
+# Name -> (unit, whether a bigger number is better). A figure only the project measures
+# (the coming production_import, in seconds) leaves hordak and the ratio null.
+FIGURES: dict[str, tuple[str, bool]] = {
+    "single_entry_posting": ("entries/s", True),
+    "batch_posting": ("postings/s", True),
+    "balance_as_of": ("ms", False),
+    "trial_balance": ("ms", False),
+}
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def ensure_hordak_venv() -> None:
+    """Create bench/.venv with hordak, again whenever its requirements change."""
+    stamp = HORDAK_VENV / ".installed"
+    wanted = HORDAK_REQUIREMENTS.read_text()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    log("installing django-hordak into bench/.venv")
+    if not HORDAK_PYTHON.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(HORDAK_VENV)], check=True)
+    pip = [str(HORDAK_PYTHON), "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-r", str(HORDAK_REQUIREMENTS)], check=True)
+    stamp.write_text(wanted)
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("CANGO_DATA_DIR", ROOT / ".data"))
+
+
+def hold_bench_lock() -> Any:
+    """One benchmark at a time: a second run would drop the first one's databases and, in
+    any case, share its CPUs. The lock lasts as long as the returned file stays open."""
+    path = data_dir() / "bench.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip()
+        raise SystemExit(f"bench: another benchmark is running (pid {holder})") from None
+    lock.truncate(0)
+    lock.write(str(os.getpid()))
+    lock.flush()
+    return lock
+
+
+def start_server() -> tuple[str, Any]:
+    """A URL of the server to run on, and the embedded server's handle (None if external).
+
+    The handle must stay referenced: pgserver stops the server when its last user exits.
+    """
+    url = os.environ.get("DATABASE_URL", "")
+    if url:
+        return url, None
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset, which is normal on servers.
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        pgdata = data_dir() / "bench-postgres"
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    socket_dir = server.get_postmaster_info().socket_dir
+    return f"postgresql://postgres@/postgres?host={socket_dir}", server
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def drop_database(server_url: str, name: str) -> None:
+    statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def recreate_database(server_url: str, name: str) -> None:
+    drop_database(server_url, name)
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def server_version(server_url: str) -> str:
+    with psycopg.connect(server_url) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]) if row else "unknown"
+
+
+def run_side(side: str, server_url: str, legs: int) -> dict[str, Any]:
+    url = with_database(server_url, DATABASES[side])
+    if side == "project":
+        python = sys.executable
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "DJANGO_SETTINGS_MODULE": "cango_treasury.settings",
+        }
+        migrate = [python, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"]
+    else:
+        python = str(HORDAK_PYTHON)
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "DJANGO_SETTINGS_MODULE": "hordak_site.settings",
+            "PYTHONPATH": str(BENCH),
+        }
+        migrate = [python, "-m", "django", "migrate", "--noinput", "-v", "0"]
+    recreate_database(server_url, DATABASES[side])
+    log(f"{side}: migrating {DATABASES[side]}")
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True)
+    start = time.perf_counter()
+    script = str(BENCH / f"{side}_workload.py")
+    output = subprocess.run(
+        [python, script, "--legs", str(legs)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    log(f"{side}: done in {time.perf_counter() - start:.0f} s")
+    result: dict[str, Any] = json.loads(output)
+    return result
+
+
+def project_revision() -> str:
+    """The commit the project side ran, marked when its tracked code had local changes."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no", "ledger", "cango_treasury")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head} (uncommitted changes)" if changed else head
+
+
+def combine(legs: int, sides: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    figures: dict[str, dict[str, Any]] = {}
+    for name, (unit, bigger_is_better) in FIGURES.items():
+        project = sides.get("project", {}).get("figures", {}).get(name)
+        hordak = sides.get("hordak", {}).get("figures", {}).get(name)
+        ratio = None
+        if project and hordak:
+            # How many times better the project is, whichever way "better" points.
+            ratio = round(project / hordak if bigger_is_better else hordak / project, 2)
+        figures[name] = {
+            "project": None if project is None else round(project, 3),
+            "hordak": None if hordak is None else round(hordak, 3),
+            "unit": unit,
+            "ratio": ratio,
+        }
+    return {"legs": legs, "figures": figures}
+
+
+def same_workload(sides: dict[str, dict[str, Any]]) -> bool | None:
+    """Both sides hold the same journal if the busiest account's balances agree."""
+    if len(sides) < 2:
+        return None
+    balances = {side["info"]["busiest_balance_usd"] for side in sides.values()}
+    return len(balances) == 1
+
+
+def number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:,.1f}"
+    return f"{value:,.2f}"
+
+
+def table(results: dict[str, Any]) -> str:
+    info = results["info"]
+    versus = f"django-hordak {info['hordak_version']}" if info["hordak_version"] else "nothing"
+    rows = [
+        f"cango-treasury vs {versus}: {results['legs']:,} postings, "
+        f"PostgreSQL {info['postgresql']}",
+        f"{'figure':<22} {'unit':<11} {'project':>12} {'hordak':>12} {'ratio':>9}",
+    ]
+    for name, figure in results["figures"].items():
+        ratio = "-" if figure["ratio"] is None else f"{figure['ratio']:,.1f}x"
+        rows.append(
+            f"{name:<22} {figure['unit']:<11} {number(figure['project']):>12} "
+            f"{number(figure['hordak']):>12} {ratio:>9}"
+        )
+    fill = info["fill_seconds"]
+    rows.append(
+        f"{'fill (info)':<22} {'s':<11} {number(fill.get('project')):>12} "
+        f"{number(fill.get('hordak')):>12}"
+    )
+    rows.append("ratio: how many times better the project is (higher is better)")
+    if info["same_workload"] is False:
+        rows.append("WARNING: the two journals differ (busiest balances disagree)")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--legs", type=int, default=1_000_000, help="postings in the journal (default 1,000,000)"
+    )
+    parser.add_argument(
+        "--only", choices=sorted(DATABASES), help="run one side only (ratios stay empty)"
+    )
+    parser.add_argument(
+        "--keep-databases", action="store_true", help="leave bench_project/bench_hordak behind"
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    _lock = hold_bench_lock()
+    started = time.perf_counter()
+    revision = project_revision()
+    side_names = [args.only] if args.only else ["project", "hordak"]
+    if "hordak" in side_names:
+        ensure_hordak_venv()
+    server_url, _server = start_server()
+    sides: dict[str, dict[str, Any]] = {}
+    try:
+        for side in side_names:
+            sides[side] = run_side(side, server_url, args.legs)
+    finally:
+        if not args.keep_databases:
+            for side in side_names:
+                drop_database(server_url, DATABASES[side])
+
+    results = combine(args.legs, sides)
+    results["info"] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "postgresql": server_version(server_url),
+        "server": "external (DATABASE_URL)" if os.environ.get("DATABASE_URL") else "embedded",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "project_revision": revision,
+        "hordak_version": sides.get("hordak", {}).get("info", {}).get("version"),
+        "same_workload": same_workload(sides),
+        "fill_seconds": {
+            side: round(result["info"]["fill_seconds"], 1) for side, result in sides.items()
+        },
+        "total_seconds": round(time.perf_counter() - started, 1),
+        **{side: result["info"] for side, result in sides.items()},
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+    log(f"results written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()

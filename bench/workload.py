@@ -1,0 +1,167 @@
+"""The benchmark's workload, shared by both sides (standard library only).
+
+bench/project_workload.py (the project's virtualenv) and bench/hordak_workload.py (the
+benchmark's own virtualenv) both import this module, so they post the same movements, fill
+with the same rows and time reads the same way.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+FIRST_DAY = date(2021, 1, 1)
+LAST_DAY = date(2025, 12, 31)
+DAYS = (LAST_DAY - FIRST_DAY).days + 1
+AS_OF = date(2023, 7, 1)  # the middle of the five years
+
+WALLETS = 50
+POSTINGS_PER_ENTRY = 2  # a wallet debit and an income credit of equal value
+SINGLE_ENTRIES = 2_000
+BATCHES = 20
+BATCH_ENTRIES = 1_000
+BALANCE_CALLS = 20
+TRIAL_BALANCE_CALLS = 5
+# Entries per fill transaction: large enough for bulk speed, small enough that the deferred
+# per-entry checks at commit do not hold one huge transaction open.
+FILL_CHUNK_ENTRIES = 100_000
+
+SINGLE_SEED = 1
+BATCH_SEED = 100
+FILL_SEED = 0.42
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One entry: a site wallet receives BTC and income is credited its USD value."""
+
+    wallet: int  # index into the wallets, 0-based
+    day: date
+    quantity: Decimal  # BTC, 8 decimals
+    value: Decimal  # USD, 2 decimals, never zero
+
+
+def movements(count: int, seed: int) -> list[Movement]:
+    rng = random.Random(seed)
+    result = []
+    for _ in range(count):
+        quantity = Decimal(rng.randint(1, 100_000_000)).scaleb(-8)
+        price = Decimal(rng.randint(20_000_00, 100_000_00)).scaleb(-2)
+        result.append(
+            Movement(
+                wallet=rng.randrange(WALLETS),
+                day=date.fromordinal(FIRST_DAY.toordinal() + rng.randrange(DAYS)),
+                quantity=quantity,
+                value=max(CENT, (quantity * price).quantize(CENT)),
+            )
+        )
+    return result
+
+
+def batches() -> list[list[Movement]]:
+    return [movements(BATCH_ENTRIES, BATCH_SEED + n) for n in range(BATCHES)]
+
+
+def fill_chunks(legs: int) -> list[int]:
+    """Entries per fill transaction, topping the journal up to `legs` postings."""
+    posted = (SINGLE_ENTRIES + BATCHES * BATCH_ENTRIES) * POSTINGS_PER_ENTRY
+    remaining = max(0, legs - posted) // POSTINGS_PER_ENTRY
+    chunks = [FILL_CHUNK_ENTRIES] * (remaining // FILL_CHUNK_ENTRIES)
+    if remaining % FILL_CHUNK_ENTRIES:
+        chunks.append(remaining % FILL_CHUNK_ENTRIES)
+    return chunks
+
+
+# The fill's rows, drawn by PostgreSQL itself: the same seed and statement give both databases
+# the same rows. Each row becomes one entry; `id` comes from the entry table's own sequence
+# so that the two inserts that follow can refer to it. Run inside a transaction.
+FILL_ROWS_SQL = """
+    CREATE TEMP TABLE bench_fill ON COMMIT DROP AS
+    SELECT nextval(pg_get_serial_sequence(%(entry_table)s, 'id')) AS id,
+           day, wallet, quantity, greatest(0.01, round(quantity * price, 2)) AS value
+      FROM (SELECT %(first_day)s::date + floor(random() * %(days)s)::int AS day,
+                   1 + floor(random() * %(wallets)s)::int AS wallet,
+                   round((1 + floor(random() * 100000000))::numeric / 100000000, 8) AS quantity,
+                   round((20000 + random() * 80000)::numeric, 2) AS price
+              FROM generate_series(1, %(count)s)) AS drawn
+"""
+
+
+def fill_rows_params(entry_table: str, count: int) -> dict[str, object]:
+    return {
+        "entry_table": entry_table,
+        "first_day": FIRST_DAY,
+        "days": DAYS,
+        "wallets": WALLETS,
+        "count": count,
+    }
+
+
+def fill_seed(chunk: int) -> float:
+    return (FILL_SEED + chunk / 1000) % 1
+
+
+def median_ms(call: Callable[[], object], times: int) -> float:
+    samples = []
+    for _ in range(times):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+class StatementCounter:
+    """Counts the SQL statements sent while in use (not BEGIN and COMMIT, which psycopg
+    sends itself).
+
+    Counts in psycopg's Cursor class, which every cursor derives from: code may use the
+    psycopg connection under Django's directly, past Django's execute wrappers, and with
+    cursor classes of its own.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __enter__(self) -> StatementCounter:
+        import psycopg  # both virtualenvs have it; this module otherwise needs no package
+
+        self._originals = {
+            name: getattr(psycopg.Cursor, name) for name in ("execute", "executemany")
+        }
+        for name, original in self._originals.items():
+            setattr(psycopg.Cursor, name, self._counting(original))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import psycopg
+
+        for name, original in self._originals.items():
+            setattr(psycopg.Cursor, name, original)
+
+    def _counting(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(cursor: Any, *args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return original(cursor, *args, **kwargs)
+
+        return counted
+
+
+def statements(call: Callable[[], object]) -> int:
+    """Run `call` once and return how many statements it sent (also serves as a warm-up)."""
+    with StatementCounter() as counter:
+        call()
+    return counter.count
+
+
+def log(message: str) -> None:
+    # stdout carries the JSON result; progress goes to stderr.
+    print(message, file=sys.stderr, flush=True)

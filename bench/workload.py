@@ -68,7 +68,20 @@ def movements(count: int, seed: int) -> list[Movement]:
 
 
 def batches() -> list[list[Movement]]:
-    return [movements(BATCH_ENTRIES, BATCH_SEED + n) for n in range(BATCHES)]
+    """The import path: each batch is a day's pool files, so its entries share one date
+    (a different day per batch, in no particular order)."""
+    result = []
+    for n in range(BATCHES):
+        day = date.fromordinal(
+            FIRST_DAY.toordinal() + random.Random(BATCH_SEED - n).randrange(DAYS)
+        )
+        result.append(
+            [
+                Movement(wallet=m.wallet, day=day, quantity=m.quantity, value=m.value)
+                for m in movements(BATCH_ENTRIES, BATCH_SEED + n)
+            ]
+        )
+    return result
 
 
 def fill_chunks(legs: int) -> list[int]:

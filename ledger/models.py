@@ -154,9 +154,13 @@ class JournalEntry(models.Model):
         ordering = ["-sequence"]
         indexes = [models.Index(fields=["kind", "effective_date"], name="ledger_entry_kind_date")]
         constraints = [
+            # Partial: entries without a key cost this index nothing.
             models.UniqueConstraint(
-                fields=["idempotency_key"], name="ledger_entry_idempotency_key"
+                fields=["idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="ledger_entry_idempotency_key",
             ),
+
             models.CheckConstraint(
                 condition=Q(reversal_of__isnull=True) | ~Q(reversal_of=models.F("id")),
                 name="ledger_entry_not_own_reversal",

@@ -381,7 +381,7 @@ _INSERT = f"""
         SELECT u.id, u.effective_date, u.memo, u.kind, 'posted', u.key, u.hash, u.reversal_of,
                %(created_by)s, %(approved_by)s, %(now)s
           FROM u ORDER BY u.position
-        ON CONFLICT (idempotency_key) DO NOTHING
+        ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id, sequence
     ), ep AS (
         SELECT u.position, e.id, e.sequence FROM u JOIN e ON e.id = u.id

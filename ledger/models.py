@@ -160,7 +160,6 @@ class JournalEntry(models.Model):
                 condition=Q(idempotency_key__isnull=False),
                 name="ledger_entry_idempotency_key",
             ),
-
             models.CheckConstraint(
                 condition=Q(reversal_of__isnull=True) | ~Q(reversal_of=models.F("id")),
                 name="ledger_entry_not_own_reversal",

@@ -5,19 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0011_rollup_guard_per_statement'),
+        ("ledger", "0011_rollup_guard_per_statement"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='journalentry',
-            name='ledger_entry_idempotency_key',
+            model_name="journalentry",
+            name="ledger_entry_idempotency_key",
         ),
         migrations.AddConstraint(
-            model_name='journalentry',
-            constraint=models.UniqueConstraint(condition=models.Q(('idempotency_key__isnull', False)), fields=('idempotency_key',), name='ledger_entry_idempotency_key'),
+            model_name="journalentry",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("idempotency_key__isnull", False)),
+                fields=("idempotency_key",),
+                name="ledger_entry_idempotency_key",
+            ),
         ),
     ]

@@ -519,3 +519,11 @@ def test_docs_page(chart, api_client_for):
     response = api_client_for("staff").get(f"{API}/docs/")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def test_the_api_docs_are_served_without_a_cdn(api_client_for):
+    response = api_client_for("auditor").get(f"{API}/docs/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "drf_spectacular_sidecar/swagger-ui-dist" in page
+    assert "cdn.jsdelivr" not in page and "unpkg.com" not in page

@@ -391,3 +391,32 @@ def rollup_differences() -> list[tuple[str, str, date, Decimal, Decimal]]:
             """
         )
         return list(cursor.fetchall())
+
+
+@dataclass(frozen=True)
+class IntegrityReport:
+    """What the ledger checks about itself: every finding is a break to look into."""
+
+    as_of: date
+    trial_balance_total: Decimal
+    accounts_below_zero: list[tuple[str, date, Decimal]]
+    rollup_differences: list[tuple[str, str, date, Decimal, Decimal]]
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.trial_balance_total == 0
+            and not self.accounts_below_zero
+            and not self.rollup_differences
+        )
+
+
+def ledger_integrity(*, as_of: date) -> IntegrityReport:
+    """Re-verify what the database enforces on write: the books balance, guarded accounts
+    never went below zero, and the balance roll-ups equal the postings they summarise."""
+    return IntegrityReport(
+        as_of=as_of,
+        trial_balance_total=trial_balance(as_of=as_of).total_value,
+        accounts_below_zero=accounts_below_zero(),
+        rollup_differences=rollup_differences(),
+    )

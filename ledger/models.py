@@ -92,9 +92,8 @@ class Account(models.Model):
     class Meta:
         ordering = ["code"]
         constraints = [
-            # Targets of composite foreign keys (see migrations): a posting's commodity is its
-            # account's, and a child shares its parent's commodity and type.
-            models.UniqueConstraint(fields=["id", "commodity"], name="ledger_account_commodity"),
+            # Target of a composite foreign key (ledger/sql/): a child shares its parent's
+            # commodity and type.
             models.UniqueConstraint(
                 fields=["id", "commodity", "type"], name="ledger_account_commodity_type"
             ),

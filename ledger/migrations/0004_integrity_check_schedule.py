@@ -25,7 +25,7 @@ def schedule(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ledger", "0012_idempotency_index_partial"),
+        ("ledger", "0003_seed_commodities_and_roles"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

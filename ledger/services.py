@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ledger.errors import (
@@ -90,10 +90,7 @@ def account_create(
         must_not_go_negative=must_not_go_negative,
     )
     _full_clean(account, InvalidAccount)
-    if Account.objects.filter(code=code).exists():
-        raise InvalidAccount(f"code: account {code} already exists", field="code")
-    with transaction.atomic():
-        account.save()
+    _insert_unique(account, InvalidAccount(f"code: account {code} already exists", field="code"))
     return account
 
 
@@ -151,10 +148,7 @@ def commodity_create(
         measurement_policy=measurement_policy,
     )
     _full_clean(commodity, InvalidCommodity)
-    if Commodity.objects.filter(code=code).exists():
-        raise InvalidCommodity(f"commodity {code} already exists", field="code")
-    with transaction.atomic():
-        commodity.save(force_insert=True)
+    _insert_unique(commodity, InvalidCommodity(f"commodity {code} already exists", field="code"))
     ensure_currency(code, name)
     return commodity
 
@@ -190,6 +184,17 @@ def commodity_update(
         with transaction.atomic():
             commodity.save(update_fields=list(changes))
     return commodity
+
+
+def _insert_unique(instance: Any, duplicate: LedgerError) -> None:
+    """Insert; a row with the same key (even one created a moment ago) is `duplicate`."""
+    try:
+        with transaction.atomic():
+            instance.save(force_insert=True)
+    except IntegrityError as exc:
+        if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
+            raise duplicate from exc
+        raise
 
 
 def _full_clean(instance: Any, error: type[LedgerError], exclude: list[str] | None = None) -> None:

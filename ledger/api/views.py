@@ -22,6 +22,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from ledger import selectors, services
 from ledger.api.filters import AccountFilter
@@ -91,6 +92,26 @@ class LedgerView(generics.GenericAPIView):
     parser_classes = [StrictJSONParser]
     renderer_classes = [JSONRenderer]
     filter_backends: list = []
+
+
+@extend_schema(exclude=True)
+class ApiRoot(LedgerView):
+    """Where to start: the endpoints, the schema and the documentation."""
+
+    ENDPOINTS = {
+        "commodities": "commodity-list",
+        "accounts": "account-list",
+        "balances": "balance-list",
+        "trial_balance": "trial-balance",
+        "journal_entries": "journal-entry-list",
+        "schema": "schema",
+        "docs": "docs",
+    }
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            {name: reverse(route, request=request) for name, route in self.ENDPOINTS.items()}
+        )
 
 
 # --- reference data ----------------------------------------------------------------------

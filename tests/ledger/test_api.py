@@ -527,3 +527,15 @@ def test_the_api_docs_are_served_without_a_cdn(api_client_for):
     page = response.content.decode()
     assert "drf_spectacular_sidecar/swagger-ui-dist" in page
     assert "cdn.jsdelivr" not in page and "unpkg.com" not in page
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [("anonymous", 401), ("no_role", 403), ("auditor", 200)]
+)
+def test_the_api_root_lists_the_endpoints(api_client_for, role, status):
+    response = api_client_for(role).get(f"{API}/")
+    assert response.status_code == status
+    if status == 200:
+        body = response.json()
+        assert body["trial_balance"].endswith("/api/v1/reports/trial-balance/")
+        assert body["docs"].endswith("/api/v1/docs/")

@@ -82,10 +82,6 @@ def format_amount(amount: Decimal, places: int) -> str:
         return f"{amount.quantize(Decimal(1).scaleb(-places)):f}"
 
 
-def format_money(value: Money, places: int) -> str:
-    return f"{format_amount(value.amount, places)} {value.currency.code}"
-
-
 def to_scale(amount: Decimal, places: int) -> Decimal:
     """The same amount written with exactly `places` decimals; refuses to round."""
     if decimal_places(amount) > places:

@@ -146,14 +146,6 @@ def fill(legs: int, wallets: list[Account], income: Account) -> tuple[float, int
     return time.perf_counter() - start, sum(chunks)
 
 
-def vacuum_analyze() -> float:
-    # Fresh bulk data: both sides get fresh statistics instead of racing autovacuum.
-    start = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    return time.perf_counter() - start
-
-
 def busiest_account() -> Account:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -178,7 +170,7 @@ def run(legs: int) -> dict[str, Any]:
 
     w.log("project: fill")
     info["fill_seconds"], info["fill_entries"] = fill(legs, wallets, income)
-    info["vacuum_analyze_seconds"] = vacuum_analyze()
+    info["vacuum_analyze_seconds"] = w.vacuum_analyze(connection)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM ledger_posting")
         info["postings"] = cursor.fetchone()[0]

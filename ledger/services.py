@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -192,7 +193,7 @@ def _insert_unique(instance: Any, duplicate: LedgerError) -> None:
         with transaction.atomic():
             instance.save(force_insert=True)
     except IntegrityError as exc:
-        if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
+        if isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
             raise duplicate from exc
         raise
 

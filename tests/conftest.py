@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import importlib
 from pathlib import Path
 
 import factory
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.backends.postgresql.operations import DatabaseOperations
@@ -14,7 +16,6 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from ledger import roles
-from ledger.models import Commodity
 from ledger.services import chart_load
 
 CHART = Path(__file__).resolve().parent.parent / "fixtures" / "chart_of_accounts.csv"
@@ -40,29 +41,13 @@ def _sql_flush_past_guards(self, style, tables, *, reset_sequences=False, allow_
 DatabaseOperations.sql_flush = _sql_flush_past_guards
 
 
-REFERENCE_COMMODITIES = [
-    ("USD", "US dollar", 2, "fiat", "cost"),
-    ("BTC", "Bitcoin", 8, "crypto", "fair_value"),
-    ("USDT", "Tether USD", 6, "stablecoin", "cost"),
-    ("KAS", "Kaspa", 8, "crypto", "fair_value"),
-    ("ETC", "Ethereum Classic", 18, "crypto", "fair_value"),
-]
+_SEED_MIGRATION = importlib.import_module("ledger.migrations.0003_seed_commodities_and_roles")
 
 
 def ensure_reference_data() -> None:
-    """What the migrations seed; a flush of a transactional test removes it."""
-    for code, name, places, kind, policy in REFERENCE_COMMODITIES:
-        Commodity.objects.get_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "decimal_places": places,
-                "kind": kind,
-                "measurement_policy": policy,
-            },
-        )
-    for role in roles.ALL_ROLES:
-        Group.objects.get_or_create(name=role)
+    """What the migrations seed (a flush of a transactional test removes it), re-seeded by
+    the migration's own function."""
+    _SEED_MIGRATION.seed(django_apps, None)
 
 
 @pytest.fixture(autouse=True)

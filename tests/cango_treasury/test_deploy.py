@@ -28,5 +28,21 @@ def test_production_settings_pass_the_deploy_check():
     assert "no issues" in result.stdout
 
 
-def test_debug_is_off_unless_asked_for(settings):
-    assert os.environ.get("DJANGO_DEBUG") or settings.DEBUG is False
+def test_debug_is_off_unless_asked_for():
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_DEBUG"}
+    printed = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings; print(settings.DEBUG)",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.strip().splitlines()[-1] == "False"

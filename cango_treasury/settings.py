@@ -175,6 +175,20 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 
+# Holdings: how production is valued and where prices come from.
+# The price a day's revenue uses: "day_end" (00:00 UTC after the earning day) or "day_start".
+PRICE_POLICY = env.str("PRICE_POLICY", default="day_end")
+PRICE_QUOTE = env.str("PRICE_QUOTE", default="USD")
+# Price provider for the nightly fetch (Coin Metrics API v4 shape); empty: no fetch.
+PRICE_PROVIDER_URL = env.str("PRICE_PROVIDER_URL", default="")
+PRICE_PROVIDER_API_KEY = env.str("PRICE_PROVIDER_API_KEY", default="")
+PRICE_PROVIDER_ASSETS = env.list("PRICE_PROVIDER_ASSETS", default=["BTC"])
+# Disposal method the company elected: "fifo" (default) or "specific".
+LOT_RELIEF_METHOD = env.str("LOT_RELIEF_METHOD", default="fifo")
+# A batch left "running" this long with nobody holding it is resumed by the nightly sweep.
+IMPORT_STALE_AFTER_MINUTES = env.int("IMPORT_STALE_AFTER_MINUTES", default=15)
+POOL_API_TIMEOUT_SECONDS = env.float("POOL_API_TIMEOUT_SECONDS", default=30.0)
+
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 if env.str("EMAIL_URL", default=""):
     # e.g. smtp+tls://user:password@smtp.example.com:587

@@ -1,1 +1,440 @@
-"""The miner's world (sites, pools, wallets, lots) posts through ledger.services."""
+"""The miner's world: sites, pools, pool sub-accounts, wallets, prices, production, lots.
+
+Everything here that moves value posts through ledger.services; these tables keep what the
+ledger cannot: where BTC came from, the raw records the pools sent, the prices used, and
+the lots (acquisition date and cost) that the ledger's balances are made of.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from ledger.fields import ExactDecimalField
+from ledger.models import QUANTITY_DIGITS, QUANTITY_PLACES, VALUE_DIGITS, VALUE_PLACES
+
+CODE_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,26}$", "Letters, digits, '.', '_' or '-' (at most 27)."
+)
+
+
+def _quantity(**kwargs):  # type: ignore[no-untyped-def]
+    return ExactDecimalField(max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES, **kwargs)
+
+
+def _value(**kwargs):  # type: ignore[no-untyped-def]
+    return ExactDecimalField(max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES, **kwargs)
+
+
+class Site(models.Model):
+    code = models.CharField(max_length=27, unique=True, validators=[CODE_VALIDATOR])
+    name = models.CharField(max_length=200)
+    region = models.CharField(max_length=100)
+    deployed_hashrate_hs = models.DecimalField(
+        "deployed hashrate (H/s)", max_digits=30, decimal_places=0
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(deployed_hashrate_hs__gte=0), name="holdings_site_hashrate_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class PoolKind(models.TextChoices):
+    F2POOL = "f2pool", "F2Pool"
+    VIABTC = "viabtc", "ViaBTC"
+    ANTPOOL = "antpool", "Antpool"
+    FOUNDRY = "foundry", "Foundry USA"
+    OTHER = "other", "Other (generic CSV)"
+
+
+class ImportSource(models.TextChoices):
+    F2POOL = "f2pool", "F2Pool API v2 transactions"
+    VIABTC = "viabtc", "ViaBTC open API"
+    ANTPOOL = "antpool", "Antpool payment history"
+    FOUNDRY = "foundry", "Foundry USA earnings"
+    CSV = "csv", "Generic CSV"
+
+
+class Pool(models.Model):
+    code = models.CharField(max_length=27, unique=True, validators=[CODE_VALIDATOR])
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=PoolKind.choices)
+    api_base_url = models.URLField(blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PoolAccount(models.Model):
+    """A sub-account at a pool: its earnings and payouts, and the receivable that holds
+    what it has earned but not yet paid out."""
+
+    code = models.CharField(max_length=27, unique=True, validators=[CODE_VALIDATOR])
+    pool = models.ForeignKey(Pool, on_delete=models.PROTECT, related_name="accounts")
+    name = models.CharField("sub-account name at the pool", max_length=200)
+    site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.PROTECT, related_name="pool_accounts"
+    )
+    commodity = models.ForeignKey("ledger.Commodity", on_delete=models.PROTECT, related_name="+")
+    receivable_account = models.OneToOneField(
+        "ledger.Account", on_delete=models.PROTECT, related_name="pool_account"
+    )
+    source = models.CharField(max_length=16, choices=ImportSource.choices)
+    # Secrets stay in the environment: these name the variables that hold them.
+    api_user = models.CharField(max_length=200, blank=True)
+    api_key_env = models.CharField(
+        "environment variable holding the API key", max_length=100, blank=True
+    )
+    api_secret_env = models.CharField(
+        "environment variable holding the API secret", max_length=100, blank=True
+    )
+    fetch_daily = models.BooleanField(
+        default=False, help_text="Fetch yesterday's production from the pool's API every night."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Wallet(models.Model):
+    code = models.CharField(max_length=27, unique=True, validators=[CODE_VALIDATOR])
+    name = models.CharField(max_length=200)
+    custodian = models.CharField(max_length=200, blank=True)
+    commodity = models.ForeignKey("ledger.Commodity", on_delete=models.PROTECT, related_name="+")
+    account = models.OneToOneField(
+        "ledger.Account", on_delete=models.PROTECT, related_name="wallet"
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class WalletAddress(models.Model):
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="addresses")
+    address = models.CharField(max_length=128, unique=True)
+    label = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["wallet", "address"]
+        verbose_name_plural = "wallet addresses"
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class Price(models.Model):
+    """One price per base, quote and timestamp: the evidence behind every valuation."""
+
+    base = models.ForeignKey("ledger.Commodity", on_delete=models.PROTECT, related_name="+")
+    quote = models.ForeignKey("ledger.Commodity", on_delete=models.PROTECT, related_name="+")
+    timestamp = models.DateTimeField()
+    price = ExactDecimalField(max_digits=38, decimal_places=18)
+    source = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["base", "quote", "-timestamp"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["base", "quote", "timestamp"], name="holdings_price_one_per_timestamp"
+            ),
+            models.CheckConstraint(condition=Q(price__gt=0), name="holdings_price_positive"),
+            models.CheckConstraint(condition=~Q(base=models.F("quote")), name="holdings_price_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.base_id}/{self.quote_id} {self.timestamp:%Y-%m-%dT%H:%M:%SZ} {self.price}"
+
+
+class BatchStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ImportBatch(models.Model):
+    """One file (uploaded, or fetched from a pool's API) and what importing it did."""
+
+    source = models.CharField(max_length=16, choices=ImportSource.choices)
+    pool_account = models.ForeignKey(
+        PoolAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="batches"
+    )
+    file_name = models.CharField(max_length=255)
+    file_sha256 = models.CharField(max_length=64)
+    content = models.BinaryField()
+    status = models.CharField(
+        max_length=16, choices=BatchStatus.choices, default=BatchStatus.PENDING
+    )
+    records_total = models.PositiveIntegerField(default=0)
+    records_created = models.PositiveIntegerField(default=0)
+    records_skipped = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "import batches"
+        indexes = [models.Index(fields=["status", "created_at"], name="holdings_batch_status")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.source} {self.file_name} ({self.status})"
+
+
+class ProductionRecord(models.Model):
+    """A pool sub-account's earning for one UTC day, as the pool reported it."""
+
+    pool_account = models.ForeignKey(
+        PoolAccount, on_delete=models.PROTECT, related_name="production"
+    )
+    day = models.DateField()
+    external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    gross = _quantity(null=True, blank=True)
+    fee = _quantity(null=True, blank=True)
+    net = _quantity()
+    hashrate_hs = models.DecimalField(
+        "hashrate (H/s)", max_digits=40, decimal_places=6, null=True, blank=True
+    )
+    price = models.ForeignKey(
+        Price, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    value = _value()
+    raw = models.JSONField()
+    entry = models.OneToOneField(
+        "ledger.JournalEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="production_record",
+    )
+    batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="production")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-day", "pool_account"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pool_account", "day"], name="holdings_production_one_per_day"
+            ),
+            models.UniqueConstraint(
+                fields=["pool_account", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="holdings_production_external_id",
+            ),
+            models.CheckConstraint(condition=Q(net__gte=0), name="holdings_production_net"),
+            models.CheckConstraint(
+                condition=Q(gross__isnull=True)
+                | Q(fee__isnull=True)
+                | Q(net=models.F("gross") - models.F("fee")),
+                name="holdings_production_gross_less_fee",
+            ),
+        ]
+        indexes = [models.Index(fields=["day"], name="holdings_production_day")]
+
+    def __str__(self) -> str:
+        return f"{self.pool_account_id} {self.day} {self.net}"
+
+
+class Payout(models.Model):
+    """An on-chain payment from a pool to one of the company's wallets."""
+
+    pool_account = models.ForeignKey(PoolAccount, on_delete=models.PROTECT, related_name="payouts")
+    external_id = models.CharField(max_length=100)
+    txid = models.CharField(max_length=64)
+    address = models.CharField(max_length=128)
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="payouts")
+    amount = _quantity()
+    paid_at = models.DateTimeField()
+    raw = models.JSONField()
+    entry = models.OneToOneField(
+        "ledger.JournalEntry", on_delete=models.PROTECT, related_name="payout"
+    )
+    batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="payouts")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-paid_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pool_account", "external_id"], name="holdings_payout_external_id"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="holdings_payout_amount"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pool_account_id} {self.txid[:12]} {self.amount}"
+
+
+class LotOrigin(models.TextChoices):
+    OPENING = "opening", "Opening balance"
+    MINED = "mined", "Mined (pool earning)"
+    TRANSFER = "transfer", "Transferred from another account"
+    PURCHASE = "purchase", "Purchased"
+
+
+class Lot(models.Model):
+    """Units of one acquisition sitting in one account.
+
+    A transfer never edits where a lot sits: it moves units into a new lot in the
+    destination (same acquisition date and cost per unit, `parent` pointing back). The
+    quantity, cost and adjustment columns are the lot's current state; the movements are
+    the immutable history that any date's state is summed from.
+    """
+
+    commodity = models.ForeignKey("ledger.Commodity", on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey("ledger.Account", on_delete=models.PROTECT, related_name="lots")
+    acquired_at = models.DateTimeField()
+    origin = models.CharField(max_length=16, choices=LotOrigin.choices)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    production_record = models.ForeignKey(
+        ProductionRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="lots"
+    )
+    price = models.ForeignKey(
+        Price, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    opened_by_entry = models.ForeignKey(
+        "ledger.JournalEntry", on_delete=models.PROTECT, related_name="opened_lots"
+    )
+    original_quantity = _quantity()
+    original_cost = _value()
+    quantity = _quantity()
+    cost = _value()
+    fair_value_adjustment = _value(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["acquired_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="holdings_lot_quantity"),
+            models.CheckConstraint(
+                condition=Q(original_quantity__gt=0), name="holdings_lot_original_quantity"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__lte=models.F("original_quantity")),
+                name="holdings_lot_not_above_original",
+            ),
+            models.CheckConstraint(
+                condition=~Q(quantity=0) | (Q(cost=0) & Q(fair_value_adjustment=0)),
+                name="holdings_lot_empty_carries_nothing",
+            ),
+        ]
+        indexes = [
+            # FIFO: the open lots of an account, oldest first.
+            models.Index(
+                fields=["account", "acquired_at", "id"],
+                condition=Q(quantity__gt=0),
+                name="holdings_lot_open_fifo",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"lot {self.pk} {self.quantity} {self.commodity_id} in {self.account_id}"
+
+    @property
+    def carrying_value(self):  # type: ignore[no-untyped-def]
+        return self.cost + self.fair_value_adjustment
+
+
+class LotMovementKind(models.TextChoices):
+    OPEN = "open", "Opened"
+    TRANSFER_IN = "transfer_in", "Transferred in"
+    TRANSFER_OUT = "transfer_out", "Transferred out"
+    DISPOSAL = "disposal", "Disposed of"
+    REMEASUREMENT = "remeasurement", "Fair value remeasurement"
+
+
+class LotMovement(models.Model):
+    """An immutable change to a lot, posted with a journal entry."""
+
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="movements")
+    entry = models.ForeignKey(
+        "ledger.JournalEntry", on_delete=models.PROTECT, related_name="lot_movements"
+    )
+    effective_date = models.DateField()
+    kind = models.CharField(max_length=16, choices=LotMovementKind.choices)
+    quantity = _quantity()
+    cost = _value()
+    fair_value_adjustment = _value(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["effective_date", "id"]
+        indexes = [
+            models.Index(fields=["lot", "effective_date"], name="holdings_lotmove_lot_date"),
+            models.Index(fields=["effective_date"], name="holdings_lotmove_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} lot {self.lot_id} {self.quantity}"
+
+
+class Remeasurement(models.Model):
+    """A fair value remeasurement of one commodity at one date, with its price evidence."""
+
+    commodity = models.ForeignKey("ledger.Commodity", on_delete=models.PROTECT, related_name="+")
+    as_of = models.DateField()
+    price = models.ForeignKey(Price, on_delete=models.PROTECT, related_name="+")
+    units = _quantity()
+    carrying_value_before = _value()
+    fair_value = _value()
+    adjustment = _value()
+    lots = models.PositiveIntegerField()
+    entry = models.OneToOneField(
+        "ledger.JournalEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="remeasurement",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-as_of", "commodity"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commodity", "as_of"], name="holdings_remeasurement_once_per_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commodity_id} remeasured at {self.as_of}"

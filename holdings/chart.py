@@ -1,0 +1,20 @@
+"""The accounts of the seed chart that the miner's events post to (fixtures/chart_of_accounts.csv)."""
+
+from __future__ import annotations
+
+OPENING_EQUITY = "3000"
+MINING_REVENUE = "4000"
+FAIR_VALUE_GAIN = "4100"
+NETWORK_FEES = "5100"
+
+# Parents of the per-pool-account receivables and of the fair value adjustment, per commodity.
+POOL_RECEIVABLES = {"BTC": "1300", "KAS": "1310", "ETC": "1320"}
+FAIR_VALUE_ADJUSTMENT = {"BTC": "1290", "KAS": "1291", "ETC": "1292"}
+WALLET_PARENTS = {"BTC": ("1210", "1220", "1230"), "KAS": ("1250",), "ETC": ("1260",)}
+
+# Collateral whose control passed to the lender: a receivable, with its own adjustment.
+COLLATERAL_RECEIVABLE = "1400"
+COLLATERAL_ADJUSTMENT = "1490"
+
+# Units on the balance sheet but not free to use: pledged (1230) or lent out (1400).
+RESTRICTED_ROOTS = ("1230", COLLATERAL_RECEIVABLE)

@@ -1,0 +1,50 @@
+"""Errors a caller can cause in the miner's world. Each names what is wrong; nothing is
+written when one is raised."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.errors import LedgerError
+
+
+class HoldingsError(LedgerError):
+    code = "holdings_error"
+
+
+class InvalidSetup(HoldingsError):
+    code = "invalid_setup"
+
+
+class MissingPrice(HoldingsError):
+    code = "missing_price"
+
+
+class PriceConflict(HoldingsError):
+    code = "price_conflict"
+
+
+class InsufficientLots(HoldingsError):
+    code = "insufficient_lots"
+
+
+class RemeasurementError(HoldingsError):
+    code = "remeasurement_error"
+
+
+class ImportFailed(HoldingsError):
+    """A batch that cannot be imported; `errors` lists every problem found (file, row,
+    field, message)."""
+
+    code = "import_failed"
+
+    def __init__(self, errors: list[dict[str, Any]]):
+        self.errors = errors
+        first = errors[0]
+        where = first.get("file") or ""
+        if first.get("row") is not None:
+            where += f", row {first['row']}"
+        if first.get("field"):
+            where += f", field {first['field']}"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{where}: {first['message']}{more}" if where else first["message"] + more)

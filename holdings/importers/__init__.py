@@ -1,0 +1,1 @@
+"""Pool, price and statement parsers (pure) and the pools' HTTP clients."""

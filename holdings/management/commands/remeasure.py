@@ -1,0 +1,34 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from holdings import services
+from ledger.errors import LedgerError
+
+
+class Command(BaseCommand):
+    help = (
+        "Remeasure fair-value commodities to fair value at the end of a date "
+        "(idempotent per commodity and date)."
+    )
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--date", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
+        parser.add_argument("--commodity", help="one commodity (default: every fair-value one)")
+
+    def handle(self, *args, date, commodity, **options):  # type: ignore[no-untyped-def]
+        try:
+            if commodity:
+                done = [services.remeasure(commodity=commodity, as_of=date)]
+            else:
+                done = services.remeasure_all(as_of=date)
+        except LedgerError as exc:
+            raise CommandError(exc.message) from exc
+        for r in done:
+            self.stdout.write(
+                f"{r.commodity_id} at {r.as_of}: {r.units} units at {r.price.price} "
+                f"({r.price.source}); carrying value {r.carrying_value_before} -> fair value "
+                f"{r.fair_value}, adjustment {r.adjustment} over {r.lots} lot(s)"
+            )
+        if not done:
+            self.stdout.write("no fair-value commodity holds lots: nothing to remeasure")

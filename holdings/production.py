@@ -1,0 +1,658 @@
+"""Importing the pools' production: batches in, entries, records and lots out.
+
+A batch is one file. Running it is one transaction: it parses the file, compares every
+record with what earlier batches brought (the same identity with the same content is
+skipped, with different content is an error), values new earnings at the price policy's
+price, posts one entry per earning and per payout, opens a lot per earning and moves lots
+first-in first-out to the wallet a payout reached. Any problem fails the whole batch and
+nothing is written but the batch's status and errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import OperationalError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ledger import services as ledger_services
+from ledger.errors import LedgerError
+from ledger.posting import EntryInput, PostingInput
+
+from holdings import chart
+from holdings.errors import ImportFailed, InvalidSetup
+from holdings.importers import registry
+from holdings.importers.common import Credentials
+from holdings.importers.records import (
+    Earning,
+    ImportFileError,
+    ParseContext,
+    ParsedFile,
+    Payout as ParsedPayout,
+)
+from holdings.lots import LotPlan, cents, take_fifo
+from holdings.models import (
+    BatchStatus,
+    ImportBatch,
+    ImportSource,
+    Lot,
+    LotOrigin,
+    Payout,
+    PoolAccount,
+    Price,
+    ProductionRecord,
+    WalletAddress,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_REPORTED_ERRORS = 50
+# Parsers for a file whose rows name their pool accounts read it at the widest scale; each
+# row is then held to its own pool account's commodity.
+WIDEST_SCALE = 18
+
+
+# --- creating batches --------------------------------------------------------------------
+
+
+def import_batch_create(
+    *,
+    source: str,
+    file_name: str,
+    content: bytes,
+    pool_account: PoolAccount | str | None = None,
+    created_by: Any = None,
+) -> ImportBatch:
+    """Record a file to import; the Celery task `holdings.import_batch` runs it."""
+    if source not in ImportSource.values:
+        raise InvalidSetup(
+            f"unknown source {source!r}; expected one of {', '.join(ImportSource.values)}",
+            field="source",
+        )
+    account = _pool_account(pool_account) if pool_account not in (None, "") else None
+    if account is None and source != ImportSource.CSV:
+        raise InvalidSetup(
+            f"a {source} file does not name its pool account: choose one", field="pool_account"
+        )
+    if account is not None and not account.is_active:
+        raise InvalidSetup(f"pool account {account.code} is inactive", field="pool_account")
+    if not content:
+        raise InvalidSetup(f"{file_name}: the file is empty", field="file")
+    if len(content) > MAX_FILE_BYTES:
+        raise InvalidSetup(
+            f"{file_name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB", field="file"
+        )
+    return ImportBatch.objects.create(
+        source=source,
+        pool_account=account,
+        file_name=file_name[:255],
+        file_sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
+        created_by=created_by,
+    )
+
+
+def import_batch_retry(*, batch: ImportBatch | int) -> ImportBatch:
+    """Put a failed batch back in the queue (after its prices were loaded, say)."""
+    with transaction.atomic():
+        locked = ImportBatch.objects.select_for_update().get(
+            pk=batch.pk if isinstance(batch, ImportBatch) else batch
+        )
+        if locked.status == BatchStatus.SUCCEEDED:
+            raise InvalidSetup(f"batch {locked.pk} has already succeeded", field="batch")
+        locked.status = BatchStatus.PENDING
+        locked.save(update_fields=["status"])
+    return locked
+
+
+def _pool_account(ref: PoolAccount | str | int) -> PoolAccount:
+    if isinstance(ref, PoolAccount):
+        return ref
+    try:
+        if isinstance(ref, int):
+            return PoolAccount.objects.get(pk=ref)
+        return PoolAccount.objects.get(code=ref)
+    except PoolAccount.DoesNotExist:
+        raise InvalidSetup(f"unknown pool account {ref!r}", field="pool_account") from None
+
+
+# --- running batches ---------------------------------------------------------------------
+
+
+@dataclass
+class ImportOutcome:
+    earnings_created: int = 0
+    earnings_skipped: int = 0
+    payouts_created: int = 0
+    payouts_skipped: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return self.earnings_created + self.payouts_created
+
+    @property
+    def skipped(self) -> int:
+        return self.earnings_skipped + self.payouts_skipped
+
+
+def import_batch_run(*, batch_id: int) -> ImportBatch:
+    """Import one batch, all or nothing. Safe to call again: a batch that succeeded is left
+    as it is, one that a killed worker left running starts over."""
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
+        if batch.status == BatchStatus.SUCCEEDED:
+            return batch
+        batch.status = BatchStatus.RUNNING
+        batch.started_at = timezone.now()
+        batch.attempts += 1
+        batch.save(update_fields=["status", "started_at", "attempts"])
+    try:
+        with transaction.atomic():
+            # Held until commit: a second run of this batch waits here, then sees it done.
+            batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
+            if batch.status == BatchStatus.SUCCEEDED:
+                return batch
+            outcome, total = _import(batch)
+            batch.status = BatchStatus.SUCCEEDED
+            batch.records_total = total
+            batch.records_created = outcome.created
+            batch.records_skipped = outcome.skipped
+            batch.errors = []
+            batch.finished_at = timezone.now()
+            batch.save()
+    except ImportFailed as failure:
+        return _fail(batch_id, failure.errors)
+    except ImportFileError as error:
+        return _fail(batch_id, [error.as_dict()])
+    except OperationalError:
+        raise  # transient (connection lost, deadlock): the task retries
+    except LedgerError as error:
+        return _fail(batch_id, [{"file": None, "row": None, "field": error.field,
+                                 "message": error.message}])
+    logger.info(
+        "batch %s (%s) imported: %s created, %s skipped",
+        batch.pk, batch.file_name, batch.records_created, batch.records_skipped,
+    )
+    return batch
+
+
+def _fail(batch_id: int, errors: list[dict[str, Any]]) -> ImportBatch:
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
+        batch.status = BatchStatus.FAILED
+        batch.errors = errors[:MAX_REPORTED_ERRORS]
+        batch.records_created = 0
+        batch.finished_at = timezone.now()
+        batch.save()
+    logger.warning("batch %s (%s) failed: %s", batch.pk, batch.file_name, errors[0]["message"])
+    return batch
+
+
+def _import(batch: ImportBatch) -> tuple[ImportOutcome, int]:
+    content = bytes(batch.content)
+    account = batch.pool_account
+    if account is not None:
+        scale = account.commodity.decimal_places
+        ctx = ParseContext(file_name=batch.file_name, commodity=account.commodity_id, scale=scale)
+    else:
+        ctx = ParseContext(file_name=batch.file_name, commodity="", scale=WIDEST_SCALE)
+    parsed = registry.parse(batch.source, content, ctx)
+    importer = _Importer(batch, parsed)
+    outcome = importer.run()
+    return outcome, len(parsed.earnings) + len(parsed.payouts)
+
+
+class _Importer:
+    """One batch's import, inside the caller's transaction."""
+
+    def __init__(self, batch: ImportBatch, parsed: ParsedFile):
+        self.batch = batch
+        self.parsed = parsed
+        self.file = batch.file_name
+        self.errors: list[dict[str, Any]] = []
+        self.outcome = ImportOutcome()
+
+    def error(self, row: int | None, field_name: str | None, message: str) -> None:
+        self.errors.append({"file": self.file, "row": row, "field": field_name, "message": message})
+
+    def check(self) -> None:
+        if self.errors:
+            raise ImportFailed(self.errors)
+
+    # The steps ----------------------------------------------------------------------------
+
+    def run(self) -> ImportOutcome:
+        accounts = self._lock_pool_accounts()
+        self.check()
+        earnings = self._new_earnings(accounts)
+        payouts = self._new_payouts(accounts)
+        self.check()
+        prices = self._prices(earnings)
+        self.check()
+
+        entries: list[EntryInput] = []
+        plan = LotPlan()
+        records = self._plan_earnings(earnings, prices, entries, plan)
+        payout_rows = self._plan_payouts(payouts, entries, plan)
+        self.check()
+        if not entries:
+            return self.outcome
+        try:
+            posted = ledger_services.entries_post(entries=entries, created_by=self.batch.created_by)
+        except LedgerError as error:
+            self.error(None, error.field, f"the ledger refused the batch: {error.message}")
+            self.check()
+        for record in records:
+            if record.entry_index is not None:  # type: ignore[attr-defined]
+                record.entry = posted[record.entry_index]  # type: ignore[attr-defined]
+        ProductionRecord.objects.bulk_create(records)
+        for payout in payout_rows:
+            payout.entry = posted[payout.entry_index]  # type: ignore[attr-defined]
+        Payout.objects.bulk_create(payout_rows)
+        for lot in plan.new_lots:
+            if lot.production_record is not None:
+                lot.production_record_id = lot.production_record.pk
+        plan.write(posted)
+        return self.outcome
+
+    def _lock_pool_accounts(self) -> dict[str, PoolAccount]:
+        """The pool accounts this file touches, locked in id order: imports of one pool
+        account run one after another, so each record is created exactly once."""
+        codes = {e.pool_account for e in self.parsed.earnings if e.pool_account}
+        codes |= {str(p.raw.get("pool_account")) for p in self.parsed.payouts
+                  if p.raw.get("pool_account")}
+        if self.batch.pool_account is not None:
+            stray = sorted(codes - {self.batch.pool_account.code})
+            for code in stray:
+                self.error(None, "pool_account",
+                           f"the file names pool account {code}, but the batch is for "
+                           f"{self.batch.pool_account.code}")
+            codes = {self.batch.pool_account.code}
+        found = {
+            account.code: account
+            for account in PoolAccount.objects.select_for_update(of=("self",))
+            .select_related("commodity", "receivable_account")
+            .filter(code__in=codes)
+            .order_by("pk")
+        }
+        for code in sorted(codes - set(found)):
+            self.error(None, "pool_account", f"unknown pool account {code}")
+        for account in found.values():
+            if not account.is_active:
+                self.error(None, "pool_account", f"pool account {account.code} is inactive")
+        return found
+
+    def _account_of(self, accounts: dict[str, PoolAccount], code: str | None) -> PoolAccount:
+        if self.batch.pool_account is not None:
+            return accounts[self.batch.pool_account.code]
+        return accounts[str(code)]
+
+    def _new_earnings(
+        self, accounts: dict[str, PoolAccount]
+    ) -> list[tuple[PoolAccount, Earning]]:
+        by_account: dict[int, list[Earning]] = {}
+        for earning in self.parsed.earnings:
+            account = self._account_of(accounts, earning.pool_account)
+            if not _fits(earning.net, account) or not all(
+                _fits(v, account) for v in (earning.gross, earning.fee) if v is not None
+            ):
+                self.error(earning.row, "net", f"more decimals than {account.commodity_id} "
+                           f"allows ({account.commodity.decimal_places})")
+                continue
+            by_account.setdefault(account.pk, []).append(earning)
+        fresh: list[tuple[PoolAccount, Earning]] = []
+        accounts_by_pk = {a.pk: a for a in accounts.values()}
+        for account_pk, items in by_account.items():
+            account = accounts_by_pk[account_pk]
+            days = [e.day for e in items]
+            ids = [e.external_id for e in items if e.external_id]
+            existing = ProductionRecord.objects.filter(pool_account=account).filter(
+                day__in=days
+            ) | ProductionRecord.objects.filter(pool_account=account, external_id__in=ids)
+            known_by_day = {r.day: r for r in existing}
+            known_by_id = {r.external_id: r for r in known_by_day.values() if r.external_id}
+            for earning in items:
+                known = known_by_day.get(earning.day) or (
+                    known_by_id.get(earning.external_id) if earning.external_id else None
+                )
+                if known is None:
+                    fresh.append((account, earning))
+                elif _same_earning(known, earning):
+                    self.outcome.earnings_skipped += 1
+                else:
+                    self.error(earning.row, "day",
+                               f"{account.code} {earning.day} was already imported (batch "
+                               f"{known.batch_id}: net {known.net}, id {known.external_id}) "
+                               f"and this file differs (net {earning.net}, id "
+                               f"{earning.external_id}); correct it with a reversal, not a "
+                               f"second import")
+        return fresh
+
+    def _new_payouts(
+        self, accounts: dict[str, PoolAccount]
+    ) -> list[tuple[PoolAccount, ParsedPayout, WalletAddress]]:
+        if not self.parsed.payouts:
+            return []
+        addresses = {
+            a.address: a
+            for a in WalletAddress.objects.select_related("wallet", "wallet__account").filter(
+                address__in={p.address for p in self.parsed.payouts}
+            )
+        }
+        fresh = []
+        by_account: dict[int, list[ParsedPayout]] = {}
+        accounts_by_pk = {a.pk: a for a in accounts.values()}
+        for payout in self.parsed.payouts:
+            account = self._account_of(accounts, payout.raw.get("pool_account"))
+            if not _fits(payout.amount, account):
+                self.error(payout.row, "amount", f"more decimals than {account.commodity_id} "
+                           f"allows ({account.commodity.decimal_places})")
+                continue
+            by_account.setdefault(account.pk, []).append(payout)
+        for account_pk, items in by_account.items():
+            account = accounts_by_pk[account_pk]
+            known = {
+                p.external_id: p
+                for p in Payout.objects.filter(
+                    pool_account=account, external_id__in=[p.external_id for p in items]
+                )
+            }
+            for payout in items:
+                previous = known.get(payout.external_id)
+                if previous is not None:
+                    if _same_payout(previous, payout):
+                        self.outcome.payouts_skipped += 1
+                    else:
+                        self.error(payout.row, "external_id",
+                                   f"payout {payout.external_id} of {account.code} was already "
+                                   f"imported (batch {previous.batch_id}: {previous.amount} to "
+                                   f"{previous.address}, tx {previous.txid}) and this file "
+                                   f"differs")
+                    continue
+                address = addresses.get(payout.address)
+                if address is None:
+                    self.error(payout.row, "address",
+                               f"{payout.address} is not an address of any of the company's "
+                               f"wallets: add it to a wallet first")
+                    continue
+                if not address.wallet.is_active:
+                    self.error(payout.row, "address",
+                               f"{payout.address} belongs to inactive wallet "
+                               f"{address.wallet.code}")
+                    continue
+                if address.wallet.commodity_id != account.commodity_id:
+                    self.error(payout.row, "address",
+                               f"{payout.address} is a {address.wallet.commodity_id} wallet "
+                               f"but {account.code} pays {account.commodity_id}")
+                    continue
+                fresh.append((account, payout, address))
+        fresh.sort(key=lambda item: (item[1].paid_at, item[1].row))
+        return fresh
+
+    def _prices(self, earnings: list[tuple[PoolAccount, Earning]]) -> dict[tuple[str, datetime], Price]:
+        wanted = {(account.commodity_id, price_timestamp(e.day)) for account, e in earnings
+                  if e.net > 0}
+        if not wanted:
+            return {}
+        quote = settings.PRICE_QUOTE
+        found = {
+            (p.base_id, p.timestamp): p
+            for p in Price.objects.filter(
+                quote_id=quote,
+                base_id__in={base for base, _ in wanted},
+                timestamp__in={at for _, at in wanted},
+            )
+        }
+        missing = sorted(wanted - set(found), key=lambda k: (k[1], k[0]))
+        for base, at in missing:
+            day = earning_day_for(at)
+            self.error(None, "price",
+                       f"no {base}/{quote} price at {at:%Y-%m-%dT%H:%M:%SZ}, which the "
+                       f"{settings.PRICE_POLICY} price policy uses for earnings of {day}: "
+                       f"import prices for {day} first")
+        return found
+
+    def _plan_earnings(
+        self,
+        earnings: list[tuple[PoolAccount, Earning]],
+        prices: dict[tuple[str, datetime], Price],
+        entries: list[EntryInput],
+        plan: LotPlan,
+    ) -> list[ProductionRecord]:
+        records = []
+        for account, earning in earnings:
+            record = ProductionRecord(
+                pool_account=account,
+                day=earning.day,
+                external_id=earning.external_id,
+                gross=earning.gross,
+                fee=earning.fee,
+                net=earning.net,
+                hashrate_hs=earning.hashrate_hs,
+                raw=earning.raw,
+                value=Decimal("0.00"),
+                batch=self.batch,
+            )
+            record.entry_index = None  # type: ignore[attr-defined]
+            records.append(record)
+            self.outcome.earnings_created += 1
+            if earning.net == 0:
+                continue  # a day the sub-account earned nothing: kept, nothing to post
+            price = prices[(account.commodity_id, price_timestamp(earning.day))]
+            value = cents(earning.net * price.price)
+            record.price = price
+            record.value = value
+            record.entry_index = len(entries)  # type: ignore[attr-defined]
+            entries.append(
+                EntryInput(
+                    effective_date=earning.day,
+                    memo=f"{account.code} earned {earning.net} {account.commodity_id} on "
+                    f"{earning.day} at {price.price} ({price.source})",
+                    postings=[
+                        PostingInput(account.receivable_account, earning.net, value),
+                        PostingInput(chart.MINING_REVENUE, -value, -value),
+                    ],
+                    idempotency_key=f"pool-earning:{account.code}:{earning.day.isoformat()}",
+                    kind="pool_earning",
+                )
+            )
+            lot = plan.open(
+                entry_index=record.entry_index,  # type: ignore[attr-defined]
+                account=account.receivable_account,
+                acquired_at=earned_at(earning.day),
+                effective_date=earning.day,
+                quantity=earning.net,
+                cost=value,
+                origin=LotOrigin.MINED,
+                price=price,
+            )
+            lot.production_record = record
+        return records
+
+    def _plan_payouts(
+        self,
+        payouts: list[tuple[PoolAccount, ParsedPayout, WalletAddress]],
+        entries: list[EntryInput],
+        plan: LotPlan,
+    ) -> list[Payout]:
+        if not payouts:
+            return []
+        receivables = {account.receivable_account_id for account, _, _ in payouts}
+        open_lots: dict[int, list[Lot]] = {account_id: [] for account_id in receivables}
+        # Locked in id order; lots opened by this batch join them in acquisition order.
+        for lot in Lot.objects.select_for_update().filter(
+            account_id__in=receivables, quantity__gt=0
+        ).order_by("pk"):
+            open_lots[lot.account_id].append(lot)
+        for lot in plan.new_lots:
+            if lot.account_id in open_lots:
+                open_lots[lot.account_id].append(lot)
+        for lots in open_lots.values():
+            lots.sort(key=lambda lot: (lot.acquired_at, lot.pk or 0))
+
+        rows = []
+        for account, payout, address in payouts:
+            takes, short = take_fifo(
+                open_lots[account.receivable_account_id], payout.amount, acquired_by=payout.paid_at
+            )
+            if short:
+                available = payout.amount - short
+                self.error(payout.row, "amount",
+                           f"payout {payout.external_id} of {payout.amount} "
+                           f"{account.commodity_id} at {payout.paid_at:%Y-%m-%dT%H:%M:%SZ} "
+                           f"exceeds the {available} {account.commodity_id} that "
+                           f"{account.code} had earned and not yet been paid by then")
+                continue
+            cost = sum((take.cost for take in takes), Decimal("0.00"))
+            wallet_account = address.wallet.account
+            entry_index = len(entries)
+            entries.append(
+                EntryInput(
+                    effective_date=payout.paid_at.date(),
+                    memo=f"{account.code} paid {payout.amount} {account.commodity_id} to "
+                    f"{address.wallet.code} in tx {payout.txid}",
+                    postings=[
+                        PostingInput(wallet_account, payout.amount, cost),
+                        PostingInput(account.receivable_account, -payout.amount, -cost),
+                    ],
+                    idempotency_key=f"pool-payout:{account.code}:{payout.external_id}",
+                    kind="pool_payout",
+                )
+            )
+            plan.transfer(
+                takes, to=wallet_account, entry_index=entry_index,
+                effective_date=payout.paid_at.date(),
+            )
+            row = Payout(
+                pool_account=account,
+                external_id=payout.external_id,
+                txid=payout.txid,
+                address=payout.address,
+                wallet=address.wallet,
+                amount=payout.amount,
+                paid_at=payout.paid_at,
+                raw=payout.raw,
+                batch=self.batch,
+            )
+            row.entry_index = entry_index  # type: ignore[attr-defined]
+            rows.append(row)
+            self.outcome.payouts_created += 1
+        return rows
+
+
+def _fits(amount: Decimal, account: PoolAccount) -> bool:
+    from ledger.money import fits_scale
+
+    return fits_scale(amount, account.commodity.decimal_places)
+
+
+def _same_earning(known: ProductionRecord, earning: Earning) -> bool:
+    return (
+        known.day == earning.day
+        and known.net == earning.net
+        and known.gross == earning.gross
+        and known.fee == earning.fee
+        and known.hashrate_hs == earning.hashrate_hs
+        and (earning.external_id is None or known.external_id == earning.external_id)
+    )
+
+
+def _same_payout(known: Payout, payout: ParsedPayout) -> bool:
+    return (
+        known.txid == payout.txid
+        and known.address == payout.address
+        and known.amount == payout.amount
+        and known.paid_at == payout.paid_at
+    )
+
+
+# --- the price policy --------------------------------------------------------------------
+
+
+def price_timestamp(day: date) -> datetime:
+    """The timestamp whose price values a day's production (and a day's remeasurement)."""
+    if settings.PRICE_POLICY == "day_start":
+        return datetime.combine(day, time(0), tzinfo=UTC)
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
+
+
+def earning_day_for(timestamp: datetime) -> date:
+    if settings.PRICE_POLICY == "day_start":
+        return timestamp.date()
+    return (timestamp - timedelta(days=1)).date()
+
+
+def earned_at(day: date) -> datetime:
+    """When a day's earning is acquired: credited at the end of the day it covers."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
+
+
+# --- fetching from the pools' APIs -------------------------------------------------------
+
+
+def pool_accounts_to_fetch() -> list[PoolAccount]:
+    return list(
+        PoolAccount.objects.filter(is_active=True, fetch_daily=True)
+        .select_related("pool")
+        .order_by("code")
+    )
+
+
+def pool_account_credentials(account: PoolAccount) -> Credentials:
+    """The account's API credentials, read from the environment variables it names."""
+    values = {}
+    for field_name, variable in (("api_key", account.api_key_env),
+                                 ("api_secret", account.api_secret_env)):
+        if variable:
+            value = os.environ.get(variable, "")
+            if not value:
+                raise InvalidSetup(
+                    f"pool account {account.code}: environment variable {variable} is not set",
+                    field=f"{field_name}_env",
+                )
+            values[field_name] = value
+    return Credentials(api_user=account.api_user, **values)
+
+
+def pool_account_fetch(*, pool_account_id: int, day: date) -> ImportBatch:
+    """Fetch one UTC day of a pool account from its pool's API into a new batch."""
+    account = PoolAccount.objects.select_related("pool", "commodity").get(pk=pool_account_id)
+    if not account.pool.api_base_url:
+        raise InvalidSetup(f"pool {account.pool.code} has no API base URL", field="api_base_url")
+    client = registry.client_for(
+        account.source,
+        base_url=account.pool.api_base_url,
+        credentials=pool_account_credentials(account),
+        timeout=settings.POOL_API_TIMEOUT_SECONDS,
+    )
+    content = client.fetch_day(sub_account=account.name, commodity=account.commodity_id, day=day)
+    return import_batch_create(
+        source=account.source,
+        pool_account=account,
+        file_name=f"{account.source}-{account.code}-{day.isoformat()}.json",
+        content=content,
+    )
+
+
+def stalled_batch_ids() -> list[int]:
+    """Batches pending or running for a while that no live import holds: a worker died, or
+    the message was lost. A batch being imported is locked, so SKIP LOCKED passes it by."""
+    cutoff = timezone.now() - timedelta(minutes=settings.IMPORT_STALE_AFTER_MINUTES)
+    with transaction.atomic():
+        return list(
+            ImportBatch.objects.select_for_update(skip_locked=True)
+            .filter(status__in=[BatchStatus.PENDING, BatchStatus.RUNNING], created_at__lt=cutoff)
+            .filter(Q(started_at__isnull=True) | Q(started_at__lt=cutoff))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )

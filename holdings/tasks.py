@@ -1,0 +1,123 @@
+"""Celery tasks of the miner's world: thin, they take ids and dates and call a service."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from typing import Any
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from holdings import production, selectors, services
+from holdings.importers.common import PoolApiError
+
+logger = logging.getLogger(__name__)
+
+
+def _day(value: str | None, default: date) -> date:
+    return date.fromisoformat(value) if value else default
+
+
+@shared_task(
+    name="holdings.import_batch",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def import_batch(batch_id: int) -> dict[str, Any]:
+    """Import one batch, all or nothing. Run again after a crash, it starts over cleanly."""
+    batch = production.import_batch_run(batch_id=batch_id)
+    return {
+        "batch": batch.pk,
+        "status": batch.status,
+        "created": batch.records_created,
+        "skipped": batch.records_skipped,
+        "errors": batch.errors,
+    }
+
+
+@shared_task(name="holdings.fetch_production")
+def fetch_production(day: str | None = None) -> dict[str, Any]:
+    """Nightly: one fetch task for every pool account that is fetched daily."""
+    on = _day(day, timezone.now().date() - timedelta(days=1))
+    accounts = production.pool_accounts_to_fetch()
+    for account in accounts:
+        fetch_pool_account.delay(account.pk, on.isoformat())
+    return {"day": on.isoformat(), "pool_accounts": [a.code for a in accounts]}
+
+
+@shared_task(
+    name="holdings.fetch_pool_account",
+    autoretry_for=(PoolApiError, OperationalError),
+    retry_backoff=60,
+    max_retries=6,
+)
+def fetch_pool_account(pool_account_id: int, day: str) -> dict[str, Any]:
+    """Fetch one pool account's day from its pool's API and import it."""
+    batch = production.pool_account_fetch(pool_account_id=pool_account_id, day=_day(day, date.min))
+    import_batch.delay(batch.pk)
+    return {"batch": batch.pk, "file": batch.file_name}
+
+
+@shared_task(name="holdings.resume_stalled_imports")
+def resume_stalled_imports() -> dict[str, Any]:
+    """Every few minutes: batches left pending or running by a worker that died go again."""
+    ids = production.stalled_batch_ids()
+    for batch_id in ids:
+        import_batch.delay(batch_id)
+    return {"resumed": ids}
+
+
+@shared_task(
+    name="holdings.fetch_prices",
+    autoretry_for=(PoolApiError, OperationalError),
+    retry_backoff=60,
+    max_retries=6,
+)
+def fetch_prices(day: str | None = None) -> dict[str, Any]:
+    """Nightly: the configured provider's prices for yesterday and today."""
+    on = _day(day, timezone.now().date())
+    created, skipped = services.prices_fetch(start=on - timedelta(days=1), end=on)
+    return {"day": on.isoformat(), "created": created, "skipped": skipped}
+
+
+@shared_task(name="holdings.remeasure_month_end")
+def remeasure_month_end(as_of: str | None = None) -> dict[str, Any]:
+    """On the 1st: remeasure every fair-value commodity at the month end just past."""
+    last_month_end = timezone.now().date().replace(day=1) - timedelta(days=1)
+    on = _day(as_of, last_month_end)
+    done = services.remeasure_all(as_of=on)
+    return {
+        "as_of": on.isoformat(),
+        "remeasured": {r.commodity_id: str(r.adjustment) for r in done},
+    }
+
+
+@shared_task(name="holdings.verify_lots")
+def verify_lots() -> dict[str, Any]:
+    """Nightly: every lot-tracked account's quantity and cost equal the sum of its lots."""
+    today = timezone.now().date()
+    differences = selectors.lot_differences(as_of=today)
+    summary = {
+        "as_of": today.isoformat(),
+        "ok": not differences,
+        "differences": [
+            {
+                "account": d.account,
+                "ledger_quantity": str(d.ledger_quantity),
+                "lots_quantity": str(d.lots_quantity),
+                "ledger_value": str(d.ledger_value),
+                "lots_cost": str(d.lots_cost),
+            }
+            for d in differences
+        ],
+    }
+    if differences:
+        logger.error("lots differ from the ledger as of %s: %s", today, summary)
+    return summary
+
+

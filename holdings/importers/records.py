@@ -69,7 +69,9 @@ class PriceQuote:
 class ImportFileError(ValueError):
     """A file that cannot be imported exactly. Names the file, the row and the field."""
 
-    def __init__(self, message: str, *, file_name: str, row: int | None = None, field: str | None = None):
+    def __init__(
+        self, message: str, *, file_name: str, row: int | None = None, field: str | None = None
+    ):
         where = file_name
         if row is not None:
             where += f", row {row}"
@@ -82,4 +84,9 @@ class ImportFileError(ValueError):
         self.field = field
 
     def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file_name, "row": self.row, "field": self.field, "message": self.message}
+        return {
+            "file": self.file_name,
+            "row": self.row,
+            "field": self.field,
+            "message": self.message,
+        }

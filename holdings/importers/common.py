@@ -1,0 +1,523 @@
+"""Rules every importer shares: exact numbers, UTC times, errors that name the row, HTTP.
+
+Nothing here touches the database. Parsers read a document with `load_json` or `read_csv`,
+pull typed values out of each record through `Fields` (which raises ImportFileError naming
+the file, the row and the field), and drop overlapping duplicates with `collapse`. Clients
+talk to the pools through `JsonApi`, which turns every transport problem into PoolApiError.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from decimal import Decimal, InvalidOperation, localcontext
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+
+from holdings.importers.records import Earning, ImportFileError, Payout
+from ledger.money import EXACT, fits_scale
+
+DEFAULT_TIMEOUT = 30.0
+
+# A pool that keeps answering "there is more" is broken; stop rather than loop forever.
+MAX_PAGES = 1000
+
+# ---------------------------------------------------------------------------------------
+# Documents
+
+
+def _json_double(text: str) -> Decimal:
+    # Through the double's shortest text: 0.51714 stays 0.51714, not its binary expansion.
+    return Decimal(repr(float(text)))
+
+
+def _json_constant(text: str) -> Decimal:
+    # NaN and Infinity are not JSON but Python's reader accepts them; keep them as Decimal
+    # so that the field reading them refuses them with its row and name.
+    return Decimal(text)
+
+
+def decode_json(text: str | bytes) -> Any:
+    """JSON with doubles through their shortest text and NaN/Infinity as Decimal.
+
+    Integers stay Python ints (exact); decimal strings stay strings until a field reads them.
+    Raises ValueError (json.JSONDecodeError is one) on anything that is not JSON.
+    """
+    return json.loads(text, parse_float=_json_double, parse_constant=_json_constant)
+
+
+def load_json(content: bytes, *, file_name: str) -> Any:
+    """The document in a saved API response, or ImportFileError."""
+    try:
+        # utf-8-sig: a byte-order mark left by a Windows editor is not an error.
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"not UTF-8 text (byte {exc.start} cannot be decoded)", file_name=file_name
+        ) from exc
+    try:
+        return decode_json(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            file_name=file_name,
+        ) from exc
+    except (ValueError, RecursionError) as exc:  # huge integers, absurd nesting
+        raise ImportFileError(f"not readable JSON: {exc}", file_name=file_name) from exc
+
+
+def jsonable(value: Any) -> Any:
+    """A received JSON value with its Decimals back as text, so that `raw` can be stored."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def responses(document: Any) -> list[tuple[str, Any]]:
+    """A saved response, or a JSON array of them (paged or several requests), each with a
+    phrase naming it in error messages."""
+    if isinstance(document, list):
+        return [(f"element {number} of the array", page) for number, page in enumerate(document, 1)]
+    return [("the document", document)]
+
+
+def join_json_array(bodies: Iterable[bytes]) -> bytes:
+    """Several response bodies as one JSON array, each kept byte for byte as received."""
+    return b"[" + b",\n".join(body.strip() for body in bodies) + b"]"
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int  # line of the file the row starts on (the header is line 1)
+    raw: dict[str, str]  # the cells as received, by column name
+    values: dict[str, str]  # the same cells without surrounding blanks
+
+
+def read_csv(
+    content: bytes,
+    *,
+    file_name: str,
+    headers: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]],
+) -> tuple[str, list[CsvRow]]:
+    """Rows of a CSV file whose header matches one of `headers`.
+
+    `headers` maps a kind to (required columns, optional columns); columns may come in any
+    order, optional ones may be left out, nothing else may appear. Returns the kind and rows.
+    """
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"not UTF-8 text (byte {exc.start} cannot be decoded)", file_name=file_name
+        ) from exc
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise ImportFileError("the file is empty; expected a header line", file_name=file_name)
+        columns = [name.strip() for name in header]
+        kind = _header_kind(columns, headers)
+        if kind is None:
+            expected = " or ".join(
+                repr(",".join(required + optional)) for required, optional in headers.values()
+            )
+            raise ImportFileError(
+                f"unknown header {','.join(columns)!r}; expected {expected}",
+                file_name=file_name,
+                row=1,
+            )
+        rows: list[CsvRow] = []
+        line = reader.line_num
+        for cells in reader:
+            start, line = line + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines (often one at the end) carry nothing
+            if len(cells) != len(columns):
+                raise ImportFileError(
+                    f"expected {len(columns)} columns, found {len(cells)}",
+                    file_name=file_name,
+                    row=start,
+                )
+            raw = dict(zip(columns, cells, strict=True))
+            values = {name: cell.strip() for name, cell in raw.items()}
+            rows.append(CsvRow(line=start, raw=raw, values=values))
+    except csv.Error as exc:
+        raise ImportFileError(
+            f"not readable CSV: {exc}", file_name=file_name, row=reader.line_num
+        ) from exc
+    return kind, rows
+
+
+def _header_kind(
+    columns: list[str], headers: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]
+) -> str | None:
+    if len(set(columns)) != len(columns):
+        return None
+    for kind, (required, optional) in headers.items():
+        if set(required) <= set(columns) <= set(required) | set(optional):
+            return kind
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Values
+
+_DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_DAY_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NAIVE_TIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """The exact decimal a JSON or CSV value spells, or None if it spells none."""
+    if isinstance(value, bool):  # JSON true/false are ints to Python
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):  # only when a caller built the data by hand
+        return Decimal(repr(value))
+    if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
+        return Decimal(value)
+    return None
+
+
+def plain(value: Decimal) -> Decimal:
+    """An integral value written without exponent (1.2E+18 -> 1200000000000000000)."""
+    if value != value.to_integral_value():
+        return value
+    with localcontext(EXACT):
+        return value.quantize(Decimal(1))
+
+
+def midnight(day: date) -> datetime:
+    return datetime.combine(day, dtime(0), tzinfo=UTC)
+
+
+def unix_ms(day: date) -> int:
+    return int(midnight(day).timestamp()) * 1000
+
+
+class Fields:
+    """Typed reads from one received record; every refusal names the file, row and field."""
+
+    def __init__(
+        self, data: Mapping[str, Any], *, file_name: str, row: int, prefix: str = ""
+    ) -> None:
+        self.data = data
+        self.file_name = file_name
+        self.row = row
+        self.prefix = prefix
+
+    def error(self, message: str, name: str | None = None) -> ImportFileError:
+        field_name = f"{self.prefix}{name}" if name else (self.prefix.rstrip(".") or None)
+        return ImportFileError(message, file_name=self.file_name, row=self.row, field=field_name)
+
+    def present(self, name: str) -> bool:
+        value = self.data.get(name)
+        return value is not None and not (isinstance(value, str) and not value.strip())
+
+    def get(self, name: str) -> Any:
+        if not self.present(name):
+            raise self.error("is missing", name)
+        return self.data[name]
+
+    def nested(self, name: str) -> Fields:
+        value = self.get(name)
+        if not isinstance(value, dict):
+            raise self.error("must be an object", name)
+        return Fields(value, file_name=self.file_name, row=self.row, prefix=f"{self.prefix}{name}.")
+
+    def text(self, name: str) -> str:
+        value = self.get(name)
+        if not isinstance(value, str):
+            raise self.error(f"must be text, got {value!r}", name)
+        return value.strip()
+
+    def ident(self, name: str) -> str:
+        """A provider's id: an integer or a non-empty string, as text."""
+        value = self.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str):
+            return value.strip()
+        raise self.error(f"must be an integer or text id, got {jsonable(value)!r}", name)
+
+    def number(self, name: str) -> Decimal:
+        value = self.get(name)
+        number = to_decimal(value)
+        if number is None:
+            raise self.error(f"must be a number, got {jsonable(value)!r}", name)
+        if not number.is_finite():
+            raise self.error(f"must be a finite number, got {number}", name)
+        return number
+
+    def amount(self, name: str, *, scale: int, positive: bool = False) -> Decimal:
+        """A quantity of the commodity: exact within its scale, never negative (never zero
+        where `positive`), never rounded."""
+        value = self.number(name)
+        if not fits_scale(value, scale):
+            raise self.error(
+                f"{value} has more decimal places than the commodity allows ({scale})", name
+            )
+        if value < 0:
+            raise self.error(f"must not be negative, got {value}", name)
+        if positive and value == 0:
+            raise self.error("must be greater than zero", name)
+        return value
+
+    def hashrate(self, name: str) -> Decimal | None:
+        """A hashrate in H/s where reported; zero is a real value (machines off)."""
+        if not self.present(name):
+            return None
+        value = self.number(name)
+        if value < 0:
+            raise self.error(f"must not be negative, got {value}", name)
+        return self._plain(value, name)
+
+    def _plain(self, value: Decimal, name: str) -> Decimal:
+        try:
+            return plain(value)
+        except InvalidOperation as exc:
+            raise self.error(f"{value} is too large", name) from exc
+
+    def unix_time(self, name: str) -> datetime:
+        value = self.get(name)
+        number = to_decimal(value) if not isinstance(value, str) else None
+        if number is None or not number.is_finite() or number != number.to_integral_value():
+            raise self.error(f"must be whole Unix seconds, got {jsonable(value)!r}", name)
+        try:
+            return datetime.fromtimestamp(int(number), tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise self.error(f"{value} is not a usable Unix time", name) from exc
+
+    def iso_utc(self, name: str) -> datetime:
+        """An ISO 8601 time that says it is UTC (`Z` or `+00:00`)."""
+        text = self.text(name)
+        if not (text.endswith("Z") or text.endswith("+00:00")):
+            raise self.error(
+                f"{text!r} must be a UTC time ending in Z or +00:00 (zone-less or other "
+                "offsets are refused)",
+                name,
+            )
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise self.error(f"{text!r} is not an ISO 8601 time", name) from exc
+        if moment.utcoffset() != timedelta(0):
+            raise self.error(f"{text!r} is not UTC", name)
+        return moment.astimezone(UTC)
+
+    def zoneless_utc(self, name: str) -> datetime:
+        """A `YYYY-MM-DD HH:MM:SS` time without zone, which the provider means as UTC."""
+        text = self.text(name)
+        if not _NAIVE_TIME_TEXT.fullmatch(text):
+            raise self.error(f"{text!r} must look like YYYY-MM-DD HH:MM:SS", name)
+        try:
+            return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        except ValueError as exc:
+            raise self.error(f"{text!r} is not a real time", name) from exc
+
+    def day(self, name: str) -> date:
+        text = self.text(name)
+        if not _DAY_TEXT.fullmatch(text):
+            raise self.error(f"{text!r} must be a date written YYYY-MM-DD", name)
+        try:
+            return date.fromisoformat(text)
+        except ValueError as exc:
+            raise self.error(f"{text!r} is not a real date", name) from exc
+
+    def txid(self, name: str) -> str:
+        """64 hex characters, lower-cased as explorers write them. EVM chains (ETC) write
+        the same hash with a `0x` prefix, which is dropped."""
+        text = self.text(name)
+        digits = text[2:] if text[:2].lower() == "0x" else text
+        if not _HEX64.fullmatch(digits):
+            raise self.error(f"{text!r} is not a transaction id (64 hex characters)", name)
+        return digits.lower()
+
+    def address(self, name: str) -> str:
+        text = self.text(name)
+        if not text or any(char.isspace() for char in text):
+            raise self.error(f"{text!r} is not an address", name)
+        return text
+
+
+# ---------------------------------------------------------------------------------------
+# Duplicates
+
+R = TypeVar("R", Earning, Payout)
+
+
+def collapse(
+    records: Iterable[R],
+    *,
+    key: Callable[[R], Hashable],
+    describe: Callable[[R], str],
+    field: str,
+    file_name: str,
+) -> list[R]:
+    """One record per identity: exact repeats (overlapping pages) collapse to the first,
+    the same identity with different content is an error naming both rows."""
+    first_seen: dict[Hashable, R] = {}
+    kept: list[R] = []
+    for record in records:
+        identity = key(record)
+        first = first_seen.get(identity)
+        if first is None:
+            first_seen[identity] = record
+            kept.append(record)
+        elif replace(first, row=0) != replace(record, row=0):
+            raise ImportFileError(
+                f"{describe(record)} also appears at row {first.row} with different content",
+                file_name=file_name,
+                row=record.row,
+                field=field,
+            )
+    return kept
+
+
+# ---------------------------------------------------------------------------------------
+# HTTP
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a pool's API needs to know who asks. Secrets stay out of repr and logs."""
+
+    api_user: str = ""
+    api_key: str = field(default="", repr=False)
+    api_secret: str = field(default="", repr=False)
+
+
+class PoolApiError(RuntimeError):
+    """A pool or price API that failed to answer, or answered something unusable."""
+
+    def __init__(self, pool: str, path: str, message: str, *, status: int | None = None):
+        where = f"{pool} API {path}"
+        if status is not None:
+            where += f" (HTTP {status})"
+        super().__init__(f"{where}: {message}")
+        self.pool = pool
+        self.path = path
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    body: bytes  # as received, for the saved document
+    data: Any  # the same body decoded with `decode_json`
+
+
+def provider_message(data: Any) -> str | None:
+    """The error text a provider put in its JSON answer, where it put one."""
+    if not isinstance(data, dict):
+        return None
+    for key in ("message", "msg", "error", "detail"):
+        value = data.get(key)
+        if isinstance(value, dict):
+            value = value.get("message")
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+class JsonApi:
+    """A provider's HTTP API that answers JSON; every failure becomes PoolApiError."""
+
+    def __init__(
+        self,
+        *,
+        pool: str,
+        base_url: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.pool = pool
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers.update(headers or {})
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        url: str | None = None,
+    ) -> ApiResponse:
+        """One request; `url` replaces base_url + path (a provider's own next-page link)."""
+        try:
+            response = self.session.request(
+                method,
+                url or self.base_url + path,
+                params=params,
+                json=json_body,
+                data=form,
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            # The exception text can carry the query string (API keys): name the kind only.
+            host = urlsplit(url or self.base_url).netloc
+            raise PoolApiError(
+                self.pool, path, f"no answer from {host} ({type(exc).__name__})"
+            ) from exc
+        try:
+            data = decode_json(response.content)
+        except (ValueError, RecursionError):
+            data = None
+            decoded = False
+        else:
+            decoded = True
+        if response.status_code >= 400:
+            detail = provider_message(data) or _snippet(response.text)
+            raise PoolApiError(
+                self.pool,
+                path,
+                detail or response.reason or "no detail",
+                status=response.status_code,
+            )
+        if not decoded:
+            raise PoolApiError(
+                self.pool,
+                path,
+                f"answered with something that is not JSON "
+                f"({response.headers.get('Content-Type', 'no content type')}): "
+                f"{_snippet(response.text)!r}",
+                status=response.status_code,
+            )
+        return ApiResponse(body=response.content, data=data)
+
+
+def _snippet(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class NonceClock:
+    """Millisecond nonces that never repeat or go back, as signed APIs require."""
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next(self) -> str:
+        self._last = max(time.time_ns() // 1_000_000, self._last + 1)
+        return str(self._last)

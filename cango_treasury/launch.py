@@ -25,6 +25,8 @@ def main() -> int:
     call_command("migrate", interactive=False, verbosity=0)
     call_command("load_chart")
     call_command("demo_users")
+    if os.environ.get("LOAD_DEMO_DATA", "true").lower() not in {"0", "false", "no"}:
+        call_command("load_demo")
 
     host = os.environ.get("RUN_HOST", "127.0.0.1")
     port = os.environ.get("RUN_PORT", "8000")

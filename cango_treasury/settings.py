@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 
@@ -83,6 +84,8 @@ TEMPLATES = [
 # PostgreSQL always: an external server by DATABASE_URL, otherwise the embedded one.
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
+    # A Unix socket directory is written percent-encoded in the URL's host part.
+    DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
 else:
     from cango_treasury.embedded_postgres import embedded_database_settings
 

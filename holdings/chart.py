@@ -1,4 +1,4 @@
-"""The accounts of the seed chart that the miner's events post to (fixtures/chart_of_accounts.csv)."""
+"""Accounts of the seed chart (fixtures/chart_of_accounts.csv) that miners' events post to."""
 
 from __future__ import annotations
 

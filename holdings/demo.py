@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from itertools import groupby
 from pathlib import Path
@@ -24,8 +24,11 @@ def _month_end(month: str) -> date:
 
 
 def demo_load(
-    *, directory: Path = DEMO_DIR, run_batch: Callable[[int], object] | None = None,
+    *,
+    directory: Path = DEMO_DIR,
+    run_batch: Callable[[int], object] | None = None,
     say: Callable[[str], None] = lambda _: None,
+    progress: Callable[[list[dict[str, str]]], Iterable[dict[str, str]]] = lambda rows: rows,
 ) -> dict[str, int]:
     """Set-up, prices, opening lots, then month by month every pool file (each a batch run
     by `run_batch`, the import task by default) and the month-end remeasurement. Loading
@@ -48,7 +51,8 @@ def demo_load(
         )
     say(f"opening balances at {opening_date}: {lots} lots{'' if fresh else ' (already there)'}")
     imported = 0
-    for month, rows in groupby(manifest, key=lambda row: row["month"]):
+    month_ends = {row["month"]: _month_end(row["month"]) for row in manifest}
+    for month, rows in groupby(progress(manifest), key=lambda row: row["month"]):
         for row in rows:
             path = directory / row["file"]
             content = path.read_bytes()
@@ -70,8 +74,10 @@ def demo_load(
             if batch.status != BatchStatus.SUCCEEDED:
                 raise ImportFailed(batch.errors or [{"message": f"batch {batch.pk} did not run"}])
             imported += 1
-        for remeasurement in services.remeasure_all(as_of=_month_end(month)):
-            say(f"{month}: {remeasurement.commodity_id} remeasured, adjustment "
-                f"{remeasurement.adjustment}")
+        for remeasurement in services.remeasure_all(as_of=month_ends[month]):
+            say(
+                f"{month}: {remeasurement.commodity_id} remeasured, adjustment "
+                f"{remeasurement.adjustment}"
+            )
     say(f"pool files imported: {imported}")
     return {"files": imported, "lots": lots}

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
-from ledger.models import Account, JournalEntry
-
 from holdings.models import Lot, LotMovement, LotMovementKind, LotOrigin
+from ledger.models import Account, JournalEntry
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
@@ -29,7 +28,7 @@ def cents(amount: Decimal) -> Decimal:
 
 
 def share(amount: Decimal, part: Decimal, whole: Decimal) -> Decimal:
-    """`amount` × `part` / `whole` to the cent; the whole gets the amount exactly."""
+    """`amount` * `part` / `whole` to the cent; the whole gets the amount exactly."""
     if part == whole:
         return amount
     return cents(ALLOCATION.divide(ALLOCATION.multiply(amount, part), whole))

@@ -160,7 +160,9 @@ class Price(models.Model):
                 fields=["base", "quote", "timestamp"], name="holdings_price_one_per_timestamp"
             ),
             models.CheckConstraint(condition=Q(price__gt=0), name="holdings_price_positive"),
-            models.CheckConstraint(condition=~Q(base=models.F("quote")), name="holdings_price_pair"),
+            models.CheckConstraint(
+                condition=~Q(base=models.F("quote")), name="holdings_price_pair"
+            ),
         ]
 
     def __str__(self) -> str:

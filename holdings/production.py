@@ -23,10 +23,6 @@ from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ledger import services as ledger_services
-from ledger.errors import LedgerError
-from ledger.posting import EntryInput, PostingInput
-
 from holdings import chart
 from holdings.errors import ImportFailed, InvalidSetup
 from holdings.importers import registry
@@ -36,6 +32,8 @@ from holdings.importers.records import (
     ImportFileError,
     ParseContext,
     ParsedFile,
+)
+from holdings.importers.records import (
     Payout as ParsedPayout,
 )
 from holdings.lots import LotPlan, cents, take_fifo
@@ -51,6 +49,9 @@ from holdings.models import (
     ProductionRecord,
     WalletAddress,
 )
+from ledger import services as ledger_services
+from ledger.errors import LedgerError
+from ledger.posting import EntryInput, PostingInput
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def import_batch_create(
             f"unknown source {source!r}; expected one of {', '.join(ImportSource.values)}",
             field="source",
         )
-    account = _pool_account(pool_account) if pool_account not in (None, "") else None
+    account = _pool_account(pool_account) if pool_account else None
     if account is None and source != ImportSource.CSV:
         raise InvalidSetup(
             f"a {source} file does not name its pool account: choose one", field="pool_account"
@@ -177,11 +178,15 @@ def import_batch_run(*, batch_id: int) -> ImportBatch:
     except OperationalError:
         raise  # transient (connection lost, deadlock): the task retries
     except LedgerError as error:
-        return _fail(batch_id, [{"file": None, "row": None, "field": error.field,
-                                 "message": error.message}])
+        return _fail(
+            batch_id, [{"file": None, "row": None, "field": error.field, "message": error.message}]
+        )
     logger.info(
         "batch %s (%s) imported: %s created, %s skipped",
-        batch.pk, batch.file_name, batch.records_created, batch.records_skipped,
+        batch.pk,
+        batch.file_name,
+        batch.records_created,
+        batch.records_skipped,
     )
     return batch
 
@@ -269,14 +274,18 @@ class _Importer:
         """The pool accounts this file touches, locked in id order: imports of one pool
         account run one after another, so each record is created exactly once."""
         codes = {e.pool_account for e in self.parsed.earnings if e.pool_account}
-        codes |= {str(p.raw.get("pool_account")) for p in self.parsed.payouts
-                  if p.raw.get("pool_account")}
+        codes |= {
+            str(p.raw.get("pool_account")) for p in self.parsed.payouts if p.raw.get("pool_account")
+        }
         if self.batch.pool_account is not None:
             stray = sorted(codes - {self.batch.pool_account.code})
             for code in stray:
-                self.error(None, "pool_account",
-                           f"the file names pool account {code}, but the batch is for "
-                           f"{self.batch.pool_account.code}")
+                self.error(
+                    None,
+                    "pool_account",
+                    f"the file names pool account {code}, but the batch is for "
+                    f"{self.batch.pool_account.code}",
+                )
             codes = {self.batch.pool_account.code}
         found = {
             account.code: account
@@ -297,17 +306,19 @@ class _Importer:
             return accounts[self.batch.pool_account.code]
         return accounts[str(code)]
 
-    def _new_earnings(
-        self, accounts: dict[str, PoolAccount]
-    ) -> list[tuple[PoolAccount, Earning]]:
+    def _new_earnings(self, accounts: dict[str, PoolAccount]) -> list[tuple[PoolAccount, Earning]]:
         by_account: dict[int, list[Earning]] = {}
         for earning in self.parsed.earnings:
             account = self._account_of(accounts, earning.pool_account)
             if not _fits(earning.net, account) or not all(
                 _fits(v, account) for v in (earning.gross, earning.fee) if v is not None
             ):
-                self.error(earning.row, "net", f"more decimals than {account.commodity_id} "
-                           f"allows ({account.commodity.decimal_places})")
+                self.error(
+                    earning.row,
+                    "net",
+                    f"more decimals than {account.commodity_id} "
+                    f"allows ({account.commodity.decimal_places})",
+                )
                 continue
             by_account.setdefault(account.pk, []).append(earning)
         fresh: list[tuple[PoolAccount, Earning]] = []
@@ -330,12 +341,15 @@ class _Importer:
                 elif _same_earning(known, earning):
                     self.outcome.earnings_skipped += 1
                 else:
-                    self.error(earning.row, "day",
-                               f"{account.code} {earning.day} was already imported (batch "
-                               f"{known.batch_id}: net {known.net}, id {known.external_id}) "
-                               f"and this file differs (net {earning.net}, id "
-                               f"{earning.external_id}); correct it with a reversal, not a "
-                               f"second import")
+                    self.error(
+                        earning.row,
+                        "day",
+                        f"{account.code} {earning.day} was already imported (batch "
+                        f"{known.batch_id}: net {known.net}, id {known.external_id}) "
+                        f"and this file differs (net {earning.net}, id "
+                        f"{earning.external_id}); correct it with a reversal, not a "
+                        f"second import",
+                    )
         return fresh
 
     def _new_payouts(
@@ -355,8 +369,12 @@ class _Importer:
         for payout in self.parsed.payouts:
             account = self._account_of(accounts, payout.raw.get("pool_account"))
             if not _fits(payout.amount, account):
-                self.error(payout.row, "amount", f"more decimals than {account.commodity_id} "
-                           f"allows ({account.commodity.decimal_places})")
+                self.error(
+                    payout.row,
+                    "amount",
+                    f"more decimals than {account.commodity_id} "
+                    f"allows ({account.commodity.decimal_places})",
+                )
                 continue
             by_account.setdefault(account.pk, []).append(payout)
         for account_pk, items in by_account.items():
@@ -373,35 +391,49 @@ class _Importer:
                     if _same_payout(previous, payout):
                         self.outcome.payouts_skipped += 1
                     else:
-                        self.error(payout.row, "external_id",
-                                   f"payout {payout.external_id} of {account.code} was already "
-                                   f"imported (batch {previous.batch_id}: {previous.amount} to "
-                                   f"{previous.address}, tx {previous.txid}) and this file "
-                                   f"differs")
+                        self.error(
+                            payout.row,
+                            "external_id",
+                            f"payout {payout.external_id} of {account.code} was already "
+                            f"imported (batch {previous.batch_id}: {previous.amount} to "
+                            f"{previous.address}, tx {previous.txid}) and this file "
+                            f"differs",
+                        )
                     continue
                 address = addresses.get(payout.address)
                 if address is None:
-                    self.error(payout.row, "address",
-                               f"{payout.address} is not an address of any of the company's "
-                               f"wallets: add it to a wallet first")
+                    self.error(
+                        payout.row,
+                        "address",
+                        f"{payout.address} is not an address of any of the company's "
+                        f"wallets: add it to a wallet first",
+                    )
                     continue
                 if not address.wallet.is_active:
-                    self.error(payout.row, "address",
-                               f"{payout.address} belongs to inactive wallet "
-                               f"{address.wallet.code}")
+                    self.error(
+                        payout.row,
+                        "address",
+                        f"{payout.address} belongs to inactive wallet {address.wallet.code}",
+                    )
                     continue
                 if address.wallet.commodity_id != account.commodity_id:
-                    self.error(payout.row, "address",
-                               f"{payout.address} is a {address.wallet.commodity_id} wallet "
-                               f"but {account.code} pays {account.commodity_id}")
+                    self.error(
+                        payout.row,
+                        "address",
+                        f"{payout.address} is a {address.wallet.commodity_id} wallet "
+                        f"but {account.code} pays {account.commodity_id}",
+                    )
                     continue
                 fresh.append((account, payout, address))
         fresh.sort(key=lambda item: (item[1].paid_at, item[1].row))
         return fresh
 
-    def _prices(self, earnings: list[tuple[PoolAccount, Earning]]) -> dict[tuple[str, datetime], Price]:
-        wanted = {(account.commodity_id, price_timestamp(e.day)) for account, e in earnings
-                  if e.net > 0}
+    def _prices(
+        self, earnings: list[tuple[PoolAccount, Earning]]
+    ) -> dict[tuple[str, datetime], Price]:
+        wanted = {
+            (account.commodity_id, price_timestamp(e.day)) for account, e in earnings if e.net > 0
+        }
         if not wanted:
             return {}
         quote = settings.PRICE_QUOTE
@@ -416,10 +448,13 @@ class _Importer:
         missing = sorted(wanted - set(found), key=lambda k: (k[1], k[0]))
         for base, at in missing:
             day = earning_day_for(at)
-            self.error(None, "price",
-                       f"no {base}/{quote} price at {at:%Y-%m-%dT%H:%M:%SZ}, which the "
-                       f"{settings.PRICE_POLICY} price policy uses for earnings of {day}: "
-                       f"import prices for {day} first")
+            self.error(
+                None,
+                "price",
+                f"no {base}/{quote} price at {at:%Y-%m-%dT%H:%M:%SZ}, which the "
+                f"{settings.PRICE_POLICY} price policy uses for earnings of {day}: "
+                f"import prices for {day} first",
+            )
         return found
 
     def _plan_earnings(
@@ -490,9 +525,11 @@ class _Importer:
         receivables = {account.receivable_account_id for account, _, _ in payouts}
         open_lots: dict[int, list[Lot]] = {account_id: [] for account_id in receivables}
         # Locked in id order; lots opened by this batch join them in acquisition order.
-        for lot in Lot.objects.select_for_update().filter(
-            account_id__in=receivables, quantity__gt=0
-        ).order_by("pk"):
+        for lot in (
+            Lot.objects.select_for_update()
+            .filter(account_id__in=receivables, quantity__gt=0)
+            .order_by("pk")
+        ):
             open_lots[lot.account_id].append(lot)
         for lot in plan.new_lots:
             if lot.account_id in open_lots:
@@ -507,11 +544,14 @@ class _Importer:
             )
             if short:
                 available = payout.amount - short
-                self.error(payout.row, "amount",
-                           f"payout {payout.external_id} of {payout.amount} "
-                           f"{account.commodity_id} at {payout.paid_at:%Y-%m-%dT%H:%M:%SZ} "
-                           f"exceeds the {available} {account.commodity_id} that "
-                           f"{account.code} had earned and not yet been paid by then")
+                self.error(
+                    payout.row,
+                    "amount",
+                    f"payout {payout.external_id} of {payout.amount} "
+                    f"{account.commodity_id} at {payout.paid_at:%Y-%m-%dT%H:%M:%SZ} "
+                    f"exceeds the {available} {account.commodity_id} that "
+                    f"{account.code} had earned and not yet been paid by then",
+                )
                 continue
             cost = sum((take.cost for take in takes), Decimal("0.00"))
             wallet_account = address.wallet.account
@@ -530,7 +570,9 @@ class _Importer:
                 )
             )
             plan.transfer(
-                takes, to=wallet_account, entry_index=entry_index,
+                takes,
+                to=wallet_account,
+                entry_index=entry_index,
                 effective_date=payout.paid_at.date(),
             )
             row = Payout(
@@ -611,8 +653,10 @@ def pool_accounts_to_fetch() -> list[PoolAccount]:
 def pool_account_credentials(account: PoolAccount) -> Credentials:
     """The account's API credentials, read from the environment variables it names."""
     values = {}
-    for field_name, variable in (("api_key", account.api_key_env),
-                                 ("api_secret", account.api_secret_env)):
+    for field_name, variable in (
+        ("api_key", account.api_key_env),
+        ("api_secret", account.api_secret_env),
+    ):
         if variable:
             value = os.environ.get(variable, "")
             if not value:

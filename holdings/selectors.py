@@ -11,11 +11,10 @@ from django.db import connection
 from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
-from ledger import selectors as ledger_selectors
-from ledger.models import Account, AccountType
-
 from holdings import chart
 from holdings.models import Lot, Price, ProductionRecord, Site
+from ledger import selectors as ledger_selectors
+from ledger.models import Account, AccountType
 
 ZERO = Decimal(0)
 EXA = Decimal(10) ** 18
@@ -115,8 +114,12 @@ def lot_differences(*, as_of: date) -> list[LotDifference]:
 
 
 def prices(
-    *, base: str | None = None, quote: str | None = None, start: date | None = None,
-    end: date | None = None, source: str | None = None,
+    *,
+    base: str | None = None,
+    quote: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    source: str | None = None,
 ) -> QuerySet[Price]:
     queryset = Price.objects.all()
     if base:
@@ -158,9 +161,7 @@ def production_report(*, start: date, end: date, commodity: str = "BTC") -> list
     """One row per month from `start`'s month to `end`'s month."""
     months = _months(start, end)
     scale = 8
-    commodity_accounts = Account.objects.filter(commodity_id=commodity).select_related(
-        "commodity"
-    )
+    commodity_accounts = Account.objects.filter(commodity_id=commodity).select_related("commodity")
     first = commodity_accounts.first()
     if first is not None:
         scale = first.commodity.decimal_places

@@ -18,12 +18,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils.dateparse import parse_datetime
 
-from ledger import selectors as ledger_selectors
-from ledger import services as ledger_services
-from ledger.models import Account, AccountType, Commodity, MeasurementPolicy
-from ledger.money import fits_scale
-from ledger.posting import PostingInput
-
 from holdings import chart
 from holdings.errors import InvalidSetup, MissingPrice, PriceConflict, RemeasurementError
 from holdings.importers.prices import CoinMetricsClient
@@ -45,6 +39,11 @@ from holdings.models import (
     WalletAddress,
 )
 from holdings.production import price_timestamp
+from ledger import selectors as ledger_selectors
+from ledger import services as ledger_services
+from ledger.models import Account, AccountType, Commodity, MeasurementPolicy
+from ledger.money import fits_scale
+from ledger.posting import PostingInput
 
 # --- set-up ------------------------------------------------------------------------------
 
@@ -174,8 +173,9 @@ def wallet_create(
             must_not_go_negative=True,
         )
         wallet = _clean_and_save(
-            Wallet(code=code, name=name, custodian=custodian, commodity_id=commodity,
-                   account=account),
+            Wallet(
+                code=code, name=name, custodian=custodian, commodity_id=commodity, account=account
+            ),
             f"wallet {code}",
         )
         for address in addresses:
@@ -205,13 +205,16 @@ def setup_load(*, data: Mapping[str, Any]) -> dict[str, int]:
     with transaction.atomic():
         for row in data.get("sites", []):
             if not Site.objects.filter(code=row["code"]).exists():
-                site_create(**{k: row[k] for k in ("code", "name", "region",
-                                                    "deployed_hashrate_hs")})
+                site_create(
+                    **{k: row[k] for k in ("code", "name", "region", "deployed_hashrate_hs")}
+                )
                 created["sites"] += 1
         for row in data.get("pools", []):
             if not Pool.objects.filter(code=row["code"]).exists():
-                pool_create(**{k: row[k] for k in ("code", "name", "kind")},
-                            api_base_url=row.get("api_base_url", ""))
+                pool_create(
+                    **{k: row[k] for k in ("code", "name", "kind")},
+                    api_base_url=row.get("api_base_url", ""),
+                )
                 created["pools"] += 1
         for row in data.get("wallets", []):
             if not Wallet.objects.filter(code=row["code"]).exists():
@@ -284,8 +287,13 @@ def prices_import(*, quotes: Sequence[PriceQuote], file_name: str = "prices") ->
             old = existing.get((quote.base, quote.quote, quote.timestamp))
             if old is None:
                 new.append(
-                    Price(base_id=quote.base, quote_id=quote.quote, timestamp=quote.timestamp,
-                          price=quote.price, source=quote.source)
+                    Price(
+                        base_id=quote.base,
+                        quote_id=quote.quote,
+                        timestamp=quote.timestamp,
+                        price=quote.price,
+                        source=quote.source,
+                    )
                 )
             elif old.price != quote.price:
                 raise PriceConflict(
@@ -317,7 +325,10 @@ OPENING_COLUMNS = ("wallet", "acquired_at", "quantity", "cost_usd")
 
 
 def opening_lots_load(
-    *, as_of: date, rows: Sequence[Mapping[str, str]], source: str = "opening lots",
+    *,
+    as_of: date,
+    rows: Sequence[Mapping[str, str]],
+    source: str = "opening lots",
     created_by: Any = None,
 ) -> tuple[int, bool]:
     """Bring holdings in with their lots (acquisition date and cost) against opening
@@ -331,29 +342,41 @@ def opening_lots_load(
     for line, row in enumerate(rows, start=2):
         missing = [c for c in OPENING_COLUMNS if not (row.get(c) or "").strip()]
         if missing:
-            raise InvalidSetup(f"{source}, row {line}: missing {', '.join(missing)}",
-                               field=missing[0])
+            raise InvalidSetup(
+                f"{source}, row {line}: missing {', '.join(missing)}", field=missing[0]
+            )
         wallet = wallets.get(row["wallet"].strip())
         if wallet is None:
-            raise InvalidSetup(f"{source}, row {line}, field wallet: unknown wallet "
-                               f"{row['wallet']!r}", field="wallet")
+            raise InvalidSetup(
+                f"{source}, row {line}, field wallet: unknown wallet {row['wallet']!r}",
+                field="wallet",
+            )
         acquired_at = parse_datetime(row["acquired_at"].strip())
         if acquired_at is None or acquired_at.utcoffset() != timedelta(0):
-            raise InvalidSetup(f"{source}, row {line}, field acquired_at: "
-                               f"{row['acquired_at']!r} is not a UTC timestamp (…Z)",
-                               field="acquired_at")
+            raise InvalidSetup(
+                f"{source}, row {line}, field acquired_at: "
+                f"{row['acquired_at']!r} is not a UTC timestamp (…Z)",
+                field="acquired_at",
+            )
         if acquired_at >= end_of_day:
-            raise InvalidSetup(f"{source}, row {line}, field acquired_at: after {as_of}",
-                               field="acquired_at")
+            raise InvalidSetup(
+                f"{source}, row {line}, field acquired_at: after {as_of}", field="acquired_at"
+            )
         quantity = _decimal(row["quantity"], f"{source}, row {line}, field quantity")
         cost = _decimal(row["cost_usd"], f"{source}, row {line}, field cost_usd")
         scale = wallet.commodity.decimal_places
         if quantity <= 0 or not fits_scale(quantity, scale):
-            raise InvalidSetup(f"{source}, row {line}, field quantity: {quantity} must be "
-                               f"positive with at most {scale} decimals", field="quantity")
+            raise InvalidSetup(
+                f"{source}, row {line}, field quantity: {quantity} must be "
+                f"positive with at most {scale} decimals",
+                field="quantity",
+            )
         if cost < 0 or not fits_scale(cost, 2):
-            raise InvalidSetup(f"{source}, row {line}, field cost_usd: {cost} must be zero or "
-                               f"positive with at most 2 decimals", field="cost_usd")
+            raise InvalidSetup(
+                f"{source}, row {line}, field cost_usd: {cost} must be zero or "
+                f"positive with at most 2 decimals",
+                field="cost_usd",
+            )
         parsed.append((wallet, acquired_at.astimezone(UTC), quantity, cost))
 
     canonical = json.dumps(
@@ -381,9 +404,15 @@ def opening_lots_load(
             return len(parsed), False
         plan = LotPlan()
         for wallet, acquired_at, quantity, cost in parsed:
-            plan.open(entry_index=0, account=wallet.account, acquired_at=acquired_at,
-                      effective_date=as_of, quantity=quantity, cost=cost,
-                      origin=LotOrigin.OPENING)
+            plan.open(
+                entry_index=0,
+                account=wallet.account,
+                acquired_at=acquired_at,
+                effective_date=as_of,
+                quantity=quantity,
+                cost=cost,
+                origin=LotOrigin.OPENING,
+            )
         plan.write([entry])
     return len(parsed), True
 
@@ -404,7 +433,7 @@ def _decimal(text: str, where: str) -> Decimal:
 def remeasure(*, commodity: Commodity | str, as_of: date, created_by: Any = None) -> Remeasurement:
     """Remeasure a commodity's open lots to fair value at the end of `as_of` (ASC 350-60).
 
-    The difference between carrying value and units × price goes to the fair value
+    The difference between carrying value and units * price goes to the fair value
     adjustment against 4100, spread over the open lots pro rata by units. Idempotent per
     commodity and date: a second call returns the first remeasurement.
     """
@@ -449,9 +478,7 @@ def remeasure(*, commodity: Commodity | str, as_of: date, created_by: Any = None
         return _remeasure(commodity_obj, as_of, price, created_by)
 
 
-def _remeasure(
-    commodity: Commodity, as_of: date, price: Price, created_by: Any
-) -> Remeasurement:
+def _remeasure(commodity: Commodity, as_of: date, price: Price, created_by: Any) -> Remeasurement:
     code = commodity.code
     lots = list(
         Lot.objects.select_for_update().filter(commodity_id=code, quantity__gt=0).order_by("pk")
@@ -483,8 +510,9 @@ def _remeasure(
         if delta == 0:
             continue
         postings.append(PostingInput(target, delta, delta))
-        for lot, part in zip(members, allocate(delta, [lot.quantity for lot in members]),
-                             strict=True):
+        for lot, part in zip(
+            members, allocate(delta, [lot.quantity for lot in members]), strict=True
+        ):
             if part:
                 plan.adjust(lot, part, entry_index=0, on=as_of)
     adjustment = fair - carrying
@@ -519,8 +547,9 @@ def _remeasure(
 def prices_fetch(*, start: date, end: date) -> tuple[int, int]:
     """Prices from the configured provider (Coin Metrics API v4 shape) for a date range."""
     if not settings.PRICE_PROVIDER_URL:
-        raise InvalidSetup("PRICE_PROVIDER_URL is not set: prices come from files only",
-                           field="PRICE_PROVIDER_URL")
+        raise InvalidSetup(
+            "PRICE_PROVIDER_URL is not set: prices come from files only", field="PRICE_PROVIDER_URL"
+        )
     client = CoinMetricsClient(
         base_url=settings.PRICE_PROVIDER_URL,
         api_key=settings.PRICE_PROVIDER_API_KEY or None,

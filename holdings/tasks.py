@@ -119,5 +119,3 @@ def verify_lots() -> dict[str, Any]:
     if differences:
         logger.error("lots differ from the ledger as of %s: %s", today, summary)
     return summary
-
-

@@ -3,311 +3,846 @@
 import django.core.validators
 import django.db.models.deletion
 import django.db.models.expressions
-import ledger.fields
 from django.conf import settings
 from django.db import migrations, models
 
+import ledger.fields
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('ledger', '0004_integrity_check_schedule'),
+        ("ledger", "0004_integrity_check_schedule"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Pool',
+            name="Pool",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=27, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9._-]{0,26}$', "Letters, digits, '.', '_' or '-' (at most 27).")])),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('f2pool', 'F2Pool'), ('viabtc', 'ViaBTC'), ('antpool', 'Antpool'), ('foundry', 'Foundry USA'), ('other', 'Other (generic CSV)')], max_length=16)),
-                ('api_base_url', models.URLField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=27,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9][A-Za-z0-9._-]{0,26}$",
+                                "Letters, digits, '.', '_' or '-' (at most 27).",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("f2pool", "F2Pool"),
+                            ("viabtc", "ViaBTC"),
+                            ("antpool", "Antpool"),
+                            ("foundry", "Foundry USA"),
+                            ("other", "Other (generic CSV)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("api_base_url", models.URLField(blank=True)),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='PoolAccount',
+            name="PoolAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=27, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9._-]{0,26}$', "Letters, digits, '.', '_' or '-' (at most 27).")])),
-                ('name', models.CharField(max_length=200, verbose_name='sub-account name at the pool')),
-                ('source', models.CharField(choices=[('f2pool', 'F2Pool API v2 transactions'), ('viabtc', 'ViaBTC open API'), ('antpool', 'Antpool payment history'), ('foundry', 'Foundry USA earnings'), ('csv', 'Generic CSV')], max_length=16)),
-                ('api_user', models.CharField(blank=True, max_length=200)),
-                ('api_key_env', models.CharField(blank=True, max_length=100, verbose_name='environment variable holding the API key')),
-                ('api_secret_env', models.CharField(blank=True, max_length=100, verbose_name='environment variable holding the API secret')),
-                ('fetch_daily', models.BooleanField(default=False, help_text="Fetch yesterday's production from the pool's API every night.")),
-                ('is_active', models.BooleanField(default=True)),
-                ('commodity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.commodity')),
-                ('pool', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='holdings.pool')),
-                ('receivable_account', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='pool_account', to='ledger.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=27,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9][A-Za-z0-9._-]{0,26}$",
+                                "Letters, digits, '.', '_' or '-' (at most 27).",
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(max_length=200, verbose_name="sub-account name at the pool"),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("f2pool", "F2Pool API v2 transactions"),
+                            ("viabtc", "ViaBTC open API"),
+                            ("antpool", "Antpool payment history"),
+                            ("foundry", "Foundry USA earnings"),
+                            ("csv", "Generic CSV"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("api_user", models.CharField(blank=True, max_length=200)),
+                (
+                    "api_key_env",
+                    models.CharField(
+                        blank=True,
+                        max_length=100,
+                        verbose_name="environment variable holding the API key",
+                    ),
+                ),
+                (
+                    "api_secret_env",
+                    models.CharField(
+                        blank=True,
+                        max_length=100,
+                        verbose_name="environment variable holding the API secret",
+                    ),
+                ),
+                (
+                    "fetch_daily",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Fetch yesterday's production from the pool's API every night.",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "commodity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.commodity",
+                    ),
+                ),
+                (
+                    "pool",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="accounts",
+                        to="holdings.pool",
+                    ),
+                ),
+                (
+                    "receivable_account",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="pool_account",
+                        to="ledger.account",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='ImportBatch',
+            name="ImportBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('f2pool', 'F2Pool API v2 transactions'), ('viabtc', 'ViaBTC open API'), ('antpool', 'Antpool payment history'), ('foundry', 'Foundry USA earnings'), ('csv', 'Generic CSV')], max_length=16)),
-                ('file_name', models.CharField(max_length=255)),
-                ('file_sha256', models.CharField(max_length=64)),
-                ('content', models.BinaryField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('records_total', models.PositiveIntegerField(default=0)),
-                ('records_created', models.PositiveIntegerField(default=0)),
-                ('records_skipped', models.PositiveIntegerField(default=0)),
-                ('errors', models.JSONField(blank=True, default=list)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('pool_account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='batches', to='holdings.poolaccount')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("f2pool", "F2Pool API v2 transactions"),
+                            ("viabtc", "ViaBTC open API"),
+                            ("antpool", "Antpool payment history"),
+                            ("foundry", "Foundry USA earnings"),
+                            ("csv", "Generic CSV"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("file_name", models.CharField(max_length=255)),
+                ("file_sha256", models.CharField(max_length=64)),
+                ("content", models.BinaryField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("records_total", models.PositiveIntegerField(default=0)),
+                ("records_created", models.PositiveIntegerField(default=0)),
+                ("records_skipped", models.PositiveIntegerField(default=0)),
+                ("errors", models.JSONField(blank=True, default=list)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "pool_account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="batches",
+                        to="holdings.poolaccount",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'import batches',
-                'ordering': ['-id'],
+                "verbose_name_plural": "import batches",
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='Price',
+            name="Price",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('timestamp', models.DateTimeField()),
-                ('price', ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
-                ('source', models.CharField(max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('base', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.commodity')),
-                ('quote', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.commodity')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("timestamp", models.DateTimeField()),
+                ("price", ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
+                ("source", models.CharField(max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "base",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.commodity",
+                    ),
+                ),
+                (
+                    "quote",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.commodity",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['base', 'quote', '-timestamp'],
+                "ordering": ["base", "quote", "-timestamp"],
             },
         ),
         migrations.CreateModel(
-            name='ProductionRecord',
+            name="ProductionRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('external_id', models.CharField(blank=True, max_length=100, null=True)),
-                ('gross', ledger.fields.ExactDecimalField(blank=True, decimal_places=18, max_digits=38, null=True)),
-                ('fee', ledger.fields.ExactDecimalField(blank=True, decimal_places=18, max_digits=38, null=True)),
-                ('net', ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
-                ('hashrate_hs', models.DecimalField(blank=True, decimal_places=6, max_digits=40, null=True, verbose_name='hashrate (H/s)')),
-                ('value', ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
-                ('raw', models.JSONField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='production', to='holdings.importbatch')),
-                ('entry', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='production_record', to='ledger.journalentry')),
-                ('pool_account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='production', to='holdings.poolaccount')),
-                ('price', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='holdings.price')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("external_id", models.CharField(blank=True, max_length=100, null=True)),
+                (
+                    "gross",
+                    ledger.fields.ExactDecimalField(
+                        blank=True, decimal_places=18, max_digits=38, null=True
+                    ),
+                ),
+                (
+                    "fee",
+                    ledger.fields.ExactDecimalField(
+                        blank=True, decimal_places=18, max_digits=38, null=True
+                    ),
+                ),
+                ("net", ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
+                (
+                    "hashrate_hs",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=40,
+                        null=True,
+                        verbose_name="hashrate (H/s)",
+                    ),
+                ),
+                ("value", ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
+                ("raw", models.JSONField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="production",
+                        to="holdings.importbatch",
+                    ),
+                ),
+                (
+                    "entry",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="production_record",
+                        to="ledger.journalentry",
+                    ),
+                ),
+                (
+                    "pool_account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="production",
+                        to="holdings.poolaccount",
+                    ),
+                ),
+                (
+                    "price",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="holdings.price",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-day', 'pool_account'],
+                "ordering": ["-day", "pool_account"],
             },
         ),
         migrations.CreateModel(
-            name='Lot',
+            name="Lot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('acquired_at', models.DateTimeField()),
-                ('origin', models.CharField(choices=[('opening', 'Opening balance'), ('mined', 'Mined (pool earning)'), ('transfer', 'Transferred from another account'), ('purchase', 'Purchased')], max_length=16)),
-                ('original_quantity', ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
-                ('original_cost', ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
-                ('quantity', ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
-                ('cost', ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
-                ('fair_value_adjustment', ledger.fields.ExactDecimalField(decimal_places=2, default=0, max_digits=24)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lots', to='ledger.account')),
-                ('commodity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.commodity')),
-                ('opened_by_entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='opened_lots', to='ledger.journalentry')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='holdings.lot')),
-                ('price', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='holdings.price')),
-                ('production_record', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='lots', to='holdings.productionrecord')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("acquired_at", models.DateTimeField()),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[
+                            ("opening", "Opening balance"),
+                            ("mined", "Mined (pool earning)"),
+                            ("transfer", "Transferred from another account"),
+                            ("purchase", "Purchased"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "original_quantity",
+                    ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38),
+                ),
+                ("original_cost", ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
+                ("quantity", ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
+                ("cost", ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
+                (
+                    "fair_value_adjustment",
+                    ledger.fields.ExactDecimalField(decimal_places=2, default=0, max_digits=24),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lots",
+                        to="ledger.account",
+                    ),
+                ),
+                (
+                    "commodity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.commodity",
+                    ),
+                ),
+                (
+                    "opened_by_entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="opened_lots",
+                        to="ledger.journalentry",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="holdings.lot",
+                    ),
+                ),
+                (
+                    "price",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="holdings.price",
+                    ),
+                ),
+                (
+                    "production_record",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lots",
+                        to="holdings.productionrecord",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['acquired_at', 'id'],
+                "ordering": ["acquired_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Remeasurement',
+            name="Remeasurement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('as_of', models.DateField()),
-                ('units', ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
-                ('carrying_value_before', ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
-                ('fair_value', ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
-                ('adjustment', ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
-                ('lots', models.PositiveIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('commodity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.commodity')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('entry', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='remeasurement', to='ledger.journalentry')),
-                ('price', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='holdings.price')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("as_of", models.DateField()),
+                ("units", ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
+                (
+                    "carrying_value_before",
+                    ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24),
+                ),
+                ("fair_value", ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
+                ("adjustment", ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
+                ("lots", models.PositiveIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "commodity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.commodity",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "entry",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="remeasurement",
+                        to="ledger.journalentry",
+                    ),
+                ),
+                (
+                    "price",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="holdings.price",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-as_of', 'commodity'],
+                "ordering": ["-as_of", "commodity"],
             },
         ),
         migrations.CreateModel(
-            name='Site',
+            name="Site",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=27, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9._-]{0,26}$', "Letters, digits, '.', '_' or '-' (at most 27).")])),
-                ('name', models.CharField(max_length=200)),
-                ('region', models.CharField(max_length=100)),
-                ('deployed_hashrate_hs', models.DecimalField(decimal_places=0, max_digits=30, verbose_name='deployed hashrate (H/s)')),
-                ('is_active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=27,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9][A-Za-z0-9._-]{0,26}$",
+                                "Letters, digits, '.', '_' or '-' (at most 27).",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("region", models.CharField(max_length=100)),
+                (
+                    "deployed_hashrate_hs",
+                    models.DecimalField(
+                        decimal_places=0, max_digits=30, verbose_name="deployed hashrate (H/s)"
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['code'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('deployed_hashrate_hs__gte', 0)), name='holdings_site_hashrate_positive')],
+                "ordering": ["code"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("deployed_hashrate_hs__gte", 0)),
+                        name="holdings_site_hashrate_positive",
+                    )
+                ],
             },
         ),
         migrations.AddField(
-            model_name='poolaccount',
-            name='site',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='pool_accounts', to='holdings.site'),
+            model_name="poolaccount",
+            name="site",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="pool_accounts",
+                to="holdings.site",
+            ),
         ),
         migrations.CreateModel(
-            name='Wallet',
+            name="Wallet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=27, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9._-]{0,26}$', "Letters, digits, '.', '_' or '-' (at most 27).")])),
-                ('name', models.CharField(max_length=200)),
-                ('custodian', models.CharField(blank=True, max_length=200)),
-                ('is_active', models.BooleanField(default=True)),
-                ('account', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='wallet', to='ledger.account')),
-                ('commodity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.commodity')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=27,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9][A-Za-z0-9._-]{0,26}$",
+                                "Letters, digits, '.', '_' or '-' (at most 27).",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("custodian", models.CharField(blank=True, max_length=200)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "account",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="wallet",
+                        to="ledger.account",
+                    ),
+                ),
+                (
+                    "commodity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.commodity",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Payout',
+            name="Payout",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=100)),
-                ('txid', models.CharField(max_length=64)),
-                ('address', models.CharField(max_length=128)),
-                ('amount', ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
-                ('paid_at', models.DateTimeField()),
-                ('raw', models.JSONField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payouts', to='holdings.importbatch')),
-                ('entry', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='payout', to='ledger.journalentry')),
-                ('pool_account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payouts', to='holdings.poolaccount')),
-                ('wallet', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payouts', to='holdings.wallet')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=100)),
+                ("txid", models.CharField(max_length=64)),
+                ("address", models.CharField(max_length=128)),
+                ("amount", ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
+                ("paid_at", models.DateTimeField()),
+                ("raw", models.JSONField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payouts",
+                        to="holdings.importbatch",
+                    ),
+                ),
+                (
+                    "entry",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payout",
+                        to="ledger.journalentry",
+                    ),
+                ),
+                (
+                    "pool_account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payouts",
+                        to="holdings.poolaccount",
+                    ),
+                ),
+                (
+                    "wallet",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payouts",
+                        to="holdings.wallet",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-paid_at'],
+                "ordering": ["-paid_at"],
             },
         ),
         migrations.CreateModel(
-            name='WalletAddress',
+            name="WalletAddress",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address', models.CharField(max_length=128, unique=True)),
-                ('label', models.CharField(blank=True, max_length=200)),
-                ('wallet', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='addresses', to='holdings.wallet')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("address", models.CharField(max_length=128, unique=True)),
+                ("label", models.CharField(blank=True, max_length=200)),
+                (
+                    "wallet",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="addresses",
+                        to="holdings.wallet",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'wallet addresses',
-                'ordering': ['wallet', 'address'],
+                "verbose_name_plural": "wallet addresses",
+                "ordering": ["wallet", "address"],
             },
         ),
         migrations.CreateModel(
-            name='LotMovement',
+            name="LotMovement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('effective_date', models.DateField()),
-                ('kind', models.CharField(choices=[('open', 'Opened'), ('transfer_in', 'Transferred in'), ('transfer_out', 'Transferred out'), ('disposal', 'Disposed of'), ('remeasurement', 'Fair value remeasurement')], max_length=16)),
-                ('quantity', ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
-                ('cost', ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
-                ('fair_value_adjustment', ledger.fields.ExactDecimalField(decimal_places=2, default=0, max_digits=24)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lot_movements', to='ledger.journalentry')),
-                ('lot', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='movements', to='holdings.lot')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("effective_date", models.DateField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("open", "Opened"),
+                            ("transfer_in", "Transferred in"),
+                            ("transfer_out", "Transferred out"),
+                            ("disposal", "Disposed of"),
+                            ("remeasurement", "Fair value remeasurement"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("quantity", ledger.fields.ExactDecimalField(decimal_places=18, max_digits=38)),
+                ("cost", ledger.fields.ExactDecimalField(decimal_places=2, max_digits=24)),
+                (
+                    "fair_value_adjustment",
+                    ledger.fields.ExactDecimalField(decimal_places=2, default=0, max_digits=24),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lot_movements",
+                        to="ledger.journalentry",
+                    ),
+                ),
+                (
+                    "lot",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="movements",
+                        to="holdings.lot",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['effective_date', 'id'],
-                'indexes': [models.Index(fields=['lot', 'effective_date'], name='holdings_lotmove_lot_date'), models.Index(fields=['effective_date'], name='holdings_lotmove_date')],
+                "ordering": ["effective_date", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["lot", "effective_date"], name="holdings_lotmove_lot_date"
+                    ),
+                    models.Index(fields=["effective_date"], name="holdings_lotmove_date"),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='importbatch',
-            index=models.Index(fields=['status', 'created_at'], name='holdings_batch_status'),
+            model_name="importbatch",
+            index=models.Index(fields=["status", "created_at"], name="holdings_batch_status"),
         ),
         migrations.AddConstraint(
-            model_name='price',
-            constraint=models.UniqueConstraint(fields=('base', 'quote', 'timestamp'), name='holdings_price_one_per_timestamp'),
+            model_name="price",
+            constraint=models.UniqueConstraint(
+                fields=("base", "quote", "timestamp"), name="holdings_price_one_per_timestamp"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='price',
-            constraint=models.CheckConstraint(condition=models.Q(('price__gt', 0)), name='holdings_price_positive'),
+            model_name="price",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("price__gt", 0)), name="holdings_price_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='price',
-            constraint=models.CheckConstraint(condition=models.Q(('base', models.F('quote')), _negated=True), name='holdings_price_pair'),
+            model_name="price",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("base", models.F("quote")), _negated=True),
+                name="holdings_price_pair",
+            ),
         ),
         migrations.AddIndex(
-            model_name='productionrecord',
-            index=models.Index(fields=['day'], name='holdings_production_day'),
+            model_name="productionrecord",
+            index=models.Index(fields=["day"], name="holdings_production_day"),
         ),
         migrations.AddConstraint(
-            model_name='productionrecord',
-            constraint=models.UniqueConstraint(fields=('pool_account', 'day'), name='holdings_production_one_per_day'),
+            model_name="productionrecord",
+            constraint=models.UniqueConstraint(
+                fields=("pool_account", "day"), name="holdings_production_one_per_day"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='productionrecord',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id__isnull', False)), fields=('pool_account', 'external_id'), name='holdings_production_external_id'),
+            model_name="productionrecord",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id__isnull", False)),
+                fields=("pool_account", "external_id"),
+                name="holdings_production_external_id",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='productionrecord',
-            constraint=models.CheckConstraint(condition=models.Q(('net__gte', 0)), name='holdings_production_net'),
+            model_name="productionrecord",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("net__gte", 0)), name="holdings_production_net"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='productionrecord',
-            constraint=models.CheckConstraint(condition=models.Q(('gross__isnull', True), ('fee__isnull', True), ('net', django.db.models.expressions.CombinedExpression(models.F('gross'), '-', models.F('fee'))), _connector='OR'), name='holdings_production_gross_less_fee'),
+            model_name="productionrecord",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("gross__isnull", True),
+                    ("fee__isnull", True),
+                    (
+                        "net",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("gross"), "-", models.F("fee")
+                        ),
+                    ),
+                    _connector="OR",
+                ),
+                name="holdings_production_gross_less_fee",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lot',
-            index=models.Index(condition=models.Q(('quantity__gt', 0)), fields=['account', 'acquired_at', 'id'], name='holdings_lot_open_fifo'),
+            model_name="lot",
+            index=models.Index(
+                condition=models.Q(("quantity__gt", 0)),
+                fields=["account", "acquired_at", "id"],
+                name="holdings_lot_open_fifo",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lot',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gte', 0)), name='holdings_lot_quantity'),
+            model_name="lot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gte", 0)), name="holdings_lot_quantity"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lot',
-            constraint=models.CheckConstraint(condition=models.Q(('original_quantity__gt', 0)), name='holdings_lot_original_quantity'),
+            model_name="lot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("original_quantity__gt", 0)),
+                name="holdings_lot_original_quantity",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lot',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__lte', models.F('original_quantity'))), name='holdings_lot_not_above_original'),
+            model_name="lot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__lte", models.F("original_quantity"))),
+                name="holdings_lot_not_above_original",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lot',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('quantity', 0), _negated=True), models.Q(('cost', 0), ('fair_value_adjustment', 0)), _connector='OR'), name='holdings_lot_empty_carries_nothing'),
+            model_name="lot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("quantity", 0), _negated=True),
+                    models.Q(("cost", 0), ("fair_value_adjustment", 0)),
+                    _connector="OR",
+                ),
+                name="holdings_lot_empty_carries_nothing",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='remeasurement',
-            constraint=models.UniqueConstraint(fields=('commodity', 'as_of'), name='holdings_remeasurement_once_per_day'),
+            model_name="remeasurement",
+            constraint=models.UniqueConstraint(
+                fields=("commodity", "as_of"), name="holdings_remeasurement_once_per_day"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payout',
-            constraint=models.UniqueConstraint(fields=('pool_account', 'external_id'), name='holdings_payout_external_id'),
+            model_name="payout",
+            constraint=models.UniqueConstraint(
+                fields=("pool_account", "external_id"), name="holdings_payout_external_id"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payout',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='holdings_payout_amount'),
+            model_name="payout",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="holdings_payout_amount"
+            ),
         ),
     ]

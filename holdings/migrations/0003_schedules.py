@@ -2,16 +2,36 @@ from django.db import migrations
 
 SCHEDULES = [
     # name, task, (minute, hour, day_of_month), description
-    ("Fetch prices", "holdings.fetch_prices", ("15", "0", "*"),
-     "Yesterday's and today's prices from the configured provider (PRICE_PROVIDER_URL)."),
-    ("Fetch pool production", "holdings.fetch_production", ("45", "0", "*"),
-     "Yesterday's earnings and payouts from the API of every pool account fetched daily."),
-    ("Resume stalled imports", "holdings.resume_stalled_imports", ("*/15", "*", "*"),
-     "Batches a dead worker left pending or running are imported again."),
-    ("Month-end fair value remeasurement", "holdings.remeasure_month_end", ("0", "2", "1"),
-     "Every fair-value commodity remeasured at the month end just past."),
-    ("Lots equal the ledger", "holdings.verify_lots", ("40", "2", "*"),
-     "Every lot-tracked account's quantity and cost equal the sum of its lots."),
+    (
+        "Fetch prices",
+        "holdings.fetch_prices",
+        ("15", "0", "*"),
+        "Yesterday's and today's prices from the configured provider (PRICE_PROVIDER_URL).",
+    ),
+    (
+        "Fetch pool production",
+        "holdings.fetch_production",
+        ("45", "0", "*"),
+        "Yesterday's earnings and payouts from the API of every pool account fetched daily.",
+    ),
+    (
+        "Resume stalled imports",
+        "holdings.resume_stalled_imports",
+        ("*/15", "*", "*"),
+        "Batches a dead worker left pending or running are imported again.",
+    ),
+    (
+        "Month-end fair value remeasurement",
+        "holdings.remeasure_month_end",
+        ("0", "2", "1"),
+        "Every fair-value commodity remeasured at the month end just past.",
+    ),
+    (
+        "Lots equal the ledger",
+        "holdings.verify_lots",
+        ("40", "2", "*"),
+        "Every lot-tracked account's quantity and cost equal the sum of its lots.",
+    ),
 ]
 
 

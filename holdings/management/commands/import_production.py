@@ -54,8 +54,9 @@ class Command(BaseCommand):
                 for error in batch.errors:
                     self.stderr.write(f"  {_describe(error)}")
         if failed:
-            raise CommandError(f"{len(failed)} of {len(batch_ids)} batch(es) failed; nothing "
-                               f"of those was imported")
+            raise CommandError(
+                f"{len(failed)} of {len(batch_ids)} batch(es) failed; nothing of those was imported"
+            )
 
     def _create(self, path: Path, source: str, pool_account: str | None) -> int:
         try:

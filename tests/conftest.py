@@ -8,6 +8,7 @@ from pathlib import Path
 
 import factory
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -15,6 +16,7 @@ from django.db.backends.postgresql.operations import DatabaseOperations
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from cango_treasury.celery import app as celery_app
 from ledger import roles
 from ledger.services import chart_load
 
@@ -131,3 +133,33 @@ def api_client_for(request, reference_data):
         return client
 
     return make
+
+
+@pytest.fixture(scope="session")
+def broker_folders(tmp_path_factory):
+    """One broker folder for the whole run: the app's producer pool keeps the transport it
+    was first given, so every test's worker must use the same folders."""
+    root = tmp_path_factory.mktemp("broker")
+    folders = {name: root / name for name in ("queue", "processed", "control")}
+    for folder in folders.values():
+        folder.mkdir()
+    return folders
+
+
+@pytest.fixture
+def worker(broker_folders):
+    """An in-process worker on a broker folder of its own (not the one `make run` uses)."""
+    saved = dict(celery_app.conf.broker_transport_options)
+    celery_app.conf.broker_transport_options = {
+        "data_folder_in": str(broker_folders["queue"]),
+        "data_folder_out": str(broker_folders["queue"]),
+        "processed_folder": str(broker_folders["processed"]),
+        "control_folder": str(broker_folders["control"]),
+    }
+    for leftover in broker_folders["queue"].iterdir():
+        leftover.unlink()  # messages an earlier test left unconsumed
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            yield
+    finally:
+        celery_app.conf.broker_transport_options = saved

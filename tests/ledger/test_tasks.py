@@ -7,35 +7,13 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
-from cango_treasury.celery import app
 from ledger import services
 from ledger.tasks import verify_integrity
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def worker(tmp_path):
-    """An in-process worker on a broker folder of its own (not the one `make run` uses)."""
-    folders = {name: tmp_path / name for name in ("queue", "processed", "control")}
-    for folder in folders.values():
-        folder.mkdir()
-    saved = dict(app.conf.broker_transport_options)
-    app.conf.broker_transport_options = {
-        "data_folder_in": str(folders["queue"]),
-        "data_folder_out": str(folders["queue"]),
-        "processed_folder": str(folders["processed"]),
-        "control_folder": str(folders["control"]),
-    }
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        app.conf.broker_transport_options = saved
 
 
 def test_the_integrity_check_passes_on_a_sound_ledger_and_finds_a_tampered_rollup(chart, worker):

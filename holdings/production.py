@@ -51,6 +51,7 @@ from holdings.models import (
 )
 from ledger import services as ledger_services
 from ledger.errors import LedgerError
+from ledger.money import fits_scale
 from ledger.posting import EntryInput, PostingInput
 
 logger = logging.getLogger(__name__)
@@ -257,13 +258,12 @@ class _Importer:
         except LedgerError as error:
             self.error(None, error.field, f"the ledger refused the batch: {error.message}")
             self.check()
-        for record in records:
-            if record.entry_index is not None:  # type: ignore[attr-defined]
-                record.entry = posted[record.entry_index]  # type: ignore[attr-defined]
-        ProductionRecord.objects.bulk_create(records)
-        for payout in payout_rows:
-            payout.entry = posted[payout.entry_index]  # type: ignore[attr-defined]
-        Payout.objects.bulk_create(payout_rows)
+        for record, index in records:
+            record.entry = posted[index] if index is not None else None
+        ProductionRecord.objects.bulk_create([record for record, _ in records])
+        for payout, index in payout_rows:
+            payout.entry = posted[index]
+        Payout.objects.bulk_create([payout for payout, _ in payout_rows])
         for lot in plan.new_lots:
             if lot.production_record is not None:
                 lot.production_record_id = lot.production_record.pk
@@ -463,8 +463,9 @@ class _Importer:
         prices: dict[tuple[str, datetime], Price],
         entries: list[EntryInput],
         plan: LotPlan,
-    ) -> list[ProductionRecord]:
-        records = []
+    ) -> list[tuple[ProductionRecord, int | None]]:
+        """Each new record with the index of its entry (None: a day that earned nothing)."""
+        records: list[tuple[ProductionRecord, int | None]] = []
         for account, earning in earnings:
             record = ProductionRecord(
                 pool_account=account,
@@ -478,16 +479,16 @@ class _Importer:
                 value=Decimal("0.00"),
                 batch=self.batch,
             )
-            record.entry_index = None  # type: ignore[attr-defined]
-            records.append(record)
             self.outcome.earnings_created += 1
             if earning.net == 0:
-                continue  # a day the sub-account earned nothing: kept, nothing to post
+                records.append((record, None))  # a day that earned nothing: kept, not posted
+                continue
             price = prices[(account.commodity_id, price_timestamp(earning.day))]
             value = cents(earning.net * price.price)
             record.price = price
             record.value = value
-            record.entry_index = len(entries)  # type: ignore[attr-defined]
+            entry_index = len(entries)
+            records.append((record, entry_index))
             entries.append(
                 EntryInput(
                     effective_date=earning.day,
@@ -502,7 +503,7 @@ class _Importer:
                 )
             )
             lot = plan.open(
-                entry_index=record.entry_index,  # type: ignore[attr-defined]
+                entry_index=entry_index,
                 account=account.receivable_account,
                 acquired_at=earned_at(earning.day),
                 effective_date=earning.day,
@@ -519,7 +520,8 @@ class _Importer:
         payouts: list[tuple[PoolAccount, ParsedPayout, WalletAddress]],
         entries: list[EntryInput],
         plan: LotPlan,
-    ) -> list[Payout]:
+    ) -> list[tuple[Payout, int]]:
+        """Each new payout with the index of its entry."""
         if not payouts:
             return []
         receivables = {account.receivable_account_id for account, _, _ in payouts}
@@ -537,7 +539,7 @@ class _Importer:
         for lots in open_lots.values():
             lots.sort(key=lambda lot: (lot.acquired_at, lot.pk or 0))
 
-        rows = []
+        rows: list[tuple[Payout, int]] = []
         for account, payout, address in payouts:
             takes, short = take_fifo(
                 open_lots[account.receivable_account_id], payout.amount, acquired_by=payout.paid_at
@@ -586,15 +588,12 @@ class _Importer:
                 raw=payout.raw,
                 batch=self.batch,
             )
-            row.entry_index = entry_index  # type: ignore[attr-defined]
-            rows.append(row)
+            rows.append((row, entry_index))
             self.outcome.payouts_created += 1
         return rows
 
 
 def _fits(amount: Decimal, account: PoolAccount) -> bool:
-    from ledger.money import fits_scale
-
     return fits_scale(amount, account.commodity.decimal_places)
 
 

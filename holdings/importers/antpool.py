@@ -23,22 +23,18 @@ from holdings.importers.common import (
     JsonApi,
     NonceClock,
     PoolApiError,
-    collapse,
+    coded_data,
+    document_rows,
+    finish,
+    is_earning_row,
     join_json_array,
     jsonable,
     load_json,
     plain,
-    provider_message,
-    responses,
+    saved_coded_data,
     to_decimal,
 )
-from holdings.importers.records import (
-    Earning,
-    ImportFileError,
-    ParseContext,
-    ParsedFile,
-    Payout,
-)
+from holdings.importers.records import Earning, ImportFileError, ParseContext, ParsedFile, Payout
 from ledger.money import exact_sum
 
 POOL = "Antpool"
@@ -62,15 +58,9 @@ _HASHRATE_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*([A-Za-z]+)/s")
 
 
 def _page_rows(where: str, page: Any, file_name: str) -> list[Any]:
-    if not isinstance(page, dict) or "code" not in page:
-        raise ImportFileError(f"{where} is not an Antpool API response", file_name=file_name)
-    if page["code"] != 0:
-        message = provider_message(page) or "no message"
-        raise ImportFileError(
-            f"{where} is an Antpool error answer (code {jsonable(page['code'])}): {message}",
-            file_name=file_name,
-        )
-    data = page.get("data")
+    data = saved_coded_data(
+        where, page, file_name=file_name, a_pool="an Antpool", answer="API response"
+    )
     rows = data.get("rows") if isinstance(data, dict) else None
     if not isinstance(rows, list):
         raise ImportFileError(f"{where} has no data.rows list", file_name=file_name)
@@ -81,40 +71,17 @@ def parse(content: bytes, ctx: ParseContext) -> ParsedFile:
     document = load_json(content, file_name=ctx.file_name)
     earnings: list[Earning] = []
     payouts: list[Payout] = []
-    row = 0
-    for where, page in responses(document):
-        for item in _page_rows(where, page, ctx.file_name):
-            row += 1  # rows count items across the whole document, in order
-            if not isinstance(item, dict):
-                raise ImportFileError(
-                    "a row must be a JSON object", file_name=ctx.file_name, row=row
-                )
-            fields = Fields(item, file_name=ctx.file_name, row=row)
-            is_earning, is_payout = "fppsBlockAmount" in item, "txId" in item
-            if is_earning and not is_payout:
-                earnings.append(_earning(fields, ctx))
-            elif is_payout and not is_earning:
-                payouts.append(_payout(fields, ctx))
-            else:
-                raise fields.error(
-                    "is neither an earning row (fppsBlockAmount) nor a payout (txId)"
-                )
-    return ParsedFile(
-        earnings=collapse(
-            earnings,
-            key=lambda e: e.day,
-            describe=lambda e: f"earning day {e.day}",
-            field="timestamp",
-            file_name=ctx.file_name,
-        ),
-        payouts=collapse(
-            payouts,
-            key=lambda p: p.external_id,
-            describe=lambda p: f"payout id {p.external_id}",
-            field="id",
-            file_name=ctx.file_name,
-        ),
-    )
+    for item in document_rows(document, _page_rows, file_name=ctx.file_name):
+        if is_earning_row(
+            item,
+            earning_key="fppsBlockAmount",
+            payout_key="txId",
+            neither="is neither an earning row (fppsBlockAmount) nor a payout (txId)",
+        ):
+            earnings.append(_earning(item, ctx))
+        else:
+            payouts.append(_payout(item, ctx))
+    return finish(earnings, payouts, ctx, day_field="timestamp", day_name="earning day")
 
 
 def _earning(item: Fields, ctx: ParseContext) -> Earning:
@@ -219,12 +186,7 @@ class Client:
                 "pageSize": str(PAGE_SIZE),
             }
             response = self._api.call("POST", PATH, form=form)
-            data = response.data
-            if not isinstance(data, dict) or data.get("code") != 0:
-                code = jsonable(data.get("code")) if isinstance(data, dict) else None
-                message = provider_message(data) or "no message"
-                raise PoolApiError(POOL, PATH, f"error answer (code {code}): {message}")
-            listing = data.get("data")
+            listing = coded_data(response.data, pool=POOL, path=PATH)
             rows = listing.get("rows") if isinstance(listing, dict) else None
             total = to_decimal(listing.get("totalPage")) if isinstance(listing, dict) else None
             if not isinstance(rows, list) or total is None or not total.is_finite():

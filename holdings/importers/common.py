@@ -2,8 +2,10 @@
 
 Nothing here touches the database. Parsers read a document with `load_json` or `read_csv`,
 pull typed values out of each record through `Fields` (which raises ImportFileError naming
-the file, the row and the field), and drop overlapping duplicates with `collapse`. Clients
-talk to the pools through `JsonApi`, which turns every transport problem into PoolApiError.
+the file, the row and the field; `document_rows` gives them for a saved JSON document), and
+drop overlapping duplicates with `collapse` (`finish` does so for earnings and payouts).
+Clients talk to the pools through `JsonApi`, which turns every transport problem into
+PoolApiError.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import io
 import json
 import re
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -23,7 +25,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from holdings.importers.records import Earning, ImportFileError, Payout
+from holdings.importers.records import Earning, ImportFileError, ParseContext, ParsedFile, Payout
 from ledger.money import EXACT, fits_scale
 
 DEFAULT_TIMEOUT = 30.0
@@ -55,15 +57,19 @@ def decode_json(text: str | bytes) -> Any:
     return json.loads(text, parse_float=_json_double, parse_constant=_json_constant)
 
 
-def load_json(content: bytes, *, file_name: str) -> Any:
-    """The document in a saved API response, or ImportFileError."""
+def _utf8_text(content: bytes, *, file_name: str) -> str:
     try:
         # utf-8-sig: a byte-order mark left by a Windows editor is not an error.
-        text = content.decode("utf-8-sig")
+        return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportFileError(
             f"not UTF-8 text (byte {exc.start} cannot be decoded)", file_name=file_name
         ) from exc
+
+
+def load_json(content: bytes, *, file_name: str) -> Any:
+    """The document in a saved API response, or ImportFileError."""
+    text = _utf8_text(content, file_name=file_name)
     try:
         return decode_json(text)
     except json.JSONDecodeError as exc:
@@ -117,12 +123,7 @@ def read_csv(
     `headers` maps a kind to (required columns, optional columns); columns may come in any
     order, optional ones may be left out, nothing else may appear. Returns the kind and rows.
     """
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(
-            f"not UTF-8 text (byte {exc.start} cannot be decoded)", file_name=file_name
-        ) from exc
+    text = _utf8_text(content, file_name=file_name)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
@@ -358,6 +359,64 @@ class Fields:
 
 
 # ---------------------------------------------------------------------------------------
+# Rows of saved JSON documents
+
+
+def object_fields(item: Any, *, file_name: str, row: int, noun: str = "a row") -> Fields:
+    """Fields of a row that must be a JSON object; `noun` names the row in the refusal."""
+    if not isinstance(item, dict):
+        raise ImportFileError(f"{noun} must be a JSON object", file_name=file_name, row=row)
+    return Fields(item, file_name=file_name, row=row)
+
+
+def document_rows(
+    document: Any,
+    page_rows: Callable[[str, Any, str], list[Any]],
+    *,
+    file_name: str,
+    noun: str = "a row",
+) -> Iterator[Fields]:
+    """Fields of every row of every response in a saved document (see `responses`).
+
+    `page_rows(where, response, file_name)` gives one response's rows or refuses the
+    response. Rows are numbered across the whole document, in order, so that an error names
+    the row a reader counts to. Rows are given one at a time, so the first problem in the
+    file is the one reported, whether it is in a row or in a later response.
+    """
+    row = 0
+    for where, response in responses(document):
+        for item in page_rows(where, response, file_name):
+            row += 1
+            yield object_fields(item, file_name=file_name, row=row, noun=noun)
+
+
+def saved_coded_data(where: str, page: Any, *, file_name: str, a_pool: str, answer: str) -> Any:
+    """The `data` of a saved `{"code": 0, "data": ...}` answer.
+
+    `a_pool` is the pool's name with its article ("an Antpool"), `answer` what a response is
+    called ("API page"). A saved error answer is refused with the provider's own message.
+    """
+    if not isinstance(page, dict) or "code" not in page:
+        raise ImportFileError(f"{where} is not {a_pool} {answer}", file_name=file_name)
+    if page["code"] != 0:
+        message = provider_message(page) or "no message"
+        raise ImportFileError(
+            f"{where} is {a_pool} error answer (code {jsonable(page['code'])}): {message}",
+            file_name=file_name,
+        )
+    return page.get("data")
+
+
+def is_earning_row(item: Fields, *, earning_key: str, payout_key: str, neither: str) -> bool:
+    """Whether a row is an earning (it has `earning_key`) rather than a payout (it has
+    `payout_key`). A row with both or neither cannot be told apart: refused with `neither`."""
+    is_earning, is_payout = earning_key in item.data, payout_key in item.data
+    if is_earning == is_payout:
+        raise item.error(neither)
+    return is_earning
+
+
+# ---------------------------------------------------------------------------------------
 # Duplicates
 
 R = TypeVar("R", Earning, Payout)
@@ -389,6 +448,40 @@ def collapse(
                 field=field,
             )
     return kept
+
+
+def finish(
+    earnings: list[Earning],
+    payouts: list[Payout],
+    ctx: ParseContext,
+    *,
+    day_field: str,
+    day_name: str,
+    id_field: str = "id",
+    id_name: str = "payout id",
+) -> ParsedFile:
+    """The parsed file with one earning per day and one payout per provider id: pages and
+    requests saved together overlap, so the same record can come more than once.
+
+    A clash names the record as `day_name`/`id_name` and its value, in the field
+    `day_field`/`id_field` it was read from.
+    """
+    return ParsedFile(
+        earnings=collapse(
+            earnings,
+            key=lambda e: e.day,
+            describe=lambda e: f"{day_name} {e.day}",
+            field=day_field,
+            file_name=ctx.file_name,
+        ),
+        payouts=collapse(
+            payouts,
+            key=lambda p: p.external_id,
+            describe=lambda p: f"{id_name} {p.external_id}",
+            field=id_field,
+            file_name=ctx.file_name,
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -505,6 +598,24 @@ class JsonApi:
                 status=response.status_code,
             )
         return ApiResponse(body=response.content, data=data)
+
+
+def key_header(header: str, key: str, *, missing: str) -> dict[str, str]:
+    """The request header that carries an API key. A blank key is refused (ValueError with
+    `missing`) when the client is made, rather than by the pool on the first request."""
+    if not key:
+        raise ValueError(missing)
+    return {header: key}
+
+
+def coded_data(data: Any, *, pool: str, path: str) -> Any:
+    """The `data` of a `{"code": 0, "data": ...}` answer; any other answer is PoolApiError
+    with the provider's code and message."""
+    if not isinstance(data, dict) or data.get("code") != 0:
+        code = jsonable(data.get("code")) if isinstance(data, dict) else None
+        message = provider_message(data) or "no message"
+        raise PoolApiError(pool, path, f"error answer (code {code}): {message}")
+    return data.get("data")
 
 
 def _snippet(text: str, limit: int = 200) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from holdings.importers.common import (
     DEFAULT_TIMEOUT,
@@ -16,22 +17,17 @@ from holdings.importers.common import (
     Fields,
     JsonApi,
     PoolApiError,
-    collapse,
+    document_rows,
+    finish,
     join_json_array,
     jsonable,
+    key_header,
     load_json,
     midnight,
     provider_message,
-    responses,
     to_decimal,
 )
-from holdings.importers.records import (
-    Earning,
-    ImportFileError,
-    ParseContext,
-    ParsedFile,
-    Payout,
-)
+from holdings.importers.records import Earning, ImportFileError, ParseContext, ParsedFile, Payout
 
 POOL = "F2Pool"
 TRANSACTIONS_PATH = "/v2/assets/transactions/list"
@@ -50,51 +46,41 @@ def currency_for(commodity: str) -> str:
         ) from None
 
 
+def _transactions(where: str, response: Any, file_name: str) -> list[Any]:
+    transactions = response.get("transactions") if isinstance(response, dict) else None
+    if not isinstance(transactions, list):
+        raise ImportFileError(
+            f"{where} is not an F2Pool transactions response (no 'transactions' list)",
+            file_name=file_name,
+        )
+    return transactions
+
+
 def parse(content: bytes, ctx: ParseContext) -> ParsedFile:
     document = load_json(content, file_name=ctx.file_name)
     earnings: list[Earning] = []
     payouts: list[Payout] = []
-    row = 0
-    for where, response in responses(document):
-        transactions = response.get("transactions") if isinstance(response, dict) else None
-        if not isinstance(transactions, list):
-            raise ImportFileError(
-                f"{where} is not an F2Pool transactions response (no 'transactions' list)",
-                file_name=ctx.file_name,
+    rows = document_rows(document, _transactions, file_name=ctx.file_name, noun="a transaction")
+    for item in rows:
+        # Income comes under several types (revenue, pps...), so any type but payout that
+        # carries mining_extra is an earning; everything else is refused by its type.
+        kind = item.data.get("type")
+        if kind == "payout" and "payout_extra" in item.data:
+            payouts.append(_payout(item, ctx))
+        elif kind != "payout" and "mining_extra" in item.data:
+            earnings.append(_earning(item, ctx))
+        else:
+            raise item.error(
+                f"transaction type {jsonable(kind)!r} is not one this import reads "
+                "(income with mining_extra, or payout with payout_extra)",
+                "type",
             )
-        for item in transactions:
-            row += 1  # rows count items across the whole document, in order
-            if not isinstance(item, dict):
-                raise ImportFileError(
-                    "a transaction must be a JSON object", file_name=ctx.file_name, row=row
-                )
-            fields = Fields(item, file_name=ctx.file_name, row=row)
-            kind = item.get("type")
-            if kind == "payout" and "payout_extra" in item:
-                payouts.append(_payout(fields, ctx))
-            elif kind != "payout" and "mining_extra" in item:
-                earnings.append(_earning(fields, ctx))
-            else:
-                raise fields.error(
-                    f"transaction type {jsonable(kind)!r} is not one this import reads "
-                    "(income with mining_extra, or payout with payout_extra)",
-                    "type",
-                )
-    return ParsedFile(
-        earnings=collapse(
-            earnings,
-            key=lambda e: e.day,
-            describe=lambda e: f"mining_date {e.day}",
-            field="mining_extra.mining_date",
-            file_name=ctx.file_name,
-        ),
-        payouts=collapse(
-            payouts,
-            key=lambda p: p.external_id,
-            describe=lambda p: f"payout id {p.external_id}",
-            field="id",
-            file_name=ctx.file_name,
-        ),
+    return finish(
+        earnings,
+        payouts,
+        ctx,
+        day_field="mining_extra.mining_date",
+        day_name="mining_date",
     )
 
 
@@ -141,14 +127,12 @@ class Client:
     def __init__(
         self, *, base_url: str, credentials: Credentials, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        if not credentials.api_secret:
-            raise ValueError("F2Pool needs credentials.api_secret (the API token)")
-        self._api = JsonApi(
-            pool=POOL,
-            base_url=base_url,
-            timeout=timeout,
-            headers={"F2P-API-SECRET": credentials.api_secret},
+        headers = key_header(
+            "F2P-API-SECRET",
+            credentials.api_secret,
+            missing="F2Pool needs credentials.api_secret (the API token)",
         )
+        self._api = JsonApi(pool=POOL, base_url=base_url, timeout=timeout, headers=headers)
 
     def fetch_day(self, *, sub_account: str, commodity: str, day: date) -> bytes:
         """The income for mining day `day` and the payouts made on `day`, as a JSON array of

@@ -15,9 +15,11 @@ from holdings.importers.common import (
     Fields,
     JsonApi,
     PoolApiError,
-    collapse,
+    finish,
     jsonable,
+    key_header,
     load_json,
+    object_fields,
     provider_message,
     unix_ms,
 )
@@ -34,20 +36,11 @@ def parse(content: bytes, ctx: ParseContext) -> ParsedFile:
             "not a Foundry earnings response (expected a JSON array of days)",
             file_name=ctx.file_name,
         )
-    earnings: list[Earning] = []
-    for row, item in enumerate(document, start=1):
-        if not isinstance(item, dict):
-            raise ImportFileError("a day must be a JSON object", file_name=ctx.file_name, row=row)
-        earnings.append(_earning(Fields(item, file_name=ctx.file_name, row=row), ctx))
-    return ParsedFile(
-        earnings=collapse(
-            earnings,
-            key=lambda e: e.day,
-            describe=lambda e: f"day {e.day}",
-            field="startTime",
-            file_name=ctx.file_name,
-        ),
-    )
+    earnings = [
+        _earning(object_fields(item, file_name=ctx.file_name, row=row, noun="a day"), ctx)
+        for row, item in enumerate(document, start=1)
+    ]
+    return finish(earnings, [], ctx, day_field="startTime", day_name="day")
 
 
 def _earning(item: Fields, ctx: ParseContext) -> Earning:
@@ -88,14 +81,10 @@ class Client:
     def __init__(
         self, *, base_url: str, credentials: Credentials, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        if not credentials.api_key:
-            raise ValueError("Foundry needs credentials.api_key")
-        self._api = JsonApi(
-            pool=POOL,
-            base_url=base_url,
-            timeout=timeout,
-            headers={"x-api-key": credentials.api_key},
+        headers = key_header(
+            "x-api-key", credentials.api_key, missing="Foundry needs credentials.api_key"
         )
+        self._api = JsonApi(pool=POOL, base_url=base_url, timeout=timeout, headers=headers)
 
     def fetch_day(self, *, sub_account: str, commodity: str, day: date) -> bytes:
         """The earnings from `day` on (Foundry answers every day since the start date), as

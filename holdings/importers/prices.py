@@ -19,6 +19,7 @@ from holdings.importers.common import (
     JsonApi,
     PoolApiError,
     midnight,
+    object_fields,
     read_csv,
 )
 from holdings.importers.records import ImportFileError, PriceQuote
@@ -172,9 +173,7 @@ class CoinMetricsClient:
         quotes = []
         try:
             for number, row in enumerate(rows, start=1):
-                if not isinstance(row, dict):
-                    raise ImportFileError("a row must be a JSON object", file_name=name, row=number)
-                item = Fields(row, file_name=name, row=number)
+                item = object_fields(row, file_name=name, row=number)
                 if not item.present(METRIC):
                     continue  # no price published for that asset and day
                 base = item.text("asset").upper()

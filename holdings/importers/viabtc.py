@@ -18,20 +18,17 @@ from holdings.importers.common import (
     Fields,
     JsonApi,
     PoolApiError,
-    collapse,
+    coded_data,
+    document_rows,
+    finish,
+    is_earning_row,
     join_json_array,
     jsonable,
+    key_header,
     load_json,
-    provider_message,
-    responses,
+    saved_coded_data,
 )
-from holdings.importers.records import (
-    Earning,
-    ImportFileError,
-    ParseContext,
-    ParsedFile,
-    Payout,
-)
+from holdings.importers.records import Earning, ImportFileError, ParseContext, ParsedFile, Payout
 
 POOL = "ViaBTC"
 PROFIT_PATH = "/res/openapi/v1/profit/history"
@@ -40,15 +37,7 @@ PAGE_SIZE = 100
 
 
 def _page_rows(where: str, page: Any, file_name: str) -> list[Any]:
-    if not isinstance(page, dict) or "code" not in page:
-        raise ImportFileError(f"{where} is not a ViaBTC API page", file_name=file_name)
-    if page["code"] != 0:
-        message = provider_message(page) or "no message"
-        raise ImportFileError(
-            f"{where} is a ViaBTC error answer (code {jsonable(page['code'])}): {message}",
-            file_name=file_name,
-        )
-    data = page.get("data")
+    data = saved_coded_data(where, page, file_name=file_name, a_pool="a ViaBTC", answer="API page")
     rows = data.get("data") if isinstance(data, dict) else None
     if not isinstance(rows, list):
         raise ImportFileError(f"{where} has no data.data list of rows", file_name=file_name)
@@ -59,38 +48,17 @@ def parse(content: bytes, ctx: ParseContext) -> ParsedFile:
     document = load_json(content, file_name=ctx.file_name)
     earnings: list[Earning] = []
     payouts: list[Payout] = []
-    row = 0
-    for where, page in responses(document):
-        for item in _page_rows(where, page, ctx.file_name):
-            row += 1  # rows count items across the whole document, in order
-            if not isinstance(item, dict):
-                raise ImportFileError(
-                    "a row must be a JSON object", file_name=ctx.file_name, row=row
-                )
-            fields = Fields(item, file_name=ctx.file_name, row=row)
-            is_earning, is_payout = "total_profit" in item, "tx" in item
-            if is_earning and not is_payout:
-                earnings.append(_earning(fields, ctx))
-            elif is_payout and not is_earning:
-                payouts.append(_payout(fields, ctx))
-            else:
-                raise fields.error("is neither a profit row (total_profit) nor a payment row (tx)")
-    return ParsedFile(
-        earnings=collapse(
-            earnings,
-            key=lambda e: e.day,
-            describe=lambda e: f"date {e.day}",
-            field="date",
-            file_name=ctx.file_name,
-        ),
-        payouts=collapse(
-            payouts,
-            key=lambda p: p.external_id,
-            describe=lambda p: f"payment id {p.external_id}",
-            field="id",
-            file_name=ctx.file_name,
-        ),
-    )
+    for item in document_rows(document, _page_rows, file_name=ctx.file_name):
+        if is_earning_row(
+            item,
+            earning_key="total_profit",
+            payout_key="tx",
+            neither="is neither a profit row (total_profit) nor a payment row (tx)",
+        ):
+            earnings.append(_earning(item, ctx))
+        else:
+            payouts.append(_payout(item, ctx))
+    return finish(earnings, payouts, ctx, day_field="date", day_name="date", id_name="payment id")
 
 
 def _check_coin(item: Fields, ctx: ParseContext, *, required: bool) -> None:
@@ -140,14 +108,10 @@ class Client:
     def __init__(
         self, *, base_url: str, credentials: Credentials, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        if not credentials.api_key:
-            raise ValueError("ViaBTC needs credentials.api_key")
-        self._api = JsonApi(
-            pool=POOL,
-            base_url=base_url,
-            timeout=timeout,
-            headers={"X-API-KEY": credentials.api_key},
+        headers = key_header(
+            "X-API-KEY", credentials.api_key, missing="ViaBTC needs credentials.api_key"
         )
+        self._api = JsonApi(pool=POOL, base_url=base_url, timeout=timeout, headers=headers)
 
     def fetch_day(self, *, sub_account: str, commodity: str, day: date) -> bytes:
         """Every page of the day's profit history and payment history, as a JSON array of
@@ -168,12 +132,7 @@ class Client:
             response = self._api.call(
                 "GET", path, params={**params, "page": str(page), "limit": str(PAGE_SIZE)}
             )
-            data = response.data
-            if not isinstance(data, dict) or data.get("code") != 0:
-                code = jsonable(data.get("code")) if isinstance(data, dict) else None
-                message = provider_message(data) or "no message"
-                raise PoolApiError(POOL, path, f"error answer (code {code}): {message}")
-            listing = data.get("data")
+            listing = coded_data(response.data, pool=POOL, path=path)
             if not isinstance(listing, dict) or not isinstance(listing.get("data"), list):
                 raise PoolApiError(POOL, path, "answer has no data.data list of rows")
             bodies.append(response.body)

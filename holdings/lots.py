@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
-from holdings.models import Lot, LotMovement, LotMovementKind, LotOrigin
+from django.utils import timezone
+
+from holdings import bulk
+from holdings.models import Lot, LotMovementKind, LotOrigin
 from ledger.models import Account, JournalEntry
 
 CENT = Decimal("0.01")
@@ -93,8 +96,11 @@ class LotPlan:
 
     def __init__(self) -> None:
         self.new_lots: list[Lot] = []
-        self._new_ids: set[int] = set()
+        # Per new lot: its entry, the date and kind of the movement that opens it, and the
+        # adjustment it opens with (its state may change again within the plan).
+        self._opening: dict[int, tuple[int, date, str, Decimal]] = {}
         self.changed: dict[int, Lot] = {}
+        # Every other movement: (lot, entry index, date, kind, quantity, cost, adjustment).
         self.movements: list[tuple[Lot, int, date, str, Decimal, Decimal, Decimal]] = []
 
     def open(
@@ -122,12 +128,8 @@ class LotPlan:
             fair_value_adjustment=adjustment,
             **evidence,
         )
-        lot._plan_entry_index = entry_index  # type: ignore[attr-defined]
         self.new_lots.append(lot)
-        self._new_ids.add(id(lot))
-        self.movements.append(
-            (lot, entry_index, effective_date, LotMovementKind.OPEN, quantity, cost, adjustment)
-        )
+        self._opening[id(lot)] = (entry_index, effective_date, LotMovementKind.OPEN, adjustment)
         return lot
 
     def transfer(
@@ -151,19 +153,12 @@ class LotPlan:
                 cost=take.cost,
                 fair_value_adjustment=take.adjustment,
             )
-            child._plan_entry_index = entry_index  # type: ignore[attr-defined]
             self.new_lots.append(child)
-            self._new_ids.add(id(child))
-            self.movements.append(
-                (
-                    child,
-                    entry_index,
-                    effective_date,
-                    LotMovementKind.TRANSFER_IN,
-                    take.quantity,
-                    take.cost,
-                    take.adjustment,
-                )
+            self._opening[id(child)] = (
+                entry_index,
+                effective_date,
+                LotMovementKind.TRANSFER_IN,
+                take.adjustment,
             )
             moved.append(child)
         return moved
@@ -187,35 +182,94 @@ class LotPlan:
         )
 
     def _touch(self, lot: Lot) -> None:
-        if id(lot) not in self._new_ids:
+        if id(lot) not in self._opening:
             self.changed[lot.pk] = lot
 
     def write(self, entries: Sequence[JournalEntry]) -> None:
         """Write the plan once `entries` (by the indexes used above) are posted."""
-        pending = list(self.new_lots)
-        for lot in pending:
-            lot.opened_by_entry = entries[lot._plan_entry_index]  # type: ignore[attr-defined]
-        # A lot split from a lot opened in this same plan needs its parent's id first.
-        while pending:
-            ready = [lot for lot in pending if lot.parent is None or lot.parent.pk is not None]
-            for lot in ready:
-                if lot.parent is not None:
-                    lot.parent_id = lot.parent.pk
-            Lot.objects.bulk_create(ready)
-            pending = [lot for lot in pending if lot.pk is None]
+        now = timezone.now()
+        ids = bulk.next_ids("holdings_lot", len(self.new_lots))
+        for lot, lot_id in zip(self.new_lots, ids, strict=True):
+            lot.pk, lot.created_at = lot_id, now
+        rows = []
+        for lot in self.new_lots:
+            entry_index, on, kind, adjustment = self._opening[id(lot)]
+            lot.opened_by_entry_id = entries[entry_index].pk
+            parent_id = lot.parent.pk if lot.parent is not None else None
+            rows.append(
+                (
+                    lot.pk,
+                    lot.commodity_id,
+                    lot.account_id,
+                    lot.acquired_at,
+                    lot.origin,
+                    parent_id,
+                    lot.production_record_id,
+                    lot.price_id,
+                    lot.opened_by_entry_id,
+                    lot.original_quantity,
+                    lot.original_cost,
+                    lot.quantity,
+                    lot.cost,
+                    lot.fair_value_adjustment,
+                    now,
+                    on,
+                    kind,
+                    adjustment,
+                )
+            )
+        if rows:
+            bulk.execute(OPEN_LOTS, bulk.arrays(rows))
         if self.changed:
             Lot.objects.bulk_update(
                 list(self.changed.values()), ["quantity", "cost", "fair_value_adjustment"]
             )
-        LotMovement.objects.bulk_create(
-            LotMovement(
-                lot_id=lot.pk,
-                entry=entries[index],
-                effective_date=on,
-                kind=kind,
-                quantity=quantity,
-                cost=cost,
-                fair_value_adjustment=adjustment,
-            )
-            for lot, index, on, kind, quantity, cost, adjustment in self.movements
+        bulk.insert(
+            "holdings_lotmovement",
+            MOVEMENT_COLUMNS,
+            [
+                (lot.pk, entries[index].pk, on, kind, quantity, cost, adjustment, now)
+                for lot, index, on, kind, quantity, cost, adjustment in self.movements
+            ],
         )
+
+
+# New lots and the movements that open them, in one statement: a lot opens with its
+# original units and cost and the adjustment it was given.
+OPEN_LOTS = """
+    WITH new AS (
+        SELECT * FROM unnest(
+            %b::bigint[], %b::text[], %b::bigint[], %b::timestamptz[], %b::text[], %b::bigint[],
+            %b::bigint[], %b::bigint[], %b::bigint[], %b::numeric[], %b::numeric[],
+            %b::numeric[], %b::numeric[], %b::numeric[], %b::timestamptz[], %b::date[],
+            %b::text[], %b::numeric[]
+        ) AS t(id, commodity_id, account_id, acquired_at, origin, parent_id,
+               production_record_id, price_id, opened_by_entry_id, original_quantity,
+               original_cost, quantity, cost, fair_value_adjustment, created_at,
+               effective_date, kind, opening_adjustment)
+    ), lots AS (
+        INSERT INTO holdings_lot (id, commodity_id, account_id, acquired_at, origin, parent_id,
+                                  production_record_id, price_id, opened_by_entry_id,
+                                  original_quantity, original_cost, quantity, cost,
+                                  fair_value_adjustment, created_at)
+        SELECT id, commodity_id, account_id, acquired_at, origin, parent_id,
+               production_record_id, price_id, opened_by_entry_id, original_quantity,
+               original_cost, quantity, cost, fair_value_adjustment, created_at
+          FROM new
+    )
+    INSERT INTO holdings_lotmovement (lot_id, entry_id, effective_date, kind, quantity, cost,
+                                      fair_value_adjustment, created_at)
+    SELECT id, opened_by_entry_id, effective_date, kind, original_quantity, original_cost,
+           opening_adjustment, created_at
+      FROM new
+"""
+MOVEMENT_COLUMNS = (
+    ("lot_id", "bigint"),
+    ("entry_id", "bigint"),
+    ("effective_date", "date"),
+    ("kind", "text"),
+    ("quantity", "numeric"),
+    ("cost", "numeric"),
+    ("fair_value_adjustment", "numeric"),
+    ("created_at", "timestamptz"),
+)

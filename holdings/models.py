@@ -217,8 +217,9 @@ class ImportBatch(models.Model):
 class ProductionRecord(models.Model):
     """A pool sub-account's earning for one UTC day, as the pool reported it."""
 
+    # Indexed by the (pool account, day) unique constraint.
     pool_account = models.ForeignKey(
-        PoolAccount, on_delete=models.PROTECT, related_name="production"
+        PoolAccount, on_delete=models.PROTECT, related_name="production", db_index=False
     )
     day = models.DateField()
     external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
@@ -229,7 +230,7 @@ class ProductionRecord(models.Model):
         "hashrate (H/s)", max_digits=40, decimal_places=6, null=True, blank=True
     )
     price = models.ForeignKey(
-        Price, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Price, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     value = _value()
     raw = models.JSONField()
@@ -315,20 +316,29 @@ class Lot(models.Model):
     """
 
     commodity = models.ForeignKey("ledger.Commodity", on_delete=models.PROTECT, related_name="+")
-    account = models.ForeignKey("ledger.Account", on_delete=models.PROTECT, related_name="lots")
+    # Indexed by the (account, acquired_at, id) index below.
+    account = models.ForeignKey(
+        "ledger.Account", on_delete=models.PROTECT, related_name="lots", db_index=False
+    )
     acquired_at = models.DateTimeField()
     origin = models.CharField(max_length=16, choices=LotOrigin.choices)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        db_index=False,
     )
     production_record = models.ForeignKey(
         ProductionRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="lots"
     )
+    # Few indexes: every one is paid for by every lot an import opens.
     price = models.ForeignKey(
-        Price, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Price, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     opened_by_entry = models.ForeignKey(
-        "ledger.JournalEntry", on_delete=models.PROTECT, related_name="opened_lots"
+        "ledger.JournalEntry", on_delete=models.PROTECT, related_name="opened_lots", db_index=False
     )
     original_quantity = _quantity()
     original_cost = _value()
@@ -354,12 +364,8 @@ class Lot(models.Model):
             ),
         ]
         indexes = [
-            # FIFO: the open lots of an account, oldest first.
-            models.Index(
-                fields=["account", "acquired_at", "id"],
-                condition=Q(quantity__gt=0),
-                name="holdings_lot_open_fifo",
-            ),
+            # FIFO: the lots of an account, oldest first.
+            models.Index(fields=["account", "acquired_at", "id"], name="holdings_lot_fifo"),
         ]
 
     def __str__(self) -> str:
@@ -381,7 +387,8 @@ class LotMovementKind(models.TextChoices):
 class LotMovement(models.Model):
     """An immutable change to a lot, posted with a journal entry."""
 
-    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="movements")
+    # Indexed by the (lot, effective_date) index below.
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="movements", db_index=False)
     entry = models.ForeignKey(
         "ledger.JournalEntry", on_delete=models.PROTECT, related_name="lot_movements"
     )

@@ -6,13 +6,14 @@ import calendar
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from django.db import connection
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 
 from holdings import chart
-from holdings.models import Lot, Price, ProductionRecord, Site
+from holdings.models import Lot, LotMovement, Price, ProductionRecord, Site
 from ledger import selectors as ledger_selectors
 from ledger.models import Account, AccountType
 
@@ -52,15 +53,33 @@ def lots(
             held_cost=F("cost"),
             held_adjustment=F("fair_value_adjustment"),
         )
-    else:
-        queryset = queryset.filter(movements__effective_date__lte=as_of).annotate(
-            held_quantity=Sum("movements__quantity"),
-            held_cost=Sum("movements__cost"),
-            held_adjustment=Sum("movements__fair_value_adjustment"),
-        )
+        if open_only:
+            queryset = queryset.filter(quantity__gt=0)
+        return queryset.order_by("acquired_at", "id")
+    # Which lots held units at the date: one pass over the movements, grouped by lot...
+    movements = LotMovement.objects.filter(effective_date__lte=as_of)
+    held: QuerySet[Any, Any] = movements.values("lot_id")
     if open_only:
-        queryset = queryset.filter(held_quantity__gt=0)
-    return queryset.order_by("acquired_at", "id")
+        held = held.annotate(units=Sum("quantity")).filter(units__gt=0)
+
+    # ...and their state summed per lot only for the rows a page returns.
+    def held_sum(field: str) -> Subquery:
+        return Subquery(
+            movements.filter(lot=OuterRef("pk"))
+            .values("lot_id")
+            .annotate(total=Sum(field))
+            .values("total")
+        )
+
+    return (
+        queryset.filter(pk__in=held.values("lot_id"))
+        .annotate(
+            held_quantity=held_sum("quantity"),
+            held_cost=held_sum("cost"),
+            held_adjustment=held_sum("fair_value_adjustment"),
+        )
+        .order_by("acquired_at", "id")
+    )
 
 
 @dataclass(frozen=True)

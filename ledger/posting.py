@@ -259,38 +259,44 @@ def _prepare_one(
 
     lines: list[tuple[_AccountInfo, Decimal, Decimal]] = []
     for n, raw in enumerate(entry.postings):
-        line = raw if isinstance(raw, PostingInput) else _as_posting(raw, where(f"postings[{n}]"))
-        at = where(f"postings[{n}]")
+        # Where the posting is, for an error message: built only when one is raised.
+        def at(n: int = n) -> str:
+            return where(f"postings[{n}]")
+
+        line = raw if isinstance(raw, PostingInput) else _as_posting(raw, at())
         account_key = line.account.pk if isinstance(line.account, Account) else line.account
         info = accounts.get(account_key)
         if info is None:
-            raise UnknownAccount(f"no account {line.account!r}", field=f"{at}.account")
+            raise UnknownAccount(f"no account {line.account!r}", field=f"{at()}.account")
         if not info.is_active:
-            raise InvalidEntry(f"account {info.code} is inactive", field=f"{at}.account")
-        quantity = _decimal(line.quantity, f"{at}.quantity")
-        value = _decimal(line.value, f"{at}.value")
+            raise InvalidEntry(f"account {info.code} is inactive", field=f"{at()}.account")
+        quantity, value = line.quantity, line.value
+        if not (type(quantity) is Decimal and quantity.is_finite()):
+            quantity = _decimal(quantity, f"{at()}.quantity")
+        if not (type(value) is Decimal and value.is_finite()):
+            value = _decimal(value, f"{at()}.value")
         if exceeds_scale(quantity, info.scale):
             raise InvalidEntry(
                 f"quantity {quantity} has more than {info.scale} decimal places, the scale of "
                 f"{info.commodity} (account {info.code})",
-                field=f"{at}.quantity",
+                field=f"{at()}.quantity",
             )
         if exceeds_scale(value, VALUE_PLACES):
             raise InvalidEntry(
-                f"value {value} has more than {VALUE_PLACES} decimal places", field=f"{at}.value"
+                f"value {value} has more than {VALUE_PLACES} decimal places", field=f"{at()}.value"
             )
         if quantity == 0 and value == 0:
-            raise InvalidEntry("quantity and value are both zero", field=f"{at}.quantity")
+            raise InvalidEntry("quantity and value are both zero", field=f"{at()}.quantity")
         if (quantity > 0 > value) or (quantity < 0 < value):
             raise InvalidEntry(
                 "quantity and value must have the same sign (debit positive, credit negative)",
-                field=f"{at}.value",
+                field=f"{at()}.value",
             )
         if info.commodity == FUNCTIONAL_CURRENCY and quantity != value:
             raise InvalidEntry(
                 f"a posting to {FUNCTIONAL_CURRENCY} account {info.code} must have quantity "
                 f"equal to value ({quantity} != {value})",
-                field=f"{at}.value",
+                field=f"{at()}.value",
             )
         lines.append((info, quantity, value))
 

@@ -153,8 +153,11 @@ def test_commodity_list_shows_scale_kind_and_policy(as_role, chart):
 
 def test_decimal_places_are_read_only_once_an_account_uses_the_commodity(as_role, chart):
     client = as_role("approver")
+    services.commodity_create(
+        code="SOL", name="Solana", decimal_places=9, kind="crypto", measurement_policy="fair_value"
+    )
     used = client.get(url("commodity_change", "USD")).content.decode()
-    unused = client.get(url("commodity_change", "KAS")).content.decode()
+    unused = client.get(url("commodity_change", "SOL")).content.decode()
     assert 'name="decimal_places"' not in used
     assert 'name="decimal_places"' in unused
     response = client.post(

@@ -3,9 +3,10 @@
 import django.core.validators
 import django.db.models.deletion
 import django.db.models.expressions
-import ledger.fields
 from django.conf import settings
 from django.db import migrations, models
+
+import ledger.fields
 
 
 class Migration(migrations.Migration):

@@ -1,4 +1,4 @@
-from django.urls import path, register_converter
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from ledger.api import views
@@ -43,6 +43,7 @@ urlpatterns = [
         views.JournalEntryReverse.as_view(),
         name="journal-entry-reverse",
     ),
+    path("", include("holdings.api.urls")),
     # The schema and its documentation need a role like every other endpoint.
     path(
         "schema/",

@@ -104,6 +104,17 @@ class ApiRoot(LedgerView):
         "balances": "balance-list",
         "trial_balance": "trial-balance",
         "journal_entries": "journal-entry-list",
+        # The miner's world (holdings.api.urls, included by ledger.api.urls).
+        "imports": "import-list",
+        "prices": "price-list",
+        "lots": "lot-list",
+        "production": "production-list",
+        "payouts": "payout-list",
+        "remeasurements": "remeasurement-list",
+        "production_report": "production-report",
+        "pool_accounts": "pool-account-list",
+        "wallets": "wallet-list",
+        "sites": "site-list",
         "schema": "schema",
         "docs": "docs",
     }

@@ -1,0 +1,754 @@
+"""What the holdings API reads and writes.
+
+The ledger API's conventions hold here too: decimals travel as strings, quantities with
+exactly their commodity's decimal places ("0.50000000" BTC), USD values with two, prices
+exactly as they were recorded (the evidence is shown as it is, never rounded). Dates are
+UTC dates written YYYY-MM-DD; unknown keys in a request are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from holdings.models import (
+    ImportBatch,
+    ImportSource,
+    Lot,
+    Payout,
+    PoolAccount,
+    Price,
+    ProductionRecord,
+    Remeasurement,
+    Site,
+    Wallet,
+    WalletAddress,
+)
+from holdings.production import MAX_FILE_BYTES
+from holdings.selectors import ProductionMonth
+from ledger.api.serializers import (
+    ACCOUNT_CODE_PATTERN,
+    COMMODITY_CODE_PATTERN,
+    QUANTITY_OUT,
+    USD_OUT,
+    CodeField,
+    StrictSerializer,
+    UTCDateField,
+)
+from ledger.models import Account, Commodity
+from ledger.money import VALUE_PLACES, format_amount
+
+# What a site, pool, pool account or wallet code can look like (holdings.models.CODE_VALIDATOR).
+HOLDINGS_CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,26}")
+# The production report covers whole months, ten years at most.
+MAX_REPORT_MONTHS = 120
+DEFAULT_REPORT_COMMODITY = "BTC"
+
+PRICE_OUT = extend_schema_field(
+    {
+        "type": "string",
+        "example": "87512.34",
+        "pattern": r"^[0-9]+(\.[0-9]+)?$",
+        "description": "The price exactly as recorded, in the quote commodity.",
+    }
+)
+PERCENT_OUT = extend_schema_field(
+    {"type": "string", "example": "-4.2", "pattern": r"^-?[0-9]+\.[0-9]$", "nullable": True}
+)
+EHS_OUT = extend_schema_field(
+    {"type": "string", "example": "30.12", "pattern": r"^[0-9]+\.[0-9]{2}$"}
+)
+NULLABLE_EHS_OUT = extend_schema_field(
+    {"type": "string", "example": "30.12", "pattern": r"^[0-9]+\.[0-9]{2}$", "nullable": True}
+)
+NULLABLE_QUANTITY_OUT = extend_schema_field(
+    {
+        "type": "string",
+        "example": "0.50000000",
+        "pattern": r"^-?[0-9]+(\.[0-9]+)?$",
+        "nullable": True,
+    }
+)
+
+
+def exact(value: Decimal) -> str:
+    """A recorded decimal written out as it is: no exponent, no rounding."""
+    return f"{value:f}"
+
+
+def plain(value: Decimal) -> str:
+    """Written without an exponent or trailing zeros after the point, never rounded."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def quantity_text(value: Decimal | None, places: int) -> str | None:
+    return None if value is None else format_amount(value, places)
+
+
+def usd_text(value: Decimal) -> str:
+    return format_amount(value, VALUE_PLACES)
+
+
+# --- price evidence ----------------------------------------------------------------------
+
+
+class PriceSerializer(serializers.ModelSerializer):
+    base = serializers.CharField(
+        source="base_id", read_only=True, help_text="Base commodity code, e.g. BTC."
+    )
+    quote = serializers.CharField(
+        source="quote_id", read_only=True, help_text="Quote commodity code, e.g. USD."
+    )
+    price = serializers.SerializerMethodField(help_text="Units of quote per unit of base.")
+
+    class Meta:
+        model = Price
+        fields = ["id", "base", "quote", "timestamp", "price", "source", "created_at"]
+        read_only_fields = fields
+
+    @PRICE_OUT
+    def get_price(self, price: Price) -> str:
+        return exact(price.price)
+
+
+class PriceEvidenceSerializer(serializers.ModelSerializer):
+    """The price a valuation used, as evidence: which price, from where, as of when."""
+
+    price = serializers.SerializerMethodField()
+    quote = serializers.CharField(source="quote_id", read_only=True)
+
+    class Meta:
+        model = Price
+        fields = ["id", "price", "quote", "source", "timestamp"]
+        read_only_fields = fields
+
+    @PRICE_OUT
+    def get_price(self, price: Price) -> str:
+        return exact(price.price)
+
+
+def _evidence(price: Price | None) -> dict[str, Any] | None:
+    return None if price is None else dict(PriceEvidenceSerializer(price).data)
+
+
+PRICE_EVIDENCE_OUT = extend_schema_field(PriceEvidenceSerializer(allow_null=True))
+
+
+# --- import batches ----------------------------------------------------------------------
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    file = serializers.CharField(allow_null=True, help_text="The file (name) at fault.")
+    row = serializers.IntegerField(allow_null=True, help_text="1-based row or record number.")
+    field = serializers.CharField(allow_null=True, help_text="The field at fault.")
+    message = serializers.CharField(help_text="What is wrong, in words.")
+
+
+class ImportBatchSerializer(serializers.ModelSerializer):
+    """A file to import and what importing it did. The file's content is never sent back."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="import-detail")
+    pool_account: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True, help_text="Pool account code."
+    )
+    file_size = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Size of the file in bytes."
+    )
+    errors = ImportErrorSerializer(  # type: ignore[assignment]  # a field, not .errors
+        many=True, read_only=True, help_text="Why the batch failed (empty unless it failed)."
+    )
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Who uploaded it."
+    )
+
+    class Meta:
+        model = ImportBatch
+        fields = [
+            "id",
+            "url",
+            "status",
+            "source",
+            "pool_account",
+            "file_name",
+            "file_sha256",
+            "file_size",
+            "records_total",
+            "records_created",
+            "records_skipped",
+            "errors",
+            "attempts",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class ImportUploadSerializer(StrictSerializer):
+    """A pool file to import (multipart/form-data)."""
+
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # a field, not .source
+        choices=ImportSource.choices, help_text="The format of the file: which pool's export."
+    )
+    pool_account = CodeField(
+        slug_field="code",
+        queryset=PoolAccount.objects.all(),
+        pattern=HOLDINGS_CODE_PATTERN,
+        what="pool account",
+        required=False,
+        allow_null=True,
+        help_text="The pool account the file belongs to (its code). Only a generic CSV, "
+        "whose rows name their pool accounts, may leave it out.",
+    )
+    file = serializers.FileField(
+        max_length=255,
+        allow_empty_file=False,
+        help_text=f"The file as the pool exported it, at most {MAX_FILE_BYTES // 2**20} MB.",
+    )
+
+    def validate_file(self, upload: Any) -> Any:
+        if upload.size > MAX_FILE_BYTES:
+            raise serializers.ValidationError(
+                f"is {upload.size} bytes; at most {MAX_FILE_BYTES} are allowed.", code="too_large"
+            )
+        return upload
+
+
+# --- queries -----------------------------------------------------------------------------
+
+
+def _commodity_field(help_text: str) -> CodeField:
+    return CodeField(
+        slug_field="code",
+        queryset=Commodity.objects.all(),
+        pattern=COMMODITY_CODE_PATTERN,
+        what="commodity",
+        required=False,
+        help_text=help_text,
+    )
+
+
+def _check_range(attrs: dict[str, Any]) -> None:
+    start, end = attrs.get("start"), attrs.get("end")
+    if start is not None and end is not None and start > end:
+        raise serializers.ValidationError(
+            {"end": [f"must not be before start ({start.isoformat()})."]}, code="invalid"
+        )
+
+
+class PricesQuerySerializer(serializers.Serializer):
+    base = _commodity_field("Only prices of this commodity (its code, e.g. BTC).")
+    quote = _commodity_field("Only prices in this commodity (its code, e.g. USD).")
+    start = UTCDateField(required=False, help_text="Timestamped on or after this UTC date.")
+    end = UTCDateField(required=False, help_text="Timestamped on or before this UTC date.")
+    source = serializers.CharField(  # type: ignore[assignment]  # a field, not .source
+        required=False, max_length=100, help_text="Only prices from this source."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _check_range(attrs)
+        return attrs
+
+
+class LotsQuerySerializer(serializers.Serializer):
+    account = CodeField(
+        slug_field="code",
+        queryset=Account.objects.all(),
+        pattern=ACCOUNT_CODE_PATTERN,
+        what="account",
+        required=False,
+        help_text="Only lots in this account or one below it (its code, e.g. 1220).",
+    )
+    commodity = _commodity_field("Only lots of this commodity (its code, e.g. BTC).")
+    as_of = UTCDateField(
+        required=False,
+        help_text="The lots as they stood at the end of this UTC date; now by default.",
+    )
+    open = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="true (default): only lots holding units; false: every lot.",
+    )
+
+
+class ProductionReportQuerySerializer(serializers.Serializer):
+    start = UTCDateField(help_text="The report starts with this date's month.")
+    end = UTCDateField(help_text="The report ends with this date's month.")
+    commodity = _commodity_field(
+        f"The mined commodity (its code); {DEFAULT_REPORT_COMMODITY} by default."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _check_range(attrs)
+        start, end = attrs["start"], attrs["end"]
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        if months > MAX_REPORT_MONTHS:
+            raise serializers.ValidationError(
+                {"end": [f"the report covers {months} months; at most {MAX_REPORT_MONTHS}."]},
+                code="invalid",
+            )
+        return attrs
+
+
+# --- lots --------------------------------------------------------------------------------
+
+
+class LotSerializer(serializers.ModelSerializer):
+    """A lot as it stood at the date asked for (`held`), and as it was opened (`original`)."""
+
+    commodity = serializers.CharField(source="commodity_id", read_only=True)
+    account: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="Account code."
+    )
+    quantity = serializers.SerializerMethodField(help_text="Units held at the date.")
+    cost = serializers.SerializerMethodField(help_text="Cost (USD) of the units held.")
+    fair_value_adjustment = serializers.SerializerMethodField(
+        help_text="Fair value adjustment (USD) of the units held."
+    )
+    carrying_value = serializers.SerializerMethodField(
+        help_text="Cost plus fair value adjustment (USD)."
+    )
+    original_quantity = serializers.SerializerMethodField(help_text="Units when opened.")
+    original_cost = serializers.SerializerMethodField(help_text="Cost (USD) when opened.")
+    parent = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment,var-annotated]  # a field
+        read_only=True, allow_null=True, help_text="The lot this one was transferred out of."
+    )
+    price = serializers.SerializerMethodField(help_text="The price the lot was valued at.")
+    production_record = serializers.PrimaryKeyRelatedField(  # type: ignore[var-annotated]
+        read_only=True, allow_null=True, help_text="The pool earning the lot came from."
+    )
+    pool_account = serializers.SerializerMethodField(
+        help_text="The pool account of the production record."
+    )
+    production_day = serializers.SerializerMethodField(
+        help_text="The UTC day of the production record."
+    )
+
+    class Meta:
+        model = Lot
+        fields = [
+            "id",
+            "commodity",
+            "account",
+            "acquired_at",
+            "origin",
+            "quantity",
+            "cost",
+            "fair_value_adjustment",
+            "carrying_value",
+            "original_quantity",
+            "original_cost",
+            "parent",
+            "price",
+            "production_record",
+            "pool_account",
+            "production_day",
+        ]
+        read_only_fields = fields
+
+    @staticmethod
+    def _held(lot: Lot, name: str) -> Decimal:
+        value = getattr(lot, f"held_{name}", None)
+        return Decimal(0) if value is None else value
+
+    @QUANTITY_OUT
+    def get_quantity(self, lot: Lot) -> str:
+        return format_amount(self._held(lot, "quantity"), lot.commodity.decimal_places)
+
+    @USD_OUT
+    def get_cost(self, lot: Lot) -> str:
+        return usd_text(self._held(lot, "cost"))
+
+    @USD_OUT
+    def get_fair_value_adjustment(self, lot: Lot) -> str:
+        return usd_text(self._held(lot, "adjustment"))
+
+    @USD_OUT
+    def get_carrying_value(self, lot: Lot) -> str:
+        return usd_text(self._held(lot, "cost") + self._held(lot, "adjustment"))
+
+    @QUANTITY_OUT
+    def get_original_quantity(self, lot: Lot) -> str:
+        return format_amount(lot.original_quantity, lot.commodity.decimal_places)
+
+    @USD_OUT
+    def get_original_cost(self, lot: Lot) -> str:
+        return usd_text(lot.original_cost)
+
+    @PRICE_EVIDENCE_OUT
+    def get_price(self, lot: Lot) -> dict[str, Any] | None:
+        return _evidence(lot.price)
+
+    def get_pool_account(self, lot: Lot) -> str | None:
+        record = lot.production_record
+        return None if record is None else record.pool_account.code
+
+    def get_production_day(self, lot: Lot) -> date | None:
+        record = lot.production_record
+        return None if record is None else record.day
+
+
+# --- production, payouts, remeasurements -------------------------------------------------
+
+
+class ProductionRecordSerializer(serializers.ModelSerializer):
+    """A pool sub-account's earning for one UTC day, as the pool reported it."""
+
+    pool_account: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    commodity = serializers.CharField(source="pool_account.commodity_id", read_only=True)
+    gross = serializers.SerializerMethodField(help_text="Before the pool's fee, if reported.")
+    fee = serializers.SerializerMethodField(help_text="The pool's fee, if reported.")
+    net = serializers.SerializerMethodField(help_text="Credited to the pool balance.")
+    hashrate_hs = serializers.SerializerMethodField(
+        help_text="Average hashrate (H/s), if reported."
+    )
+    price = serializers.SerializerMethodField(help_text="The price the earning was valued at.")
+    value = serializers.SerializerMethodField(
+        method_name="get_usd_value", help_text="Net times price, in USD."
+    )
+    entry = serializers.PrimaryKeyRelatedField(  # type: ignore[var-annotated]
+        read_only=True, allow_null=True, help_text="The journal entry that posted the earning."
+    )
+    entry_sequence = serializers.IntegerField(
+        source="entry.sequence", read_only=True, allow_null=True, default=None
+    )
+    batch = serializers.PrimaryKeyRelatedField(  # type: ignore[var-annotated]
+        read_only=True, help_text="The import batch that brought the record."
+    )
+    raw = serializers.JSONField(read_only=True, help_text="The record as the pool sent it.")
+
+    class Meta:
+        model = ProductionRecord
+        fields = [
+            "id",
+            "pool_account",
+            "commodity",
+            "day",
+            "external_id",
+            "gross",
+            "fee",
+            "net",
+            "hashrate_hs",
+            "price",
+            "value",
+            "entry",
+            "entry_sequence",
+            "batch",
+            "raw",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    @staticmethod
+    def _scale(record: ProductionRecord) -> int:
+        return record.pool_account.commodity.decimal_places
+
+    @NULLABLE_QUANTITY_OUT
+    def get_gross(self, record: ProductionRecord) -> str | None:
+        return quantity_text(record.gross, self._scale(record))
+
+    @NULLABLE_QUANTITY_OUT
+    def get_fee(self, record: ProductionRecord) -> str | None:
+        return quantity_text(record.fee, self._scale(record))
+
+    @QUANTITY_OUT
+    def get_net(self, record: ProductionRecord) -> str:
+        return format_amount(record.net, self._scale(record))
+
+    @extend_schema_field({"type": "string", "example": "1185000000000000000", "nullable": True})
+    def get_hashrate_hs(self, record: ProductionRecord) -> str | None:
+        return None if record.hashrate_hs is None else plain(record.hashrate_hs)
+
+    @PRICE_EVIDENCE_OUT
+    def get_price(self, record: ProductionRecord) -> dict[str, Any] | None:
+        return _evidence(record.price)
+
+    @USD_OUT
+    def get_usd_value(self, record: ProductionRecord) -> str:
+        return usd_text(record.value)
+
+
+class PayoutSerializer(serializers.ModelSerializer):
+    """An on-chain payment from a pool to one of the company's wallets."""
+
+    pool_account: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    commodity = serializers.CharField(source="pool_account.commodity_id", read_only=True)
+    wallet: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="The wallet the address belongs to."
+    )
+    amount = serializers.SerializerMethodField()
+    entry = serializers.PrimaryKeyRelatedField(read_only=True)  # type: ignore[var-annotated]
+    entry_sequence = serializers.IntegerField(source="entry.sequence", read_only=True)
+    batch = serializers.PrimaryKeyRelatedField(read_only=True)  # type: ignore[var-annotated]
+    raw = serializers.JSONField(read_only=True, help_text="The payout as the pool sent it.")
+
+    class Meta:
+        model = Payout
+        fields = [
+            "id",
+            "pool_account",
+            "commodity",
+            "external_id",
+            "txid",
+            "address",
+            "wallet",
+            "amount",
+            "paid_at",
+            "entry",
+            "entry_sequence",
+            "batch",
+            "raw",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    @QUANTITY_OUT
+    def get_amount(self, payout: Payout) -> str:
+        return format_amount(payout.amount, payout.pool_account.commodity.decimal_places)
+
+
+class RemeasurementSerializer(serializers.ModelSerializer):
+    """A fair value remeasurement of one commodity at one date, with its price evidence."""
+
+    commodity = serializers.CharField(source="commodity_id", read_only=True)
+    price = serializers.SerializerMethodField()
+    units = serializers.SerializerMethodField(help_text="Units remeasured (the open lots).")
+    carrying_value_before = serializers.SerializerMethodField()
+    fair_value = serializers.SerializerMethodField(help_text="Units times price, in USD.")
+    adjustment = serializers.SerializerMethodField(help_text="Fair value less carrying value.")
+    entry = serializers.PrimaryKeyRelatedField(  # type: ignore[var-annotated]
+        read_only=True, allow_null=True, help_text="None when there was nothing to adjust."
+    )
+    entry_sequence = serializers.IntegerField(
+        source="entry.sequence", read_only=True, allow_null=True, default=None
+    )
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Remeasurement
+        fields = [
+            "id",
+            "commodity",
+            "as_of",
+            "price",
+            "units",
+            "carrying_value_before",
+            "fair_value",
+            "adjustment",
+            "lots",
+            "entry",
+            "entry_sequence",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(PriceEvidenceSerializer)
+    def get_price(self, remeasurement: Remeasurement) -> dict[str, Any] | None:
+        return _evidence(remeasurement.price)
+
+    @QUANTITY_OUT
+    def get_units(self, remeasurement: Remeasurement) -> str:
+        return format_amount(remeasurement.units, remeasurement.commodity.decimal_places)
+
+    @USD_OUT
+    def get_carrying_value_before(self, remeasurement: Remeasurement) -> str:
+        return usd_text(remeasurement.carrying_value_before)
+
+    @USD_OUT
+    def get_fair_value(self, remeasurement: Remeasurement) -> str:
+        return usd_text(remeasurement.fair_value)
+
+    @USD_OUT
+    def get_adjustment(self, remeasurement: Remeasurement) -> str:
+        return usd_text(remeasurement.adjustment)
+
+
+# --- set-up ------------------------------------------------------------------------------
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    deployed_hashrate_hs = serializers.SerializerMethodField(help_text="Deployed hashrate, H/s.")
+    deployed_hashrate_ehs = serializers.SerializerMethodField(
+        help_text="Deployed hashrate, EH/s (rounded half-even to 0.01)."
+    )
+
+    class Meta:
+        model = Site
+        fields = [
+            "code",
+            "name",
+            "region",
+            "deployed_hashrate_hs",
+            "deployed_hashrate_ehs",
+            "is_active",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        {"type": "string", "example": "3309000000000000000", "pattern": "^[0-9]+$"}
+    )
+    def get_deployed_hashrate_hs(self, site: Site) -> str:
+        return exact(site.deployed_hashrate_hs)
+
+    @EHS_OUT
+    def get_deployed_hashrate_ehs(self, site: Site) -> str:
+        return exact((site.deployed_hashrate_hs / Decimal(10) ** 18).quantize(Decimal("0.01")))
+
+
+class PoolAccountSerializer(serializers.ModelSerializer):
+    pool: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="Pool code."
+    )
+    pool_name = serializers.CharField(source="pool.name", read_only=True)
+    site: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True, help_text="Site code."
+    )
+    commodity = serializers.CharField(source="commodity_id", read_only=True)
+    receivable_account: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code",
+        read_only=True,
+        help_text="The ledger account of what it has earned and not yet been paid.",
+    )
+
+    class Meta:
+        model = PoolAccount
+        fields = [
+            "code",
+            "name",
+            "pool",
+            "pool_name",
+            "site",
+            "commodity",
+            "receivable_account",
+            "source",
+            "api_user",
+            "api_key_env",
+            "api_secret_env",
+            "fetch_daily",
+            "is_active",
+        ]
+        read_only_fields = fields
+
+
+class WalletAddressSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WalletAddress
+        fields = ["address", "label"]
+        read_only_fields = fields
+
+
+class WalletSerializer(serializers.ModelSerializer):
+    commodity = serializers.CharField(source="commodity_id", read_only=True)
+    account: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="The wallet's ledger account."
+    )
+    addresses = WalletAddressSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Wallet
+        fields = ["code", "name", "custodian", "commodity", "account", "is_active", "addresses"]
+        read_only_fields = fields
+
+
+# --- the monthly production report -------------------------------------------------------
+
+
+class ProductionMonthSerializer(serializers.Serializer):
+    """One month as miners publish it. Quantities with the commodity's decimal places."""
+
+    # context["scale"]: the commodity's decimal places.
+
+    month = serializers.SerializerMethodField(help_text="YYYY-MM.")
+    days = serializers.IntegerField(help_text="Days in the month.")
+    mined = serializers.SerializerMethodField(help_text="Net production of the month.")
+    average_per_day = serializers.SerializerMethodField(
+        help_text="Mined / days, rounded half-even to the commodity's scale."
+    )
+    held_at_month_end = serializers.SerializerMethodField(
+        help_text="Units in every asset account at the end of the month."
+    )
+    restricted_at_month_end = serializers.SerializerMethodField(
+        help_text="Of which pledged or lent out."
+    )
+    unrestricted_at_month_end = serializers.SerializerMethodField()
+    average_operating_hashrate_ehs = serializers.SerializerMethodField(
+        help_text="Average of the pools' reported hashrate over the month, EH/s."
+    )
+    deployed_hashrate_ehs = serializers.SerializerMethodField(
+        help_text="Hashrate deployed at the active sites, EH/s."
+    )
+    mined_change_percent = serializers.SerializerMethodField(
+        help_text="Change of `mined` from the month before, percent (1 decimal)."
+    )
+    held_change = serializers.SerializerMethodField(
+        help_text="Change of `held_at_month_end` from the month before."
+    )
+
+    def _quantity(self, value: Decimal) -> str:
+        return format_amount(value, self.context["scale"])
+
+    def get_month(self, row: ProductionMonth) -> str:
+        return f"{row.month:%Y-%m}"
+
+    @QUANTITY_OUT
+    def get_mined(self, row: ProductionMonth) -> str:
+        return self._quantity(row.mined)
+
+    @QUANTITY_OUT
+    def get_average_per_day(self, row: ProductionMonth) -> str:
+        return self._quantity(row.average_per_day)
+
+    @QUANTITY_OUT
+    def get_held_at_month_end(self, row: ProductionMonth) -> str:
+        return self._quantity(row.held_at_month_end)
+
+    @QUANTITY_OUT
+    def get_restricted_at_month_end(self, row: ProductionMonth) -> str:
+        return self._quantity(row.restricted_at_month_end)
+
+    @QUANTITY_OUT
+    def get_unrestricted_at_month_end(self, row: ProductionMonth) -> str:
+        return self._quantity(row.unrestricted_at_month_end)
+
+    @NULLABLE_EHS_OUT
+    def get_average_operating_hashrate_ehs(self, row: ProductionMonth) -> str | None:
+        value = row.average_operating_hashrate_ehs
+        return None if value is None else exact(value)
+
+    @EHS_OUT
+    def get_deployed_hashrate_ehs(self, row: ProductionMonth) -> str:
+        return exact(row.deployed_hashrate_ehs)
+
+    @PERCENT_OUT
+    def get_mined_change_percent(self, row: ProductionMonth) -> str | None:
+        value = row.mined_change_percent
+        return None if value is None else exact(value)
+
+    @NULLABLE_QUANTITY_OUT
+    def get_held_change(self, row: ProductionMonth) -> str | None:
+        return None if row.held_change is None else self._quantity(row.held_change)
+
+
+class ProductionReportSerializer(serializers.Serializer):
+    """Monthly production, one row per month from `start`'s month to `end`'s month."""
+
+    # Instance: {"commodity", "start", "end", "results": [ProductionMonth]}.
+
+    commodity = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    results = ProductionMonthSerializer(many=True, help_text="One row per month, oldest first.")

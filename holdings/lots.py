@@ -53,18 +53,42 @@ def allocate(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     return [Decimal(f) * CENT for f in floors]
 
 
+@dataclass(eq=False)
+class NewLot:
+    """A lot a plan opens: the fields of Lot that are written, without a model instance
+    (thousands per import, and a model's constructor is the slow part)."""
+
+    commodity_id: str
+    account_id: int
+    acquired_at: datetime
+    origin: str
+    original_quantity: Decimal
+    original_cost: Decimal
+    quantity: Decimal
+    cost: Decimal
+    fair_value_adjustment: Decimal
+    parent: Lot | NewLot | None = None
+    production_record_id: int | None = None
+    price_id: int | None = None
+    pk: int | None = None
+    opened_by_entry_id: int | None = None
+
+
+AnyLot = Lot | NewLot
+
+
 @dataclass
 class Take:
     """Units taken out of one lot, with the cost and adjustment that go with them."""
 
-    lot: Lot
+    lot: AnyLot
     quantity: Decimal
     cost: Decimal
     adjustment: Decimal
 
 
 def take_fifo(
-    open_lots: Iterable[Lot], quantity: Decimal, *, acquired_by: datetime | None = None
+    open_lots: Iterable[AnyLot], quantity: Decimal, *, acquired_by: datetime | None = None
 ) -> tuple[list[Take], Decimal]:
     """Take `quantity` from `open_lots` oldest first (they must come sorted by acquisition),
     only from lots acquired by `acquired_by`. Returns the takes and what could not be found
@@ -95,13 +119,13 @@ class LotPlan:
     """Lot changes decided in memory, each tied to the index of the entry that posts it."""
 
     def __init__(self) -> None:
-        self.new_lots: list[Lot] = []
+        self.new_lots: list[NewLot] = []
         # Per new lot: its entry, the date and kind of the movement that opens it, and the
         # adjustment it opens with (its state may change again within the plan).
         self._opening: dict[int, tuple[int, date, str, Decimal]] = {}
         self.changed: dict[int, Lot] = {}
         # Every other movement: (lot, entry index, date, kind, quantity, cost, adjustment).
-        self.movements: list[tuple[Lot, int, date, str, Decimal, Decimal, Decimal]] = []
+        self.movements: list[tuple[AnyLot, int, date, str, Decimal, Decimal, Decimal]] = []
 
     def open(
         self,
@@ -114,11 +138,11 @@ class LotPlan:
         cost: Decimal,
         origin: str,
         adjustment: Decimal = ZERO,
-        **evidence: object,
-    ) -> Lot:
-        lot = Lot(
+        price_id: int | None = None,
+    ) -> NewLot:
+        lot = NewLot(
             commodity_id=account.commodity_id,
-            account=account,
+            account_id=account.pk,
             acquired_at=acquired_at,
             origin=origin,
             original_quantity=quantity,
@@ -126,7 +150,7 @@ class LotPlan:
             quantity=quantity,
             cost=cost,
             fair_value_adjustment=adjustment,
-            **evidence,
+            price_id=price_id,
         )
         self.new_lots.append(lot)
         self._opening[id(lot)] = (entry_index, effective_date, LotMovementKind.OPEN, adjustment)
@@ -134,14 +158,14 @@ class LotPlan:
 
     def transfer(
         self, takes: Sequence[Take], *, to: Account, entry_index: int, effective_date: date
-    ) -> list[Lot]:
+    ) -> list[NewLot]:
         """Move what `takes` took into new lots in `to`, keeping acquisition and cost."""
         moved = []
         for take in takes:
             self._reduce(take, entry_index, effective_date, LotMovementKind.TRANSFER_OUT)
-            child = Lot(
+            child = NewLot(
                 commodity_id=take.lot.commodity_id,
-                account=to,
+                account_id=to.pk,
                 acquired_at=take.lot.acquired_at,
                 origin=LotOrigin.TRANSFER,
                 parent=take.lot,
@@ -181,8 +205,8 @@ class LotPlan:
             (lot, entry_index, on, kind, -take.quantity, -take.cost, -take.adjustment)
         )
 
-    def _touch(self, lot: Lot) -> None:
-        if id(lot) not in self._opening:
+    def _touch(self, lot: AnyLot) -> None:
+        if isinstance(lot, Lot):
             self.changed[lot.pk] = lot
 
     def write(self, entries: Sequence[JournalEntry]) -> None:
@@ -190,9 +214,12 @@ class LotPlan:
         now = timezone.now()
         ids = bulk.next_ids("holdings_lot", len(self.new_lots))
         for lot, lot_id in zip(self.new_lots, ids, strict=True):
-            lot.pk, lot.created_at = lot_id, now
+            lot.pk = lot_id
         rows = []
         for lot in self.new_lots:
+            if isinstance(lot.parent, NewLot):
+                # The parent was opened by this plan: its record is known only now.
+                lot.production_record_id = lot.parent.production_record_id
             entry_index, on, kind, adjustment = self._opening[id(lot)]
             lot.opened_by_entry_id = entries[entry_index].pk
             parent_id = lot.parent.pk if lot.parent is not None else None

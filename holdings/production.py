@@ -37,7 +37,7 @@ from holdings.importers.records import (
 from holdings.importers.records import (
     Payout as ParsedPayout,
 )
-from holdings.lots import LotPlan, cents, take_fifo
+from holdings.lots import AnyLot, LotPlan, NewLot, cents, take_fifo
 from holdings.models import (
     BatchStatus,
     ImportBatch,
@@ -238,7 +238,7 @@ class _NewRecord:
     price: _PriceUsed | None
     value: Decimal
     entry_index: int | None
-    lot: Lot | None
+    lot: NewLot | None
 
 
 class _Importer:
@@ -563,7 +563,7 @@ class _Importer:
         if not payouts:
             return []
         receivables = {account.receivable_account_id for account, _, _ in payouts}
-        open_lots: dict[int, list[Lot]] = {account_id: [] for account_id in receivables}
+        open_lots: dict[int, list[AnyLot]] = {account_id: [] for account_id in receivables}
         # Locked in id order; lots opened by this batch join them in acquisition order.
         for lot in (
             Lot.objects.select_for_update()
@@ -571,9 +571,9 @@ class _Importer:
             .order_by("pk")
         ):
             open_lots[lot.account_id].append(lot)
-        for lot in plan.new_lots:
-            if lot.account_id in open_lots:
-                open_lots[lot.account_id].append(lot)
+        for new in plan.new_lots:
+            if new.account_id in open_lots:
+                open_lots[new.account_id].append(new)
         for lots in open_lots.values():
             lots.sort(key=lambda lot: (lot.acquired_at, lot.pk or 0))
 

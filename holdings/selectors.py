@@ -13,6 +13,7 @@ from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 
 from holdings import chart
+from holdings.errors import HoldingsError
 from holdings.models import Lot, LotMovement, Price, ProductionRecord, Site
 from ledger import selectors as ledger_selectors
 from ledger.models import Account, AccountType
@@ -43,7 +44,10 @@ def lots(
         "production_record__pool_account",
     )
     if account:
-        ids = ledger_selectors.subtree_ids(Account.objects.get(code=account))
+        root = Account.objects.filter(code=account).first()
+        if root is None:
+            raise HoldingsError(f"unknown account {account!r}", field="account")
+        ids = ledger_selectors.subtree_ids(root)
         queryset = queryset.filter(account_id__in=ids)
     if commodity:
         queryset = queryset.filter(commodity_id=commodity)
@@ -160,7 +164,8 @@ def prices(
 @dataclass(frozen=True)
 class ProductionMonth:
     """One month in the form miners publish. Averages are rounded half-even: per-day
-    production to the commodity's scale, hashrates to 0.01 EH/s."""
+    production to the commodity's scale, hashrates to 0.01 EH/s. Deployed hashrate is that
+    of the sites active now (sites keep no history)."""
 
     month: date
     commodity: str

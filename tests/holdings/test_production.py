@@ -74,6 +74,8 @@ def test_earnings_open_lots_at_the_days_price_and_payouts_move_them_fifo(world):
     assert all(lot.origin == LotOrigin.TRANSFER and lot.parent_id for lot in in_wallet)
     assert in_wallet[0].acquired_at == datetime(2026, 1, 2, tzinfo=UTC)
     assert in_wallet[2].parent_id == left.pk
+    # A lot moved in the batch that opened it still names the day it was mined.
+    assert [lot.production_record.day for lot in in_wallet] == JAN[:3]
     assert_lots_equal_ledger(*JAN[:5])
 
 

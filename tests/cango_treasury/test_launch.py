@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -29,6 +30,12 @@ def status_of(url: str) -> int:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
+
+
+def get_json(url: str, token: str) -> object:
+    request = urllib.request.Request(url, headers={"Authorization": f"Token {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
 
 
 def test_make_run_serves_the_admin_and_the_api_and_stops_on_ctrl_c(tmp_path):
@@ -65,6 +72,25 @@ def test_make_run_serves_the_admin_and_the_api_and_stops_on_ctrl_c(tmp_path):
                 time.sleep(0.5)
         assert status_of(f"http://127.0.0.1:{port}/admin/login/") == 200
         assert status_of(f"http://127.0.0.1:{port}/api/v1/accounts/") == 401
+        # The demonstration quarter is there, with the figures Cango published.
+        token = subprocess.run(
+            [sys.executable, "manage.py", "drf_create_token", "auditor"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()[2]
+        report = get_json(
+            f"http://127.0.0.1:{port}/api/v1/reports/production/?start=2025-10-01&end=2025-12-31",
+            token,
+        )
+        rows = report["results"] if isinstance(report, dict) else report
+        assert [(r["mined"], r["held_at_month_end"]) for r in rows] == [
+            ("602.60000000", "6412.60000000"),
+            ("546.70000000", "6959.30000000"),
+            ("569.00000000", "7528.30000000"),
+        ]
         children = psutil.Process(launcher.pid).children(recursive=True)
         names = " ".join(" ".join(child.cmdline()) for child in children)
         assert "gunicorn" in names and "worker" in names and "beat" in names

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+from decimal import Decimal
 from importlib.metadata import version
 from typing import Any
 
@@ -148,6 +149,68 @@ def fastest(
     return medians[best], best
 
 
+def production_import(info: dict[str, Any]) -> float:
+    """The year's earnings as hordak would take them: it has no pool files, production
+    records or lots, so per pool account one database transaction bulk-creates its
+    transactions (a receivable debit and an income credit each, in USD at the day-end
+    price), the same API calls as the batch posting figure."""
+    earnings = w.production_earnings()
+    receivables = [
+        Account.objects.create(
+            name=f"Receivable from Bench pool (sub-{n + 1:02d})",
+            code=f"3{n + 1:02d}",
+            type=AccountType.asset,
+            currencies=[CURRENCY],
+        )
+        for n in range(w.POOL_ACCOUNTS)
+    ]
+    revenue = Account.objects.create(
+        name="Mining revenue", code="401", type=AccountType.income, currencies=[CURRENCY]
+    )
+    years = w.production_by_account(earnings)
+    with w.StatementCounter() as counter:
+        start = time.perf_counter()
+        for n, year in enumerate(years):
+            transactions = []
+            legs = []
+            for earning in year:
+                entry = Transaction(
+                    date=earning.day,
+                    description=f"POOL-{n + 1:02d} earned {earning.net} BTC on {earning.day} "
+                    f"at {earning.price}",
+                )
+                amount = Money(earning.value, CURRENCY)
+                transactions.append(entry)
+                legs.append(Leg(transaction=entry, account=receivables[n], debit=amount))
+                legs.append(Leg(transaction=entry, account=revenue, credit=amount))
+            with db_transaction.atomic():
+                Transaction.objects.bulk_create(transactions)
+                Leg.objects.bulk_create(legs)
+        elapsed = time.perf_counter() - start
+    info["statements_per_production_batch"] = counter.count / len(years)
+
+    # Not timed: every earning posted, for the workload's value.
+    counts = {
+        "transactions": Transaction.objects.filter(legs__account=revenue).count(),
+        "legs": Leg.objects.filter(account__in=[revenue, *receivables]).count(),
+    }
+    expected = {"transactions": len(earnings), "legs": len(earnings) * w.POSTINGS_PER_ENTRY}
+    if counts != expected:
+        raise SystemExit(f"hordak: production import wrote {counts}, expected {expected}")
+    info["production_import_counts"] = counts
+    total = abs(revenue.get_balance()[CURRENCY].amount)
+    if total != sum((e.value for e in earnings), start=Decimal("0.00")):
+        raise SystemExit(f"hordak: mining revenue is {total}, not the workload's")
+    info["production_income_usd"] = str(total)
+    info["production_import_does"] = (
+        f"{w.POOL_ACCOUNTS} pool accounts x {w.PRODUCTION_DAYS} earnings from memory: per pool "
+        "account one database transaction, Transaction and Leg bulk_create (a receivable "
+        "debit and an income credit per earning, USD only); no file, record, lot or "
+        "movement to write"
+    )
+    return elapsed
+
+
 def run(legs: int) -> dict[str, Any]:
     figures: dict[str, float] = {}
     info: dict[str, Any] = {"version": version("django-hordak"), "django": django.__version__}
@@ -199,6 +262,9 @@ def run(legs: int) -> dict[str, Any]:
     if total != 0:
         raise SystemExit(f"hordak: the trial balance does not balance: {total}")
     info["trial_balance_rows"] = len(accounts)
+
+    w.log("hordak: production import")
+    figures["production_import"] = production_import(info)
     return {"figures": figures, "info": info}
 
 

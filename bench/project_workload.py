@@ -1,4 +1,6 @@
-"""The project's half of `make bench`, through ledger.services and ledger.selectors only.
+"""The project's half of `make bench`, through ledger.services and ledger.selectors only
+(and, for the production import, holdings.services, holdings.production and
+holdings.selectors).
 
 Run by bench/run.py in the project's virtualenv with DATABASE_URL naming a fresh, migrated
 database. Prints {"figures": ..., "info": ...} as JSON on stdout; progress goes to stderr.
@@ -7,10 +9,13 @@ database. Prints {"figures": ..., "info": ...} as JSON on stdout; progress goes 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
 import time
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +31,25 @@ django.setup()
 import workload as w  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from ledger.models import Account, AccountType  # noqa: E402
+from holdings import production, selectors, services  # noqa: E402
+from holdings.importers.generic_csv import EARNINGS_HEADER  # noqa: E402
+from holdings.importers.records import PriceQuote  # noqa: E402
+from holdings.models import BatchStatus, ImportBatch, Lot, LotMovement  # noqa: E402
+from holdings.models import ProductionRecord as Record  # noqa: E402
+from ledger.models import Account, AccountType, JournalEntry  # noqa: E402
 from ledger.selectors import account_balance, trial_balance  # noqa: E402
 from ledger.services import (  # noqa: E402
     EntryInput,
     PostingInput,
     account_create,
+    chart_load,
     entries_post,
     entry_post,
 )
 
 MEMO = "Pool payout"
 KIND = "bench"
+CHART = Path(__file__).resolve().parent.parent / "fixtures" / "chart_of_accounts.csv"
 
 
 def create_accounts() -> tuple[list[Account], Account]:
@@ -156,6 +168,103 @@ def busiest_account() -> Account:
     return Account.objects.select_related("commodity").get(pk=account_id)
 
 
+def pool_account_code(n: int) -> str:
+    return f"POOL-{n + 1:02d}"
+
+
+def production_setup() -> None:
+    """Not timed: the seed chart (pool receivables, mining revenue), a pool with the pool
+    accounts, and the day-end prices the import values the year's earnings at."""
+    with CHART.open(newline="") as handle:
+        chart_load(rows=list(csv.DictReader(handle)), source=CHART.name)
+    pool = services.pool_create(code="bench-pool", name="Bench pool", kind="other")
+    for n in range(w.POOL_ACCOUNTS):
+        services.pool_account_create(
+            code=pool_account_code(n), pool=pool, name=f"sub-{n + 1:02d}", source="csv"
+        )
+    quotes = [
+        PriceQuote(w.price_timestamp(day), "BTC", "USD", price, "bench-close", row)
+        for row, (day, price) in enumerate(w.production_prices().items(), start=2)
+    ]
+    created, _ = services.prices_import(quotes=quotes, file_name="bench prices")
+    if created != w.PRODUCTION_DAYS:
+        raise SystemExit(f"project: {created} prices created, expected {w.PRODUCTION_DAYS}")
+
+
+def production_files(earnings: list[w.PoolEarning]) -> list[tuple[str, bytes]]:
+    """One generic earnings CSV per pool account: its year, a row a day."""
+    files = []
+    for n, year in enumerate(w.production_by_account(earnings)):
+        code = pool_account_code(n)
+        lines = [EARNINGS_HEADER]
+        lines += [
+            f"{e.day.isoformat()},{code},{e.gross},{e.fee},{e.net},{e.hashrate_hs}," for e in year
+        ]
+        files.append((code, ("\n".join(lines) + "\n").encode()))
+    return files
+
+
+def production_import(info: dict[str, Any]) -> float:
+    """Timed: the 50 batches created and each run as the Celery task runs it, one
+    transaction each (parse, check against earlier imports, value at the day-end price,
+    post an entry per earning, write its production record, lot and lot movement)."""
+    earnings = w.production_earnings()
+    production_setup()
+    files = production_files(earnings)
+    with w.StatementCounter() as counter:
+        start = time.perf_counter()
+        batches = [
+            production.import_batch_create(
+                source="csv",
+                file_name=f"{code}-{w.PRODUCTION_FIRST_DAY.year}.csv",
+                content=content,
+                pool_account=code,
+            )
+            for code, content in files
+        ]
+        created = time.perf_counter()
+        for batch in batches:
+            production.import_batch_run(batch_id=batch.pk)
+        elapsed = time.perf_counter() - start
+    info["production_import_create_seconds"] = created - start
+    info["production_import_run_seconds"] = elapsed - (created - start)
+    info["statements_per_production_batch"] = counter.count / len(batches)
+
+    # Not timed: every batch succeeded and wrote what it should.
+    failed = ImportBatch.objects.exclude(status=BatchStatus.SUCCEEDED)
+    if failed.exists():
+        raise SystemExit(f"project: batches failed: {[(b.pk, b.errors[:1]) for b in failed]}")
+    counts = {
+        "batches": ImportBatch.objects.count(),
+        "production_records": Record.objects.count(),
+        "pool_earning_entries": JournalEntry.objects.filter(kind="pool_earning").count(),
+        "lots": Lot.objects.count(),
+        "lot_movements": LotMovement.objects.count(),
+    }
+    expected = {"batches": w.POOL_ACCOUNTS, **dict.fromkeys(list(counts)[1:], len(earnings))}
+    if counts != expected:
+        raise SystemExit(f"project: production import wrote {counts}, expected {expected}")
+    info["production_import_counts"] = counts
+    total = sum((r.value for r in Record.objects.only("value")), start=Decimal("0.00"))
+    if total != sum((e.value for e in earnings), start=Decimal("0.00")):
+        raise SystemExit(f"project: production records are worth {total}, not the workload's")
+    info["production_income_usd"] = str(total)
+    # The bench's own wallets hold BTC posted by the fill without lots; every other
+    # non-USD asset account, the pool receivables included, must agree with its lots.
+    wallets = {f"wallet-{n:02d}" for n in range(1, w.WALLETS + 1)}
+    as_of = date(w.PRODUCTION_FIRST_DAY.year, 12, 31)
+    differences = [d for d in selectors.lot_differences(as_of=as_of) if d.account not in wallets]
+    if differences:
+        raise SystemExit(f"project: ledger and lots differ: {differences[:5]}")
+    info["production_import_does"] = (
+        f"{w.POOL_ACCOUNTS} generic CSV files of {w.PRODUCTION_DAYS} rows: "
+        "import_batch_create for each, then import_batch_run for each (one transaction per "
+        "file: parse, check against earlier imports, price lookup, one journal entry of two "
+        "postings, a production record, a lot and its lot movement per earning)"
+    )
+    return elapsed
+
+
 def run(legs: int) -> dict[str, Any]:
     figures: dict[str, float] = {}
     info: dict[str, Any] = {"django": django.__version__}
@@ -196,6 +305,9 @@ def run(legs: int) -> dict[str, Any]:
     if result.total_value != 0:
         raise SystemExit(f"project: the trial balance does not balance: {result.total_value}")
     info["trial_balance_rows"] = len(result.rows)
+
+    w.log("project: production import")
+    figures["production_import"] = production_import(info)
     return {"figures": figures, "info": info}
 
 

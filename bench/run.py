@@ -33,13 +33,14 @@ HORDAK_REQUIREMENTS = BENCH / "requirements-hordak.txt"
 RESULTS = BENCH / "results" / "latest.json"
 DATABASES = {"project": "bench_project", "hordak": "bench_hordak"}
 
-# Name -> (unit, whether a bigger number is better). A figure only the project measures
-# (the coming production_import, in seconds) leaves hordak and the ratio null.
+# Name -> (unit, whether a bigger number is better). A figure only one side measures leaves
+# the other side and the ratio null.
 FIGURES: dict[str, tuple[str, bool]] = {
     "single_entry_posting": ("entries/s", True),
     "batch_posting": ("postings/s", True),
     "balance_as_of": ("ms", False),
     "trial_balance": ("ms", False),
+    "production_import": ("s", False),
 }
 
 
@@ -173,7 +174,9 @@ def project_revision() -> str:
 
     try:
         head = git("rev-parse", "--short", "HEAD")
-        changed = git("status", "--porcelain", "--untracked-files=no", "ledger", "cango_treasury")
+        changed = git(
+            "status", "--porcelain", "--untracked-files=no", "ledger", "holdings", "cango_treasury"
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{head} (uncommitted changes)" if changed else head
@@ -198,11 +201,14 @@ def combine(legs: int, sides: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def same_workload(sides: dict[str, dict[str, Any]]) -> bool | None:
-    """Both sides hold the same journal if the busiest account's balances agree."""
+    """Both sides hold the same journal if the busiest account's balances agree, and
+    imported the same production if its income agrees."""
     if len(sides) < 2:
         return None
-    balances = {side["info"]["busiest_balance_usd"] for side in sides.values()}
-    return len(balances) == 1
+    return all(
+        len({side["info"].get(key) for side in sides.values()}) == 1
+        for key in ("busiest_balance_usd", "production_income_usd")
+    )
 
 
 def number(value: float | None) -> str:
@@ -236,7 +242,9 @@ def table(results: dict[str, Any]) -> str:
     )
     rows.append("ratio: how many times better the project is (higher is better)")
     if info["same_workload"] is False:
-        rows.append("WARNING: the two journals differ (busiest balances disagree)")
+        rows.append(
+            "WARNING: the two journals differ (busiest balances or production income disagree)"
+        )
     return "\n".join(rows)
 
 

@@ -13,8 +13,8 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 FIRST_DAY = date(2021, 1, 1)
@@ -36,6 +36,14 @@ FILL_CHUNK_ENTRIES = 100_000
 SINGLE_SEED = 1
 BATCH_SEED = 100
 FILL_SEED = 0.42
+
+# Production import: a year of daily earnings of the pool sub-accounts, dated after the five
+# filled years. One file per pool account and year, as a pool's export would come.
+POOL_ACCOUNTS = 50
+PRODUCTION_FIRST_DAY = date(2026, 1, 1)
+PRODUCTION_DAYS = 365  # 2026 is not a leap year: the whole of it
+PRODUCTION_SEED = 2026
+POOL_FEE_PER_MILLE = 25  # the pool keeps 2.5% of the gross
 
 CENT = Decimal("0.01")
 
@@ -82,6 +90,72 @@ def batches() -> list[list[Movement]]:
             ]
         )
     return result
+
+
+@dataclass(frozen=True)
+class PoolEarning:
+    """One pool sub-account's production for one UTC day, and what it is worth."""
+
+    pool_account: int  # index into the pool accounts, 0-based
+    day: date
+    gross: Decimal  # BTC, 8 decimals
+    fee: Decimal  # BTC, 8 decimals
+    net: Decimal  # gross - fee, > 0
+    hashrate_hs: int  # the day's average hashrate
+    price: Decimal  # USD per BTC, the day-end price (00:00 UTC of the next day)
+    value: Decimal  # net at that price, to the cent half-even: the revenue recognised
+
+
+def production_days() -> list[date]:
+    return [PRODUCTION_FIRST_DAY + timedelta(days=n) for n in range(PRODUCTION_DAYS)]
+
+
+def price_timestamp(day: date) -> datetime:
+    """The day-end price policy: a day is valued at the price of 00:00 UTC the day after."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+
+
+def production_prices() -> dict[date, Decimal]:
+    """A BTC/USD price per production day (2 decimals), drawn once for both sides."""
+    rng = random.Random(PRODUCTION_SEED)
+    return {
+        day: Decimal(rng.randint(80_000_00, 120_000_00)).scaleb(-2) for day in production_days()
+    }
+
+
+def production_earnings() -> list[PoolEarning]:
+    """POOL_ACCOUNTS x PRODUCTION_DAYS earnings, grouped by pool account, each in day order."""
+    prices = production_prices()
+    result = []
+    for account in range(POOL_ACCOUNTS):
+        rng = random.Random(PRODUCTION_SEED * 1000 + account)
+        petahashes = rng.randint(20, 80)  # the sub-account's deployed hashrate
+        for day in production_days():
+            # About 0.0005 BTC per PH/s a day, give or take a fifth: luck and downtime.
+            gross_sats = petahashes * rng.randint(40_000, 60_000)
+            fee_sats = gross_sats * POOL_FEE_PER_MILLE // 1000
+            net = Decimal(gross_sats - fee_sats).scaleb(-8)
+            price = prices[day]
+            result.append(
+                PoolEarning(
+                    pool_account=account,
+                    day=day,
+                    gross=Decimal(gross_sats).scaleb(-8),
+                    fee=Decimal(fee_sats).scaleb(-8),
+                    net=net,
+                    hashrate_hs=petahashes * 10**15 + rng.randint(-(10**14), 10**14),
+                    price=price,
+                    value=(net * price).quantize(CENT, rounding=ROUND_HALF_EVEN),
+                )
+            )
+    return result
+
+
+def production_by_account(earnings: list[PoolEarning]) -> list[list[PoolEarning]]:
+    by_account: list[list[PoolEarning]] = [[] for _ in range(POOL_ACCOUNTS)]
+    for earning in earnings:
+        by_account[earning.pool_account].append(earning)
+    return by_account
 
 
 def fill_chunks(legs: int) -> list[int]:

@@ -315,10 +315,18 @@ class Lot(models.Model):
     the immutable history that any date's state is summed from.
     """
 
-    commodity = models.ForeignKey("ledger.Commodity", on_delete=models.PROTECT, related_name="+")
+    # The lot's commodity is its account's, held so by one composite foreign key
+    # (holdings/sql/evidence.sql) that stands for both of these.
+    commodity = models.ForeignKey(
+        "ledger.Commodity", on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     # Indexed by the (account, acquired_at, id) index below.
     account = models.ForeignKey(
-        "ledger.Account", on_delete=models.PROTECT, related_name="lots", db_index=False
+        "ledger.Account",
+        on_delete=models.PROTECT,
+        related_name="lots",
+        db_index=False,
+        db_constraint=False,
     )
     acquired_at = models.DateTimeField()
     origin = models.CharField(max_length=16, choices=LotOrigin.choices)

@@ -97,6 +97,9 @@ class Account(models.Model):
             models.UniqueConstraint(
                 fields=["id", "commodity", "type"], name="ledger_account_commodity_type"
             ),
+            # Target of composite foreign keys from rows that must hold the account's
+            # commodity (one check instead of two, and the two cannot disagree).
+            models.UniqueConstraint(fields=["id", "commodity"], name="ledger_account_commodity"),
             models.CheckConstraint(
                 condition=~Q(parent=models.F("id")), name="ledger_account_not_own_parent"
             ),

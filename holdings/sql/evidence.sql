@@ -26,6 +26,11 @@ BEGIN
     END LOOP;
 END $$;
 
+-- A lot sits in an account of its own commodity.
+ALTER TABLE holdings_lot
+    ADD CONSTRAINT holdings_lot_account_commodity
+        FOREIGN KEY (account_id, commodity_id) REFERENCES ledger_account (id, commodity_id);
+
 -- Lots are never removed: an empty lot stays, with the movements that emptied it.
 CREATE TRIGGER holdings_lot_kept BEFORE DELETE ON holdings_lot
     FOR EACH ROW EXECUTE FUNCTION holdings_evidence_immutable();

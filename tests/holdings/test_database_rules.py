@@ -53,3 +53,9 @@ def test_a_lot_cannot_drift_from_its_movements(imported):
             "fair_value_adjustment, created_at) SELECT commodity_id, account_id, acquired_at, "
             "origin, opened_by_entry_id, 1, 1, 1, 1, 0, now() FROM holdings_lot LIMIT 1"
         )
+
+
+@pytest.mark.django_db
+def test_a_lot_holds_its_accounts_commodity(imported):
+    with pytest.raises(IntegrityError, match="holdings_lot_account_commodity"):
+        execute("UPDATE holdings_lot SET commodity_id = 'KAS'")

@@ -215,22 +215,21 @@ class LotPlan:
         ids = bulk.next_ids("holdings_lot", len(self.new_lots))
         for lot, lot_id in zip(self.new_lots, ids, strict=True):
             lot.pk = lot_id
-        rows = []
+        lots, openings = [], []
         for lot in self.new_lots:
             if isinstance(lot.parent, NewLot):
                 # The parent was opened by this plan: its record is known only now.
                 lot.production_record_id = lot.parent.production_record_id
             entry_index, on, kind, adjustment = self._opening[id(lot)]
             lot.opened_by_entry_id = entries[entry_index].pk
-            parent_id = lot.parent.pk if lot.parent is not None else None
-            rows.append(
+            lots.append(
                 (
                     lot.pk,
                     lot.commodity_id,
                     lot.account_id,
                     lot.acquired_at,
                     lot.origin,
-                    parent_id,
+                    lot.parent.pk if lot.parent is not None else None,
                     lot.production_record_id,
                     lot.price_id,
                     lot.opened_by_entry_id,
@@ -240,13 +239,23 @@ class LotPlan:
                     lot.cost,
                     lot.fair_value_adjustment,
                     now,
-                    on,
-                    kind,
-                    adjustment,
                 )
             )
-        if rows:
-            bulk.execute(OPEN_LOTS, bulk.arrays(rows))
+            # A lot opens with its original units and cost and the adjustment it was given.
+            openings.append(
+                (
+                    lot.pk,
+                    lot.opened_by_entry_id,
+                    on,
+                    kind,
+                    lot.original_quantity,
+                    lot.original_cost,
+                    adjustment,
+                    now,
+                )
+            )
+        bulk.insert("holdings_lot", LOT_COLUMNS, lots)
+        bulk.insert("holdings_lotmovement", MOVEMENT_COLUMNS, openings)
         if self.changed:
             Lot.objects.bulk_update(
                 list(self.changed.values()), ["quantity", "cost", "fair_value_adjustment"]
@@ -261,42 +270,30 @@ class LotPlan:
         )
 
 
-# New lots and the movements that open them, in one statement: a lot opens with its
-# original units and cost and the adjustment it was given.
-OPEN_LOTS = """
-    WITH new AS (
-        SELECT * FROM unnest(
-            %b::bigint[], %b::text[], %b::bigint[], %b::timestamptz[], %b::text[], %b::bigint[],
-            %b::bigint[], %b::bigint[], %b::bigint[], %b::numeric[], %b::numeric[],
-            %b::numeric[], %b::numeric[], %b::numeric[], %b::timestamptz[], %b::date[],
-            %b::text[], %b::numeric[]
-        ) AS t(id, commodity_id, account_id, acquired_at, origin, parent_id,
-               production_record_id, price_id, opened_by_entry_id, original_quantity,
-               original_cost, quantity, cost, fair_value_adjustment, created_at,
-               effective_date, kind, opening_adjustment)
-    ), lots AS (
-        INSERT INTO holdings_lot (id, commodity_id, account_id, acquired_at, origin, parent_id,
-                                  production_record_id, price_id, opened_by_entry_id,
-                                  original_quantity, original_cost, quantity, cost,
-                                  fair_value_adjustment, created_at)
-        SELECT id, commodity_id, account_id, acquired_at, origin, parent_id,
-               production_record_id, price_id, opened_by_entry_id, original_quantity,
-               original_cost, quantity, cost, fair_value_adjustment, created_at
-          FROM new
-    )
-    INSERT INTO holdings_lotmovement (lot_id, entry_id, effective_date, kind, quantity, cost,
-                                      fair_value_adjustment, created_at)
-    SELECT id, opened_by_entry_id, effective_date, kind, original_quantity, original_cost,
-           opening_adjustment, created_at
-      FROM new
-"""
+LOT_COLUMNS = (
+    "id",
+    "commodity_id",
+    "account_id",
+    "acquired_at",
+    "origin",
+    "parent_id",
+    "production_record_id",
+    "price_id",
+    "opened_by_entry_id",
+    "original_quantity",
+    "original_cost",
+    "quantity",
+    "cost",
+    "fair_value_adjustment",
+    "created_at",
+)
 MOVEMENT_COLUMNS = (
-    ("lot_id", "bigint"),
-    ("entry_id", "bigint"),
-    ("effective_date", "date"),
-    ("kind", "text"),
-    ("quantity", "numeric"),
-    ("cost", "numeric"),
-    ("fair_value_adjustment", "numeric"),
-    ("created_at", "timestamptz"),
+    "lot_id",
+    "entry_id",
+    "effective_date",
+    "kind",
+    "quantity",
+    "cost",
+    "fair_value_adjustment",
+    "created_at",
 )

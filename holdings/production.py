@@ -632,20 +632,20 @@ class _Importer:
 
 
 RECORD_COLUMNS = (
-    ("id", "bigint"),
-    ("pool_account_id", "bigint"),
-    ("day", "date"),
-    ("external_id", "text"),
-    ("gross", "numeric"),
-    ("fee", "numeric"),
-    ("net", "numeric"),
-    ("hashrate_hs", "numeric"),
-    ("price_id", "bigint"),
-    ("value", "numeric"),
-    ("raw", "jsonb"),
-    ("entry_id", "bigint"),
-    ("batch_id", "bigint"),
-    ("created_at", "timestamptz"),
+    "id",
+    "pool_account_id",
+    "day",
+    "external_id",
+    "gross",
+    "fee",
+    "net",
+    "hashrate_hs",
+    "price_id",
+    "value",
+    "raw",
+    "entry_id",
+    "batch_id",
+    "created_at",
 )
 
 

@@ -131,7 +131,7 @@ def test_a_worker_killed_mid_batch_leaves_nothing_and_the_retry_completes(
             waiting = blocker.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                 "AND wait_event_type = 'Lock' "
-                "AND query LIKE 'INSERT INTO %%holdings_productionrecord%%'"
+                "AND query LIKE '%%holdings_productionrecord%%'"
             ).fetchone()
             time.sleep(0.1)
         if waiting is None:

@@ -6,11 +6,19 @@ OPENING_EQUITY = "3000"
 MINING_REVENUE = "4000"
 FAIR_VALUE_GAIN = "4100"
 NETWORK_FEES = "5100"
+TRADING_FEES = "5300"
+CASH = "1000"
+USDT_WALLETS = "1110"
 
 # Parents of the per-pool-account receivables and of the fair value adjustment, per commodity.
 POOL_RECEIVABLES = {"BTC": "1300", "KAS": "1310", "ETC": "1320"}
 FAIR_VALUE_ADJUSTMENT = {"BTC": "1290", "KAS": "1291", "ETC": "1292"}
-WALLET_PARENTS = {"BTC": ("1210", "1220", "1230"), "KAS": ("1250",), "ETC": ("1260",)}
+WALLET_PARENTS = {
+    "BTC": ("1210", "1220", "1230"),
+    "KAS": ("1250",),
+    "ETC": ("1260",),
+    "USDT": ("1110",),
+}
 
 # Collateral whose control passed to the lender: a receivable, with its own adjustment.
 COLLATERAL_RECEIVABLE = "1400"

@@ -187,6 +187,11 @@ class LotPlan:
             moved.append(child)
         return moved
 
+    def dispose(self, takes: Sequence[Take], *, entry_index: int, on: date) -> None:
+        """Units that leave the books (sold, or spent as a fee)."""
+        for take in takes:
+            self._reduce(take, entry_index, on, LotMovementKind.DISPOSAL)
+
     def adjust(self, lot: Lot, adjustment: Decimal, *, entry_index: int, on: date) -> None:
         """Add a fair value adjustment to a lot (a remeasurement)."""
         lot.fair_value_adjustment += adjustment

@@ -304,6 +304,7 @@ class LotOrigin(models.TextChoices):
     MINED = "mined", "Mined (pool earning)"
     TRANSFER = "transfer", "Transferred from another account"
     PURCHASE = "purchase", "Purchased"
+    PROCEEDS = "proceeds", "Proceeds of a sale"
 
 
 class Lot(models.Model):
@@ -416,6 +417,123 @@ class LotMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} lot {self.lot_id} {self.quantity}"
+
+
+class ReliefMethod(models.TextChoices):
+    FIFO = "fifo", "First in, first out"
+    SPECIFIC = "specific", "Specific identification"
+
+
+class Sale(models.Model):
+    """A sale of units from a wallet for USDT or USD, with what it relieved and earned."""
+
+    reference = models.CharField(
+        max_length=100, unique=True, help_text="The trade's id at the venue (one sale per id)."
+    )
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="sales")
+    commodity = models.ForeignKey("ledger.Commodity", on_delete=models.PROTECT, related_name="+")
+    units = _quantity()
+    sold_at = models.DateTimeField()
+    proceeds_account = models.ForeignKey(
+        "ledger.Account", on_delete=models.PROTECT, related_name="+"
+    )
+    proceeds_commodity = models.ForeignKey(
+        "ledger.Commodity", on_delete=models.PROTECT, related_name="+"
+    )
+    gross_proceeds = _quantity()  # in the proceeds' commodity, before the fee
+    fee = _quantity(default=0)  # in the proceeds' commodity, kept by the venue
+    proceeds_value = _value()  # USD value of the gross proceeds
+    fee_value = _value(default=0)
+    method = models.CharField(max_length=16, choices=ReliefMethod.choices)
+    cost = _value()
+    carrying_value = _value()
+    realized_gain = _value()  # gross proceeds value - cost (the ASC 350-60-50-4 figure)
+    gain_on_carrying_value = _value()  # gross proceeds value - carrying value (posted to 4100)
+    entry = models.OneToOneField(
+        "ledger.JournalEntry", on_delete=models.PROTECT, related_name="sale"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sold_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(units__gt=0), name="holdings_sale_units"),
+            models.CheckConstraint(
+                condition=Q(gross_proceeds__gt=0)
+                & Q(fee__gte=0)
+                & Q(fee__lt=models.F("gross_proceeds")),
+                name="holdings_sale_proceeds",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"sale {self.reference}: {self.units} {self.commodity_id}"
+
+
+class Transfer(models.Model):
+    """Units moved on-chain from one of the company's wallets to another, with the fee."""
+
+    txid = models.CharField(max_length=64, unique=True)
+    from_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="sent")
+    to_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="received")
+    units = _quantity()
+    fee_units = _quantity(default=0)
+    sent_at = models.DateTimeField()
+    entry = models.OneToOneField(
+        "ledger.JournalEntry", on_delete=models.PROTECT, related_name="transfer"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(units__gt=0) & Q(fee_units__gte=0), name="holdings_transfer_units"
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_wallet=models.F("to_wallet")), name="holdings_transfer_wallets"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.units} from {self.from_wallet_id} to {self.to_wallet_id}"
+
+
+class Disposal(models.Model):
+    """Units of one lot that left the books: sold, or spent as an on-chain fee."""
+
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="disposals")
+    sale = models.ForeignKey(
+        Sale, null=True, blank=True, on_delete=models.PROTECT, related_name="disposals"
+    )
+    transfer = models.ForeignKey(
+        Transfer, null=True, blank=True, on_delete=models.PROTECT, related_name="fee_disposals"
+    )
+    entry = models.ForeignKey(
+        "ledger.JournalEntry", on_delete=models.PROTECT, related_name="disposals"
+    )
+    disposed_on = models.DateField()
+    units = _quantity()
+    cost = _value()
+    carrying_value = _value()
+    proceeds = _value()
+    realized_gain = _value()  # proceeds - cost
+    days_held = models.IntegerField()
+    method = models.CharField(max_length=16, choices=ReliefMethod.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["disposed_on", "id"]
+        indexes = [models.Index(fields=["disposed_on"], name="holdings_disposal_date")]
+
+    def __str__(self) -> str:
+        return f"{self.units} of lot {self.lot_id} on {self.disposed_on}"
 
 
 class Remeasurement(models.Model):

@@ -305,12 +305,12 @@ def test_a_service_refusal_at_save_time_writes_nothing_and_says_why(as_role, cha
         return real(**kwargs)
 
     monkeypatch.setattr(services, "account_create", accepts_once)
-    data = {"code": "5300", "name": "Bank fees", "type": "expense", "commodity": "USD"}
+    data = {"code": "5900", "name": "Bank fees", "type": "expense", "commodity": "USD"}
     response = as_role("staff").post(url("account_add"), data, follow=True)
-    assert calls == ["5300", "5300"]
+    assert calls == ["5900", "5900"]
     assert response.redirect_chain == [(url("account_add"), 302)]
     assert messages_of(response) == ["code: Account with this Code already exists."]
-    assert not Account.objects.filter(code="5300").exists()
+    assert not Account.objects.filter(code="5900").exists()
 
 
 def test_account_change_edits_name_and_flags_only(as_role, chart):

@@ -1,0 +1,210 @@
+"""Sales and transfers against a hand-computed example, to the cent."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from holdings import selectors, services, treasury
+from holdings.errors import InsufficientLots
+from holdings.models import Disposal, Lot, Sale, Transfer
+from ledger import selectors as ledger_selectors
+from ledger.models import JournalEntry
+
+D = Decimal
+SOLD_AT = datetime(2026, 1, 10, 15, 30, tzinfo=UTC)
+OPENING = [
+    {
+        "wallet": "COLD-1",
+        "acquired_at": "2025-03-01T10:00:00Z",
+        "quantity": "1",
+        "cost_usd": "80000.00",
+    },
+    {
+        "wallet": "COLD-1",
+        "acquired_at": "2025-06-01T10:00:00Z",
+        "quantity": "2",
+        "cost_usd": "210000.00",
+    },
+]
+
+
+def holdings_at_fair_value() -> None:
+    """3 BTC at cost 290,000.00, remeasured at 99,000.00 on 2025-12-31: +7,000.00, spread
+    2,333.33 (lot A, 1 BTC) and 4,666.67 (lot B, 2 BTC)."""
+    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    services.wallet_create(
+        code="USDT-1", name="USDT wallet", commodity="USDT", parent_account="1110"
+    )
+    result = services.remeasure(commodity="BTC", as_of=date(2025, 12, 31))
+    assert result.adjustment == D("7000.00")
+
+
+def sell(reference: str = "T-1", **changes) -> Sale:
+    arguments = {
+        "reference": reference,
+        "wallet": "COLD-1",
+        "units": D("1.5"),
+        "sold_at": SOLD_AT,
+        "proceeds_commodity": "USDT",
+        "gross_proceeds": D("150000"),
+        "fee": D("150"),
+        "proceeds_value": D("150000.00"),
+        "proceeds_wallet": "USDT-1",
+        **changes,
+    }
+    return treasury.sale_record(**arguments)
+
+
+@pytest.mark.django_db
+def test_a_fifo_sale_relieves_the_oldest_lots_and_books_both_gains(world):
+    holdings_at_fair_value()
+    preview = treasury.sale_preview(
+        wallet="COLD-1",
+        units=D("1.5"),
+        sold_at=SOLD_AT,
+        proceeds_commodity="USDT",
+        gross_proceeds=D("150000"),
+        fee=D("150"),
+        proceeds_value=D("150000.00"),
+        proceeds_wallet="USDT-1",
+    )
+    assert not Sale.objects.exists() and not Disposal.objects.exists()  # nothing written
+
+    sale = sell()
+
+    assert preview.cost == sale.cost == D("132500.00")
+    assert (sale.carrying_value, sale.realized_gain, sale.gain_on_carrying_value) == (
+        D("136000.00"),
+        D("17500.00"),
+        D("14000.00"),
+    )
+    assert sale.method == "fifo" and sale.fee_value == D("150.00")
+    lines = [
+        (d.units, d.cost, d.carrying_value, d.proceeds, d.realized_gain, d.days_held)
+        for d in sale.disposals.order_by("lot__acquired_at")
+    ]
+    assert lines == [
+        (D("1"), D("80000.00"), D("82333.33"), D("100000.00"), D("20000.00"), 315),
+        (D("0.5"), D("52500.00"), D("53666.67"), D("50000.00"), D("-2500.00"), 223),
+    ]
+    on = SOLD_AT.date()
+    balance = ledger_selectors.account_balance
+    assert (
+        balance(account="1210-COLD-1", as_of=on).quantity,
+        balance(account="1210-COLD-1", as_of=on).value,
+    ) == (D("1.5"), D("157500.00"))
+    assert balance(account="1290", as_of=on).value == D("3500.00")
+    assert balance(account="1110-USDT-1", as_of=on).quantity == D("149850")
+    assert balance(account="5300", as_of=on).value == D("150.00")
+    assert balance(account="4100", as_of=on).value == D("-21000.00")  # 7,000 + 14,000
+    assert ledger_selectors.trial_balance(as_of=on).total_value == 0
+    usdt = Lot.objects.get(account__code="1110-USDT-1")
+    assert (usdt.quantity, usdt.cost, usdt.origin) == (D("149850"), D("149850.00"), "proceeds")
+    assert selectors.lot_differences(as_of=on) == []
+
+
+@pytest.mark.django_db
+def test_specific_identification_relieves_the_lots_named(world):
+    holdings_at_fair_value()
+    lot_b = Lot.objects.get(account__code="1210-COLD-1", original_quantity=2)
+    sale = sell(
+        units=D("0.5"),
+        lots=[(lot_b.pk, D("0.5"))],
+        gross_proceeds=D("50000"),
+        fee=D("0"),
+        proceeds_value=D("50000.00"),
+    )
+    assert sale.method == "specific"
+    [disposal] = sale.disposals.all()
+    assert (disposal.lot_id, disposal.cost, disposal.carrying_value) == (
+        lot_b.pk,
+        D("52500.00"),
+        D("53666.67"),
+    )
+    assert sale.realized_gain == D("-2500.00")
+    with pytest.raises(InsufficientLots, match=r"holds 1\.5; 2 cannot be taken"):
+        sell("T-2", units=D("2"), lots=[(lot_b.pk, D("2"))])
+
+
+@pytest.mark.django_db
+def test_selling_more_than_is_held_is_refused_and_writes_nothing(world):
+    holdings_at_fair_value()
+    before = JournalEntry.objects.count()
+    short = r"wallet COLD-1 held 3\.00000000 BTC acquired by 2026-01-10T15:30:00Z"
+    with pytest.raises(InsufficientLots, match=short):
+        sell(units=D("3.5"))
+    with pytest.raises(Exception, match=r"more than 8 decimals"):
+        sell(units=D("0.123456789"))
+    assert JournalEntry.objects.count() == before and not Sale.objects.exists()
+    sell()
+    with pytest.raises(Exception, match="sale T-1 is already recorded"):
+        sell()
+
+
+@pytest.mark.django_db
+def test_a_transfer_moves_lots_and_books_the_fee_at_carrying_value(world):
+    holdings_at_fair_value()
+    sent = datetime(2026, 1, 5, 8, tzinfo=UTC)
+    transfer = treasury.transfer_record(
+        txid="ab" * 32,
+        from_wallet="COLD-1",
+        to_wallet="HOT-1",
+        units=D("0.5"),
+        fee_units=D("0.0001"),
+        sent_at=sent,
+    )
+    on = sent.date()
+    balance = ledger_selectors.account_balance
+    assert balance(account="1220-HOT-1", as_of=on).quantity == D("0.5")
+    assert balance(account="1220-HOT-1", as_of=on).value == D("40000.00")
+    assert balance(account="1210-COLD-1", as_of=on).quantity == D("2.4999")
+    # The fee: 0.0001 of what is left of lot A (0.5, cost 40,000.00, adjustment 1,166.67):
+    # cost 8.00 and adjustment 0.23.
+    assert balance(account="5100", as_of=on).value == D("8.23")
+    [fee] = transfer.fee_disposals.all()
+    assert (fee.units, fee.cost, fee.carrying_value) == (D("0.0001"), D("8.00"), D("8.23"))
+    moved = Lot.objects.get(account__code="1220-HOT-1")
+    assert moved.acquired_at == datetime(2025, 3, 1, 10, tzinfo=UTC)
+    assert moved.fair_value_adjustment == D("1166.66")  # half of 2,333.33, half-even
+    assert selectors.lot_differences(as_of=on) == []
+    assert Transfer.objects.get().entry.kind == "wallet_transfer"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sales_of_the_same_lots_at_once_never_relieve_a_unit_twice(tx_world):
+    holdings_at_fair_value()
+    outcomes: list[object] = []
+
+    def sale(n: int) -> None:
+        try:
+            outcomes.append(
+                sell(
+                    f"C-{n}",
+                    units=D("2"),
+                    gross_proceeds=D("200000"),
+                    fee=D("0"),
+                    proceeds_value=D("200000.00"),
+                )
+            )
+        except InsufficientLots as error:
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sale, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(type(o).__name__ for o in outcomes) == ["InsufficientLots", "Sale"]
+    assert sum(d.units for d in Disposal.objects.all()) == D("2")
+    assert ledger_selectors.account_balance(
+        account="1210-COLD-1", as_of=SOLD_AT.date()
+    ).quantity == D("1")
+    assert selectors.lot_differences(as_of=SOLD_AT.date()) == []

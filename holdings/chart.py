@@ -23,6 +23,10 @@ WALLET_PARENTS = {
 # Collateral whose control passed to the lender: a receivable, with its own adjustment.
 COLLATERAL_RECEIVABLE = "1400"
 COLLATERAL_ADJUSTMENT = "1490"
+PLEDGED = "1230"
+INTEREST_EXPENSE = "5200"
+LOANS_PAYABLE = {"USD": "2000", "USDT": "2010"}
+INTEREST_PAYABLE = {"USD": "2100", "USDT": "2110"}
 
 # Units on the balance sheet but not free to use: pledged (1230) or lent out (1400).
 RESTRICTED_ROOTS = ("1230", COLLATERAL_RECEIVABLE)

@@ -1,0 +1,591 @@
+"""Collateralized loans: draws, collateral pledged and released, daily interest, repayments,
+and the loan-to-value ratio against its tiers.
+
+Each loan has its own accounts: principal (under 2000 or 2010), interest payable (2100 or
+2110), collateral pledged with control retained (under 1230, restricted units on the
+balance sheet) and collateral whose control passed to the lender (under 1400, a receivable
+carried at fair value, its adjustment in 1490). Every event posts its entry and is listed on
+the loan.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+
+from holdings import chart
+from holdings.errors import HoldingsError, InsufficientLots, InvalidSetup
+from holdings.lots import LotPlan, cents, share, take_fifo
+from holdings.models import (
+    DayCount,
+    Loan,
+    LoanEvent,
+    LoanEventKind,
+    Lot,
+    LotOrigin,
+    Wallet,
+)
+from holdings.services import price_for
+from ledger import selectors as ledger_selectors
+from ledger import services as ledger_services
+from ledger.models import Account, AccountType, Commodity
+from ledger.money import fits_scale
+from ledger.posting import PostingInput
+from ledger.roles import FINANCE_APPROVER
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal(0)
+RETAINED, TRANSFERRED = "retained", "transferred"
+TIERS = ("ok", "warning", "margin_call", "liquidation")
+
+
+# --- set-up ------------------------------------------------------------------------------
+
+
+def loan_create(
+    *,
+    code: str,
+    lender: str,
+    principal_commodity: str,
+    annual_rate: Decimal,
+    day_count: str,
+    start_date: date,
+    maturity_date: date,
+    warning_ltv: Decimal,
+    margin_call_ltv: Decimal,
+    liquidation_ltv: Decimal,
+    cure_hours: int = 72,
+    collateral_commodity: str = "BTC",
+) -> Loan:
+    if principal_commodity not in chart.LOANS_PAYABLE:
+        raise InvalidSetup("a loan's principal is in USD or USDT", field="principal_commodity")
+    if collateral_commodity != "BTC":
+        raise InvalidSetup("collateral is BTC", field="collateral_commodity")
+    if day_count not in DayCount.values:
+        raise InvalidSetup(f"day count is one of {', '.join(DayCount.values)}", field="day_count")
+    if not warning_ltv < margin_call_ltv < liquidation_ltv or warning_ltv <= 0:
+        raise InvalidSetup(
+            "LTV tiers must rise: warning < margin call < liquidation", field="warning_ltv"
+        )
+    if maturity_date <= start_date:
+        raise InvalidSetup("maturity must come after the start", field="maturity_date")
+    if annual_rate < 0:
+        raise InvalidSetup("the rate cannot be negative", field="annual_rate")
+    with transaction.atomic():
+        if Loan.objects.filter(code=code).exists():
+            raise InvalidSetup(f"loan {code} already exists", field="code")
+
+        def account(parent: str, name: str, kind: str, commodity: str, guarded: bool) -> Account:
+            return ledger_services.account_create(
+                code=f"{parent}-{code}",
+                name=f"{name} ({lender}, {code})",
+                type=kind,
+                commodity=commodity,
+                parent=parent,
+                must_not_go_negative=guarded,
+            )
+
+        return Loan.objects.create(
+            code=code,
+            lender=lender,
+            principal_commodity_id=principal_commodity,
+            collateral_commodity_id=collateral_commodity,
+            annual_rate=annual_rate,
+            day_count=day_count,
+            start_date=start_date,
+            maturity_date=maturity_date,
+            warning_ltv=warning_ltv,
+            margin_call_ltv=margin_call_ltv,
+            liquidation_ltv=liquidation_ltv,
+            cure_hours=cure_hours,
+            principal_account=account(
+                chart.LOANS_PAYABLE[principal_commodity],
+                "Loan payable",
+                AccountType.LIABILITY,
+                principal_commodity,
+                False,
+            ),
+            interest_account=account(
+                chart.INTEREST_PAYABLE[principal_commodity],
+                "Interest payable",
+                AccountType.LIABILITY,
+                principal_commodity,
+                False,
+            ),
+            pledged_account=account(
+                chart.PLEDGED, "BTC pledged", AccountType.ASSET, collateral_commodity, True
+            ),
+            lent_account=account(
+                chart.COLLATERAL_RECEIVABLE,
+                "Collateral receivable",
+                AccountType.ASSET,
+                collateral_commodity,
+                True,
+            ),
+        )
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+def loan_draw(
+    *,
+    loan: Loan,
+    amount: Decimal,
+    on: date,
+    to_wallet: Wallet | str | None = None,
+    value: Decimal | None = None,
+    created_by: Any = None,
+) -> LoanEvent:
+    """Principal received: Dr cash or the USDT wallet / Cr the loan payable."""
+    _check_amount(amount, loan.principal_commodity, "amount")
+    with transaction.atomic():
+        target, usd = _principal_side(loan, amount, on, to_wallet, value)
+        entry = ledger_services.entry_post(
+            effective_date=on,
+            memo=f"Loan {loan.code}: draw of {amount} {loan.principal_commodity_id}",
+            postings=[
+                PostingInput(target, amount, usd),
+                PostingInput(loan.principal_account, -amount, -usd),
+            ],
+            kind="loan_draw",
+            created_by=created_by,
+        )
+        if target.commodity_id != "USD":
+            plan = LotPlan()
+            plan.open(
+                entry_index=0,
+                account=target,
+                acquired_at=_start_of(on),
+                effective_date=on,
+                quantity=amount,
+                cost=usd,
+                origin=LotOrigin.BORROWED,
+            )
+            plan.write([entry])
+        return LoanEvent.objects.create(
+            loan=loan,
+            kind=LoanEventKind.DRAW,
+            effective_date=on,
+            amount=amount,
+            entry=entry,
+            created_by=created_by,
+            details={"value": str(usd)},
+        )
+
+
+def loan_pledge(
+    *,
+    loan: Loan,
+    units: Decimal,
+    from_wallet: Wallet | str,
+    on: date,
+    control: str = RETAINED,
+    created_by: Any = None,
+) -> LoanEvent:
+    """Collateral to the lender, lots moved first-in first-out. Control retained: the units
+    stay BTC, restricted (1230). Control transferred: they become a receivable (1400), and
+    their fair value adjustment moves from 1290 to 1490."""
+    if control not in (RETAINED, TRANSFERRED):
+        raise InvalidSetup("control is retained or transferred", field="control")
+    wallet = _wallet(from_wallet)
+    target = loan.pledged_account if control == RETAINED else loan.lent_account
+    return _move_collateral(
+        loan,
+        units,
+        wallet.account,
+        target,
+        on,
+        LoanEventKind.PLEDGE,
+        {"control": control, "wallet": wallet.code},
+        created_by,
+    )
+
+
+def loan_release(
+    *,
+    loan: Loan,
+    units: Decimal,
+    to_wallet: Wallet | str,
+    on: date,
+    control: str = RETAINED,
+    created_by: Any = None,
+) -> LoanEvent:
+    """Collateral back from the lender into a wallet."""
+    if control not in (RETAINED, TRANSFERRED):
+        raise InvalidSetup("control is retained or transferred", field="control")
+    wallet = _wallet(to_wallet)
+    source = loan.pledged_account if control == RETAINED else loan.lent_account
+    return _move_collateral(
+        loan,
+        units,
+        source,
+        wallet.account,
+        on,
+        LoanEventKind.RELEASE,
+        {"control": control, "wallet": wallet.code},
+        created_by,
+    )
+
+
+def _move_collateral(
+    loan: Loan,
+    units: Decimal,
+    source: Account,
+    target: Account,
+    on: date,
+    kind: str,
+    details: dict[str, Any],
+    created_by: Any,
+) -> LoanEvent:
+    _check_amount(units, loan.collateral_commodity, "units")
+    with transaction.atomic():
+        lots = sorted(
+            Lot.objects.select_for_update().filter(account=source, quantity__gt=0).order_by("pk"),
+            key=lambda lot: (lot.acquired_at, lot.pk),
+        )
+        takes, short = take_fifo(lots, units)
+        if short:
+            raise InsufficientLots(
+                f"{source.code} holds {units - short}, less than {units}", field="units"
+            )
+        cost = sum((t.cost for t in takes), Decimal("0.00"))
+        adjustment = sum((t.adjustment for t in takes), Decimal("0.00"))
+        postings = [PostingInput(target, units, cost), PostingInput(source, -units, -cost)]
+        moved_to_receivable = target.pk == loan.lent_account_id
+        moved_from_receivable = source.pk == loan.lent_account_id
+        if adjustment and moved_to_receivable != moved_from_receivable:
+            gaining = chart.COLLATERAL_ADJUSTMENT if moved_to_receivable else "1290"
+            losing = "1290" if moved_to_receivable else chart.COLLATERAL_ADJUSTMENT
+            postings += [
+                PostingInput(gaining, adjustment, adjustment),
+                PostingInput(losing, -adjustment, -adjustment),
+            ]
+        entry = ledger_services.entry_post(
+            effective_date=on,
+            memo=f"Loan {loan.code}: {kind} of {units} {loan.collateral_commodity_id} "
+            f"({source.code} to {target.code})",
+            postings=postings,
+            kind=f"loan_{kind}",
+            created_by=created_by,
+        )
+        plan = LotPlan()
+        plan.transfer(takes, to=target, entry_index=0, effective_date=on)
+        plan.write([entry])
+        event = LoanEvent.objects.create(
+            loan=loan,
+            kind=kind,
+            effective_date=on,
+            units=units,
+            entry=entry,
+            details=details,
+            created_by=created_by,
+        )
+    loan_check_ltv(loan=loan, as_of=on)
+    return event
+
+
+def accrual_for(loan: Loan, outstanding: Decimal) -> Decimal:
+    """A day's interest on `outstanding`, rounded half-even to the principal's scale."""
+    basis = 360 if loan.day_count == DayCount.ACT_360 else 365
+    places = Decimal(1).scaleb(-loan.principal_commodity.decimal_places)
+    return (outstanding * loan.annual_rate / basis).quantize(places, rounding=ROUND_HALF_EVEN)
+
+
+def loan_accrue(*, loan: Loan, on: date) -> LoanEvent:
+    """A day's interest on the principal outstanding at the end of the day: Dr 5200 /
+    Cr interest payable. Once per loan and day: a second call returns the first."""
+    with transaction.atomic():
+        done = LoanEvent.objects.filter(
+            loan=loan, kind=LoanEventKind.ACCRUAL, effective_date=on
+        ).first()
+        if done is not None:
+            return done
+        outstanding = -ledger_selectors.account_balance(
+            account=loan.principal_account, as_of=on
+        ).quantity
+        interest = accrual_for(loan, outstanding)
+        entry = None
+        value = Decimal("0.00")
+        if interest:
+            value = _usd_value(loan, interest, on)
+            entry = ledger_services.entry_post(
+                effective_date=on,
+                memo=f"Loan {loan.code}: interest for {on} on {outstanding} at "
+                f"{loan.annual_rate} ({loan.day_count})",
+                postings=[
+                    PostingInput(chart.INTEREST_EXPENSE, value, value),
+                    PostingInput(loan.interest_account, -interest, -value),
+                ],
+                idempotency_key=f"loan-accrual:{loan.code}:{on.isoformat()}",
+                kind="loan_interest",
+            )
+        return LoanEvent.objects.create(
+            loan=loan,
+            kind=LoanEventKind.ACCRUAL,
+            effective_date=on,
+            amount=interest,
+            entry=entry,
+            details={"outstanding": str(outstanding), "value": str(value)},
+        )
+
+
+def loan_accrue_through(*, loan: Loan, through: date) -> list[LoanEvent]:
+    """Every day not yet accrued, from the start (or the last accrual) to `through`."""
+    last = (
+        LoanEvent.objects.filter(loan=loan, kind=LoanEventKind.ACCRUAL)
+        .order_by("-effective_date")
+        .values_list("effective_date", flat=True)
+        .first()
+    )
+    day = (last + timedelta(days=1)) if last else loan.start_date
+    events = []
+    while day <= min(through, loan.maturity_date):
+        events.append(loan_accrue(loan=loan, on=day))
+        day += timedelta(days=1)
+    return events
+
+
+def loan_repay(
+    *,
+    loan: Loan,
+    amount: Decimal,
+    on: date,
+    from_wallet: Wallet | str | None = None,
+    created_by: Any = None,
+) -> LoanEvent:
+    """Pay interest first, then principal; partial repayments are normal. USDT paid is
+    relieved at cost; the difference to the liabilities' carrying value goes to 4100."""
+    _check_amount(amount, loan.principal_commodity, "amount")
+    with transaction.atomic():
+        interest = ledger_selectors.account_balance(account=loan.interest_account, as_of=on)
+        principal = ledger_selectors.account_balance(account=loan.principal_account, as_of=on)
+        owed_interest, owed_principal = -interest.quantity, -principal.quantity
+        to_interest = min(amount, owed_interest)
+        to_principal = amount - to_interest
+        if to_principal > owed_principal:
+            raise HoldingsError(
+                f"{amount} exceeds what loan {loan.code} owes on {on}: {owed_interest} "
+                f"interest and {owed_principal} principal",
+                field="amount",
+            )
+        nothing = Decimal("0.00")
+        interest_value = (
+            share(-interest.value, to_interest, owed_interest) if to_interest else nothing
+        )
+        principal_value = (
+            share(-principal.value, to_principal, owed_principal) if to_principal else nothing
+        )
+        plan = LotPlan()
+        if loan.principal_commodity_id == "USD":
+            source = Account.objects.get(code=chart.CASH)
+            paid_cost = amount
+        else:
+            wallet = _wallet(from_wallet) if from_wallet else None
+            if wallet is None or wallet.commodity_id != loan.principal_commodity_id:
+                raise InvalidSetup(
+                    f"repay from a {loan.principal_commodity_id} wallet", field="from_wallet"
+                )
+            source = wallet.account
+            lots = sorted(
+                Lot.objects.select_for_update()
+                .filter(account=source, quantity__gt=0)
+                .order_by("pk"),
+                key=lambda lot: (lot.acquired_at, lot.pk),
+            )
+            takes, short = take_fifo(lots, amount)
+            if short:
+                raise InsufficientLots(
+                    f"wallet {wallet.code} holds less than {amount}", field="amount"
+                )
+            paid_cost = sum((t.cost for t in takes), Decimal("0.00"))
+            plan.dispose(takes, entry_index=0, on=on)
+        difference = paid_cost - interest_value - principal_value
+        postings = [
+            PostingInput(loan.interest_account, to_interest, interest_value),
+            PostingInput(loan.principal_account, to_principal, principal_value),
+            PostingInput(source, -amount, -paid_cost),
+            PostingInput(chart.FAIR_VALUE_GAIN, difference, difference),
+        ]
+        entry = ledger_services.entry_post(
+            effective_date=on,
+            memo=f"Loan {loan.code}: repayment of {amount} {loan.principal_commodity_id} "
+            f"({to_interest} interest, {to_principal} principal)",
+            postings=[p for p in postings if p.quantity or p.value],
+            kind="loan_repayment",
+            created_by=created_by,
+        )
+        plan.write([entry])
+        event = LoanEvent.objects.create(
+            loan=loan,
+            kind=LoanEventKind.REPAYMENT,
+            effective_date=on,
+            amount=amount,
+            entry=entry,
+            created_by=created_by,
+            details={"interest": str(to_interest), "principal": str(to_principal)},
+        )
+    loan_check_ltv(loan=loan, as_of=on)
+    return event
+
+
+# --- loan-to-value -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoanStatus:
+    loan: Loan
+    as_of: date
+    principal: Decimal
+    interest: Decimal
+    debt_value: Decimal  # USD carrying value of principal and interest
+    collateral_units: Decimal
+    collateral_price: Decimal | None
+    collateral_value: Decimal | None
+    ltv: Decimal | None
+    tier: str
+
+
+def loan_status(*, loan: Loan, as_of: date) -> LoanStatus:
+    principal = ledger_selectors.account_balance(account=loan.principal_account, as_of=as_of)
+    interest = ledger_selectors.account_balance(account=loan.interest_account, as_of=as_of)
+    units = sum(
+        (
+            ledger_selectors.account_balance(account=a, as_of=as_of).quantity
+            for a in (loan.pledged_account, loan.lent_account)
+        ),
+        ZERO,
+    )
+    debt = -(principal.value + interest.value)
+    price = value = ltv = None
+    if units:
+        price = price_for(base=loan.collateral_commodity_id, on=as_of).price
+        value = cents(units * price)
+        ltv = (debt / value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+    return LoanStatus(
+        loan=loan,
+        as_of=as_of,
+        principal=-principal.quantity,
+        interest=-interest.quantity,
+        debt_value=debt,
+        collateral_units=units,
+        collateral_price=price,
+        collateral_value=value,
+        ltv=ltv,
+        tier=_tier(loan, ltv, debt),
+    )
+
+
+def _tier(loan: Loan, ltv: Decimal | None, debt: Decimal) -> str:
+    if ltv is None:
+        return "liquidation" if debt > 0 else "ok"
+    if ltv >= loan.liquidation_ltv:
+        return "liquidation"
+    if ltv >= loan.margin_call_ltv:
+        return "margin_call"
+    if ltv >= loan.warning_ltv:
+        return "warning"
+    return "ok"
+
+
+def loan_check_ltv(*, loan: Loan, as_of: date) -> LoanEvent | None:
+    """Record a tier crossing once: when the tier differs from the last one recorded. The
+    crossing is logged and mailed to the finance approvers."""
+    try:
+        status = loan_status(loan=loan, as_of=as_of)
+    except HoldingsError as error:  # no price for the day: nothing to compare with yet
+        logger.warning("loan %s: LTV not checked on %s: %s", loan.code, as_of, error.message)
+        return None
+    last = (
+        LoanEvent.objects.filter(loan=loan, kind=LoanEventKind.TIER)
+        .order_by("-effective_date", "-id")
+        .first()
+    )
+    previous = last.details.get("tier") if last else "ok"
+    if status.tier == previous:
+        return None
+    event = LoanEvent.objects.create(
+        loan=loan,
+        kind=LoanEventKind.TIER,
+        effective_date=as_of,
+        details={
+            "tier": status.tier,
+            "previous": previous,
+            "ltv": str(status.ltv) if status.ltv is not None else None,
+            "price": str(status.collateral_price) if status.collateral_price else None,
+        },
+    )
+    message = (
+        f"Loan {loan.code} ({loan.lender}) moved from {previous} to {status.tier} on "
+        f"{as_of}: LTV {status.ltv} (debt {status.debt_value} USD, collateral "
+        f"{status.collateral_units} BTC worth {status.collateral_value} USD)"
+    )
+    logger.warning(message)
+    approvers = list(
+        get_user_model()
+        .objects.filter(groups__name=FINANCE_APPROVER, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if approvers:
+        transaction.on_commit(
+            lambda: send_mail(
+                f"LTV {status.tier}: loan {loan.code}",
+                message,
+                settings.DEFAULT_FROM_EMAIL,
+                approvers,
+                fail_silently=True,
+            )
+        )
+    return event
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _principal_side(
+    loan: Loan, amount: Decimal, on: date, wallet: Wallet | str | None, value: Decimal | None
+) -> tuple[Account, Decimal]:
+    if loan.principal_commodity_id == "USD":
+        return Account.objects.get(code=chart.CASH), amount
+    target = _wallet(wallet) if wallet else None
+    if target is None or target.commodity_id != loan.principal_commodity_id:
+        raise InvalidSetup(
+            f"the draw arrives in a {loan.principal_commodity_id} wallet", field="to_wallet"
+        )
+    return target.account, value if value is not None else _usd_value(loan, amount, on)
+
+
+def _usd_value(loan: Loan, amount: Decimal, on: date) -> Decimal:
+    if loan.principal_commodity_id == "USD":
+        return amount
+    return cents(amount * price_for(base=loan.principal_commodity_id, on=on).price)
+
+
+def _wallet(ref: Wallet | str) -> Wallet:
+    if isinstance(ref, Wallet):
+        return ref
+    wallet = Wallet.objects.select_related("account").filter(code=ref).first()
+    if wallet is None:
+        raise InvalidSetup(f"unknown wallet {ref!r}", field="wallet")
+    return wallet
+
+
+def _check_amount(amount: Decimal, commodity: Commodity, what: str) -> None:
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise InvalidSetup(f"{what} must be a positive amount", field=what)
+    if not fits_scale(amount, commodity.decimal_places):
+        raise InvalidSetup(f"{what} has more than {commodity.decimal_places} decimals", field=what)
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)

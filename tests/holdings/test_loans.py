@@ -1,0 +1,127 @@
+"""Loans: interest by day count, repayment allocation, collateral and LTV tier crossings."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from holdings import loans, selectors, services
+from holdings.errors import HoldingsError
+from holdings.models import LoanEvent, LoanEventKind
+from ledger import selectors as ledger_selectors
+from ledger.models import JournalEntry
+
+from .test_treasury import OPENING
+
+D = Decimal
+
+
+def make_loan(
+    code: str = "L-1",
+    *,
+    day_count: str = "ACT/365",
+    start=date(2028, 2, 27),
+    maturity=date(2028, 3, 31),
+    principal: str = "USD",
+) -> loans.Loan:
+    return loans.loan_create(
+        code=code,
+        lender="Lender Ltd",
+        principal_commodity=principal,
+        annual_rate=D("0.10"),
+        day_count=day_count,
+        start_date=start,
+        maturity_date=maturity,
+        warning_ltv=D("0.60"),
+        margin_call_ltv=D("0.70"),
+        liquidation_ltv=D("0.80"),
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("day_count", "daily"), [("ACT/365", "273.97"), ("ACT/360", "277.78")])
+def test_interest_accrues_daily_by_day_count_across_a_leap_day_and_a_month_end(
+    chart, day_count, daily
+):
+    loan = make_loan(day_count=day_count)
+    loans.loan_draw(loan=loan, amount=D("1000000.00"), on=date(2028, 2, 27))
+    events = loans.loan_accrue_through(loan=loan, through=date(2028, 3, 2))
+
+    assert [e.effective_date.day for e in events] == [27, 28, 29, 1, 2]
+    assert {e.amount for e in events} == {D(daily)}
+    interest = ledger_selectors.account_balance(
+        account=loan.interest_account, as_of=date(2028, 3, 2)
+    )
+    assert interest.quantity == -5 * D(daily)
+    # Once per loan and day.
+    assert loans.loan_accrue_through(loan=loan, through=date(2028, 3, 2)) == []
+    assert loans.loan_accrue(loan=loan, on=date(2028, 2, 29)) == events[2]
+    assert JournalEntry.objects.filter(kind="loan_interest").count() == 5
+
+
+@pytest.mark.django_db
+def test_a_repayment_pays_interest_first_then_principal(chart):
+    loan = make_loan()
+    loans.loan_draw(loan=loan, amount=D("1000000.00"), on=date(2028, 2, 27))
+    loans.loan_accrue_through(loan=loan, through=date(2028, 3, 2))  # 1,369.85 of interest
+
+    event = loans.loan_repay(loan=loan, amount=D("1500.00"), on=date(2028, 3, 2))
+
+    assert event.details == {"interest": "1369.85", "principal": "130.15"}
+    status = loans.loan_status(loan=loan, as_of=date(2028, 3, 2))
+    assert (status.principal, status.interest) == (D("999869.85"), D("0"))
+    with pytest.raises(HoldingsError, match="exceeds what loan L-1 owes"):
+        loans.loan_repay(loan=loan, amount=D("1000000.00"), on=date(2028, 3, 2))
+
+
+@pytest.mark.django_db
+def test_each_ltv_tier_crossing_is_recorded_once(world):
+    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
+    loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))
+
+    def tiers() -> list[str]:
+        return [e.details["tier"] for e in loan.events.filter(kind=LoanEventKind.TIER)]
+
+    # 3 BTC at 101,000: LTV 0.4950, no crossing.
+    loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 2))
+    assert tiers() == []
+    # 2 BTC at 102,000: 0.7353, margin call.
+    loans.loan_release(loan=loan, units=D("1"), to_wallet="COLD-1", on=date(2026, 1, 3))
+    assert tiers() == ["margin_call"]
+    assert loans.loan_check_ltv(loan=loan, as_of=date(2026, 1, 3)) is None
+    # 1.9 BTC at 103,000: 0.7665, still a margin call: nothing new.
+    loans.loan_release(loan=loan, units=D("0.1"), to_wallet="COLD-1", on=date(2026, 1, 4))
+    assert tiers() == ["margin_call"]
+    # Topped up to 2.9 BTC at 104,000: 0.4973, back to ok.
+    loans.loan_pledge(loan=loan, units=D("1"), from_wallet="COLD-1", on=date(2026, 1, 5))
+    assert tiers() == ["margin_call", "ok"]
+    status = loans.loan_status(loan=loan, as_of=date(2026, 1, 5))
+    assert (status.collateral_units, status.ltv, status.tier) == (D("2.9"), D("0.4973"), "ok")
+    assert ledger_selectors.account_balance(account="1230", as_of=date(2026, 1, 5)).quantity == (
+        D("2.9")
+    )
+    assert selectors.lot_differences(as_of=date(2026, 1, 5)) == []
+
+
+@pytest.mark.django_db
+def test_collateral_whose_control_passes_takes_its_fair_value_adjustment_to_1490(world):
+    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    services.remeasure(commodity="BTC", as_of=date(2025, 12, 31))  # +2,333.33 on lot A
+    loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
+    loans.loan_draw(loan=loan, amount=D("50000.00"), on=date(2026, 1, 1))
+
+    loans.loan_pledge(
+        loan=loan, units=D("1"), from_wallet="COLD-1", on=date(2026, 1, 2), control="transferred"
+    )
+
+    balance = ledger_selectors.account_balance
+    assert balance(account="1400-L-1", as_of=date(2026, 1, 2)).quantity == D("1")
+    assert balance(account="1490", as_of=date(2026, 1, 2)).value == D("2333.33")
+    assert balance(account="1290", as_of=date(2026, 1, 2)).value == D("4666.67")
+    # The next remeasurement measures the receivable into 1490.
+    services.remeasure(commodity="BTC", as_of=date(2026, 1, 2))
+    assert balance(account="1490", as_of=date(2026, 1, 2)).value == D("101000.00") - D("80000")
+    assert LoanEvent.objects.filter(kind="pledge").get().details["control"] == "transferred"

@@ -23,9 +23,10 @@ from django.db import transaction
 
 from holdings import chart
 from holdings.errors import HoldingsError, InsufficientLots, InvalidSetup
-from holdings.lots import LotPlan, cents, share, take_fifo
+from holdings.lots import LotPlan, allocate, cents, saved_id, share, take_fifo
 from holdings.models import (
     DayCount,
+    Disposal,
     Loan,
     LoanEvent,
     LoanEventKind,
@@ -436,6 +437,125 @@ def loan_repay(
         )
     loan_check_ltv(loan=loan, as_of=on)
     return event
+
+
+def loan_liquidate(
+    *,
+    loan: Loan,
+    units: Decimal,
+    proceeds: Decimal,
+    on: date,
+    control: str = RETAINED,
+    created_by: Any = None,
+) -> LoanEvent:
+    """The lender sells collateral and keeps the proceeds (in the loan's commodity) against
+    what is owed, interest first: a disposal of the collateral lots relieved."""
+    if control not in (RETAINED, TRANSFERRED):
+        raise InvalidSetup("control is retained or transferred", field="control")
+    _check_amount(units, loan.collateral_commodity, "units")
+    _check_amount(proceeds, loan.principal_commodity, "proceeds")
+    source = loan.pledged_account if control == RETAINED else loan.lent_account
+    adjustment_account = "1290" if control == RETAINED else chart.COLLATERAL_ADJUSTMENT
+    with transaction.atomic():
+        interest = ledger_selectors.account_balance(account=loan.interest_account, as_of=on)
+        principal = ledger_selectors.account_balance(account=loan.principal_account, as_of=on)
+        owed_interest, owed_principal = -interest.quantity, -principal.quantity
+        to_interest = min(proceeds, owed_interest)
+        to_principal = proceeds - to_interest
+        if to_principal > owed_principal:
+            raise HoldingsError(
+                f"proceeds {proceeds} exceed what loan {loan.code} owes", field="proceeds"
+            )
+        lots = sorted(
+            Lot.objects.select_for_update().filter(account=source, quantity__gt=0).order_by("pk"),
+            key=lambda lot: (lot.acquired_at, lot.pk),
+        )
+        takes, short = take_fifo(lots, units)
+        if short:
+            raise InsufficientLots(f"{source.code} holds less than {units}", field="units")
+        cost = sum((t.cost for t in takes), Decimal("0.00"))
+        adjustment = sum((t.adjustment for t in takes), Decimal("0.00"))
+        nothing = Decimal("0.00")
+        interest_value = (
+            share(-interest.value, to_interest, owed_interest) if to_interest else nothing
+        )
+        principal_value = (
+            share(-principal.value, to_principal, owed_principal) if to_principal else nothing
+        )
+        settled = interest_value + principal_value
+        gain = settled - cost - adjustment
+        postings = [
+            PostingInput(loan.interest_account, to_interest, interest_value),
+            PostingInput(loan.principal_account, to_principal, principal_value),
+            PostingInput(source, -units, -cost),
+            PostingInput(adjustment_account, -adjustment, -adjustment),
+            PostingInput(chart.FAIR_VALUE_GAIN, -gain, -gain),
+        ]
+        entry = ledger_services.entry_post(
+            effective_date=on,
+            memo=f"Loan {loan.code}: {units} {loan.collateral_commodity_id} liquidated by "
+            f"{loan.lender} for {proceeds} {loan.principal_commodity_id}",
+            postings=[p for p in postings if p.quantity or p.value],
+            kind="loan_liquidation",
+            created_by=created_by,
+        )
+        plan = LotPlan()
+        plan.dispose(takes, entry_index=0, on=on)
+        plan.write([entry])
+        parts = allocate(settled, [t.quantity for t in takes])
+        Disposal.objects.bulk_create(
+            Disposal(
+                lot_id=saved_id(t),
+                entry=entry,
+                disposed_on=on,
+                units=t.quantity,
+                cost=t.cost,
+                carrying_value=t.cost + t.adjustment,
+                proceeds=part,
+                realized_gain=part - t.cost,
+                days_held=(on - t.lot.acquired_at.date()).days,
+                method=settings.LOT_RELIEF_METHOD,
+            )
+            for t, part in zip(takes, parts, strict=True)
+        )
+        event = LoanEvent.objects.create(
+            loan=loan,
+            kind=LoanEventKind.LIQUIDATION,
+            effective_date=on,
+            amount=proceeds,
+            units=units,
+            entry=entry,
+            created_by=created_by,
+            details={
+                "interest": str(to_interest),
+                "principal": str(to_principal),
+                "gain_on_carrying_value": str(gain),
+            },
+        )
+    loan_check_ltv(loan=loan, as_of=on)
+    return event
+
+
+def loans_check_ltv(*, as_of: date) -> list[LoanEvent]:
+    """Every loan running on the day: tier crossings recorded."""
+    crossings = []
+    for loan in Loan.objects.filter(start_date__lte=as_of).select_related(
+        "principal_account", "interest_account", "pledged_account", "lent_account"
+    ):
+        event = loan_check_ltv(loan=loan, as_of=as_of)
+        if event is not None:
+            crossings.append(event)
+    return crossings
+
+
+def loans_accrue(*, through: date) -> int:
+    """Interest of every loan running by `through`, each day once."""
+    return sum(
+        len(loan_accrue_through(loan=loan, through=through))
+        for loan in Loan.objects.filter(start_date__lte=through).select_related(
+            "principal_commodity", "principal_account", "interest_account"
+        )
+    )
 
 
 # --- loan-to-value -----------------------------------------------------------------------

@@ -87,6 +87,13 @@ class Take:
     adjustment: Decimal
 
 
+def saved_id(take: Take) -> int:
+    """The id of the lot a take comes from; sales, fees and liquidations take only from
+    lots already in the books."""
+    assert take.lot.pk is not None
+    return take.lot.pk
+
+
 def take_fifo(
     open_lots: Iterable[AnyLot], quantity: Decimal, *, acquired_by: datetime | None = None
 ) -> tuple[list[Take], Decimal]:

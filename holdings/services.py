@@ -38,7 +38,7 @@ from holdings.models import (
     Wallet,
     WalletAddress,
 )
-from holdings.production import price_timestamp
+from holdings.production import earning_day_for, price_timestamp
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
 from ledger.models import Account, AccountType, Commodity, MeasurementPolicy
@@ -303,7 +303,17 @@ def prices_import(*, quotes: Sequence[PriceQuote], file_name: str = "prices") ->
                     field="price",
                 )
         Price.objects.bulk_create(new)
+        if new:
+            # A new price moves every loan's LTV: checked at the latest day it prices.
+            latest = max(earning_day_for(price.timestamp) for price in new)
+            transaction.on_commit(lambda: _check_loans(latest))
     return len(new), len(quotes) - len(new)
+
+
+def _check_loans(on: date) -> None:
+    from holdings.loans import loans_check_ltv  # loans values collateral with price_for
+
+    loans_check_ltv(as_of=on)
 
 
 def price_for(*, base: str, on: date) -> Price:

@@ -10,7 +10,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from holdings import production, selectors, services
+from holdings import loans, production, selectors, services
 from holdings.importers.common import PoolApiError
 
 logger = logging.getLogger(__name__)
@@ -119,3 +119,21 @@ def verify_lots() -> dict[str, Any]:
     if differences:
         logger.error("lots differ from the ledger as of %s: %s", today, summary)
     return summary
+
+
+@shared_task(name="holdings.accrue_interest")
+def accrue_interest(day: str | None = None) -> dict[str, Any]:
+    """Nightly: every loan's interest through yesterday, each day once."""
+    through = _day(day, timezone.now().date() - timedelta(days=1))
+    return {"through": through.isoformat(), "accruals": loans.loans_accrue(through=through)}
+
+
+@shared_task(name="holdings.check_ltv")
+def check_ltv(day: str | None = None) -> dict[str, Any]:
+    """Nightly (and after every price import): each loan's LTV against its tiers."""
+    on = _day(day, timezone.now().date() - timedelta(days=1))
+    crossings = loans.loans_check_ltv(as_of=on)
+    return {
+        "as_of": on.isoformat(),
+        "crossings": [{"loan": e.loan.code, **e.details} for e in crossings],
+    }

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 
 from holdings import chart
 from holdings.errors import HoldingsError, InsufficientLots, InvalidSetup
-from holdings.lots import LotPlan, Take, allocate, cents, share, take_fifo
+from holdings.lots import LotPlan, Take, allocate, cents, saved_id, share, take_fifo
 from holdings.models import (
     Disposal,
     Lot,
@@ -309,7 +309,7 @@ def _plan_sale(
     parts = allocate(value, [take.quantity for take in takes])
     reliefs = [
         LotRelief(
-            lot_id=_saved(take),
+            lot_id=saved_id(take),
             acquired_at=take.lot.acquired_at,
             units=take.quantity,
             cost=take.cost,
@@ -470,7 +470,7 @@ def transfer_record(
         )
         Disposal.objects.bulk_create(
             Disposal(
-                lot_id=_saved(take),
+                lot_id=saved_id(take),
                 transfer=record,
                 entry=entry,
                 disposed_on=sent_at.date(),
@@ -485,12 +485,6 @@ def transfer_record(
             for take in spent
         )
     return record
-
-
-def _saved(take: Take) -> int:
-    # Sales and fees take only from lots already in the books.
-    assert take.lot.pk is not None
-    return take.lot.pk
 
 
 def _wallet(ref: Wallet | str, what: str) -> Wallet:

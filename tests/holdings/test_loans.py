@@ -125,3 +125,62 @@ def test_collateral_whose_control_passes_takes_its_fair_value_adjustment_to_1490
     services.remeasure(commodity="BTC", as_of=date(2026, 1, 2))
     assert balance(account="1490", as_of=date(2026, 1, 2)).value == D("101000.00") - D("80000")
     assert LoanEvent.objects.filter(kind="pledge").get().details["control"] == "transferred"
+
+
+@pytest.mark.django_db
+def test_a_liquidation_disposes_of_collateral_and_settles_interest_first(world):
+    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
+    loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))
+    loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 2))
+    loans.loan_accrue_through(loan=loan, through=date(2026, 1, 3))  # 3 x 41.10 = 123.30
+
+    event = loans.loan_liquidate(
+        loan=loan, units=D("1"), proceeds=D("90000.00"), on=date(2026, 1, 3)
+    )
+
+    assert event.details["interest"] == "123.30"
+    assert event.details["principal"] == "89876.70"
+    # Lot A (1 BTC at cost 80,000.00) sold for 90,000.00: 10,000.00 to 4100.
+    assert event.details["gain_on_carrying_value"] == "10000.00"
+    [disposal] = event.entry.disposals.all()
+    assert (disposal.units, disposal.cost, disposal.proceeds) == (
+        D("1"),
+        D("80000.00"),
+        D("90000.00"),
+    )
+    status = loans.loan_status(loan=loan, as_of=date(2026, 1, 3))
+    assert (status.principal, status.interest, status.collateral_units) == (
+        D("60123.30"),
+        D("0"),
+        D("2"),
+    )
+    assert selectors.lot_differences(as_of=date(2026, 1, 3)) == []
+    assert ledger_selectors.trial_balance(as_of=date(2026, 1, 3)).total_value == 0
+
+
+@pytest.mark.django_db
+def test_the_nightly_jobs_accrue_and_a_price_import_rechecks_ltv(
+    world, django_capture_on_commit_callbacks
+):
+    from holdings.importers.records import PriceQuote
+    from holdings.tasks import accrue_interest, check_ltv
+
+    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
+    loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))
+    loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 2))
+
+    assert accrue_interest.apply(kwargs={"day": "2026-01-04"}).get()["accruals"] == 4
+    assert check_ltv.apply(kwargs={"day": "2026-01-04"}).get()["crossings"] == []
+    # BTC falls to 60,000 for 2026-03-01: 180,000 of collateral, LTV 0.8338.
+    from datetime import UTC, datetime
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.prices_import(
+            quotes=[
+                PriceQuote(datetime(2026, 3, 2, tzinfo=UTC), "BTC", "USD", D("60000"), "test", 1)
+            ]
+        )
+    [crossing] = loan.events.filter(kind=LoanEventKind.TIER)
+    assert crossing.details["tier"] == "liquidation" and crossing.effective_date == date(2026, 3, 1)

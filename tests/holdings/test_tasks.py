@@ -51,6 +51,8 @@ def test_the_nightly_jobs_are_scheduled_in_the_database():
         "holdings.resume_stalled_imports",
         "holdings.remeasure_month_end",
         "holdings.verify_lots",
+        "holdings.accrue_interest",
+        "holdings.check_ltv",
     } <= scheduled
 
 

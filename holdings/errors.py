@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.errors import LedgerError
+from ledger.errors import Conflict, LedgerError
 
 
 class HoldingsError(LedgerError):
     code = "holdings_error"
+
+
+class AlreadyRecorded(HoldingsError, Conflict):
+    code = "already_recorded"
 
 
 class InvalidSetup(HoldingsError):

@@ -282,3 +282,53 @@ def _previous_month(month: date) -> date:
 
 def _month_end(month: date) -> date:
     return month.replace(day=calendar.monthrange(month.year, month.month)[1])
+
+
+# --- realized gains ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RealizedGains:
+    """The disposals of a commodity in a period (sales and on-chain fees), each with the lot
+    it relieved, and their totals."""
+
+    commodity: str
+    start: date
+    end: date
+    disposals: list[Any]
+    units: Decimal
+    cost: Decimal
+    carrying_value: Decimal
+    proceeds: Decimal
+    realized_gain: Decimal
+
+
+def realized_gains(*, start: date, end: date, commodity: str = "BTC") -> RealizedGains:
+    """Each disposal of `commodity` from `start` to `end` (UTC dates, both included), oldest
+    first, with its lot (acquired, account, wallet), sale or transfer, and the totals."""
+    from holdings.models import Disposal
+
+    if start > end:
+        raise HoldingsError(f"end must not be before start ({start.isoformat()})", field="end")
+    rows = list(
+        Disposal.objects.filter(
+            disposed_on__gte=start, disposed_on__lte=end, lot__commodity_id=commodity
+        )
+        .select_related("lot__account__wallet", "lot__commodity", "sale", "transfer", "entry")
+        .order_by("disposed_on", "id")
+    )
+
+    def total(name: str) -> Decimal:
+        return sum((getattr(row, name) for row in rows), Decimal("0.00"))
+
+    return RealizedGains(
+        commodity=commodity,
+        start=start,
+        end=end,
+        disposals=rows,
+        units=sum((row.units for row in rows), ZERO),
+        cost=total("cost"),
+        carrying_value=total("carrying_value"),
+        proceeds=total("proceeds"),
+        realized_gain=total("realized_gain"),
+    )

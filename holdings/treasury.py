@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from holdings import chart
-from holdings.errors import HoldingsError, InsufficientLots, InvalidSetup
+from holdings.errors import AlreadyRecorded, InsufficientLots, InvalidSetup
 from holdings.lots import LotPlan, Take, allocate, cents, saved_id, share, take_fifo
 from holdings.models import (
     Disposal,
@@ -154,7 +154,7 @@ def sale_record(
         raise InvalidSetup("a sale needs the trade's reference", field="reference")
     with transaction.atomic():
         if Sale.objects.filter(reference=reference).exists():
-            raise HoldingsError(f"sale {reference} is already recorded", field="reference")
+            raise AlreadyRecorded(f"sale {reference} is already recorded", field="reference")
         plan = _plan_sale(
             wallet=wallet,
             units=units,
@@ -212,7 +212,7 @@ def sale_record(
                 created_by=created_by,
             )
         except IntegrityError:
-            raise HoldingsError(
+            raise AlreadyRecorded(
                 f"sale {reference} is already recorded", field="reference"
             ) from None
         Disposal.objects.bulk_create(
@@ -416,7 +416,7 @@ def transfer_record(
         raise InvalidSetup("sent_at must be an aware UTC timestamp", field="sent_at")
     with transaction.atomic():
         if Transfer.objects.filter(txid=txid).exists():
-            raise HoldingsError(f"transfer {txid} is already recorded", field="txid")
+            raise AlreadyRecorded(f"transfer {txid} is already recorded", field="txid")
         open_lots = sorted(
             Lot.objects.select_for_update()
             .filter(account=source.account, quantity__gt=0)

@@ -32,7 +32,13 @@ class ClosedPeriod(LedgerError):
     code = "closed_period"
 
 
-class IdempotencyConflict(LedgerError):
+class Conflict(LedgerError):
+    """The request clashes with what is already recorded (answered 409 by the API)."""
+
+    code = "conflict"
+
+
+class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
 
 

@@ -19,8 +19,11 @@ from holdings.models import (
     Pool,
     PoolAccount,
     ProductionRecord,
+    ReliefMethod,
     Remeasurement,
+    Sale,
     Site,
+    Transfer,
     Wallet,
 )
 from ledger.api.filters import CommodityFilter, StrictBooleanFilter
@@ -179,3 +182,42 @@ class SiteFilter(django_filters.FilterSet):
     class Meta:
         model = Site
         fields = ["region", "is_active"]
+
+
+class SaleFilter(django_filters.FilterSet):
+    wallet = CodeFilter(
+        field_name="wallet", queryset=Wallet.objects.all(), what="wallet", help_text="Wallet code."
+    )
+    commodity = _commodity()
+    start = _date("sold_at__date", "gte", "Sold on or after this UTC date.")
+    end = _date("sold_at__date", "lte", "Sold on or before this UTC date.")
+    method = django_filters.ChoiceFilter(
+        choices=ReliefMethod.choices, help_text="How the lots were relieved."
+    )
+    reference = django_filters.CharFilter(max_length=100, help_text="The trade's reference.")
+
+    class Meta:
+        model = Sale
+        fields = ["wallet", "commodity", "start", "end", "method", "reference"]
+
+
+class TransferFilter(django_filters.FilterSet):
+    from_wallet = CodeFilter(
+        field_name="from_wallet",
+        queryset=Wallet.objects.all(),
+        what="wallet",
+        help_text="Code of the wallet sent from.",
+    )
+    to_wallet = CodeFilter(
+        field_name="to_wallet",
+        queryset=Wallet.objects.all(),
+        what="wallet",
+        help_text="Code of the wallet sent to.",
+    )
+    start = _date("sent_at__date", "gte", "Sent on or after this UTC date.")
+    end = _date("sent_at__date", "lte", "Sent on or before this UTC date.")
+    txid = django_filters.CharFilter(max_length=64, help_text="Transaction id.")
+
+    class Meta:
+        model = Transfer
+        fields = ["from_wallet", "to_wallet", "start", "end", "txid"]

@@ -9,7 +9,7 @@ UTC dates written YYYY-MM-DD; unknown keys in a request are refused.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from holdings.models import (
+    Disposal,
     ImportBatch,
     ImportSource,
     Lot,
@@ -25,20 +26,26 @@ from holdings.models import (
     Price,
     ProductionRecord,
     Remeasurement,
+    Sale,
     Site,
+    Transfer,
     Wallet,
     WalletAddress,
 )
 from holdings.production import MAX_FILE_BYTES
-from holdings.selectors import ProductionMonth
+from holdings.selectors import ProductionMonth, RealizedGains
+from holdings.treasury import LotRelief, SalePlan
 from ledger.api.serializers import (
     ACCOUNT_CODE_PATTERN,
     COMMODITY_CODE_PATTERN,
     QUANTITY_OUT,
     USD_OUT,
     CodeField,
+    QuantityField,
+    StrictCharField,
     StrictSerializer,
     UTCDateField,
+    ValueField,
 )
 from ledger.models import Account, Commodity
 from ledger.money import VALUE_PLACES, format_amount
@@ -752,3 +759,552 @@ class ProductionReportSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
     results = ProductionMonthSerializer(many=True, help_text="One row per month, oldest first.")
+
+
+# --- sales and transfers -----------------------------------------------------------------
+
+MAX_NAMED_LOTS = 1000
+PROCEEDS_COMMODITIES = ["USD", "USDT"]
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "date-time",
+        "example": "2026-01-10T15:30:00Z",
+        "description": "A UTC timestamp in ISO 8601 with its offset: ...Z or ...+00:00.",
+    }
+)
+class UTCDateTimeField(serializers.Field):
+    """An ISO 8601 timestamp in UTC; a timestamp without an offset (naive) is refused rather
+    than guessed, and so is one in another zone."""
+
+    default_error_messages = {
+        "invalid": "must be an ISO 8601 timestamp such as 2026-01-10T15:30:00Z.",
+        "naive": "must say it is UTC (end with Z or +00:00); a timestamp without an offset "
+        "is ambiguous.",
+        "not_utc": "must be in UTC (end with Z or +00:00).",
+    }
+
+    def to_internal_value(self, data: Any) -> datetime:
+        if not isinstance(data, str) or len(data) > 40 or "T" not in data:
+            self.fail("invalid")
+        try:
+            moment = datetime.fromisoformat(data)
+        except ValueError:
+            self.fail("invalid")
+        if moment.tzinfo is None:
+            self.fail("naive")
+        if moment.utcoffset() != timedelta(0):
+            self.fail("not_utc")
+        return moment
+
+    def to_representation(self, value: Any) -> str:  # pragma: no cover - input only
+        return str(value)
+
+
+def _wallet_field(help_text: str, **kwargs: Any) -> CodeField:
+    return CodeField(
+        slug_field="code",
+        queryset=Wallet.objects.select_related("account", "commodity"),
+        pattern=HOLDINGS_CODE_PATTERN,
+        what="wallet",
+        help_text=help_text,
+        **kwargs,
+    )
+
+
+class SaleLotSerializer(StrictSerializer):
+    """A lot named for specific identification, and the units taken from it."""
+
+    lot = serializers.IntegerField(min_value=1, help_text="The lot's id (an open lot).")
+    units = QuantityField(help_text="Units taken from the lot.")
+
+
+class SaleCreateSerializer(StrictSerializer):
+    """A sale to record (or preview): decimals as strings, the timestamp in UTC."""
+
+    reference = StrictCharField(
+        max_length=100, help_text="The trade's id at the venue (one sale per id)."
+    )
+    wallet = _wallet_field("The wallet the units leave (its code).")
+    units = QuantityField(help_text="Units sold, in the wallet's commodity.")
+    sold_at = UTCDateTimeField(help_text="When the trade was executed (UTC).")
+    proceeds_commodity = serializers.ChoiceField(
+        choices=PROCEEDS_COMMODITIES, help_text="What the units were sold for."
+    )
+    gross_proceeds = QuantityField(help_text="Proceeds before the venue's fee.")
+    fee = QuantityField(
+        required=False, default=Decimal(0), help_text="The venue's fee, in the proceeds' commodity."
+    )
+    proceeds_value = ValueField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="USD value of the gross proceeds; for USDT, the day's USDT price by default.",
+    )
+    proceeds_wallet = _wallet_field(
+        "The USDT wallet the proceeds arrive in (USDT proceeds only).",
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+    lots = serializers.ListField(
+        child=SaleLotSerializer(),
+        required=False,
+        allow_empty=True,
+        max_length=MAX_NAMED_LOTS,
+        help_text="Specific identification: the lots relieved and the units from each. "
+        "Left out: first-in first-out.",
+    )
+
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.validated_data
+        named = data.get("lots") or None
+        return {
+            "wallet": data["wallet"],
+            "units": data["units"],
+            "sold_at": data["sold_at"],
+            "proceeds_commodity": data["proceeds_commodity"],
+            "gross_proceeds": data["gross_proceeds"],
+            "fee": data["fee"],
+            "proceeds_value": data["proceeds_value"],
+            "proceeds_wallet": data["proceeds_wallet"],
+            "lots": None if named is None else [(n["lot"], n["units"]) for n in named],
+        }
+
+
+class TransferCreateSerializer(StrictSerializer):
+    """An on-chain transfer between two of the company's wallets."""
+
+    txid = StrictCharField(max_length=64, help_text="The transaction id.")
+    from_wallet = _wallet_field("The wallet sent from (its code).")
+    to_wallet = _wallet_field("The wallet sent to (its code).")
+    units = QuantityField(help_text="Units that arrive in to_wallet.")
+    fee_units = QuantityField(
+        required=False,
+        default=Decimal(0),
+        help_text="The network fee, in units, paid by from_wallet on top of `units`.",
+    )
+    sent_at = UTCDateTimeField(help_text="When the transaction was sent (UTC).")
+
+
+class _Amounts(serializers.Serializer):
+    """Shared formatting: context["scale"] the sold commodity's decimal places,
+    context["proceeds_scale"] the proceeds commodity's."""
+
+    def _units(self, value: Decimal) -> str:
+        return format_amount(value, self.context["scale"])
+
+
+class DisposalSerializer(serializers.ModelSerializer):
+    """Units of one lot that left the books, with what they carried and fetched."""
+
+    lot_acquired_at = serializers.DateTimeField(source="lot.acquired_at", read_only=True)
+    account = serializers.CharField(
+        source="lot.account.code", read_only=True, help_text="The account the lot sat in."
+    )
+    wallet = serializers.SerializerMethodField(help_text="The wallet of that account, if any.")
+    commodity = serializers.CharField(source="lot.commodity_id", read_only=True)
+    units = serializers.SerializerMethodField()
+    cost = serializers.SerializerMethodField()
+    carrying_value = serializers.SerializerMethodField(help_text="Cost plus fair value adjustment.")
+    proceeds = serializers.SerializerMethodField(
+        help_text="USD value of the proceeds (0 for a fee)."
+    )
+    realized_gain = serializers.SerializerMethodField(help_text="Proceeds less cost.")
+    kind = serializers.SerializerMethodField(help_text="sale, or fee (an on-chain network fee).")
+    sale = serializers.SerializerMethodField(help_text="The sale's reference.")
+    transfer = serializers.SerializerMethodField(help_text="The transfer's txid (a fee).")
+    entry = serializers.PrimaryKeyRelatedField(read_only=True)  # type: ignore[var-annotated]
+
+    class Meta:
+        model = Disposal
+        fields = [
+            "id",
+            "kind",
+            "disposed_on",
+            "lot",
+            "lot_acquired_at",
+            "account",
+            "wallet",
+            "commodity",
+            "units",
+            "cost",
+            "carrying_value",
+            "proceeds",
+            "realized_gain",
+            "days_held",
+            "method",
+            "sale",
+            "transfer",
+            "entry",
+        ]
+        read_only_fields = fields
+
+    def get_wallet(self, disposal: Disposal) -> str | None:
+        wallet = getattr(disposal.lot.account, "wallet", None)
+        return None if wallet is None else wallet.code
+
+    @QUANTITY_OUT
+    def get_units(self, disposal: Disposal) -> str:
+        return format_amount(disposal.units, disposal.lot.commodity.decimal_places)
+
+    @USD_OUT
+    def get_cost(self, disposal: Disposal) -> str:
+        return usd_text(disposal.cost)
+
+    @USD_OUT
+    def get_carrying_value(self, disposal: Disposal) -> str:
+        return usd_text(disposal.carrying_value)
+
+    @USD_OUT
+    def get_proceeds(self, disposal: Disposal) -> str:
+        return usd_text(disposal.proceeds)
+
+    @USD_OUT
+    def get_realized_gain(self, disposal: Disposal) -> str:
+        return usd_text(disposal.realized_gain)
+
+    def get_kind(self, disposal: Disposal) -> str:
+        return "sale" if disposal.sale_id is not None else "fee"
+
+    def get_sale(self, disposal: Disposal) -> str | None:
+        return None if disposal.sale is None else disposal.sale.reference
+
+    def get_transfer(self, disposal: Disposal) -> str | None:
+        return None if disposal.transfer is None else disposal.transfer.txid
+
+
+class SaleSerializer(serializers.ModelSerializer):
+    """A recorded sale: what it relieved (cost, carrying value) and what it earned."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="sale-detail")
+    wallet: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="The wallet the units left."
+    )
+    commodity = serializers.CharField(source="commodity_id", read_only=True)
+    units = serializers.SerializerMethodField()
+    proceeds_account: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="Where the proceeds were booked."
+    )
+    proceeds_commodity = serializers.CharField(source="proceeds_commodity_id", read_only=True)
+    gross_proceeds = serializers.SerializerMethodField(help_text="In the proceeds' commodity.")
+    fee = serializers.SerializerMethodField(help_text="In the proceeds' commodity.")
+    net_proceeds = serializers.SerializerMethodField(help_text="Gross proceeds less the fee.")
+    proceeds_value = serializers.SerializerMethodField(help_text="USD value of the gross proceeds.")
+    fee_value = serializers.SerializerMethodField(help_text="USD value of the fee.")
+    cost = serializers.SerializerMethodField(help_text="Cost of the lots relieved.")
+    carrying_value = serializers.SerializerMethodField(
+        help_text="Cost plus the relieved fair value adjustment."
+    )
+    adjustment = serializers.SerializerMethodField(
+        help_text="The relieved fair value adjustment (carrying value less cost)."
+    )
+    realized_gain = serializers.SerializerMethodField(
+        help_text="Proceeds value less cost (the ASC 350-60-50-4 figure)."
+    )
+    gain_on_carrying_value = serializers.SerializerMethodField(
+        help_text="Proceeds value less carrying value (posted to 4100)."
+    )
+    entry = serializers.PrimaryKeyRelatedField(read_only=True)  # type: ignore[var-annotated]
+    entry_sequence = serializers.IntegerField(source="entry.sequence", read_only=True)
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    disposals = DisposalSerializer(many=True, read_only=True, help_text="One per lot relieved.")
+
+    class Meta:
+        model = Sale
+        fields = [
+            "id",
+            "url",
+            "reference",
+            "wallet",
+            "commodity",
+            "units",
+            "sold_at",
+            "method",
+            "proceeds_account",
+            "proceeds_commodity",
+            "gross_proceeds",
+            "fee",
+            "net_proceeds",
+            "proceeds_value",
+            "fee_value",
+            "cost",
+            "adjustment",
+            "carrying_value",
+            "realized_gain",
+            "gain_on_carrying_value",
+            "entry",
+            "entry_sequence",
+            "created_by",
+            "created_at",
+            "disposals",
+        ]
+        read_only_fields = fields
+
+    @QUANTITY_OUT
+    def get_units(self, sale: Sale) -> str:
+        return format_amount(sale.units, sale.commodity.decimal_places)
+
+    @QUANTITY_OUT
+    def get_gross_proceeds(self, sale: Sale) -> str:
+        return format_amount(sale.gross_proceeds, sale.proceeds_commodity.decimal_places)
+
+    @QUANTITY_OUT
+    def get_fee(self, sale: Sale) -> str:
+        return format_amount(sale.fee, sale.proceeds_commodity.decimal_places)
+
+    @QUANTITY_OUT
+    def get_net_proceeds(self, sale: Sale) -> str:
+        return format_amount(sale.gross_proceeds - sale.fee, sale.proceeds_commodity.decimal_places)
+
+    @USD_OUT
+    def get_proceeds_value(self, sale: Sale) -> str:
+        return usd_text(sale.proceeds_value)
+
+    @USD_OUT
+    def get_fee_value(self, sale: Sale) -> str:
+        return usd_text(sale.fee_value)
+
+    @USD_OUT
+    def get_cost(self, sale: Sale) -> str:
+        return usd_text(sale.cost)
+
+    @USD_OUT
+    def get_carrying_value(self, sale: Sale) -> str:
+        return usd_text(sale.carrying_value)
+
+    @USD_OUT
+    def get_adjustment(self, sale: Sale) -> str:
+        return usd_text(sale.carrying_value - sale.cost)
+
+    @USD_OUT
+    def get_realized_gain(self, sale: Sale) -> str:
+        return usd_text(sale.realized_gain)
+
+    @USD_OUT
+    def get_gain_on_carrying_value(self, sale: Sale) -> str:
+        return usd_text(sale.gain_on_carrying_value)
+
+
+class LotReliefSerializer(_Amounts):
+    """What the sale would take from one lot."""
+
+    lot = serializers.IntegerField(source="lot_id")
+    acquired_at = serializers.DateTimeField()
+    units = serializers.SerializerMethodField()
+    cost = serializers.SerializerMethodField()
+    adjustment = serializers.SerializerMethodField(
+        help_text="Its share of the fair value adjustment."
+    )
+    carrying_value = serializers.SerializerMethodField()
+    proceeds = serializers.SerializerMethodField(help_text="Its share of the proceeds' USD value.")
+    realized_gain = serializers.SerializerMethodField(help_text="Proceeds less cost.")
+    days_held = serializers.IntegerField()
+
+    @QUANTITY_OUT
+    def get_units(self, relief: LotRelief) -> str:
+        return self._units(relief.units)
+
+    @USD_OUT
+    def get_cost(self, relief: LotRelief) -> str:
+        return usd_text(relief.cost)
+
+    @USD_OUT
+    def get_adjustment(self, relief: LotRelief) -> str:
+        return usd_text(relief.adjustment)
+
+    @USD_OUT
+    def get_carrying_value(self, relief: LotRelief) -> str:
+        return usd_text(relief.carrying_value)
+
+    @USD_OUT
+    def get_proceeds(self, relief: LotRelief) -> str:
+        return usd_text(relief.proceeds)
+
+    @USD_OUT
+    def get_realized_gain(self, relief: LotRelief) -> str:
+        return usd_text(relief.realized_gain)
+
+
+class SalePreviewSerializer(_Amounts):
+    """What a sale would relieve and earn; nothing is written."""
+
+    wallet = serializers.CharField(source="wallet.code")
+    commodity = serializers.CharField(source="wallet.commodity_id")
+    units = serializers.SerializerMethodField()
+    sold_at = serializers.DateTimeField()
+    method = serializers.CharField(help_text="fifo or specific.")
+    proceeds_account = serializers.CharField(source="proceeds_account.code")
+    proceeds_commodity = serializers.CharField()
+    gross_proceeds = serializers.SerializerMethodField()
+    fee = serializers.SerializerMethodField()
+    net_proceeds = serializers.SerializerMethodField()
+    proceeds_value = serializers.SerializerMethodField(help_text="USD value of the gross proceeds.")
+    fee_value = serializers.SerializerMethodField()
+    cost = serializers.SerializerMethodField()
+    adjustment = serializers.SerializerMethodField()
+    carrying_value = serializers.SerializerMethodField()
+    realized_gain = serializers.SerializerMethodField(help_text="Proceeds value less cost.")
+    gain_on_carrying_value = serializers.SerializerMethodField(
+        help_text="Proceeds value less carrying value (what 4100 would get)."
+    )
+    reliefs = LotReliefSerializer(many=True, help_text="The lots relieved, in order.")
+
+    def _proceeds(self, value: Decimal) -> str:
+        return format_amount(value, self.context["proceeds_scale"])
+
+    @QUANTITY_OUT
+    def get_units(self, plan: SalePlan) -> str:
+        return self._units(plan.units)
+
+    @QUANTITY_OUT
+    def get_gross_proceeds(self, plan: SalePlan) -> str:
+        return self._proceeds(plan.gross_proceeds)
+
+    @QUANTITY_OUT
+    def get_fee(self, plan: SalePlan) -> str:
+        return self._proceeds(plan.fee)
+
+    @QUANTITY_OUT
+    def get_net_proceeds(self, plan: SalePlan) -> str:
+        return self._proceeds(plan.net_proceeds)
+
+    @USD_OUT
+    def get_proceeds_value(self, plan: SalePlan) -> str:
+        return usd_text(plan.proceeds_value)
+
+    @USD_OUT
+    def get_fee_value(self, plan: SalePlan) -> str:
+        return usd_text(plan.fee_value)
+
+    @USD_OUT
+    def get_cost(self, plan: SalePlan) -> str:
+        return usd_text(plan.cost)
+
+    @USD_OUT
+    def get_adjustment(self, plan: SalePlan) -> str:
+        return usd_text(plan.adjustment)
+
+    @USD_OUT
+    def get_carrying_value(self, plan: SalePlan) -> str:
+        return usd_text(plan.carrying_value)
+
+    @USD_OUT
+    def get_realized_gain(self, plan: SalePlan) -> str:
+        return usd_text(plan.realized_gain)
+
+    @USD_OUT
+    def get_gain_on_carrying_value(self, plan: SalePlan) -> str:
+        return usd_text(plan.gain_on_carrying_value)
+
+
+class TransferSerializer(serializers.ModelSerializer):
+    """A recorded transfer; its network fee, if any, is a disposal of units."""
+
+    from_wallet: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    to_wallet: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    commodity = serializers.CharField(source="from_wallet.commodity_id", read_only=True)
+    units = serializers.SerializerMethodField()
+    fee_units = serializers.SerializerMethodField()
+    entry = serializers.PrimaryKeyRelatedField(read_only=True)  # type: ignore[var-annotated]
+    entry_sequence = serializers.IntegerField(source="entry.sequence", read_only=True)
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    fee_disposals = DisposalSerializer(
+        many=True, read_only=True, help_text="The lots the network fee relieved."
+    )
+
+    class Meta:
+        model = Transfer
+        fields = [
+            "id",
+            "txid",
+            "from_wallet",
+            "to_wallet",
+            "commodity",
+            "units",
+            "fee_units",
+            "sent_at",
+            "entry",
+            "entry_sequence",
+            "created_by",
+            "created_at",
+            "fee_disposals",
+        ]
+        read_only_fields = fields
+
+    @QUANTITY_OUT
+    def get_units(self, transfer: Transfer) -> str:
+        return format_amount(transfer.units, transfer.from_wallet.commodity.decimal_places)
+
+    @QUANTITY_OUT
+    def get_fee_units(self, transfer: Transfer) -> str:
+        return format_amount(transfer.fee_units, transfer.from_wallet.commodity.decimal_places)
+
+
+# --- the realized gains report -----------------------------------------------------------
+
+
+class RealizedGainsQuerySerializer(serializers.Serializer):
+    start = UTCDateField(help_text="Disposals on or after this UTC date.")
+    end = UTCDateField(help_text="Disposals on or before this UTC date.")
+    commodity = _commodity_field(
+        f"The disposed commodity (its code); {DEFAULT_REPORT_COMMODITY} by default."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _check_range(attrs)
+        return attrs
+
+
+class RealizedGainsTotalsSerializer(_Amounts):
+    disposals = serializers.SerializerMethodField(help_text="How many disposals.")
+    units = serializers.SerializerMethodField()
+    cost = serializers.SerializerMethodField()
+    carrying_value = serializers.SerializerMethodField()
+    proceeds = serializers.SerializerMethodField()
+    realized_gain = serializers.SerializerMethodField(help_text="Proceeds less cost.")
+
+    def get_disposals(self, report: RealizedGains) -> int:
+        return len(report.disposals)
+
+    @QUANTITY_OUT
+    def get_units(self, report: RealizedGains) -> str:
+        return self._units(report.units)
+
+    @USD_OUT
+    def get_cost(self, report: RealizedGains) -> str:
+        return usd_text(report.cost)
+
+    @USD_OUT
+    def get_carrying_value(self, report: RealizedGains) -> str:
+        return usd_text(report.carrying_value)
+
+    @USD_OUT
+    def get_proceeds(self, report: RealizedGains) -> str:
+        return usd_text(report.proceeds)
+
+    @USD_OUT
+    def get_realized_gain(self, report: RealizedGains) -> str:
+        return usd_text(report.realized_gain)
+
+
+class RealizedGainsReportSerializer(serializers.Serializer):
+    """Each disposal in the period (sales and network fees) with the lot it relieved."""
+
+    commodity = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    totals = RealizedGainsTotalsSerializer(source="*")
+    results = DisposalSerializer(
+        source="disposals", many=True, help_text="Oldest first, one per lot relieved."
+    )

@@ -16,4 +16,13 @@ urlpatterns = [
     path("pool-accounts/", views.PoolAccountList.as_view(), name="pool-account-list"),
     path("wallets/", views.WalletList.as_view(), name="wallet-list"),
     path("sites/", views.SiteList.as_view(), name="site-list"),
+    path("sales/", views.SaleListCreate.as_view(), name="sale-list"),
+    path("sales/preview/", views.SalePreview.as_view(), name="sale-preview"),
+    path("sales/<int:pk>/", views.SaleDetail.as_view(), name="sale-detail"),
+    path("transfers/", views.TransferListCreate.as_view(), name="transfer-list"),
+    path(
+        "reports/realized-gains/",
+        views.RealizedGainsReportView.as_view(),
+        name="realized-gains-report",
+    ),
 ]

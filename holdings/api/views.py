@@ -12,22 +12,24 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Func, IntegerField, QuerySet
+from django.db.models import F, Func, IntegerField, Prefetch, QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from holdings import production, selectors, tasks
+from holdings import production, selectors, tasks, treasury
 from holdings.api.filters import (
     ImportBatchFilter,
     PayoutFilter,
     PoolAccountFilter,
     ProductionRecordFilter,
     RemeasurementFilter,
+    SaleFilter,
     SiteFilter,
+    TransferFilter,
     WalletFilter,
 )
 from holdings.api.serializers import (
@@ -43,17 +45,27 @@ from holdings.api.serializers import (
     ProductionRecordSerializer,
     ProductionReportQuerySerializer,
     ProductionReportSerializer,
+    RealizedGainsQuerySerializer,
+    RealizedGainsReportSerializer,
     RemeasurementSerializer,
+    SaleCreateSerializer,
+    SalePreviewSerializer,
+    SaleSerializer,
     SiteSerializer,
+    TransferCreateSerializer,
+    TransferSerializer,
     WalletSerializer,
 )
 from holdings.models import (
+    Disposal,
     ImportBatch,
     Payout,
     PoolAccount,
     ProductionRecord,
     Remeasurement,
+    Sale,
     Site,
+    Transfer,
     Wallet,
 )
 from ledger.api.serializers import ErrorSerializer
@@ -68,6 +80,9 @@ _DESCRIBED = {
     404: "No such object (or page).",
     415: "The body must be multipart/form-data.",
 }
+JSON_415 = OpenApiResponse(
+    ErrorSerializer, description="The body must be JSON (Content-Type: application/json)."
+)
 
 
 def _errors(*codes: int) -> dict[int, OpenApiResponse]:
@@ -362,3 +377,216 @@ class SiteList(FilteredList):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+# --- sales and transfers -----------------------------------------------------------------
+
+WRITE_ERRORS = {**_errors(400, 401, 403), 415: JSON_415}
+
+
+def _sales() -> QuerySet[Sale]:
+    return (
+        Sale.objects.select_related(
+            "wallet", "commodity", "proceeds_account", "proceeds_commodity", "entry", "created_by"
+        )
+        .prefetch_related(
+            Prefetch(
+                "disposals",
+                queryset=Disposal.objects.select_related(
+                    "lot__account__wallet", "lot__commodity", "sale", "transfer"
+                ).order_by("id"),
+            )
+        )
+        .order_by("-sold_at", "-id")
+    )
+
+
+def _transfers() -> QuerySet[Transfer]:
+    return (
+        Transfer.objects.select_related(
+            "from_wallet__commodity", "to_wallet", "entry", "created_by"
+        )
+        .prefetch_related(
+            Prefetch(
+                "fee_disposals",
+                queryset=Disposal.objects.select_related(
+                    "lot__account__wallet", "lot__commodity", "sale", "transfer"
+                ).order_by("id"),
+            )
+        )
+        .order_by("-sent_at", "-id")
+    )
+
+
+SALE_EXAMPLE = OpenApiExample(
+    "1.5 BTC sold for USDT",
+    request_only=True,
+    value={
+        "reference": "OKX-123456",
+        "wallet": "COLD-1",
+        "units": "1.50000000",
+        "sold_at": "2026-01-10T15:30:00Z",
+        "proceeds_commodity": "USDT",
+        "gross_proceeds": "150000.000000",
+        "fee": "150.000000",
+        "proceeds_value": "150000.00",
+        "proceeds_wallet": "USDT-1",
+    },
+)
+
+
+@extend_schema(tags=["treasury"])
+class SaleListCreate(FilteredList):
+    queryset = _sales()
+    serializer_class = SaleSerializer
+    filterset_class = SaleFilter
+    write_roles = OPERATE_ROLES
+
+    @extend_schema(
+        operation_id="sales_list",
+        summary="Sales, newest first, each with the lots it relieved",
+        responses={200: SaleSerializer(many=True), **LIST_ERRORS},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="sales_create",
+        summary="Record a sale",
+        description=(
+            "Relieves the wallet's lots first-in first-out, or the lots named in `lots` "
+            "(specific identification), and posts the sale. All or nothing: a refused sale "
+            "writes nothing. A reference already recorded is refused."
+        ),
+        request=SaleCreateSerializer,
+        examples=[SALE_EXAMPLE],
+        responses={201: OpenApiResponse(SaleSerializer, description="Recorded."), **WRITE_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        body = SaleCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            sale = treasury.sale_record(
+                reference=body.validated_data["reference"],
+                created_by=request.user,
+                **body.service_arguments(),
+            )
+        shown = SaleSerializer(_sales().get(pk=sale.pk), context={"request": request})
+        return Response(
+            shown.data, status=status.HTTP_201_CREATED, headers={"Location": shown.data["url"]}
+        )
+
+
+@extend_schema(tags=["treasury"])
+class SalePreview(LedgerView):
+    serializer_class = SalePreviewSerializer
+    write_roles = OPERATE_ROLES
+
+    @extend_schema(
+        operation_id="sales_preview",
+        summary="What a sale would relieve and earn, without recording it",
+        description=(
+            "The same body as recording a sale; answers with the lots it would relieve "
+            "(units, cost, carrying value, proceeds, days held) and its figures. Writes "
+            "nothing."
+        ),
+        request=SaleCreateSerializer,
+        examples=[SALE_EXAMPLE],
+        responses={200: SalePreviewSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        body = SaleCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        plan = treasury.sale_preview(**body.service_arguments())
+        context = {
+            "scale": plan.wallet.commodity.decimal_places,
+            "proceeds_scale": Commodity.objects.get(code=plan.proceeds_commodity).decimal_places,
+        }
+        return Response(SalePreviewSerializer(plan, context=context).data)
+
+
+@extend_schema(tags=["treasury"])
+class SaleDetail(LedgerView, generics.RetrieveAPIView):
+    queryset = _sales()
+    serializer_class = SaleSerializer
+
+    @extend_schema(
+        operation_id="sales_retrieve",
+        summary="One sale with the lots it relieved",
+        responses={200: SaleSerializer, **_errors(401, 403, 404)},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=["treasury"])
+class TransferListCreate(FilteredList):
+    queryset = _transfers()
+    serializer_class = TransferSerializer
+    filterset_class = TransferFilter
+    write_roles = OPERATE_ROLES
+
+    @extend_schema(
+        operation_id="transfers_list",
+        summary="Transfers between the company's wallets, newest first",
+        responses={200: TransferSerializer(many=True), **LIST_ERRORS},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="transfers_create",
+        summary="Record an on-chain transfer between two wallets",
+        description=(
+            "Moves lots first-in first-out, keeping their acquisition date and cost; the "
+            "network fee (`fee_units`, paid on top of `units`) is a disposal whose carrying "
+            "value goes to 5100 Network fees. A txid already recorded is refused."
+        ),
+        request=TransferCreateSerializer,
+        responses={
+            201: OpenApiResponse(TransferSerializer, description="Recorded."),
+            **WRITE_ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = TransferCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        with transaction.atomic():
+            record = treasury.transfer_record(
+                txid=data["txid"],
+                from_wallet=data["from_wallet"],
+                to_wallet=data["to_wallet"],
+                units=data["units"],
+                fee_units=data["fee_units"],
+                sent_at=data["sent_at"],
+                created_by=request.user,
+            )
+        shown = TransferSerializer(_transfers().get(pk=record.pk), context={"request": request})
+        return Response(shown.data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["reports"])
+class RealizedGainsReportView(LedgerView):
+    serializer_class = RealizedGainsReportSerializer
+
+    @extend_schema(
+        operation_id="reports_realized_gains",
+        summary="Realized gains: each disposal in a period with the lot it relieved",
+        description=(
+            "Sales and on-chain network fees of one commodity from `start` to `end` (UTC "
+            "dates, both included): per lot relieved, its acquisition, units, cost, carrying "
+            "value, proceeds, the gain against cost, days held and the method, with totals."
+        ),
+        parameters=[RealizedGainsQuerySerializer],
+        responses={200: RealizedGainsReportSerializer, **_errors(400, 401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        query = _validated_query(RealizedGainsQuerySerializer, request)
+        commodity = query.get("commodity") or Commodity.objects.get(code=DEFAULT_REPORT_COMMODITY)
+        report = selectors.realized_gains(
+            start=query["start"], end=query["end"], commodity=commodity.code
+        )
+        return Response(
+            RealizedGainsReportSerializer(report, context={"scale": commodity.decimal_places}).data
+        )

@@ -115,6 +115,9 @@ class ApiRoot(LedgerView):
         "pool_accounts": "pool-account-list",
         "wallets": "wallet-list",
         "sites": "site-list",
+        "sales": "sale-list",
+        "transfers": "transfer-list",
+        "realized_gains_report": "realized-gains-report",
         "schema": "schema",
         "docs": "docs",
     }

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import DateField, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 
 from holdings import chart
 from holdings.errors import HoldingsError
-from holdings.models import Lot, LotMovement, Price, ProductionRecord, Site
+from holdings.models import Lot, LotMovement, Price, ProductionRecord, Sale, Site
 from ledger import selectors as ledger_selectors
 from ledger.models import Account, AccountType
 
@@ -179,6 +179,9 @@ class ProductionMonth:
     deployed_hashrate_ehs: Decimal
     mined_change_percent: Decimal | None
     held_change: Decimal | None
+    sold: Decimal = ZERO
+    net_proceeds_usd: Decimal = ZERO  # USD value of the proceeds, after the venues' fees
+    average_price_usd: Decimal | None = None  # gross proceeds per unit sold, to the cent
 
 
 def production_report(*, start: date, end: date, commodity: str = "BTC") -> list[ProductionMonth]:
@@ -201,6 +204,18 @@ def production_report(*, start: date, end: date, commodity: str = "BTC") -> list
         .annotate(mined=Sum("net"), hashrate=Sum("hashrate_hs"))
         .order_by("month")
     }
+    sales = {
+        row["month"]: row
+        for row in Sale.objects.filter(
+            commodity_id=commodity,
+            sold_at__date__gte=months[0],
+            sold_at__date__lte=_month_end(months[-1]),
+        )
+        .annotate(month=TruncMonth("sold_at", output_field=DateField(), tzinfo=UTC))
+        .values("month")
+        .annotate(units=Sum("units"), gross=Sum("proceeds_value"), fees=Sum("fee_value"))
+        .order_by("month")
+    }
     restricted_ids = _restricted_account_ids()
     deployed = Site.objects.filter(is_active=True).aggregate(total=Sum("deployed_hashrate_hs"))
     deployed_ehs = _ehs(deployed["total"] or ZERO)
@@ -213,6 +228,8 @@ def production_report(*, start: date, end: date, commodity: str = "BTC") -> list
         mined = data.get("mined") or ZERO
         hashrate = data.get("hashrate")
         held, restricted = _held(commodity, _month_end(month), restricted_ids)
+        sold = sales.get(month) or {}
+        units, gross = sold.get("units") or ZERO, sold.get("gross") or ZERO
         rows.append(
             ProductionMonth(
                 month=month,
@@ -235,6 +252,13 @@ def production_report(*, start: date, end: date, commodity: str = "BTC") -> list
                     else None
                 ),
                 held_change=held - previous_held,
+                sold=units,
+                net_proceeds_usd=gross - (sold.get("fees") or ZERO),
+                average_price_usd=(
+                    (gross / units).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+                    if units
+                    else None
+                ),
             )
         )
         previous_mined, previous_held = mined, held

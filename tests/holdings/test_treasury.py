@@ -208,3 +208,24 @@ def test_two_sales_of_the_same_lots_at_once_never_relieve_a_unit_twice(tx_world)
         account="1210-COLD-1", as_of=SOLD_AT.date()
     ).quantity == D("1")
     assert selectors.lot_differences(as_of=SOLD_AT.date()) == []
+
+
+@pytest.mark.django_db
+def test_the_production_report_shows_what_was_sold(world):
+    holdings_at_fair_value()
+    sell()
+    sell(
+        "T-2",
+        units=D("0.5"),
+        sold_at=datetime(2026, 1, 31, 23, 59, tzinfo=UTC),
+        gross_proceeds=D("60000"),
+        fee=D("0"),
+        proceeds_value=D("60000.00"),
+    )
+    [january] = selectors.production_report(start=date(2026, 1, 1), end=date(2026, 1, 31))
+    assert (january.sold, january.net_proceeds_usd, january.average_price_usd) == (
+        D("2"),
+        D("209850.00"),
+        D("105000.00"),
+    )
+    assert january.held_at_month_end == D("1")

@@ -15,6 +15,8 @@ from holdings.models import (
     BatchStatus,
     ImportBatch,
     ImportSource,
+    LoanEvent,
+    LoanEventKind,
     Payout,
     Pool,
     PoolAccount,
@@ -221,3 +223,13 @@ class TransferFilter(django_filters.FilterSet):
     class Meta:
         model = Transfer
         fields = ["from_wallet", "to_wallet", "start", "end", "txid"]
+
+
+class LoanEventFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=LoanEventKind.choices, help_text="Event kind.")
+    start = _date("effective_date", "gte", "Effective on or after this UTC date.")
+    end = _date("effective_date", "lte", "Effective on or before this UTC date.")
+
+    class Meta:
+        model = LoanEvent
+        fields = ["kind", "start", "end"]

@@ -16,10 +16,13 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from holdings.loans import RETAINED, TRANSFERRED, LoanStatus
 from holdings.models import (
     Disposal,
     ImportBatch,
     ImportSource,
+    Loan,
+    LoanEvent,
     Lot,
     Payout,
     PoolAccount,
@@ -1308,3 +1311,370 @@ class RealizedGainsReportSerializer(serializers.Serializer):
     results = DisposalSerializer(
         source="disposals", many=True, help_text="Oldest first, one per lot relieved."
     )
+
+
+# --- loans -------------------------------------------------------------------------------
+
+RATE_OUT = extend_schema_field(
+    {
+        "type": "string",
+        "example": "0.100000",
+        "pattern": r"^[0-9]+(\.[0-9]+)?$",
+        "description": "A fraction exactly as recorded: 0.10 is 10%.",
+    }
+)
+NULLABLE_USD_OUT = extend_schema_field(
+    {"type": "string", "example": "95000.00", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "nullable": True}
+)
+NULLABLE_PRICE_OUT = extend_schema_field(
+    {
+        "type": "string",
+        "example": "87512.34",
+        "pattern": r"^[0-9]+(\.[0-9]+)?$",
+        "nullable": True,
+        "description": "The price exactly as recorded, in USD.",
+    }
+)
+NULLABLE_RATIO_OUT = extend_schema_field(
+    {
+        "type": "string",
+        "example": "0.4973",
+        "pattern": r"^-?[0-9]+\.[0-9]{4}$",
+        "nullable": True,
+        "description": "Debt value / collateral value, 4 decimals; null without collateral.",
+    }
+)
+COLLATERAL_CONTROLS = [RETAINED, TRANSFERRED]
+
+
+class LoanQuerySerializer(serializers.Serializer):
+    as_of = UTCDateField(
+        required=False,
+        help_text="The status at the end of this UTC date; today (UTC) by default.",
+    )
+
+
+class LoanStatusSerializer(serializers.Serializer):
+    """What the loan owes and what secures it at the end of `as_of` (holdings.loans.loan_status).
+    Quantities with their commodity's decimal places, USD values with two."""
+
+    as_of = serializers.DateField()
+    principal = serializers.SerializerMethodField(help_text="Principal outstanding.")
+    interest = serializers.SerializerMethodField(help_text="Interest accrued and unpaid.")
+    debt_value = serializers.SerializerMethodField(
+        help_text="USD carrying value of principal and interest."
+    )
+    collateral_units = serializers.SerializerMethodField(
+        help_text="Units pledged, control retained or transferred."
+    )
+    collateral_price = serializers.SerializerMethodField(
+        help_text="The collateral's price for the day; null without collateral."
+    )
+    collateral_value = serializers.SerializerMethodField(
+        help_text="Units times price (USD); null without collateral."
+    )
+    ltv = serializers.SerializerMethodField()
+    tier = serializers.ChoiceField(
+        choices=["ok", "warning", "margin_call", "liquidation"], help_text="The LTV tier."
+    )
+
+    @QUANTITY_OUT
+    def get_principal(self, status: LoanStatus) -> str:
+        return format_amount(status.principal, status.loan.principal_commodity.decimal_places)
+
+    @QUANTITY_OUT
+    def get_interest(self, status: LoanStatus) -> str:
+        return format_amount(status.interest, status.loan.principal_commodity.decimal_places)
+
+    @USD_OUT
+    def get_debt_value(self, status: LoanStatus) -> str:
+        return usd_text(status.debt_value)
+
+    @QUANTITY_OUT
+    def get_collateral_units(self, status: LoanStatus) -> str:
+        return format_amount(
+            status.collateral_units, status.loan.collateral_commodity.decimal_places
+        )
+
+    @NULLABLE_PRICE_OUT
+    def get_collateral_price(self, status: LoanStatus) -> str | None:
+        return None if status.collateral_price is None else exact(status.collateral_price)
+
+    @NULLABLE_USD_OUT
+    def get_collateral_value(self, status: LoanStatus) -> str | None:
+        return None if status.collateral_value is None else usd_text(status.collateral_value)
+
+    @NULLABLE_RATIO_OUT
+    def get_ltv(self, status: LoanStatus) -> str | None:
+        return None if status.ltv is None else exact(status.ltv)
+
+
+class LoanSerializer(serializers.ModelSerializer):
+    """A loan, its terms and accounts, and its status at `as_of` (context["statuses"] maps the
+    loan's id to its status, or to the error that kept it from being worked out)."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="loan-detail", lookup_field="code")
+    events_url = serializers.HyperlinkedIdentityField(
+        view_name="loan-event-list", lookup_field="code"
+    )
+    principal_commodity = serializers.CharField(source="principal_commodity_id", read_only=True)
+    collateral_commodity = serializers.CharField(source="collateral_commodity_id", read_only=True)
+    annual_rate = serializers.SerializerMethodField()
+    warning_ltv = serializers.SerializerMethodField()
+    margin_call_ltv = serializers.SerializerMethodField()
+    liquidation_ltv = serializers.SerializerMethodField()
+    principal_account: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="Loan payable (2000 or 2010 below)."
+    )
+    interest_account: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="Interest payable (2100 or 2110 below)."
+    )
+    pledged_account: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="Collateral pledged, control retained."
+    )
+    lent_account: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="Collateral whose control passed."
+    )
+    status = serializers.SerializerMethodField()
+    status_error = serializers.SerializerMethodField(
+        help_text="Why `status` is null (no price for the day); null otherwise."
+    )
+
+    class Meta:
+        model = Loan
+        fields = [
+            "code",
+            "url",
+            "events_url",
+            "lender",
+            "principal_commodity",
+            "collateral_commodity",
+            "annual_rate",
+            "day_count",
+            "start_date",
+            "maturity_date",
+            "warning_ltv",
+            "margin_call_ltv",
+            "liquidation_ltv",
+            "cure_hours",
+            "principal_account",
+            "interest_account",
+            "pledged_account",
+            "lent_account",
+            "status",
+            "status_error",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    @RATE_OUT
+    def get_annual_rate(self, loan: Loan) -> str:
+        return exact(loan.annual_rate)
+
+    @RATE_OUT
+    def get_warning_ltv(self, loan: Loan) -> str:
+        return exact(loan.warning_ltv)
+
+    @RATE_OUT
+    def get_margin_call_ltv(self, loan: Loan) -> str:
+        return exact(loan.margin_call_ltv)
+
+    @RATE_OUT
+    def get_liquidation_ltv(self, loan: Loan) -> str:
+        return exact(loan.liquidation_ltv)
+
+    def _status(self, loan: Loan) -> Any:
+        return self.context.get("statuses", {}).get(loan.pk)
+
+    @extend_schema_field(LoanStatusSerializer(allow_null=True))
+    def get_status(self, loan: Loan) -> dict[str, Any] | None:
+        status = self._status(loan)
+        return dict(LoanStatusSerializer(status).data) if isinstance(status, LoanStatus) else None
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_status_error(self, loan: Loan) -> str | None:
+        status = self._status(loan)
+        return status if isinstance(status, str) else None
+
+
+class LoanEventSerializer(serializers.ModelSerializer):
+    """Something that happened to a loan, with the entry it posted (none for a tier crossing
+    or a day without interest)."""
+
+    loan: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    amount = serializers.SerializerMethodField(
+        help_text="In the principal's commodity: drawn, interest accrued, repaid, or the "
+        "proceeds of a liquidation."
+    )
+    units = serializers.SerializerMethodField(
+        help_text="Units of collateral pledged, released or liquidated."
+    )
+    details = serializers.JSONField(
+        read_only=True,
+        help_text="What the event recorded besides: value, control and wallet, the split "
+        "between interest and principal, the tier crossed and the LTV.",
+    )
+    entry = serializers.PrimaryKeyRelatedField(  # type: ignore[var-annotated]
+        read_only=True, allow_null=True, help_text="The journal entry posted, if any."
+    )
+    entry_sequence = serializers.IntegerField(
+        source="entry.sequence", read_only=True, allow_null=True, default=None
+    )
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = LoanEvent
+        fields = [
+            "id",
+            "loan",
+            "kind",
+            "effective_date",
+            "amount",
+            "units",
+            "details",
+            "entry",
+            "entry_sequence",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    @QUANTITY_OUT
+    def get_amount(self, event: LoanEvent) -> str:
+        return format_amount(event.amount, event.loan.principal_commodity.decimal_places)
+
+    @QUANTITY_OUT
+    def get_units(self, event: LoanEvent) -> str:
+        return format_amount(event.units, event.loan.collateral_commodity.decimal_places)
+
+
+class _LoanEventBody(StrictSerializer):
+    """A loan event's body; context["loan"] is the loan. A wallet must hold the commodity
+    the event moves (`wallet_commodity`: principal or collateral)."""
+
+    wallet_fields: tuple[str, ...] = ()
+    wallet_commodity = "collateral"
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        loan: Loan = self.context["loan"]
+        commodity = (
+            loan.principal_commodity_id
+            if self.wallet_commodity == "principal"
+            else loan.collateral_commodity_id
+        )
+        for name in self.wallet_fields:
+            wallet = attrs.get(name)
+            if wallet is not None and wallet.commodity_id != commodity:
+                raise serializers.ValidationError(
+                    {name: [f"wallet {wallet.code} holds {wallet.commodity_id}, not {commodity}."]},
+                    code="invalid",
+                )
+        return attrs
+
+    def service_arguments(self) -> dict[str, Any]:
+        return dict(self.validated_data)
+
+
+def _control_field() -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=COLLATERAL_CONTROLS,
+        required=False,
+        default=RETAINED,
+        help_text="retained (default): the units stay BTC, restricted (1230); transferred: "
+        "control passes to the lender and they become a receivable (1400).",
+    )
+
+
+class LoanDrawSerializer(_LoanEventBody):
+    """Principal received."""
+
+    wallet_fields = ("to_wallet",)
+    wallet_commodity = "principal"
+
+    amount = QuantityField(help_text="Principal drawn, in the loan's commodity.")
+    on = UTCDateField(help_text="The UTC date the principal arrived.")
+    to_wallet = _wallet_field(
+        "The wallet it arrives in (a USDT loan only; a USD loan is received in cash).",
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+    value = ValueField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="USD value of a USDT draw; the day's USDT price by default.",
+    )
+
+
+class LoanPledgeSerializer(_LoanEventBody):
+    """Collateral to the lender, lots moved first-in first-out."""
+
+    wallet_fields = ("from_wallet",)
+
+    units = QuantityField(help_text="Units of collateral pledged.")
+    from_wallet = _wallet_field("The wallet the collateral leaves (its code).")
+    on = UTCDateField(help_text="The UTC date of the pledge.")
+    control = _control_field()
+
+
+class LoanReleaseSerializer(_LoanEventBody):
+    """Collateral back from the lender."""
+
+    wallet_fields = ("to_wallet",)
+
+    units = QuantityField(help_text="Units of collateral released.")
+    to_wallet = _wallet_field("The wallet the collateral returns to (its code).")
+    on = UTCDateField(help_text="The UTC date of the release.")
+    control = _control_field()
+
+
+class LoanRepaymentSerializer(_LoanEventBody):
+    """A repayment: interest first, then principal."""
+
+    wallet_fields = ("from_wallet",)
+    wallet_commodity = "principal"
+
+    amount = QuantityField(help_text="Paid, in the loan's commodity.")
+    on = UTCDateField(help_text="The UTC date of the payment.")
+    from_wallet = _wallet_field(
+        "The USDT wallet paid from (a USDT loan only; a USD loan is paid from cash).",
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+
+
+class LoanLiquidationSerializer(_LoanEventBody):
+    """Collateral sold by the lender, the proceeds kept against what is owed."""
+
+    units = QuantityField(help_text="Units of collateral sold.")
+    proceeds = QuantityField(help_text="What the lender kept, in the loan's commodity.")
+    on = UTCDateField(help_text="The UTC date of the sale.")
+    control = _control_field()
+
+
+class LoanAccrualSerializer(_LoanEventBody):
+    """A day's interest on the principal outstanding at the end of the day."""
+
+    on = UTCDateField(
+        help_text="The UTC day whose interest accrues (once per day), within the loan's term."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        loan: Loan = self.context["loan"]
+        if not loan.start_date <= attrs["on"] <= loan.maturity_date:
+            raise serializers.ValidationError(
+                {
+                    "on": [
+                        f"must be within the loan's term, {loan.start_date.isoformat()} to "
+                        f"{loan.maturity_date.isoformat()}."
+                    ]
+                },
+                code="invalid",
+            )
+        return attrs

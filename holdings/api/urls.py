@@ -25,4 +25,29 @@ urlpatterns = [
         views.RealizedGainsReportView.as_view(),
         name="realized-gains-report",
     ),
+    path("loans/", views.LoanList.as_view(), name="loan-list"),
+    path("loans/<str:code>/", views.LoanDetail.as_view(), name="loan-detail"),
+    path("loans/<str:code>/events/", views.LoanEventList.as_view(), name="loan-event-list"),
+    path("loans/<str:code>/draws/", views.LoanDrawCreate.as_view(), name="loan-draw-create"),
+    path("loans/<str:code>/pledges/", views.LoanPledgeCreate.as_view(), name="loan-pledge-create"),
+    path(
+        "loans/<str:code>/releases/",
+        views.LoanReleaseCreate.as_view(),
+        name="loan-release-create",
+    ),
+    path(
+        "loans/<str:code>/repayments/",
+        views.LoanRepaymentCreate.as_view(),
+        name="loan-repayment-create",
+    ),
+    path(
+        "loans/<str:code>/liquidations/",
+        views.LoanLiquidationCreate.as_view(),
+        name="loan-liquidation-create",
+    ),
+    path(
+        "loans/<str:code>/accruals/",
+        views.LoanAccrualCreate.as_view(),
+        name="loan-accrual-create",
+    ),
 ]

@@ -118,6 +118,7 @@ class ApiRoot(LedgerView):
         "sales": "sale-list",
         "transfers": "transfer-list",
         "realized_gains_report": "realized-gains-report",
+        "loans": "loan-list",
         "schema": "schema",
         "docs": "docs",
     }

@@ -506,6 +506,15 @@ def test_schema_describes_every_path(chart, api_client_for):
         "/api/v1/sales/{id}/",
         "/api/v1/transfers/",
         "/api/v1/reports/realized-gains/",
+        "/api/v1/loans/",
+        "/api/v1/loans/{code}/",
+        "/api/v1/loans/{code}/events/",
+        "/api/v1/loans/{code}/draws/",
+        "/api/v1/loans/{code}/pledges/",
+        "/api/v1/loans/{code}/releases/",
+        "/api/v1/loans/{code}/repayments/",
+        "/api/v1/loans/{code}/liquidations/",
+        "/api/v1/loans/{code}/accruals/",
     }
     assert set(paths["/api/v1/journal-entries/"]) == {"get", "post"}
     post = paths["/api/v1/journal-entries/"]["post"]

@@ -76,6 +76,9 @@ EHS_OUT = extend_schema_field(
 NULLABLE_EHS_OUT = extend_schema_field(
     {"type": "string", "example": "30.12", "pattern": r"^[0-9]+\.[0-9]{2}$", "nullable": True}
 )
+NULLABLE_USD_OUT = extend_schema_field(
+    {"type": "string", "example": "87512.34", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "nullable": True}
+)
 NULLABLE_QUANTITY_OUT = extend_schema_field(
     {
         "type": "string",
@@ -707,6 +710,13 @@ class ProductionMonthSerializer(serializers.Serializer):
     held_change = serializers.SerializerMethodField(
         help_text="Change of `held_at_month_end` from the month before."
     )
+    sold = serializers.SerializerMethodField(help_text="Units sold in the month.")
+    net_proceeds_usd = serializers.SerializerMethodField(
+        help_text="USD value of the month's sale proceeds, after the venues' fees."
+    )
+    average_price_usd = serializers.SerializerMethodField(
+        help_text="Gross proceeds per unit sold, USD, rounded half-even to the cent."
+    )
 
     def _quantity(self, value: Decimal) -> str:
         return format_amount(value, self.context["scale"])
@@ -751,6 +761,18 @@ class ProductionMonthSerializer(serializers.Serializer):
     @NULLABLE_QUANTITY_OUT
     def get_held_change(self, row: ProductionMonth) -> str | None:
         return None if row.held_change is None else self._quantity(row.held_change)
+
+    @QUANTITY_OUT
+    def get_sold(self, row: ProductionMonth) -> str:
+        return self._quantity(row.sold)
+
+    @USD_OUT
+    def get_net_proceeds_usd(self, row: ProductionMonth) -> str:
+        return usd_text(row.net_proceeds_usd)
+
+    @NULLABLE_USD_OUT
+    def get_average_price_usd(self, row: ProductionMonth) -> str | None:
+        return None if row.average_price_usd is None else usd_text(row.average_price_usd)
 
 
 class ProductionReportSerializer(serializers.Serializer):

@@ -542,6 +542,9 @@ def test_the_production_report_of_a_known_world(world, api_client_for):
         "deployed_hashrate_ehs": "1.50",
         "mined_change_percent": None,
         "held_change": "0.50000000",
+        "sold": "0.00000000",
+        "net_proceeds_usd": "0.00",
+        "average_price_usd": None,
     }
     assert december == {
         "month": "2025-12",
@@ -555,6 +558,9 @@ def test_the_production_report_of_a_known_world(world, api_client_for):
         "deployed_hashrate_ehs": "1.50",
         "mined_change_percent": "100.0",
         "held_change": "1.00000000",
+        "sold": "0.00000000",
+        "net_proceeds_usd": "0.00",
+        "average_price_usd": None,
     }
 
 

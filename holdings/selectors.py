@@ -101,12 +101,12 @@ def lot_differences(*, as_of: date) -> list[LotDifference]:
     as of a date. Empty when invariant 9 holds. Every asset account in a commodity other
     than USD holds lots."""
     sql = """
-        WITH lot_sums AS (
+        WITH lot_sums AS MATERIALIZED (
             SELECT l.account_id, sum(m.quantity) q, sum(m.cost) c
               FROM holdings_lotmovement m JOIN holdings_lot l ON l.id = m.lot_id
              WHERE m.effective_date <= %(as_of)s
              GROUP BY l.account_id
-        ), ledger_sums AS (
+        ), ledger_sums AS MATERIALIZED (
             SELECT account_id, sum(quantity) q, sum(value) v FROM (
                 SELECT account_id, quantity, value FROM ledger_monthlybalance
                  WHERE month < date_trunc('month', %(as_of)s::date)

@@ -37,8 +37,19 @@ MAX_PAGES = 1000
 # Documents
 
 
+# A double holds 15 significant decimal digits exactly: text with no more is its own
+# shortest form.
+DOUBLE_EXACT_DIGITS = 15
+
+
 def _json_double(text: str) -> Decimal:
-    # Through the double's shortest text: 0.51714 stays 0.51714, not its binary expansion.
+    """A JSON number the pool sent as a double, as the shortest text of that double:
+    0.51714 stays 0.51714, and 0.51714000000000002 (a serializer's 17 digits) is 0.51714 too.
+    Only text longer than a double's exact digits (or beyond its range, which a double
+    cannot hold) is read through the double itself."""
+    written = Decimal(text)
+    if len(written.as_tuple().digits) <= DOUBLE_EXACT_DIGITS and abs(written.adjusted()) < 300:
+        return written
     return Decimal(repr(float(text)))
 
 

@@ -225,3 +225,13 @@ def test_pool_api_error_names_pool_path_and_status():
     error = PoolApiError("F2Pool", "/v2/assets/balance", "forbidden", status=403)
     assert str(error) == "F2Pool API /v2/assets/balance (HTTP 403): forbidden"
     assert (error.pool, error.path, error.status) == ("F2Pool", "/v2/assets/balance", 403)
+
+
+def test_a_double_written_with_seventeen_digits_reads_as_its_shortest_text():
+    from holdings.importers.common import decode_json
+
+    assert decode_json('{"a": 0.51714000000000002, "b": 0.50, "c": 1.2e18}') == {
+        "a": Decimal("0.51714"),
+        "b": Decimal("0.5"),
+        "c": Decimal("1.2E+18"),
+    }

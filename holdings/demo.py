@@ -1,4 +1,5 @@
-"""Loading the demonstration data (fixtures/demo) through the real import path."""
+"""Loading the demonstration data (fixtures/demo) through the real import path and the
+treasury services, day by day as the nightly jobs would have run."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ import csv
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from itertools import groupby
 from pathlib import Path
+from typing import Any
 
-from holdings import production, services
+from holdings import loans, production, services, treasury
 from holdings.errors import ImportFailed
 from holdings.importers.prices import parse_prices
-from holdings.models import BatchStatus, ImportBatch
+from holdings.models import BatchStatus, ImportBatch, Loan, LoanEvent, Sale, Transfer
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 
@@ -30,9 +33,10 @@ def demo_load(
     say: Callable[[str], None] = lambda _: None,
     progress: Callable[[list[dict[str, str]]], Iterable[dict[str, str]]] = lambda rows: rows,
 ) -> dict[str, int]:
-    """Set-up, prices, opening lots, then month by month every pool file (each a batch run
-    by `run_batch`, the import task by default) and the month-end remeasurement. Loading
-    again imports nothing twice."""
+    """Set-up, prices, opening lots and loans, then month by month every pool file (each a
+    batch run by `run_batch`, the import task by default), each day's treasury events with
+    the nightly interest accrual and LTV check, and the month-end remeasurement. Loading
+    again writes nothing twice."""
     run = run_batch or (lambda batch_id: production.import_batch_run(batch_id=batch_id))
     created = services.setup_load(data=json.loads((directory / "setup.json").read_text()))
     say(f"set-up: {created}")
@@ -50,34 +54,164 @@ def demo_load(
             as_of=opening_date, rows=list(csv.DictReader(handle)), source="opening_lots.csv"
         )
     say(f"opening balances at {opening_date}: {lots} lots{'' if fresh else ' (already there)'}")
-    imported = 0
-    month_ends = {row["month"]: _month_end(row["month"]) for row in manifest}
+    plan = _treasury_setup(json.loads((directory / "treasury.json").read_text()), say)
+    imported = events = 0
     for month, rows in groupby(progress(manifest), key=lambda row: row["month"]):
         for row in rows:
-            path = directory / row["file"]
-            content = path.read_bytes()
-            done = ImportBatch.objects.filter(
-                file_sha256=hashlib.sha256(content).hexdigest(),
-                source=row["source"],
-                status=BatchStatus.SUCCEEDED,
-            ).exists()
-            if done:
-                continue
-            batch = production.import_batch_create(
-                source=row["source"],
-                file_name=f"{row['pool_account']}/{path.name}",
-                content=content,
-                pool_account=row["pool_account"] if row["source"] != "csv" else None,
-            )
-            run(batch.pk)
-            batch.refresh_from_db()
-            if batch.status != BatchStatus.SUCCEEDED:
-                raise ImportFailed(batch.errors or [{"message": f"batch {batch.pk} did not run"}])
-            imported += 1
-        for remeasurement in services.remeasure_all(as_of=month_ends[month]):
+            imported += _import_pool_file(directory, row, run)
+        first = date.fromisoformat(f"{month}-01")
+        for day in _days(first, _month_end(month)):
+            for event in plan.get(day, []):
+                events += _treasury_event(event)
+            # The nightly jobs of the day.
+            loans.loans_accrue(through=day)
+            loans.loans_check_ltv(as_of=day)
+        for remeasurement in services.remeasure_all(as_of=_month_end(month)):
             say(
                 f"{month}: {remeasurement.commodity_id} remeasured, adjustment "
                 f"{remeasurement.adjustment}"
             )
-    say(f"pool files imported: {imported}")
-    return {"files": imported, "lots": lots}
+    say(f"pool files imported: {imported}; treasury events recorded: {events}")
+    return {"files": imported, "lots": lots, "events": events}
+
+
+def _days(first: date, last: date) -> Iterable[date]:
+    while first <= last:
+        yield first
+        first += timedelta(days=1)
+
+
+def _import_pool_file(directory: Path, row: dict[str, str], run: Callable[[int], object]) -> int:
+    path = directory / row["file"]
+    content = path.read_bytes()
+    done = ImportBatch.objects.filter(
+        file_sha256=hashlib.sha256(content).hexdigest(),
+        source=row["source"],
+        status=BatchStatus.SUCCEEDED,
+    ).exists()
+    if done:
+        return 0
+    batch = production.import_batch_create(
+        source=row["source"],
+        file_name=f"{row['pool_account']}/{path.name}",
+        content=content,
+        pool_account=row["pool_account"] if row["source"] != "csv" else None,
+    )
+    run(batch.pk)
+    batch.refresh_from_db()
+    if batch.status != BatchStatus.SUCCEEDED:
+        raise ImportFailed(batch.errors or [{"message": f"batch {batch.pk} did not run"}])
+    return 1
+
+
+# --- treasury ----------------------------------------------------------------------------
+
+
+def _treasury_setup(
+    data: dict[str, Any], say: Callable[[str], None]
+) -> dict[date, list[dict[str, Any]]]:
+    """The treasury's wallets and loans; the events by day."""
+    services.setup_load(data={"wallets": data.get("wallets", [])})
+    for terms in data.get("loans", []):
+        if not Loan.objects.filter(code=terms["code"]).exists():
+            loans.loan_create(
+                **{
+                    **terms,
+                    "annual_rate": Decimal(terms["annual_rate"]),
+                    "start_date": date.fromisoformat(terms["start_date"]),
+                    "maturity_date": date.fromisoformat(terms["maturity_date"]),
+                    **{k: Decimal(terms[k]) for k in TIER_FIELDS},
+                }
+            )
+            say(f"loan {terms['code']} ({terms['lender']})")
+    plan: dict[date, list[dict[str, Any]]] = {}
+    for event in data.get("events", []):
+        plan.setdefault(date.fromisoformat(event["on"]), []).append(event)
+    return plan
+
+
+TIER_FIELDS = ("warning_ltv", "margin_call_ltv", "liquidation_ltv")
+
+
+def _treasury_event(event: dict[str, Any]) -> int:
+    """Record one event of treasury.json unless it is recorded already; 1 if written."""
+    kind = event["kind"]
+    if kind == "settlement":  # released, sold and repaid together: LTV checked at the end
+        if all(_recorded(part) for part in event["events"]):
+            return 0
+        with loans.settlement():
+            return sum(_treasury_event(part) for part in event["events"])
+    if _recorded(event):
+        return 0
+    on = date.fromisoformat(event["on"])
+    if kind == "sale":
+        treasury.sale_record(
+            reference=event["reference"],
+            wallet=event["wallet"],
+            units=Decimal(event["units"]),
+            sold_at=_utc(event["sold_at"]),
+            proceeds_commodity=event["proceeds_commodity"],
+            gross_proceeds=Decimal(event["gross_proceeds"]),
+            fee=Decimal(event.get("fee", "0")),
+            proceeds_wallet=event.get("proceeds_wallet"),
+        )
+    elif kind == "transfer":
+        treasury.transfer_record(
+            txid=event["txid"],
+            from_wallet=event["from_wallet"],
+            to_wallet=event["to_wallet"],
+            units=Decimal(event["units"]),
+            sent_at=_utc(event["sent_at"]),
+            fee_units=Decimal(event.get("fee_units", "0")),
+        )
+    else:
+        loan = Loan.objects.get(code=event["loan"])
+        if kind == "draw":
+            loans.loan_draw(
+                loan=loan, amount=Decimal(event["amount"]), on=on, to_wallet=event["to_wallet"]
+            )
+        elif kind == "pledge":
+            loans.loan_pledge(
+                loan=loan,
+                units=Decimal(event["units"]),
+                from_wallet=event["from_wallet"],
+                on=on,
+                control=event["control"],
+            )
+        elif kind == "release":
+            loans.loan_release(
+                loan=loan,
+                units=Decimal(event["units"]),
+                to_wallet=event["to_wallet"],
+                on=on,
+                control=event["control"],
+            )
+        elif kind == "repayment":
+            loans.loan_repay(
+                loan=loan, amount=Decimal(event["amount"]), on=on, from_wallet=event["from_wallet"]
+            )
+        else:
+            raise ValueError(f"treasury.json: unknown event kind {kind!r}")
+    return 1
+
+
+def _recorded(event: dict[str, Any]) -> bool:
+    kind = event["kind"]
+    if kind == "sale":
+        return Sale.objects.filter(reference=event["reference"]).exists()
+    if kind == "transfer":
+        return Transfer.objects.filter(txid=event["txid"]).exists()
+    same = LoanEvent.objects.filter(
+        loan__code=event["loan"],
+        kind=kind,
+        effective_date=event["on"],
+        amount=Decimal(event.get("amount", "0")),
+        units=Decimal(event.get("units", "0")),
+    )
+    if kind in ("pledge", "release"):  # several wallets may pledge the same units in a day
+        same = same.filter(details__wallet=event.get("from_wallet") or event.get("to_wallet"))
+    return same.exists()
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

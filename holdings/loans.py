@@ -11,6 +11,9 @@ the loan.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -47,6 +50,41 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
 RETAINED, TRANSFERRED = "retained", "transferred"
 TIERS = ("ok", "warning", "margin_call", "liquidation")
+
+# Loans whose LTV waits for the end of a settlement: loan id -> (loan, latest day touched).
+_settling: ContextVar[dict[int, tuple[Loan, date]] | None] = ContextVar(
+    "loan_settlement", default=None
+)
+
+
+@contextmanager
+def settlement() -> Iterator[None]:
+    """Events that settle together, in one transaction: collateral released to be sold and
+    the proceeds repaying the loan the same day. The LTV of each loan touched is checked
+    once, when all of them are recorded, not in the moment between the release and the
+    repayment (which would raise a tier the loan never stood at)."""
+    if _settling.get() is not None:  # already inside one: it checks at its end
+        yield
+        return
+    pending: dict[int, tuple[Loan, date]] = {}
+    token = _settling.set(pending)
+    try:
+        with transaction.atomic():
+            yield
+            _settling.set(None)
+            for loan, on in pending.values():
+                loan_check_ltv(loan=loan, as_of=on)
+    finally:
+        _settling.reset(token)
+
+
+def _balances_changed(loan: Loan, on: date) -> None:
+    pending = _settling.get()
+    if pending is None:
+        loan_check_ltv(loan=loan, as_of=on)
+    else:
+        _, latest = pending.get(loan.pk, (loan, on))
+        pending[loan.pk] = (loan, max(latest, on))
 
 
 # --- set-up ------------------------------------------------------------------------------
@@ -147,7 +185,8 @@ def loan_draw(
     value: Decimal | None = None,
     created_by: Any = None,
 ) -> LoanEvent:
-    """Principal received: Dr cash or the USDT wallet / Cr the loan payable."""
+    """Principal received: Dr cash or the USDT wallet / Cr the loan payable. Collateral is
+    pledged first: a draw against none stands at the liquidation tier."""
     _check_amount(amount, loan.principal_commodity, "amount")
     with transaction.atomic():
         target, usd = _principal_side(loan, amount, on, to_wallet, value)
@@ -173,7 +212,7 @@ def loan_draw(
                 origin=LotOrigin.BORROWED,
             )
             plan.write([entry])
-        return LoanEvent.objects.create(
+        event = LoanEvent.objects.create(
             loan=loan,
             kind=LoanEventKind.DRAW,
             effective_date=on,
@@ -182,6 +221,8 @@ def loan_draw(
             created_by=created_by,
             details={"value": str(usd)},
         )
+    _balances_changed(loan, on)
+    return event
 
 
 def loan_pledge(
@@ -193,13 +234,16 @@ def loan_pledge(
     control: str = RETAINED,
     created_by: Any = None,
 ) -> LoanEvent:
-    """Collateral to the lender, lots moved first-in first-out. Control retained: the units
+    """Collateral to the lender (a top-up once principal is owed), lots moved first-in
+    first-out. Control retained: the units
     stay BTC, restricted (1230). Control transferred: they become a receivable (1400), and
     their fair value adjustment moves from 1290 to 1490."""
     if control not in (RETAINED, TRANSFERRED):
         raise InvalidSetup("control is retained or transferred", field="control")
     wallet = _wallet(from_wallet)
     target = loan.pledged_account if control == RETAINED else loan.lent_account
+    # Collateral added while principal is owed is a top-up (a margin call cured, say).
+    owed = ledger_selectors.account_balance(account=loan.principal_account, as_of=on).quantity
     return _move_collateral(
         loan,
         units,
@@ -207,7 +251,7 @@ def loan_pledge(
         target,
         on,
         LoanEventKind.PLEDGE,
-        {"control": control, "wallet": wallet.code},
+        {"control": control, "wallet": wallet.code, "top_up": owed != 0},
         created_by,
     )
 
@@ -291,7 +335,7 @@ def _move_collateral(
             details=details,
             created_by=created_by,
         )
-    loan_check_ltv(loan=loan, as_of=on)
+    _balances_changed(loan, on)
     return event
 
 
@@ -435,7 +479,7 @@ def loan_repay(
             created_by=created_by,
             details={"interest": str(to_interest), "principal": str(to_principal)},
         )
-    loan_check_ltv(loan=loan, as_of=on)
+    _balances_changed(loan, on)
     return event
 
 
@@ -532,7 +576,7 @@ def loan_liquidate(
                 "gain_on_carrying_value": str(gain),
             },
         )
-    loan_check_ltv(loan=loan, as_of=on)
+    _balances_changed(loan, on)
     return event
 
 
@@ -618,15 +662,17 @@ def _tier(loan: Loan, ltv: Decimal | None, debt: Decimal) -> str:
 
 
 def loan_check_ltv(*, loan: Loan, as_of: date) -> LoanEvent | None:
-    """Record a tier crossing once: when the tier differs from the last one recorded. The
-    crossing is logged and mailed to the finance approvers."""
+    """Record a tier crossing once: when the tier differs from the last one recorded on or
+    before the day. The crossing is logged and mailed to the finance approvers."""
     try:
         status = loan_status(loan=loan, as_of=as_of)
     except HoldingsError as error:  # no price for the day: nothing to compare with yet
         logger.warning("loan %s: LTV not checked on %s: %s", loan.code, as_of, error.message)
         return None
+    # The tier the loan stood at by that day: checking a past day again (a reload, a late
+    # price) compares with what was recorded then, not with a later crossing.
     last = (
-        LoanEvent.objects.filter(loan=loan, kind=LoanEventKind.TIER)
+        LoanEvent.objects.filter(loan=loan, kind=LoanEventKind.TIER, effective_date__lte=as_of)
         .order_by("-effective_date", "-id")
         .first()
     )

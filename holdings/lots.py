@@ -268,10 +268,7 @@ class LotPlan:
             )
         bulk.insert("holdings_lot", LOT_COLUMNS, lots)
         bulk.insert("holdings_lotmovement", MOVEMENT_COLUMNS, openings)
-        if self.changed:
-            Lot.objects.bulk_update(
-                list(self.changed.values()), ["quantity", "cost", "fair_value_adjustment"]
-            )
+        bulk.update_lots(list(self.changed.values()))
         bulk.insert(
             "holdings_lotmovement",
             MOVEMENT_COLUMNS,

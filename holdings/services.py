@@ -580,3 +580,22 @@ def remeasure_all(*, as_of: date, created_by: Any = None) -> list[Remeasurement]
         .values_list("code", flat=True)
     )
     return [remeasure(commodity=code, as_of=as_of, created_by=created_by) for code in codes]
+
+
+# --- treasury operations -----------------------------------------------------------------
+# Sales and transfers live in holdings.treasury and loans in holdings.loans (both use the
+# prices above); the sale service is reachable from here too, where callers look first.
+
+
+def sale_preview(**kwargs: Any) -> Any:
+    """The lots a sale would relieve and its figures, without writing (treasury.sale_preview)."""
+    from holdings.treasury import sale_preview as preview
+
+    return preview(**kwargs)
+
+
+def sale_record(**kwargs: Any) -> Any:
+    """Post a sale: FIFO, or the lots named (treasury.sale_record)."""
+    from holdings.treasury import sale_record as record
+
+    return record(**kwargs)

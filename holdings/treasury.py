@@ -368,11 +368,12 @@ def _take_named(
 
 
 def _sale_postings(plan: SalePlan) -> list[PostingInput]:
-    adjustment_account = chart.FAIR_VALUE_ADJUSTMENT[plan.wallet.commodity_id]
     net_value = plan.proceeds_value - plan.fee_value
-    lines = [
-        PostingInput(plan.wallet.account, -plan.units, -plan.cost),
-        PostingInput(adjustment_account, -plan.adjustment, -plan.adjustment),
+    lines = [PostingInput(plan.wallet.account, -plan.units, -plan.cost)]
+    if plan.adjustment:  # none for USDT, carried at cost
+        adjustment_account = chart.FAIR_VALUE_ADJUSTMENT[plan.wallet.commodity_id]
+        lines.append(PostingInput(adjustment_account, -plan.adjustment, -plan.adjustment))
+    lines += [
         PostingInput(plan.proceeds_account, plan.net_proceeds, net_value),
         PostingInput(chart.TRADING_FEES, plan.fee_value, plan.fee_value),
         PostingInput(

@@ -25,7 +25,7 @@ WRITE_STATUS = {"anonymous": 401, "no_role": 403, "auditor": 403, "staff": 201, 
 D = Decimal
 
 DRAW = {"amount": "150000.00", "on": "2026-01-01"}
-PLEDGE = {"units": "3", "from_wallet": "COLD-1", "on": "2026-01-02"}
+PLEDGE = {"units": "3", "from_wallet": "COLD-1", "on": "2026-01-01"}
 RELEASE = {"units": "0.5", "to_wallet": "COLD-1", "on": "2026-01-03"}
 REPAY = {"amount": "1000.00", "on": "2026-01-03"}
 LIQUIDATE = {"units": "1", "proceeds": "90000.00", "on": "2026-01-03"}
@@ -54,9 +54,9 @@ def loan_world(world):
 
 @pytest.fixture
 def running_loan(loan_world):
-    """L-1 with 150,000.00 drawn on 2026-01-01 and 3 BTC pledged on 2026-01-02."""
+    """L-1 with 3 BTC pledged, then 150,000.00 drawn, on 2026-01-01."""
+    loans.loan_pledge(loan=loan_world, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 1))
     loans.loan_draw(loan=loan_world, amount=D("150000.00"), on=date(2026, 1, 1))
-    loans.loan_pledge(loan=loan_world, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 2))
     return loan_world
 
 
@@ -189,11 +189,11 @@ def test_the_status_defaults_to_today_and_without_a_price_says_why(running_loan,
     assert "no BTC/USD price" in body["status_error"]
     far = client.get(f"{API}/loans/", {"as_of": "2027-06-01"}).json()["results"][0]
     assert far["status"] is None and "2027-06-01" in far["status_error"]
-    # Before the pledge there is no collateral to price: the status stands without a price.
-    early = client.get(f"{API}/loans/L-1/", {"as_of": "2026-01-01"}).json()
+    # Before the loan starts there is no collateral to price: the status stands without one.
+    early = client.get(f"{API}/loans/L-1/", {"as_of": "2025-12-31"}).json()
     assert early["status_error"] is None
     assert (early["status"]["collateral_price"], early["status"]["ltv"]) == (None, None)
-    assert early["status"]["tier"] == "liquidation"  # debt with no collateral
+    assert early["status"]["tier"] == "ok"  # nothing owed either
 
 
 @pytest.mark.django_db
@@ -209,16 +209,16 @@ def test_a_loans_events_oldest_first_with_their_entries(running_loan, api_client
     client = api_client_for("auditor")
     response = client.get(f"{API}/loans/L-1/events/")
     assert response.status_code == 200, response.content
-    draw, pledge = response.json()["results"]
+    pledge, draw = response.json()["results"]
     entry = LoanEvent.objects.get(kind="pledge").entry
     assert pledge == {
         "id": pledge["id"],
         "loan": "L-1",
         "kind": "pledge",
-        "effective_date": "2026-01-02",
+        "effective_date": "2026-01-01",
         "amount": "0.00",
         "units": "3.00000000",
-        "details": {"control": "retained", "wallet": "COLD-1"},
+        "details": {"control": "retained", "wallet": "COLD-1", "top_up": False},
         "entry": entry.pk,
         "entry_sequence": entry.sequence,
         "created_by": None,
@@ -229,7 +229,9 @@ def test_a_loans_events_oldest_first_with_their_entries(running_loan, api_client
     only = client.get(f"{API}/loans/L-1/events/", {"kind": "draw"}).json()["results"]
     assert [e["kind"] for e in only] == ["draw"]
     late = client.get(f"{API}/loans/L-1/events/", {"start": "2026-01-02"}).json()["results"]
-    assert [e["kind"] for e in late] == ["pledge"]
+    assert late == []
+    first = client.get(f"{API}/loans/L-1/events/", {"end": "2026-01-01"}).json()["results"]
+    assert [e["kind"] for e in first] == ["pledge", "draw"]
     assert_error(client.get(f"{API}/loans/L-1/events/", {"kind": "gift"}), 400, "kind")
     assert_error(client.get(f"{API}/loans/L-1/events/", {"end": "soon"}), 400, "end")
 
@@ -241,15 +243,15 @@ def test_a_loans_events_oldest_first_with_their_entries(running_loan, api_client
 def test_draw_pledge_accrue_and_repay_through_the_api(loan_world, api_client_for):
     client = api_client_for("staff")
 
+    pledge = post(client, "/loans/L-1/pledges/", {**PLEDGE, "control": "retained"})
+    assert pledge.status_code == 201, pledge.content
+    assert pledge.json()["units"] == "3.00000000"
+    assert pledge.json()["details"] == {"control": "retained", "wallet": "COLD-1", "top_up": False}
+
     draw = post(client, "/loans/L-1/draws/", DRAW)
     assert draw.status_code == 201, draw.content
     assert (draw.json()["kind"], draw.json()["amount"]) == ("draw", "150000.00")
     assert draw.json()["created_by"] == "staff"
-
-    pledge = post(client, "/loans/L-1/pledges/", {**PLEDGE, "control": "retained"})
-    assert pledge.status_code == 201, pledge.content
-    assert pledge.json()["units"] == "3.00000000"
-    assert pledge.json()["details"] == {"control": "retained", "wallet": "COLD-1"}
 
     accruals = [
         post(client, "/loans/L-1/accruals/", {"on": f"2026-01-0{day}"}) for day in (1, 2, 3)
@@ -288,9 +290,9 @@ def test_draw_pledge_accrue_and_repay_through_the_api(loan_world, api_client_for
     assert ledger_selectors.account_balance(account="1230", as_of=date(2026, 1, 3)).quantity == 3
     events = client.get(f"{API}/loans/L-1/events/").json()["results"]
     assert [e["kind"] for e in events] == [
+        "pledge",
         "draw",
         "accrual",
-        "pledge",
         "accrual",
         "accrual",
         "repayment",

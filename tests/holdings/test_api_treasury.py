@@ -543,4 +543,4 @@ def test_the_api_root_and_the_schema_list_the_treasury(treasury_world, api_clien
     create = paths["/api/v1/sales/"]["post"]
     assert {"201", "400", "401", "403"} <= set(create["responses"])
     gains = {p["name"] for p in paths["/api/v1/reports/realized-gains/"]["get"]["parameters"]}
-    assert gains == {"start", "end", "commodity"}
+    assert gains == {"start", "end", "commodity", "format"}

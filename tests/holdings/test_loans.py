@@ -80,14 +80,15 @@ def test_a_repayment_pays_interest_first_then_principal(chart):
 def test_each_ltv_tier_crossing_is_recorded_once(world):
     services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
-    loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))
 
     def tiers() -> list[str]:
         return [e.details["tier"] for e in loan.events.filter(kind=LoanEventKind.TIER)]
 
-    # 3 BTC at 101,000: LTV 0.4950, no crossing.
-    loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 2))
+    # Collateral first, then the draw: 3 BTC at 100,000 against 150,000.00, LTV 0.5000.
+    loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 1))
+    loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))
     assert tiers() == []
+    assert loans.loan_status(loan=loan, as_of=date(2026, 1, 1)).ltv == D("0.5000")
     # 2 BTC at 102,000: 0.7353, margin call.
     loans.loan_release(loan=loan, units=D("1"), to_wallet="COLD-1", on=date(2026, 1, 3))
     assert tiers() == ["margin_call"]
@@ -96,7 +97,11 @@ def test_each_ltv_tier_crossing_is_recorded_once(world):
     loans.loan_release(loan=loan, units=D("0.1"), to_wallet="COLD-1", on=date(2026, 1, 4))
     assert tiers() == ["margin_call"]
     # Topped up to 2.9 BTC at 104,000: 0.4973, back to ok.
-    loans.loan_pledge(loan=loan, units=D("1"), from_wallet="COLD-1", on=date(2026, 1, 5))
+    top_up = loans.loan_pledge(loan=loan, units=D("1"), from_wallet="COLD-1", on=date(2026, 1, 5))
+    assert top_up.details["top_up"] is True
+    assert tiers() == ["margin_call", "ok"]
+    # Checking an earlier day again (a reload, a late price) compares with that day's tier.
+    assert loans.loan_check_ltv(loan=loan, as_of=date(2026, 1, 4)) is None
     assert tiers() == ["margin_call", "ok"]
     status = loans.loan_status(loan=loan, as_of=date(2026, 1, 5))
     assert (status.collateral_units, status.ltv, status.tier) == (D("2.9"), D("0.4973"), "ok")
@@ -168,8 +173,8 @@ def test_the_nightly_jobs_accrue_and_a_price_import_rechecks_ltv(
 
     services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
+    loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 1))
     loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))
-    loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 2))
 
     assert accrue_interest.apply(kwargs={"day": "2026-01-04"}).get()["accruals"] == 4
     assert check_ltv.apply(kwargs={"day": "2026-01-04"}).get()["crossings"] == []
@@ -184,3 +189,50 @@ def test_the_nightly_jobs_accrue_and_a_price_import_rechecks_ltv(
         )
     [crossing] = loan.events.filter(kind=LoanEventKind.TIER)
     assert crossing.details["tier"] == "liquidation" and crossing.effective_date == date(2026, 3, 1)
+
+
+@pytest.mark.django_db
+def test_a_draw_against_no_collateral_stands_at_the_liquidation_tier(world):
+    loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
+    loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))
+    status = loans.loan_status(loan=loan, as_of=date(2026, 1, 1))
+    assert (status.collateral_units, status.ltv, status.tier) == (0, None, "liquidation")
+    [crossing] = loan.events.filter(kind=LoanEventKind.TIER)
+    assert crossing.details == {"tier": "liquidation", "previous": "ok", "ltv": None, "price": None}
+
+
+@pytest.mark.django_db
+def test_events_settled_together_check_ltv_once_at_the_end(world):
+    """Collateral released to be sold and the loan repaid the same day: no tier in between."""
+    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
+    loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 1))
+    loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))
+
+    with loans.settlement():
+        loans.loan_release(loan=loan, units=D("2"), to_wallet="COLD-1", on=date(2026, 1, 2))
+        # 1 BTC at 101,000 against 150,000.00 would be a liquidation, were it checked now.
+        assert not loan.events.filter(kind=LoanEventKind.TIER).exists()
+        loans.loan_repay(loan=loan, amount=D("100000.00"), on=date(2026, 1, 2), from_wallet=None)
+
+    # Checked once, at the end: 50,000.00 against 101,000.00 is 0.4950, still ok.
+    assert not loan.events.filter(kind=LoanEventKind.TIER).exists()
+    assert loans.loan_status(loan=loan, as_of=date(2026, 1, 2)).ltv == D("0.4950")
+    # Had it stood at a tier at the end, that is recorded once.
+    with loans.settlement():
+        loans.loan_release(loan=loan, units=D("0.3"), to_wallet="COLD-1", on=date(2026, 1, 3))
+    assert [e.details["tier"] for e in loan.events.filter(kind=LoanEventKind.TIER)] == [
+        "margin_call"
+    ]
+
+
+@pytest.mark.django_db
+def test_a_settlement_that_fails_writes_nothing(world):
+    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
+    loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 1))
+    before = LoanEvent.objects.count()
+    with pytest.raises(HoldingsError), loans.settlement():
+        loans.loan_release(loan=loan, units=D("1"), to_wallet="COLD-1", on=date(2026, 1, 2))
+        loans.loan_repay(loan=loan, amount=D("1.00"), on=date(2026, 1, 2))
+    assert LoanEvent.objects.count() == before

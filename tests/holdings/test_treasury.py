@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -57,7 +57,7 @@ def sell(reference: str = "T-1", **changes) -> Sale:
         "proceeds_wallet": "USDT-1",
         **changes,
     }
-    return treasury.sale_record(**arguments)
+    return services.sale_record(**arguments)
 
 
 @pytest.mark.django_db
@@ -229,3 +229,31 @@ def test_the_production_report_shows_what_was_sold(world):
         D("105000.00"),
     )
     assert january.held_at_month_end == D("1")
+
+
+@pytest.mark.django_db
+def test_usdt_spent_is_relieved_at_cost(world):
+    """USDT carried at cost through the lots: sold for dollars, each lot leaves at its cost and
+    the desk's fee is the only charge."""
+    holdings_at_fair_value()
+    sell("T-1")  # 149,850 USDT into USDT-1 at a cost of 149,850.00
+    sale = services.sale_record(
+        reference="T-USD",
+        wallet="USDT-1",
+        units=D("100000"),
+        sold_at=SOLD_AT + timedelta(hours=1),
+        proceeds_commodity="USD",
+        gross_proceeds=D("100000.00"),
+        fee=D("10.00"),
+    )
+    assert (sale.cost, sale.carrying_value, sale.realized_gain) == (
+        D("100000.00"),
+        D("100000.00"),
+        D("0.00"),
+    )
+    balance = ledger_selectors.account_balance
+    on = SOLD_AT.date()
+    assert balance(account="1110-USDT-1", as_of=on).quantity == D("49850")
+    assert balance(account="1000", as_of=on).value == D("99990.00")
+    assert balance(account="5300", as_of=on).value == D("150.00") + D("10.00")
+    assert selectors.lot_differences(as_of=on) == []

@@ -60,3 +60,16 @@ class InvalidAccount(LedgerError):
 
 class InvalidCommodity(LedgerError):
     code = "invalid_commodity"
+
+
+class Forbidden(LedgerError):
+    """The user may not do this (answered 403 by the API): the wrong role, or their own
+    journal to approve."""
+
+    code = "forbidden"
+
+
+class InvalidState(Conflict):
+    """The record is not in a state that allows this (a journal already decided, say)."""
+
+    code = "invalid_state"

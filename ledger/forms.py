@@ -9,17 +9,20 @@ for real.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib.admin.widgets import AdminDateWidget
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from ledger import selectors, services
 from ledger.errors import LedgerError
-from ledger.models import Account, PeriodClose
-from ledger.money import format_amount
+from ledger.models import Account, ManualJournal, ManualJournalLine, PeriodClose
+from ledger.money import FUNCTIONAL_CURRENCY, format_amount
 
 
 class _DryRun(Exception):
@@ -165,3 +168,124 @@ class ReverseEntryForm(forms.Form):
         widget=forms.TextInput(attrs={"size": 80}),
         help_text="Blank: “Reversal of entry …” with the original memo.",
     )
+
+
+# --- manual journals ---------------------------------------------------------------------
+
+KIND_PATTERN = r"^[a-z][a-z0-9_]{0,31}\Z"
+LINE_FIELD = re.compile(r"postings\[(\d+)\]\.(account|quantity|value)")
+
+
+class ManualJournalForm(forms.ModelForm):
+    """A manual journal's date, memo and kind; its lines are the inline below it."""
+
+    class Meta:
+        model = ManualJournal
+        fields = ("effective_date", "memo", "kind")
+        widgets = {"memo": forms.Textarea(attrs={"rows": 3, "cols": 80})}
+        help_texts = {
+            "memo": "What the entry records, for the approver and the auditors.",
+            "kind": "manual unless it is one of the ledger's kinds (lower case, digits, _).",
+        }
+
+    def clean_effective_date(self) -> object:
+        day = self.cleaned_data["effective_date"]
+        closed = selectors.closed_through()
+        if day is not None and closed is not None and day <= closed:
+            raise ValidationError(
+                f"{day} is inside the period closed through {closed}: the books take no entry "
+                f"dated on or before {closed}."
+            )
+        return day
+
+    def clean_kind(self) -> str:
+        kind = self.cleaned_data["kind"]
+        if not re.match(KIND_PATTERN, kind or ""):
+            raise ValidationError("Lower-case letters, digits and underscores, from a letter.")
+        if kind in services.RESERVED_KINDS:
+            raise ValidationError(f"'{kind}' is reserved: reverse an entry from its own page.")
+        return kind
+
+
+class ManualJournalLineForm(forms.ModelForm):
+    """One line; the signs are checked here so the error names the line's own field."""
+
+    class Meta:
+        model = ManualJournalLine
+        fields = ("account", "quantity", "value")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
+        quantity, value = cleaned.get("quantity"), cleaned.get("value")
+        if quantity is None or value is None:
+            return cleaned
+        if quantity == 0 and value == 0:
+            self.add_error("quantity", "Quantity and value are both zero: leave the line out.")
+        elif (quantity > 0 > value) or (quantity < 0 < value):
+            self.add_error(
+                "value",
+                "The quantity and the value must have the same sign (debit positive, credit "
+                "negative).",
+            )
+        return cleaned
+
+
+class ManualJournalLineFormSet(forms.BaseInlineFormSet):
+    """The lines: at least two, balanced, and what the ledger would accept (scales, accounts,
+    balances that must not go negative), each error shown on the line and field at fault."""
+
+    def lines(self) -> list[tuple[forms.Form, tuple[Account, Decimal, Decimal]]]:
+        kept = []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if not data or data.get("DELETE"):
+                continue
+            kept.append((form, (data["account"], data["quantity"], data["value"])))
+        return kept
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        lines = self.lines()
+        if len(lines) < 2:
+            raise ValidationError("A journal needs at least two lines: a debit and a credit.")
+        values = [value for _, (_, _, value) in lines]
+        debits = sum((v for v in values if v > 0), Decimal(0))
+        credits = -sum((v for v in values if v < 0), Decimal(0))
+        if debits != credits:
+            raise ValidationError(
+                f"The lines do not balance: debits {debits:,.2f} {FUNCTIONAL_CURRENCY}, credits "
+                f"{credits:,.2f} {FUNCTIONAL_CURRENCY}, a difference of "
+                f"{debits - credits:,.2f} {FUNCTIONAL_CURRENCY}."
+            )
+        header = self.instance
+        if header.effective_date is None or not header.memo or not header.kind:
+            return  # the journal's own fields are in error: shown there
+        try:
+            services.manual_journal_check(
+                effective_date=header.effective_date,
+                memo=header.memo,
+                kind=header.kind,
+                postings=[line for _, line in lines],
+            )
+        except LedgerError as exc:
+            where = LINE_FIELD.fullmatch(exc.field or "")
+            if where is not None and int(where.group(1)) < len(lines):
+                form = lines[int(where.group(1))][0]
+                form.add_error(where.group(2), exc.message)
+                raise ValidationError("Please correct the line shown below.") from exc
+            raise ValidationError(exc.message[:1].upper() + exc.message[1:] + ".") from exc
+
+
+class RejectJournalForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text="Required. Kept with the journal, with your name and the time; its maker "
+        "sees it.",
+    )
+
+
+class ConfirmForm(forms.Form):
+    """Nothing to fill in: the page asks to confirm, and shows the service's refusal."""

@@ -7,7 +7,12 @@ posted rows are immutable, closed periods refuse entries, idempotency keys are u
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+from typing import Any
+
 from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -166,6 +171,11 @@ class JournalEntry(models.Model):
                 condition=Q(reversal_of__isnull=True) | ~Q(reversal_of=models.F("id")),
                 name="ledger_entry_not_own_reversal",
             ),
+            # Maker-checker: nobody approves an entry they made (NULLs pass: system postings).
+            models.CheckConstraint(
+                condition=~Q(approved_by=models.F("created_by")),
+                name="ledger_entry_not_self_approved",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -304,3 +314,220 @@ class PeriodClose(models.Model):
     @property
     def is_open(self) -> bool:
         return self.reopened_at is None
+
+
+# --- manual journals (maker-checker) ------------------------------------------------------
+
+
+class ManualJournalStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted for approval"
+    APPROVED = "approved", "Approved and posted"
+    REJECTED = "rejected", "Rejected"
+
+
+class ManualJournal(models.Model):
+    """An entry a person wants posted: drafted and submitted by its maker, approved (and only
+    then posted, as `entry`) or rejected with a reason by a finance approver who is not the
+    maker. Posted entries are never drafts: the journal itself stays immutable.
+
+    PostgreSQL keeps the states honest (ledger/sql/manual_journals.sql): only draft ->
+    submitted -> approved | rejected, a decided journal never changes, lines change only
+    while draft, nothing is deleted, and the entry posted is exactly the lines approved.
+    """
+
+    status = models.CharField(
+        max_length=16, choices=ManualJournalStatus.choices, default=ManualJournalStatus.DRAFT
+    )
+    effective_date = models.DateField()
+    memo = models.TextField()
+    kind = models.CharField(max_length=32, default="manual")
+    # NULL means no key; a key makes a request to create the journal idempotent.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    payload_hash = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    entry = models.OneToOneField(
+        JournalEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="manual_journal",
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "id"], name="ledger_mj_status")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="ledger_mj_idempotency_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ManualJournalStatus.values), name="ledger_mj_status_known"
+            ),
+            # Nobody approves, or rejects, their own journal.
+            models.CheckConstraint(
+                condition=~Q(approved_by=models.F("created_by")),
+                name="ledger_mj_not_self_approved",
+            ),
+            models.CheckConstraint(
+                condition=~Q(rejected_by=models.F("created_by")),
+                name="ledger_mj_not_self_rejected",
+            ),
+            # Each state carries exactly what it says: who decided, when, why, what posted.
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        status=ManualJournalStatus.DRAFT,
+                        submitted_at__isnull=True,
+                        approved_by__isnull=True,
+                        approved_at__isnull=True,
+                        rejected_by__isnull=True,
+                        rejected_at__isnull=True,
+                        rejection_reason="",
+                        entry__isnull=True,
+                    )
+                    | Q(
+                        status=ManualJournalStatus.SUBMITTED,
+                        submitted_at__isnull=False,
+                        approved_by__isnull=True,
+                        approved_at__isnull=True,
+                        rejected_by__isnull=True,
+                        rejected_at__isnull=True,
+                        rejection_reason="",
+                        entry__isnull=True,
+                    )
+                    | Q(
+                        status=ManualJournalStatus.APPROVED,
+                        submitted_at__isnull=False,
+                        approved_by__isnull=False,
+                        approved_at__isnull=False,
+                        rejected_by__isnull=True,
+                        rejected_at__isnull=True,
+                        rejection_reason="",
+                        entry__isnull=False,
+                    )
+                    | (
+                        Q(
+                            status=ManualJournalStatus.REJECTED,
+                            submitted_at__isnull=False,
+                            approved_by__isnull=True,
+                            approved_at__isnull=True,
+                            rejected_by__isnull=False,
+                            rejected_at__isnull=False,
+                            entry__isnull=True,
+                        )
+                        & ~Q(rejection_reason="")
+                    )
+                ),
+                name="ledger_mj_state_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Manual journal {self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == ManualJournalStatus.DRAFT
+
+
+class ManualJournalLine(models.Model):
+    """One posting of a manual journal, as its maker wrote it."""
+
+    journal = models.ForeignKey(ManualJournal, on_delete=models.PROTECT, related_name="lines")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    quantity = ExactDecimalField(max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES)
+    value = ExactDecimalField(max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~(Q(quantity=0) & Q(value=0)), name="ledger_mj_line_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=~(Q(quantity__gt=0) & Q(value__lt=0))
+                & ~(Q(quantity__lt=0) & Q(value__gt=0)),
+                name="ledger_mj_line_signs_agree",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.quantity} {self.value}"
+
+
+# --- the audit log ------------------------------------------------------------------------
+
+
+class AuditAction(models.TextChoices):
+    INSERT = "insert", "Created"
+    UPDATE = "update", "Changed"
+    DELETE = "delete", "Deleted"
+    TRUNCATE = "truncate", "Emptied (TRUNCATE)"
+
+
+class ExactJSONDecoder(json.JSONDecoder):
+    """JSON numbers with a fraction read as Decimal: a quantity keeps every digit."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("parse_float", Decimal)
+        super().__init__(*args, **kwargs)
+
+
+class AuditLog(models.Model):
+    """Every change of state of an audited table: written only by PostgreSQL triggers
+    (ledger/sql/audit.sql), never changed or deleted.
+
+    `actor` is who acted: "user:<username>" (a request), "task:<name>" (a Celery task),
+    "command:<name>" (a management command) or "db:<role>" (anything else, raw SQL).
+    """
+
+    at = models.DateTimeField(db_index=False)
+    transaction_id = models.BigIntegerField(help_text="Rows changed together share it.")
+    table_name = models.CharField(max_length=63)
+    record_id = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=8, choices=AuditAction.choices)
+    old = models.JSONField(null=True, blank=True, decoder=ExactJSONDecoder)
+    new = models.JSONField(null=True, blank=True, decoder=ExactJSONDecoder)
+    actor = models.CharField(max_length=200)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,  # the log outlives whatever it names
+        related_name="+",
+        db_index=False,
+    )
+    context = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
+        # Few indexes: every one is paid for by every audited write.
+        indexes = [
+            models.Index(fields=["table_name", "record_id"], name="ledger_audit_record"),
+            models.Index(fields=["actor"], name="ledger_audit_actor"),
+            BrinIndex(fields=["at"], name="ledger_audit_at"),
+        ]
+
+    def __str__(self) -> str:
+        when = f"{self.at:%Y-%m-%d %H:%M:%S}"
+        return f"{when} {self.actor} {self.action} {self.table_name} {self.record_id}"

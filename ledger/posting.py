@@ -29,6 +29,7 @@ from django.utils import timezone
 from ledger.errors import (
     AlreadyReversed,
     ClosedPeriod,
+    Forbidden,
     IdempotencyConflict,
     InsufficientBalance,
     InvalidEntry,
@@ -36,7 +37,7 @@ from ledger.errors import (
     UnknownAccount,
 )
 from ledger.models import Account, JournalEntry
-from ledger.money import EXACT, FUNCTIONAL_CURRENCY, VALUE_PLACES, exceeds_scale
+from ledger.money import EXACT, FUNCTIONAL_CURRENCY, VALUE_PLACES, exceeds_scale, format_amount
 
 KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
 MAX_KEY_LENGTH = 200
@@ -158,6 +159,9 @@ def post(
     idempotency key replayed with the same payload)."""
     if not entries:
         raise InvalidEntry("no entries to post", field="entries")
+    created_by_id = getattr(created_by, "pk", created_by)
+    if created_by_id is not None and created_by_id == getattr(approved_by, "pk", approved_by):
+        raise Forbidden("nobody approves their own entry", field="approved_by")
     chart, fresh = _current_chart(), False
     for _attempt in range(STALE_CHART_RETRIES):
         try:
@@ -181,6 +185,77 @@ def post(
             return results
         chart, fresh = _current_chart(reload=True), True
     raise LedgerError("the chart of accounts kept changing; try again", code="chart_changing")
+
+
+@dataclass(frozen=True)
+class CheckedEntry:
+    """An entry post() would accept: its lines by account id, amounts as Decimals."""
+
+    payload_hash: str
+    lines: list[tuple[int, Decimal, Decimal]]
+
+
+def check(entries: Sequence[EntryInput]) -> list[CheckedEntry]:
+    """What post() would say to these entries, writing nothing: the same errors, naming the
+    same fields, including an account flagged must-not-go-negative that would go below
+    zero on some day as the books stand now."""
+    if not entries:
+        raise InvalidEntry("no entries to post", field="entries")
+    chart = _current_chart()
+    # Nothing is written to prove the copy current, so it is compared with the database's.
+    with _cursor() as cursor:
+        cursor.execute("SELECT version FROM ledger_chart_version")
+        (version,) = cursor.fetchone()
+    if version != chart.version:
+        chart = _current_chart(reload=True)
+    prepared = _prepare(entries, chart)
+    _check_guarded_accounts(prepared)
+    return [
+        CheckedEntry(
+            payload_hash=_payload_hash(item.source, item.lines),
+            lines=[(info.id, quantity, value) for info, quantity, value in item.lines],
+        )
+        for item in prepared
+    ]
+
+
+_LOWEST_FROM = """
+    WITH r AS (
+        SELECT day, sum(quantity) OVER (ORDER BY day) AS running
+          FROM ledger_dailybalance WHERE account_id = %(account)s
+    )
+    SELECT coalesce((SELECT running FROM r WHERE day <= %(day)s ORDER BY day DESC LIMIT 1), 0),
+           (SELECT running FROM r WHERE day > %(day)s ORDER BY running, day LIMIT 1),
+           (SELECT day FROM r WHERE day > %(day)s ORDER BY running, day LIMIT 1)
+"""
+
+
+def _check_guarded_accounts(prepared: list[_PreparedEntry]) -> None:
+    drawn: dict[tuple[int, date], Decimal] = defaultdict(Decimal)
+    accounts: dict[int, _AccountInfo] = {}
+    for item in prepared:
+        for info, quantity, _value in item.lines:
+            if info.must_not_go_negative:
+                drawn[info.id, item.source.effective_date] += quantity
+                accounts[info.id] = info
+    for (account_id, day), change in sorted(drawn.items()):
+        if change >= 0:
+            continue
+        # Only this day's change is counted: several days drawing on one account are rare
+        # enough in a manual journal that the posting itself is left to judge them.
+        with _cursor() as cursor:
+            cursor.execute(_LOWEST_FROM, {"account": account_id, "day": day}, prepare=False)
+            on_day, lowest_after, lowest_day = cursor.fetchone()
+        info = accounts[account_id]
+        dip, when = on_day + change, day
+        if lowest_after is not None and lowest_after + change < dip:
+            dip, when = lowest_after + change, lowest_day
+        if dip < 0:
+            raise InsufficientBalance(
+                f"account {info.code} must not go negative: this would take it to "
+                f"{format_amount(dip, info.scale)} {info.commodity} on {when}",
+                field="postings",
+            )
 
 
 def _write(

@@ -3,7 +3,8 @@
     {"code": "...", "detail": "what is wrong", "field": "postings[1].quantity",
      "errors": [{"field": ..., "code": ..., "detail": ...}, ...]}
 
-Ledger errors become 400 (409 for a clash with what is recorded) naming the field at fault.
+Ledger errors become 400 (409 for a clash with what is recorded, 403 for what the user may
+not do, such as approving their own journal) naming the field at fault.
 Validation errors name the first field at fault in `field` and list every problem in `errors`,
 with paths such as `postings[0].value`. Other API errors (401, 403, 404, 405, 406, 415) carry
 `code` and `detail` only.
@@ -22,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ledger.errors import Conflict, LedgerError
+from ledger.errors import Conflict, Forbidden, LedgerError
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,11 @@ logger = logging.getLogger(__name__)
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, LedgerError):
         code = (
-            status.HTTP_409_CONFLICT if isinstance(exc, Conflict) else status.HTTP_400_BAD_REQUEST
+            status.HTTP_409_CONFLICT
+            if isinstance(exc, Conflict)
+            else status.HTTP_403_FORBIDDEN
+            if isinstance(exc, Forbidden)
+            else status.HTTP_400_BAD_REQUEST
         )
         return Response(exc.as_dict(), status=code)
     if isinstance(exc, DataError):

@@ -443,6 +443,9 @@ class JournalEntrySerializer(serializers.ModelSerializer):
     approved_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="Who approved it."
     )
+    manual_journal = serializers.SerializerMethodField(
+        help_text="The manual journal this entry posted, once approved."
+    )
     postings = PostingSerializer(many=True, read_only=True)
 
     class Meta:
@@ -459,6 +462,7 @@ class JournalEntrySerializer(serializers.ModelSerializer):
             "reversed_by",
             "created_by",
             "approved_by",
+            "manual_journal",
             "created_at",
             "postings",
         ]
@@ -467,6 +471,12 @@ class JournalEntrySerializer(serializers.ModelSerializer):
     def get_reversed_by(self, entry: JournalEntry) -> int | None:
         try:
             return entry.reversed_by.pk  # type: ignore[attr-defined]
+        except ObjectDoesNotExist:
+            return None
+
+    def get_manual_journal(self, entry: JournalEntry) -> int | None:
+        try:
+            return entry.manual_journal.pk  # type: ignore[attr-defined]
         except ObjectDoesNotExist:
             return None
 

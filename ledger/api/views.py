@@ -25,7 +25,16 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from ledger import selectors, services
+from ledger.api.control_serializers import ManualJournalSerializer
 from ledger.api.filters import AccountFilter
+from ledger.api.renderers import (
+    FORMAT_PARAMETER,
+    CSVReportMixin,
+    CSVTable,
+    Figures,
+    Rows,
+    report_responses,
+)
 from ledger.api.serializers import (
     AccountBalanceSerializer,
     AccountSerializer,
@@ -38,9 +47,10 @@ from ledger.api.serializers import (
     EntryReverseSerializer,
     ErrorSerializer,
     JournalEntrySerializer,
+    TrialBalanceRowSerializer,
     TrialBalanceSerializer,
 )
-from ledger.models import Account, Commodity, JournalEntry
+from ledger.models import Account, Commodity, JournalEntry, ManualJournal
 from ledger.services import MAX_KEY_LENGTH as MAX_IDEMPOTENCY_KEY_LENGTH
 from ledger.services import PostingInput
 
@@ -103,7 +113,13 @@ class ApiRoot(LedgerView):
         "accounts": "account-list",
         "balances": "balance-list",
         "trial_balance": "trial-balance",
+        "account_detail_report": "account-detail-report",
+        "balance_sheet": "balance-sheet",
+        "income_statement": "income-statement",
         "journal_entries": "journal-entry-list",
+        "manual_journals": "manual-journal-list",
+        "periods": "period-list",
+        "audit_log": "audit-log",
         # The miner's world (holdings.api.urls, included by ledger.api.urls).
         "imports": "import-list",
         "prices": "price-list",
@@ -118,7 +134,11 @@ class ApiRoot(LedgerView):
         "sales": "sale-list",
         "transfers": "transfer-list",
         "realized_gains_report": "realized-gains-report",
+        "rollforward_report": "rollforward",
+        "price_evidence_report": "price-evidence",
+        "loan_schedule_report": "loan-schedule",
         "loans": "loan-list",
+        "beancount_export": "beancount-export",
         "schema": "schema",
         "docs": "docs",
     }
@@ -226,17 +246,32 @@ class BalanceListView(LedgerView):
 
 
 @extend_schema(tags=["reports"])
-class TrialBalanceView(LedgerView):
+class TrialBalanceView(CSVReportMixin, LedgerView):
     serializer_class = TrialBalanceSerializer
+    csv_table = CSVTable(
+        name="trial-balance",
+        row=TrialBalanceRowSerializer(),
+        parts=(
+            Rows("rows"),
+            Figures(
+                "Total",
+                {"debit": "total_debit", "credit": "total_credit", "value": "total_value"},
+            ),
+        ),
+    )
 
     @extend_schema(
         operation_id="reports_trial_balance",
         summary="Trial balance as of a UTC date: every account with a balance",
-        parameters=[AS_OF],
-        responses={200: TrialBalanceSerializer, **READ_ERRORS},
+        description="In CSV, the rows are followed by a Total row (debit, credit, value).",
+        parameters=[AS_OF, FORMAT_PARAMETER],
+        responses=report_responses(
+            TrialBalanceSerializer, _errors(400, 401, 403, 404), "The trial balance."
+        ),
     )
     def get(self, request: Request) -> Response:
         as_of = _as_of(_validated_query(AsOfQuerySerializer, request))
+        self.name_csv(as_of)
         return Response(TrialBalanceSerializer(selectors.trial_balance(as_of=as_of)).data)
 
 
@@ -246,7 +281,7 @@ class TrialBalanceView(LedgerView):
 def _journal(**filters: Any) -> QuerySet[JournalEntry]:
     # selectors.entries returns a queryset (typed as an iterable).
     return cast(QuerySet[JournalEntry], selectors.entries(**filters)).select_related(
-        "created_by", "approved_by", "reversed_by"
+        "created_by", "approved_by", "reversed_by", "manual_journal"
     )
 
 
@@ -304,10 +339,14 @@ class JournalEntryListCreate(LedgerView):
 
     @extend_schema(
         operation_id="journal_entries_create",
-        summary="Post a balanced entry",
+        summary="Request a manual entry: a manual journal, submitted for approval",
         description=(
-            "Decimals are strings. Replaying an Idempotency-Key with the same payload answers "
-            "200 with the entry already posted; with a different payload, 409."
+            "A person's entry is never posted straight away: this creates a manual journal "
+            "with these postings, checked as the ledger would post it now, and submits it. A "
+            "finance approver who is not its maker approves it (POST manual-journals/{id}/"
+            "approve/), and only then is it posted, as the journal's `entry`. Decimals are "
+            "strings. Replaying an Idempotency-Key with the same payload answers 200 with the "
+            "journal already created; with a different payload, 409."
         ),
         parameters=[
             OpenApiParameter(
@@ -315,40 +354,64 @@ class JournalEntryListCreate(LedgerView):
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
                 description=(
-                    f"1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters; the entry is "
-                    "posted at most once per key."
+                    f"1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters; one "
+                    "journal per key."
                 ),
             )
         ],
         request=EntryCreateSerializer,
         examples=[ENTRY_EXAMPLE],
         responses={
-            201: OpenApiResponse(JournalEntrySerializer, description="Posted."),
+            202: OpenApiResponse(
+                ManualJournalSerializer,
+                description="Submitted for approval (Location: the manual journal).",
+            ),
             200: OpenApiResponse(
-                JournalEntrySerializer, description="Idempotency-Key replayed: already posted."
+                ManualJournalSerializer, description="Idempotency-Key replayed: that journal."
             ),
             **_errors(400, 401, 403, 409, 415),
         },
     )
     def post(self, request: Request) -> Response:
-        key = _idempotency_key(request)
         body = EntryCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        data = body.validated_data
-        entry, created = services.entry_post_or_replay(
-            effective_date=data["effective_date"],
-            memo=data["memo"],
-            kind=data["kind"],
-            postings=[
-                PostingInput(account=p["account"], quantity=p["quantity"], value=p["value"])
-                for p in data["postings"]
-            ],
-            idempotency_key=key,
-            created_by=request.user,
-        )
-        return Response(
-            _entry_data(entry.pk), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        return create_manual_journal(request, body.validated_data, submit=True)
+
+
+# --- manual journals (shared with ledger.api.control_views) ------------------------------
+
+
+def manual_journals() -> QuerySet[ManualJournal]:
+    return ManualJournal.objects.select_related(
+        "created_by", "approved_by", "rejected_by", "entry"
+    ).prefetch_related("lines__account__commodity")
+
+
+def journal_response(request: Request, journal_id: int, code: int) -> Response:
+    data = ManualJournalSerializer(manual_journals().get(pk=journal_id)).data
+    location = reverse("manual-journal-detail", args=[journal_id], request=request)
+    return Response(data, status=code, headers={"Location": location})
+
+
+def create_manual_journal(request: Request, data: dict[str, Any], *, submit: bool) -> Response:
+    """A new manual journal (201, or 202 when submitted: posted once approved); the same
+    Idempotency-Key again answers 200 with the journal it created."""
+    journal, created = services.manual_journal_create(
+        effective_date=data["effective_date"],
+        memo=data["memo"],
+        kind=data["kind"],
+        postings=[
+            PostingInput(account=p["account"], quantity=p["quantity"], value=p["value"])
+            for p in data["postings"]
+        ],
+        by=request.user,
+        idempotency_key=_idempotency_key(request),
+        submit=submit,
+    )
+    if not created:
+        return journal_response(request, journal.pk, status.HTTP_200_OK)
+    code = status.HTTP_202_ACCEPTED if submit else status.HTTP_201_CREATED
+    return journal_response(request, journal.pk, code)
 
 
 @extend_schema(tags=["journal"])

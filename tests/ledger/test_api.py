@@ -11,12 +11,14 @@ import pytest
 from django.utils import timezone
 
 from ledger import services
-from ledger.models import Account, JournalEntry
+from ledger.models import Account, JournalEntry, ManualJournal
 
 API = "/api/v1"
 ROLES = ["anonymous", "no_role", "auditor", "staff", "approver"]
 READ_STATUS = {"anonymous": 401, "no_role": 403, "auditor": 200, "staff": 200, "approver": 200}
 WRITE_STATUS = {"anonymous": 401, "no_role": 403, "auditor": 403, "staff": 201, "approver": 201}
+# POST journal-entries/ is a manual journal submitted for approval: accepted, not yet posted.
+REQUEST_STATUS = {**WRITE_STATUS, "staff": 202, "approver": 202}
 
 OPENING = {
     "effective_date": "2025-09-30",
@@ -42,6 +44,15 @@ BUY_BTC = {
 def post_entry(client: Any, body: Any, *, key: str | None = None, **extra: Any) -> Any:
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
     return client.post(f"{API}/journal-entries/", body, format="json", **headers, **extra)
+
+
+def post_entry_approved(client: Any, body: Any, *, approver: Any, key: str | None = None) -> dict:
+    """POST journal-entries/ (a manual journal, submitted), approved by `approver` (not its
+    maker): the journal entry posted, as the API shows it."""
+    response = post_entry(client, body, key=key)
+    assert response.status_code in {200, 202}, response.content
+    journal = services.manual_journal_approve(journal=response.json()["id"], by=approver)
+    return client.get(f"{API}/journal-entries/{journal.entry_id}/").json()
 
 
 def post_raw(client: Any, raw: str | bytes, content_type: str = "application/json") -> Any:
@@ -111,9 +122,10 @@ def test_post_entry_for_every_role(chart, api_client_for, role):
     seed_entries()
     before = JournalEntry.objects.count()
     response = post_entry(api_client_for(role), BUY_BTC)
-    assert response.status_code == WRITE_STATUS[role], response.content
-    written = 1 if WRITE_STATUS[role] == 201 else 0
-    assert JournalEntry.objects.count() == before + written
+    assert response.status_code == REQUEST_STATUS[role], response.content
+    written = 1 if REQUEST_STATUS[role] == 202 else 0
+    assert ManualJournal.objects.filter(status="submitted").count() == written
+    assert JournalEntry.objects.count() == before  # posted only once approved
     if written:
         assert response.json()["created_by"] == {"staff": "staff", "approver": "approver"}[role]
     else:
@@ -362,6 +374,7 @@ def test_journal_entry_detail(chart, api_client_for, staff_user):
     assert body["idempotency_key"] is None
     assert body["reversal_of"] is None and body["reversed_by"] is None
     assert body["created_by"] is None and body["approved_by"] is None
+    assert body["manual_journal"] is None
     assert body["created_at"].endswith("Z")
     assert body["postings"] == [
         {"account": "1210", "commodity": "BTC", "quantity": "1.50000000", "value": "142500.00"},
@@ -487,13 +500,26 @@ def test_schema_describes_every_path(chart, api_client_for):
         "/api/v1/accounts/{code}/balance/",
         "/api/v1/balances/",
         "/api/v1/reports/trial-balance/",
+        "/api/v1/reports/account-detail/",
+        "/api/v1/reports/balance-sheet/",
+        "/api/v1/reports/income-statement/",
         "/api/v1/journal-entries/",
         "/api/v1/journal-entries/{id}/",
         "/api/v1/journal-entries/{id}/reverse/",
+        "/api/v1/manual-journals/",
+        "/api/v1/manual-journals/{id}/",
+        "/api/v1/manual-journals/{id}/submit/",
+        "/api/v1/manual-journals/{id}/approve/",
+        "/api/v1/manual-journals/{id}/reject/",
+        "/api/v1/periods/",
+        "/api/v1/periods/{id}/",
+        "/api/v1/periods/{id}/reopen/",
+        "/api/v1/audit-log/",
         "/api/v1/imports/",
         "/api/v1/imports/{id}/",
         "/api/v1/prices/",
         "/api/v1/lots/",
+        "/api/v1/exports/beancount/",
         "/api/v1/reports/production/",
         "/api/v1/production/",
         "/api/v1/payouts/",
@@ -506,6 +532,9 @@ def test_schema_describes_every_path(chart, api_client_for):
         "/api/v1/sales/{id}/",
         "/api/v1/transfers/",
         "/api/v1/reports/realized-gains/",
+        "/api/v1/reports/rollforward/",
+        "/api/v1/reports/price-evidence/",
+        "/api/v1/reports/loan-schedule/",
         "/api/v1/loans/",
         "/api/v1/loans/{code}/",
         "/api/v1/loans/{code}/events/",
@@ -518,7 +547,7 @@ def test_schema_describes_every_path(chart, api_client_for):
     }
     assert set(paths["/api/v1/journal-entries/"]) == {"get", "post"}
     post = paths["/api/v1/journal-entries/"]["post"]
-    assert {"200", "201", "400", "401", "403", "409"} <= set(post["responses"])
+    assert {"200", "202", "400", "401", "403", "409"} <= set(post["responses"])
     assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
     listing = paths["/api/v1/journal-entries/"]["get"]
     assert {p["name"] for p in listing["parameters"]} >= {
@@ -564,3 +593,5 @@ def test_the_api_root_lists_the_endpoints(api_client_for, role, status):
         body = response.json()
         assert body["trial_balance"].endswith("/api/v1/reports/trial-balance/")
         assert body["docs"].endswith("/api/v1/docs/")
+        assert body["beancount_export"].endswith("/api/v1/exports/beancount/")
+        assert body["rollforward_report"].endswith("/api/v1/reports/rollforward/")

@@ -7,6 +7,9 @@ class LedgerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from ledger import money
+        from ledger import audit, money
 
         money.register_commodities()
+        # Who acts, for the audit log: Celery tasks and management commands.
+        audit.install_task_hooks()
+        audit.install_command_hook()

@@ -15,9 +15,12 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from django.db import connection
+from django.db.models import F, QuerySet, Sum, Value, Window
+from django.db.models.expressions import RowRange
 from moneyed import Money
 
-from ledger.models import DEBIT_NORMAL_TYPES, Account, JournalEntry, Posting
+from ledger.fields import ExactDecimalField
+from ledger.models import DEBIT_NORMAL_TYPES, Account, AccountType, JournalEntry, Posting
 from ledger.money import EXACT, FUNCTIONAL_CURRENCY, exact_sum, money, to_scale
 
 ZERO = Decimal(0)
@@ -420,3 +423,204 @@ def ledger_integrity(*, as_of: date) -> IntegrityReport:
         accounts_below_zero=accounts_below_zero(),
         rollup_differences=rollup_differences(),
     )
+
+
+# --- statements auditors pull ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountDetail:
+    """An account (its subtree included) over a period: the balance before it, every posting
+    in it with the running balance after each, the period's movement (closing less opening)
+    and the balance after.
+
+    `postings` is a queryset, oldest first (date, entry sequence, posting), each annotated
+    with `running_quantity` and `running_value`: the opening balance plus every posting up to
+    and including this one, computed by the database over the whole period, so that any page
+    of it carries the right running balance."""
+
+    account: Account
+    start: date
+    end: date
+    opening: Balance
+    movement: Balance
+    closing: Balance
+    postings: QuerySet[Posting]
+
+
+def account_detail(*, account: Account | str | int, start: date, end: date) -> AccountDetail:
+    """Opening balance at the end of the day before `start`, every posting from `start` to
+    `end` (UTC dates, both included) with its running balance, and the closing balance."""
+    account = _resolve(account)
+    opening = account_balance(account=account, as_of=start - timedelta(days=1))
+    closing = account_balance(account=account, as_of=end)
+    order = [
+        F("effective_date").asc(),
+        F("entry__sequence").asc(nulls_last=True),
+        F("id").asc(),
+    ]
+    frame = RowRange(start=None, end=0)
+    running = ExactDecimalField()
+    postings = (
+        Posting.objects.filter(
+            account_id__in=subtree_ids(account), effective_date__gte=start, effective_date__lte=end
+        )
+        .select_related("entry", "account")
+        .annotate(
+            running_quantity=Window(Sum("quantity"), order_by=order, frame=frame)
+            + Value(opening.quantity, output_field=running),
+            running_value=Window(Sum("value"), order_by=order, frame=frame)
+            + Value(opening.value, output_field=running),
+        )
+        .order_by(*order)
+    )
+    movement = Balance(
+        account_id=closing.account_id,
+        code=closing.code,
+        name=closing.name,
+        type=closing.type,
+        commodity=closing.commodity,
+        scale=closing.scale,
+        parent_id=closing.parent_id,
+        quantity=to_scale(exact_sum((closing.quantity, -opening.quantity)), closing.scale),
+        value=to_scale(exact_sum((closing.value, -opening.value)), 2),
+    )
+    return AccountDetail(
+        account=account,
+        start=start,
+        end=end,
+        opening=opening,
+        movement=movement,
+        closing=closing,
+        postings=postings,
+    )
+
+
+def presented(row: Balance) -> Decimal:
+    """A balance as a statement shows it: positive on the account type's normal side (a
+    liability owed, income earned), negative on the other."""
+    return row.value if row.type in DEBIT_NORMAL_TYPES else -row.value
+
+
+@dataclass(frozen=True)
+class StatementSection:
+    """The top-level accounts of one type (each with its subtree) and their total, in USD
+    as presented (see `presented`)."""
+
+    type: str
+    rows: list[Balance]
+    total: Decimal
+
+
+def _section(type_: str, rows: Iterable[Balance]) -> StatementSection:
+    mine = [row for row in rows if row.type == type_]
+    return StatementSection(
+        type=type_,
+        rows=[row for row in mine if row.quantity != 0 or row.value != 0],
+        total=to_scale(exact_sum(presented(row) for row in mine), 2),
+    )
+
+
+def _top_level(rows: Iterable[Balance]) -> list[Balance]:
+    return [row for row in rows if row.parent_id is None]
+
+
+@dataclass(frozen=True)
+class BalanceSheet:
+    """Assets, liabilities and equity at the end of `as_of`, from the chart's account types.
+
+    The chart has no closing entries: income and expenses stay in their accounts. What they
+    add up to since the books began (income less expenses) is the equity not yet closed to
+    an equity account, shown as `undistributed_income`; with it the sheet balances exactly,
+    because every entry balances: assets = liabilities + equity + undistributed income."""
+
+    as_of: date
+    assets: StatementSection
+    liabilities: StatementSection
+    equity: StatementSection
+    undistributed_income: Decimal
+    total_equity: Decimal
+    total_liabilities_and_equity: Decimal
+
+    @property
+    def balances(self) -> bool:
+        return self.assets.total == self.total_liabilities_and_equity
+
+
+def balance_sheet(*, as_of: date) -> BalanceSheet:
+    top = _top_level(balances(as_of=as_of))
+    income = _section(AccountType.INCOME, top)
+    expenses = _section(AccountType.EXPENSE, top)
+    liabilities = _section(AccountType.LIABILITY, top)
+    equity = _section(AccountType.EQUITY, top)
+    undistributed = to_scale(exact_sum((income.total, -expenses.total)), 2)
+    total_equity = to_scale(exact_sum((equity.total, undistributed)), 2)
+    return BalanceSheet(
+        as_of=as_of,
+        assets=_section(AccountType.ASSET, top),
+        liabilities=liabilities,
+        equity=equity,
+        undistributed_income=undistributed,
+        total_equity=total_equity,
+        total_liabilities_and_equity=to_scale(exact_sum((liabilities.total, total_equity)), 2),
+    )
+
+
+@dataclass(frozen=True)
+class IncomeStatement:
+    """Income and expenses of a period (the movement of each top-level account from the end
+    of the day before `start` to the end of `end`) and the net income, in USD as presented.
+    Net income is the change of the balance sheet's undistributed income over the period."""
+
+    start: date
+    end: date
+    income: StatementSection
+    expenses: StatementSection
+    net_income: Decimal
+
+
+def income_statement(*, start: date, end: date) -> IncomeStatement:
+    before = {row.account_id: row for row in _top_level(balances(as_of=start - timedelta(days=1)))}
+    moved = []
+    for row in _top_level(balances(as_of=end)):
+        if row.type not in (AccountType.INCOME, AccountType.EXPENSE):
+            continue
+        earlier = before[row.account_id]
+        moved.append(
+            Balance(
+                account_id=row.account_id,
+                code=row.code,
+                name=row.name,
+                type=row.type,
+                commodity=row.commodity,
+                scale=row.scale,
+                parent_id=row.parent_id,
+                quantity=to_scale(exact_sum((row.quantity, -earlier.quantity)), row.scale),
+                value=to_scale(exact_sum((row.value, -earlier.value)), 2),
+            )
+        )
+    income = _section(AccountType.INCOME, moved)
+    expenses = _section(AccountType.EXPENSE, moved)
+    return IncomeStatement(
+        start=start,
+        end=end,
+        income=income,
+        expenses=expenses,
+        net_income=to_scale(exact_sum((income.total, -expenses.total)), 2),
+    )
+
+
+def daily_movements(
+    *, account_ids: Sequence[int], start: date, end: date
+) -> dict[tuple[int, date], tuple[Decimal, Decimal]]:
+    """Each account's own net movement (quantity, value) per day from `start` to `end`, for
+    the days it moved, from the daily roll-ups."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT account_id, day, quantity, value FROM ledger_dailybalance
+             WHERE account_id = ANY(%s) AND day >= %s AND day <= %s
+            """,
+            [list(account_ids), start, end],
+        )
+        return {(row[0], row[1]): (row[2], row[3]) for row in cursor.fetchall()}

@@ -2,13 +2,15 @@
 
 from django.urls import path
 
-from holdings.api import views
+from holdings.api import report_views, views
+from holdings.api.exports import BeancountExportView
 
 urlpatterns = [
     path("imports/", views.ImportBatchListCreate.as_view(), name="import-list"),
     path("imports/<int:pk>/", views.ImportBatchDetail.as_view(), name="import-detail"),
     path("prices/", views.PriceList.as_view(), name="price-list"),
     path("lots/", views.LotList.as_view(), name="lot-list"),
+    path("exports/beancount/", BeancountExportView.as_view(), name="beancount-export"),
     path("production/", views.ProductionRecordList.as_view(), name="production-list"),
     path("payouts/", views.PayoutList.as_view(), name="payout-list"),
     path("remeasurements/", views.RemeasurementList.as_view(), name="remeasurement-list"),
@@ -25,6 +27,13 @@ urlpatterns = [
         views.RealizedGainsReportView.as_view(),
         name="realized-gains-report",
     ),
+    path("reports/rollforward/", report_views.RollforwardView.as_view(), name="rollforward"),
+    path(
+        "reports/price-evidence/",
+        report_views.PriceEvidenceView.as_view(),
+        name="price-evidence",
+    ),
+    path("reports/loan-schedule/", report_views.LoanScheduleView.as_view(), name="loan-schedule"),
     path("loans/", views.LoanList.as_view(), name="loan-list"),
     path("loans/<str:code>/", views.LoanDetail.as_view(), name="loan-detail"),
     path("loans/<str:code>/events/", views.LoanEventList.as_view(), name="loan-event-list"),

@@ -38,6 +38,7 @@ from holdings.api.filters import (
 )
 from holdings.api.serializers import (
     DEFAULT_REPORT_COMMODITY,
+    DisposalSerializer,
     ImportBatchSerializer,
     ImportUploadSerializer,
     LoanAccrualSerializer,
@@ -55,6 +56,7 @@ from holdings.api.serializers import (
     PoolAccountSerializer,
     PriceSerializer,
     PricesQuerySerializer,
+    ProductionMonthSerializer,
     ProductionRecordSerializer,
     ProductionReportQuerySerializer,
     ProductionReportSerializer,
@@ -84,6 +86,15 @@ from holdings.models import (
     Site,
     Transfer,
     Wallet,
+)
+from ledger.api.renderers import (
+    FORMAT_PARAMETER,
+    PAGE_PARAMETERS,
+    CSVReportMixin,
+    CSVTable,
+    Figures,
+    Rows,
+    report_responses,
 )
 from ledger.api.serializers import ErrorSerializer
 from ledger.api.views import LedgerView
@@ -289,17 +300,27 @@ class RemeasurementList(FilteredList):
 
 
 @extend_schema(tags=["lots"])
-class LotList(LedgerView):
+class LotList(CSVReportMixin, LedgerView):
     serializer_class = LotSerializer
+    csv_table = CSVTable(name="lots", row=LotSerializer())
 
     @extend_schema(
         operation_id="lots_list",
         summary="Lots (acquisition date and cost) as of a UTC date, oldest first",
-        parameters=[LotsQuerySerializer],
-        responses={200: LotSerializer(many=True), **LIST_ERRORS},
+        description="In JSON paginated; the CSV (?format=csv) holds every lot asked for.",
+        parameters=[LotsQuerySerializer, *PAGE_PARAMETERS, FORMAT_PARAMETER],
+        responses=report_responses(
+            LotSerializer(many=True), _errors(400, 401, 403, 404), "A page of lots."
+        ),
     )
     def get(self, request: Request) -> Response:
         query = _validated_query(LotsQuerySerializer, request)
+        self.name_csv(
+            _code(query.get("commodity")),
+            _code(query.get("account")),
+            query.get("as_of") or timezone.now().date(),
+            "open" if query["open"] else "all",
+        )
         lots = selectors.lots(
             as_of=query.get("as_of"),
             account=_code(query.get("account")),
@@ -307,15 +328,17 @@ class LotList(LedgerView):
             open_only=query["open"],
         ).select_related("commodity")
         page = self.paginate_queryset(lots)
-        return self.get_paginated_response(LotSerializer(page, many=True).data)
+        rows = LotSerializer(lots if page is None else page, many=True).data
+        return self.get_paginated_response(rows)
 
 
 # --- reports -----------------------------------------------------------------------------
 
 
 @extend_schema(tags=["reports"])
-class ProductionReportView(LedgerView):
+class ProductionReportView(CSVReportMixin, LedgerView):
     serializer_class = ProductionReportSerializer
+    csv_table = CSVTable(name="production", row=ProductionMonthSerializer())
 
     @extend_schema(
         operation_id="reports_production",
@@ -325,12 +348,15 @@ class ProductionReportView(LedgerView):
             "average per day, units held at month end (restricted shown apart), hashrate, "
             "and the change from the month before."
         ),
-        parameters=[ProductionReportQuerySerializer],
-        responses={200: ProductionReportSerializer, **_errors(400, 401, 403)},
+        parameters=[ProductionReportQuerySerializer, FORMAT_PARAMETER],
+        responses=report_responses(
+            ProductionReportSerializer, _errors(400, 401, 403, 404), "The monthly report."
+        ),
     )
     def get(self, request: Request) -> Response:
         query = _validated_query(ProductionReportQuerySerializer, request)
         commodity = query.get("commodity") or Commodity.objects.get(code=DEFAULT_REPORT_COMMODITY)
+        self.name_csv(commodity.code, query["start"], query["end"])
         rows = selectors.production_report(
             start=query["start"], end=query["end"], commodity=commodity.code
         )
@@ -585,8 +611,23 @@ class TransferListCreate(FilteredList):
 
 
 @extend_schema(tags=["reports"])
-class RealizedGainsReportView(LedgerView):
+class RealizedGainsReportView(CSVReportMixin, LedgerView):
     serializer_class = RealizedGainsReportSerializer
+    csv_table = CSVTable(
+        name="realized-gains",
+        row=DisposalSerializer(),
+        label_column="kind",
+        parts=(
+            Rows("results"),
+            Figures(
+                "Total",
+                {
+                    name: f"totals.{name}"
+                    for name in ("units", "cost", "carrying_value", "proceeds", "realized_gain")
+                },
+            ),
+        ),
+    )
 
     @extend_schema(
         operation_id="reports_realized_gains",
@@ -594,14 +635,18 @@ class RealizedGainsReportView(LedgerView):
         description=(
             "Sales and on-chain network fees of one commodity from `start` to `end` (UTC "
             "dates, both included): per lot relieved, its acquisition, units, cost, carrying "
-            "value, proceeds, the gain against cost, days held and the method, with totals."
+            "value, proceeds, the gain against cost, days held and the method, with totals. "
+            "In CSV, the disposals then a Total row."
         ),
-        parameters=[RealizedGainsQuerySerializer],
-        responses={200: RealizedGainsReportSerializer, **_errors(400, 401, 403)},
+        parameters=[RealizedGainsQuerySerializer, FORMAT_PARAMETER],
+        responses=report_responses(
+            RealizedGainsReportSerializer, _errors(400, 401, 403, 404), "The disposals."
+        ),
     )
     def get(self, request: Request) -> Response:
         query = _validated_query(RealizedGainsQuerySerializer, request)
         commodity = query.get("commodity") or Commodity.objects.get(code=DEFAULT_REPORT_COMMODITY)
+        self.name_csv(commodity.code, query["start"], query["end"])
         report = selectors.realized_gains(
             start=query["start"], end=query["end"], commodity=commodity.code
         )

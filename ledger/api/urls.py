@@ -1,7 +1,7 @@
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from ledger.api import views
+from ledger.api import control_views, report_views, views
 from ledger.api.permissions import RolePermission
 from ledger.api.serializers import ACCOUNT_CODE_PATTERN
 
@@ -32,6 +32,17 @@ urlpatterns = [
     ),
     path("balances/", views.BalanceListView.as_view(), name="balance-list"),
     path("reports/trial-balance/", views.TrialBalanceView.as_view(), name="trial-balance"),
+    path(
+        "reports/account-detail/",
+        report_views.AccountDetailView.as_view(),
+        name="account-detail-report",
+    ),
+    path("reports/balance-sheet/", report_views.BalanceSheetView.as_view(), name="balance-sheet"),
+    path(
+        "reports/income-statement/",
+        report_views.IncomeStatementView.as_view(),
+        name="income-statement",
+    ),
     path("journal-entries/", views.JournalEntryListCreate.as_view(), name="journal-entry-list"),
     path(
         "journal-entries/<int:pk>/",
@@ -43,6 +54,36 @@ urlpatterns = [
         views.JournalEntryReverse.as_view(),
         name="journal-entry-reverse",
     ),
+    # Controls: manual journals (maker-checker), period closes, the audit log.
+    path(
+        "manual-journals/",
+        control_views.ManualJournalListCreate.as_view(),
+        name="manual-journal-list",
+    ),
+    path(
+        "manual-journals/<int:pk>/",
+        control_views.ManualJournalDetail.as_view(),
+        name="manual-journal-detail",
+    ),
+    path(
+        "manual-journals/<int:pk>/submit/",
+        control_views.ManualJournalSubmit.as_view(),
+        name="manual-journal-submit",
+    ),
+    path(
+        "manual-journals/<int:pk>/approve/",
+        control_views.ManualJournalApprove.as_view(),
+        name="manual-journal-approve",
+    ),
+    path(
+        "manual-journals/<int:pk>/reject/",
+        control_views.ManualJournalReject.as_view(),
+        name="manual-journal-reject",
+    ),
+    path("periods/", control_views.PeriodListCreate.as_view(), name="period-list"),
+    path("periods/<int:pk>/", control_views.PeriodDetail.as_view(), name="period-detail"),
+    path("periods/<int:pk>/reopen/", control_views.PeriodReopen.as_view(), name="period-reopen"),
+    path("audit-log/", control_views.AuditLogList.as_view(), name="audit-log"),
     path("", include("holdings.api.urls")),
     # The schema and its documentation need a role like every other endpoint.
     path(

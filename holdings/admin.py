@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from holdings import loans, production, services, tasks, treasury
+from holdings import chart, loans, production, services, tasks, treasury
 from holdings.errors import HoldingsError
 from holdings.forms import (
     LoanEventRecordForm,
@@ -69,10 +69,11 @@ from holdings.models import (
     Wallet,
     WalletAddress,
 )
+from ledger import selectors as ledger_selectors
 from ledger.admin import RoleAdmin, adopt, allowed, entry_link
 from ledger.errors import LedgerError
 from ledger.forms import add_service_error
-from ledger.models import Commodity
+from ledger.models import Account, Commodity
 from ledger.money import VALUE_PLACES, to_scale
 from ledger.roles import OPERATE_ROLES, READ_ROLES
 
@@ -408,6 +409,7 @@ class PriceAdmin(EvidenceUploadAdmin):
     list_filter = ("base", "quote", "source")
     date_hierarchy = "timestamp"
     search_fields = ("source",)
+    search_help_text = "The price's source."
     fields = ("base", "quote", "timestamp", "price_exact", "source", "created_at")
     readonly_fields = fields
 
@@ -471,8 +473,9 @@ class ImportBatchAdmin(EvidenceUploadAdmin):
         "created_at",
     )
     list_display_links = ("batch_label",)
-    list_filter = ("status", "source", "pool_account")
+    list_filter = ("status", "source", ("pool_account", admin.RelatedOnlyFieldListFilter))
     search_fields = ("file_name", "file_sha256", "pool_account__code")
+    search_help_text = "File name, its SHA-256 or the pool account code."
     date_hierarchy = "created_at"
     list_select_related = ("pool_account", "created_by")
     actions = ("import_again",)
@@ -867,6 +870,47 @@ class LotStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class LotPlaceFilter(admin.SimpleListFilter):
+    """Where the units sit: in a wallet, at a pool, or restricted (pledged or lent)."""
+
+    title = "held"
+    parameter_name = "held"
+    PLACES = {
+        "wallet": (
+            "In a wallet",
+            tuple(p for ps in chart.WALLET_PARENTS.values() for p in ps if p != chart.PLEDGED),
+        ),
+        "pool": ("At a pool (receivable)", tuple(chart.POOL_RECEIVABLES.values())),
+        "pledged": ("Pledged, control retained (1230)", (chart.PLEDGED,)),
+        "lent": ("Lent as collateral (1400)", (chart.COLLATERAL_RECEIVABLE,)),
+    }
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(key, label) for key, (label, _roots) in self.PLACES.items()]
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        place = self.PLACES.get(self.value() or "")
+        if place is None:
+            return queryset
+        ids: set[int] = set()
+        for root in Account.objects.filter(code__in=place[1]):
+            ids.update(ledger_selectors.subtree_ids(root))
+        return queryset.filter(account_id__in=ids)
+
+
+class LotWalletFilter(admin.SimpleListFilter):
+    title = "wallet"
+    parameter_name = "wallet"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(w.code, f"{w.code} {w.name}") for w in Wallet.objects.order_by("code")]
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        if not self.value():
+            return queryset
+        return queryset.filter(account__wallet__code=self.value())
+
+
 @admin.register(Lot)
 class LotAdmin(EvidenceAdmin):
     list_display = (
@@ -885,11 +929,17 @@ class LotAdmin(EvidenceAdmin):
         LotStateFilter,
         "commodity",
         "origin",
+        LotPlaceFilter,
+        LotWalletFilter,
         ("account", admin.RelatedOnlyFieldListFilter),
     )
     date_hierarchy = "acquired_at"
-    search_fields = ("account__code", "production_record__pool_account__code")
-    search_help_text = "Account code or pool account code."
+    search_fields = (
+        "account__code",
+        "account__wallet__code",
+        "production_record__pool_account__code",
+    )
+    search_help_text = "Account code, wallet code or pool account code."
     list_select_related = ("commodity", "account")
     inlines = (LotMovementInline,)
     fields = (
@@ -1594,6 +1644,7 @@ class LoanAdmin(EvidenceAdmin):
         "tier_today",
     )
     list_filter = ("principal_commodity", "day_count")
+    date_hierarchy = "start_date"
     search_fields = ("code", "lender")
     search_help_text = "Loan code or lender."
     list_select_related = (

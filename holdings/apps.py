@@ -1,7 +1,14 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class HoldingsConfig(AppConfig):
     name = "holdings"
     verbose_name = "Holdings"
     default_auto_field = "django.db.models.BigAutoField"
+
+
+class TreasuryAdminConfig(AdminConfig):
+    """The admin, whose index is the treasury dashboard (holdings.admin_site)."""
+
+    default_site = "holdings.admin_site.TreasuryAdminSite"

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench bench-10m setup clean
+.PHONY: run test lint format bench bench-10m setup clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,8 +18,14 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(PY) -m cango_treasury.launch
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser test drives Debian's headless Chromium; installed once, as root (CI is).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  test "$$(id -u)" = 0 || { echo "the browser test needs chromium and chromium-driver: apt-get install them as root"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

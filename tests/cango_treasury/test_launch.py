@@ -91,6 +91,18 @@ def test_make_run_serves_the_admin_and_the_api_and_stops_on_ctrl_c(tmp_path):
             ("546.70000000", "6959.30000000"),
             ("569.00000000", "7528.30000000"),
         ]
+        # And the treasury of 2026: the loan, the sale of 4,451 BTC and the repayment.
+        api = f"http://127.0.0.1:{port}/api/v1"
+        [loan] = get_json(f"{api}/loans/?as_of=2026-02-28", token)["results"]
+        assert loan["code"] == "LOAN-2025-BTC" and loan["status"]["tier"] == "ok"
+        sale = get_json(f"{api}/sales/?reference=OTC-2026-02-001", token)["results"]
+        assert [(s["units"], s["gross_proceeds"]) for s in sale] == [
+            ("4451.00000000", "305000000.000000")
+        ]
+        events = get_json(f"{api}/loans/LOAN-2025-BTC/events/?kind=repayment", token)["results"]
+        assert [(e["effective_date"], e["amount"]) for e in events] == [
+            ("2026-02-12", "304847500.000000")
+        ]
         children = psutil.Process(launcher.pid).children(recursive=True)
         names = " ".join(" ".join(child.cmdline()) for child in children)
         assert "gunicorn" in names and "worker" in names and "beat" in names

@@ -193,6 +193,7 @@ LOT_RELIEF_METHOD = env.str("LOT_RELIEF_METHOD", default="fifo")
 # A batch left "running" this long with nobody holding it is resumed by the nightly sweep.
 IMPORT_STALE_AFTER_MINUTES = env.int("IMPORT_STALE_AFTER_MINUTES", default=15)
 POOL_API_TIMEOUT_SECONDS = env.float("POOL_API_TIMEOUT_SECONDS", default=30.0)
+ESPLORA_URL = env.str("ESPLORA_URL", default="")  # on-chain evidence; empty: none
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 if env.str("EMAIL_URL", default=""):

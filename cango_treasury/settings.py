@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -194,6 +195,13 @@ LOT_RELIEF_METHOD = env.str("LOT_RELIEF_METHOD", default="fifo")
 IMPORT_STALE_AFTER_MINUTES = env.int("IMPORT_STALE_AFTER_MINUTES", default=15)
 POOL_API_TIMEOUT_SECONDS = env.float("POOL_API_TIMEOUT_SECONDS", default=30.0)
 ESPLORA_URL = env.str("ESPLORA_URL", default="")  # on-chain evidence; empty: none
+# Reconciliation: a payout counts as settled with this many confirmations; a difference up
+# to a commodity's tolerance matches (by default every commodity must match exactly).
+PAYOUT_CONFIRMATIONS = env.int("PAYOUT_CONFIRMATIONS", default=6)
+RECONCILIATION_TOLERANCES = {
+    code: Decimal(amount)
+    for code, amount in env.dict("RECONCILIATION_TOLERANCES", default={}).items()
+}
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 if env.str("EMAIL_URL", default=""):

@@ -20,11 +20,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import transaction
 
 from holdings import chart
+from holdings.alerts import alert_approvers
 from holdings.errors import HoldingsError, InsufficientLots, InvalidSetup
 from holdings.lots import LotPlan, allocate, cents, saved_id, share, take_fifo
 from holdings.models import (
@@ -43,7 +42,6 @@ from ledger import services as ledger_services
 from ledger.models import Account, AccountType, Commodity
 from ledger.money import fits_scale
 from ledger.posting import PostingInput
-from ledger.roles import FINANCE_APPROVER
 
 logger = logging.getLogger(__name__)
 
@@ -695,23 +693,7 @@ def loan_check_ltv(*, loan: Loan, as_of: date) -> LoanEvent | None:
         f"{as_of}: LTV {status.ltv} (debt {status.debt_value} USD, collateral "
         f"{status.collateral_units} BTC worth {status.collateral_value} USD)"
     )
-    logger.warning(message)
-    approvers = list(
-        get_user_model()
-        .objects.filter(groups__name=FINANCE_APPROVER, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
-    if approvers:
-        transaction.on_commit(
-            lambda: send_mail(
-                f"LTV {status.tier}: loan {loan.code}",
-                message,
-                settings.DEFAULT_FROM_EMAIL,
-                approvers,
-                fail_silently=True,
-            )
-        )
+    alert_approvers(subject=f"LTV {status.tier}: loan {loan.code}", message=message, logger=logger)
     return event
 
 

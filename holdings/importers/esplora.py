@@ -86,6 +86,13 @@ class ChainOutput:
 
 
 @dataclass(frozen=True)
+class ChainInput:
+    index: int  # position in the transaction's vin
+    address: str | None  # of the output it spends; None for a coinbase or a bare script
+    amount: Decimal  # BTC, exact (zero for a coinbase)
+
+
+@dataclass(frozen=True)
 class ChainTransaction:
     txid: str  # 64 lower-case hex characters
     outputs: tuple[ChainOutput, ...]
@@ -93,6 +100,14 @@ class ChainTransaction:
     block_height: int | None  # None while unconfirmed
     block_time: datetime | None  # aware UTC; None while unconfirmed
     fee: Decimal | None = None  # BTC, where the server reports it
+    inputs: tuple[ChainInput, ...] = ()  # what it spends, from each vin's prevout
+
+    def spent_from(self, address: str) -> Decimal:
+        """What the transaction spends from `address`: the sum of its inputs' prevouts."""
+        with localcontext(EXACT):
+            return sum(
+                (spent.amount for spent in self.inputs if spent.address == address), Decimal(0)
+            )
 
     def paid_to(self, address: str) -> Decimal:
         """What the transaction pays to `address`: the sum of its outputs to it (zero if
@@ -213,6 +228,26 @@ def _transaction(value: Any, where: str = "") -> ChainTransaction:
         if address is not None and (not isinstance(address, str) or not address):
             raise MalformedAnswer(f"{at}scriptpubkey_address must be text, got {_show(address)}")
         outputs.append(ChainOutput(index=index, address=address, amount=_btc(output, "value", at)))
+    inputs = []
+    vin = data.get("vin", [])  # a server may leave it out; then nothing is known spent
+    if not isinstance(vin, list):
+        raise MalformedAnswer(f"{where}vin must be a list, got {_show(vin)}")
+    for index, item in enumerate(vin):
+        at = f"{where}vin[{index}]."
+        spent = _object(item, at.rstrip("."))
+        prevout = spent.get("prevout")
+        if prevout is None:  # a coinbase input spends nothing
+            inputs.append(ChainInput(index=index, address=None, amount=Decimal(0)))
+            continue
+        prevout = _object(prevout, f"{at}prevout")
+        address = prevout.get("scriptpubkey_address")
+        if address is not None and (not isinstance(address, str) or not address):
+            raise MalformedAnswer(
+                f"{at}prevout.scriptpubkey_address must be text, got {_show(address)}"
+            )
+        inputs.append(
+            ChainInput(index=index, address=address, amount=_btc(prevout, "value", f"{at}prevout."))
+        )
     status = _object(data.get("status"), f"{where}status")
     confirmed = status.get("confirmed")
     if not isinstance(confirmed, bool):
@@ -238,6 +273,7 @@ def _transaction(value: Any, where: str = "") -> ChainTransaction:
         block_height=height,
         block_time=block_time,
         fee=fee,
+        inputs=tuple(inputs),
     )
 
 

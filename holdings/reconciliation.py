@@ -1,0 +1,875 @@
+"""Reconciliation: the ledger against the outside world and against itself, for one UTC day.
+
+Each kind is a run with its items: what the ledger says, what the source says, the
+difference and the tolerance it was held to.
+
+- pool: each pool account's receivable against the pool's own balance: a pool statement
+  for the day where there is one, otherwise the pool's own reports (earnings less payouts,
+  as the pool sent them);
+- payouts: each payout of the day against the chain (Esplora): the transaction exists, pays
+  the payout's address exactly its amount, and has the confirmations required; and every
+  inflow of the day to a company address that no payout or transfer explains;
+- wallets: each wallet's balance against the custodian's statement for the day, or against
+  the chain's balance of its addresses at the end of the day;
+- loans: principal, accrued interest and collateral units against the lender's statement;
+- internal: lots against account quantities, the trial balance at zero, the roll-ups
+  against the postings, no guarded account below zero.
+
+A run never passes silently: a source that could not be asked, or a subject with no source
+for the day, is an item of its own, and the run is then incomplete rather than matched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, localcontext
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from holdings import selectors
+from holdings.alerts import alert_approvers
+from holdings.errors import HoldingsError, ImportFailed, InvalidSetup
+from holdings.importers.esplora import (
+    ChainSourceUnavailable,
+    ChainTransaction,
+    EsploraClient,
+    confirmations,
+)
+from holdings.importers.statements import (
+    StatementFileError,
+    parse_balance_statement,
+    parse_lender_statement,
+)
+from holdings.loans import loan_status
+from holdings.models import (
+    BREAK_STATUSES,
+    UNCHECKED_STATUSES,
+    BalanceStatementLine,
+    ItemStatus,
+    Loan,
+    LoanStatementLine,
+    Payout,
+    PoolAccount,
+    ProductionRecord,
+    ReconciliationItem,
+    ReconciliationKind,
+    ReconciliationRun,
+    ReconciliationStatus,
+    Statement,
+    StatementKind,
+    Transfer,
+    Wallet,
+    WalletAddress,
+)
+from ledger import selectors as ledger_selectors
+from ledger.models import Commodity
+from ledger.money import EXACT
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal(0)
+KINDS = tuple(ReconciliationKind.values)
+
+
+# --- what a check finds ------------------------------------------------------------------
+
+
+@dataclass
+class Finding:
+    subject_type: str
+    subject: str
+    check: str
+    status: str
+    message: str
+    commodity: str = ""
+    ledger_amount: Decimal | None = None
+    source_amount: Decimal | None = None
+    tolerance: Decimal = ZERO
+    source: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def difference(self) -> Decimal | None:
+        if self.ledger_amount is None or self.source_amount is None:
+            return None
+        with localcontext(EXACT):
+            return self.source_amount - self.ledger_amount
+
+
+def _tolerance(commodity: str) -> Decimal:
+    return Decimal(str(settings.RECONCILIATION_TOLERANCES.get(commodity, "0")))
+
+
+def _compare(
+    *,
+    subject_type: str,
+    subject: str,
+    check: str,
+    commodity: str,
+    ledger: Decimal,
+    source: Decimal,
+    source_name: str,
+    what: str,
+    details: dict[str, Any] | None = None,
+) -> Finding:
+    """Matched when the source and the ledger differ by no more than the commodity's
+    tolerance; otherwise a break naming both figures and the difference."""
+    tolerance = _tolerance(commodity)
+    with localcontext(EXACT):
+        difference = source - ledger
+    matched = abs(difference) <= tolerance
+    message = (
+        f"{what}: ledger {ledger} {commodity}, {source_name} {source} {commodity}"
+        + ("" if difference == 0 else f", difference {difference:+} {commodity}")
+        + ("" if matched or tolerance == 0 else f" (tolerance {tolerance})")
+    )
+    return Finding(
+        subject_type=subject_type,
+        subject=subject,
+        check=check,
+        status=ItemStatus.MATCHED if matched else ItemStatus.UNMATCHED,
+        message=message,
+        commodity=commodity,
+        ledger_amount=ledger,
+        source_amount=source,
+        tolerance=tolerance,
+        source=source_name,
+        details=details or {},
+    )
+
+
+@dataclass
+class Context:
+    as_of: date
+    chain: EsploraClient | None
+    chain_error: str | None  # why there is no chain source (None: there is one)
+
+    @property
+    def day_start(self) -> datetime:
+        return datetime.combine(self.as_of, time.min, tzinfo=UTC)
+
+    @property
+    def day_end(self) -> datetime:
+        return self.day_start + timedelta(days=1)
+
+
+# --- pool --------------------------------------------------------------------------------
+
+
+def _statement_balance(account: str, on: date) -> BalanceStatementLine | None:
+    """The balance stated for an account on a day; of several statements, the latest."""
+    return (
+        BalanceStatementLine.objects.filter(account=account, on=on)
+        .select_related("statement")
+        .order_by("-statement__created_at", "-statement_id")
+        .first()
+    )
+
+
+def check_pools(context: Context) -> list[Finding]:
+    findings = []
+    accounts = PoolAccount.objects.filter(is_active=True).select_related(
+        "receivable_account", "pool"
+    )
+    for account in accounts.order_by("code"):
+        ledger = ledger_selectors.account_balance(
+            account=account.receivable_account, as_of=context.as_of
+        ).quantity
+        line = _statement_balance(account.code, context.as_of)
+        details: dict[str, Any]
+        if line is not None:
+            source, name = line.balance, f"pool statement {line.statement.file_name}"
+            details = {"statement": line.statement_id}
+        else:
+            earned = (
+                ProductionRecord.objects.filter(
+                    pool_account=account, day__lte=context.as_of
+                ).aggregate(total=Sum("net"))["total"]
+                or ZERO
+            )
+            paid = (
+                Payout.objects.filter(pool_account=account, paid_at__lt=context.day_end).aggregate(
+                    total=Sum("amount")
+                )["total"]
+                or ZERO
+            )
+            with localcontext(EXACT):
+                source = earned - paid
+            name = f"{account.pool.name}'s reports (earned {earned}, paid {paid})"
+            details = {"earned": str(earned), "paid": str(paid)}
+        findings.append(
+            _compare(
+                subject_type="pool_account",
+                subject=account.code,
+                check="receivable",
+                commodity=account.commodity_id,
+                ledger=ledger,
+                source=source,
+                source_name=name,
+                what=f"pool account {account.code} receivable at the end of {context.as_of}",
+                details=details,
+            )
+        )
+    return findings
+
+
+# --- payouts on-chain --------------------------------------------------------------------
+
+
+def _unreachable(context: Context, subject_type: str, subject: str, check: str) -> Finding:
+    return Finding(
+        subject_type=subject_type,
+        subject=subject,
+        check=check,
+        status=ItemStatus.UNREACHABLE,
+        message=f"{subject_type.replace('_', ' ')} {subject} not checked: {context.chain_error}",
+        source="esplora",
+    )
+
+
+def check_payouts(context: Context) -> list[Finding]:
+    payouts = list(
+        Payout.objects.filter(paid_at__gte=context.day_start, paid_at__lt=context.day_end)
+        .select_related("pool_account")
+        .order_by("paid_at", "id")
+    )
+    # A pool may pay several payouts to one address in one transaction: compared together.
+    grouped: dict[tuple[str, str], list[Payout]] = defaultdict(list)
+    for payout in payouts:
+        grouped[(payout.txid, payout.address)].append(payout)
+    findings: list[Finding] = []
+    tip: int | None = None
+    for (txid, address), group in grouped.items():
+        if context.chain is None:
+            findings.append(_unreachable(context, "payout", txid, "on_chain"))
+            continue
+        try:
+            tx = context.chain.transaction(txid)
+            if tip is None and tx is not None:
+                tip = context.chain.tip_height()
+        except ChainSourceUnavailable as error:
+            context.chain, context.chain_error = None, str(error)
+            findings.append(_unreachable(context, "payout", txid, "on_chain"))
+            continue
+        findings.append(_payout_finding(txid, address, group, tx, tip))
+    findings += _unexplained_inflows(context)
+    return findings
+
+
+def _payout_finding(
+    txid: str, address: str, group: list[Payout], tx: ChainTransaction | None, tip: int | None
+) -> Finding:
+    with localcontext(EXACT):
+        amount = sum((payout.amount for payout in group), ZERO)
+    ids = ", ".join(f"{p.pool_account.code} #{p.external_id}" for p in group)
+    what = f"payout {ids} of {amount} BTC to {address} in transaction {txid}"
+    details: dict[str, Any] = {"address": address, "payouts": [p.pk for p in group]}
+    if tx is None:
+        return Finding(
+            subject_type="payout",
+            subject=txid,
+            check="on_chain",
+            status=ItemStatus.UNMATCHED,
+            message=f"{what}: the transaction is not on the chain",
+            commodity="BTC",
+            ledger_amount=amount,
+            source_amount=ZERO,
+            source="esplora",
+            details=details,
+        )
+    required = settings.PAYOUT_CONFIRMATIONS
+    count = confirmations(tx, tip) if tip is not None else 0
+    details |= {
+        "confirmations": count,
+        "block_height": tx.block_height,
+        "block_time": tx.block_time.isoformat() if tx.block_time else None,
+    }
+    finding = _compare(
+        subject_type="payout",
+        subject=txid,
+        check="on_chain",
+        commodity="BTC",
+        ledger=amount,
+        source=tx.paid_to(address),
+        source_name="the chain",
+        what=what,
+        details=details,
+    )
+    if finding.status == ItemStatus.MATCHED and count < required:
+        finding.status = ItemStatus.UNMATCHED
+        finding.message = (
+            f"{what}: {count} confirmation{'s' if count != 1 else ''} of the {required} "
+            f"required{'' if tx.confirmed else ' (still in the mempool)'}"
+        )
+    elif finding.status == ItemStatus.MATCHED:
+        finding.message += f", {count} confirmations"
+    return finding
+
+
+def _unexplained_inflows(context: Context) -> list[Finding]:
+    """Every confirmed inflow of the day to a company address that is neither a payout, nor
+    a transfer between the company's wallets, nor change of a spend from the company's own
+    addresses. Such BTC is not revenue until someone says what it is."""
+    if context.chain is None:
+        return [_unreachable(context, "addresses", "all company addresses", "inflows")]
+    addresses = list(
+        WalletAddress.objects.filter(wallet__is_active=True, wallet__commodity_id="BTC")
+        .select_related("wallet")
+        .order_by("address")
+    )
+    company = {a.address for a in addresses}
+    findings: list[Finding] = []
+    for address in addresses:
+        try:
+            txs = context.chain.address_transactions(address.address, since=context.day_start)
+        except ChainSourceUnavailable as error:
+            context.chain, context.chain_error = None, str(error)
+            findings.append(_unreachable(context, "address", address.address, "inflows"))
+            return findings
+        for tx in txs:
+            if tx.block_time is None or not context.day_start <= tx.block_time < context.day_end:
+                continue
+            received = tx.paid_to(address.address)
+            if received == 0 or _explained(tx, address, company):
+                continue
+            findings.append(
+                Finding(
+                    subject_type="address",
+                    subject=address.address,
+                    check="inflow",
+                    status=ItemStatus.UNEXPLAINED,
+                    message=(
+                        f"{received} BTC received by {address.address} (wallet "
+                        f"{address.wallet.code}) in transaction {tx.txid} at "
+                        f"{tx.block_time:%Y-%m-%d %H:%M:%S} UTC matches no payout or transfer"
+                    ),
+                    commodity="BTC",
+                    ledger_amount=ZERO,
+                    source_amount=received,
+                    source="esplora",
+                    details={"txid": tx.txid, "wallet": address.wallet.code},
+                )
+            )
+    return findings
+
+
+def _explained(tx: ChainTransaction, address: WalletAddress, company: set[str]) -> bool:
+    if Payout.objects.filter(txid=tx.txid, address=address.address).exists():
+        return True
+    if Transfer.objects.filter(txid=tx.txid, to_wallet=address.wallet).exists():
+        return True
+    # Change: the company spent from its own addresses and part came back.
+    return any(spent.address in company for spent in tx.inputs)
+
+
+# --- wallets -----------------------------------------------------------------------------
+
+
+def check_wallets(context: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    wallets = Wallet.objects.filter(is_active=True).select_related("account")
+    for wallet in wallets.order_by("code").prefetch_related("addresses"):
+        ledger = ledger_selectors.account_balance(
+            account=wallet.account, as_of=context.as_of
+        ).quantity
+        what = f"wallet {wallet.code} at the end of {context.as_of}"
+        line = _statement_balance(wallet.code, context.as_of)
+        addresses = [a.address for a in wallet.addresses.all()]
+        if line is not None:
+            findings.append(
+                _compare(
+                    subject_type="wallet",
+                    subject=wallet.code,
+                    check="balance",
+                    commodity=wallet.commodity_id,
+                    ledger=ledger,
+                    source=line.balance,
+                    source_name=f"statement {line.statement.file_name}",
+                    what=what,
+                    details={"statement": line.statement_id},
+                )
+            )
+        elif addresses and wallet.commodity_id == "BTC":
+            findings.append(_wallet_on_chain(context, wallet, addresses, ledger, what))
+        else:
+            findings.append(
+                Finding(
+                    subject_type="wallet",
+                    subject=wallet.code,
+                    check="balance",
+                    status=ItemStatus.NO_SOURCE,
+                    message=(
+                        f"{what} not checked: no custodian statement for the day"
+                        + ("" if addresses else " and no address to ask the chain about")
+                    ),
+                    commodity=wallet.commodity_id,
+                    ledger_amount=ledger,
+                )
+            )
+    return findings
+
+
+def _wallet_on_chain(
+    context: Context, wallet: Wallet, addresses: list[str], ledger: Decimal, what: str
+) -> Finding:
+    if context.chain is None:
+        return _unreachable(context, "wallet", wallet.code, "balance")
+    try:
+        held = sum(
+            (_address_balance_at(context.chain, a, context.day_end) for a in addresses), ZERO
+        )
+    except ChainSourceUnavailable as error:
+        context.chain, context.chain_error = None, str(error)
+        return _unreachable(context, "wallet", wallet.code, "balance")
+    return _compare(
+        subject_type="wallet",
+        subject=wallet.code,
+        check="balance",
+        commodity="BTC",
+        ledger=ledger,
+        source=held,
+        source_name=f"the chain ({len(addresses)} addresses)",
+        what=what,
+        details={"addresses": addresses},
+    )
+
+
+def _address_balance_at(chain: EsploraClient, address: str, end: datetime) -> Decimal:
+    """The confirmed balance of an address at `end`: today's, less what confirmed
+    transactions since then added, plus what they spent."""
+    balance = chain.address_balance(address).confirmed
+    with localcontext(EXACT):
+        for tx in chain.address_transactions(address, since=end):
+            if tx.block_time is not None and tx.block_time >= end:
+                balance -= tx.paid_to(address) - tx.spent_from(address)
+    return balance
+
+
+# --- loans -------------------------------------------------------------------------------
+
+
+def check_loans(context: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    loans = Loan.objects.filter(start_date__lte=context.as_of).order_by("code")
+    for loan in loans:
+        line = (
+            LoanStatementLine.objects.filter(loan=loan.code, on=context.as_of)
+            .select_related("statement")
+            .order_by("-statement__created_at", "-statement_id")
+            .first()
+        )
+        what = f"loan {loan.code} ({loan.lender}) at the end of {context.as_of}"
+        if line is None:
+            findings.append(
+                Finding(
+                    subject_type="loan",
+                    subject=loan.code,
+                    check="statement",
+                    status=ItemStatus.NO_SOURCE,
+                    message=f"{what} not checked: no lender statement for the day",
+                )
+            )
+            continue
+        status = _loan_figures(loan, context.as_of)
+        source_name = f"lender statement {line.statement.file_name}"
+        for check, label, ledger, stated, commodity in (
+            (
+                "principal",
+                "principal outstanding",
+                status[0],
+                line.principal,
+                loan.principal_commodity_id,
+            ),
+            (
+                "interest",
+                "accrued interest",
+                status[1],
+                line.accrued_interest,
+                loan.principal_commodity_id,
+            ),
+            (
+                "collateral",
+                "collateral",
+                status[2],
+                line.collateral_units,
+                loan.collateral_commodity_id,
+            ),
+        ):
+            findings.append(
+                _compare(
+                    subject_type="loan",
+                    subject=loan.code,
+                    check=check,
+                    commodity=commodity,
+                    ledger=ledger,
+                    source=stated,
+                    source_name=source_name,
+                    what=f"{what}, {label}",
+                    details={"statement": line.statement_id},
+                )
+            )
+    return findings
+
+
+def _loan_figures(loan: Loan, as_of: date) -> tuple[Decimal, Decimal, Decimal]:
+    """Principal, interest and collateral units as the ledger has them. The LTV needs a
+    price; these figures do not, so a missing price does not stop the comparison."""
+    try:
+        status = loan_status(loan=loan, as_of=as_of)
+        return status.principal, status.interest, status.collateral_units
+    except HoldingsError:
+        principal = ledger_selectors.account_balance(account=loan.principal_account, as_of=as_of)
+        interest = ledger_selectors.account_balance(account=loan.interest_account, as_of=as_of)
+        units = sum(
+            (
+                ledger_selectors.account_balance(account=a, as_of=as_of).quantity
+                for a in (loan.pledged_account, loan.lent_account)
+            ),
+            ZERO,
+        )
+        return -principal.quantity, -interest.quantity, units
+
+
+# --- internal ----------------------------------------------------------------------------
+
+
+def check_internal(context: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    differences = selectors.lot_differences(as_of=context.as_of)
+    for difference in differences:
+        findings.append(
+            Finding(
+                subject_type="account",
+                subject=difference.account,
+                check="lots",
+                status=ItemStatus.UNMATCHED,
+                message=(
+                    f"account {difference.account} at the end of {context.as_of}: ledger "
+                    f"{difference.ledger_quantity} {difference.commodity} at "
+                    f"{difference.ledger_value} USD, open lots {difference.lots_quantity} "
+                    f"at a cost of {difference.lots_cost} USD"
+                ),
+                commodity=difference.commodity,
+                ledger_amount=difference.ledger_quantity,
+                source_amount=difference.lots_quantity,
+                source="lots",
+                details={
+                    "ledger_value": str(difference.ledger_value),
+                    "lots_cost": str(difference.lots_cost),
+                },
+            )
+        )
+    if not differences:
+        findings.append(_clean("lots", "every lot-tracked account equals its open lots"))
+    report = ledger_selectors.ledger_integrity(as_of=context.as_of)
+    findings.append(
+        _compare(
+            subject_type="ledger",
+            subject="trial balance",
+            check="trial_balance",
+            commodity="USD",
+            ledger=report.trial_balance_total,
+            source=ZERO,
+            source_name="zero",
+            what=f"trial balance total value at the end of {context.as_of}",
+        )
+    )
+    for kind, code, day, dq, dv in report.rollup_differences:
+        findings.append(
+            Finding(
+                subject_type="account",
+                subject=code,
+                check="rollup",
+                status=ItemStatus.UNMATCHED,
+                message=(
+                    f"account {code}: the {kind} roll-up for {day} differs from its postings "
+                    f"by {dq} in quantity and {dv} USD"
+                ),
+                ledger_amount=dq,
+                source="postings",
+                details={"roll_up": kind, "day": str(day), "value": str(dv)},
+            )
+        )
+    if not report.rollup_differences:
+        findings.append(_clean("rollup", "the roll-ups equal the postings they summarise"))
+    for code, day, quantity in report.accounts_below_zero:
+        findings.append(
+            Finding(
+                subject_type="account",
+                subject=code,
+                check="below_zero",
+                status=ItemStatus.UNMATCHED,
+                message=f"account {code} must not go negative but stood at {quantity} on {day}",
+                ledger_amount=quantity,
+                source="postings",
+                details={"day": str(day)},
+            )
+        )
+    if not report.accounts_below_zero:
+        findings.append(_clean("below_zero", "no guarded account goes below zero on any day"))
+    return findings
+
+
+def _clean(check: str, message: str) -> Finding:
+    return Finding(
+        subject_type="ledger",
+        subject="ledger",
+        check=check,
+        status=ItemStatus.MATCHED,
+        message=message,
+        source="postings",
+    )
+
+
+CHECKS: dict[str, Callable[[Context], list[Finding]]] = {
+    ReconciliationKind.POOL: check_pools,
+    ReconciliationKind.PAYOUTS: check_payouts,
+    ReconciliationKind.WALLETS: check_wallets,
+    ReconciliationKind.LOANS: check_loans,
+    ReconciliationKind.INTERNAL: check_internal,
+}
+
+
+# --- the service -------------------------------------------------------------------------
+
+
+def chain_source() -> tuple[EsploraClient | None, str | None]:
+    url = settings.ESPLORA_URL
+    if not url:
+        return None, "no Esplora server is configured (ESPLORA_URL)"
+    return EsploraClient(url), None
+
+
+def reconcile(
+    *,
+    as_of: date,
+    kinds: Sequence[str] | None = None,
+    chain: EsploraClient | None = None,
+    created_by: Any = None,
+) -> list[ReconciliationRun]:
+    """Run each kind of reconciliation for the day (all of them by default) and keep each as
+    a run with its items. Breaks and anything left unchecked are logged and mailed to the
+    finance approvers."""
+    wanted = list(kinds or KINDS)
+    unknown = [kind for kind in wanted if kind not in KINDS]
+    if unknown:
+        raise InvalidSetup(
+            f"unknown reconciliation kind {unknown[0]!r}: one of {', '.join(KINDS)}",
+            field="kinds",
+        )
+    if chain is None:
+        client, error = chain_source()
+    else:
+        client, error = chain, None
+    context = Context(as_of=as_of, chain=client, chain_error=error)
+    runs = []
+    for kind in wanted:
+        started = timezone.now()
+        findings = CHECKS[kind](context)
+        runs.append(_save(kind, as_of, findings, started, created_by))
+    _alert(runs)
+    return runs
+
+
+@transaction.atomic
+def _save(
+    kind: str, as_of: date, findings: Iterable[Finding], started: datetime, created_by: Any
+) -> ReconciliationRun:
+    findings = list(findings)
+    breaks = sum(f.status in BREAK_STATUSES for f in findings)
+    unchecked = sum(f.status in UNCHECKED_STATUSES for f in findings)
+    sources = sorted({f.source for f in findings if f.source})
+    run = ReconciliationRun.objects.create(
+        kind=kind,
+        as_of=as_of,
+        status=(
+            ReconciliationStatus.BREAKS
+            if breaks
+            else ReconciliationStatus.INCOMPLETE
+            if unchecked
+            else ReconciliationStatus.MATCHED
+        ),
+        matched=sum(f.status == ItemStatus.MATCHED for f in findings),
+        breaks=breaks,
+        unchecked=unchecked,
+        sources=sources,
+        started_at=started,
+        finished_at=timezone.now(),
+        created_by=created_by,
+    )
+    ReconciliationItem.objects.bulk_create(
+        ReconciliationItem(
+            run=run,
+            subject_type=f.subject_type,
+            subject=f.subject,
+            checked=f.check,
+            commodity=f.commodity,
+            ledger_amount=f.ledger_amount,
+            source_amount=f.source_amount,
+            difference=f.difference,
+            tolerance=f.tolerance,
+            status=f.status,
+            source=f.source,
+            message=f.message,
+            details=f.details,
+        )
+        for f in findings
+    )
+    return run
+
+
+def _alert(runs: list[ReconciliationRun]) -> None:
+    troubled = [run for run in runs if run.status != ReconciliationStatus.MATCHED]
+    if not troubled:
+        logger.info("reconciliation of %s: all matched", runs[0].as_of if runs else "-")
+        return
+    lines = []
+    for run in troubled:
+        lines.append(f"{run.get_kind_display()}: {run.get_status_display()}")
+        items = run.items.exclude(status=ItemStatus.MATCHED).order_by("id")
+        lines += [f"  - {item.message}" for item in items[:50]]
+        more = items.count() - 50
+        if more > 0:
+            lines.append(f"  ... and {more} more (run {run.pk})")
+    as_of = troubled[0].as_of
+    breaks = sum(run.breaks for run in troubled)
+    alert_approvers(
+        subject=(
+            f"Reconciliation {as_of}: "
+            + (f"{breaks} break{'s' if breaks != 1 else ''}" if breaks else "incomplete")
+        ),
+        message=f"Reconciliation of {as_of}\n" + "\n".join(lines),
+        logger=logger,
+        level=logging.ERROR if breaks else logging.WARNING,
+    )
+
+
+# --- statements --------------------------------------------------------------------------
+
+
+def statement_import(
+    *, kind: str, file_name: str, content: bytes, created_by: Any = None
+) -> Statement:
+    """Keep a custodian (or pool) balance statement or a lender statement with its lines,
+    all or nothing. Each line must name a wallet or pool account (a loan, for a lender)
+    in its own commodity. The same file imported again is the statement already kept."""
+    if kind not in StatementKind.values:
+        raise InvalidSetup(
+            f"unknown statement kind {kind!r}: one of {', '.join(StatementKind.values)}",
+            field="kind",
+        )
+    digest = hashlib.sha256(content).hexdigest()
+    existing = Statement.objects.filter(kind=kind, file_sha256=digest).first()
+    if existing is not None:
+        return existing
+    scales = dict(Commodity.objects.values_list("code", "decimal_places"))
+    try:
+        if kind == StatementKind.LENDER:
+            parsed: list[Any] = parse_lender_statement(content, file_name=file_name, scales=scales)
+        else:
+            parsed = parse_balance_statement(content, file_name=file_name, scales=scales)
+    except StatementFileError as error:
+        raise ImportFailed(error.as_dicts()) from error
+    errors = (
+        _unknown_loans(parsed, file_name)
+        if kind == StatementKind.LENDER
+        else _unknown_accounts(parsed, file_name)
+    )
+    if errors:
+        raise ImportFailed(errors)
+    try:
+        with transaction.atomic():
+            statement = Statement.objects.create(
+                kind=kind,
+                file_name=file_name,
+                file_sha256=digest,
+                content=content,
+                lines_count=len(parsed),
+                created_by=created_by,
+            )
+            if kind == StatementKind.LENDER:
+                LoanStatementLine.objects.bulk_create(
+                    LoanStatementLine(
+                        statement=statement,
+                        on=line.day,
+                        loan=line.loan,
+                        commodity_id=line.commodity,
+                        principal=line.principal_outstanding,
+                        accrued_interest=line.accrued_interest,
+                        collateral_units=line.collateral_units,
+                    )
+                    for line in parsed
+                )
+            else:
+                BalanceStatementLine.objects.bulk_create(
+                    BalanceStatementLine(
+                        statement=statement,
+                        on=line.day,
+                        account=line.account,
+                        commodity_id=line.commodity,
+                        balance=line.balance,
+                    )
+                    for line in parsed
+                )
+    except IntegrityError:  # the same file, kept meanwhile by another upload
+        return Statement.objects.get(kind=kind, file_sha256=digest)
+    return statement
+
+
+def _unknown_accounts(lines: list[Any], file_name: str) -> list[dict[str, Any]]:
+    known = dict(Wallet.objects.values_list("code", "commodity_id"))
+    known |= dict(PoolAccount.objects.values_list("code", "commodity_id"))
+    errors = []
+    for line in lines:
+        commodity = known.get(line.account)
+        if commodity is None:
+            errors.append(
+                _row_error(
+                    file_name,
+                    line.row,
+                    "account",
+                    f"no wallet or pool account {line.account!r}",
+                )
+            )
+        elif commodity != line.commodity:
+            errors.append(
+                _row_error(
+                    file_name,
+                    line.row,
+                    "commodity",
+                    f"{line.account} holds {commodity}, not {line.commodity}",
+                )
+            )
+    return errors
+
+
+def _unknown_loans(lines: list[Any], file_name: str) -> list[dict[str, Any]]:
+    known = dict(Loan.objects.values_list("code", "principal_commodity_id"))
+    errors = []
+    for line in lines:
+        commodity = known.get(line.loan)
+        if commodity is None:
+            errors.append(_row_error(file_name, line.row, "loan", f"no loan {line.loan!r}"))
+        elif commodity != line.commodity:
+            errors.append(
+                _row_error(
+                    file_name,
+                    line.row,
+                    "commodity",
+                    f"loan {line.loan} is in {commodity}, not {line.commodity}",
+                )
+            )
+    return errors
+
+
+def _row_error(file_name: str, row: int, column: str, message: str) -> dict[str, Any]:
+    return {"file": file_name, "row": row, "field": column, "message": message}

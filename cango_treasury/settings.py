@@ -156,6 +156,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name get names of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ReconciliationKindEnum": "holdings.models.ReconciliationKind",
+        "ReconciliationStatusEnum": "holdings.models.ReconciliationStatus",
+        "StatementKindEnum": "holdings.models.StatementKind",
+    },
 }
 
 # Celery: a broker that needs no server unless CELERY_BROKER_URL names Redis or RabbitMQ.

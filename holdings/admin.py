@@ -1850,3 +1850,7 @@ class LoanEventAdmin(RecordAdmin):
             "out; the LTV tier is checked after every move of collateral or debt.",
             submit_label="Record the event",
         )
+
+
+# The reconciliation pages live in their own module, registered with the rest.
+from holdings import admin_reconciliation  # noqa: E402, F401

@@ -72,7 +72,7 @@ from holdings.models import (
 )
 from ledger import selectors as ledger_selectors
 from ledger.models import Commodity
-from ledger.money import EXACT
+from ledger.money import EXACT, decimal_places, format_amount
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,19 @@ class Finding:
             return self.source_amount - self.ledger_amount
 
 
+def _amount(amount: Decimal, commodity: str) -> str:
+    """An amount at its commodity's scale (9.5 BTC is "9.50000000"), or as it is when it
+    has more places than that: a figure is shown as found, never rounded."""
+    scale = _scales().get(commodity)
+    if scale is None or decimal_places(amount) > scale:
+        return f"{amount:f}"
+    return format_amount(amount, scale)
+
+
+def _scales() -> dict[str, int]:
+    return dict(Commodity.objects.values_list("code", "decimal_places"))
+
+
 def _tolerance(commodity: str) -> Decimal:
     return Decimal(str(settings.RECONCILIATION_TOLERANCES.get(commodity, "0")))
 
@@ -128,8 +141,9 @@ def _compare(
         difference = source - ledger
     matched = abs(difference) <= tolerance
     message = (
-        f"{what}: ledger {ledger} {commodity}, {source_name} {source} {commodity}"
-        + ("" if difference == 0 else f", difference {difference:+} {commodity}")
+        f"{what}: ledger {_amount(ledger, commodity)} {commodity}, {source_name} "
+        f"{_amount(source, commodity)} {commodity}"
+        + ("" if difference == 0 else f", difference {_amount(difference, commodity)} {commodity}")
         + ("" if matched or tolerance == 0 else f" (tolerance {tolerance})")
     )
     return Finding(

@@ -10,7 +10,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from holdings import loans, production, selectors, services
+from holdings import loans, production, reconciliation, selectors, services
 from holdings.importers.common import PoolApiError
 
 logger = logging.getLogger(__name__)
@@ -136,4 +136,20 @@ def check_ltv(day: str | None = None) -> dict[str, Any]:
     return {
         "as_of": on.isoformat(),
         "crossings": [{"loan": e.loan.code, **e.details} for e in crossings],
+    }
+
+
+@shared_task(name="holdings.reconcile", autoretry_for=(OperationalError,), max_retries=3)
+def reconcile(day: str | None = None) -> dict[str, Any]:
+    """Nightly: yesterday reconciled against the pools, the chain, the statements and the
+    ledger itself. A source that cannot be reached makes its run incomplete (and says so)
+    rather than retrying the whole night."""
+    on = _day(day, timezone.now().date() - timedelta(days=1))
+    runs = reconciliation.reconcile(as_of=on)
+    return {
+        "as_of": on.isoformat(),
+        "runs": [
+            {"id": run.pk, "kind": run.kind, "status": run.status, "breaks": run.breaks}
+            for run in runs
+        ],
     }

@@ -21,10 +21,15 @@ from holdings.models import (
     Pool,
     PoolAccount,
     ProductionRecord,
+    ReconciliationKind,
+    ReconciliationRun,
+    ReconciliationStatus,
     ReliefMethod,
     Remeasurement,
     Sale,
     Site,
+    Statement,
+    StatementKind,
     Transfer,
     Wallet,
 )
@@ -233,3 +238,25 @@ class LoanEventFilter(django_filters.FilterSet):
     class Meta:
         model = LoanEvent
         fields = ["kind", "start", "end"]
+
+
+class ReconciliationRunFilter(django_filters.FilterSet):
+    as_of = _date("as_of", "exact", "Runs of this UTC day.")
+    start = _date("as_of", "gte", "Runs of this UTC day or later.")
+    end = _date("as_of", "lte", "Runs of this UTC day or earlier.")
+    kind = django_filters.ChoiceFilter(choices=ReconciliationKind.choices, help_text="Kind.")
+    status = django_filters.ChoiceFilter(
+        choices=ReconciliationStatus.choices, help_text="matched, breaks or incomplete."
+    )
+
+    class Meta:
+        model = ReconciliationRun
+        fields = ["as_of", "start", "end", "kind", "status"]
+
+
+class StatementFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=StatementKind.choices, help_text="Kind.")
+
+    class Meta:
+        model = Statement
+        fields = ["kind"]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from holdings.api import report_views, views
+from holdings.api import reconciliation_views, report_views, views
 from holdings.api.exports import BeancountExportView
 
 urlpatterns = [
@@ -58,5 +58,21 @@ urlpatterns = [
         "loans/<str:code>/accruals/",
         views.LoanAccrualCreate.as_view(),
         name="loan-accrual-create",
+    ),
+    path(
+        "reconciliations/",
+        reconciliation_views.ReconciliationList.as_view(),
+        name="reconciliation-list",
+    ),
+    path(
+        "reconciliations/<int:pk>/",
+        reconciliation_views.ReconciliationDetail.as_view(),
+        name="reconciliation-detail",
+    ),
+    path("statements/", reconciliation_views.StatementListCreate.as_view(), name="statement-list"),
+    path(
+        "statements/<int:pk>/",
+        reconciliation_views.StatementDetail.as_view(),
+        name="statement-detail",
     ),
 ]

@@ -1,0 +1,247 @@
+"""Reconciliations and statements through the API, the admin, the command and the nightly
+task: every role, what a run shows, and nothing passing silently when no chain source is
+configured."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from holdings import reconciliation, tasks
+from holdings.models import (
+    BalanceStatementLine,
+    ReconciliationRun,
+    ReconciliationStatus,
+    Statement,
+)
+from tests.holdings.test_admin import as_role, users  # noqa: F401 (fixtures)
+from tests.holdings.test_api import API, READ_STATUS, ROLES, build_world
+
+DAY = date(2025, 12, 3)
+STATEMENT = b"date,account,commodity,balance\n2025-12-03,COLD-1,BTC,10.00000000\n"
+WRITE = {"anonymous": 401, "no_role": 403, "auditor": 403, "staff": 201, "approver": 201}
+
+
+@pytest.fixture
+def world(chart, settings):
+    settings.ESPLORA_URL = ""
+    return build_world()
+
+
+def by_kind(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {run["kind"]: run for run in runs}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_every_read_endpoint_for_every_role(world, api_client_for, role):
+    [run, *_] = reconciliation.reconcile(as_of=DAY)
+    statement = reconciliation.statement_import(
+        kind="custodian", file_name="cold.csv", content=STATEMENT
+    )
+    client = api_client_for(role)
+    for url in (
+        "/reconciliations/",
+        f"/reconciliations/{run.pk}/",
+        "/statements/",
+        f"/statements/{statement.pk}/",
+    ):
+        response = client.get(API + url)
+        assert response.status_code == READ_STATUS[role], (url, response.content)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_reconcile_a_day_for_every_role(world, api_client_for, role):
+    response = api_client_for(role).post(
+        f"{API}/reconciliations/", {"as_of": "2025-12-03"}, format="json"
+    )
+    assert response.status_code == WRITE[role], response.content
+    if WRITE[role] != 201:
+        assert not ReconciliationRun.objects.exists()
+        return
+    runs = by_kind(response.json())
+    assert set(runs) == {"pool", "payouts", "wallets", "loans", "internal"}
+    assert runs["pool"]["status"] == "matched"
+    [receivable] = [i for i in runs["pool"]["items"] if i["subject"] == "F2P-A"]
+    # Earned 0.5 + 0.6 + 0.4, paid 0.75 on Dec 3.
+    assert receivable["ledger_amount"] == receivable["source_amount"] == "0.75000000"
+    assert receivable["difference"] == "0.00000000"
+    # No chain source: never "matched", and the reason is given.
+    assert runs["payouts"]["status"] == "incomplete"
+    assert runs["payouts"]["unchecked"] >= 1
+    assert all(
+        "no Esplora server is configured (ESPLORA_URL)" in item["message"]
+        for item in runs["payouts"]["items"]
+    )
+    assert runs["wallets"]["status"] == "incomplete"
+    assert runs["internal"]["status"] == "matched"
+    assert runs["internal"]["created_by"] == role
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "as_of"),
+        ({"as_of": "2025-12-32"}, "as_of"),
+        ({"as_of": "2025-12-03", "kinds": ["everything"]}, "kinds"),
+        ({"as_of": "2025-12-03", "kinds": []}, "kinds"),
+        ({"as_of": "2025-12-03", "extra": 1}, "extra"),
+    ],
+)
+def test_bad_reconcile_requests_name_the_field_and_write_nothing(
+    world, api_client_for, body, field
+):
+    response = api_client_for("staff").post(f"{API}/reconciliations/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert field in str(response.json())
+    assert not ReconciliationRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_custodian_statement_is_uploaded_once_and_compared(world, api_client_for):
+    client = api_client_for("staff")
+
+    def post() -> Any:
+        return client.post(
+            f"{API}/statements/",
+            {"kind": "custodian", "file": SimpleUploadedFile("cold.csv", STATEMENT)},
+            format="multipart",
+        )
+
+    first, again = post(), post()
+    assert first.status_code == again.status_code == 201, first.content
+    assert first.json()["id"] == again.json()["id"]
+    assert first.json()["lines_count"] == 1
+    response = client.post(
+        f"{API}/reconciliations/", {"as_of": "2025-12-03", "kinds": ["wallets"]}, format="json"
+    )
+    [run] = response.json()
+    [cold] = [item for item in run["items"] if item["subject"] == "COLD-1"]
+    assert cold["status"] == "matched"
+    assert cold["ledger_amount"] == cold["source_amount"] == "10.00000000"
+    assert cold["source"] == "statement cold.csv"
+
+
+@pytest.mark.django_db
+def test_a_bad_statement_is_refused_naming_the_row_and_field(world, api_client_for):
+    content = b"date,account,commodity,balance\n2025-12-03,NOPE-1,BTC,1\n"
+    response = api_client_for("staff").post(
+        f"{API}/statements/",
+        {"kind": "custodian", "file": SimpleUploadedFile("bad.csv", content)},
+        format="multipart",
+    )
+    assert response.status_code == 400, response.content
+    assert "bad.csv, row 2, field account" in response.json()["detail"]
+    assert "NOPE-1" in response.json()["detail"]
+    assert not Statement.objects.exists() and not BalanceStatementLine.objects.exists()
+
+
+@pytest.mark.django_db
+def test_run_filters_refuse_unknown_values(world, api_client_for):
+    response = api_client_for("auditor").get(f"{API}/reconciliations/", {"status": "fine"})
+    assert response.status_code == 400
+    assert "status" in str(response.json())
+
+
+@pytest.mark.django_db
+def test_the_command_prints_what_could_not_be_checked_and_exits_2(world):
+    out = StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("reconcile", "--date", "2025-12-03", stdout=out)
+    assert exit_.value.code == 2
+    text = out.getvalue()
+    assert "Payouts on-chain at the end of 2025-12-03: Incomplete" in text
+    assert "no Esplora server is configured (ESPLORA_URL)" in text
+
+
+@pytest.mark.django_db
+def test_the_command_exits_1_on_a_break(world):
+    content = b"date,account,commodity,balance\n2025-12-03,COLD-1,BTC,9.5\n"
+    reconciliation.statement_import(kind="custodian", file_name="cold.csv", content=content)
+    out = StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("reconcile", "--date", "2025-12-03", "--kind", "wallets", stdout=out)
+    assert exit_.value.code == 1
+    assert (
+        "wallet COLD-1 at the end of 2025-12-03: ledger 10.00000000 BTC, statement cold.csv "
+        "9.50000000 BTC, difference -0.50000000 BTC"
+    ) in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_nightly_task_reconciles_yesterday(world):
+    result = tasks.reconcile.apply().get()
+    yesterday = timezone.now().date() - timedelta(days=1)
+    assert result["as_of"] == yesterday.isoformat()
+    assert {run["kind"] for run in result["runs"]} == {
+        "pool",
+        "payouts",
+        "wallets",
+        "loans",
+        "internal",
+    }
+    assert ReconciliationRun.objects.filter(as_of=yesterday).count() == 5
+
+
+# --- the admin ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["auditor", "staff", "approver"])
+def test_the_admin_pages_render_for_every_role(world, as_role, role):  # noqa: F811
+    [run, *_] = reconciliation.reconcile(as_of=DAY)
+    statement = reconciliation.statement_import(
+        kind="custodian", file_name="cold.csv", content=STATEMENT
+    )
+    client = as_role(role)
+    for name, args in (
+        ("reconciliationrun_changelist", []),
+        ("reconciliationrun_change", [run.pk]),
+        ("statement_changelist", []),
+        ("statement_change", [statement.pk]),
+    ):
+        response = client.get(reverse(f"admin:holdings_{name}", args=args))
+        assert response.status_code == 200, (name, response.content[:500])
+    forms = [
+        reverse("admin:holdings_reconciliationrun_run"),
+        reverse("admin:holdings_statement_import"),
+    ]
+    for url in forms:
+        assert client.get(url).status_code == (403 if role == "auditor" else 200)
+
+
+@pytest.mark.django_db
+def test_finance_staff_reconcile_and_upload_in_the_admin(world, as_role):  # noqa: F811
+    client = as_role("staff")
+    response = client.post(
+        reverse("admin:holdings_statement_import"),
+        {"kind": "custodian", "file": SimpleUploadedFile("cold.csv", STATEMENT)},
+        follow=True,
+    )
+    assert response.status_code == 200
+    [message] = [str(m) for m in response.context["messages"]]
+    assert message.startswith("cold.csv: statement") and message.endswith("kept, 1 line(s).")
+    response = client.post(
+        reverse("admin:holdings_reconciliationrun_run"),
+        {"as_of": "2025-12-03", "kinds": ["wallets", "internal"]},
+        follow=True,
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(m.startswith("Wallet balances at the end of 2025-12-03: Incomplete") for m in shown)
+    assert any(m.startswith("Internal at the end of 2025-12-03: All matched") for m in shown)
+    runs = ReconciliationRun.objects.order_by("kind")
+    assert [(r.kind, r.status) for r in runs] == [
+        ("internal", ReconciliationStatus.MATCHED),
+        ("wallets", ReconciliationStatus.INCOMPLETE),
+    ]
+    detail = client.get(reverse("admin:holdings_reconciliationrun_change", args=[runs[1].pk]))
+    assert "not checked: no Esplora server is configured" in detail.content.decode()

@@ -33,6 +33,8 @@ from holdings.models import (
     LoanEventKind,
     Price,
     ProductionRecord,
+    ReconciliationRun,
+    ReconciliationStatus,
     Sale,
 )
 from holdings.production import price_timestamp
@@ -45,6 +47,7 @@ ZERO = Decimal(0)
 # The charts cover this many calendar months, the date's month included.
 WINDOW_MONTHS = 6
 IMPORTS_SHOWN = 8
+RECONCILIATION_DAYS_SHOWN = 10
 LTV_PLACES = Decimal("0.0001")
 BTC = "BTC"
 USDT = "USDT"
@@ -271,6 +274,20 @@ class Imports:
 
 
 @dataclass(frozen=True)
+class Reconciliations:
+    """The latest day reconciled on or before the dashboard's date: each kind's latest run
+    of that day, and how many of the last days had breaks."""
+
+    day: date | None
+    runs: list[ReconciliationRun]
+    days_with_breaks: list[date]
+
+    @property
+    def all_matched(self) -> bool:
+        return bool(self.runs) and all(r.status == ReconciliationStatus.MATCHED for r in self.runs)
+
+
+@dataclass(frozen=True)
 class Dashboard:
     as_of: date
     start: date
@@ -279,6 +296,7 @@ class Dashboard:
     cash: list[CashBalance]
     loans: list[LoanPosition]
     imports: Imports
+    reconciliations: Reconciliations
 
 
 def dashboard(*, as_of: date) -> Dashboard:
@@ -312,6 +330,7 @@ def dashboard(*, as_of: date) -> Dashboard:
         ],
         loans=[_loan(series, loan, as_of=as_of) for loan in loan_list],
         imports=_imports(),
+        reconciliations=_reconciliations(as_of=as_of, start=start),
     )
 
 
@@ -476,3 +495,19 @@ def _imports() -> Imports:
         .values_list("status", "n")
     )
     return Imports(latest=latest, by_status=by_status)
+
+
+def _reconciliations(*, as_of: date, start: date) -> Reconciliations:
+    runs = ReconciliationRun.objects.filter(as_of__lte=as_of)
+    day = runs.order_by("-as_of").values_list("as_of", flat=True).first()
+    latest: dict[str, ReconciliationRun] = {}
+    if day is not None:
+        for run in runs.filter(as_of=day).order_by("kind", "-id"):
+            latest.setdefault(run.kind, run)
+    with_breaks = list(
+        runs.filter(as_of__gte=start, status=ReconciliationStatus.BREAKS)
+        .order_by("-as_of")
+        .values_list("as_of", flat=True)
+        .distinct()[:RECONCILIATION_DAYS_SHOWN]
+    )
+    return Reconciliations(day=day, runs=list(latest.values()), days_with_breaks=with_breaks)

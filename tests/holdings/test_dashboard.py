@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from holdings import charts, dashboard, loans, services
+from holdings import charts, dashboard, loans, reconciliation, services
 from holdings.models import ImportBatch, Loan
 
 from .conftest import ADDRESS, f2pool_file, run_import, txid
@@ -329,3 +329,24 @@ def test_lists_filter_and_search(as_role, treasury):
     assert "Collateral pledged" in rows("loanevent", "?kind=pledge")
     assert "L-1" in rows("loan", "?start_date__year=2026")
     assert "test-close" in rows("price", "?base__code__exact=BTC&source=test-close")
+
+
+def test_the_latest_reconciliation_is_shown_with_its_status(as_role, treasury, settings):
+    settings.ESPLORA_URL = ""  # no chain source: the payouts run is incomplete, and says so
+    reconciliation.reconcile(as_of=date(2026, 1, 30), kinds=["internal"])
+    reconciliation.reconcile(as_of=AS_OF, kinds=["internal", "payouts"])
+    board = dashboard.dashboard(as_of=AS_OF)
+    assert board.reconciliations.day == AS_OF
+    assert {run.kind: run.status for run in board.reconciliations.runs} == {
+        "internal": "matched",
+        "payouts": "incomplete",
+    }
+    assert not board.reconciliations.all_matched
+    page = as_role("staff").get(INDEX, {"as_of": AS_OF.isoformat()}).content.decode()
+    panel = page[page.index('id="dash-reconciliations"') :]
+    assert "<strong>2026-01-31</strong>" in panel
+    assert "not all matched: see the runs" in panel
+    assert "Incomplete: a source could not be checked" in panel
+    # Before any run, the panel says there is none.
+    earlier = as_role("staff").get(INDEX, {"as_of": "2026-01-29"}).content.decode()
+    assert "No day has been reconciled on or before this date yet." in earlier

@@ -1852,5 +1852,6 @@ class LoanEventAdmin(RecordAdmin):
         )
 
 
-# The reconciliation pages live in their own module, registered with the rest.
-from holdings import admin_reconciliation  # noqa: E402, F401
+# The reconciliation pages and the nightly jobs' schedule live in their own modules,
+# registered with the rest.
+from holdings import admin_reconciliation, admin_schedule  # noqa: E402, F401

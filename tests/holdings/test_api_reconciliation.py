@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from holdings import reconciliation, tasks
 from holdings.models import (
@@ -245,3 +246,48 @@ def test_finance_staff_reconcile_and_upload_in_the_admin(world, as_role):  # noq
     ]
     detail = client.get(reverse("admin:holdings_reconciliationrun_change", args=[runs[1].pk]))
     assert "not checked: no Esplora server is configured" in detail.content.decode()
+
+
+# --- the nightly jobs' schedule ----------------------------------------------------------
+
+NIGHTLY_JOBS = {
+    "Fetch prices": "holdings.fetch_prices",
+    "Fetch pool production": "holdings.fetch_production",
+    "Loan interest accrual": "holdings.accrue_interest",
+    "Loan LTV check": "holdings.check_ltv",
+    "Month-end fair value remeasurement": "holdings.remeasure_month_end",
+    "Nightly reconciliation": "holdings.reconcile",
+}
+
+
+@pytest.mark.django_db
+def test_every_nightly_job_is_scheduled_in_the_database():
+    scheduled = dict(PeriodicTask.objects.values_list("name", "task"))
+    assert NIGHTLY_JOBS.items() <= scheduled.items()
+    assert all(PeriodicTask.objects.filter(name__in=NIGHTLY_JOBS, enabled=True))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["auditor", "staff", "approver"])
+def test_the_schedule_is_seen_by_every_role_and_changed_by_approvers(
+    as_role,  # noqa: F811
+    role,
+):
+    client = as_role(role)
+    job = PeriodicTask.objects.get(name="Nightly reconciliation")
+    listing = client.get(reverse("admin:django_celery_beat_periodictask_changelist"))
+    assert listing.status_code == 200
+    assert "Nightly reconciliation" in listing.content.decode()
+    page = client.get(reverse("admin:django_celery_beat_periodictask_change", args=[job.pk]))
+    assert page.status_code == 200
+    response = client.post(
+        reverse("admin:django_celery_beat_periodictask_changelist"),
+        {"action": "disable_tasks", "_selected_action": [job.pk]},
+    )
+    job.refresh_from_db()
+    if role == "approver":
+        assert response.status_code == 302 and job.enabled is False
+    else:
+        assert job.enabled is True
+    delete = client.get(reverse("admin:django_celery_beat_periodictask_delete", args=[job.pk]))
+    assert delete.status_code == 403

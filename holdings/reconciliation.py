@@ -268,7 +268,9 @@ def check_payouts(context: Context) -> list[Finding]:
             continue
         try:
             tx = context.chain.transaction(txid)
-            if tip is None and tx is not None:
+            # The tip is read after the transaction: again when a block found meanwhile
+            # holds it, so confirmations are never counted against an older tip.
+            if tx is not None and (tip is None or (tx.block_height or 0) > tip):
                 tip = context.chain.tip_height()
         except ChainSourceUnavailable as error:
             context.chain, context.chain_error = None, str(error)
@@ -325,7 +327,8 @@ def _payout_finding(
             f"required{'' if tx.confirmed else ' (still in the mempool)'}"
         )
     elif finding.status == ItemStatus.MATCHED:
-        finding.message += f", {count} confirmations"
+        finding.message += f", {count} confirmation{'s' if count != 1 else ''}"
+    finding.source = "esplora"  # the source asked, as every other chain item names it
     return finding
 
 
@@ -334,7 +337,9 @@ def _unexplained_inflows(context: Context) -> list[Finding]:
     a transfer between the company's wallets, nor change of a spend from the company's own
     addresses. Such BTC is not revenue until someone says what it is."""
     if context.chain is None:
-        return [_unreachable(context, "addresses", "all company addresses", "inflows")]
+        finding = _unreachable(context, "addresses", "all company addresses", "inflows")
+        finding.message = f"inflows to all company addresses not checked: {context.chain_error}"
+        return [finding]
     addresses = list(
         WalletAddress.objects.filter(wallet__is_active=True, wallet__commodity_id="BTC")
         .select_related("wallet")
@@ -444,17 +449,20 @@ def _wallet_on_chain(
     except ChainSourceUnavailable as error:
         context.chain, context.chain_error = None, str(error)
         return _unreachable(context, "wallet", wallet.code, "balance")
-    return _compare(
+    plural = "" if len(addresses) == 1 else "es"
+    finding = _compare(
         subject_type="wallet",
         subject=wallet.code,
         check="balance",
         commodity="BTC",
         ledger=ledger,
         source=held,
-        source_name=f"the chain ({len(addresses)} addresses)",
+        source_name=f"the chain ({len(addresses)} address{plural})",
         what=what,
         details={"addresses": addresses},
     )
+    finding.source = "esplora"  # the source asked, as every other chain item names it
+    return finding
 
 
 def _address_balance_at(chain: EsploraClient, address: str, end: datetime) -> Decimal:

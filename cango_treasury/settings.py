@@ -95,8 +95,10 @@ else:
     DATABASES = {"default": embedded_database_settings(DATA_DIR)}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# Tests get a database of their own, named after the one configured, so two checkouts (or
+# two runs) on one server do not drop each other's.
 DATABASES["default"]["TEST"] = {
-    "NAME": env.str("DATABASE_TEST_NAME", default="test_cango_treasury")
+    "NAME": env.str("DATABASE_TEST_NAME", default=f"test_{DATABASES['default']['NAME']}")
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -57,6 +57,7 @@ from ledger.models import (
     AuditLog,
     Commodity,
     JournalEntry,
+    JournalSeal,
     ManualJournal,
     ManualJournalLine,
     ManualJournalStatus,
@@ -1117,6 +1118,73 @@ class ManualJournalAdmin(RoleAdmin):
             intro="A new draft with the same date, memo and lines, yours to edit and submit.",
             submit_label="Draft a copy",
         )
+
+
+# --- the sealed journal -------------------------------------------------------------------
+
+
+@admin.register(JournalSeal)
+class JournalSealAdmin(RoleAdmin):
+    """Read-only, for every role: written by the sealing job, never changed or deleted.
+    *Verify the chain* hashes the sealed entries again (selectors.journal_verify)."""
+
+    list_display = ("sequence", "entry", "short_hash", "postings", "sealed_at")
+    search_fields = ("sequence__exact", "entry_id__exact")
+    search_help_text = "Sequence or entry id."
+    show_full_result_count = False
+    list_per_page = 100
+    sortable_by = ()
+    fields = (
+        "sequence",
+        "entry",
+        "previous_hash",
+        "header_hash",
+        "postings_hash",
+        "postings",
+        "content_hash",
+        "entry_hash",
+        "sealed_at",
+    )
+    readonly_fields = fields
+    change_list_template = "admin/ledger/journalseal/change_list.html"
+
+    @admin.display(description="entry")
+    def entry(self, obj: JournalSeal) -> str:
+        # A plain id: the seal outlives its entry, to report it missing.
+        url = reverse("admin:ledger_journalentry_change", args=[obj.entry_id])
+        return format_html('<a href="{}">{}</a>', url, obj.entry_id)
+
+    @admin.display(description="hash")
+    def short_hash(self, obj: JournalSeal) -> str:
+        return format_html('<code title="{}">{}…</code>', obj.entry_hash, obj.entry_hash[:16])
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.verify_view)
+        return [path("verify/", view, name="ledger_journalseal_verify"), *super().get_urls()]
+
+    def verify_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        report = selectors.journal_verify()
+        through = "nothing yet" if report.sealed_through is None else f"#{report.sealed_through}"
+        found = report.first_break
+        if found is None:
+            self.message_user(
+                request,
+                f"The chain verifies: {report.entries_checked} entries checked, sealed through "
+                f"{through}, head hash {report.head_hash}; {report.unsealed_entries} entries "
+                "wait for the next sealing run.",
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(
+                request,
+                f"The chain breaks at sequence {found.sequence} (entry {found.entry_id}): "
+                f"{found.reason}: {found.detail}. {report.entries_checked} entries matched "
+                "their seals before it.",
+                messages.ERROR,
+            )
+        return HttpResponseRedirect(reverse("admin:ledger_journalseal_changelist"))
 
 
 # --- the audit log ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.contrib.postgres.indexes import BrinIndex
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 
 from ledger.fields import ExactDecimalField
 
@@ -531,3 +532,51 @@ class AuditLog(models.Model):
     def __str__(self) -> str:
         when = f"{self.at:%Y-%m-%d %H:%M:%S}"
         return f"{when} {self.actor} {self.action} {self.table_name} {self.record_id}"
+
+
+# --- the sealed journal (hash chain) ------------------------------------------------------
+
+HASH_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class JournalSeal(models.Model):
+    """One posted entry sealed into the journal's hash chain, in sequence order.
+
+    `content_hash` covers the entry's canonical content (ledger.sealing) and `entry_hash`
+    covers that and the previous seal's hash, so an entry altered, removed or reordered, or a
+    seal rewritten, breaks the chain from there on (selectors.journal_verify). Written only
+    by services.journal_seal; PostgreSQL refuses UPDATE, DELETE and TRUNCATE, recomputes both
+    hashes from the row and checks that each seal follows the previous one
+    (ledger/sql/seals.sql).
+    """
+
+    sequence = models.BigIntegerField(unique=True)
+    # A plain column, not a foreign key: the seal must outlive a deleted entry to report it
+    # (and a superuser who disables triggers disables foreign key checks too).
+    entry_id = models.BigIntegerField(unique=True)
+    previous_hash = models.CharField(max_length=64)
+    header_hash = models.CharField(max_length=64, help_text="The entry's own fields.")
+    postings_hash = models.CharField(max_length=64, help_text="The entry's postings.")
+    postings = models.PositiveIntegerField(help_text="How many postings were sealed.")
+    content_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["-sequence"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(previous_hash__regex=HASH_PATTERN)
+                & Q(header_hash__regex=HASH_PATTERN)
+                & Q(postings_hash__regex=HASH_PATTERN)
+                & Q(content_hash__regex=HASH_PATTERN)
+                & Q(entry_hash__regex=HASH_PATTERN),
+                name="ledger_seal_hashes_hex",
+            ),
+            models.CheckConstraint(condition=Q(sequence__gt=0), name="ledger_seal_sequence"),
+            # Two seals cannot follow the same one: the chain does not fork.
+            models.UniqueConstraint(fields=["previous_hash"], name="ledger_seal_one_successor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Seal #{self.sequence} {self.entry_hash[:12]}"

@@ -43,12 +43,14 @@ from ledger.models import (
 from ledger.money import ensure_currency, format_amount
 from ledger.posting import MAX_KEY_LENGTH, CheckedEntry, EntryInput, PostingInput, check, post
 from ledger.roles import APPROVE_ROLES, OPERATE_ROLES, has_any_role
+from ledger.sealing import SealResult, journal_seal
 from ledger.selectors import account_first_day_below_zero, closed_through
 
 __all__ = [
     "MAX_KEY_LENGTH",
     "EntryInput",
     "PostingInput",
+    "SealResult",
     "account_create",
     "account_update",
     "chart_load",
@@ -58,6 +60,7 @@ __all__ = [
     "entry_post",
     "entry_post_or_replay",
     "entry_reverse",
+    "journal_seal",
     "manual_journal_approve",
     "manual_journal_check",
     "manual_journal_copy",

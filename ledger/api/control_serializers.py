@@ -32,6 +32,7 @@ from ledger.models import (
     PeriodClose,
 )
 from ledger.money import format_amount
+from ledger.selectors import BREAK_REASONS
 
 MAX_REASON_LENGTH = 2000
 
@@ -330,3 +331,42 @@ class AuditLogSerializer(serializers.ModelSerializer):
     @ROW_VALUES
     def get_new(self, row: AuditLog) -> dict[str, Any] | None:
         return _plain(row.new)
+
+
+# --- the sealed journal ------------------------------------------------------------------
+
+
+class JournalBreakSerializer(serializers.Serializer):
+    sequence = serializers.IntegerField(
+        allow_null=True, help_text="Where the chain breaks: the entry sequence."
+    )
+    entry_id = serializers.IntegerField(
+        allow_null=True, help_text="The entry concerned (the one sealed there)."
+    )
+    reason = serializers.ChoiceField(
+        choices=list(BREAK_REASONS.items()),
+        help_text="; ".join(f"`{code}`: {words}" for code, words in BREAK_REASONS.items()),
+    )
+    detail = serializers.CharField(help_text="What is wrong, in words.")
+
+
+class JournalVerificationSerializer(serializers.Serializer):
+    """The journal checked against its hash chain (selectors.journal_verify)."""
+
+    ok = serializers.BooleanField(help_text="No break: every sealed entry matches its seal.")
+    entries_checked = serializers.IntegerField(
+        help_text="Sealed entries hashed again and found as sealed (up to the first break)."
+    )
+    sealed_through = serializers.IntegerField(
+        allow_null=True, help_text="The sequence of the last seal (null: nothing sealed yet)."
+    )
+    head_hash = serializers.CharField(
+        help_text="The last seal's hash (hex SHA-256; 64 zeros before the first seal). Keep "
+        "it outside the database to check later that the chain still reaches it."
+    )
+    unsealed_entries = serializers.IntegerField(
+        help_text="Entries after the last seal, waiting for the next sealing run."
+    )
+    first_break = JournalBreakSerializer(
+        allow_null=True, help_text="The first break in sequence order, or null."
+    )

@@ -84,6 +84,7 @@ urlpatterns = [
     path("periods/<int:pk>/", control_views.PeriodDetail.as_view(), name="period-detail"),
     path("periods/<int:pk>/reopen/", control_views.PeriodReopen.as_view(), name="period-reopen"),
     path("audit-log/", control_views.AuditLogList.as_view(), name="audit-log"),
+    path("integrity/", control_views.JournalIntegrityView.as_view(), name="integrity"),
     path("", include("holdings.api.urls")),
     # The schema and its documentation need a role like every other endpoint.
     path(

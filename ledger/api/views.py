@@ -120,6 +120,7 @@ class ApiRoot(LedgerView):
         "manual_journals": "manual-journal-list",
         "periods": "period-list",
         "audit_log": "audit-log",
+        "integrity": "integrity",
         # The miner's world (holdings.api.urls, included by ledger.api.urls).
         "imports": "import-list",
         "prices": "price-list",

@@ -100,6 +100,7 @@ READ_URLS = [
     "/reports/trial-balance/",
     "/journal-entries/",
     "/journal-entries/{entry}/",
+    "/integrity/",
     "/schema/",
     "/docs/",
 ]
@@ -515,6 +516,7 @@ def test_schema_describes_every_path(chart, api_client_for):
         "/api/v1/periods/{id}/",
         "/api/v1/periods/{id}/reopen/",
         "/api/v1/audit-log/",
+        "/api/v1/integrity/",
         "/api/v1/imports/",
         "/api/v1/imports/{id}/",
         "/api/v1/prices/",

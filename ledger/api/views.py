@@ -140,6 +140,8 @@ class ApiRoot(LedgerView):
         "loan_schedule_report": "loan-schedule",
         "loans": "loan-list",
         "beancount_export": "beancount-export",
+        "reconciliations": "reconciliation-list",
+        "statements": "statement-list",
         "schema": "schema",
         "docs": "docs",
     }

@@ -813,6 +813,7 @@ def test_the_schema_describes_the_holdings_endpoints(api_client_for):
     assert lots >= {"account", "commodity", "as_of", "open", "page", "page_size"}
 
 
+@pytest.mark.django_db  # a management command: its actor is set on the database session
 def test_the_schema_generates_without_warnings(tmp_path):
     out = io.StringIO()
     call_command(

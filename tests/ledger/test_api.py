@@ -546,6 +546,10 @@ def test_schema_describes_every_path(chart, api_client_for):
         "/api/v1/loans/{code}/repayments/",
         "/api/v1/loans/{code}/liquidations/",
         "/api/v1/loans/{code}/accruals/",
+        "/api/v1/reconciliations/",
+        "/api/v1/reconciliations/{id}/",
+        "/api/v1/statements/",
+        "/api/v1/statements/{id}/",
     }
     assert set(paths["/api/v1/journal-entries/"]) == {"get", "post"}
     post = paths["/api/v1/journal-entries/"]["post"]
@@ -597,3 +601,5 @@ def test_the_api_root_lists_the_endpoints(api_client_for, role, status):
         assert body["docs"].endswith("/api/v1/docs/")
         assert body["beancount_export"].endswith("/api/v1/exports/beancount/")
         assert body["rollforward_report"].endswith("/api/v1/reports/rollforward/")
+        assert body["reconciliations"].endswith("/api/v1/reconciliations/")
+        assert body["statements"].endswith("/api/v1/statements/")

@@ -13,10 +13,10 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from holdings import loans, production, services, treasury
+from holdings import loans, production, reconciliation, services, treasury
 from holdings.errors import ImportFailed
 from holdings.importers.prices import parse_prices
-from holdings.models import BatchStatus, ImportBatch, Loan, LoanEvent, Sale, Transfer
+from holdings.models import BatchStatus, ImportBatch, Loan, LoanEvent, Sale, Statement, Transfer
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 
@@ -34,9 +34,9 @@ def demo_load(
     progress: Callable[[list[dict[str, str]]], Iterable[dict[str, str]]] = lambda rows: rows,
 ) -> dict[str, int]:
     """Set-up, prices, opening lots and loans, then month by month every pool file (each a
-    batch run by `run_batch`, the import task by default), each day's treasury events with
-    the nightly interest accrual and LTV check, and the month-end remeasurement. Loading
-    again writes nothing twice."""
+    batch run by `run_batch`, the import task by default), the month's custodian and lender
+    statements, each day's treasury events with the nightly interest accrual and LTV check,
+    and the month-end remeasurement. Loading again writes nothing twice."""
     run = run_batch or (lambda batch_id: production.import_batch_run(batch_id=batch_id))
     created = services.setup_load(data=json.loads((directory / "setup.json").read_text()))
     say(f"set-up: {created}")
@@ -55,10 +55,11 @@ def demo_load(
         )
     say(f"opening balances at {opening_date}: {lots} lots{'' if fresh else ' (already there)'}")
     plan = _treasury_setup(json.loads((directory / "treasury.json").read_text()), say)
-    imported = events = 0
+    imported = events = statements = 0
     for month, rows in groupby(progress(manifest), key=lambda row: row["month"]):
         for row in rows:
             imported += _import_pool_file(directory, row, run)
+        statements += _import_statements(directory, month)
         first = date.fromisoformat(f"{month}-01")
         for day in _days(first, _month_end(month)):
             for event in plan.get(day, []):
@@ -71,8 +72,11 @@ def demo_load(
                 f"{month}: {remeasurement.commodity_id} remeasured, adjustment "
                 f"{remeasurement.adjustment}"
             )
-    say(f"pool files imported: {imported}; treasury events recorded: {events}")
-    return {"files": imported, "lots": lots, "events": events}
+    say(
+        f"pool files imported: {imported}; statements kept: {statements}; "
+        f"treasury events recorded: {events}"
+    )
+    return {"files": imported, "lots": lots, "events": events, "statements": statements}
 
 
 def _days(first: date, last: date) -> Iterable[date]:
@@ -102,6 +106,21 @@ def _import_pool_file(directory: Path, row: dict[str, str], run: Callable[[int],
     if batch.status != BatchStatus.SUCCEEDED:
         raise ImportFailed(batch.errors or [{"message": f"batch {batch.pk} did not run"}])
     return 1
+
+
+def _import_statements(directory: Path, month: str) -> int:
+    """The month's statements (statements/custodian-<month>.csv, statements/lender-<month>.csv:
+    the kind is the name's first word), each kept once; the number newly kept."""
+    kept = 0
+    for path in sorted((directory / "statements").glob(f"*-{month}.csv")):
+        kind = path.name.split("-", 1)[0]
+        content = path.read_bytes()
+        digest = hashlib.sha256(content).hexdigest()
+        if Statement.objects.filter(kind=kind, file_sha256=digest).exists():
+            continue
+        reconciliation.statement_import(kind=kind, file_name=path.name, content=content)
+        kept += 1
+    return kept
 
 
 # --- treasury ----------------------------------------------------------------------------

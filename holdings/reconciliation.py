@@ -25,6 +25,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, localcontext
@@ -114,8 +115,21 @@ def _amount(amount: Decimal, commodity: str) -> str:
     return format_amount(amount, scale)
 
 
+# The commodities' scales, read once for a whole reconciliation (see reconcile()).
+_run_scales: ContextVar[dict[str, int] | None] = ContextVar("reconciliation_scales", default=None)
+
+
 def _scales() -> dict[str, int]:
-    return dict(Commodity.objects.values_list("code", "decimal_places"))
+    scales = _run_scales.get()
+    if scales is None:
+        scales = dict(Commodity.objects.values_list("code", "decimal_places"))
+    return scales
+
+
+def _quantities(as_of: date) -> dict[int, Decimal]:
+    """Every account's quantity (with its subtree) at the end of `as_of`, by account id:
+    the figures account_balance gives, for all accounts in one query."""
+    return {row.account_id: row.quantity for row in ledger_selectors.balances(as_of=as_of)}
 
 
 def _tolerance(commodity: str) -> Decimal:
@@ -179,43 +193,52 @@ class Context:
 # --- pool --------------------------------------------------------------------------------
 
 
-def _statement_balance(account: str, on: date) -> BalanceStatementLine | None:
-    """The balance stated for an account on a day; of several statements, the latest."""
-    return (
-        BalanceStatementLine.objects.filter(account=account, on=on)
+def _statement_balances(accounts: Iterable[str], on: date) -> dict[str, BalanceStatementLine]:
+    """The balance stated for each account on a day, by account; of several statements,
+    the latest."""
+    found: dict[str, BalanceStatementLine] = {}
+    lines = (
+        BalanceStatementLine.objects.filter(account__in=list(accounts), on=on)
         .select_related("statement")
-        .order_by("-statement__created_at", "-statement_id")
-        .first()
+        .order_by("account", "-statement__created_at", "-statement_id")
     )
+    for line in lines:
+        found.setdefault(line.account, line)
+    return found
 
 
 def check_pools(context: Context) -> list[Finding]:
     findings = []
-    accounts = PoolAccount.objects.filter(is_active=True).select_related(
-        "receivable_account", "pool"
+    accounts = list(
+        PoolAccount.objects.filter(is_active=True)
+        .select_related("receivable_account", "pool")
+        .order_by("code")
     )
-    for account in accounts.order_by("code"):
-        ledger = ledger_selectors.account_balance(
-            account=account.receivable_account, as_of=context.as_of
-        ).quantity
-        line = _statement_balance(account.code, context.as_of)
+    # Each figure for every account in one query: the ledger's, the statements', the pools'.
+    held = _quantities(context.as_of)
+    lines = _statement_balances((account.code for account in accounts), context.as_of)
+    earnings = dict(
+        ProductionRecord.objects.filter(pool_account__in=accounts, day__lte=context.as_of)
+        .values("pool_account")
+        .annotate(total=Sum("net"))
+        .values_list("pool_account", "total")
+    )
+    payouts = dict(
+        Payout.objects.filter(pool_account__in=accounts, paid_at__lt=context.day_end)
+        .values("pool_account")
+        .annotate(total=Sum("amount"))
+        .values_list("pool_account", "total")
+    )
+    for account in accounts:
+        ledger = held[account.receivable_account_id]
+        line = lines.get(account.code)
         details: dict[str, Any]
         if line is not None:
             source, name = line.balance, f"pool statement {line.statement.file_name}"
             details = {"statement": line.statement_id}
         else:
-            earned = (
-                ProductionRecord.objects.filter(
-                    pool_account=account, day__lte=context.as_of
-                ).aggregate(total=Sum("net"))["total"]
-                or ZERO
-            )
-            paid = (
-                Payout.objects.filter(pool_account=account, paid_at__lt=context.day_end).aggregate(
-                    total=Sum("amount")
-                )["total"]
-                or ZERO
-            )
+            earned = earnings.get(account.pk) or ZERO
+            paid = payouts.get(account.pk) or ZERO
             with localcontext(EXACT):
                 source = earned - paid
             name = f"{account.pool.name}'s reports (earned {earned}, paid {paid})"
@@ -347,45 +370,65 @@ def _unexplained_inflows(context: Context) -> list[Finding]:
         .order_by("address")
     )
     company = {a.address for a in addresses}
-    findings: list[Finding] = []
+    # What each address received in the day, asked of the chain first; then the payouts and
+    # transfers that may explain it, looked up together.
+    received_by: list[tuple[WalletAddress, ChainTransaction, Decimal]] = []
+    unreachable: Finding | None = None
     for address in addresses:
         try:
             txs = context.chain.address_transactions(address.address, since=context.day_start)
         except ChainSourceUnavailable as error:
             context.chain, context.chain_error = None, str(error)
-            findings.append(_unreachable(context, "address", address.address, "inflows"))
-            return findings
+            unreachable = _unreachable(context, "address", address.address, "inflows")
+            break
         for tx in txs:
             if tx.block_time is None or not context.day_start <= tx.block_time < context.day_end:
                 continue
             received = tx.paid_to(address.address)
-            if received == 0 or _explained(tx, address, company):
-                continue
-            findings.append(
-                Finding(
-                    subject_type="address",
-                    subject=address.address,
-                    check="inflow",
-                    status=ItemStatus.UNEXPLAINED,
-                    message=(
-                        f"{received} BTC received by {address.address} (wallet "
-                        f"{address.wallet.code}) in transaction {tx.txid} at "
-                        f"{tx.block_time:%Y-%m-%d %H:%M:%S} UTC matches no payout or transfer"
-                    ),
-                    commodity="BTC",
-                    ledger_amount=ZERO,
-                    source_amount=received,
-                    source="esplora",
-                    details={"txid": tx.txid, "wallet": address.wallet.code},
-                )
+            if received != 0:
+                received_by.append((address, tx, received))
+    txids = sorted({tx.txid for _, tx, _ in received_by})
+    paid = set(Payout.objects.filter(txid__in=txids).values_list("txid", "address"))
+    moved = set(Transfer.objects.filter(txid__in=txids).values_list("txid", "to_wallet_id"))
+    findings: list[Finding] = []
+    for address, tx, received in received_by:
+        if _explained(tx, address, company, paid, moved):
+            continue
+        findings.append(
+            Finding(
+                subject_type="address",
+                subject=address.address,
+                check="inflow",
+                status=ItemStatus.UNEXPLAINED,
+                message=(
+                    f"{received} BTC received by {address.address} (wallet "
+                    f"{address.wallet.code}) in transaction {tx.txid} at "
+                    f"{tx.block_time:%Y-%m-%d %H:%M:%S} UTC matches no payout or transfer"
+                ),
+                commodity="BTC",
+                ledger_amount=ZERO,
+                source_amount=received,
+                source="esplora",
+                details={"txid": tx.txid, "wallet": address.wallet.code},
             )
+        )
+    if unreachable is not None:
+        findings.append(unreachable)
     return findings
 
 
-def _explained(tx: ChainTransaction, address: WalletAddress, company: set[str]) -> bool:
-    if Payout.objects.filter(txid=tx.txid, address=address.address).exists():
+def _explained(
+    tx: ChainTransaction,
+    address: WalletAddress,
+    company: set[str],
+    paid: set[tuple[str, str]],
+    moved: set[tuple[str, int]],
+) -> bool:
+    """`paid` holds the (txid, address) of the payouts, `moved` the (txid, wallet id) of the
+    transfers, of the transactions in question."""
+    if (tx.txid, address.address) in paid:
         return True
-    if Transfer.objects.filter(txid=tx.txid, to_wallet=address.wallet).exists():
+    if (tx.txid, address.wallet_id) in moved:
         return True
     # Change: the company spent from its own addresses and part came back.
     return any(spent.address in company for spent in tx.inputs)
@@ -396,13 +439,18 @@ def _explained(tx: ChainTransaction, address: WalletAddress, company: set[str]) 
 
 def check_wallets(context: Context) -> list[Finding]:
     findings: list[Finding] = []
-    wallets = Wallet.objects.filter(is_active=True).select_related("account")
-    for wallet in wallets.order_by("code").prefetch_related("addresses"):
-        ledger = ledger_selectors.account_balance(
-            account=wallet.account, as_of=context.as_of
-        ).quantity
+    wallets = list(
+        Wallet.objects.filter(is_active=True)
+        .select_related("account")
+        .order_by("code")
+        .prefetch_related("addresses")
+    )
+    held = _quantities(context.as_of)
+    lines = _statement_balances((wallet.code for wallet in wallets), context.as_of)
+    for wallet in wallets:
+        ledger = held[wallet.account_id]
         what = f"wallet {wallet.code} at the end of {context.as_of}"
-        line = _statement_balance(wallet.code, context.as_of)
+        line = lines.get(wallet.code)
         addresses = [a.address for a in wallet.addresses.all()]
         if line is not None:
             findings.append(
@@ -695,10 +743,14 @@ def reconcile(
         client, error = chain, None
     context = Context(as_of=as_of, chain=client, chain_error=error)
     runs = []
-    for kind in wanted:
-        started = timezone.now()
-        findings = CHECKS[kind](context)
-        runs.append(_save(kind, as_of, findings, started, created_by))
+    token = _run_scales.set(dict(Commodity.objects.values_list("code", "decimal_places")))
+    try:
+        for kind in wanted:
+            started = timezone.now()
+            findings = CHECKS[kind](context)
+            runs.append(_save(kind, as_of, findings, started, created_by))
+    finally:
+        _run_scales.reset(token)
     _alert(runs)
     return runs
 

@@ -8,23 +8,40 @@ end; each test runs in a savepoint within it, so nothing leaks into other module
 from __future__ import annotations
 
 import csv
-from datetime import date
+import logging
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from beancount.core.data import Booking, Open, Transaction
 from django.db import connection, transaction
+from pytest_httpserver import HTTPServer
 
-from holdings.demo import demo_load
+from holdings.demo import DEMO_DIR, _import_statements, demo_load
+from holdings.importers.esplora import EsploraClient
 from holdings.loans import loan_status
-from holdings.models import Disposal, Loan, LotMovement, ProductionRecord, Sale
+from holdings.models import (
+    Disposal,
+    Loan,
+    LotMovement,
+    Payout,
+    ProductionRecord,
+    ReconciliationRun,
+    Sale,
+    Statement,
+    Wallet,
+)
+from holdings.reconciliation import reconcile
 from holdings.selectors import lot_differences
 from ledger.models import JournalEntry
 from ledger.selectors import account_balance, trial_balance
 from ledger.services import chart_load
 from tests.conftest import CHART, ensure_reference_data
 from tests.holdings.beancount_checks import assert_ties_to_the_trial_balance, load_checked
+from tests.holdings.demo_chain import serve_demo_chain
 from tests.ledger.test_api_reports import assert_same_rows, figures_row, read_csv
 
 D = Decimal
@@ -542,3 +559,113 @@ def test_every_report_of_the_demo_in_csv_is_its_json(demo, api_client_for):
     )
     assert_same_rows(rows, lots)
     assert sum(D(row["quantity"]) for row in rows) == D("3481.869946")
+
+
+# --- every night of the demonstration reconciles ---------------------------------------
+
+NIGHTLY = ["pool", "payouts", "wallets", "loans"]
+FIRST_NIGHT, LAST_NIGHT = date(2025, 10, 1), date(2026, 2, 28)
+LOAN_START = date(2025, 10, 7)
+
+
+@pytest.fixture(scope="module")
+def demo_chain() -> Iterator[HTTPServer]:
+    """A local Esplora serving fixtures/demo/chain for the whole module."""
+    server = HTTPServer(host="127.0.0.1", port=0)
+    serve_demo_chain(server)
+    requests_log = logging.getLogger("werkzeug")  # a line per request: tens of thousands
+    level = requests_log.level
+    requests_log.setLevel(logging.WARNING)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+    requests_log.setLevel(level)
+
+
+def chain_client(server: HTTPServer) -> EsploraClient:
+    client = EsploraClient(server.url_for("/").rstrip("/"))
+    client.session.trust_env = False  # a local server: no proxy settings to read per request
+    return client
+
+
+def nights(first: date = FIRST_NIGHT, last: date = LAST_NIGHT) -> Iterator[date]:
+    while first <= last:
+        yield first
+        first += timedelta(days=1)
+
+
+def troubles(runs: list[ReconciliationRun], shown: int = 5) -> list[str]:
+    """What is not matched in the runs, named: the run, then its first items' messages."""
+    lines = []
+    for run in runs:
+        if run.status == "matched" and not run.breaks and not run.unchecked:
+            continue
+        lines.append(
+            f"{run.as_of} {run.kind}: {run.status} ({run.breaks} breaks, "
+            f"{run.unchecked} unchecked, {run.matched} matched)"
+        )
+        items = run.items.exclude(status="matched").order_by("id")
+        lines += [f"    {item.status}: {item.message}" for item in items[:shown]]
+    return lines
+
+
+@pytest.mark.django_db
+def test_the_demo_statements_are_kept_once(demo):
+    assert demo["statements"] == 10  # five months of custodian and lender statements
+    assert Statement.objects.filter(kind="custodian").count() == 5
+    assert Statement.objects.filter(kind="lender").count() == 5
+    assert _import_statements(DEMO_DIR, "2025-10") == 0  # again: nothing new
+
+
+@pytest.mark.django_db
+def test_every_night_of_the_demo_reconciles(demo, demo_chain):
+    """Pools, payouts on-chain (and no unexplained inflow), wallets against the custodians'
+    statements and the loan against the lender's: matched every night, nothing unchecked."""
+    chain = chain_client(demo_chain)
+    wallets = Wallet.objects.filter(is_active=True).count()
+    problems: list[str] = []
+    started = time.monotonic()
+    for night in nights():
+        runs = reconcile(as_of=night, chain=chain, kinds=NIGHTLY)
+        demo_chain.clear_log()
+        problems += troubles(runs)
+        # Every subject was compared with its source, nothing skipped: each pool account,
+        # each payout of the day, each wallet (against the custodians' statement) and, from
+        # its start, the loan's three figures (before it, no loan runs and none is asked for).
+        expected = {
+            "pool": 44,
+            "payouts": Payout.objects.filter(paid_at__date=night).count(),
+            "wallets": wallets,
+            "loans": 3 if night >= LOAN_START else 0,
+        }
+        for run in runs:
+            if run.matched != expected[run.kind]:
+                problems.append(
+                    f"{night} {run.kind}: {run.matched} matched, {expected[run.kind]} expected"
+                )
+        sources = {
+            run.kind: set(run.items.values_list("source", flat=True))
+            for run in runs
+            if run.kind in ("wallets", "loans") and run.matched
+        }
+        statements = {
+            "wallets": {f"statement custodian-{night:%Y-%m}.csv"},
+            "loans": {f"lender statement lender-{night:%Y-%m}.csv"},
+        }
+        for kind, named in sources.items():
+            if named != statements[kind]:
+                problems.append(f"{night} {kind}: compared with {sorted(named)}")
+    elapsed = time.monotonic() - started
+    print(f"\n{(LAST_NIGHT - FIRST_NIGHT).days + 1} nights reconciled in {elapsed:.1f} s")
+    assert not problems, "not matched:\n" + "\n".join(problems[:40])
+
+
+@pytest.mark.django_db
+def test_the_ledger_reconciles_with_itself_at_each_month_end_of_the_demo(demo):
+    problems: list[str] = []
+    for month_end in MONTH_ENDS:
+        [run] = reconcile(as_of=date.fromisoformat(month_end), kinds=["internal"])
+        problems += troubles([run])
+        assert run.matched == 4, month_end  # lots, trial balance, roll-ups, nothing below zero
+    assert not problems, "not matched:\n" + "\n".join(problems)

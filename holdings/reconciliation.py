@@ -687,7 +687,38 @@ def check_internal(context: Context) -> list[Finding]:
         )
     if not report.accounts_below_zero:
         findings.append(_clean("below_zero", "no guarded account goes below zero on any day"))
+    findings.append(_journal_chain())
     return findings
+
+
+def _journal_chain() -> Finding:
+    """The journal against its seals: no sealed entry altered, removed or reordered."""
+    verification = ledger_selectors.journal_verify()
+    found = verification.first_break
+    if found is None:
+        return Finding(
+            subject_type="ledger",
+            subject="journal",
+            check="seals",
+            status=ItemStatus.MATCHED,
+            message=(
+                f"the journal matches its seals through sequence "
+                f"{verification.sealed_through if verification.sealed_through is not None else '-'}"
+                f" ({verification.entries_checked} entries; head {verification.head_hash}; "
+                f"{verification.unsealed_entries} newer entries wait for the next sealing)"
+            ),
+            source="seals",
+            details={"head_hash": verification.head_hash},
+        )
+    return Finding(
+        subject_type="journal_entry",
+        subject=str(found.entry_id if found.entry_id is not None else found.sequence),
+        check="seals",
+        status=ItemStatus.UNMATCHED,
+        message=f"the journal breaks at sequence {found.sequence}: {found.detail}",
+        source="seals",
+        details={"sequence": found.sequence, "entry": found.entry_id, "reason": found.reason},
+    )
 
 
 def _clean(check: str, message: str) -> Finding:

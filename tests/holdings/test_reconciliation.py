@@ -33,6 +33,8 @@ from holdings.models import (
     Statement,
 )
 from holdings.reconciliation import reconcile, statement_import
+from ledger.models import JournalEntry
+from ledger.sealing import journal_seal
 
 from .conftest import ADDRESS, ADDRESS_2, COLD_ADDRESS, csv_file, f2pool_file, run_import, txid
 from .test_treasury import OPENING
@@ -480,7 +482,7 @@ def test_a_clean_day_matches_every_kind_with_a_message_for_each_item(chain, sett
         "payouts": ("matched", 2, 0, 0),
         "wallets": ("matched", 3, 0, 0),
         "loans": ("matched", 3, 0, 0),
-        "internal": ("matched", 4, 0, 0),
+        "internal": ("matched", 5, 0, 0),
     }
     assert all(run.as_of == DAY and run.finished_at >= run.started_at for run in runs.values())
     assert runs["payouts"].sources == ["esplora"]
@@ -574,6 +576,12 @@ def test_a_clean_day_matches_every_kind_with_a_message_for_each_item(chain, sett
         ),
         ("rollup", "the roll-ups equal the postings they summarise"),
         ("below_zero", "no guarded account goes below zero on any day"),
+        (
+            "seals",
+            "the journal matches its seals through sequence - (0 entries; head "
+            f"{'0' * 64}; {JournalEntry.objects.count()} newer entries wait for the next "
+            "sealing)",
+        ),
     ]
 
 
@@ -810,7 +818,7 @@ def test_with_no_chain_to_ask_the_on_chain_items_are_unreachable_never_matched(
         "payouts": ("incomplete", 0, 0, 3),
         "wallets": ("incomplete", 1, 0, 2),
         "loans": ("matched", 3, 0, 0),
-        "internal": ("matched", 4, 0, 0),
+        "internal": ("matched", 5, 0, 0),
     }
     assert [(i.subject, i.checked, i.status, i.message) for i in items_of(runs["payouts"])] == [
         (PAYOUT_2, "on_chain", "unreachable", f"payout {PAYOUT_2} not checked: {reason}"),
@@ -1087,7 +1095,7 @@ def tamper(sql: str, params: list) -> None:
 
 @pytest.mark.django_db
 def test_a_tampered_roll_up_is_found_with_its_account_and_difference(recon_world):
-    assert counts(reconcile(as_of=DAY, kinds=["internal"])[0]) == ("matched", 4, 0, 0)
+    assert counts(reconcile(as_of=DAY, kinds=["internal"])[0]) == ("matched", 5, 0, 0)
     hot = recon_world["hot"].account
     tamper(
         "UPDATE ledger_dailybalance SET quantity = quantity + 0.001 "
@@ -1097,7 +1105,7 @@ def test_a_tampered_roll_up_is_found_with_its_account_and_difference(recon_world
 
     run = reconcile(as_of=DAY, kinds=["internal"])[0]
 
-    assert counts(run) == ("breaks", 2, 2, 0)
+    assert counts(run) == ("breaks", 3, 2, 0)
     lots, rollup = breaks_of(run)
     assert (lots.subject, lots.checked, lots.commodity) == (hot.code, "lots", "BTC")
     assert (lots.ledger_amount, lots.source_amount, lots.difference) == (
@@ -1135,7 +1143,7 @@ def test_a_tampered_lot_is_found_with_its_account_and_difference(recon_world):
 
     run = reconcile(as_of=DAY, kinds=["internal"])[0]
 
-    assert counts(run) == ("breaks", 3, 1, 0)
+    assert counts(run) == ("breaks", 4, 1, 0)
     [item] = breaks_of(run)
     assert (item.subject_type, item.subject, item.checked) == ("account", cold.code, "lots")
     assert (item.ledger_amount, item.source_amount, item.difference) == (
@@ -1145,6 +1153,30 @@ def test_a_tampered_lot_is_found_with_its_account_and_difference(recon_world):
     )
     assert item.message.startswith(f"account {cold.code} at the end of 2026-01-05: ledger 1.5")
     assert "open lots 1.49" in item.message
+
+
+@pytest.mark.django_db
+def test_a_sealed_entry_altered_behind_the_triggers_breaks_the_journal(recon_world):
+    journal_seal()
+    clean = reconcile(as_of=DAY, kinds=["internal"])[0]
+    [seals] = [item for item in items_of(clean) if item.checked == "seals"]
+    assert seals.status == ItemStatus.MATCHED
+    assert f"({JournalEntry.objects.count()} entries; head " in seals.message
+    entry = JournalEntry.objects.order_by("sequence")[1]
+    # Only the seals can tell: the memo is in no balance or roll-up.
+    tamper("UPDATE ledger_journalentry SET memo = 'changed' WHERE id = %s", [entry.pk])
+
+    run = reconcile(as_of=DAY, kinds=["internal"])[0]
+
+    assert counts(run) == ("breaks", 4, 1, 0)
+    [item] = breaks_of(run)
+    assert (item.subject_type, item.subject, item.checked) == (
+        "journal_entry",
+        str(entry.pk),
+        "seals",
+    )
+    assert item.details["sequence"] == entry.sequence
+    assert item.message.startswith(f"the journal breaks at sequence {entry.sequence}: ")
 
 
 # --- statements ----------------------------------------------------------------------------

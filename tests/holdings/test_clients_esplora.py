@@ -15,6 +15,7 @@ from holdings.importers.common import PoolApiError
 from holdings.importers.esplora import (
     PAGE_SIZE,
     AddressBalance,
+    ChainInput,
     ChainOutput,
     ChainSourceUnavailable,
     ChainTransaction,
@@ -25,6 +26,7 @@ from holdings.importers.esplora import (
 
 ADDRESS = "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh"
 OTHER = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+FUNDER = "bc1q9vza2e8x573nczrlzms0wvx3gsqjx7vavgkx0l"  # what the transaction spends
 BLOCK_TIME = 1767323647  # 2026-01-02 03:14:07 UTC
 
 
@@ -80,7 +82,7 @@ def tx_json(
             {
                 "txid": txid("funding"),
                 "vout": 0,
-                "prevout": None,
+                "prevout": output(FUNDER, 1_716_715_411),
                 "scriptsig": "",
                 "scriptsig_asm": "",
                 "witness": ["30440220" + "00" * 30],
@@ -135,7 +137,10 @@ def test_confirmed_transaction_with_several_outputs(httpserver):
         block_height=930112,
         block_time=datetime(2026, 1, 2, 3, 14, 7, tzinfo=UTC),
         fee=Decimal("0.00001410"),
+        inputs=(ChainInput(index=0, address=FUNDER, amount=Decimal("17.16715411")),),
     )
+    assert tx.spent_from(FUNDER) == Decimal("17.16715411")
+    assert tx.spent_from(ADDRESS) == Decimal("0")
     assert str(tx.outputs[0].amount) == "0.51714000"  # exactly 8 places, from integers
     assert tx.block_time is not None and tx.block_time.utcoffset() == timedelta(0)
     assert tx.paid_to(ADDRESS) == Decimal("0.51714001")
@@ -590,3 +595,32 @@ def test_results_are_frozen():
     )
     with pytest.raises(AttributeError):
         tx.confirmed = True  # type: ignore[misc]
+
+
+def test_inputs_read_what_each_spends_and_a_coinbase_spends_nothing(httpserver):
+    body = tx_json()
+    body["vin"] = [
+        {"txid": "0" * 64, "vout": 4294967295, "prevout": None, "is_coinbase": True},
+        {"txid": txid("funding"), "vout": 1, "prevout": output(ADDRESS, 2500)},
+    ]
+    httpserver.expect_request(f"/api/tx/{TXID}").respond_with_json(body)
+
+    tx = client(httpserver).transaction(TXID)
+
+    assert tx is not None
+    assert tx.inputs == (
+        ChainInput(index=0, address=None, amount=Decimal("0")),
+        ChainInput(index=1, address=ADDRESS, amount=Decimal("0.00002500")),
+    )
+    assert tx.spent_from(ADDRESS) == Decimal("0.000025")
+
+
+def test_an_input_spending_a_fraction_of_a_satoshi_is_refused(httpserver):
+    body = tx_json()
+    body["vin"][0]["prevout"] = output(ADDRESS, 1.5)
+    httpserver.expect_request(f"/api/tx/{TXID}").respond_with_json(body)
+
+    with pytest.raises(ChainSourceUnavailable) as error:
+        client(httpserver).transaction(TXID)
+
+    assert "vin[0].prevout.value must be whole satoshis" in str(error.value)

@@ -112,7 +112,8 @@ class ReadOnlyInline(admin.TabularInline):
 
 class ReconciliationItemInline(ReadOnlyInline):
     model = ReconciliationItem
-    fields = ("status_shown", "subject_type", "subject", "checked", "message", "amounts")
+    # Every message names its subject (a pool account, txid, wallet, address or loan).
+    fields = ("status_shown", "checked", "message", "amounts")
     readonly_fields = fields
     verbose_name_plural = "Items (breaks first)"
 

@@ -828,4 +828,4 @@ class ReconciliationItem(models.Model):
         ordering = ["run", "id"]
 
     def __str__(self) -> str:
-        return f"{self.subject}: {self.message}"
+        return f"Item {self.pk}"  # the message says what it is

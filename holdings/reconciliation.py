@@ -36,15 +36,18 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from holdings import selectors
+from holdings import production, selectors
 from holdings.alerts import alert_approvers
 from holdings.errors import HoldingsError, ImportFailed, InvalidSetup
+from holdings.importers import f2pool
+from holdings.importers.common import PoolApiError
 from holdings.importers.esplora import (
     ChainSourceUnavailable,
     ChainTransaction,
     EsploraClient,
     confirmations,
 )
+from holdings.importers.records import ImportFileError
 from holdings.importers.statements import (
     StatementFileError,
     parse_balance_statement,
@@ -55,6 +58,7 @@ from holdings.models import (
     BREAK_STATUSES,
     UNCHECKED_STATUSES,
     BalanceStatementLine,
+    ImportSource,
     ItemStatus,
     Loan,
     LoanStatementLine,
@@ -979,3 +983,66 @@ def _unknown_loans(lines: list[Any], file_name: str) -> list[dict[str, Any]]:
 
 def _row_error(file_name: str, row: int, column: str, message: str) -> dict[str, Any]:
     return {"file": file_name, "row": row, "field": column, "message": message}
+
+
+# --- the pools' own balances -------------------------------------------------------------
+
+
+def pool_balances_fetch(*, on: date) -> list[Statement]:
+    """Each active F2Pool account fetched daily with its API secret: the pool's own balance
+    kept as that account's balance statement for `on` (a custodian statement, insert-only,
+    the same figure twice being the same statement), which check_pools then compares with
+    the receivable.
+
+    F2Pool states the balance as of 00:00 UTC, the end of the day before: fetched on
+    `on + 1`, it is the balance at the end of `on`. The answer as received is logged (INFO);
+    an account whose fetch fails is logged (ERROR) with the URL asked and the others go on.
+    Returns the statements kept (or found already kept)."""
+    scales = dict(Commodity.objects.values_list("code", "decimal_places"))
+    kept: list[Statement] = []
+    failed: list[str] = []
+    for account in production.pool_accounts_to_fetch():
+        if account.source != ImportSource.F2POOL or not account.api_secret_env:
+            continue
+        base_url = account.pool.api_base_url.rstrip("/")
+        url = f"{base_url}{f2pool.BALANCE_PATH}"
+        try:
+            if not base_url:
+                raise InvalidSetup(
+                    f"pool {account.pool.code} has no API base URL", field="api_base_url"
+                )
+            client = f2pool.Client(
+                base_url=base_url,
+                credentials=production.pool_account_credentials(account),
+                timeout=settings.POOL_API_TIMEOUT_SECONDS,
+            )
+            answer = client.fetch_balance(sub_account=account.name, commodity=account.commodity_id)
+            logger.info(
+                "pool account %s: %s answered %s",
+                account.code,
+                url,
+                answer.decode("utf-8", errors="replace"),
+            )
+            file_name = f"f2pool-balance-{account.code}-{on.isoformat()}.csv"
+            scale = scales[account.commodity_id]
+            balance = f2pool.parse_balance(answer, file_name=file_name, scale=scale)
+            content = (
+                "date,account,commodity,balance\n"
+                f"{on.isoformat()},{account.code},{account.commodity_id},"
+                f"{format_amount(balance, scale)}\n"
+            ).encode()
+            kept.append(
+                statement_import(kind=StatementKind.CUSTODIAN, file_name=file_name, content=content)
+            )
+        except (PoolApiError, ImportFileError, HoldingsError, ValueError) as error:
+            failed.append(account.code)
+            logger.error(
+                "pool account %s: the pool's balance for %s from %s was not kept: %s",
+                account.code,
+                on,
+                url,
+                error,
+            )
+    if failed:
+        logger.error("pool balances for %s not kept for: %s", on, ", ".join(failed))
+    return kept

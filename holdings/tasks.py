@@ -153,3 +153,12 @@ def reconcile(day: str | None = None) -> dict[str, Any]:
             for run in runs
         ],
     }
+
+
+@shared_task(name="holdings.fetch_pool_balances", autoretry_for=(OperationalError,), max_retries=3)
+def fetch_pool_balances(day: str | None = None) -> dict[str, Any]:
+    """Nightly, before the reconciliation: each F2Pool account's own balance at the end of
+    yesterday (as of 00:00 UTC today), kept as its statement for that day."""
+    on = _day(day, timezone.now().date() - timedelta(days=1))
+    statements = reconciliation.pool_balances_fetch(on=on)
+    return {"day": on.isoformat(), "statements": [s.file_name for s in statements]}

@@ -3,6 +3,9 @@
 A saved file is one response `{"transactions": [...]}` or a JSON array of them (several
 requests or pages saved together). The sub-account is named in the request, not in the
 rows, so the import is told which pool account a file belongs to.
+
+`parse_balance` reads a `POST /v2/assets/balance` answer: the sub-account's balance as of
+00:00 UTC, for the pool reconciliation.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from holdings.importers.common import (
     Fields,
     JsonApi,
     PoolApiError,
+    decode_json,
     document_rows,
     finish,
     join_json_array,
@@ -24,6 +28,7 @@ from holdings.importers.common import (
     key_header,
     load_json,
     midnight,
+    object_fields,
     provider_message,
     to_decimal,
 )
@@ -121,6 +126,15 @@ def _payout(item: Fields, ctx: ParseContext) -> Payout:
     )
 
 
+def parse_balance(content: bytes, *, file_name: str, scale: int) -> Decimal:
+    """`balance_info.balance` of a saved `/v2/assets/balance` answer: the exact decimal of
+    the double F2Pool sent, at most `scale` places, never negative; else ImportFileError
+    naming the file, the row (1) and the field."""
+    document = load_json(content, file_name=file_name)
+    answer = object_fields(document, file_name=file_name, row=1, noun="an F2Pool balance answer")
+    return answer.nested("balance_info").amount("balance", scale=scale)
+
+
 class Client:
     """F2Pool API v2, authenticated by the `F2P-API-SECRET` header."""
 
@@ -175,9 +189,9 @@ class Client:
             )
         return response.body
 
-    def balance(self, *, sub_account: str, commodity: str) -> dict[str, Decimal]:
-        """`balance_info` of the sub-account (balance as of 00:00 UTC, paid, total_income,
-        yesterday_income, estimated_today_income), as exact Decimals."""
+    def fetch_balance(self, *, sub_account: str, commodity: str) -> bytes:
+        """The `/v2/assets/balance` answer of the sub-account, exactly as received (read it
+        with `parse_balance`)."""
         response = self._api.call(
             "POST",
             BALANCE_PATH,
@@ -190,6 +204,14 @@ class Client:
                 BALANCE_PATH,
                 provider_message(response.data) or "answer has no 'balance_info' object",
             )
+        return response.body
+
+    def balance(self, *, sub_account: str, commodity: str) -> dict[str, Decimal]:
+        """`balance_info` of the sub-account (balance as of 00:00 UTC, paid, total_income,
+        yesterday_income, estimated_today_income), as exact Decimals."""
+        info = decode_json(self.fetch_balance(sub_account=sub_account, commodity=commodity))[
+            "balance_info"
+        ]
         balance: dict[str, Decimal] = {}
         for name, value in info.items():
             number = to_decimal(value)

@@ -988,7 +988,7 @@ def _row_error(file_name: str, row: int, column: str, message: str) -> dict[str,
 # --- the pools' own balances -------------------------------------------------------------
 
 
-def pool_balances_fetch(*, on: date) -> list[Statement]:
+def pool_balances_fetch(*, on: date, today: date | None = None) -> list[Statement]:
     """Each active F2Pool account fetched daily with its API secret: the pool's own balance
     kept as that account's balance statement for `on` (a custodian statement, insert-only,
     the same figure twice being the same statement), which check_pools then compares with
@@ -997,7 +997,16 @@ def pool_balances_fetch(*, on: date) -> list[Statement]:
     F2Pool states the balance as of 00:00 UTC, the end of the day before: fetched on
     `on + 1`, it is the balance at the end of `on`. The answer as received is logged (INFO);
     an account whose fetch fails is logged (ERROR) with the URL asked and the others go on.
-    Returns the statements kept (or found already kept)."""
+    Returns the statements kept (or found already kept). F2Pool answers only for the latest
+    00:00 UTC, so `on` must be the day before `today` (the UTC date now, by default): any
+    other day is refused rather than stored with a balance that is not its own."""
+    yesterday = (today or timezone.now().date()) - timedelta(days=1)
+    if on != yesterday:
+        raise InvalidSetup(
+            f"F2Pool states its balance as of the latest 00:00 UTC only: the balance at the "
+            f"end of {yesterday} can be fetched, not of {on}",
+            field="on",
+        )
     scales = dict(Commodity.objects.values_list("code", "decimal_places"))
     kept: list[Statement] = []
     failed: list[str] = []

@@ -17,6 +17,7 @@ from django_celery_beat.models import PeriodicTask
 from werkzeug import Request, Response
 
 from holdings import services
+from holdings.errors import InvalidSetup
 from holdings.importers import f2pool
 from holdings.importers.records import ImportFileError
 from holdings.models import BalanceStatementLine, Statement
@@ -133,7 +134,7 @@ def test_the_balance_is_kept_once_per_pool_account_and_day(stub, caplog):
     stub.balances["cango-a"] = "0.5"
     caplog.set_level(logging.INFO, logger="holdings.reconciliation")
 
-    kept = pool_balances_fetch(on=DAY)
+    kept = pool_balances_fetch(on=DAY, today=DAY + timedelta(days=1))
 
     assert [s.file_name for s in kept] == ["f2pool-balance-F2P-A-2026-01-05.csv"]
     statement = kept[0]
@@ -155,7 +156,7 @@ def test_the_balance_is_kept_once_per_pool_account_and_day(stub, caplog):
         for r in caplog.records
     )
 
-    again = pool_balances_fetch(on=DAY)
+    again = pool_balances_fetch(on=DAY, today=DAY + timedelta(days=1))
 
     assert [s.pk for s in again] == [statement.pk]
     assert Statement.objects.count() == 1 and BalanceStatementLine.objects.count() == 1
@@ -164,7 +165,7 @@ def test_the_balance_is_kept_once_per_pool_account_and_day(stub, caplog):
 @pytest.mark.django_db
 def test_the_pool_reconciliation_matches_the_kept_balance(stub):
     stub.balances["cango-a"] = "0.5"
-    statement = pool_balances_fetch(on=DAY)[0]
+    statement = pool_balances_fetch(on=DAY, today=DAY + timedelta(days=1))[0]
 
     item = pool_item()
 
@@ -181,7 +182,7 @@ def test_the_pool_reconciliation_matches_the_kept_balance(stub):
 @pytest.mark.django_db
 def test_a_pool_balance_that_differs_is_a_break_of_exactly_the_difference(stub):
     stub.balances["cango-a"] = "0.49999999"
-    pool_balances_fetch(on=DAY)
+    pool_balances_fetch(on=DAY, today=DAY + timedelta(days=1))
 
     item = pool_item()
 
@@ -210,7 +211,7 @@ def test_a_failing_pool_api_is_logged_and_the_others_are_kept(stub, world, caplo
     stub.balances["cango-c"] = "0.25"
     caplog.set_level(logging.INFO, logger="holdings.reconciliation")
 
-    kept = pool_balances_fetch(on=DAY)
+    kept = pool_balances_fetch(on=DAY, today=DAY + timedelta(days=1))
 
     assert [s.file_name for s in kept] == ["f2pool-balance-F2P-C-2026-01-05.csv"]
     assert sorted(b["mining_user_name"] for b in stub.asked) == ["cango-a", "cango-c"]
@@ -236,7 +237,7 @@ def stub_url(world) -> str:
 def test_a_missing_secret_is_logged_with_the_pool_account(stub, monkeypatch, caplog):
     monkeypatch.delenv(SECRET)
 
-    assert pool_balances_fetch(on=DAY) == []
+    assert pool_balances_fetch(on=DAY, today=DAY + timedelta(days=1)) == []
 
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert "pool account F2P-A" in errors[0] and PATH in errors[0]
@@ -248,13 +249,19 @@ def test_a_missing_secret_is_logged_with_the_pool_account(stub, monkeypatch, cap
 
 
 @pytest.mark.django_db
-def test_the_task_keeps_the_day_it_is_given(stub):
+def test_a_day_other_than_yesterday_is_refused_and_nothing_is_kept(stub):
     stub.balances["cango-a"] = "0.5"
 
-    result = fetch_pool_balances.apply(kwargs={"day": "2026-01-05"}).get()
+    with pytest.raises(InvalidSetup) as refused:
+        fetch_pool_balances.apply(kwargs={"day": "2026-01-05"}, throw=True).get()
 
-    assert result == {"day": "2026-01-05", "statements": ["f2pool-balance-F2P-A-2026-01-05.csv"]}
-    assert BalanceStatementLine.objects.get().on == DAY
+    yesterday = timezone.now().date() - timedelta(days=1)
+    assert refused.value.message == (
+        "F2Pool states its balance as of the latest 00:00 UTC only: the balance at the end "
+        f"of {yesterday} can be fetched, not of 2026-01-05"
+    )
+    assert not BalanceStatementLine.objects.exists()
+    assert stub.asked == []  # nobody was asked
 
 
 @pytest.mark.django_db

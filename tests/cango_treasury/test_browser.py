@@ -16,7 +16,7 @@ from decimal import Decimal as D
 import pytest
 from django.contrib.auth.models import Group
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -74,7 +74,14 @@ def people(tx_world):  # noqa: F811 (the fixture imported above)
 
 def wait_for(browser: WebDriver, condition, what: str):  # type: ignore[no-untyped-def]
     try:
-        return WebDriverWait(browser, WAIT_SECONDS, poll_frequency=0.25).until(condition)
+        # A page being replaced (a submit, a refresh) can drop an element between finding it
+        # and reading it: look again at the next poll.
+        return WebDriverWait(
+            browser,
+            WAIT_SECONDS,
+            poll_frequency=0.25,
+            ignored_exceptions=(StaleElementReferenceException,),
+        ).until(condition)
     except TimeoutException:
         pytest.fail(f"{what} did not happen within {WAIT_SECONDS} s; page:\n{page_text(browser)}")
 

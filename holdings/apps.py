@@ -7,6 +7,11 @@ class HoldingsConfig(AppConfig):
     verbose_name = "Holdings"
     default_auto_field = "django.db.models.BigAutoField"
 
+    def ready(self) -> None:
+        from holdings import cancellations
+
+        cancellations.register()
+
 
 class TreasuryAdminConfig(AdminConfig):
     """The admin, whose index is the treasury dashboard (holdings.admin_site)."""

@@ -25,14 +25,13 @@ from django.db import transaction
 from holdings import chart
 from holdings.alerts import alert_approvers
 from holdings.errors import HoldingsError, InsufficientLots, InvalidSetup
-from holdings.lots import LotPlan, allocate, cents, saved_id, share, take_fifo
+from holdings.lots import LotPlan, Take, allocate, cents, lots_to_take, saved_id, share, take_fifo
 from holdings.models import (
     DayCount,
     Disposal,
     Loan,
     LoanEvent,
     LoanEventKind,
-    Lot,
     LotOrigin,
     Wallet,
 )
@@ -185,6 +184,7 @@ def loan_draw(
 ) -> LoanEvent:
     """Principal received: Dr cash or the USDT wallet / Cr the loan payable. Collateral is
     pledged first: a draw against none stands at the liquidation tier."""
+    _within_term(loan, on)
     _check_amount(amount, loan.principal_commodity, "amount")
     with transaction.atomic():
         target, usd = _principal_side(loan, amount, on, to_wallet, value)
@@ -238,6 +238,7 @@ def loan_pledge(
     their fair value adjustment moves from 1290 to 1490."""
     if control not in (RETAINED, TRANSFERRED):
         raise InvalidSetup("control is retained or transferred", field="control")
+    _within_term(loan, on)
     wallet = _wallet(from_wallet)
     target = loan.pledged_account if control == RETAINED else loan.lent_account
     # Collateral added while principal is owed is a top-up (a margin call cured, say).
@@ -290,16 +291,15 @@ def _move_collateral(
     details: dict[str, Any],
     created_by: Any,
 ) -> LoanEvent:
+    _within_term(loan, on)
     _check_amount(units, loan.collateral_commodity, "units")
     with transaction.atomic():
-        lots = sorted(
-            Lot.objects.select_for_update().filter(account=source, quantity__gt=0).order_by("pk"),
-            key=lambda lot: (lot.acquired_at, lot.pk),
-        )
-        takes, short = take_fifo(lots, units)
+        takes, short = _take(source, units, on)
         if short:
             raise InsufficientLots(
-                f"{source.code} holds {units - short}, less than {units}", field="units"
+                f"{source.code} holds {units - short} acquired by {on} and kept on every day "
+                f"since, less than {units}",
+                field="units",
             )
         cost = sum((t.cost for t in takes), Decimal("0.00"))
         adjustment = sum((t.adjustment for t in takes), Decimal("0.00"))
@@ -347,6 +347,7 @@ def accrual_for(loan: Loan, outstanding: Decimal) -> Decimal:
 def loan_accrue(*, loan: Loan, on: date) -> LoanEvent:
     """A day's interest on the principal outstanding at the end of the day: Dr 5200 /
     Cr interest payable. Once per loan and day: a second call returns the first."""
+    _within_term(loan, on)
     with transaction.atomic():
         done = LoanEvent.objects.filter(
             loan=loan, kind=LoanEventKind.ACCRUAL, effective_date=on
@@ -408,6 +409,7 @@ def loan_repay(
 ) -> LoanEvent:
     """Pay interest first, then principal; partial repayments are normal. USDT paid is
     relieved at cost; the difference to the liabilities' carrying value goes to 4100."""
+    _within_term(loan, on)
     _check_amount(amount, loan.principal_commodity, "amount")
     with transaction.atomic():
         interest = ledger_selectors.account_balance(account=loan.interest_account, as_of=on)
@@ -439,16 +441,11 @@ def loan_repay(
                     f"repay from a {loan.principal_commodity_id} wallet", field="from_wallet"
                 )
             source = wallet.account
-            lots = sorted(
-                Lot.objects.select_for_update()
-                .filter(account=source, quantity__gt=0)
-                .order_by("pk"),
-                key=lambda lot: (lot.acquired_at, lot.pk),
-            )
-            takes, short = take_fifo(lots, amount)
+            takes, short = _take(source, amount, on)
             if short:
                 raise InsufficientLots(
-                    f"wallet {wallet.code} holds less than {amount}", field="amount"
+                    f"wallet {wallet.code} holds less than {amount} on {on} and every day since",
+                    field="amount",
                 )
             paid_cost = sum((t.cost for t in takes), Decimal("0.00"))
             plan.dispose(takes, entry_index=0, on=on)
@@ -494,6 +491,7 @@ def loan_liquidate(
     what is owed, interest first: a disposal of the collateral lots relieved."""
     if control not in (RETAINED, TRANSFERRED):
         raise InvalidSetup("control is retained or transferred", field="control")
+    _within_term(loan, on)
     _check_amount(units, loan.collateral_commodity, "units")
     _check_amount(proceeds, loan.principal_commodity, "proceeds")
     source = loan.pledged_account if control == RETAINED else loan.lent_account
@@ -508,13 +506,12 @@ def loan_liquidate(
             raise HoldingsError(
                 f"proceeds {proceeds} exceed what loan {loan.code} owes", field="proceeds"
             )
-        lots = sorted(
-            Lot.objects.select_for_update().filter(account=source, quantity__gt=0).order_by("pk"),
-            key=lambda lot: (lot.acquired_at, lot.pk),
-        )
-        takes, short = take_fifo(lots, units)
+        takes, short = _take(source, units, on)
         if short:
-            raise InsufficientLots(f"{source.code} holds less than {units}", field="units")
+            raise InsufficientLots(
+                f"{source.code} holds less than {units} on {on} and every day since",
+                field="units",
+            )
         cost = sum((t.cost for t in takes), Decimal("0.00"))
         adjustment = sum((t.adjustment for t in takes), Decimal("0.00"))
         nothing = Decimal("0.00")
@@ -733,6 +730,21 @@ def _check_amount(amount: Decimal, commodity: Commodity, what: str) -> None:
         raise InvalidSetup(f"{what} must be a positive amount", field=what)
     if not fits_scale(amount, commodity.decimal_places):
         raise InvalidSetup(f"{what} has more than {commodity.decimal_places} decimals", field=what)
+
+
+def _take(account: Account, units: Decimal, on: date) -> tuple[list[Take], Decimal]:
+    candidates = lots_to_take(account=account, on=on)
+    return take_fifo(candidates.lots, units, available=candidates.available)
+
+
+def _within_term(loan: Loan, on: date) -> None:
+    """A loan's events fall within its term: from its start to its maturity."""
+    if not isinstance(on, date) or not loan.start_date <= on <= loan.maturity_date:
+        raise InvalidSetup(
+            f"loan {loan.code} runs from {loan.start_date} to {loan.maturity_date}; an event "
+            f"on {on} is outside it",
+            field="on",
+        )
 
 
 def _start_of(day: date) -> datetime:

@@ -8,11 +8,13 @@ movements.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
+from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from holdings import bulk
@@ -95,21 +97,29 @@ def saved_id(take: Take) -> int:
 
 
 def take_fifo(
-    open_lots: Iterable[AnyLot], quantity: Decimal, *, acquired_by: datetime | None = None
+    open_lots: Iterable[AnyLot],
+    quantity: Decimal,
+    *,
+    acquired_by: datetime | None = None,
+    available: Mapping[int, Decimal] | None = None,
 ) -> tuple[list[Take], Decimal]:
     """Take `quantity` from `open_lots` oldest first (they must come sorted by acquisition),
-    only from lots acquired by `acquired_by`. Returns the takes and what could not be found
-    (zero when the lots sufficed)."""
+    only from lots acquired by `acquired_by`, and from each at most what `available` says it
+    can give (by lot id; all it holds otherwise). Returns the takes and what could not be
+    found (zero when the lots sufficed)."""
     takes: list[Take] = []
     wanted = quantity
     for lot in open_lots:
         if wanted == 0:
             break
-        if lot.quantity <= 0:
+        held = lot.quantity
+        if available is not None and lot.pk is not None:
+            held = min(held, available.get(lot.pk, ZERO))
+        if held <= 0:
             continue
         if acquired_by is not None and lot.acquired_at > acquired_by:
             break
-        taken = min(wanted, lot.quantity)
+        taken = min(wanted, held)
         takes.append(
             Take(
                 lot=lot,
@@ -120,6 +130,60 @@ def take_fifo(
         )
         wanted -= taken
     return takes, wanted
+
+
+@dataclass
+class Candidates:
+    """The lots an operation may take units from, oldest first, with what each can give."""
+
+    lots: list[Lot]
+    available: dict[int, Decimal]
+
+    def total(self) -> Decimal:
+        return sum(self.available.values(), ZERO)
+
+
+def lots_to_take(
+    *, account: Account | int, on: date, acquired_by: datetime | None = None, lock: bool = True
+) -> Candidates:
+    """The one way lots are chosen to give units: the account's lots acquired by
+    `acquired_by` (by the end of `on` when not given), locked in id order, oldest first, each
+    able to give what it holds in the account on `on` and still holds on every later day. An
+    operation dated before later movements of a lot (a back-dated pledge, say) takes only
+    units that nothing after it took: time runs one way for lots."""
+    if acquired_by is None:
+        by_end_of_day = datetime.combine(on + timedelta(days=1), time(0), tzinfo=UTC)
+        acquired = Q(acquired_at__lt=by_end_of_day)
+    else:
+        acquired = Q(acquired_at__lte=acquired_by)
+    queryset = Lot.objects.filter(acquired, account=account, quantity__gt=0).order_by("pk")
+    if lock:
+        queryset = queryset.select_for_update()
+    lots = sorted(queryset, key=lambda lot: (lot.acquired_at, lot.pk))
+    available = {lot.pk: lot.quantity for lot in lots}
+    if lots:
+        later: dict[int, list[Decimal]] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT lot_id, sum(quantity) FROM holdings_lotmovement "
+                "WHERE lot_id = ANY(%s) AND effective_date > %s "
+                "GROUP BY lot_id, effective_date ORDER BY lot_id, effective_date",
+                [list(available), on],
+            )
+            for lot_id, moved in cursor.fetchall():
+                later.setdefault(lot_id, []).append(moved)
+        for lot in lots:
+            moves = later.get(lot.pk)
+            if not moves:
+                continue
+            # Units held at the end of `on`, then day by day after it: the least of them.
+            units = lot.quantity - sum(moves, ZERO)
+            least = units
+            for moved in moves:
+                units += moved
+                least = min(least, units)
+            available[lot.pk] = max(least, ZERO)
+    return Candidates(lots=lots, available=available)
 
 
 class LotPlan:

@@ -392,6 +392,7 @@ class LotMovementKind(models.TextChoices):
     TRANSFER_OUT = "transfer_out", "Transferred out"
     DISPOSAL = "disposal", "Disposed of"
     REMEASUREMENT = "remeasurement", "Fair value remeasurement"
+    CANCELLATION = "cancellation", "Cancelled (its document's movement undone)"
 
 
 class LotMovement(models.Model):
@@ -527,6 +528,11 @@ class Disposal(models.Model):
     realized_gain = _value()  # proceeds - cost
     days_held = models.IntegerField()
     method = models.CharField(max_length=16, choices=ReliefMethod.choices)
+    # A cancelled disposal is offset by its mirror (negative units and amounts), written by
+    # the cancellation of its sale, transfer or liquidation.
+    reversal_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -829,3 +835,23 @@ class ReconciliationItem(models.Model):
 
     def __str__(self) -> str:
         return f"Item {self.pk}"  # the message says what it is
+
+
+# --- idempotent requests -----------------------------------------------------------------
+
+
+class RequestKey(models.Model):
+    """An Idempotency-Key a client sent with a write, the hash of what it asked and what it
+    created: the same request again answers the same record; other content is refused."""
+
+    key = models.CharField(max_length=200, unique=True)
+    scope = models.CharField(max_length=32)  # what the key created: loan_event, transfer...
+    payload_hash = models.CharField(max_length=64)
+    result_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

@@ -21,10 +21,19 @@ from django.db import IntegrityError, transaction
 
 from holdings import chart
 from holdings.errors import AlreadyRecorded, InsufficientLots, InvalidSetup
-from holdings.lots import LotPlan, Take, allocate, cents, saved_id, share, take_fifo
+from holdings.lots import (
+    Candidates,
+    LotPlan,
+    Take,
+    allocate,
+    cents,
+    lots_to_take,
+    saved_id,
+    share,
+    take_fifo,
+)
 from holdings.models import (
     Disposal,
-    Lot,
     LotOrigin,
     ReliefMethod,
     Sale,
@@ -288,16 +297,17 @@ def _plan_sale(
         )
     fee_value = share(value, fee, gross_proceeds) if fee else Decimal("0.00")
 
-    queryset = Lot.objects.filter(account=source.account, quantity__gt=0)
-    if lock:
-        queryset = queryset.select_for_update()
-    open_lots = sorted(queryset.order_by("pk"), key=lambda lot: (lot.acquired_at, lot.pk))
+    candidates = lots_to_take(
+        account=source.account, on=sold_at.date(), acquired_by=sold_at, lock=lock
+    )
     if lots:
         method = ReliefMethod.SPECIFIC
-        takes = _take_named(open_lots, lots, units, source)
+        takes = _take_named(candidates, lots, units, source)
     else:
         method = settings.LOT_RELIEF_METHOD
-        takes, short = take_fifo(open_lots, units, acquired_by=sold_at)
+        takes, short = take_fifo(
+            candidates.lots, units, acquired_by=sold_at, available=candidates.available
+        )
         if short:
             held = units - short
             raise InsufficientLots(
@@ -336,19 +346,22 @@ def _plan_sale(
 
 
 def _take_named(
-    open_lots: list[Lot], named: Sequence[tuple[int, Decimal]], units: Decimal, wallet: Wallet
+    candidates: Candidates, named: Sequence[tuple[int, Decimal]], units: Decimal, wallet: Wallet
 ) -> list[Take]:
-    by_id = {lot.pk: lot for lot in open_lots}
+    by_id = {lot.pk: lot for lot in candidates.lots}
     takes = []
     for n, (lot_id, quantity) in enumerate(named):
         lot = by_id.get(lot_id)
         if lot is None:
             raise InsufficientLots(
-                f"lot {lot_id} is not an open lot of wallet {wallet.code}", field=f"lots[{n}].lot"
+                f"lot {lot_id} is not a lot of wallet {wallet.code} acquired by the sale",
+                field=f"lots[{n}].lot",
             )
-        if quantity <= 0 or quantity > lot.quantity:
+        held = candidates.available[lot_id]
+        if quantity <= 0 or quantity > held:
             raise InsufficientLots(
-                f"lot {lot_id} holds {lot.quantity}; {quantity} cannot be taken from it",
+                f"lot {lot_id} can give {held} on the sale's day and every day after; "
+                f"{quantity} cannot be taken from it",
                 field=f"lots[{n}].units",
             )
         takes.append(
@@ -418,18 +431,19 @@ def transfer_record(
     with transaction.atomic():
         if Transfer.objects.filter(txid=txid).exists():
             raise AlreadyRecorded(f"transfer {txid} is already recorded", field="txid")
-        open_lots = sorted(
-            Lot.objects.select_for_update()
-            .filter(account=source.account, quantity__gt=0)
-            .order_by("pk"),
-            key=lambda lot: (lot.acquired_at, lot.pk),
-        )
+        candidates = lots_to_take(account=source.account, on=sent_at.date(), acquired_by=sent_at)
         plan = LotPlan()
         spent: list[Take] = []
-        moved, short = take_fifo(open_lots, units, acquired_by=sent_at)
+        moved, short = take_fifo(
+            candidates.lots, units, acquired_by=sent_at, available=candidates.available
+        )
         if not short:
+            for take in moved:
+                candidates.available[saved_id(take)] -= take.quantity
             plan.transfer(moved, to=target.account, entry_index=0, effective_date=sent_at.date())
-            spent, short = take_fifo(open_lots, fee_units, acquired_by=sent_at)
+            spent, short = take_fifo(
+                candidates.lots, fee_units, acquired_by=sent_at, available=candidates.available
+            )
         if short:
             raise InsufficientLots(
                 f"wallet {source.code} holds less than {units + fee_units} "

@@ -36,11 +36,12 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
-from ledger import audit, selectors, services
+from ledger import audit, cancellations, selectors, services
 from ledger.errors import LedgerError
 from ledger.forms import (
     AccountAddForm,
     AccountChangeForm,
+    CancellationRequestForm,
     ConfirmForm,
     ManualJournalForm,
     ManualJournalLineForm,
@@ -48,13 +49,14 @@ from ledger.forms import (
     PeriodCloseForm,
     RejectJournalForm,
     ReopenPeriodForm,
-    ReverseEntryForm,
     add_service_error,
 )
 from ledger.models import (
     Account,
     AuditAction,
     AuditLog,
+    Cancellation,
+    CancellationStatus,
     Commodity,
     JournalEntry,
     JournalSeal,
@@ -73,7 +75,6 @@ admin.site.index_title = "Treasury ledger"
 
 NOTHING: frozenset[str] = frozenset()
 # "Select all" on a journal of millions must not reverse it wholesale by one click.
-MAX_REVERSALS_PER_ACTION = 100
 
 T = TypeVar("T")
 
@@ -422,8 +423,9 @@ def _reversed_by(entry: JournalEntry) -> JournalEntry | None:
 @admin.register(JournalEntry)
 class JournalEntryAdmin(RoleAdmin):
     # No add (a person's entry is a manual journal, approved by another before it posts), no
-    # change, no delete: posted entries are immutable. Mistakes are corrected by a reversal.
-    reverse_roles = OPERATE_ROLES
+    # change, no delete: posted entries are immutable. A mistake is undone by cancelling the
+    # entry's document, asked for here and approved by another person.
+    cancel_roles = OPERATE_ROLES
     list_display = (
         "sequence_label",
         "effective_date",
@@ -440,7 +442,7 @@ class JournalEntryAdmin(RoleAdmin):
     search_help_text = "Memo, idempotency key or sequence number (#123 or 123)."
     list_select_related = ("created_by", "reversal_of", "reversed_by")
     show_full_result_count = False
-    actions = ("reverse_entries",)
+    actions = None
     inlines = (PostingInline,)
     fields = (
         "sequence_label",
@@ -459,8 +461,8 @@ class JournalEntryAdmin(RoleAdmin):
     readonly_fields = fields
     change_form_template = "admin/ledger/journalentry/change_form.html"
 
-    def has_reverse_permission(self, request: HttpRequest) -> bool:
-        return allowed(request.user, self.reverse_roles)
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return allowed(request.user, self.cancel_roles)
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[JournalEntry]:
         return (
@@ -516,34 +518,10 @@ class JournalEntryAdmin(RoleAdmin):
             return "-"
         return format_html_join("; ", "{}", ((part,) for part in parts))
 
-    @admin.action(description="Reverse selected entries", permissions=["reverse"])
-    def reverse_entries(self, request: HttpRequest, queryset: models.QuerySet) -> None:
-        count = queryset.count()
-        if count > MAX_REVERSALS_PER_ACTION:
-            self.message_user(
-                request,
-                f"{count} entries selected: reverse at most {MAX_REVERSALS_PER_ACTION} at once.",
-                messages.ERROR,
-            )
-            return
-        done = []
-        for entry in queryset.order_by("sequence"):
-            try:
-                reversal = services.entry_reverse(entry=entry, created_by=request.user)
-            except LedgerError as exc:
-                self.message_user(
-                    request, f"{entry_label(entry)} not reversed: {exc.message}", messages.ERROR
-                )
-                continue
-            self.log_addition(request, reversal, f"Reversal of {entry_label(entry)}")
-            done.append(f"{entry_label(entry)} by {entry_label(reversal)}")
-        if done:
-            self.message_user(request, f"Reversed {', '.join(done)}.", messages.SUCCESS)
-
     def get_urls(self) -> list[Any]:
-        view = self.admin_site.admin_view(self.reverse_view)
+        view = self.admin_site.admin_view(self.cancel_view)
         return [
-            path("<path:object_id>/reverse/", view, name="ledger_journalentry_reverse"),
+            path("<path:object_id>/cancel/", view, name="ledger_journalentry_cancel"),
             *super().get_urls(),
         ]
 
@@ -555,61 +533,209 @@ class JournalEntryAdmin(RoleAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         entry = self.get_object(request, unquote(object_id))
-        can_reverse = (
+        can_cancel = (
             entry is not None
-            and self.has_reverse_permission(request)
-            and _reversed_by(entry) is None
+            and entry.reversal_of_id is None
+            and self.has_cancel_permission(request)
+            and not entry.cancellations.exclude(status=CancellationStatus.REJECTED).exists()
         )
-        extra_context = {**(extra_context or {}), "can_reverse": can_reverse}
+        extra_context = {**(extra_context or {}), "can_cancel": can_cancel}
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def reverse_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        if not self.has_reverse_permission(request):
+    def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Ask for the entry's document to be cancelled; another person approves."""
+        if not self.has_cancel_permission(request):
             raise PermissionDenied
         entry = self.get_object(request, unquote(object_id))
         if entry is None:
             raise Http404(f"no journal entry {object_id}")
-        detail = reverse("admin:ledger_journalentry_change", args=[entry.pk])
-        existing = _reversed_by(entry)
-        if existing is not None:
-            self.message_user(
-                request,
-                f"{entry_label(entry)} was already reversed by {entry_label(existing)}.",
-                messages.ERROR,
-            )
-            return HttpResponseRedirect(detail)
-        form = ReverseEntryForm(request.POST if request.method == "POST" else None)
+        form = CancellationRequestForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
-                reversal = services.entry_reverse(
+                cancellation, _created = services.cancellation_request(
                     entry=entry,
+                    reason=form.cleaned_data["reason"],
                     effective_date=form.cleaned_data["effective_date"] or None,
-                    memo=form.cleaned_data["memo"],
-                    created_by=request.user,
+                    by=request.user,
                 )
             except LedgerError as exc:
                 add_service_error(form, exc)
             else:
-                self.log_addition(request, reversal, f"Reversal of {entry_label(entry)}")
                 self.message_user(
                     request,
-                    f"{entry_label(entry)} reversed by {entry_label(reversal)}.",
+                    f"Cancellation of {cancellation.document} asked for: a finance approver "
+                    "other than you approves it (only then is anything reversed).",
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(
-                    reverse("admin:ledger_journalentry_change", args=[reversal.pk])
+                    reverse("admin:ledger_cancellation_change", args=[cancellation.pk])
                 )
         return self.confirm_page(
             request,
             original=entry,
             form=form,
-            title=f"Reverse entry {entry_label(entry)}",
+            title=f"Cancel the document of entry {entry_label(entry)}",
             intro=(
-                f"Posts the mirror image of entry {entry_label(entry)} "
-                f"({entry.effective_date}, {Truncator(entry.memo).chars(80)}), linked to it. "
-                "An entry is reversed at most once."
+                f"{cancellations.document_of(entry)} ({entry.effective_date}, "
+                f"{Truncator(entry.memo).chars(80)}). Once another person approves, its entry "
+                "is reversed and what it did to lots, disposals and loans is undone with it; "
+                "if later events depend on it, it is refused, naming them."
             ),
-            submit_label="Post the reversal",
+            submit_label="Ask for the cancellation",
+        )
+
+
+@admin.register(Cancellation)
+class CancellationAdmin(RoleAdmin):
+    """Cancellations: asked for from an entry's page; approved or rejected here by a finance
+    approver who did not ask. Nothing here is edited or deleted."""
+
+    decide_roles = APPROVE_ROLES
+    list_display = (
+        "label",
+        "document",
+        "entry_link",
+        "effective_date",
+        "status",
+        "requested_by",
+        "decided_by",
+        "reversal_link",
+    )
+    list_filter = ("status",)
+    search_fields = ("document", "reason")
+    list_select_related = ("entry", "reversal", "requested_by", "decided_by")
+    fields = (
+        "label",
+        "document",
+        "entry_link",
+        "effective_date",
+        "reason",
+        "status",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "rejection_reason",
+        "reversal_link",
+    )
+    readonly_fields = fields
+    change_form_template = "admin/ledger/cancellation/change_form.html"
+
+    @admin.display(description="cancellation")
+    def label(self, obj: Cancellation) -> str:
+        return f"#{obj.pk}"
+
+    @admin.display(description="entry")
+    def entry_link(self, obj: Cancellation) -> str:
+        return entry_link(obj.entry)
+
+    @admin.display(description="reversal")
+    def reversal_link(self, obj: Cancellation) -> str:
+        return entry_link(obj.reversal) if obj.reversal is not None else "-"
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<path:object_id>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name="ledger_cancellation_approve",
+            ),
+            path(
+                "<path:object_id>/reject/",
+                self.admin_site.admin_view(self.reject_view),
+                name="ledger_cancellation_reject",
+            ),
+            *super().get_urls(),
+        ]
+
+    def can_decide(self, request: HttpRequest, cancellation: Cancellation) -> bool:
+        return (
+            cancellation.status == CancellationStatus.REQUESTED
+            and allowed(request.user, self.decide_roles)
+            and cancellation.requested_by_id != request.user.pk
+        )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        cancellation = self.get_object(request, unquote(object_id))
+        can_decide = cancellation is not None and self.can_decide(request, cancellation)
+        extra_context = {**(extra_context or {}), "can_decide": can_decide}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _decide(
+        self, request: HttpRequest, object_id: str, form: Any, decide: Callable[..., Any]
+    ) -> tuple[Cancellation, HttpResponse | None]:
+        if not allowed(request.user, self.decide_roles):
+            raise PermissionDenied
+        cancellation = self.get_object(request, unquote(object_id))
+        if cancellation is None:
+            raise Http404(f"no cancellation {object_id}")
+        if request.method == "POST" and form.is_valid():
+            try:
+                decided = decide(cancellation)
+            except LedgerError as exc:
+                add_service_error(form, exc)
+            else:
+                message = (
+                    f"{decided.document} cancelled: reversed by entry "
+                    f"{entry_label(decided.reversal)}."
+                    if decided.reversal is not None
+                    else f"Cancellation of {decided.document} rejected."
+                )
+                self.log_change(request, decided, message)
+                self.message_user(request, message, messages.SUCCESS)
+                return cancellation, HttpResponseRedirect(
+                    reverse("admin:ledger_cancellation_change", args=[decided.pk])
+                )
+        return cancellation, None
+
+    def approve_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        form = ConfirmForm(request.POST if request.method == "POST" else None)
+        cancellation, done = self._decide(
+            request,
+            object_id,
+            form,
+            lambda c: services.cancellation_approve(cancellation=c, by=request.user),
+        )
+        if done is not None:
+            return done
+        return self.confirm_page(
+            request,
+            original=cancellation,
+            form=form,
+            title=f"Approve the cancellation of {cancellation.document}",
+            intro=f"Asked for by {username(cancellation.requested_by)}: {cancellation.reason}. "
+            f"Approving reverses entry {entry_label(cancellation.entry)} at "
+            f"{cancellation.effective_date} and undoes its lots, disposals and loan figures, "
+            "in one transaction.",
+            submit_label="Approve and reverse",
+        )
+
+    def reject_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        form = RejectJournalForm(request.POST if request.method == "POST" else None)
+        cancellation, done = self._decide(
+            request,
+            object_id,
+            form,
+            lambda c: services.cancellation_reject(
+                cancellation=c, by=request.user, reason=form.cleaned_data["reason"]
+            ),
+        )
+        if done is not None:
+            return done
+        return self.confirm_page(
+            request,
+            original=cancellation,
+            form=form,
+            title=f"Reject the cancellation of {cancellation.document}",
+            intro=f"Asked for by {username(cancellation.requested_by)}: {cancellation.reason}. "
+            "Nothing is reversed; the request keeps your reason.",
+            submit_label="Reject",
         )
 
 
@@ -1165,23 +1291,31 @@ class JournalSealAdmin(RoleAdmin):
     def verify_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        report = selectors.journal_verify()
+        report = selectors.journal_verify(chains=True)
         through = "nothing yet" if report.sealed_through is None else f"#{report.sealed_through}"
         found = report.first_break
+        chains = "".join(
+            f" The {chain.chain} are sealed through "
+            f"{'nothing yet' if chain.sealed_through is None else f'#{chain.sealed_through}'}"
+            f" ({chain.entries_checked} entries checked, head hash {chain.head_hash})."
+            for chain in report.chains
+        )
         if found is None:
             self.message_user(
                 request,
                 f"The chain verifies: {report.entries_checked} entries checked, sealed through "
                 f"{through}, head hash {report.head_hash}; {report.unsealed_entries} entries "
-                "wait for the next sealing run.",
+                f"wait for the next sealing run.{chains}",
                 messages.SUCCESS,
             )
         else:
+            chain = "The chain" if found.chain == "journal" else f"The {found.chain} chain"
+            row = "" if found.record is None else f", {found.record} {found.record_id}"
             self.message_user(
                 request,
-                f"The chain breaks at sequence {found.sequence} (entry {found.entry_id}): "
+                f"{chain} breaks at sequence {found.sequence} (entry {found.entry_id}{row}): "
                 f"{found.reason}: {found.detail}. {report.entries_checked} entries matched "
-                "their seals before it.",
+                f"their seals in the journal.{chains}",
                 messages.ERROR,
             )
         return HttpResponseRedirect(reverse("admin:ledger_journalseal_changelist"))

@@ -155,18 +155,17 @@ class ReopenPeriodForm(forms.Form):
 # --- journal -----------------------------------------------------------------------------
 
 
-class ReverseEntryForm(forms.Form):
+class CancellationRequestForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Why the document is cancelled: the approver reads it, the audit keeps it.",
+    )
     effective_date = forms.DateField(
         required=False,
         widget=AdminDateWidget,
-        help_text="Blank: the original entry's date. Use an open period's date when the "
-        "original's period is closed.",
-    )
-    memo = forms.CharField(
-        required=False,
-        max_length=1000,
-        widget=forms.TextInput(attrs={"size": 80}),
-        help_text="Blank: “Reversal of entry …” with the original memo.",
+        help_text="Blank: the entry's own date (as if it never happened). Use an open "
+        "period's date when the entry's period is closed.",
     )
 
 

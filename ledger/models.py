@@ -580,3 +580,106 @@ class JournalSeal(models.Model):
 
     def __str__(self) -> str:
         return f"Seal #{self.sequence} {self.entry_hash[:12]}"
+
+
+# --- cancellations (a document undone, maker-checker) ------------------------------------
+
+
+class CancellationStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested, awaiting approval"
+    APPROVED = "approved", "Approved and reversed"
+    REJECTED = "rejected", "Rejected"
+
+
+class Cancellation(models.Model):
+    """A document's entry undone: asked for by one person with a reason, approved by another
+    (only then is the reversal posted, with the document's subledger undone in the same
+    transaction) or rejected with a reason. The only way an entry is ever reversed:
+    PostgreSQL refuses a reversing entry that no approved cancellation names
+    (ledger/sql/0012_cancellations.sql)."""
+
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="cancellations")
+    # What the entry belongs to, as shown to people ("sale OTC-2026-01-001").
+    document = models.CharField(max_length=200)
+    effective_date = models.DateField(help_text="The date the reversal is posted at.")
+    reason = models.TextField()
+    status = models.CharField(
+        max_length=16, choices=CancellationStatus.choices, default=CancellationStatus.REQUESTED
+    )
+    # NULL means no key; a key makes the request idempotent.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    payload_hash = models.CharField(max_length=64, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    reversal = models.OneToOneField(
+        JournalEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cancelled_by",
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "id"], name="ledger_cancel_status")]
+        constraints = [
+            # One live cancellation per entry: requested or approved (a rejected one may be
+            # asked for again).
+            models.UniqueConstraint(
+                fields=["entry"],
+                condition=~Q(status="rejected"),
+                name="ledger_cancel_once_per_entry",
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="ledger_cancel_idempotency_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=CancellationStatus.values),
+                name="ledger_cancel_status_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(decided_by=models.F("requested_by")),
+                name="ledger_cancel_not_self_decided",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        status=CancellationStatus.REQUESTED,
+                        decided_by__isnull=True,
+                        decided_at__isnull=True,
+                        reversal__isnull=True,
+                        rejection_reason="",
+                    )
+                    | Q(
+                        status=CancellationStatus.APPROVED,
+                        decided_by__isnull=False,
+                        decided_at__isnull=False,
+                        reversal__isnull=False,
+                        rejection_reason="",
+                    )
+                    | (
+                        Q(
+                            status=CancellationStatus.REJECTED,
+                            decided_by__isnull=False,
+                            decided_at__isnull=False,
+                            reversal__isnull=True,
+                        )
+                        & ~Q(rejection_reason="")
+                    )
+                ),
+                name="ledger_cancel_state_complete",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="ledger_cancel_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"cancellation #{self.pk} of {self.document}"

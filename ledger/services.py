@@ -18,8 +18,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from ledger import dates
+from ledger.cancellations import (
+    cancellation_approve,
+    cancellation_reject,
+    cancellation_request,
+)
 from ledger.errors import (
-    AlreadyReversed,
     ClosedPeriod,
     Forbidden,
     IdempotencyConflict,
@@ -53,13 +58,15 @@ __all__ = [
     "SealResult",
     "account_create",
     "account_update",
+    "cancellation_approve",
+    "cancellation_reject",
+    "cancellation_request",
     "chart_load",
     "commodity_create",
     "commodity_update",
     "entries_post",
     "entry_post",
     "entry_post_or_replay",
-    "entry_reverse",
     "journal_seal",
     "manual_journal_approve",
     "manual_journal_check",
@@ -286,41 +293,6 @@ def entries_post(
 ) -> list[JournalEntry]:
     """Post many entries in one transaction (the import path): all or nothing."""
     return [entry for entry, _ in post(entries, created_by=created_by, approved_by=approved_by)]
-
-
-def entry_reverse(
-    *,
-    entry: JournalEntry | int,
-    effective_date: date | None = None,
-    memo: str = "",
-    created_by: Any = None,
-) -> JournalEntry:
-    """Post the mirror image of an entry, linked to it. An entry is reversed at most once."""
-    original = JournalEntry.objects.filter(
-        pk=entry.pk if isinstance(entry, JournalEntry) else entry
-    ).first()
-    if original is None:
-        raise InvalidEntry(f"journal entry {entry} does not exist", field="entry")
-    existing = JournalEntry.objects.filter(reversal_of=original).first()
-    if existing is not None:
-        raise AlreadyReversed(
-            f"entry #{original.sequence} was already reversed by entry #{existing.sequence}",
-            field="entry",
-        )
-    lines = [
-        PostingInput(
-            account=p.account_id, quantity=p.quantity.copy_negate(), value=p.value.copy_negate()
-        )
-        for p in original.postings.all().order_by("id")
-    ]
-    source = EntryInput(
-        effective_date=effective_date or original.effective_date,
-        memo=memo or f"Reversal of entry #{original.sequence}: {original.memo}"[:1000],
-        postings=lines,
-        kind="reversal",
-    )
-    ((reversal, _created),) = post([source], created_by=created_by, reversal_of=original)
-    return reversal
 
 
 # --- manual journals (maker-checker) ------------------------------------------------------
@@ -623,6 +595,12 @@ def period_close(*, through: date, by: Any) -> PeriodClose:
     """Close the books through a date: no entry may be dated on or before it."""
     if not has_any_role(by, APPROVE_ROLES):
         raise PeriodError("only a finance approver can close a period", field="by")
+    if through > dates.today():
+        raise PeriodError(
+            f"through {through.isoformat()} is after today ({dates.today().isoformat()}, UTC): "
+            "a period is closed only through a day that has begun",
+            field="through",
+        )
     with transaction.atomic():
         # Wait for postings in flight and hold new ones until the close is committed.
         with connection.cursor() as cursor:

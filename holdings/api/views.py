@@ -72,6 +72,7 @@ from holdings.api.serializers import (
     WalletSerializer,
 )
 from holdings.errors import HoldingsError
+from holdings.idempotency import request_once
 from holdings.models import (
     Disposal,
     ImportBatch,
@@ -97,7 +98,7 @@ from ledger.api.renderers import (
     report_responses,
 )
 from ledger.api.serializers import ErrorSerializer
-from ledger.api.views import LedgerView
+from ledger.api.views import LedgerView, idempotency_key, idempotency_parameter
 from ledger.models import Commodity
 from ledger.roles import OPERATE_ROLES
 
@@ -586,28 +587,35 @@ class TransferListCreate(FilteredList):
             "network fee (`fee_units`, paid on top of `units`) is a disposal whose carrying "
             "value goes to 5100 Network fees. A txid already recorded is refused."
         ),
+        parameters=[idempotency_parameter("transfer")],
         request=TransferCreateSerializer,
         responses={
             201: OpenApiResponse(TransferSerializer, description="Recorded."),
+            200: OpenApiResponse(TransferSerializer, description="Idempotency-Key replayed."),
             **WRITE_ERRORS,
+            409: OpenApiResponse(ErrorSerializer, description="Key or txid already used."),
         },
     )
     def post(self, request: Request) -> Response:
         body = TransferCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        arguments = {
+            name: data[name]
+            for name in ("txid", "from_wallet", "to_wallet", "units", "fee_units", "sent_at")
+        }
         with transaction.atomic():
-            record = treasury.transfer_record(
-                txid=data["txid"],
-                from_wallet=data["from_wallet"],
-                to_wallet=data["to_wallet"],
-                units=data["units"],
-                fee_units=data["fee_units"],
-                sent_at=data["sent_at"],
-                created_by=request.user,
+            record, created = request_once(
+                key=idempotency_key(request),
+                scope="transfer",
+                payload=arguments,
+                create=partial(treasury.transfer_record, created_by=request.user, **arguments),
+                load=Transfer.objects.get,
             )
         shown = TransferSerializer(_transfers().get(pk=record.pk), context={"request": request})
-        return Response(shown.data, status=status.HTTP_201_CREATED)
+        return Response(
+            shown.data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
 
 @extend_schema(tags=["reports"])
@@ -773,8 +781,23 @@ class _LoanEventCreate(LedgerView):
         loan = get_object_or_404(_loans(), code=code)
         body = self.body_class(data=request.data, context={"loan": loan})
         body.is_valid(raise_exception=True)
+        arguments = body.service_arguments()
+        created = True
+
+        def call() -> LoanEvent:
+            nonlocal created
+            event, created = self.call(loan, arguments, request.user)
+            return event
+
         with transaction.atomic():
-            event, created = self.call(loan, body.service_arguments(), request.user)
+            event, first = request_once(
+                key=idempotency_key(request),
+                scope=f"loan:{loan.code}:{self.body_class.__name__}",
+                payload=arguments,
+                create=call,
+                load=LoanEvent.objects.get,
+            )
+        created = created and first
         shown = LoanEventSerializer(_loan_events().get(pk=event.pk))
         return Response(
             shown.data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -786,10 +809,11 @@ def _loan_event_schema(operation_id: str, summary: str, description: str, body: 
         operation_id=operation_id,
         summary=summary,
         description=description,
-        parameters=[LOAN_CODE],
+        parameters=[LOAN_CODE, idempotency_parameter("event")],
         request=body,
         responses={
             201: OpenApiResponse(LoanEventSerializer, description="Recorded."),
+            200: OpenApiResponse(LoanEventSerializer, description="Idempotency-Key replayed."),
             **LOAN_WRITE_ERRORS,
         },
     )
@@ -902,7 +926,7 @@ class LoanAccrualCreate(_LoanEventCreate):
             "count: Dr 5200 / Cr interest payable. Once per loan and day: a day already "
             "accrued answers 200 with the event recorded before."
         ),
-        parameters=[LOAN_CODE],
+        parameters=[LOAN_CODE, idempotency_parameter("event")],
         request=LoanAccrualSerializer,
         responses={
             201: OpenApiResponse(LoanEventSerializer, description="Accrued."),

@@ -1,7 +1,7 @@
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from ledger.api import control_views, report_views, views
+from ledger.api import cancellation_views, control_views, report_views, views
 from ledger.api.permissions import RolePermission
 from ledger.api.serializers import ACCOUNT_CODE_PATTERN
 
@@ -49,10 +49,26 @@ urlpatterns = [
         views.JournalEntryDetail.as_view(),
         name="journal-entry-detail",
     ),
+    # A document's entry is undone only by cancelling the document (maker-checker).
     path(
-        "journal-entries/<int:pk>/reverse/",
-        views.JournalEntryReverse.as_view(),
-        name="journal-entry-reverse",
+        "cancellations/",
+        cancellation_views.CancellationListCreate.as_view(),
+        name="cancellation-list",
+    ),
+    path(
+        "cancellations/<int:pk>/",
+        cancellation_views.CancellationDetail.as_view(),
+        name="cancellation-detail",
+    ),
+    path(
+        "cancellations/<int:pk>/approve/",
+        cancellation_views.CancellationApprove.as_view(),
+        name="cancellation-approve",
+    ),
+    path(
+        "cancellations/<int:pk>/reject/",
+        cancellation_views.CancellationReject.as_view(),
+        name="cancellation-reject",
     ),
     # Controls: manual journals (maker-checker), period closes, the audit log.
     path(

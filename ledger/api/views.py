@@ -44,7 +44,6 @@ from ledger.api.serializers import (
     CommoditySerializer,
     EntriesQuerySerializer,
     EntryCreateSerializer,
-    EntryReverseSerializer,
     ErrorSerializer,
     JournalEntrySerializer,
     TrialBalanceRowSerializer,
@@ -118,6 +117,7 @@ class ApiRoot(LedgerView):
         "income_statement": "income-statement",
         "journal_entries": "journal-entry-list",
         "manual_journals": "manual-journal-list",
+        "cancellations": "cancellation-list",
         "periods": "period-list",
         "audit_log": "audit-log",
         "integrity": "integrity",
@@ -292,7 +292,20 @@ def _entry_data(entry_id: int) -> Any:
     return JournalEntrySerializer(_journal().get(pk=entry_id)).data
 
 
-def _idempotency_key(request: Request) -> str | None:
+def idempotency_parameter(what: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        IDEMPOTENCY_HEADER,
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description=(
+            f"1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters; one {what} per "
+            "key: the same request again answers 200 with it, other content under the key 409."
+        ),
+    )
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The request's Idempotency-Key header, if it sent one (400 if it is malformed)."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
         return None
@@ -352,15 +365,7 @@ class JournalEntryListCreate(LedgerView):
             "journal already created; with a different payload, 409."
         ),
         parameters=[
-            OpenApiParameter(
-                IDEMPOTENCY_HEADER,
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                description=(
-                    f"1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters; one "
-                    "journal per key."
-                ),
-            )
+            idempotency_parameter("journal"),
         ],
         request=EntryCreateSerializer,
         examples=[ENTRY_EXAMPLE],
@@ -408,7 +413,7 @@ def create_manual_journal(request: Request, data: dict[str, Any], *, submit: boo
             for p in data["postings"]
         ],
         by=request.user,
-        idempotency_key=_idempotency_key(request),
+        idempotency_key=idempotency_key(request),
         submit=submit,
     )
     if not created:
@@ -428,30 +433,3 @@ class JournalEntryDetail(LedgerView):
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(JournalEntrySerializer(get_object_or_404(_journal(), pk=pk)).data)
-
-
-@extend_schema(tags=["journal"])
-class JournalEntryReverse(LedgerView):
-    serializer_class = EntryReverseSerializer
-
-    @extend_schema(
-        operation_id="journal_entries_reverse",
-        summary="Reverse an entry (at most once)",
-        description="Posts the mirror image of the entry, linked to it.",
-        request=EntryReverseSerializer,
-        responses={
-            201: OpenApiResponse(JournalEntrySerializer, description="The reversing entry."),
-            **_errors(400, 401, 403, 404, 415),
-        },
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        original = get_object_or_404(JournalEntry.objects.only("pk"), pk=pk)
-        body = EntryReverseSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        reversal = services.entry_reverse(
-            entry=original,
-            effective_date=body.validated_data.get("effective_date"),
-            memo=body.validated_data["memo"],
-            created_by=request.user,
-        )
-        return Response(_entry_data(reversal.pk), status=status.HTTP_201_CREATED)

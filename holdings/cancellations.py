@@ -1,0 +1,293 @@
+"""The miner's documents as the ledger's cancellations see them: how each is named, what
+depends on it, and how its subledger is undone together with its entry.
+
+Undoing a document's subledger is the same for every kind: each lot movement its entry made
+is matched by an opposite movement (kind `cancellation`) on the cancellation's date, and
+each disposal by its mirror (negative units and amounts), so that lots, disposals and the
+journal agree on every day. What may not be undone is refused, naming the later event that
+depends on it: a lot the document opened that has moved since, a lot its remeasurement
+adjusted that has moved since, a later remeasurement, a later event of the same loan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Q
+from django.utils import timezone
+
+from holdings import bulk
+from holdings.errors import HoldingsError
+from holdings.loans import loan_check_ltv
+from holdings.lots import MOVEMENT_COLUMNS
+from holdings.models import (
+    Disposal,
+    LoanEvent,
+    LoanEventKind,
+    Lot,
+    LotMovement,
+    LotMovementKind,
+    Remeasurement,
+)
+from ledger.cancellations import DocumentType, register_document
+from ledger.models import CancellationStatus, JournalEntry
+
+OPENING_KINDS = (LotMovementKind.OPEN, LotMovementKind.TRANSFER_IN)
+
+
+class CancellationRefused(HoldingsError):
+    code = "cancellation_refused"
+
+
+def _related(entry: JournalEntry, name: str) -> object | None:
+    try:
+        return getattr(entry, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+# --- naming ------------------------------------------------------------------------------
+
+
+def _describe_pool_record(entry: JournalEntry) -> str:
+    record = _related(entry, "production_record")
+    if record is None:
+        return f"pool record of entry #{entry.sequence}"
+    return f"pool record {record.pool_account.code} {record.day}"  # type: ignore[attr-defined]
+
+
+def _describe_payout(entry: JournalEntry) -> str:
+    payout = _related(entry, "payout")
+    if payout is None:
+        return f"payout of entry #{entry.sequence}"
+    return f"payout {payout.txid} to {payout.wallet.code}"  # type: ignore[attr-defined]
+
+
+def _describe_sale(entry: JournalEntry) -> str:
+    sale = _related(entry, "sale")
+    return f"sale {sale.reference}" if sale else f"sale of entry #{entry.sequence}"  # type: ignore[attr-defined]
+
+
+def _describe_transfer(entry: JournalEntry) -> str:
+    transfer = _related(entry, "transfer")
+    if transfer is None:
+        return f"transfer of entry #{entry.sequence}"
+    return f"transfer {transfer.txid}"  # type: ignore[attr-defined]
+
+
+def _describe_loan_event(entry: JournalEntry) -> str:
+    event = _related(entry, "loan_event")
+    if event is None:
+        return f"loan event of entry #{entry.sequence}"
+    return (
+        f"loan {event.loan.code} {event.get_kind_display().lower()} "  # type: ignore[attr-defined]
+        f"of {event.effective_date}"  # type: ignore[attr-defined]
+    )
+
+
+def _describe_remeasurement(entry: JournalEntry) -> str:
+    remeasurement = _related(entry, "remeasurement")
+    if remeasurement is None:
+        return f"remeasurement of entry #{entry.sequence}"
+    return (
+        f"remeasurement of {remeasurement.commodity_id} "  # type: ignore[attr-defined]
+        f"at {remeasurement.as_of}"  # type: ignore[attr-defined]
+    )
+
+
+def _describe_opening(entry: JournalEntry) -> str:
+    return f"opening balances at {entry.effective_date}"
+
+
+# --- what depends on a document ----------------------------------------------------------
+
+
+def _live(movements: Q | None = None) -> Q:
+    """Movements whose entry stands: not a cancellation's, nor of an entry cancelled."""
+    standing = ~Q(kind=LotMovementKind.CANCELLATION) & ~Q(
+        entry__cancellations__status=CancellationStatus.APPROVED
+    )
+    return standing if movements is None else standing & movements
+
+
+def _refuse_moved_since(entry: JournalEntry, document: str, moved_after: Q) -> None:
+    later = (
+        LotMovement.objects.filter(_live(moved_after))
+        .exclude(entry=entry)
+        .select_related("entry", "lot__account")
+        .order_by("effective_date", "id")
+        .first()
+    )
+    if later is not None:
+        raise CancellationRefused(
+            f"{document} cannot be cancelled: lot {later.lot_id} in "
+            f"{later.lot.account.code} was since moved by entry #{later.entry.sequence} "
+            f"({later.entry.kind} on {later.effective_date}); cancel that first",
+            field="entry",
+        )
+
+
+def _check_lots(entry: JournalEntry, document: str) -> None:
+    """A lot the document opened must still be as it opened: nothing took from it since."""
+    opened = LotMovement.objects.filter(entry=entry, kind__in=OPENING_KINDS).values("lot_id")
+    _refuse_moved_since(entry, document, Q(lot_id__in=opened))
+
+
+def _check_lots_only(entry: JournalEntry, on: date) -> None:
+    _check_lots(entry, document_name(entry))
+
+
+def _check_remeasurement(entry: JournalEntry, on: date) -> None:
+    document = document_name(entry)
+    remeasurement = _related(entry, "remeasurement")
+    if remeasurement is not None:
+        later = (
+            Remeasurement.objects.filter(
+                commodity_id=remeasurement.commodity_id,  # type: ignore[attr-defined]
+                as_of__gt=remeasurement.as_of,  # type: ignore[attr-defined]
+                entry__isnull=False,
+            )
+            .exclude(entry__cancellations__status=CancellationStatus.APPROVED)
+            .order_by("as_of")
+            .first()
+        )
+        if later is not None:
+            raise CancellationRefused(
+                f"{document} cannot be cancelled: the remeasurement at {later.as_of} measured "
+                "from it; cancel that first",
+                field="entry",
+            )
+    first = LotMovement.objects.filter(entry=entry).order_by("id").first()
+    if first is not None:
+        adjusted = LotMovement.objects.filter(entry=entry).values("lot_id")
+        _refuse_moved_since(entry, document, Q(lot_id__in=adjusted, id__gt=first.pk))
+
+
+def _check_loan_event(entry: JournalEntry, on: date) -> None:
+    document = document_name(entry)
+    _check_lots(entry, document)
+    event = _related(entry, "loan_event")
+    if event is None:
+        return
+    later = (
+        LoanEvent.objects.filter(loan_id=event.loan_id, entry__isnull=False)  # type: ignore[attr-defined]
+        .filter(
+            Q(effective_date__gt=event.effective_date)  # type: ignore[attr-defined]
+            | Q(effective_date=event.effective_date, pk__gt=event.pk)  # type: ignore[attr-defined]
+        )
+        .exclude(entry__cancellations__status=CancellationStatus.APPROVED)
+    )
+    if event.kind == LoanEventKind.ACCRUAL:  # type: ignore[attr-defined]
+        # Later interest does not build on earlier interest; what paid it does.
+        later = later.filter(kind__in=[LoanEventKind.REPAYMENT, LoanEventKind.LIQUIDATION])
+    depending = later.order_by("effective_date", "id").first()
+    if depending is not None:
+        raise CancellationRefused(
+            f"{document} cannot be cancelled: the loan's {depending.get_kind_display().lower()} "
+            f"of {depending.effective_date} (entry #{depending.entry.sequence if depending.entry else '?'}) came after it "
+            "and builds on it; cancel that first",
+            field="entry",
+        )
+
+
+# --- undoing -----------------------------------------------------------------------------
+
+
+def undo_subledger(entry: JournalEntry, reversal: JournalEntry, on: date) -> None:
+    """Match every lot movement and disposal of `entry` with its opposite, under
+    `reversal`, dated `on`; the lots' state follows (locked in id order first)."""
+    movements = list(LotMovement.objects.filter(entry=entry).order_by("id"))
+    if movements:
+        lots = {
+            lot.pk: lot
+            for lot in Lot.objects.select_for_update()
+            .filter(pk__in={m.lot_id for m in movements})
+            .order_by("pk")
+        }
+        now = timezone.now()
+        rows = []
+        for movement in movements:
+            lot = lots[movement.lot_id]
+            lot.quantity -= movement.quantity
+            lot.cost -= movement.cost
+            lot.fair_value_adjustment -= movement.fair_value_adjustment
+            rows.append(
+                (
+                    lot.pk,
+                    reversal.pk,
+                    on,
+                    LotMovementKind.CANCELLATION,
+                    -movement.quantity,
+                    -movement.cost,
+                    -movement.fair_value_adjustment,
+                    now,
+                )
+            )
+        bulk.update_lots(list(lots.values()))
+        bulk.insert("holdings_lotmovement", MOVEMENT_COLUMNS, rows)
+    Disposal.objects.bulk_create(
+        Disposal(
+            lot_id=disposal.lot_id,
+            sale_id=disposal.sale_id,
+            transfer_id=disposal.transfer_id,
+            entry=reversal,
+            disposed_on=on,
+            units=-disposal.units,
+            cost=-disposal.cost,
+            carrying_value=-disposal.carrying_value,
+            proceeds=-disposal.proceeds,
+            realized_gain=-disposal.realized_gain,
+            days_held=disposal.days_held,
+            method=disposal.method,
+            reversal_of=disposal,
+        )
+        for disposal in Disposal.objects.filter(entry=entry).order_by("id")
+    )
+
+
+def _undo_loan_event(entry: JournalEntry, reversal: JournalEntry, on: date) -> None:
+    undo_subledger(entry, reversal, on)
+    event = _related(entry, "loan_event")
+    if event is not None:
+        loan_check_ltv(loan=event.loan, as_of=on)  # type: ignore[attr-defined]
+
+
+# --- registration ------------------------------------------------------------------------
+
+_DESCRIBERS: dict[str, Callable[[JournalEntry], str]] = {
+    "pool_earning": _describe_pool_record,
+    "pool_payout": _describe_payout,
+    "sale": _describe_sale,
+    "wallet_transfer": _describe_transfer,
+    "fair_value_remeasurement": _describe_remeasurement,
+    "opening_balance": _describe_opening,
+    **{
+        kind: _describe_loan_event
+        for kind in (
+            "loan_draw",
+            "loan_pledge",
+            "loan_release",
+            "loan_interest",
+            "loan_repayment",
+            "loan_liquidation",
+        )
+    },
+}
+
+
+def document_name(entry: JournalEntry) -> str:
+    return _DESCRIBERS[entry.kind](entry)
+
+
+def register() -> None:
+    """Tell the ledger how each of the miner's documents is cancelled."""
+    for kind, describe in _DESCRIBERS.items():
+        if kind.startswith("loan_"):
+            document = DocumentType(describe, _check_loan_event, _undo_loan_event)
+        elif kind == "fair_value_remeasurement":
+            document = DocumentType(describe, _check_remeasurement, undo_subledger)
+        else:
+            document = DocumentType(describe, _check_lots_only, undo_subledger)
+        register_document((kind,), document)

@@ -1,5 +1,8 @@
 # One target per job. Everything installs into .venv; PostgreSQL is embedded unless
 # DATABASE_URL names a server; Celery needs no broker unless CELERY_BROKER_URL names one.
+# These targets are a development machine's: what production must set (DATABASE_URL,
+# DJANGO_SECRET_KEY) falls back to local defaults under .data/ (README: Settings).
+export CANGO_DEVELOPMENT ?= true
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python

@@ -1,7 +1,10 @@
 """`make run`: set everything up, then run the web server, a Celery worker and Celery beat.
 
-This process holds the embedded PostgreSQL (when no DATABASE_URL is set) for as long as the
-three children run; Ctrl-C stops them all, then the database.
+It runs in development mode (CANGO_DEVELOPMENT=true unless set otherwise): without
+DATABASE_URL, this process holds the embedded PostgreSQL for as long as the three children
+run; Ctrl-C stops them all, then the database. The migrations run as the tables' owner; the
+demonstration data, the web server, the worker and beat as the application's role, which
+owns nothing.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cango_treasury.settings")
+    os.environ.setdefault("CANGO_DEVELOPMENT", "true")  # inherited by the three children
     import django
     from django.core.management import call_command
 
     django.setup()
-    call_command("migrate", interactive=False, verbosity=0)
+    call_command("migrate", interactive=False, verbosity=0)  # as the owner, then no more
     call_command("load_chart")
     call_command("demo_users")
     if os.environ.get("LOAD_DEMO_DATA", "true").lower() not in {"0", "false", "no"}:
@@ -65,7 +69,7 @@ def main() -> int:
         f"  API:      {base}/api/v1/   (docs: {base}/api/v1/docs/)\n"
         f"  Log in:   admin / {os.environ.get('DEMO_PASSWORD', 'treasury-demo')} "
         f"(also finance.staff, finance.approver, auditor)\n"
-        f"  Token:    .venv/bin/python manage.py drf_create_token auditor\n"
+        f"  Token:    CANGO_DEVELOPMENT=true .venv/bin/python manage.py drf_create_token auditor\n"
         f"Press Ctrl-C to stop.\n",
         flush=True,
     )

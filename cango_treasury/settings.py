@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import secrets
+import sys
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(environ.Env().str("CANGO_DATA_DIR", default=str(BASE_DIR / ".data")))
@@ -15,12 +19,36 @@ DATA_DIR = Path(environ.Env().str("CANGO_DATA_DIR", default=str(BASE_DIR / ".dat
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Development mode: what production must set falls back to local defaults under DATA_DIR
+# (the embedded PostgreSQL for DATABASE_URL, a generated key for DJANGO_SECRET_KEY). `make`
+# and the `make run` launcher turn it on; the test runner and the type checker, which serve
+# nothing, imply it. Anywhere else a missing variable stops the process before it serves.
+DEVELOPMENT = env.bool("CANGO_DEVELOPMENT", default=False) or any(
+    tool in sys.modules for tool in ("pytest", "mypy")
+)
+_REQUIRED = {
+    "DATABASE_URL": "the PostgreSQL server the application connects to, as its own role",
+    "DJANGO_SECRET_KEY": "the key that signs sessions, CSRF tokens and password resets",
+}
+_refused = [
+    f"{name} is not set ({why})"
+    for name, why in _REQUIRED.items()
+    if not env.str(name, default="") and not DEVELOPMENT and (name == "DATABASE_URL" or not DEBUG)
+]
+if _refused:
+    raise ImproperlyConfigured(
+        "; ".join(_refused) + ". Set it in the environment (README: Deployment), or set "
+        "CANGO_DEVELOPMENT=true on a development machine to use local defaults under "
+        f"{DATA_DIR} (the embedded PostgreSQL, a generated secret key)."
+    )
+
 
 def _secret_key() -> str:
     key = env.str("DJANGO_SECRET_KEY", default="")
     if key:
         return key
-    # Local use only: a key generated once and kept under .data/, never committed.
+    # Development only: a key generated once and kept under .data/, never committed.
     path = DATA_DIR / "secret_key"
     if not path.exists():
         DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -30,7 +58,6 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -51,6 +78,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "ledger.apps.LedgerConfig",
     "holdings.apps.HoldingsConfig",
+    "cango_treasury.apps.CangoTreasuryConfig",  # `migrate` as the owner; deployment checks
 ]
 
 MIDDLEWARE = [
@@ -84,15 +112,49 @@ TEMPLATES = [
     },
 ]
 
-# PostgreSQL always: an external server by DATABASE_URL, otherwise the embedded one.
-if env.str("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db_url("DATABASE_URL")}
+
+def _database(variable: str) -> dict[str, Any]:
+    database: dict[str, Any] = env.db_url(variable)
     # A Unix socket directory is written percent-encoded in the URL's host part.
-    DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
+    database["HOST"] = unquote(database.get("HOST", ""))
+    return database
+
+
+# PostgreSQL always, with two roles: the application connects by DATABASE_URL as a role that
+# owns nothing (it reads and writes rows; it cannot disable a trigger), and `migrate` alone
+# connects by DATABASE_OWNER_URL as the tables' owner (cango_treasury/database_roles.py).
+# Without DATABASE_OWNER_URL the application's role runs the migrations and owns the tables.
+# In development mode without DATABASE_URL: the embedded server, set up with both roles.
+DATABASE_OWNER: dict[str, Any] = {}
+if env.str("DATABASE_URL", default=""):
+    DATABASES = {"default": _database("DATABASE_URL")}
+    if env.str("DATABASE_OWNER_URL", default=""):
+        _owner = _database("DATABASE_OWNER_URL")
+        if _owner["NAME"] != DATABASES["default"]["NAME"]:
+            raise ImproperlyConfigured(
+                f"DATABASE_OWNER_URL names the database {_owner['NAME']!r} and DATABASE_URL "
+                f"{DATABASES['default']['NAME']!r}: both must name the same database."
+            )
+        DATABASE_OWNER = {
+            "USER": _owner["USER"],
+            "PASSWORD": _owner.get("PASSWORD", ""),
+            "HOST": _owner["HOST"],
+            "PORT": _owner.get("PORT", ""),
+            "OPTIONS": _owner.get("OPTIONS", {}),
+        }
 else:
-    from cango_treasury.embedded_postgres import embedded_database_settings
+    from cango_treasury.embedded_postgres import (
+        embedded_database_settings,
+        embedded_owner_credentials,
+    )
 
     DATABASES = {"default": embedded_database_settings(DATA_DIR)}
+    DATABASE_OWNER = embedded_owner_credentials()
+if DATABASE_OWNER.get("USER") == DATABASES["default"]["USER"]:
+    DATABASE_OWNER = {}  # one role for both: the application owns its tables
+# The role the migrations grant row access to (ledger 0014); empty: the application's role
+# is the owner.
+DATABASE_APPLICATION_ROLE = DATABASES["default"]["USER"] if DATABASE_OWNER else ""
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 # Tests get a database of their own, named after the one configured, so two checkouts (or
@@ -168,6 +230,16 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: a broker that needs no server unless CELERY_BROKER_URL names Redis or RabbitMQ.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+# On Redis and SQS a message taken by a worker that dies comes back after this many seconds:
+# longer than the longest task runs (a night's import or verification takes minutes) and
+# than the longest retry countdown (Celery caps backoff at 10 minutes), and well under the
+# transport's own hour.
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=1800)
+if CELERY_BROKER_VISIBILITY_TIMEOUT <= 0:
+    raise ImproperlyConfigured("CELERY_BROKER_VISIBILITY_TIMEOUT must be a number of seconds > 0.")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {}
+if CELERY_BROKER_URL.split(":", 1)[0] in {"redis", "rediss", "redis+socket", "sentinel", "sqs"}:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = DATA_DIR / "broker"
     for sub in ("queue", "processed", "control"):
@@ -188,6 +260,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# The stalled-import sweep: how often it runs. Unset, the schedule in the database decides
+# (every 15 minutes as installed, changed in the admin); set, beat writes it there as it
+# starts. How long a batch waits before it counts as stalled: IMPORT_STALE_AFTER_MINUTES.
+IMPORT_SWEEP_EVERY_MINUTES = env.int("IMPORT_SWEEP_EVERY_MINUTES", default=0)
+if IMPORT_SWEEP_EVERY_MINUTES < 0:
+    raise ImproperlyConfigured("IMPORT_SWEEP_EVERY_MINUTES must be a number of minutes > 0.")
+CELERY_BEAT_SCHEDULE: dict[str, Any] = {}
+if IMPORT_SWEEP_EVERY_MINUTES:
+    CELERY_BEAT_SCHEDULE["Resume stalled imports"] = {
+        "task": "holdings.resume_stalled_imports",
+        "schedule": timedelta(minutes=IMPORT_SWEEP_EVERY_MINUTES),
+    }
 
 # Holdings: how production is valued and where prices come from.
 # The price a day's revenue uses: "day_end" (00:00 UTC after the earning day) or "day_start".
@@ -199,8 +283,11 @@ PRICE_PROVIDER_API_KEY = env.str("PRICE_PROVIDER_API_KEY", default="")
 PRICE_PROVIDER_ASSETS = env.list("PRICE_PROVIDER_ASSETS", default=["BTC"])
 # Disposal method the company elected: "fifo" (default) or "specific".
 LOT_RELIEF_METHOD = env.str("LOT_RELIEF_METHOD", default="fifo")
-# A batch left "running" this long with nobody holding it is resumed by the nightly sweep.
+# A batch left pending or running this long with nobody holding it counts as stalled: the
+# sweep (IMPORT_SWEEP_EVERY_MINUTES) imports it again. Read when the sweep runs.
 IMPORT_STALE_AFTER_MINUTES = env.int("IMPORT_STALE_AFTER_MINUTES", default=15)
+if IMPORT_STALE_AFTER_MINUTES < 0:
+    raise ImproperlyConfigured("IMPORT_STALE_AFTER_MINUTES must be a number of minutes >= 0.")
 POOL_API_TIMEOUT_SECONDS = env.float("POOL_API_TIMEOUT_SECONDS", default=30.0)
 ESPLORA_URL = env.str("ESPLORA_URL", default="")  # on-chain evidence; empty: none
 # Reconciliation: a payout counts as settled with this many confirmations; a difference up

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import importlib
+import os
 from pathlib import Path
 
 import factory
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.apps import apps as django_apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.backends.postgresql.operations import DatabaseOperations
@@ -17,10 +19,47 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from cango_treasury.celery import app as celery_app
+from cango_treasury.database_roles import become_owner
 from ledger import roles
 from ledger.services import chart_load
 
 CHART = Path(__file__).resolve().parent.parent / "fixtures" / "chart_of_accounts.csv"
+
+# What the tests start (`manage.py` in a subprocess, the `make run` launcher) is on a
+# development machine too.
+os.environ.setdefault("CANGO_DEVELOPMENT", "true")
+# Celery reads these from the environment before its configuration: they go, so that the
+# suite's own broker (test_broker below) is the one used, here and in what tests start.
+for _variable in (
+    "CELERY_BROKER_URL",
+    "CELERY_BROKER_READ_URL",
+    "CELERY_BROKER_WRITE_URL",
+    "CELERY_RESULT_BACKEND",
+):
+    os.environ.pop(_variable, None)
+
+# How the application connects, before the suite takes the owner's role (below).
+APPLICATION_DATABASE = {
+    key: settings.DATABASES["default"].get(key)
+    for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
+}
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """The suite connects as the tables' owner, as `migrate` does: it creates its database,
+    and some tests switch triggers off (replica mode) to tamper with rows or empty tables."""
+    become_owner()
+
+
+@pytest.fixture(scope="session")
+def application_database(django_db_setup):
+    """Connection settings of the application's role, for the test database; empty when the
+    application is configured to own its tables (no DATABASE_OWNER_URL)."""
+    if not settings.DATABASE_APPLICATION_ROLE:
+        return {}
+    return {**APPLICATION_DATABASE, "NAME": settings.DATABASES["default"]["NAME"]}
+
 
 # Transactional tests end with a flush (TRUNCATE). The journal refuses TRUNCATE by trigger,
 # so the test database's superuser flushes in replica mode, where those triggers are off.
@@ -146,20 +185,41 @@ def broker_folders(tmp_path_factory):
     return folders
 
 
-@pytest.fixture
-def worker(broker_folders):
-    """An in-process worker on a broker folder of its own (not the one `make run` uses)."""
-    saved = dict(celery_app.conf.broker_transport_options)
-    celery_app.conf.broker_transport_options = {
-        "data_folder_in": str(broker_folders["queue"]),
-        "data_folder_out": str(broker_folders["queue"]),
-        "processed_folder": str(broker_folders["processed"]),
-        "control_folder": str(broker_folders["control"]),
+@pytest.fixture(scope="session", autouse=True)
+def test_broker(broker_folders):
+    """The suite's own broker, whatever CELERY_BROKER_URL says: a message a test sends never
+    reaches a worker of `make run` or of a live deployment. TEST_CELERY_BROKER_URL names a
+    real one (Redis...) for a run that wants it. Results go to the test database."""
+    conf = celery_app.conf
+    saved = {
+        "broker_url": conf.broker_url,
+        "broker_transport_options": dict(conf.broker_transport_options),
+        "result_backend": conf.result_backend,
     }
-    for leftover in broker_folders["queue"].iterdir():
-        leftover.unlink()  # messages an earlier test left unconsumed
+    conf.broker_url = os.environ.get("TEST_CELERY_BROKER_URL") or "filesystem://"
+    conf.broker_transport_options = (
+        {
+            "data_folder_in": str(broker_folders["queue"]),
+            "data_folder_out": str(broker_folders["queue"]),
+            "processed_folder": str(broker_folders["processed"]),
+            "control_folder": str(broker_folders["control"]),
+        }
+        if conf.broker_url.startswith("filesystem://")
+        else {"visibility_timeout": settings.CELERY_BROKER_VISIBILITY_TIMEOUT}
+    )
+    conf.result_backend = "django-db"
     try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
+        yield conf.broker_url
     finally:
-        celery_app.conf.broker_transport_options = saved
+        for key, value in saved.items():
+            setattr(conf, key, value)
+
+
+@pytest.fixture
+def worker(test_broker, broker_folders):
+    """An in-process worker on the suite's broker (not the one `make run` uses)."""
+    if test_broker.startswith("filesystem://"):
+        for leftover in broker_folders["queue"].iterdir():
+            leftover.unlink()  # messages an earlier test left unconsumed
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield

@@ -2,11 +2,12 @@
 depends on it, and how its subledger is undone together with its entry.
 
 Undoing a document's subledger is the same for every kind: each lot movement its entry made
-is matched by an opposite movement (kind `cancellation`) on the cancellation's date, and
-each disposal by its mirror (negative units and amounts), so that lots, disposals and the
-journal agree on every day. What may not be undone is refused, naming the later event that
-depends on it: a lot the document opened that has moved since, a lot its remeasurement
-adjusted that has moved since, a later remeasurement, a later event of the same loan.
+is matched by its mirror (the same kind, opposite amounts, under the reversal entry) on the
+cancellation's date, and each disposal by its mirror (negative units and amounts), so that
+lots, disposals, the journal and every report built on them agree on every day. What may
+not be undone is refused, naming the later event that depends on it: a lot the document
+opened that has moved since, a lot its remeasurement adjusted that has moved since, a later
+remeasurement, a later event of the same loan.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def _describe_opening(entry: JournalEntry) -> str:
 
 def _live(movements: Q | None = None) -> Q:
     """Movements whose entry stands: not a cancellation's, nor of an entry cancelled."""
-    standing = ~Q(kind=LotMovementKind.CANCELLATION) & ~Q(
+    standing = Q(entry__reversal_of__isnull=True) & ~Q(
         entry__cancellations__status=CancellationStatus.APPROVED
     )
     return standing if movements is None else standing & movements
@@ -184,10 +185,11 @@ def _check_loan_event(entry: JournalEntry, on: date) -> None:
         later = later.filter(kind__in=[LoanEventKind.REPAYMENT, LoanEventKind.LIQUIDATION])
     depending = later.order_by("effective_date", "id").first()
     if depending is not None:
+        sequence = depending.entry.sequence if depending.entry else "?"
         raise CancellationRefused(
             f"{document} cannot be cancelled: the loan's {depending.get_kind_display().lower()} "
-            f"of {depending.effective_date} (entry #{depending.entry.sequence if depending.entry else '?'}) came after it "
-            "and builds on it; cancel that first",
+            f"of {depending.effective_date} (entry #{sequence}) came after it and builds on "
+            "it; cancel that first",
             field="entry",
         )
 
@@ -196,8 +198,8 @@ def _check_loan_event(entry: JournalEntry, on: date) -> None:
 
 
 def undo_subledger(entry: JournalEntry, reversal: JournalEntry, on: date) -> None:
-    """Match every lot movement and disposal of `entry` with its opposite, under
-    `reversal`, dated `on`; the lots' state follows (locked in id order first)."""
+    """Match every lot movement and disposal of `entry` with its mirror, under `reversal`,
+    dated `on`; the lots' state follows (locked in id order first)."""
     movements = list(LotMovement.objects.filter(entry=entry).order_by("id"))
     if movements:
         lots = {
@@ -218,7 +220,7 @@ def undo_subledger(entry: JournalEntry, reversal: JournalEntry, on: date) -> Non
                     lot.pk,
                     reversal.pk,
                     on,
-                    LotMovementKind.CANCELLATION,
+                    movement.kind,
                     -movement.quantity,
                     -movement.cost,
                     -movement.fair_value_adjustment,

@@ -392,7 +392,6 @@ class LotMovementKind(models.TextChoices):
     TRANSFER_OUT = "transfer_out", "Transferred out"
     DISPOSAL = "disposal", "Disposed of"
     REMEASUREMENT = "remeasurement", "Fair value remeasurement"
-    CANCELLATION = "cancellation", "Cancelled (its document's movement undone)"
 
 
 class LotMovement(models.Model):

@@ -45,7 +45,14 @@ from holdings.models import (
 )
 from holdings.production import price_timestamp
 from ledger import selectors as ledger_selectors
-from ledger.models import Account, AccountType, Commodity, Posting
+from ledger.models import (
+    Account,
+    AccountType,
+    Cancellation,
+    CancellationStatus,
+    Commodity,
+    Posting,
+)
 from ledger.money import FUNCTIONAL_CURRENCY, exact_sum, to_scale
 
 ZERO = Decimal(0)
@@ -634,11 +641,25 @@ class _Movements:
 
 def _classified_movements(code: str, start: date, end: date) -> _Movements:
     """The period's lot movements of a commodity, added up by what they were."""
+    # A cancelled document's mirror movements (under its reversal) count where the
+    # document's own did, so the two net to nothing.
     by_entry = Case(
-        When(entry__sale__isnull=False, then=Value("sales")),
-        When(entry__transfer__isnull=False, then=Value("network_fees")),
-        When(entry__loan_event__kind=LoanEventKind.LIQUIDATION, then=Value("liquidations")),
-        When(entry__loan_event__kind=LoanEventKind.REPAYMENT, then=Value("loan_repayments")),
+        *(
+            When(**{f"{path}sale__isnull": False}, then=Value("sales"))
+            for path in ("entry__", "entry__reversal_of__")
+        ),
+        *(
+            When(**{f"{path}transfer__isnull": False}, then=Value("network_fees"))
+            for path in ("entry__", "entry__reversal_of__")
+        ),
+        *(
+            When(**{f"{path}loan_event__kind": kind}, then=Value(label))
+            for kind, label in (
+                (LoanEventKind.LIQUIDATION, "liquidations"),
+                (LoanEventKind.REPAYMENT, "loan_repayments"),
+            )
+            for path in ("entry__", "entry__reversal_of__")
+        ),
         default=Value("other"),
         output_field=CharField(),
     )
@@ -690,11 +711,12 @@ def _proceeds(code: str, start: date, end: date, by_entry: Case) -> dict[str, De
     ):
         proceeds[row["disposed_by"]] += row["total"]
     repaid_with = LotMovement.objects.filter(
+        Q(entry__loan_event__kind=LoanEventKind.REPAYMENT)
+        | Q(entry__reversal_of__loan_event__kind=LoanEventKind.REPAYMENT),
         lot__commodity_id=code,
         effective_date__gte=start,
         effective_date__lte=end,
         kind=LotMovementKind.DISPOSAL,
-        entry__loan_event__kind=LoanEventKind.REPAYMENT,
     ).values("entry_id")
     settled = Posting.objects.filter(
         entry_id__in=repaid_with, account__type=AccountType.LIABILITY
@@ -1059,25 +1081,38 @@ def loan_schedule(*, loan: Any, start: date | None = None, end: date | None = No
     )
     flows: dict[date, dict[str, Decimal]] = {}
     kinds: dict[date, list[str]] = {}
-    for event in LoanEvent.objects.filter(
-        loan=loan, effective_date__gte=start, effective_date__lte=end
-    ).order_by("effective_date", "id"):
-        day_flows = flows.setdefault(event.effective_date, dict.fromkeys(FLOWS, ZERO))
-        kinds.setdefault(event.effective_date, []).append(event.kind)
+    # Each event on its day; a cancelled one again, negated, on its cancellation's day.
+    happenings: list[tuple[date, LoanEvent, int, str]] = [
+        (event.effective_date, event, 1, event.kind)
+        for event in LoanEvent.objects.filter(
+            loan=loan, effective_date__gte=start, effective_date__lte=end
+        )
+    ]
+    for cancellation in Cancellation.objects.filter(
+        entry__loan_event__loan=loan,
+        status=CancellationStatus.APPROVED,
+        effective_date__gte=start,
+        effective_date__lte=end,
+    ).select_related("entry__loan_event"):
+        event = cancellation.entry.loan_event
+        happenings.append((cancellation.effective_date, event, -1, f"{event.kind}_cancelled"))
+    for day, event, sign, label in sorted(happenings, key=lambda h: (h[0], h[2] < 0, h[1].pk)):
+        day_flows = flows.setdefault(day, dict.fromkeys(FLOWS, ZERO))
+        kinds.setdefault(day, []).append(label)
         details = event.details or {}
         if event.kind == LoanEventKind.DRAW:
-            day_flows["principal_drawn"] += event.amount
+            day_flows["principal_drawn"] += sign * event.amount
         elif event.kind == LoanEventKind.ACCRUAL:
-            day_flows["interest_accrued"] += event.amount
+            day_flows["interest_accrued"] += sign * event.amount
         elif event.kind in (LoanEventKind.REPAYMENT, LoanEventKind.LIQUIDATION):
-            day_flows["interest_paid"] += Decimal(details.get("interest", "0"))
-            day_flows["principal_paid"] += Decimal(details.get("principal", "0"))
+            day_flows["interest_paid"] += sign * Decimal(details.get("interest", "0"))
+            day_flows["principal_paid"] += sign * Decimal(details.get("principal", "0"))
             if event.kind == LoanEventKind.LIQUIDATION:
-                day_flows["collateral_liquidated"] += event.units
+                day_flows["collateral_liquidated"] += sign * event.units
         elif event.kind == LoanEventKind.PLEDGE:
-            day_flows["collateral_pledged"] += event.units
+            day_flows["collateral_pledged"] += sign * event.units
         elif event.kind == LoanEventKind.RELEASE:
-            day_flows["collateral_released"] += event.units
+            day_flows["collateral_released"] += sign * event.units
     days = [before + timedelta(days=n) for n in range((end - start).days + 2)]
     prices = {
         p.timestamp: p.price

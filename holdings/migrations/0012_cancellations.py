@@ -83,21 +83,6 @@ class Migration(migrations.Migration):
                 to="holdings.disposal",
             ),
         ),
-        migrations.AlterField(
-            model_name="lotmovement",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("open", "Opened"),
-                    ("transfer_in", "Transferred in"),
-                    ("transfer_out", "Transferred out"),
-                    ("disposal", "Disposed of"),
-                    ("remeasurement", "Fair value remeasurement"),
-                    ("cancellation", "Cancelled (its document's movement undone)"),
-                ],
-                max_length=16,
-            ),
-        ),
         migrations.RunSQL(SQL, REVERSE_SQL),
         migrations.RunSQL(
             "SELECT ledger_audit_attach('holdings_requestkey', 'id', '{}', '{}', '{insert,update,delete,truncate}')",

@@ -127,7 +127,10 @@ def test_specific_identification_relieves_the_lots_named(world):
         D("53666.67"),
     )
     assert sale.realized_gain == D("-2500.00")
-    with pytest.raises(InsufficientLots, match=r"holds 1\.5; 2 cannot be taken"):
+    with pytest.raises(
+        InsufficientLots,
+        match=r"can give 1\.5 on the sale.s day and every day after; 2 cannot be taken",
+    ):
         sell("T-2", units=D("2"), lots=[(lot_b.pk, D("2"))])
 
 

@@ -610,7 +610,7 @@ class TransferListCreate(FilteredList):
                 scope="transfer",
                 payload=arguments,
                 create=partial(treasury.transfer_record, created_by=request.user, **arguments),
-                load=Transfer.objects.get,
+                load=lambda pk: Transfer.objects.get(pk=pk),
             )
         shown = TransferSerializer(_transfers().get(pk=record.pk), context={"request": request})
         return Response(
@@ -795,7 +795,7 @@ class _LoanEventCreate(LedgerView):
                 scope=f"loan:{loan.code}:{self.body_class.__name__}",
                 payload=arguments,
                 create=call,
-                load=LoanEvent.objects.get,
+                load=lambda pk: LoanEvent.objects.get(pk=pk),
             )
         created = created and first
         shown = LoanEventSerializer(_loan_events().get(pk=event.pk))

@@ -10,7 +10,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from holdings import loans, production, reconciliation, selectors, services
+from holdings import loans, production, reconciliation, seals, selectors, services
 from holdings.importers.common import PoolApiError
 
 logger = logging.getLogger(__name__)
@@ -99,12 +99,14 @@ def remeasure_month_end(as_of: str | None = None) -> dict[str, Any]:
 
 @shared_task(name="holdings.verify_lots")
 def verify_lots() -> dict[str, Any]:
-    """Nightly: every lot-tracked account's quantity and cost equal the sum of its lots."""
+    """Nightly: every lot-tracked account's quantity and cost equal the sum of its lots, and
+    every lot row the sum of its movements and what opened it (seals.lot_breaks)."""
     today = timezone.now().date()
     differences = selectors.lot_differences(as_of=today)
+    lots = seals.lot_breaks()
     summary = {
         "as_of": today.isoformat(),
-        "ok": not differences,
+        "ok": not differences and not lots,
         "differences": [
             {
                 "account": d.account,
@@ -115,8 +117,19 @@ def verify_lots() -> dict[str, Any]:
             }
             for d in differences
         ],
+        "lots": [
+            {
+                "lot": lot.lot_id,
+                "account": lot.account,
+                "field": lot.field,
+                "found": lot.found,
+                "expected": lot.expected,
+                "detail": lot.detail,
+            }
+            for lot in lots
+        ],
     }
-    if differences:
+    if differences or lots:
         logger.error("lots differ from the ledger as of %s: %s", today, summary)
     return summary
 

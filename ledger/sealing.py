@@ -23,13 +23,14 @@ import hashlib
 import json
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import connection, transaction
+from django.utils.module_loading import autodiscover_modules
 
 from ledger.errors import LedgerError
 from ledger.money import VALUE_PLACES, fits_scale, format_amount
@@ -233,9 +234,19 @@ def entry_digests(
 
 
 @dataclass(frozen=True)
+class ChainSealResult:
+    """What a sealing run did for a chain sealed with the journal (see SealedChain)."""
+
+    chain: str
+    sealed: int
+    sealed_through: int | None
+    head_hash: str
+
+
+@dataclass(frozen=True)
 class SealResult:
     """What a sealing run did. `deferred`: postings were still in flight after the wait, so
-    nothing was sealed this time."""
+    nothing was sealed this time. `chains`: what the chains sealed with the journal did."""
 
     sealed: int
     first_sequence: int | None
@@ -243,6 +254,88 @@ class SealResult:
     sealed_through: int | None
     head_hash: str
     deferred: bool = False
+    chains: tuple[ChainSealResult, ...] = ()
+
+
+# --- chains sealed with the journal ------------------------------------------------------
+
+# Other apps keep records tied to posted entries (the holdings' lots, lot movements,
+# disposals and loan events). The ledger does not know them; an app that has such records
+# offers a chain in a module named `seals`, which registers it here on import. Each chain is
+# sealed right after the journal, in the journal's sealing transaction and under its lock,
+# and verified with it.
+
+
+@dataclass(frozen=True)
+class JournalBreak:
+    """The first place a chain does not verify. `chain`: "journal" or a sealed chain's
+    name; `record` and `record_id` name the row concerned, where there is one (for the
+    journal, the entry is the row)."""
+
+    sequence: int | None
+    entry_id: int | None
+    reason: str  # a key of selectors.BREAK_REASONS or of a chain's reasons
+    detail: str
+    chain: str = "journal"
+    record: str | None = None
+    record_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    """A chain sealed with the journal, checked against its seals (as JournalVerification)."""
+
+    chain: str
+    entries_checked: int
+    sealed_through: int | None
+    head_hash: str
+    unsealed_entries: int
+    first_break: JournalBreak | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_break is None
+
+
+class SealedChain(Protocol):
+    name: str
+    # What a break of this chain can be: reason code -> words.
+    reasons: Mapping[str, str]
+
+    def seal(self) -> ChainSealResult:
+        """Seal every journal-sealed entry not sealed in this chain yet. Called inside the
+        journal's sealing transaction, holding its lock, after the journal's seals."""
+        ...
+
+    def verify(self) -> ChainVerification:
+        """Check the chain against its seals (called inside one snapshot)."""
+        ...
+
+
+_CHAINS: dict[str, SealedChain] = {}
+_DISCOVERED = False
+
+
+def register_chain(chain: SealedChain) -> None:
+    _CHAINS[chain.name] = chain
+
+
+def sealed_chains() -> list[SealedChain]:
+    """The chains sealed with the journal: every installed app's `seals` module is imported
+    once, and registers its chain."""
+    global _DISCOVERED
+    if not _DISCOVERED:
+        autodiscover_modules("seals")
+        _DISCOVERED = True
+    return list(_CHAINS.values())
+
+
+def chains_seal() -> tuple[ChainSealResult, ...]:
+    """Seal every chain sealed with the journal, under the journal's sealing lock."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [SEAL_LOCK])
+        return tuple(chain.seal() for chain in sealed_chains())
 
 
 # Entry sequences come from a PostgreSQL sequence, taken when the entry is inserted, not
@@ -303,9 +396,13 @@ def chain_head() -> tuple[int | None, str]:
     return (row[0], row[1]) if row else (None, GENESIS_HASH)
 
 
-def journal_seal(*, limit: int | None = None, wait: float = DEFAULT_WAIT_SECONDS) -> SealResult:
+def journal_seal(
+    *, limit: int | None = None, wait: float = DEFAULT_WAIT_SECONDS, chains: bool = False
+) -> SealResult:
     """Seal every posted entry not sealed yet (at most `limit`), in sequence order, in one
-    transaction. Runs one at a time across processes; a second run seals nothing new."""
+    transaction. Runs one at a time across processes; a second run seals nothing new.
+    `chains`: then seal the chains sealed with the journal (sealed_chains), in the same
+    transaction, up to the journal's last seal (what the sealing job does)."""
     if limit is not None and limit < 1:
         raise LedgerError("limit must be at least 1", field="limit", code="invalid_limit")
     through = sealable_through(wait=wait)
@@ -314,7 +411,15 @@ def journal_seal(*, limit: int | None = None, wait: float = DEFAULT_WAIT_SECONDS
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [SEAL_LOCK])
         head_sequence, head_hash = chain_head()
         if through is None:
-            return SealResult(0, None, None, head_sequence, head_hash, deferred=True)
+            return SealResult(
+                0,
+                None,
+                None,
+                head_sequence,
+                head_hash,
+                deferred=True,
+                chains=chains_seal() if chains else (),
+            )
         sealed, first, last = 0, None, None
         for batch in entry_digests(after=head_sequence or 0, through=through, limit=limit):
             columns: list[list[Any]] = [[] for _ in range(8)]
@@ -347,4 +452,5 @@ def journal_seal(*, limit: int | None = None, wait: float = DEFAULT_WAIT_SECONDS
             last_sequence=last,
             sealed_through=last if last is not None else head_sequence,
             head_hash=head_hash,
+            chains=chains_seal() if chains else (),
         )

@@ -26,11 +26,14 @@ from ledger.models import DEBIT_NORMAL_TYPES, Account, AccountType, JournalEntry
 from ledger.money import EXACT, FUNCTIONAL_CURRENCY, exact_sum, money, to_scale
 from ledger.sealing import (
     GENESIS_HASH,
+    ChainVerification,
     EntryDigest,
+    JournalBreak,
     chain_head,
     content_hash,
     entry_digests,
     link_hash,
+    sealed_chains,
 )
 
 ZERO = Decimal(0)
@@ -656,29 +659,35 @@ BREAK_REASONS = {
 _BEFORE_ANY = -(2**63)
 
 
-@dataclass(frozen=True)
-class JournalBreak:
-    sequence: int | None
-    entry_id: int | None
-    reason: str  # a key of BREAK_REASONS
-    detail: str
+def break_reasons() -> dict[str, str]:
+    """What a break can be: the journal's (BREAK_REASONS), then each sealed chain's."""
+    reasons = dict(BREAK_REASONS)
+    for chain in sealed_chains():
+        for code, words in chain.reasons.items():
+            reasons.setdefault(code, words)
+    return reasons
 
 
 @dataclass(frozen=True)
 class JournalVerification:
     """The journal checked against its seals. `entries_checked` entries matched their seals
     (up to the first break, if any); entries after the last seal (`sealed_through`) wait
-    for the next sealing run and are not a break."""
+    for the next sealing run and are not a break. `chains`: the chains sealed with the
+    journal, checked too when asked; `first_break` is then the first break of any of them
+    in sequence order (the journal's first at the same sequence)."""
 
     entries_checked: int
     sealed_through: int | None
     head_hash: str
     unsealed_entries: int
     first_break: JournalBreak | None
+    chains: tuple[ChainVerification, ...] = ()
+    # The journal's own first break (first_break without the chains).
+    journal_break: JournalBreak | None = None
 
     @property
     def ok(self) -> bool:
-        return self.first_break is None
+        return self.first_break is None and all(chain.ok for chain in self.chains)
 
 
 @dataclass(frozen=True, slots=True)
@@ -725,10 +734,14 @@ def _one_snapshot() -> Iterator[None]:
         yield
 
 
-def journal_verify(*, recorded_head: tuple[int, str] | None = None) -> JournalVerification:
+def journal_verify(
+    *, recorded_head: tuple[int, str] | None = None, chains: bool = False
+) -> JournalVerification:
     """Walk the seals and the entries together in sequence order, hashing every sealed entry
     again, and report the first break. `recorded_head` (sequence, hash), a seal's hash kept
-    outside the database, also catches a chain rewritten or cut short up to that seal."""
+    outside the database, also catches a chain rewritten or cut short up to that seal.
+    `chains`: verify the chains sealed with the journal too (the subledgers), in the same
+    snapshot."""
     with _one_snapshot():
         head_sequence, head_hash = chain_head()
         checked, found = (0, None) if head_sequence is None else _walk(through=head_sequence)
@@ -751,12 +764,29 @@ def journal_verify(*, recorded_head: tuple[int, str] | None = None) -> JournalVe
                 "entry_without_sequence",
                 f"entry {no_sequence[0]} has no sequence number, so it cannot be sealed",
             )
+        verified = tuple(chain.verify() for chain in sealed_chains()) if chains else ()
     return JournalVerification(
         entries_checked=checked,
         sealed_through=head_sequence,
         head_hash=head_hash,
         unsealed_entries=unsealed,
-        first_break=found,
+        first_break=_first(found, [chain.first_break for chain in verified]),
+        chains=verified,
+        journal_break=found,
+    )
+
+
+def _first(
+    journal: JournalBreak | None, others: Iterable[JournalBreak | None]
+) -> JournalBreak | None:
+    """The first break in sequence order (one without a sequence last); the journal's first
+    at the same place."""
+    found = [b for b in (journal, *others) if b is not None]
+    if not found:
+        return None
+    return min(
+        found,
+        key=lambda b: (b.sequence is None, b.sequence or 0, b.chain != "journal"),
     )
 
 

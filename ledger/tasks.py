@@ -8,7 +8,7 @@ from typing import Any
 from celery import shared_task
 from django.utils import timezone
 
-from ledger import selectors, services
+from ledger import sealing, selectors, services
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +45,9 @@ def verify_integrity() -> dict[str, Any]:
 
 @shared_task(name="ledger.seal_journal")
 def seal_journal() -> dict[str, Any]:
-    """Every five minutes: seal what was posted since the last run."""
-    result = services.journal_seal()
+    """Every five minutes: seal what was posted since the last run, then the chains sealed
+    with the journal (the subledgers) up to its last seal."""
+    result = services.journal_seal(chains=True)
     if result.deferred:
         logger.warning(
             "journal sealing deferred: postings still in flight; sealed through %s",
@@ -60,6 +61,15 @@ def seal_journal() -> dict[str, Any]:
             result.last_sequence,
             result.head_hash,
         )
+    for chain in result.chains:
+        if chain.sealed:
+            logger.info(
+                "%s sealed: %s entries, through sequence %s, head %s",
+                chain.chain,
+                chain.sealed,
+                chain.sealed_through,
+                chain.head_hash,
+            )
     return {
         "sealed": result.sealed,
         "first_sequence": result.first_sequence,
@@ -67,13 +77,22 @@ def seal_journal() -> dict[str, Any]:
         "sealed_through": result.sealed_through,
         "head_hash": result.head_hash,
         "deferred": result.deferred,
+        "chains": {
+            chain.chain: {
+                "sealed": chain.sealed,
+                "sealed_through": chain.sealed_through,
+                "head_hash": chain.head_hash,
+            }
+            for chain in result.chains
+        },
     }
 
 
 @shared_task(name="ledger.verify_journal")
 def verify_journal() -> dict[str, Any]:
-    """Nightly: hash every sealed entry again and follow the chain; a break is an error."""
-    report = selectors.journal_verify()
+    """Nightly: hash every sealed entry again and follow the chain, and the chains sealed
+    with it (the subledgers); a break is an error."""
+    report = selectors.journal_verify(chains=True)
     found = report.first_break
     if found is None:
         logger.info(
@@ -84,29 +103,49 @@ def verify_journal() -> dict[str, Any]:
         )
     else:
         logger.error(
-            "journal chain broken at sequence %s (entry %s): %s: %s",
+            "%s chain broken at sequence %s (entry %s%s): %s: %s",
+            found.chain,
             found.sequence,
             found.entry_id,
+            "" if found.record is None else f", {found.record} {found.record_id}",
             found.reason,
             found.detail,
         )
     return journal_verification_summary(report)
 
 
+def _break_summary(found: sealing.JournalBreak | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {
+        "sequence": found.sequence,
+        "entry_id": found.entry_id,
+        "reason": found.reason,
+        "detail": found.detail,
+        "chain": found.chain,
+        "record": found.record,
+        "record_id": found.record_id,
+    }
+
+
 def journal_verification_summary(report: selectors.JournalVerification) -> dict[str, Any]:
-    found = report.first_break
     return {
         "ok": report.ok,
         "entries_checked": report.entries_checked,
         "sealed_through": report.sealed_through,
         "head_hash": report.head_hash,
         "unsealed_entries": report.unsealed_entries,
-        "first_break": None
-        if found is None
-        else {
-            "sequence": found.sequence,
-            "entry_id": found.entry_id,
-            "reason": found.reason,
-            "detail": found.detail,
-        },
+        "first_break": _break_summary(report.first_break),
+        "chains": [
+            {
+                "chain": chain.chain,
+                "ok": chain.ok,
+                "entries_checked": chain.entries_checked,
+                "sealed_through": chain.sealed_through,
+                "head_hash": chain.head_hash,
+                "unsealed_entries": chain.unsealed_entries,
+                "first_break": _break_summary(chain.first_break),
+            }
+            for chain in report.chains
+        ],
     }

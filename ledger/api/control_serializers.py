@@ -32,7 +32,7 @@ from ledger.models import (
     PeriodClose,
 )
 from ledger.money import format_amount
-from ledger.selectors import BREAK_REASONS
+from ledger.selectors import break_reasons
 
 MAX_REASON_LENGTH = 2000
 
@@ -335,6 +335,9 @@ class AuditLogSerializer(serializers.ModelSerializer):
 
 # --- the sealed journal ------------------------------------------------------------------
 
+# The journal's reasons, then those of the chains sealed with it.
+_REASONS = break_reasons()
+
 
 class JournalBreakSerializer(serializers.Serializer):
     sequence = serializers.IntegerField(
@@ -344,16 +347,52 @@ class JournalBreakSerializer(serializers.Serializer):
         allow_null=True, help_text="The entry concerned (the one sealed there)."
     )
     reason = serializers.ChoiceField(
-        choices=list(BREAK_REASONS.items()),
-        help_text="; ".join(f"`{code}`: {words}" for code, words in BREAK_REASONS.items()),
+        choices=list(_REASONS.items()),
+        help_text="; ".join(f"`{code}`: {words}" for code, words in _REASONS.items()),
     )
     detail = serializers.CharField(help_text="What is wrong, in words.")
+    chain = serializers.CharField(
+        help_text="The chain that breaks: `journal`, or a chain sealed with it "
+        "(`subledgers`: lots, lot movements, disposals, loan events)."
+    )
+    record = serializers.CharField(
+        allow_null=True,
+        help_text="The kind of row concerned in a subledger (`lot`, `lot_movement`, "
+        "`disposal`, `loan_event`), or null.",
+    )
+    record_id = serializers.IntegerField(allow_null=True, help_text="That row's id, or null.")
+
+
+class ChainVerificationSerializer(serializers.Serializer):
+    """A chain sealed with the journal, checked against its seals."""
+
+    chain = serializers.CharField(
+        help_text="`subledgers`: lots, lot movements, disposals, "
+        "loan events, sealed entry by entry after the journal."
+    )
+    ok = serializers.BooleanField(help_text="No break in this chain.")
+    entries_checked = serializers.IntegerField(
+        help_text="Sealed entries whose rows were hashed again and found as sealed."
+    )
+    sealed_through = serializers.IntegerField(
+        allow_null=True, help_text="The sequence of this chain's last seal."
+    )
+    head_hash = serializers.CharField(help_text="This chain's last seal's hash.")
+    unsealed_entries = serializers.IntegerField(
+        help_text="Entries after this chain's last seal, waiting for the next sealing run."
+    )
+    first_break = JournalBreakSerializer(
+        allow_null=True, help_text="This chain's first break, or null."
+    )
 
 
 class JournalVerificationSerializer(serializers.Serializer):
     """The journal checked against its hash chain (selectors.journal_verify)."""
 
-    ok = serializers.BooleanField(help_text="No break: every sealed entry matches its seal.")
+    ok = serializers.BooleanField(
+        help_text="No break: every sealed entry, and every subledger row of a sealed entry, "
+        "matches its seal."
+    )
     entries_checked = serializers.IntegerField(
         help_text="Sealed entries hashed again and found as sealed (up to the first break)."
     )
@@ -368,5 +407,12 @@ class JournalVerificationSerializer(serializers.Serializer):
         help_text="Entries after the last seal, waiting for the next sealing run."
     )
     first_break = JournalBreakSerializer(
-        allow_null=True, help_text="The first break in sequence order, or null."
+        allow_null=True,
+        help_text="The first break in sequence order, of the journal or of a chain sealed "
+        "with it, or null.",
+    )
+    chains = ChainVerificationSerializer(
+        many=True,
+        help_text="The chains sealed with the journal (the subledgers), each checked against "
+        "its seals; `ok` is false when any of them breaks.",
     )

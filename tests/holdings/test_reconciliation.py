@@ -482,7 +482,7 @@ def test_a_clean_day_matches_every_kind_with_a_message_for_each_item(chain, sett
         "payouts": ("matched", 2, 0, 0),
         "wallets": ("matched", 3, 0, 0),
         "loans": ("matched", 3, 0, 0),
-        "internal": ("matched", 5, 0, 0),
+        "internal": ("matched", 7, 0, 0),
     }
     assert all(run.as_of == DAY and run.finished_at >= run.started_at for run in runs.values())
     assert runs["payouts"].sources == ["esplora"]
@@ -570,6 +570,7 @@ def test_a_clean_day_matches_every_kind_with_a_message_for_each_item(chain, sett
 
     assert [(i.checked, i.message) for i in items_of(runs["internal"])] == [
         ("lots", "every lot-tracked account equals its open lots"),
+        ("lot_rows", "every lot equals the sum of its movements and what opened it"),
         (
             "trial_balance",
             "trial balance total value at the end of 2026-01-05: ledger 0.00 USD, zero 0.00 USD",
@@ -579,6 +580,12 @@ def test_a_clean_day_matches_every_kind_with_a_message_for_each_item(chain, sett
         (
             "seals",
             "the journal matches its seals through sequence - (0 entries; head "
+            f"{'0' * 64}; {JournalEntry.objects.count()} newer entries wait for the next "
+            "sealing)",
+        ),
+        (
+            "subledger_seals",
+            "the subledgers match their seals through sequence - (0 entries; head "
             f"{'0' * 64}; {JournalEntry.objects.count()} newer entries wait for the next "
             "sealing)",
         ),
@@ -818,7 +825,7 @@ def test_with_no_chain_to_ask_the_on_chain_items_are_unreachable_never_matched(
         "payouts": ("incomplete", 0, 0, 3),
         "wallets": ("incomplete", 1, 0, 2),
         "loans": ("matched", 3, 0, 0),
-        "internal": ("matched", 5, 0, 0),
+        "internal": ("matched", 7, 0, 0),
     }
     assert [(i.subject, i.checked, i.status, i.message) for i in items_of(runs["payouts"])] == [
         (PAYOUT_2, "on_chain", "unreachable", f"payout {PAYOUT_2} not checked: {reason}"),
@@ -1095,7 +1102,7 @@ def tamper(sql: str, params: list) -> None:
 
 @pytest.mark.django_db
 def test_a_tampered_roll_up_is_found_with_its_account_and_difference(recon_world):
-    assert counts(reconcile(as_of=DAY, kinds=["internal"])[0]) == ("matched", 5, 0, 0)
+    assert counts(reconcile(as_of=DAY, kinds=["internal"])[0]) == ("matched", 7, 0, 0)
     hot = recon_world["hot"].account
     tamper(
         "UPDATE ledger_dailybalance SET quantity = quantity + 0.001 "
@@ -1105,7 +1112,7 @@ def test_a_tampered_roll_up_is_found_with_its_account_and_difference(recon_world
 
     run = reconcile(as_of=DAY, kinds=["internal"])[0]
 
-    assert counts(run) == ("breaks", 3, 2, 0)
+    assert counts(run) == ("breaks", 5, 2, 0)
     lots, rollup = breaks_of(run)
     assert (lots.subject, lots.checked, lots.commodity) == (hot.code, "lots", "BTC")
     assert (lots.ledger_amount, lots.source_amount, lots.difference) == (
@@ -1143,8 +1150,14 @@ def test_a_tampered_lot_is_found_with_its_account_and_difference(recon_world):
 
     run = reconcile(as_of=DAY, kinds=["internal"])[0]
 
-    assert counts(run) == ("breaks", 4, 1, 0)
-    [item] = breaks_of(run)
+    assert counts(run) == ("breaks", 5, 2, 0)
+    item, lot = breaks_of(run)
+    # The lot no longer opened with what its opening movement says.
+    assert (lot.subject_type, lot.checked, lot.details["field"]) == (
+        "lot",
+        "lot_rows",
+        "original_quantity",
+    )
     assert (item.subject_type, item.subject, item.checked) == ("account", cold.code, "lots")
     assert (item.ledger_amount, item.source_amount, item.difference) == (
         D("1.5"),
@@ -1168,7 +1181,7 @@ def test_a_sealed_entry_altered_behind_the_triggers_breaks_the_journal(recon_wor
 
     run = reconcile(as_of=DAY, kinds=["internal"])[0]
 
-    assert counts(run) == ("breaks", 4, 1, 0)
+    assert counts(run) == ("breaks", 6, 1, 0)
     [item] = breaks_of(run)
     assert (item.subject_type, item.subject, item.checked) == (
         "journal_entry",

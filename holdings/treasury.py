@@ -354,7 +354,8 @@ def _take_named(
         lot = by_id.get(lot_id)
         if lot is None:
             raise InsufficientLots(
-                f"lot {lot_id} is not a lot of wallet {wallet.code} acquired by the sale",
+                f"lot {lot_id} is not an open lot of wallet {wallet.code} acquired by the "
+                "sale's time",
                 field=f"lots[{n}].lot",
             )
         held = candidates.available[lot_id]

@@ -435,12 +435,13 @@ def _sales() -> QuerySet[Sale]:
             "wallet", "commodity", "proceeds_account", "proceeds_commodity", "entry", "created_by"
         )
         .prefetch_related(
+            "entry__cancellations",
             Prefetch(
                 "disposals",
                 queryset=Disposal.objects.select_related(
                     "lot__account__wallet", "lot__commodity", "sale", "transfer"
                 ).order_by("id"),
-            )
+            ),
         )
         .order_by("-sold_at", "-id")
     )
@@ -452,12 +453,13 @@ def _transfers() -> QuerySet[Transfer]:
             "from_wallet__commodity", "to_wallet", "entry", "created_by"
         )
         .prefetch_related(
+            "entry__cancellations",
             Prefetch(
                 "fee_disposals",
                 queryset=Disposal.objects.select_related(
                     "lot__account__wallet", "lot__commodity", "sale", "transfer"
                 ).order_by("id"),
-            )
+            ),
         )
         .order_by("-sent_at", "-id")
     )
@@ -683,9 +685,13 @@ def _loans() -> QuerySet[Loan]:
 
 
 def _loan_events() -> QuerySet[LoanEvent]:
-    return LoanEvent.objects.select_related(
-        "loan__principal_commodity", "loan__collateral_commodity", "entry", "created_by"
-    ).order_by("effective_date", "id")
+    return (
+        LoanEvent.objects.select_related(
+            "loan__principal_commodity", "loan__collateral_commodity", "entry", "created_by"
+        )
+        .prefetch_related("entry__cancellations")
+        .order_by("effective_date", "id")
+    )
 
 
 def _statuses(loan_list: Any, as_of: Any) -> dict[int, loans.LoanStatus | str]:

@@ -223,6 +223,7 @@ def test_a_loans_events_oldest_first_with_their_entries(running_loan, api_client
         "entry_sequence": entry.sequence,
         "created_by": None,
         "created_at": pledge["created_at"],
+        "cancellation": None,
     }
     assert (draw["kind"], draw["amount"], draw["units"]) == ("draw", "150000.00", "0.00000000")
     assert draw["details"] == {"value": "150000.00"}

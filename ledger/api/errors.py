@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import DataError
+from django.db import DataError, IntegrityError
 from rest_framework import status
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
@@ -48,6 +48,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                 "detail": "The request contains a value the ledger cannot store.",
             },
             status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, IntegrityError):
+        # A rule PostgreSQL keeps refused the write at commit, after the services' own checks
+        # passed: the books stand as they were (nothing was written). Typically the records
+        # were changed below the application (the nightly integrity check names them).
+        diag = getattr(exc.__cause__, "diag", None)
+        rule = getattr(diag, "constraint_name", None) or "integrity_violation"
+        message = getattr(diag, "message_primary", None) or str(exc).splitlines()[0]
+        logger.error("the database refused a write: %s", message)
+        return Response(
+            {"code": rule, "detail": f"The ledger's database refused this: {message}"},
+            status=status.HTTP_409_CONFLICT,
         )
     response = drf_exception_handler(exc, context)
     if response is None:

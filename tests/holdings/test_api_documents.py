@@ -254,3 +254,37 @@ def test_a_cancellation_racing_a_sale_of_its_lots_leaves_the_books_whole(
     assert cancelled != Sale.objects.filter(reference="RACE").exists()
     for day in (date(2026, 1, 5) + timedelta(days=n) for n in range(10)):
         assert selectors.lot_differences(as_of=day) == [], day
+
+
+# --- below the application -----------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sale_of_a_lot_changed_below_the_application_is_refused_not_a_500(
+    tx_world, api_client_for
+):
+    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    lot = Lot.objects.filter(account__code="1210-COLD-1").order_by("acquired_at").first()
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute(
+            "UPDATE holdings_lot SET quantity = quantity - 0.5, cost = cost - 40000 WHERE id = %s",
+            [lot.pk],
+        )
+        cursor.execute("SET session_replication_role = DEFAULT")
+    response = post(
+        api_client_for("staff"),
+        "/sales/",
+        {
+            "reference": "TAMPERED",
+            "wallet": "COLD-1",
+            "units": "1.5",
+            "sold_at": "2026-01-10T15:30:00Z",
+            "proceeds_commodity": "USD",
+            "gross_proceeds": "150000",
+        },
+    )
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "holdings_lot_matches_movements"
+    assert f"lot {lot.pk}" in response.json()["detail"]
+    assert not Sale.objects.filter(reference="TAMPERED").exists()

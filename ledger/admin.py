@@ -453,6 +453,8 @@ class JournalEntryAdmin(RoleAdmin):
         "idempotency_key",
         "payload_hash",
         "reversal",
+        "document",
+        "cancellation",
         "created_by_name",
         "approved_by_name",
         "manual_journal_link",
@@ -517,6 +519,20 @@ class JournalEntryAdmin(RoleAdmin):
         if not parts:
             return "-"
         return format_html_join("; ", "{}", ((part,) for part in parts))
+
+    @admin.display(description="document")
+    def document(self, obj: JournalEntry) -> str:
+        return cancellations.document_of(obj)
+
+    @admin.display(description="cancellation")
+    def cancellation(self, obj: JournalEntry) -> str:
+        found = obj.cancellations.order_by("-id").first()
+        if found is None:
+            return "-"
+        url = reverse("admin:ledger_cancellation_change", args=[found.pk])
+        return format_html(
+            '<a href="{}">#{}</a> {}', url, found.pk, found.get_status_display().lower()
+        )
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(self.cancel_view)

@@ -38,9 +38,9 @@ _refused = [
 ]
 if _refused:
     raise ImproperlyConfigured(
-        "; ".join(_refused) + ". Set it in the environment (README: Deployment), or set "
-        "CANGO_DEVELOPMENT=true on a development machine to use local defaults under "
-        f"{DATA_DIR} (the embedded PostgreSQL, a generated secret key)."
+        "; ".join(_refused) + ". Production sets each in the environment (README: "
+        "Deployment); a development machine may set CANGO_DEVELOPMENT=true instead, for local "
+        f"defaults under {DATA_DIR} (the embedded PostgreSQL, a generated secret key)."
     )
 
 

@@ -8,8 +8,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_production_settings_pass_the_deploy_check():
+    # Production mode, two database roles (the check connects to neither).
     env = {
         **os.environ,
+        "CANGO_DEVELOPMENT": "false",
+        "DATABASE_URL": "postgresql://cango_app:secret@db.example.com:5432/cango_treasury",
+        "DATABASE_OWNER_URL": "postgresql://cango_owner:secret@db.example.com:5432/cango_treasury",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
         "DJANGO_SECURE_SSL_REDIRECT": "true",
         "DJANGO_SECURE_COOKIES": "true",

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,6 +104,19 @@ def test_make_run_serves_the_admin_and_the_api_and_stops_on_ctrl_c(tmp_path):
         assert [(e["effective_date"], e["amount"]) for e in events] == [
             ("2026-02-12", "304847500.000000")
         ]
+        # Everything runs as the application's role; the tables are the owner's.
+        socket_dir = (tmp_path / "data" / "postgres" / "postmaster.pid").read_text().split("\n")[4]
+        with psycopg.connect(host=socket_dir, user="postgres", dbname="cango_treasury") as conn:
+            users = conn.execute(
+                "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            ).fetchall()
+            owners = conn.execute(
+                "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class "
+                "WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'S')"
+            ).fetchall()
+        assert users == [("cango_app",)]
+        assert owners == [("postgres",)]
         children = psutil.Process(launcher.pid).children(recursive=True)
         names = " ".join(" ".join(child.cmdline()) for child in children)
         assert "gunicorn" in names and "worker" in names and "beat" in names

@@ -30,6 +30,7 @@ from holdings.models import (
     StatementKind,
 )
 from holdings.production import MAX_FILE_BYTES
+from ledger.dates import validate_report_date
 from ledger.errors import LedgerError
 
 STATUS_COLOURS: dict[str, str] = {
@@ -62,6 +63,7 @@ class ReconcileForm(forms.Form):
         label="Day (UTC)",
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The UTC day to reconcile, at its end.",
+        validators=[validate_report_date],
     )
     kinds = forms.MultipleChoiceField(
         choices=ReconciliationKind.choices,

@@ -8,12 +8,13 @@ into charts (holdings.charts) and tooltips.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -22,9 +23,9 @@ from django.utils.safestring import SafeString
 
 from holdings import charts, dashboard
 from holdings.charts import amount, percent
+from ledger.dates import REPORT_CEILING, REPORT_FLOOR, parse_report_date
 from ledger.roles import OPERATE_ROLES, READ_ROLES, has_any_role
 
-DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TIER_NAMES = {
     "ok": "OK",
     "warning": "Warning",
@@ -33,8 +34,38 @@ TIER_NAMES = {
 }
 
 
+class BoundedDateChangeList(ChangeList):
+    """A change list whose date drill-down (`?<field>__year=`) stays within the report dates
+    (ledger/dates.py): Django works out the end of the year, month or day asked for, which
+    for 9999 is no date at all. Outside them the list answers as for any bad filter."""
+
+    def get_filters(self, request: HttpRequest) -> Any:
+        if self.date_hierarchy:
+            year = request.GET.get(f"{self.date_hierarchy}__year")
+            if year is not None:
+                try:
+                    number = int(year)
+                except ValueError as exc:
+                    raise IncorrectLookupParameters(f"{year!r} is not a year") from exc
+                if not REPORT_FLOOR.year <= number <= REPORT_CEILING.year:
+                    raise IncorrectLookupParameters(
+                        f"{number} is outside {REPORT_FLOOR.year} to {REPORT_CEILING.year}"
+                    )
+        return super().get_filters(request)
+
+
 class TreasuryAdminSite(admin.AdminSite):
     dashboard_template = "admin/holdings/dashboard.html"
+
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        """Every model's change list keeps its date drill-down within the report dates."""
+        base = admin_class or admin.ModelAdmin
+
+        def get_changelist(model_admin: Any, request: HttpRequest, **kwargs: Any) -> Any:
+            return BoundedDateChangeList
+
+        bounded = type(base.__name__, (base,), {"get_changelist": get_changelist})
+        super().register(model_or_iterable, bounded, **options)
 
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -44,11 +75,10 @@ class TreasuryAdminSite(admin.AdminSite):
         today = timezone.now().date()  # USE_TZ: UTC
         raw = request.GET.get("as_of", "").strip()
         context: dict[str, Any] = {"title": "Treasury dashboard", "today": today}
-        as_of = parse_date(raw)
+        as_of, problem = parse_date(raw)
         if raw and as_of is None:
             context["dashboard_error"] = (
-                f"“{raw}” is not a date. Write the date as YYYY-MM-DD, for example "
-                f"{today.isoformat()}."
+                f"{problem}. Write the date as YYYY-MM-DD, for example {today.isoformat()}."
             )
             context["as_of_text"] = raw
         else:
@@ -69,13 +99,12 @@ class TreasuryAdminSite(admin.AdminSite):
         return response
 
 
-def parse_date(text: str) -> date | None:
-    if not DATE_FORMAT.match(text):
-        return None
+def parse_date(text: str) -> tuple[date | None, str]:
+    """The dashboard's date, within the report dates (ledger/dates.py), or why not."""
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
+        return parse_report_date(text), ""
+    except ValueError as exc:
+        return None, str(exc)
 
 
 def quick_links(request: HttpRequest) -> list[tuple[str, str]]:

@@ -16,11 +16,14 @@ from typing import Any
 from django import forms
 
 from holdings import chart, loans, services, treasury
+from holdings.addresses import AddressError, normalize_txid
 from holdings.models import ImportSource, Loan, LoanEvent, PoolAccount, Wallet, WalletAddress
 from holdings.production import MAX_FILE_BYTES
+from ledger.dates import validate_posting_date
 from ledger.errors import LedgerError
 from ledger.forms import add_service_error, service_refusal
 from ledger.models import Account, Commodity
+from ledger.text import validate_printable_line
 
 MAX_PRICE_FILE_BYTES = 20 * 1024 * 1024
 
@@ -246,6 +249,7 @@ class UTCDateTimeField(forms.CharField):
             raise forms.ValidationError("Write the timestamp as 2026-01-10T15:30:00Z.")
         if moment.tzinfo is None or moment.utcoffset() != timedelta(0):
             raise forms.ValidationError("The timestamp must be in UTC: end it with Z or +00:00.")
+        validate_posting_date(moment)
         return moment
 
 
@@ -257,7 +261,9 @@ class SaleRecordForm(forms.Form):
     """A sale to preview and then record through holdings.treasury."""
 
     reference = forms.CharField(
-        max_length=100, help_text="The trade's id at the venue (one sale per id)."
+        max_length=100,
+        help_text="The trade's id at the venue (one sale per id).",
+        validators=[validate_printable_line],
     )
     wallet = forms.ModelChoiceField(
         queryset=_wallets(), to_field_name="code", help_text="The wallet the units leave."
@@ -337,7 +343,11 @@ class SaleRecordForm(forms.Form):
 class TransferRecordForm(forms.Form):
     """An on-chain transfer between two of the company's wallets."""
 
-    txid = forms.CharField(max_length=64, label="Transaction id")
+    txid = forms.CharField(
+        max_length=66,
+        label="Transaction id",
+        help_text="64 hex characters (stored lower-cased).",
+    )
     from_wallet = forms.ModelChoiceField(queryset=_wallets(), to_field_name="code")
     to_wallet = forms.ModelChoiceField(queryset=_wallets(), to_field_name="code")
     units = forms.DecimalField(help_text="Units that arrive in the destination wallet.")
@@ -353,6 +363,12 @@ class TransferRecordForm(forms.Form):
         super().__init__(*args, **kwargs)
         for name in ("from_wallet", "to_wallet"):
             self.fields[name].queryset = _wallets()  # type: ignore[attr-defined]
+
+    def clean_txid(self) -> str:
+        try:
+            return normalize_txid(self.cleaned_data["txid"].strip())
+        except AddressError as exc:
+            raise forms.ValidationError(str(exc)[:1].upper() + str(exc)[1:] + ".") from exc
 
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -392,7 +408,9 @@ class LoanEventRecordForm(forms.Form):
 
     loan = forms.ModelChoiceField(queryset=Loan.objects.none(), to_field_name="code")
     kind = forms.ChoiceField(choices=LOAN_EVENT_KINDS)
-    on = forms.DateField(label="On (UTC date)", input_formats=["%Y-%m-%d"])
+    on = forms.DateField(
+        label="On (UTC date)", input_formats=["%Y-%m-%d"], validators=[validate_posting_date]
+    )
     amount = forms.DecimalField(
         required=False, help_text="Draw or repayment, in the loan's commodity."
     )

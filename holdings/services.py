@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.dateparse import parse_datetime
 
 from holdings import chart
+from holdings.addresses import AddressError, check_address
 from holdings.errors import InvalidSetup, MissingPrice, PriceConflict, RemeasurementError
 from holdings.importers.prices import CoinMetricsClient
 from holdings.importers.records import PriceQuote
@@ -44,11 +45,17 @@ from ledger import services as ledger_services
 from ledger.models import Account, AccountType, Commodity, MeasurementPolicy
 from ledger.money import fits_scale
 from ledger.posting import PostingInput
+from ledger.text import unprintable_field
 
 # --- set-up ------------------------------------------------------------------------------
 
 
 def _clean_and_save(instance: Any, what: str) -> Any:
+    # What people type (names, regions, labels, custodians) is printable text only.
+    unprintable = unprintable_field(instance)
+    if unprintable is not None:
+        name, problem = unprintable
+        raise InvalidSetup(f"{what}: {name} {problem}", field=name)
     try:
         instance.full_clean()
     except ValidationError as exc:
@@ -188,6 +195,10 @@ def wallet_address_add(*, wallet: Wallet | str, address: str, label: str = "") -
     address = address.strip()
     if not address:
         raise InvalidSetup("an address cannot be empty", field="address")
+    try:
+        address = check_address(wallet_obj.commodity_id, address)
+    except AddressError as exc:
+        raise InvalidSetup(str(exc), field="address") from exc
     owner = WalletAddress.objects.filter(address=address).select_related("wallet").first()
     if owner is not None:
         raise InvalidSetup(

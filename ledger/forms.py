@@ -20,9 +20,17 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from ledger import selectors, services
+from ledger.dates import validate_posting_date
 from ledger.errors import LedgerError
-from ledger.models import Account, ManualJournal, ManualJournalLine, PeriodClose
+from ledger.models import (
+    Account,
+    ManualJournal,
+    ManualJournalKind,
+    ManualJournalLine,
+    PeriodClose,
+)
 from ledger.money import FUNCTIONAL_CURRENCY, format_amount
+from ledger.text import validate_printable_text
 
 
 class _DryRun(Exception):
@@ -147,6 +155,7 @@ class PeriodCloseForm(forms.ModelForm):
 
 class ReopenPeriodForm(forms.Form):
     reason = forms.CharField(
+        validators=[validate_printable_text],
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
         help_text="Recorded with the reopening, with your name and the time.",
     )
@@ -184,11 +193,12 @@ class ManualJournalForm(forms.ModelForm):
         widgets = {"memo": forms.Textarea(attrs={"rows": 3, "cols": 80})}
         help_texts = {
             "memo": "What the entry records, for the approver and the auditors.",
-            "kind": "manual unless it is one of the ledger's kinds (lower case, digits, _).",
+            "kind": "What the entry is: manual unless one of the others fits.",
         }
 
     def clean_effective_date(self) -> object:
         day = self.cleaned_data["effective_date"]
+        validate_posting_date(day)
         closed = selectors.closed_through()
         if day is not None and closed is not None and day <= closed:
             raise ValidationError(
@@ -197,12 +207,19 @@ class ManualJournalForm(forms.ModelForm):
             )
         return day
 
+    def clean_memo(self) -> str:
+        memo = self.cleaned_data["memo"]
+        validate_printable_text(memo)
+        return memo
+
     def clean_kind(self) -> str:
         kind = self.cleaned_data["kind"]
         if not re.match(KIND_PATTERN, kind or ""):
             raise ValidationError("Lower-case letters, digits and underscores, from a letter.")
         if kind in services.RESERVED_KINDS:
             raise ValidationError(f"'{kind}' is reserved: reverse an entry from its own page.")
+        if kind not in ManualJournalKind.values:
+            raise ValidationError(f"Kind {services.kind_problem(kind)}.")
         return kind
 
 
@@ -279,6 +296,7 @@ class ManualJournalLineFormSet(forms.BaseInlineFormSet):
 
 class RejectJournalForm(forms.Form):
     reason = forms.CharField(
+        validators=[validate_printable_text],
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
         help_text="Required. Kept with the journal, with your name and the time; its maker "

@@ -327,6 +327,18 @@ class ManualJournalStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+class ManualJournalKind(models.TextChoices):
+    """What a person's entry may be. The kinds the services post (pool_earning, sale,
+    loan_interest, reversal, ...) are theirs alone: a manual journal never takes one."""
+
+    MANUAL = "manual", "Manual"
+    ADJUSTMENT = "adjustment", "Adjustment"
+    ACCRUAL = "accrual", "Accrual"
+    RECLASSIFICATION = "reclassification", "Reclassification"
+    CORRECTION = "correction", "Correction"
+    OPENING = "opening", "Opening"
+
+
 class ManualJournal(models.Model):
     """An entry a person wants posted: drafted and submitted by its maker, approved (and only
     then posted, as `entry`) or rejected with a reason by a finance approver who is not the
@@ -342,7 +354,9 @@ class ManualJournal(models.Model):
     )
     effective_date = models.DateField()
     memo = models.TextField()
-    kind = models.CharField(max_length=32, default="manual")
+    kind = models.CharField(
+        max_length=32, choices=ManualJournalKind.choices, default=ManualJournalKind.MANUAL
+    )
     # NULL means no key; a key makes a request to create the journal idempotent.
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     payload_hash = models.CharField(max_length=64, blank=True)
@@ -380,6 +394,13 @@ class ManualJournal(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status__in=ManualJournalStatus.values), name="ledger_mj_status_known"
+            ),
+            # A kind from the closed list; a journal of another kind drafted before the list
+            # (ledger/migrations/0015) can still be rejected, never approved.
+            models.CheckConstraint(
+                condition=Q(kind__in=ManualJournalKind.values)
+                | Q(status=ManualJournalStatus.REJECTED),
+                name="ledger_mj_kind_known",
             ),
             # Nobody approves, or rejects, their own journal.
             models.CheckConstraint(

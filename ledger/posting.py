@@ -26,6 +26,7 @@ import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from ledger.dates import posting_date_problem, posting_window
 from ledger.errors import (
     AlreadyReversed,
     ClosedPeriod,
@@ -38,6 +39,7 @@ from ledger.errors import (
 )
 from ledger.models import Account, JournalEntry
 from ledger.money import EXACT, FUNCTIONAL_CURRENCY, VALUE_PLACES, exceeds_scale, format_amount
+from ledger.text import text_problem
 
 KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
 MAX_KEY_LENGTH = 200
@@ -280,6 +282,13 @@ def _prepare_exactly(entries: Sequence[EntryInput], chart: _Chart) -> list[_Prep
     prepared = [
         _prepare_one(i, entry, chart.accounts, batch=batch) for i, entry in enumerate(entries)
     ]
+    window = posting_window()
+    for item in prepared:
+        problem = posting_date_problem(item.source.effective_date, window)
+        if problem is not None:
+            raise InvalidEntry(
+                f"effective date {problem}", field=_field(batch, item.index, "effective_date")
+            )
     if chart.closed_through is not None:
         for item in prepared:
             if item.source.effective_date <= chart.closed_through:
@@ -318,6 +327,9 @@ def _prepare_one(
         )
     if not isinstance(entry.memo, str):
         raise InvalidEntry("memo must be text", field=where("memo"))
+    unprintable = text_problem(entry.memo, multiline=True)
+    if unprintable is not None:
+        raise InvalidEntry(f"memo {unprintable}", field=where("memo"))
     if not isinstance(entry.kind, str) or not KIND_PATTERN.fullmatch(entry.kind):
         raise InvalidEntry(
             "kind must be lower-case letters, digits and underscores (at most 32)",

@@ -41,6 +41,7 @@ from ledger.models import (
     Commodity,
     JournalEntry,
     ManualJournal,
+    ManualJournalKind,
     ManualJournalLine,
     ManualJournalStatus,
     PeriodClose,
@@ -50,6 +51,7 @@ from ledger.posting import MAX_KEY_LENGTH, CheckedEntry, EntryInput, PostingInpu
 from ledger.roles import APPROVE_ROLES, OPERATE_ROLES, has_any_role
 from ledger.sealing import SealResult, journal_seal
 from ledger.selectors import account_first_day_below_zero, closed_through
+from ledger.text import unprintable_field
 
 __all__ = [
     "MAX_KEY_LENGTH",
@@ -229,6 +231,10 @@ def _insert_unique(instance: Any, duplicate: LedgerError) -> None:
 
 
 def _full_clean(instance: Any, error: type[LedgerError], exclude: list[str] | None = None) -> None:
+    unprintable = unprintable_field(instance)  # names are printable text only
+    if unprintable is not None:
+        name, problem = unprintable
+        raise error(f"{name} {problem}", field=name)
     try:
         instance.full_clean(exclude=exclude, validate_unique=False)
     except DjangoValidationError as exc:
@@ -310,10 +316,20 @@ def _checked(
         raise InvalidEntry(
             f"kind {kind!r} is reserved: reverse an entry with its own action", field="kind"
         )
+    if kind not in ManualJournalKind.values:
+        raise InvalidEntry(f"kind {kind_problem(kind)}", field="kind")
     (checked,) = check(
         [EntryInput(effective_date=effective_date, memo=memo, postings=postings, kind=kind)]
     )
     return checked
+
+
+def kind_problem(kind: object) -> str:
+    """Why a manual journal cannot have this kind (it is not one of ManualJournalKind)."""
+    return (
+        f"{kind!r} is not a manual journal's kind: one of "
+        f"{', '.join(ManualJournalKind.values)} (the services' own kinds are theirs alone)"
+    )
 
 
 def manual_journal_check(

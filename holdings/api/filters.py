@@ -34,6 +34,7 @@ from holdings.models import (
     Wallet,
 )
 from ledger.api.filters import CommodityFilter, StrictBooleanFilter
+from ledger.dates import validate_report_date
 from ledger.models import Commodity
 
 DATE_FORMATS = ["%Y-%m-%d"]
@@ -80,6 +81,8 @@ def _date(field_name: str, lookup: str, help_text: str) -> django_filters.DateFi
         input_formats=DATE_FORMATS,
         help_text=help_text,
         error_messages={"invalid": "must be a date written YYYY-MM-DD (UTC)."},
+        # The same bounds as every report date (ledger/dates.py).
+        validators=[validate_report_date],
     )
 
 

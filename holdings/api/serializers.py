@@ -16,6 +16,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from holdings.addresses import AddressError, normalize_txid
 from holdings.loans import RETAINED, TRANSFERRED, LoanStatus
 from holdings.models import (
     Disposal,
@@ -50,6 +51,7 @@ from ledger.api.serializers import (
     UTCDateField,
     ValueField,
 )
+from ledger.dates import posting_date_problem
 from ledger.models import Account, Commodity
 from ledger.money import VALUE_PLACES, format_amount
 
@@ -809,6 +811,7 @@ class UTCDateTimeField(serializers.Field):
         "naive": "must say it is UTC (end with Z or +00:00); a timestamp without an offset "
         "is ambiguous.",
         "not_utc": "must be in UTC (end with Z or +00:00).",
+        "out_of_range": "{problem}.",
     }
 
     def to_internal_value(self, data: Any) -> datetime:
@@ -822,6 +825,10 @@ class UTCDateTimeField(serializers.Field):
             self.fail("naive")
         if moment.utcoffset() != timedelta(0):
             self.fail("not_utc")
+        # A time the ledger posts at: from the books' start to today plus the horizon.
+        problem = posting_date_problem(moment.date())
+        if problem is not None:
+            self.fail("out_of_range", problem=problem)
         return moment
 
     def to_representation(self, value: Any) -> str:  # pragma: no cover - input only
@@ -902,7 +909,18 @@ class SaleCreateSerializer(StrictSerializer):
 class TransferCreateSerializer(StrictSerializer):
     """An on-chain transfer between two of the company's wallets."""
 
-    txid = StrictCharField(max_length=64, help_text="The transaction id.")
+    txid = StrictCharField(
+        max_length=66,
+        help_text="The transaction id: 64 hex characters (stored lower-cased; an EVM chain's "
+        "0x prefix is dropped).",
+    )
+
+    def validate_txid(self, value: str) -> str:
+        try:
+            return normalize_txid(value)
+        except AddressError as exc:
+            raise serializers.ValidationError(str(exc) + ".", code="invalid") from exc
+
     from_wallet = _wallet_field("The wallet sent from (its code).")
     to_wallet = _wallet_field("The wallet sent to (its code).")
     units = QuantityField(help_text="Units that arrive in to_wallet.")
@@ -1618,7 +1636,7 @@ class LoanDrawSerializer(_LoanEventBody):
     wallet_commodity = "principal"
 
     amount = QuantityField(help_text="Principal drawn, in the loan's commodity.")
-    on = UTCDateField(help_text="The UTC date the principal arrived.")
+    on = UTCDateField(posting=True, help_text="The UTC date the principal arrived.")
     to_wallet = _wallet_field(
         "The wallet it arrives in (a USDT loan only; a USD loan is received in cash).",
         required=False,
@@ -1640,7 +1658,7 @@ class LoanPledgeSerializer(_LoanEventBody):
 
     units = QuantityField(help_text="Units of collateral pledged.")
     from_wallet = _wallet_field("The wallet the collateral leaves (its code).")
-    on = UTCDateField(help_text="The UTC date of the pledge.")
+    on = UTCDateField(posting=True, help_text="The UTC date of the pledge.")
     control = _control_field()
 
 
@@ -1651,7 +1669,7 @@ class LoanReleaseSerializer(_LoanEventBody):
 
     units = QuantityField(help_text="Units of collateral released.")
     to_wallet = _wallet_field("The wallet the collateral returns to (its code).")
-    on = UTCDateField(help_text="The UTC date of the release.")
+    on = UTCDateField(posting=True, help_text="The UTC date of the release.")
     control = _control_field()
 
 
@@ -1662,7 +1680,7 @@ class LoanRepaymentSerializer(_LoanEventBody):
     wallet_commodity = "principal"
 
     amount = QuantityField(help_text="Paid, in the loan's commodity.")
-    on = UTCDateField(help_text="The UTC date of the payment.")
+    on = UTCDateField(posting=True, help_text="The UTC date of the payment.")
     from_wallet = _wallet_field(
         "The USDT wallet paid from (a USDT loan only; a USD loan is paid from cash).",
         required=False,
@@ -1676,7 +1694,7 @@ class LoanLiquidationSerializer(_LoanEventBody):
 
     units = QuantityField(help_text="Units of collateral sold.")
     proceeds = QuantityField(help_text="What the lender kept, in the loan's commodity.")
-    on = UTCDateField(help_text="The UTC date of the sale.")
+    on = UTCDateField(posting=True, help_text="The UTC date of the sale.")
     control = _control_field()
 
 
@@ -1684,7 +1702,8 @@ class LoanAccrualSerializer(_LoanEventBody):
     """A day's interest on the principal outstanding at the end of the day."""
 
     on = UTCDateField(
-        help_text="The UTC day whose interest accrues (once per day), within the loan's term."
+        posting=True,
+        help_text="The UTC day whose interest accrues (once per day), within the loan's term.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

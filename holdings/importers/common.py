@@ -25,7 +25,9 @@ from urllib.parse import urlsplit
 
 import requests
 
+from holdings.addresses import AddressError, normalize_txid
 from holdings.importers.records import Earning, ImportFileError, ParseContext, ParsedFile, Payout
+from ledger.dates import posting_date_problem
 from ledger.money import EXACT, fits_scale
 
 DEFAULT_TIMEOUT = 30.0
@@ -190,7 +192,6 @@ def _header_kind(
 _DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _DAY_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
 _NAIVE_TIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
-_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def to_decimal(value: Any) -> Decimal | None:
@@ -313,9 +314,17 @@ class Fields:
         if number is None or not number.is_finite() or number != number.to_integral_value():
             raise self.error(f"must be whole Unix seconds, got {jsonable(value)!r}", name)
         try:
-            return datetime.fromtimestamp(int(number), tz=UTC)
+            moment = datetime.fromtimestamp(int(number), tz=UTC)
         except (OverflowError, OSError, ValueError) as exc:
             raise self.error(f"{value} is not a usable Unix time", name) from exc
+        return self.within_books(moment, name)
+
+    def within_books(self, when: Any, name: str) -> Any:
+        """A day or time the ledger posts at (ledger/dates.py), or refused naming the field."""
+        problem = posting_date_problem(when.date() if isinstance(when, datetime) else when)
+        if problem is not None:
+            raise self.error(problem, name)
+        return when
 
     def iso_utc(self, name: str) -> datetime:
         """An ISO 8601 time that says it is UTC (`Z` or `+00:00`)."""
@@ -332,7 +341,7 @@ class Fields:
             raise self.error(f"{text!r} is not an ISO 8601 time", name) from exc
         if moment.utcoffset() != timedelta(0):
             raise self.error(f"{text!r} is not UTC", name)
-        return moment.astimezone(UTC)
+        return self.within_books(moment.astimezone(UTC), name)
 
     def zoneless_utc(self, name: str) -> datetime:
         """A `YYYY-MM-DD HH:MM:SS` time without zone, which the provider means as UTC."""
@@ -340,27 +349,29 @@ class Fields:
         if not _NAIVE_TIME_TEXT.fullmatch(text):
             raise self.error(f"{text!r} must look like YYYY-MM-DD HH:MM:SS", name)
         try:
-            return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+            moment = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
         except ValueError as exc:
             raise self.error(f"{text!r} is not a real time", name) from exc
+        return self.within_books(moment, name)
 
     def day(self, name: str) -> date:
         text = self.text(name)
         if not _DAY_TEXT.fullmatch(text):
             raise self.error(f"{text!r} must be a date written YYYY-MM-DD", name)
         try:
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
         except ValueError as exc:
             raise self.error(f"{text!r} is not a real date", name) from exc
+        return self.within_books(day, name)
 
     def txid(self, name: str) -> str:
         """64 hex characters, lower-cased as explorers write them. EVM chains (ETC) write
         the same hash with a `0x` prefix, which is dropped."""
         text = self.text(name)
-        digits = text[2:] if text[:2].lower() == "0x" else text
-        if not _HEX64.fullmatch(digits):
-            raise self.error(f"{text!r} is not a transaction id (64 hex characters)", name)
-        return digits.lower()
+        try:
+            return normalize_txid(text)
+        except AddressError as exc:
+            raise self.error(str(exc), name) from exc
 
     def address(self, name: str) -> str:
         text = self.text(name)

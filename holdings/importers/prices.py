@@ -204,4 +204,4 @@ def _as_of(item: Fields) -> datetime:
         day = date.fromisoformat(match.group(1))
     except ValueError as exc:
         raise item.error(f"{text!r} is not a real date", "time") from exc
-    return midnight(day) + timedelta(days=1)
+    return midnight(item.within_books(day, "time")) + timedelta(days=1)

@@ -93,7 +93,9 @@ class ManualJournalUpdateSerializer(StrictSerializer):
 
 class RejectSerializer(StrictSerializer):
     reason = StrictCharField(
-        max_length=MAX_REASON_LENGTH, help_text="Why the journal is rejected (required)."
+        multiline=True,
+        max_length=MAX_REASON_LENGTH,
+        help_text="Why the journal is rejected (required).",
     )
 
 
@@ -212,7 +214,9 @@ class PeriodCloseCreateSerializer(StrictSerializer):
 
 class PeriodReopenSerializer(StrictSerializer):
     reason = StrictCharField(
-        max_length=MAX_REASON_LENGTH, help_text="Why the period is reopened (required)."
+        multiline=True,
+        max_length=MAX_REASON_LENGTH,
+        help_text="Why the period is reopened (required).",
     )
 
 

@@ -20,6 +20,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ledger.dates import posting_date_problem, report_date_problem
 from ledger.models import (
     QUANTITY_DIGITS,
     QUANTITY_PLACES,
@@ -29,10 +30,12 @@ from ledger.models import (
     AccountType,
     Commodity,
     JournalEntry,
+    ManualJournalKind,
     Posting,
 )
 from ledger.money import format_amount
 from ledger.selectors import Balance, TrialBalance
+from ledger.text import validate_printable_line, validate_printable_text
 
 # Python's default decimal context keeps 28 significant digits: an amount with more would be
 # rounded silently by the arithmetic that checks and reverses entries.
@@ -54,9 +57,16 @@ MAX_DECIMAL_STRING = 64
 
 
 class StrictCharField(serializers.CharField):
-    """Text that must arrive as a JSON string (DRF's CharField would turn 12 into "12")."""
+    """Text that must arrive as a JSON string (DRF's CharField would turn 12 into "12"), and
+    printable (ledger/text.py): no control, bidirectional or other format characters; tabs
+    and line breaks only where `multiline` (memos, reasons)."""
 
     default_error_messages = {"not_a_string": "must be a string, not {kind}."}
+
+    def __init__(self, *, multiline: bool = False, **kwargs: Any) -> None:
+        self.multiline = multiline
+        super().__init__(**kwargs)
+        self.validators.append(validate_printable_text if multiline else validate_printable_line)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -74,20 +84,32 @@ class StrictCharField(serializers.CharField):
     }
 )
 class UTCDateField(serializers.DateField):
-    """A calendar date written YYYY-MM-DD, nothing else (no times, no week dates)."""
+    """A calendar date written YYYY-MM-DD, nothing else (no times, no week dates), inside
+    the ledger's dates (ledger/dates.py): a report's between 1900-01-01 and 9998-12-31; with
+    `posting=True` a date the ledger posts at, from the books' start to today plus the
+    posting horizon."""
 
     default_error_messages = {
         "invalid": "must be a date written YYYY-MM-DD (UTC).",
         "not_a_date": "{value} is not a calendar date.",
+        "out_of_range": "{problem}.",
     }
+
+    def __init__(self, *, posting: bool = False, **kwargs: Any) -> None:
+        self.posting = posting
+        super().__init__(**kwargs)
 
     def to_internal_value(self, value: Any) -> date:
         if not isinstance(value, str) or not DATE_PATTERN.fullmatch(value):
             self.fail("invalid")
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             self.fail("not_a_date", value=value)
+        problem = posting_date_problem(day) if self.posting else report_date_problem(day)
+        if problem is not None:
+            self.fail("out_of_range", problem=problem)
+        return day
 
 
 class DecimalStringField(serializers.Field):
@@ -270,8 +292,10 @@ class PostingInputSerializer(StrictSerializer):
 class EntryCreateSerializer(StrictSerializer):
     """A balanced entry to post: decimals as strings, dates YYYY-MM-DD (UTC)."""
 
-    effective_date = UTCDateField(help_text="The UTC date the entry takes effect.")
-    memo = StrictCharField(max_length=MAX_MEMO_LENGTH, help_text="What the entry records.")
+    effective_date = UTCDateField(posting=True, help_text="The UTC date the entry takes effect.")
+    memo = StrictCharField(
+        multiline=True, max_length=MAX_MEMO_LENGTH, help_text="What the entry records."
+    )
     kind = StrictCharField(
         required=False,
         default="manual",
@@ -282,7 +306,7 @@ class EntryCreateSerializer(StrictSerializer):
                 "must be lower-case letters, digits and underscores, starting with a letter.",
             )
         ],
-        help_text="Lower-case letters, digits and underscores; 'reversal' is reserved.",
+        help_text="One of " + ", ".join(ManualJournalKind.values) + "; manual by default.",
     )
     postings = serializers.ListField(
         child=PostingInputSerializer(),
@@ -298,6 +322,12 @@ class EntryCreateSerializer(StrictSerializer):
                 "journal-entries/{id}/reverse/.",
                 code="reserved",
             )
+        if value not in ManualJournalKind.values:
+            raise serializers.ValidationError(
+                f"must be one of {', '.join(ManualJournalKind.values)}: the kinds the "
+                "services post are theirs alone.",
+                code="invalid_choice",
+            )
         return value
 
 
@@ -305,9 +335,12 @@ class EntryReverseSerializer(StrictSerializer):
     """Optional date and memo of the reversing entry; the body may be empty."""
 
     effective_date = UTCDateField(
-        required=False, help_text="Date of the reversing entry; the original's by default."
+        posting=True,
+        required=False,
+        help_text="Date of the reversing entry; the original's by default.",
     )
     memo = StrictCharField(
+        multiline=True,
         required=False,
         allow_blank=True,
         default="",

@@ -352,7 +352,10 @@ def test_adding_a_wallet_with_addresses_goes_through_the_services(as_role, setup
     assert WalletAddress.objects.get(address=HOT_ADDRESS).wallet.code == "HOT-1"
 
     # A second address is added by the change page.
-    added = {**taken, "addresses-1-address": "bc1qnewaddress0000000000000000000000000000"}
+    added = {
+        **taken,
+        "addresses-1-address": "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0",
+    }
     assert client.post(url("wallet_change", wallet.pk), added).status_code == 302
     assert wallet.addresses.count() == 2
 

@@ -203,12 +203,19 @@ def test_kas_mined_on_f2pool_imports_into_its_own_commodity(world):
         code="KAS-1",
         name="KAS wallet",
         commodity="KAS",
-        addresses=["kaspa:qz0c8gf8lm54u4m3dw6p0z23vhfmryj8x7qxmq9k5v"],
+        addresses=["kaspa:qqkqkzjvr7zwxxmjxjkmxxdwju9kjs6e9u82uh59z07vgaks6gg62v8707g73"],
     )
     load_prices(date(2026, 1, 1), date(2026, 1, 3), base="KAS")
     content = f2pool_file(
         [(JAN[0], "1234.56789012")],
-        [(9, at(2, 4), "1000", "kaspa:qz0c8gf8lm54u4m3dw6p0z23vhfmryj8x7qxmq9k5v")],
+        [
+            (
+                9,
+                at(2, 4),
+                "1000",
+                "kaspa:qqkqkzjvr7zwxxmjxjkmxxdwju9kjs6e9u82uh59z07vgaks6gg62v8707g73",
+            )
+        ],
     )
     batch = run_import("f2pool", content, pool_account="F2P-KAS")
     assert batch.status == BatchStatus.SUCCEEDED, batch.errors

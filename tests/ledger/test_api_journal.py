@@ -83,7 +83,7 @@ def test_every_scale_round_trips_exactly(chart, api_client_for, second_approver)
         {
             "effective_date": "2025-10-05",
             "memo": "Mined altcoins and a USDT receipt",
-            "kind": "pool_earning",
+            "kind": "adjustment",
             "postings": [
                 {"account": "1260", "quantity": "12.123456789012345678", "value": "100.01"},
                 {"account": "1250", "quantity": "0.00000001", "value": "0.01"},
@@ -93,7 +93,7 @@ def test_every_scale_round_trips_exactly(chart, api_client_for, second_approver)
         },
         approver=second_approver,
     )
-    assert body["kind"] == "pool_earning"
+    assert body["kind"] == "adjustment"
     assert [(p["quantity"], p["value"]) for p in body["postings"]] == [
         ("12.123456789012345678", "100.01"),
         ("0.00000001", "0.01"),

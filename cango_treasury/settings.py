@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -272,6 +272,13 @@ if IMPORT_SWEEP_EVERY_MINUTES:
         "task": "holdings.resume_stalled_imports",
         "schedule": timedelta(minutes=IMPORT_SWEEP_EVERY_MINUTES),
     }
+
+# Dates the ledger posts at (ledger/dates.py): from the books' start (default the Bitcoin
+# genesis block's day, before anything held) to today (UTC) plus a horizon in days.
+BOOKS_START = date.fromisoformat(env.str("BOOKS_START", default="2009-01-03"))
+POSTING_HORIZON_DAYS = env.int("POSTING_HORIZON_DAYS", default=31)
+# Bitcoin testnet and signet addresses (tb1..., m/n/2...) are taken only when this is on.
+BITCOIN_TESTNET_ADDRESSES = env.bool("BITCOIN_TESTNET_ADDRESSES", default=False)
 
 # Holdings: how production is valued and where prices come from.
 # The price a day's revenue uses: "day_end" (00:00 UTC after the earning day) or "day_start".

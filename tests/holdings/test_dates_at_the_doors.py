@@ -314,3 +314,33 @@ def test_the_admin_forms_refuse_dates_outside_the_books_on_their_field(
         assert field in form.errors, (form_class, form.errors)
     form = ReconcileForm(data={"as_of": "9999-12-31"})
     assert not form.is_valid() and "as_of" in form.errors
+
+
+# --- files: prices and pool files ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "when", ["9999-12-31T00:00:00Z", "2099-01-01T00:00:00Z", "2008-12-31T00:00:00Z"]
+)
+def test_a_price_file_dated_outside_the_books_is_refused_naming_row_and_field(when):
+    from holdings.importers.prices import parse_prices
+    from holdings.importers.records import ImportFileError
+
+    content = f"timestamp,base,quote,price,source\n{when},BTC,USD,95000,desk\n".encode()
+    with pytest.raises(ImportFileError) as caught:
+        parse_prices(content, file_name="prices.csv")
+    error = caught.value
+    assert (error.file_name, error.row, error.field) == ("prices.csv", 2, "timestamp")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("day", [date(2099, 1, 1), date(9999, 12, 30), date(2008, 12, 31)])
+def test_a_pool_file_with_days_outside_the_books_fails_naming_the_field(world, day):
+    from holdings.models import ProductionRecord
+    from tests.holdings.conftest import f2pool_file, run_import
+
+    batch = run_import("f2pool", f2pool_file(earnings=[(day, "0.5")]), file_name="far.json")
+    assert batch.status == "failed"
+    error = batch.errors[0]
+    assert error["file"] == "far.json" and error["field"].endswith("mining_date"), error
+    assert ProductionRecord.objects.count() == 0

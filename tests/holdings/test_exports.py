@@ -7,6 +7,7 @@ import io
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from beancount import loader
@@ -25,6 +26,7 @@ from holdings.models import Lot
 from ledger import services as ledger_services
 from ledger.models import Account, AccountType, JournalEntry
 from ledger.posting import PostingInput
+from tests.ledger.conftest import cancel_entry
 
 from .beancount_checks import assert_ties_to_the_trial_balance, export_text, load_checked
 from .conftest import ADDRESS, f2pool_file, run_import
@@ -36,12 +38,13 @@ END = date(2026, 2, 28)
 ROLES = {"anonymous": 401, "no_role": 403, "auditor": 200, "staff": 200, "approver": 200}
 
 
-def keep_the_books() -> None:
+def keep_the_books(*, maker: Any, approver: Any) -> None:
     """A quarter of a small miner: opening lots, pool earnings paid out in part of a lot, a
-    month-end remeasurement, a sale for USDT, a transfer with a fee to a wallet whose code
-    beancount cannot spell, a loan (collateral pledged with control retained and
-    transferred, interest, a repayment in USDT), and what no lot explains: a manual entry
-    on a wallet, a reversal, and a value posted without units."""
+    payout cancelled (its reversal and its lots undone together, asked for by `maker` and
+    approved by `approver`), a month-end remeasurement, a sale for USDT, a transfer with a
+    fee to a wallet whose code beancount cannot spell, a loan (collateral pledged with
+    control retained and transferred, interest, a repayment in USDT), and what no lot
+    explains: a manual entry on a wallet and a value posted without units."""
     services.opening_lots_load(
         as_of=date(2025, 12, 30),
         rows=[
@@ -77,10 +80,16 @@ def keep_the_books() -> None:
         "f2pool",
         f2pool_file(
             [(day, "0.01234567") for day in january],
-            # Days 1 and 2 in full, part of day 3.
-            [(1, datetime(2026, 1, 4, 12, tzinfo=UTC), "0.03", ADDRESS)],
+            # Days 1 and 2 in full, part of day 3; paid again on the 6th.
+            [
+                (1, datetime(2026, 1, 4, 12, tzinfo=UTC), "0.03", ADDRESS),
+                (2, datetime(2026, 1, 6, 12, tzinfo=UTC), "0.02", ADDRESS),
+            ],
         ),
     )
+    # The first payout is cancelled before anything took from its lot (a later event that
+    # did would stop it): the reversal and the lot's undoing are dated the 5th.
+    cancel_entry(first_payout(), maker=maker, approver=approver, effective_date=date(2026, 1, 5))
     services.remeasure(commodity="BTC", as_of=date(2026, 1, 31))
     services.sale_record(
         reference="T-1",
@@ -133,8 +142,6 @@ def keep_the_books() -> None:
             PostingInput("4100", D("-95.50"), D("-95.50")),
         ],
     )
-    payout = JournalEntry.objects.get(kind="pool_payout")
-    ledger_services.entry_reverse(entry=payout, effective_date=date(2026, 2, 14))
     ledger_services.entry_post(
         effective_date=date(2026, 2, 15),
         memo="A value without units",
@@ -145,12 +152,21 @@ def keep_the_books() -> None:
     )
 
 
-@pytest.mark.django_db
-def test_the_export_is_accepted_by_beancount_and_ties_to_the_trial_balance(world):
-    keep_the_books()
+def first_payout() -> JournalEntry:
+    return JournalEntry.objects.filter(kind="pool_payout").earliest("sequence")
 
-    # Before anything was posted, at each step of the quarter, and at its end.
-    for as_of in (date(2025, 12, 1), date(2026, 1, 4), date(2026, 2, 11), date(2026, 2, 14), END):
+
+@pytest.fixture
+def books(world, staff_user, approver_user) -> None:
+    keep_the_books(maker=staff_user, approver=approver_user)
+
+
+@pytest.mark.django_db
+def test_the_export_is_accepted_by_beancount_and_ties_to_the_trial_balance(books):
+    # Before anything was posted, at each step of the quarter (the payout standing, then
+    # cancelled), and at its end.
+    steps = (date(2025, 12, 1), date(2026, 1, 4), date(2026, 1, 5), date(2026, 2, 11), END)
+    for as_of in steps:
         entries = load_checked(export_text(as_of))
         assert assert_ties_to_the_trial_balance(entries, as_of) == Account.objects.count()
 
@@ -165,8 +181,21 @@ def test_the_export_is_accepted_by_beancount_and_ties_to_the_trial_balance(world
     )
     manual = next(t for t in transactions if t.meta["kind"] == "manual")
     assert manual.narration == 'Manual: "found" 0.001 BTC\nin HOT-1'
-    reversal = next(t for t in transactions if t.meta["kind"] == "reversal")
-    assert reversal.meta["reversal-of"] == JournalEntry.objects.get(kind="pool_payout").sequence
+    (reversal,) = [t for t in transactions if t.meta["kind"] == "reversal"]
+    payout = first_payout()
+    assert reversal.meta["reversal-of"] == payout.sequence
+    assert reversal.date == date(2026, 1, 5)
+    # The cancellation took back, lot by lot, what the payout put in the hot wallet: the
+    # lots it opened are empty, and beancount relieved each at the cost it opened at.
+    opened = Lot.objects.filter(movements__entry=payout, account__code="1220-HOT-1")
+    assert opened.count() == 3
+    for lot in opened:
+        assert (lot.quantity, lot.cost) == (D("0"), D("0.00")), lot.pk
+    text = export_text(END)
+    for lot in opened:
+        label = f'"lot-{lot.pk}"'
+        put, taken = (line.strip() for line in text.splitlines() if label in line)
+        assert taken == put.replace("  ", "  -", 1), lot.pk
 
     # Every price through the date is there, with its evidence.
     prices = [e for e in entries if isinstance(e, Price)]
@@ -180,20 +209,19 @@ def test_the_export_is_accepted_by_beancount_and_ties_to_the_trial_balance(world
     }
     names = beancount_account_names(Account.objects.all())
     name = {Account.objects.get(pk=pk).code: n for pk, n in names.items()}
-    # Lots explain these accounts entry by entry: beancount matches every relief.
-    for code in ("1210-COLD-1", "1230-L-1", "1400-L-1", "1220-hot_2.b"):
+    # Lots explain these accounts entry by entry: beancount matches every relief, the
+    # cancelled payout's in the pool's receivable too (its lots were undone with it).
+    for code in ("1210-COLD-1", "1230-L-1", "1400-L-1", "1220-hot_2.b", "1300-F2P-A"):
         assert booking[name[code]] == "STRICT", code
-    # A manual entry, a reversal, a value without units, a loan's USDT: positions at their
-    # own cost.
-    for code in ("1220-HOT-1", "1300-F2P-A", "1110-USDT-1", "2010-L-1", "2110-L-1"):
+    # A manual entry, a value without units, a loan's USDT: positions at their own cost.
+    for code in ("1220-HOT-1", "1110-USDT-1", "2010-L-1", "2110-L-1"):
         assert booking[name[code]] == "NONE", code
     assert booking[name["4100"]] is None
     assert name["1220-hot_2.b"] == "Assets:1220:1220-hot-2-b-X" + name["1220-hot_2.b"][-8:]
 
 
 @pytest.mark.django_db
-def test_lots_keep_their_cost_date_and_label_through_partial_reliefs(world):
-    keep_the_books()
+def test_lots_keep_their_cost_date_and_label_through_partial_reliefs(books):
     text = export_text(END)
     load_checked(text)
     hot = Lot.objects.get(account__code="1220-HOT-1", origin="opening")
@@ -212,8 +240,7 @@ def test_lots_keep_their_cost_date_and_label_through_partial_reliefs(world):
 
 
 @pytest.mark.django_db
-def test_the_balance_assertions_catch_a_single_unit_or_cent(world):
-    keep_the_books()
+def test_the_balance_assertions_catch_a_single_unit_or_cent(books):
     text = export_text(END)
     load_checked(text)
     # One satoshi more in the cold wallet's lots than the ledger holds: bean-check refuses.
@@ -268,8 +295,7 @@ def test_account_names_are_valid_stable_and_distinct():
 
 
 @pytest.mark.django_db
-def test_the_command_writes_the_file(world):
-    keep_the_books()
+def test_the_command_writes_the_file(books):
     out = io.StringIO()
     call_command("export_beancount", "--as-of", "2026-02-28", stdout=out)
     assert out.getvalue() == export_text(END)
@@ -312,8 +338,7 @@ def test_the_export_refuses_what_is_not_a_date():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", list(ROLES))
-def test_every_role_on_the_endpoint(world, api_client_for, role):
-    keep_the_books()
+def test_every_role_on_the_endpoint(books, api_client_for, role):
     response = api_client_for(role).get(API, {"as_of": "2026-02-28"})
     assert response.status_code == ROLES[role]
     if ROLES[role] != 200:

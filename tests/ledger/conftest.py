@@ -1,9 +1,14 @@
-"""Fixtures of the ledger's admin tests."""
+"""Fixtures of the ledger's admin tests, and how a test undoes an entry (a cancellation)."""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 import pytest
 
+from ledger import services
+from ledger.models import Cancellation, CancellationStatus, JournalEntry
 from tests.conftest import UserFactory
 
 
@@ -30,3 +35,23 @@ def as_role(client, users):
         return client
 
     return login
+
+
+def cancel_entry(
+    entry: JournalEntry,
+    *,
+    maker: Any,
+    approver: Any,
+    effective_date: date | None = None,
+    reason: str = "booked in error",
+) -> Cancellation:
+    """Undo an entry the only way there is: its document's cancellation, asked for by `maker`
+    and approved by `approver` (another person, a finance approver). Returns the approved
+    cancellation; its `reversal` is the reversing entry."""
+    requested, created = services.cancellation_request(
+        entry=entry, reason=reason, by=maker, effective_date=effective_date
+    )
+    assert created and requested.status == CancellationStatus.REQUESTED
+    done = services.cancellation_approve(cancellation=requested, by=approver)
+    assert done.status == CancellationStatus.APPROVED and done.reversal is not None
+    return done

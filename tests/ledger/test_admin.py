@@ -9,12 +9,13 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from ledger import selectors, services
 from ledger.admin import utc_today
 from ledger.errors import InvalidAccount
-from ledger.models import Account, Commodity, JournalEntry, PeriodClose
+from ledger.models import Account, Cancellation, Commodity, JournalEntry, PeriodClose
+from tests.ledger.conftest import cancel_entry
 
 pytestmark = pytest.mark.django_db
 
@@ -67,10 +68,14 @@ def test_site_header(as_role, chart):
 
 
 @pytest.mark.parametrize("role", ROLES_THAT_READ)
-def test_changelists_and_detail_pages_render_for_every_role(as_role, role, chart, approver_user):
+def test_changelists_and_detail_pages_render_for_every_role(as_role, role, chart, users):
     entry = cash_in()
-    reversal = services.entry_reverse(entry=entry)
-    close = services.period_close(through=date(2020, 1, 31), by=approver_user)
+    done = cancel_entry(entry, maker=users["staff"], approver=users["approver"])
+    reversal = done.reversal
+    asked, _ = services.cancellation_request(
+        entry=cash_in(memo="second"), reason="typo", by=users["staff"]
+    )
+    close = services.period_close(through=date(2020, 1, 31), by=users["approver"])
     client = as_role(role)
     pages = [
         reverse("admin:index"),
@@ -88,6 +93,10 @@ def test_changelists_and_detail_pages_render_for_every_role(as_role, role, chart
         url("journalentry_changelist") + "?kind=reversal",
         url("journalentry_change", entry.pk),
         url("journalentry_change", reversal.pk),
+        url("cancellation_changelist"),
+        url("cancellation_changelist") + "?status__exact=requested",
+        url("cancellation_change", done.pk),
+        url("cancellation_change", asked.pk),
         url("periodclose_changelist"),
         url("periodclose_change", close.pk),
     ]
@@ -95,7 +104,7 @@ def test_changelists_and_detail_pages_render_for_every_role(as_role, role, chart
         response = client.get(page)
         assert response.status_code == 200, page
     index = client.get(reverse("admin:index")).content.decode()
-    for model in ("Commodities", "Accounts", "Journal entries", "Period closes"):
+    for model in ("Commodities", "Accounts", "Journal entries", "Cancellations", "Period closes"):
         assert model in index
     for hidden in ("Daily balance", "Monthly balance"):
         assert hidden not in index
@@ -340,21 +349,23 @@ def test_journal_entry_detail_is_read_only_with_its_postings(as_role, chart):
     assert "1000 Cash" in html and "3000 Opening balance equity" in html
     assert "1,000.00 USD Dr" in html and "1,000.00 USD Cr" in html
     assert 'name="memo"' not in html and 'name="_save"' not in html
-    assert "Reverse…" in html
-    assert (
-        "Reverse…"
-        not in as_role("auditor").get(url("journalentry_change", entry.pk)).content.decode()
-    )
+    assert "Cancel its document…" in html and url("journalentry_cancel", entry.pk) in html
+    assert "Reverse…" not in html
+    for role in ("approver", "superuser"):
+        html = as_role(role).get(url("journalentry_change", entry.pk)).content.decode()
+        assert "Cancel its document…" in html, role
+    html = as_role("auditor").get(url("journalentry_change", entry.pk)).content.decode()
+    assert "Cancel its document…" not in html and "Reverse…" not in html
 
 
-def test_the_journal_list_reads_a_fixed_number_of_queries(as_role, chart, users):
+def test_the_journal_list_reads_a_fixed_number_of_queries(as_role, chart, users, second_approver):
     client = as_role("staff")
     for n in range(3):
-        services.entry_reverse(entry=cash_in(memo=f"first {n}"), created_by=users["staff"])
+        cancel_entry(cash_in(memo=f"first {n}"), maker=users["staff"], approver=users["approver"])
     with CaptureQueriesContext(connection) as few:
         assert client.get(url("journalentry_changelist")).status_code == 200
     for n in range(10):
-        services.entry_reverse(entry=cash_in(memo=f"more {n}"), created_by=users["approver"])
+        cancel_entry(cash_in(memo=f"more {n}"), maker=users["approver"], approver=second_approver)
     with CaptureQueriesContext(connection) as many:
         assert client.get(url("journalentry_changelist")).status_code == 200
     assert len(many.captured_queries) == len(few.captured_queries)
@@ -370,71 +381,184 @@ def test_journal_entries_cannot_be_added_changed_or_deleted(as_role, chart):
     assert entry.memo == "original"
 
 
-def test_the_reverse_action_posts_a_reversal_once(as_role, chart, users):
+def test_a_cancellation_is_asked_for_on_the_entry_and_approved_by_another(as_role, chart, users):
     entry = cash_in()
-    client = as_role("staff")
-    action = {"action": "reverse_entries", "_selected_action": [entry.pk]}
-    response = client.post(url("journalentry_changelist"), action, follow=True)
+    staff = as_role("staff")
+    page = url("journalentry_cancel", entry.pk)
+    form = staff.get(page)
+    assert form.status_code == 200
+    assert 'name="reason"' in form.content.decode()
+    assert 'name="effective_date"' in form.content.decode()
+    blank = staff.post(page, {"reason": "  ", "effective_date": ""})
+    assert blank.status_code == 200 and "This field is required." in blank.content.decode()
+    assert not Cancellation.objects.exists()
+
+    response = staff.post(page, {"reason": "Booked twice", "effective_date": ""}, follow=True)
+    cancellation = Cancellation.objects.get()
+    assert response.redirect_chain[0][0] == url("cancellation_change", cancellation.pk)
+    (message,) = messages_of(response)
+    assert message.startswith(f"Cancellation of journal entry #{entry.sequence} asked for")
+    assert (cancellation.requested_by, cancellation.reason) == (users["staff"], "Booked twice")
+    assert cancellation.effective_date == entry.effective_date
+    # Nothing is reversed before a finance approver other than the one who asked approves.
+    assert not JournalEntry.objects.filter(reversal_of=entry).exists()
+    html = response.content.decode()
+    assert "Approve…" not in html and "Reject…" not in html
+    entry_page = staff.get(url("journalentry_change", entry.pk)).content.decode()
+    assert "Cancel its document…" not in entry_page  # already being cancelled
+
+    approver = as_role("approver")  # the same test client, now the approver's
+    html = approver.get(url("cancellation_change", cancellation.pk)).content.decode()
+    assert "Approve…" in html and "Reject…" in html
+    confirm = url("cancellation_approve", cancellation.pk)
+    assert approver.get(confirm).status_code == 200
+    response = approver.post(confirm, {}, follow=True)
+    cancellation.refresh_from_db()
     reversal = JournalEntry.objects.get(reversal_of=entry)
-    assert reversal.created_by == users["staff"]
-    assert messages_of(response) == [f"Reversed #{entry.sequence} by #{reversal.sequence}."]
+    assert response.redirect_chain[0][0] == url("cancellation_change", cancellation.pk)
+    assert messages_of(response) == [
+        f"journal entry #{entry.sequence} cancelled: reversed by entry #{reversal.sequence}."
+    ]
+    assert (cancellation.status, cancellation.reversal) == ("approved", reversal)
+    assert (reversal.kind, reversal.effective_date) == ("reversal", entry.effective_date)
+    assert (reversal.created_by, reversal.approved_by) == (users["staff"], users["approver"])
+    assert "Booked twice" in reversal.memo
     assert selectors.account_balance(account="1000", as_of=utc_today()).value == 0
 
-    response = client.post(url("journalentry_changelist"), action, follow=True)
-    (message,) = messages_of(response)
-    assert message.startswith(f"#{entry.sequence} not reversed:")
-    assert "already reversed" in message
-    assert JournalEntry.objects.filter(reversal_of=entry).count() == 1
+    # Once only: no second approval, no second cancellation, and a reversal is never undone.
+    html = approver.get(url("cancellation_change", cancellation.pk)).content.decode()
+    assert "Approve…" not in html
+    again = approver.post(confirm, {})
+    assert again.status_code == 200 and "already approved" in again.content.decode()
+    staff = as_role("staff")  # the test client logs in as one person at a time
+    refused = staff.post(page, {"reason": "again", "effective_date": ""})
+    assert refused.status_code == 200 and "already cancelled" in refused.content.decode()
+    for undone in (entry, reversal):
+        html = staff.get(url("journalentry_change", undone.pk)).content.decode()
+        assert "Cancel its document…" not in html
+    refused = staff.post(url("journalentry_cancel", reversal.pk), {"reason": "undo"})
+    assert refused.status_code == 200 and "never undone" in refused.content.decode()
+    assert JournalEntry.objects.filter(reversal_of__isnull=False).count() == 1
 
-    html = client.get(url("journalentry_changelist")).content.decode()
+    html = staff.get(url("journalentry_changelist")).content.decode()
     assert "reversed by <a" in html and "reverses <a" in html
 
 
-def test_the_reverse_action_reports_each_entry(as_role, chart, approver_user):
-    old = cash_in(day=date(2025, 10, 1), memo="in a closed period")
-    fresh = cash_in(memo="open period")
-    services.period_close(through=date(2025, 10, 31), by=approver_user)
-    response = as_role("approver").post(
-        url("journalentry_changelist"),
-        {"action": "reverse_entries", "_selected_action": [old.pk, fresh.pk]},
-        follow=True,
+def test_a_rejected_cancellation_reverses_nothing(as_role, chart, users):
+    entry = cash_in()
+    cancellation, _ = services.cancellation_request(entry=entry, reason="wrong", by=users["staff"])
+    approver = as_role("approver")
+    page = url("cancellation_reject", cancellation.pk)
+    assert 'name="reason"' in approver.get(page).content.decode()
+    blank = approver.post(page, {"reason": " "})
+    assert blank.status_code == 200 and "This field is required." in blank.content.decode()
+    response = approver.post(page, {"reason": "the deposit was real"}, follow=True)
+    assert response.redirect_chain[0][0] == url("cancellation_change", cancellation.pk)
+    assert messages_of(response) == [f"Cancellation of journal entry #{entry.sequence} rejected."]
+    cancellation.refresh_from_db()
+    assert (cancellation.status, cancellation.rejection_reason) == (
+        "rejected",
+        "the deposit was real",
     )
-    error, success = messages_of(response)
-    assert error.startswith(f"#{old.sequence} not reversed: effective date 2025-10-01 is inside")
-    assert success.startswith(f"Reversed #{fresh.sequence} by #")
-    assert not JournalEntry.objects.filter(reversal_of=old).exists()
-    assert JournalEntry.objects.filter(reversal_of=fresh).exists()
+    assert not JournalEntry.objects.filter(reversal_of=entry).exists()
+    # It may be asked for again.
+    html = as_role("staff").get(url("journalentry_change", entry.pk)).content.decode()
+    assert "Cancel its document…" in html
 
 
-def test_the_reverse_page_can_date_the_reversal_in_an_open_period(as_role, chart, approver_user):
+def test_the_cancel_page_can_date_the_reversal_in_an_open_period(as_role, chart, users):
     old = cash_in(day=date(2025, 10, 1))
-    services.period_close(through=date(2025, 10, 31), by=approver_user)
+    services.period_close(through=date(2025, 10, 31), by=users["approver"])
     client = as_role("staff")
-    page = url("journalentry_reverse", old.pk)
+    page = url("journalentry_cancel", old.pk)
     assert client.get(page).status_code == 200
-    refused = client.post(page, {"effective_date": "", "memo": ""})
+    refused = client.post(page, {"effective_date": "", "reason": "wrong account"})
     assert refused.status_code == 200
     assert "inside the period closed through 2025-10-31" in refused.content.decode()
-    response = client.post(page, {"effective_date": "2025-11-03", "memo": "wrong account"})
-    reversal = JournalEntry.objects.get(reversal_of=old)
+    before = client.post(page, {"effective_date": "2025-09-30", "reason": "wrong account"})
+    assert before.status_code == 200
+    assert "on or after its entry&#x27;s date 2025-10-01" in before.content.decode()
+    assert not Cancellation.objects.exists()
+    response = client.post(page, {"effective_date": "2025-11-03", "reason": "wrong account"})
+    cancellation = Cancellation.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == url("journalentry_change", reversal.pk)
-    assert (reversal.effective_date, reversal.memo) == (date(2025, 11, 3), "wrong account")
-    again = client.get(page, follow=True)
-    assert again.redirect_chain[0][0] == url("journalentry_change", old.pk)
-    assert any("already reversed" in message for message in messages_of(again))
+    assert response["Location"] == url("cancellation_change", cancellation.pk)
+    assert cancellation.effective_date == date(2025, 11, 3)
+    as_role("approver").post(url("cancellation_approve", cancellation.pk), {})
+    reversal = JournalEntry.objects.get(reversal_of=old)
+    assert reversal.effective_date == date(2025, 11, 3)
+    assert reversal.memo.endswith(": wrong account")
 
 
-def test_auditors_cannot_reverse(as_role, chart):
+def test_the_journal_list_offers_no_bulk_action(as_role, chart):
     entry = cash_in()
-    client = as_role("auditor")
-    response = client.post(
-        url("journalentry_changelist"),
-        {"action": "reverse_entries", "_selected_action": [entry.pk]},
+    for role in ("superuser", "staff", "approver"):
+        client = as_role(role)
+        html = client.get(url("journalentry_changelist")).content.decode()
+        assert 'name="action"' not in html and "Reverse selected entries" not in html, role
+        assert 'name="_selected_action"' not in html, role
+        response = client.post(
+            url("journalentry_changelist"),
+            {"action": "reverse_entries", "_selected_action": [entry.pk]},
+            follow=True,
+        )
+        assert response.status_code == 200, role
+    assert JournalEntry.objects.count() == 1
+    assert not JournalEntry.objects.filter(reversal_of=entry).exists()
+    assert not Cancellation.objects.exists()
+
+
+def test_the_generic_reverse_page_is_gone(as_role, chart):
+    entry = cash_in()
+    with pytest.raises(NoReverseMatch):
+        url("journalentry_reverse", entry.pk)
+    # Its old address is no page: the admin's fallback reads "<pk>/reverse" as an object id,
+    # finds no such entry and lands on the admin index, posting nothing.
+    client = as_role("superuser")
+    page = f"{url('journalentry_changelist')}{entry.pk}/reverse/"
+    for response in (
+        client.get(page, follow=True),
+        client.post(page, {"effective_date": "", "memo": "undo"}, follow=True),
+    ):
+        assert response.status_code == 200
+        assert response.redirect_chain[-1][0] == reverse("admin:index")
+        assert any("reverse" in m and "exist" in m for m in messages_of(response))
+        assert 'name="memo"' not in response.content.decode()
+    assert JournalEntry.objects.count() == 1
+    assert not Cancellation.objects.exists()
+
+
+def test_only_finance_staff_and_approvers_ask_and_only_another_approver_decides(
+    as_role, chart, users
+):
+    entry = cash_in()
+    auditor = as_role("auditor")
+    assert auditor.get(url("journalentry_cancel", entry.pk)).status_code == 403
+    assert auditor.post(url("journalentry_cancel", entry.pk), {"reason": "x"}).status_code == 403
+    assert not Cancellation.objects.exists()
+
+    cancellation, _ = services.cancellation_request(
+        entry=entry, reason="wrong", by=users["approver"]
     )
-    assert response.status_code in (200, 302)
-    assert client.get(url("journalentry_reverse", entry.pk)).status_code == 403
-    assert client.post(url("journalentry_reverse", entry.pk), {}).status_code == 403
+    approve = url("cancellation_approve", cancellation.pk)
+    reject = url("cancellation_reject", cancellation.pk)
+    for role in ("auditor", "staff"):
+        client = as_role(role)
+        html = client.get(url("cancellation_change", cancellation.pk)).content.decode()
+        assert "Approve…" not in html and "Reject…" not in html, role
+        assert client.get(approve).status_code == 403, role
+        assert client.post(approve, {}).status_code == 403, role
+        assert client.post(reject, {"reason": "no"}).status_code == 403, role
+    # The approver who asked sees no decision, and is refused one.
+    client = as_role("approver")
+    html = client.get(url("cancellation_change", cancellation.pk)).content.decode()
+    assert "Approve…" not in html and "Reject…" not in html
+    own = client.post(approve, {})
+    assert own.status_code == 200 and "nobody approves their own" in own.content.decode()
+    own = client.post(reject, {"reason": "no"})
+    assert own.status_code == 200 and "nobody rejects their own" in own.content.decode()
+    cancellation.refresh_from_db()
+    assert cancellation.status == "requested"
     assert not JournalEntry.objects.filter(reversal_of=entry).exists()
 
 
@@ -525,6 +649,9 @@ def test_period_closes_are_neither_edited_nor_deleted(as_role, chart, users):
 
 def test_auditors_cannot_change_anything(as_role, chart, users):
     entry = cash_in(memo="original")
+    cancellation, _ = services.cancellation_request(
+        entry=cash_in(memo="other"), reason="wrong", by=users["staff"]
+    )
     close = services.period_close(through=date(2020, 1, 31), by=users["approver"])
     cash = Account.objects.get(code="1000")
     client = as_role("auditor")
@@ -538,7 +665,11 @@ def test_auditors_cannot_change_anything(as_role, chart, users):
         (url("journalentry_add"), {"memo": "x"}),
         (url("journalentry_change", entry.pk), {"memo": "changed"}),
         (url("journalentry_delete", entry.pk), {"post": "yes"}),
-        (url("journalentry_reverse", entry.pk), {}),
+        (url("journalentry_cancel", entry.pk), {"reason": "x", "effective_date": ""}),
+        (url("cancellation_approve", cancellation.pk), {}),
+        (url("cancellation_reject", cancellation.pk), {"reason": "x"}),
+        (url("cancellation_change", cancellation.pk), {"reason": "changed"}),
+        (url("cancellation_delete", cancellation.pk), {"post": "yes"}),
         (url("periodclose_add"), {"through": "2025-10-31"}),
         (url("periodclose_change", close.pk), {"through": "2025-10-31"}),
         (url("periodclose_delete", close.pk), {"post": "yes"}),
@@ -551,7 +682,8 @@ def test_auditors_cannot_change_anything(as_role, chart, users):
     cash.refresh_from_db()
     assert (cash.name, cash.is_active) == ("Cash", True)
     assert not Account.objects.filter(code="9999").exists()
-    assert JournalEntry.objects.count() == 1
+    assert JournalEntry.objects.count() == 2
+    assert Cancellation.objects.get().status == "requested"
     assert PeriodClose.objects.get().is_open
     html = client.get(url("account_changelist")).content.decode()
     assert "Add account" not in html

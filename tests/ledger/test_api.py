@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from ledger import services
-from ledger.models import Account, JournalEntry, ManualJournal
+from ledger.models import Account, Cancellation, JournalEntry, ManualJournal
 
 API = "/api/v1"
 ROLES = ["anonymous", "no_role", "auditor", "staff", "approver"]
@@ -100,6 +100,7 @@ READ_URLS = [
     "/reports/trial-balance/",
     "/journal-entries/",
     "/journal-entries/{entry}/",
+    "/cancellations/",
     "/integrity/",
     "/schema/",
     "/docs/",
@@ -135,15 +136,30 @@ def test_post_entry_for_every_role(chart, api_client_for, role):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
-def test_reverse_entry_for_every_role(chart, api_client_for, role):
+def test_request_a_cancellation_for_every_role(chart, api_client_for, role):
     _, buy = seed_entries()
     before = JournalEntry.objects.count()
     response = api_client_for(role).post(
-        f"{API}/journal-entries/{buy.pk}/reverse/", {}, format="json"
+        f"{API}/cancellations/", {"entry": buy.pk, "reason": "booked twice"}, format="json"
     )
     assert response.status_code == WRITE_STATUS[role], response.content
     written = 1 if WRITE_STATUS[role] == 201 else 0
-    assert JournalEntry.objects.count() == before + written
+    assert Cancellation.objects.filter(status="requested").count() == written
+    assert JournalEntry.objects.count() == before  # reversed only once another approves
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_the_generic_reverse_endpoint_is_gone_for_every_role(chart, api_client_for, role):
+    _, buy = seed_entries()
+    before = JournalEntry.objects.count()
+    client = api_client_for(role)
+    for body in ({}, {"effective_date": "2025-10-15", "memo": "undo"}):
+        response = client.post(f"{API}/journal-entries/{buy.pk}/reverse/", body, format="json")
+        assert response.status_code == 404, response.content
+    assert JournalEntry.objects.count() == before
+    assert not JournalEntry.objects.filter(reversal_of=buy).exists()
+    assert not Cancellation.objects.exists()
 
 
 @pytest.mark.django_db
@@ -506,7 +522,10 @@ def test_schema_describes_every_path(chart, api_client_for):
         "/api/v1/reports/income-statement/",
         "/api/v1/journal-entries/",
         "/api/v1/journal-entries/{id}/",
-        "/api/v1/journal-entries/{id}/reverse/",
+        "/api/v1/cancellations/",
+        "/api/v1/cancellations/{id}/",
+        "/api/v1/cancellations/{id}/approve/",
+        "/api/v1/cancellations/{id}/reject/",
         "/api/v1/manual-journals/",
         "/api/v1/manual-journals/{id}/",
         "/api/v1/manual-journals/{id}/submit/",
@@ -564,6 +583,16 @@ def test_schema_describes_every_path(chart, api_client_for):
         "page",
         "page_size",
     }
+    # An entry is undone only by its document's cancellation: asked for, then decided.
+    assert set(paths["/api/v1/cancellations/"]) == {"get", "post"}
+    ask = paths["/api/v1/cancellations/"]["post"]
+    assert {"200", "201", "400", "404", "409"} <= set(ask["responses"])
+    assert any(p["name"] == "Idempotency-Key" for p in ask["parameters"])
+    assert set(paths["/api/v1/cancellations/{id}/"]) == {"get"}
+    for decision in ("approve", "reject"):
+        operations = paths[f"/api/v1/cancellations/{{id}}/{decision}/"]
+        assert set(operations) == {"post"}
+        assert {"200", "403", "409"} <= set(operations["post"]["responses"])
     for path in ["/api/v1/accounts/{code}/balance/", "/api/v1/reports/trial-balance/"]:
         assert "as_of" in {p["name"] for p in paths[path]["get"]["parameters"]}
     for path, operations in paths.items():

@@ -1,5 +1,5 @@
-"""Requesting and reversing entries through the API: exact decimals, idempotency, and bad
-input. A person's entry is a manual journal, submitted for approval (202), and posted once a
+"""Requesting entries and cancelling them through the API: exact decimals, idempotency, and
+bad input. A person's entry is a manual journal, submitted for approval (202), and posted once a
 finance approver who is not its maker approves it (see test_api_controls.py for the flow).
 
 Every refused request answers 400 (409, 415) naming the field at fault and writes nothing.
@@ -14,9 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
 from ledger import services
-from ledger.models import Account, JournalEntry, ManualJournal, Posting
+from ledger.api.control_serializers import MAX_REASON_LENGTH
+from ledger.models import Account, Cancellation, JournalEntry, ManualJournal, Posting
 from tests.ledger.test_api import (
     API,
     BUY_BTC,
@@ -526,8 +528,9 @@ def test_fuzz_malformed_bodies_never_answer_500(chart, api_client_for, approver_
     assert ManualJournal.objects.count() == 1 + submitted
     assert JournalEntry.objects.count() == 1
 
-    # The reversal endpoint: an empty body or {} is a valid request (the first one reverses,
-    # the next are refused as already reversed); nothing else gets past validation.
+    # Cancellations: no raw body names an entry and a reason, so none is asked for; on
+    # the approval, an empty body or {} is a valid request (the first approves, the next
+    # are refused as already approved); nothing else gets past validation.
     mined = {
         "effective_date": "2025-10-02",
         "memo": "Mined",
@@ -538,12 +541,21 @@ def test_fuzz_malformed_bodies_never_answer_500(chart, api_client_for, approver_
     }
     target = post_entry_approved(client, mined, approver=approver_user)["id"]
     for raw in FUZZ_RAW:
-        response = client.generic(
-            "POST", f"{API}/journal-entries/{target}/reverse/", raw, "application/json"
-        )
-        assert response.status_code in {201, 400}, (raw[:80], response.content)
-        if response.status_code == 201:
-            assert raw.strip() in {"", "{}"}
+        response = client.generic("POST", f"{API}/cancellations/", raw, "application/json")
+        assert response.status_code == 400, (raw[:80], response.content)
+    assert not Cancellation.objects.exists()
+    asked = ask_cancellation(client, target)
+    assert asked.status_code == 201, asked.content
+    approve = f"{API}/cancellations/{asked.json()['id']}/approve/"
+    approver = api_client_for("approver")
+    approved = 0
+    for raw in FUZZ_RAW:
+        response = approver.generic("POST", approve, raw, "application/json")
+        assert response.status_code in {200, 400, 409}, (raw[:80], response.content)
+        if response.status_code != 400:
+            assert raw.strip() in {"", "{}"}, raw[:80]
+            approved += response.status_code == 200
+    assert approved == 1
     assert JournalEntry.objects.count() == 3
 
 
@@ -573,21 +585,42 @@ def test_nul_bytes_anywhere_are_refused_not_500(chart, api_client_for):
     assert JournalEntry.objects.count() == 0
 
 
-# --- reversal ----------------------------------------------------------------------------
+# --- cancellation: the only way an entry is undone ----------------------------------------
+
+
+def ask_cancellation(client: Any, entry: int, **body: Any) -> Any:
+    return client.post(
+        f"{API}/cancellations/",
+        {"entry": entry, "reason": "booked in error", **body},
+        format="json",
+    )
+
+
+def approve(client: Any, cancellation: int) -> Any:
+    return client.post(f"{API}/cancellations/{cancellation}/approve/", {}, format="json")
 
 
 @pytest.mark.django_db
-def test_reverse_then_reverse_again(chart, api_client_for):
+def test_cancel_then_cancel_again(chart, api_client_for):
     _, buy = seed_entries()
-    client = api_client_for("staff")
-    response = client.post(f"{API}/journal-entries/{buy.pk}/reverse/", format="json")
-    assert response.status_code == 201, response.content
-    reversal = response.json()
+    client, approver = api_client_for("staff"), api_client_for("approver")
+    asked = ask_cancellation(client, buy.pk, reason="Trade never settled")
+    assert asked.status_code == 201, asked.content
+    assert not JournalEntry.objects.filter(kind="reversal").exists()  # not before approval
+    approved = approve(approver, asked.json()["id"])
+    assert approved.status_code == 200, approved.content
+    cancellation = approved.json()
+    assert cancellation["status"] == "approved" and cancellation["decided_by"] == "approver"
+    reversal = client.get(f"{API}/journal-entries/{cancellation['reversal']}/").json()
+    assert reversal["sequence"] == cancellation["reversal_sequence"]
     assert reversal["kind"] == "reversal"
     assert reversal["reversal_of"] == buy.pk
     assert reversal["effective_date"] == "2025-10-01"
-    assert reversal["memo"] == f"Reversal of entry #{buy.sequence}: Bought 1.5 BTC"
-    assert reversal["created_by"] == "staff"
+    assert reversal["memo"] == (
+        f"Cancellation of journal entry #{buy.sequence} (entry #{buy.sequence}): "
+        "Trade never settled"
+    )
+    assert (reversal["created_by"], reversal["approved_by"]) == ("staff", "approver")
     assert reversal["postings"] == [
         {"account": "1210", "commodity": "BTC", "quantity": "-1.50000000", "value": "-142500.00"},
         {"account": "1000", "commodity": "USD", "quantity": "142500.00", "value": "142500.00"},
@@ -596,8 +629,9 @@ def test_reverse_then_reverse_again(chart, api_client_for):
     assert original["reversed_by"] == reversal["id"]
 
     count = JournalEntry.objects.count()
-    again = client.post(f"{API}/journal-entries/{buy.pk}/reverse/", {}, format="json")
-    assert_error(again, 400, "entry", "already_reversed")
+    assert_error(ask_cancellation(client, buy.pk), 409, "entry", "already_cancelled")
+    assert_error(approve(approver, cancellation["id"]), 409, "status", "invalid_state")
+    assert_error(ask_cancellation(client, reversal["id"]), 400, "entry", "invalid_entry")
     assert JournalEntry.objects.count() == count
 
     balance = client.get(f"{API}/accounts/1210/balance/", {"as_of": "2025-10-01"}).json()
@@ -606,18 +640,24 @@ def test_reverse_then_reverse_again(chart, api_client_for):
 
 
 @pytest.mark.django_db
-def test_reverse_with_a_date_and_memo(chart, api_client_for):
+def test_cancel_at_a_later_date_with_a_reason(chart, api_client_for, second_approver):
     _, buy = seed_entries()
-    client = api_client_for("approver")
-    response = client.post(
-        f"{API}/journal-entries/{buy.pk}/reverse/",
-        {"effective_date": "2025-10-15", "memo": "Trade cancelled"},
-        format="json",
+    asked = ask_cancellation(
+        api_client_for("approver"), buy.pk, effective_date="2025-10-15", reason="Trade cancelled"
     )
-    assert response.status_code == 201, response.content
-    body = response.json()
-    assert (body["effective_date"], body["memo"]) == ("2025-10-15", "Trade cancelled")
-    assert body["created_by"] == "approver"
+    assert asked.status_code == 201, asked.content
+    assert asked.json()["requested_by"] == "approver"
+    client = api_client_for("staff")
+    before = client.get(f"{API}/accounts/1210/balance/", {"as_of": "2025-10-15"}).json()
+    assert before["quantity"] == "1.50000000"  # asked for, not yet approved
+    other = APIClient()  # an approver other than the one who asked
+    other.force_authenticate(second_approver)
+    done = approve(other, asked.json()["id"])
+    assert done.status_code == 200, done.content
+    body = client.get(f"{API}/journal-entries/{done.json()['reversal']}/").json()
+    assert body["effective_date"] == "2025-10-15"
+    assert body["memo"].endswith(": Trade cancelled")
+    assert (body["created_by"], body["approved_by"]) == ("approver", "approver2")
     before = client.get(f"{API}/accounts/1210/balance/", {"as_of": "2025-10-14"}).json()
     after = client.get(f"{API}/accounts/1210/balance/", {"as_of": "2025-10-15"}).json()
     assert (before["quantity"], after["quantity"]) == ("1.50000000", "0.00000000")
@@ -630,44 +670,60 @@ def test_reverse_with_a_date_and_memo(chart, api_client_for):
         ({"effective_date": "2025-10-32"}, "effective_date", None),
         ({"effective_date": 20251015}, "effective_date", "invalid"),
         ({"effective_date": None}, "effective_date", "null"),
-        ({"memo": "m" * 1001}, "memo", "max_length"),
-        ({"memo": ["x"]}, "memo", "not_a_string"),
-        ({"reason": "typo"}, "reason", "unknown_field"),
+        ({"reason": "m" * (MAX_REASON_LENGTH + 1)}, "reason", "max_length"),
+        ({"reason": ["x"]}, "reason", "not_a_string"),
+        ({"reason": None}, "reason", "null"),
+        ({"memo": "typo"}, "memo", "unknown_field"),
+        ({"entry": "x"}, "entry", "invalid"),
+        ({"entry": 0}, "entry", "min_value"),
         ([], None, "invalid"),
         ("x", None, "invalid"),
     ],
 )
-def test_reverse_bad_input(chart, api_client_for, body, field, code):
+def test_cancellation_bad_input(chart, api_client_for, body, field, code):
     _, buy = seed_entries()
     count = JournalEntry.objects.count()
-    response = api_client_for("staff").post(
-        f"{API}/journal-entries/{buy.pk}/reverse/", body, format="json"
-    )
+    if isinstance(body, dict):
+        body = {"entry": buy.pk, "reason": "wrong", **body}
+    response = api_client_for("staff").post(f"{API}/cancellations/", body, format="json")
     assert_error(response, 400, field, code)
     assert JournalEntry.objects.count() == count
+    assert not Cancellation.objects.exists()
 
 
 @pytest.mark.django_db
-def test_reverse_refusals_from_the_ledger(chart, api_client_for, approver_user):
+def test_cancellation_refusals_from_the_ledger(chart, api_client_for, approver_user):
     opening, buy = seed_entries()
-    client = api_client_for("staff")
+    client, approver = api_client_for("staff"), api_client_for("approver")
     count = JournalEntry.objects.count()
-    # Undoing the opening cash after spending some would take cash below zero.
-    response = client.post(f"{API}/journal-entries/{opening.pk}/reverse/", {}, format="json")
-    assert_error(response, 400, "postings", "insufficient_balance")
+    # Undoing the opening cash after spending some would take cash below zero: refused when
+    # asked for, as the approval would refuse it.
+    assert_error(ask_cancellation(client, opening.pk), 400, "postings", "insufficient_balance")
+    assert_error(ask_cancellation(client, buy.pk + 1000), 404, None, "not_found")
     assert_error(
-        client.post(f"{API}/journal-entries/{buy.pk + 1000}/reverse/", {}, format="json"),
-        404,
-        None,
-        "not_found",
+        ask_cancellation(client, buy.pk, effective_date="2025-09-30"),
+        400,
+        "effective_date",
+        "invalid_entry",
     )
+    # Asked for while the period was open, approved after it closed: refused, nothing posted.
+    early = ask_cancellation(client, buy.pk)
+    assert early.status_code == 201, early.content
     services.period_close(through=date(2025, 10, 31), by=approver_user)
-    response = client.post(f"{API}/journal-entries/{buy.pk}/reverse/", {}, format="json")
-    assert_error(response, 400, "effective_date", "closed_period")
-    response = client.post(
-        f"{API}/journal-entries/{buy.pk}/reverse/", {"effective_date": "2025-11-01"}, format="json"
+    assert_error(approve(approver, early.json()["id"]), 400, "effective_date", "closed_period")
+    assert Cancellation.objects.get(pk=early.json()["id"]).status == "requested"
+    rejected = approver.post(
+        f"{API}/cancellations/{early.json()['id']}/reject/",
+        {"reason": "ask again dated in November"},
+        format="json",
     )
-    assert response.status_code == 201, response.content
+    assert rejected.status_code == 200, rejected.content
+    assert_error(ask_cancellation(client, buy.pk), 400, "effective_date", "closed_period")
+    late = ask_cancellation(client, buy.pk, effective_date="2025-11-01")
+    assert late.status_code == 201, late.content
+    done = approve(approver, late.json()["id"])
+    assert done.status_code == 200, done.content
+    assert JournalEntry.objects.get(pk=done.json()["reversal"]).effective_date == date(2025, 11, 1)
     assert JournalEntry.objects.count() == count + 1
 
 
@@ -675,6 +731,7 @@ def test_reverse_refusals_from_the_ledger(chart, api_client_for, approver_user):
 def test_options_answers_for_every_endpoint(chart, api_client_for):
     _, buy = seed_entries()
     client = api_client_for("staff")
+    cancellation = ask_cancellation(client, buy.pk).json()["id"]
     for url in [
         "/commodities/",
         "/accounts/",
@@ -684,20 +741,44 @@ def test_options_answers_for_every_endpoint(chart, api_client_for):
         "/reports/trial-balance/",
         "/journal-entries/",
         f"/journal-entries/{buy.pk}/",
-        f"/journal-entries/{buy.pk}/reverse/",
+        "/cancellations/",
+        f"/cancellations/{cancellation}/",
+        f"/cancellations/{cancellation}/approve/",
+        f"/cancellations/{cancellation}/reject/",
     ]:
         assert client.options(API + url).status_code == 200, url
     assert client.delete(f"{API}/journal-entries/{buy.pk}/").status_code == 405
     assert client.put(f"{API}/journal-entries/{buy.pk}/", {}, format="json").status_code == 405
-    assert client.get(f"{API}/journal-entries/{buy.pk}/reverse/").status_code == 405
+    assert client.delete(f"{API}/cancellations/{cancellation}/").status_code == 405
+    assert client.get(f"{API}/cancellations/{cancellation}/approve/").status_code == 405
     assert client.get(f"{API}/accounts/", HTTP_ACCEPT="text/html").status_code == 406
+    # The generic reversal is gone: no such endpoint, whatever the method.
+    for method in ("get", "post", "options"):
+        response = getattr(client, method)(f"{API}/journal-entries/{buy.pk}/reverse/")
+        assert response.status_code == 404, method
+
+
+@pytest.mark.django_db
+def test_the_generic_reverse_endpoint_posts_nothing(chart, api_client_for):
+    _, buy = seed_entries()
+    count = JournalEntry.objects.count()
+    for role in ("staff", "approver"):
+        client = api_client_for(role)
+        for raw in ("", "{}", '{"effective_date": "2025-10-15", "memo": "undo"}'):
+            response = client.generic(
+                "POST", f"{API}/journal-entries/{buy.pk}/reverse/", raw, "application/json"
+            )
+            assert response.status_code == 404, (role, raw)
+    assert JournalEntry.objects.count() == count
+    assert not JournalEntry.objects.filter(reversal_of__isnull=False).exists()
+    assert not Cancellation.objects.exists()
 
 
 # --- the whole path, committed -----------------------------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
-def test_post_and_reverse_committed_keep_the_trial_balance_at_zero(
+def test_post_and_cancel_committed_keep_the_trial_balance_at_zero(
     chart, api_client_for, approver_user
 ):
     """With real commits, so the deferred invariants in PostgreSQL run on every request."""
@@ -711,10 +792,14 @@ def test_post_and_reverse_committed_keep_the_trial_balance_at_zero(
         assert approved.status_code == 200, approved.content
     assert post_entry(client, BUY_BTC, key="buy-1").status_code == 200
     entry_id = approved.json()["entry"]
-    reversal = client.post(f"{API}/journal-entries/{entry_id}/reverse/", {}, format="json")
-    assert reversal.status_code == 201, reversal.content
-    again = client.post(f"{API}/journal-entries/{entry_id}/reverse/", {}, format="json")
-    assert_error(again, 400, "entry", "already_reversed")
+    asked = ask_cancellation(client, entry_id)
+    assert asked.status_code == 201, asked.content
+    done = approve(approver, asked.json()["id"])
+    assert done.status_code == 200, done.content
+    assert_error(ask_cancellation(client, entry_id), 409, "entry", "already_cancelled")
+    assert_error(approve(approver, asked.json()["id"]), 409, "status", "invalid_state")
+    gone = client.post(f"{API}/journal-entries/{entry_id}/reverse/", {}, format="json")
+    assert gone.status_code == 404
     report = client.get(f"{API}/reports/trial-balance/", {"as_of": "2025-12-31"}).json()
     assert report["total_value"] == "0.00"
     assert {row["account"]: row["value"] for row in report["rows"]} == {

@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 
 from ledger import services
 from ledger.models import Account, JournalEntry, Posting
+from tests.ledger.conftest import cancel_entry
 
 D = Decimal
 
@@ -252,35 +253,56 @@ def test_period_closes_are_kept(chart, approver_user):
     )
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_reversal_must_mirror_its_original(posted):
-    sql = (
-        raw_entry(
-            [("1300", "BTC", "", 8, "-0.4", "-50000.00"), ("4000", "USD", "", 2, "50000", "50000")]
-        )
+def raw_reversal(
+    original: JournalEntry, postings: list[tuple[str, str, str, int, str, str]]
+) -> str:
+    """SQL for an entry and its postings that says it reverses `original`."""
+    return (
+        raw_entry(postings)
         .replace(
             "(effective_date, memo, kind, status, payload_hash, created_at)",
             "(effective_date, memo, kind, status, payload_hash, created_at, reversal_of_id)",
         )
-        .replace("now()) RETURNING", f"now(), {posted.pk}) RETURNING")
+        .replace("now()) RETURNING", f"now(), {original.pk}) RETURNING")
     )
-    assert "ledger_reversal_mirrors_original" in refused(sql)
+
+
+MIRROR = [("1300", "BTC", "", 8, "-0.5", "-50000.00"), ("4000", "USD", "", 2, "50000", "50000")]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_entry_is_reversed_at_most_once(posted):
-    services.entry_reverse(entry=posted)
-    sql = (
-        raw_entry(
-            [("1300", "BTC", "", 8, "-0.5", "-50000.00"), ("4000", "USD", "", 2, "50000", "50000")]
-        )
-        .replace(
-            "(effective_date, memo, kind, status, payload_hash, created_at)",
-            "(effective_date, memo, kind, status, payload_hash, created_at, reversal_of_id)",
-        )
-        .replace("now()) RETURNING", f"now(), {posted.pk}) RETURNING")
+def test_a_reversal_no_approved_cancellation_names_is_refused(posted, staff_user):
+    # Even an exact mirror: an entry is undone only by cancelling its document.
+    assert "ledger_reversal_by_cancellation" in refused(raw_reversal(posted, MIRROR))
+    # A cancellation only asked for (not approved) does not let it in either.
+    services.cancellation_request(entry=posted, reason="wrong pool", by=staff_user)
+    assert "ledger_reversal_by_cancellation" in refused(raw_reversal(posted, MIRROR))
+    assert not JournalEntry.objects.filter(reversal_of=posted).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reversal_must_mirror_its_original(posted, staff_user, approver_user):
+    """Written the way an approval writes it (the reversal, and its cancellation approved
+    naming it, in one transaction), but not the original's mirror."""
+    requested, _ = services.cancellation_request(entry=posted, reason="wrong pool", by=staff_user)
+    wrong = [("1300", "BTC", "", 8, "-0.4", "-50000.00"), ("4000", "USD", "", 2, "50000", "50000")]
+    approve = (
+        "UPDATE ledger_cancellation SET status = 'approved', decided_by_id = %s, "
+        "decided_at = now(), reversal_id = (SELECT id FROM ledger_journalentry "
+        f"WHERE reversal_of_id = {posted.pk}) WHERE id = {requested.pk}"
     )
-    assert "reversal_of_id" in refused(sql)
+    sql = f"{raw_reversal(posted, wrong)}; {approve}"
+    assert "ledger_reversal_mirrors_original" in refused(sql, [approver_user.pk])
+    assert not JournalEntry.objects.filter(reversal_of=posted).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_is_reversed_at_most_once_and_a_reversal_never(posted, staff_user, approver_user):
+    reversal = cancel_entry(posted, maker=staff_user, approver=approver_user).reversal
+    assert "reversal_of_id" in refused(raw_reversal(posted, MIRROR))
+    undo = [("1300", "BTC", "", 8, "0.5", "50000.00"), ("4000", "USD", "", 2, "-50000", "-50000")]
+    assert "ledger_reversal_not_reversed" in refused(raw_reversal(reversal, undo))
+    assert JournalEntry.objects.filter(reversal_of__isnull=False).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

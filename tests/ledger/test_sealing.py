@@ -30,6 +30,7 @@ from ledger.posting import EntryInput
 from ledger.sealing import GENESIS_HASH
 from ledger.tasks import seal_journal, verify_journal
 from tests.conftest import ROLE_USERS
+from tests.ledger.conftest import cancel_entry
 
 D = Decimal
 DAY = date(2025, 10, 1)
@@ -153,7 +154,7 @@ def test_the_hashes_are_sha256_of_the_documented_strings():
 
 
 @pytest.mark.django_db
-def test_every_entry_is_sealed_once_in_sequence_order(chart):
+def test_every_entry_is_sealed_once_in_sequence_order(chart, staff_user, approver_user):
     entries = post_entries(3)
     # Numbers burnt for good: an idempotent replay and a refused posting take one each.
     earning(1)
@@ -173,7 +174,8 @@ def test_every_entry_is_sealed_once_in_sequence_order(chart):
             for n in range(3)
         ]
     )
-    entries.append(services.entry_reverse(entry=entries[0]))
+    # A cancellation's reversal, asked for by one person and approved by another.
+    entries.append(cancel_entry(entries[0], maker=staff_user, approver=approver_user).reversal)
 
     result = services.journal_seal()
     sequences = [entry.sequence for entry in entries]

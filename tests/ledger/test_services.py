@@ -9,12 +9,14 @@ import pytest
 
 from ledger import selectors, services
 from ledger.errors import (
-    AlreadyReversed,
     ClosedPeriod,
+    Conflict,
+    Forbidden,
     IdempotencyConflict,
     InsufficientBalance,
     InvalidAccount,
     InvalidEntry,
+    InvalidState,
     PeriodError,
     UnknownAccount,
 )
@@ -216,15 +218,60 @@ def test_a_must_not_go_negative_account_never_does_at_any_date(chart):
 
 
 @pytest.mark.django_db
-def test_reversal_mirrors_once(chart):
-    entry = mined()
-    reversal = services.entry_reverse(entry=entry, memo="wrong pool")
+def test_a_cancellation_mirrors_once(chart, staff_user, approver_user, second_approver):
+    entry = mined(kind="manual")  # an entry of no registered document: its own document
+    requested, created = services.cancellation_request(
+        entry=entry, reason="wrong pool", by=staff_user
+    )
+    assert created and requested.document == f"journal entry #{entry.sequence}"
+    # Nothing moves until another person, a finance approver, approves.
+    assert selectors.account_balance(account="1300", as_of=OCT1).quantity == D("0.5")
+    done = services.cancellation_approve(cancellation=requested, by=approver_user)
+    reversal = done.reversal
     assert reversal.reversal_of_id == entry.pk and reversal.kind == "reversal"
+    assert (reversal.created_by, reversal.approved_by) == (staff_user, approver_user)
+    assert reversal.effective_date == OCT1
+    assert reversal.memo == (
+        f"Cancellation of journal entry #{entry.sequence} (entry #{entry.sequence}): wrong pool"
+    )
+    assert sorted(reversal.postings.values_list("account__code", "quantity", "value")) == [
+        ("1300", D("-0.5"), D("-50000.00")),
+        ("4000", D("50000.00"), D("50000.00")),
+    ]
     assert selectors.account_balance(account="1300", as_of=OCT1).quantity == 0
-    with pytest.raises(AlreadyReversed):
-        services.entry_reverse(entry=entry)
-    with pytest.raises(InvalidEntry):
-        services.entry_reverse(entry=999999)
+    with pytest.raises(Conflict, match="already cancelled") as caught:
+        services.cancellation_request(entry=entry, reason="again", by=second_approver)
+    assert caught.value.code == "already_cancelled"
+    with pytest.raises(InvalidState, match="already approved"):
+        services.cancellation_approve(cancellation=requested, by=second_approver)
+    with pytest.raises(InvalidEntry, match="never undone"):
+        services.cancellation_request(entry=reversal, reason="undo", by=staff_user)
+    with pytest.raises(InvalidEntry, match="does not exist"):
+        services.cancellation_request(entry=999999, reason="gone", by=staff_user)
+    assert JournalEntry.objects.filter(reversal_of__isnull=False).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_cancellation_needs_a_reason_a_date_not_before_the_entry_and_two_people(
+    chart, staff_user, approver_user, auditor_user
+):
+    entry = mined()
+    with pytest.raises(InvalidEntry, match="needs a reason") as caught:
+        services.cancellation_request(entry=entry, reason="  ", by=staff_user)
+    assert caught.value.field == "reason"
+    with pytest.raises(InvalidEntry, match="on or after its entry's date") as caught:
+        services.cancellation_request(
+            entry=entry, reason="x", by=staff_user, effective_date=date(2025, 9, 30)
+        )
+    assert caught.value.field == "effective_date"
+    with pytest.raises(Forbidden):
+        services.cancellation_request(entry=entry, reason="x", by=auditor_user)
+    requested, _ = services.cancellation_request(entry=entry, reason="x", by=approver_user)
+    with pytest.raises(Forbidden, match="nobody approves their own"):
+        services.cancellation_approve(cancellation=requested, by=approver_user)
+    with pytest.raises(Forbidden, match="only a finance approver"):
+        services.cancellation_approve(cancellation=requested, by=staff_user)
+    assert not JournalEntry.objects.filter(reversal_of=entry).exists()
 
 
 @pytest.mark.django_db

@@ -52,7 +52,7 @@ from ledger.api.serializers import (
     ValueField,
 )
 from ledger.dates import posting_date_problem
-from ledger.models import Account, Commodity
+from ledger.models import Account, CancellationStatus, Commodity
 from ledger.money import VALUE_PLACES, format_amount
 
 # What a site, pool, pool account or wallet code can look like (holdings.models.CODE_VALIDATOR).
@@ -1019,7 +1019,39 @@ class DisposalSerializer(serializers.ModelSerializer):
         return None if disposal.transfer is None else disposal.transfer.txid
 
 
-class SaleSerializer(serializers.ModelSerializer):
+class DocumentCancellationSerializer(serializers.Serializer):
+    """The cancellation asked for or approved for a document (none: it stands)."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    effective_date = serializers.DateField()
+    reversal = serializers.IntegerField(source="reversal_id", allow_null=True)
+
+
+def document_cancellation(record: Any) -> dict[str, Any] | None:
+    """A document's live cancellation, read from its entry's prefetched cancellations."""
+    entry = getattr(record, "entry", None)
+    if entry is None:
+        return None
+    for cancellation in entry.cancellations.all():
+        if cancellation.status != CancellationStatus.REJECTED:
+            return DocumentCancellationSerializer(cancellation).data
+    return None
+
+
+class CancellableSerializer(serializers.Serializer):
+    """A document's serializer shows its cancellation (list `cancellation` in its fields)."""
+
+    cancellation = serializers.SerializerMethodField(
+        help_text="Its cancellation, asked for or approved (null: the document stands)."
+    )
+
+    @extend_schema_field(DocumentCancellationSerializer(allow_null=True))
+    def get_cancellation(self, record: Any) -> dict[str, Any] | None:
+        return document_cancellation(record)
+
+
+class SaleSerializer(CancellableSerializer, serializers.ModelSerializer):
     """A recorded sale: what it relieved (cost, carrying value) and what it earned."""
 
     url = serializers.HyperlinkedIdentityField(view_name="sale-detail")
@@ -1085,6 +1117,7 @@ class SaleSerializer(serializers.ModelSerializer):
             "created_by",
             "created_at",
             "disposals",
+            "cancellation",
         ]
         read_only_fields = fields
 
@@ -1245,7 +1278,7 @@ class SalePreviewSerializer(_Amounts):
         return usd_text(plan.gain_on_carrying_value)
 
 
-class TransferSerializer(serializers.ModelSerializer):
+class TransferSerializer(CancellableSerializer, serializers.ModelSerializer):
     """A recorded transfer; its network fee, if any, is a disposal of units."""
 
     from_wallet: serializers.SlugRelatedField = serializers.SlugRelatedField(
@@ -1282,6 +1315,7 @@ class TransferSerializer(serializers.ModelSerializer):
             "created_by",
             "created_at",
             "fee_disposals",
+            "cancellation",
         ]
         read_only_fields = fields
 
@@ -1537,7 +1571,7 @@ class LoanSerializer(serializers.ModelSerializer):
         return status if isinstance(status, str) else None
 
 
-class LoanEventSerializer(serializers.ModelSerializer):
+class LoanEventSerializer(CancellableSerializer, serializers.ModelSerializer):
     """Something that happened to a loan, with the entry it posted (none for a tier crossing
     or a day without interest)."""
 
@@ -1580,6 +1614,7 @@ class LoanEventSerializer(serializers.ModelSerializer):
             "entry_sequence",
             "created_by",
             "created_at",
+            "cancellation",
         ]
         read_only_fields = fields
 

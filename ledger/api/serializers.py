@@ -318,8 +318,8 @@ class EntryCreateSerializer(StrictSerializer):
     def validate_kind(self, value: str) -> str:
         if value in RESERVED_KINDS:
             raise serializers.ValidationError(
-                f"'{value}' is reserved: reverse an entry with POST "
-                "journal-entries/{id}/reverse/.",
+                f"'{value}' is reserved: an entry is undone by cancelling its document "
+                "(POST cancellations/).",
                 code="reserved",
             )
         if value not in ManualJournalKind.values:
@@ -329,24 +329,6 @@ class EntryCreateSerializer(StrictSerializer):
                 code="invalid_choice",
             )
         return value
-
-
-class EntryReverseSerializer(StrictSerializer):
-    """Optional date and memo of the reversing entry; the body may be empty."""
-
-    effective_date = UTCDateField(
-        posting=True,
-        required=False,
-        help_text="Date of the reversing entry; the original's by default.",
-    )
-    memo = StrictCharField(
-        multiline=True,
-        required=False,
-        allow_blank=True,
-        default="",
-        max_length=MAX_MEMO_LENGTH,
-        help_text="Memo of the reversing entry; 'Reversal of entry N: ...' by default.",
-    )
 
 
 class AsOfQuerySerializer(serializers.Serializer):

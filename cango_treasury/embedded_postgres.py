@@ -63,9 +63,11 @@ def _set_up(socket_dir: str) -> None:
 
     with psycopg.connect(host=socket_dir, user=OWNER_ROLE, dbname="postgres") as conn:
         conn.autocommit = True
-        # There already, or created by another process at the same moment.
-        with contextlib.suppress(errors.DuplicateDatabase, errors.UniqueViolation):
-            conn.execute(f"CREATE DATABASE {DATABASE_NAME}")
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME])
+        if not found.fetchone():
+            # Unless another process creates it at the same moment.
+            with contextlib.suppress(errors.DuplicateDatabase, errors.UniqueViolation):
+                conn.execute(f"CREATE DATABASE {DATABASE_NAME}")
     with (
         psycopg.connect(host=socket_dir, user=OWNER_ROLE, dbname=DATABASE_NAME) as conn,
         conn.transaction(),

@@ -32,6 +32,7 @@ from ledger.errors import Conflict, Forbidden, IdempotencyConflict, InvalidEntry
 from ledger.models import Cancellation, CancellationStatus, JournalEntry
 from ledger.posting import MAX_KEY_LENGTH, EntryInput, PostingInput, check, post
 from ledger.roles import APPROVE_ROLES, OPERATE_ROLES, has_any_role
+from ledger.text import check_printable
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ def cancellation_request(
         raise Forbidden("only finance staff and approvers ask for a cancellation", field="by")
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidEntry("a cancellation needs a reason", field="reason")
+    check_printable(reason, field="reason", multiline=True)
     reason = reason.strip()
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_KEY_LENGTH:
         raise InvalidEntry(
@@ -266,6 +268,7 @@ def cancellation_reject(*, cancellation: Cancellation | int, by: Any, reason: st
     """Refuse a requested cancellation, with a reason; nothing is posted."""
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidEntry("rejecting a cancellation needs a reason", field="reason")
+    check_printable(reason, field="reason", multiline=True)
     with transaction.atomic():
         locked = _lock(cancellation)
         _decision_allowed(locked, by, "reject")

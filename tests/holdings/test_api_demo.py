@@ -681,12 +681,14 @@ def test_every_night_of_the_demo_reconciles(demo, demo_chain):
 
 @pytest.mark.django_db
 def test_the_ledger_reconciles_with_itself_at_each_month_end_of_the_demo(demo):
-    sealed = journal_seal()  # as the five-minute job would have: the whole demo journal
+    # As the five-minute job would have: the whole demo journal and its subledgers.
+    sealed = journal_seal(chains=True)
     assert sealed.sealed == JournalEntry.objects.count()
     problems: list[str] = []
     for month_end in MONTH_ENDS:
         [run] = reconcile(as_of=date.fromisoformat(month_end), kinds=["internal"])
         problems += troubles([run])
-        # lots, trial balance, roll-ups, nothing below zero, the journal against its seals
-        assert run.matched == 5, month_end
+        # lots, lot rows, trial balance, roll-ups, nothing below zero, the journal and the
+        # subledgers against their seals
+        assert run.matched == 7, month_end
     assert not problems, "not matched:\n" + "\n".join(problems)

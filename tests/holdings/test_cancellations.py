@@ -301,3 +301,13 @@ def test_postgresql_refuses_a_lot_moved_before_it_opened_or_below_zero(world):
                     cursor.execute(update, [quantity, cost, lot.pk])
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what COMMIT would check
     assert LotMovement.objects.filter(kind=LotMovementKind.DISPOSAL).count() == 0
+
+
+@pytest.mark.django_db
+def test_a_reason_is_printable_text(world, staff_user):
+    holdings_at_fair_value()
+    sale = sell()
+    for reason in ("spoofed \u202e reason", "bell \x07", "c1 \x85"):
+        with pytest.raises(InvalidEntry, match="only printable text"):
+            ledger_services.cancellation_request(entry=sale.entry, reason=reason, by=staff_user)
+    assert not Cancellation.objects.exists()

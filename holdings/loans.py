@@ -347,13 +347,22 @@ def accrual_for(loan: Loan, outstanding: Decimal) -> Decimal:
 def loan_accrue(*, loan: Loan, on: date) -> LoanEvent:
     """A day's interest on the principal outstanding at the end of the day: Dr 5200 /
     Cr interest payable. Once per loan and day: a second call returns the first."""
+    event, _created = loan_accrue_once(loan=loan, on=on)
+    return event
+
+
+def loan_accrue_once(*, loan: Loan, on: date) -> tuple[LoanEvent, bool]:
+    """As loan_accrue, and whether this call accrued (False: the day was accrued already).
+    The loan's row is locked first, so two accruals of one day run one after the other and
+    the second finds the first."""
     _within_term(loan, on)
     with transaction.atomic():
+        Loan.objects.select_for_update().filter(pk=loan.pk).first()
         done = LoanEvent.objects.filter(
             loan=loan, kind=LoanEventKind.ACCRUAL, effective_date=on
         ).first()
         if done is not None:
-            return done
+            return done, False
         outstanding = -ledger_selectors.account_balance(
             account=loan.principal_account, as_of=on
         ).quantity
@@ -373,7 +382,7 @@ def loan_accrue(*, loan: Loan, on: date) -> LoanEvent:
                 idempotency_key=f"loan-accrual:{loan.code}:{on.isoformat()}",
                 kind="loan_interest",
             )
-        return LoanEvent.objects.create(
+        accrued = LoanEvent.objects.create(
             loan=loan,
             kind=LoanEventKind.ACCRUAL,
             effective_date=on,
@@ -381,6 +390,7 @@ def loan_accrue(*, loan: Loan, on: date) -> LoanEvent:
             entry=entry,
             details={"outstanding": str(outstanding), "value": str(value)},
         )
+    return accrued, True
 
 
 def loan_accrue_through(*, loan: Loan, through: date) -> list[LoanEvent]:

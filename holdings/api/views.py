@@ -78,7 +78,6 @@ from holdings.models import (
     ImportBatch,
     Loan,
     LoanEvent,
-    LoanEventKind,
     Payout,
     PoolAccount,
     ProductionRecord,
@@ -919,10 +918,7 @@ class LoanAccrualCreate(_LoanEventCreate):
     body_class = LoanAccrualSerializer
 
     def call(self, loan: Loan, arguments: dict[str, Any], user: Any) -> tuple[LoanEvent, bool]:
-        done = LoanEvent.objects.filter(
-            loan=loan, kind=LoanEventKind.ACCRUAL, effective_date=arguments["on"]
-        ).exists()
-        return loans.loan_accrue(loan=loan, on=arguments["on"]), not done
+        return loans.loan_accrue_once(loan=loan, on=arguments["on"])
 
     @extend_schema(
         operation_id="loans_accruals_create",

@@ -288,3 +288,27 @@ def test_a_sale_of_a_lot_changed_below_the_application_is_refused_not_a_500(
     assert response.json()["code"] == "holdings_lot_matches_movements"
     assert f"lot {lot.pk}" in response.json()["detail"]
     assert not Sale.objects.filter(reference="TAMPERED").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.concurrency
+def test_two_accruals_of_one_day_at_once_accrue_it_once(tx_world):
+    loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
+    loans.loan_draw(loan=loan, amount=D("1000000.00"), on=date(2026, 1, 1))
+    barrier = threading.Barrier(2)
+    created: list[bool] = []
+
+    def accrue() -> None:
+        try:
+            barrier.wait()
+            created.append(loans.loan_accrue_once(loan=loan, on=date(2026, 1, 2))[1])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=accrue) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(created) == [False, True]
+    assert loan.events.filter(kind="accrual").count() == 1

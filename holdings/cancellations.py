@@ -197,6 +197,17 @@ def _check_loan_event(entry: JournalEntry, on: date) -> None:
 # --- undoing -----------------------------------------------------------------------------
 
 
+def lock_lots(entry: JournalEntry) -> None:
+    """The lots the entry moved, locked in id order: a sale or transfer taking from them
+    waits for the cancellation, which checks and undoes them as they stand."""
+    list(
+        Lot.objects.select_for_update(of=("self",))
+        .filter(movements__entry=entry)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def undo_subledger(entry: JournalEntry, reversal: JournalEntry, on: date) -> None:
     """Match every lot movement and disposal of `entry` with its mirror, under `reversal`,
     dated `on`; the lots' state follows (locked in id order first)."""
@@ -287,9 +298,9 @@ def register() -> None:
     """Tell the ledger how each of the miner's documents is cancelled."""
     for kind, describe in _DESCRIBERS.items():
         if kind.startswith("loan_"):
-            document = DocumentType(describe, _check_loan_event, _undo_loan_event)
+            document = DocumentType(describe, _check_loan_event, _undo_loan_event, lock_lots)
         elif kind == "fair_value_remeasurement":
-            document = DocumentType(describe, _check_remeasurement, undo_subledger)
+            document = DocumentType(describe, _check_remeasurement, undo_subledger, lock_lots)
         else:
-            document = DocumentType(describe, _check_lots_only, undo_subledger)
+            document = DocumentType(describe, _check_lots_only, undo_subledger, lock_lots)
         register_document((kind,), document)

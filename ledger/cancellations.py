@@ -42,11 +42,13 @@ class DocumentType:
     `describe(entry)` names the document ("sale OTC-2026-01-001"); `check(entry, on)` raises
     a LedgerError naming what depends on the document (later events to cancel first);
     `undo(entry, reversal, on)` writes the subledger's side of the cancellation, in the
-    transaction that posts `reversal`."""
+    transaction that posts `reversal`; `lock(entry)` locks, before the approval checks, the
+    subledger rows that later events could change meanwhile."""
 
     describe: Callable[[JournalEntry], str]
     check: Callable[[JournalEntry, date], None]
     undo: Callable[[JournalEntry, JournalEntry, date], None]
+    lock: Callable[[JournalEntry], None] = lambda entry: None
 
 
 _DOCUMENT_TYPES: dict[str, DocumentType] = {}
@@ -239,6 +241,7 @@ def cancellation_approve(*, cancellation: Cancellation | int, by: Any) -> Cancel
         _decision_allowed(locked, by, "approve")
         original = locked.entry
         kind = document_type(original)
+        kind.lock(original)
         kind.check(original, locked.effective_date)
         source = _reversal_input(original, locked.effective_date, locked.document, locked.reason)
         ((reversal, _created),) = post(

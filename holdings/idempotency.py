@@ -64,8 +64,7 @@ def request_once(
             first = RequestKey.objects.get(key=key)
             if first.scope != scope or first.payload_hash != digest or first.result_id is None:
                 raise IdempotencyConflict(
-                    f"idempotency key {key!r} was already used for another request "
-                    f"({first.scope})",
+                    f"idempotency key {key!r} was already used for another request ({first.scope})",
                     field="idempotency_key",
                 ) from None
             return load(first.result_id), False

@@ -148,9 +148,10 @@ def lots_to_take(
 ) -> Candidates:
     """The one way lots are chosen to give units: the account's lots acquired by
     `acquired_by` (by the end of `on` when not given), locked in id order, oldest first, each
-    able to give what it holds in the account on `on` and still holds on every later day. An
-    operation dated before later movements of a lot (a back-dated pledge, say) takes only
-    units that nothing after it took: time runs one way for lots."""
+    able to give what it holds in the account at the end of `on` and still holds after every
+    later entry (in the journal's order: date, then sequence). An operation dated before
+    later movements of a lot (a back-dated pledge, say) takes only units that nothing after
+    it took: time runs one way for lots."""
     if acquired_by is None:
         by_end_of_day = datetime.combine(on + timedelta(days=1), time(0), tzinfo=UTC)
         acquired = Q(acquired_at__lt=by_end_of_day)
@@ -164,10 +165,13 @@ def lots_to_take(
     if lots:
         later: dict[int, list[Decimal]] = {}
         with connection.cursor() as cursor:
+            # In the journal's order (date, then sequence): what every report replays.
             cursor.execute(
-                "SELECT lot_id, sum(quantity) FROM holdings_lotmovement "
-                "WHERE lot_id = ANY(%s) AND effective_date > %s "
-                "GROUP BY lot_id, effective_date ORDER BY lot_id, effective_date",
+                "SELECT m.lot_id, sum(m.quantity) FROM holdings_lotmovement m "
+                "JOIN ledger_journalentry e ON e.id = m.entry_id "
+                "WHERE m.lot_id = ANY(%s) AND m.effective_date > %s "
+                "GROUP BY m.lot_id, m.effective_date, e.sequence "
+                "ORDER BY m.lot_id, m.effective_date, e.sequence",
                 [list(available), on],
             )
             for lot_id, moved in cursor.fetchall():
@@ -176,7 +180,7 @@ def lots_to_take(
             moves = later.get(lot.pk)
             if not moves:
                 continue
-            # Units held at the end of `on`, then day by day after it: the least of them.
+            # Units held at the end of `on`, then after each later entry: the least of them.
             units = lot.quantity - sum(moves, ZERO)
             least = units
             for moved in moves:

@@ -20,7 +20,7 @@ from ledger.models import Cancellation, CancellationStatus, JournalEntry
 from ledger.posting import EntryInput, PostingInput, post
 
 from .test_loans import make_loan
-from .test_treasury import SOLD_AT, holdings_at_fair_value, sell
+from .test_treasury import OPENING, SOLD_AT, holdings_at_fair_value, sell
 
 D = Decimal
 DAYS = [date(2025, 12, 30) + timedelta(days=n) for n in range(45)]
@@ -163,13 +163,11 @@ def test_a_cancellation_that_later_events_depend_on_is_refused_naming_them(
 def test_a_cancelled_accrual_takes_its_interest_back(world, staff_user, approver_user):
     loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 6, 30))
     loans.loan_draw(loan=loan, amount=D("1000000.00"), on=date(2026, 1, 1))
-    first, second = loans.loan_accrue_through(loan=loan, through=date(2026, 1, 2))
+    first, _second = loans.loan_accrue_through(loan=loan, through=date(2026, 1, 2))
     assert first.entry is not None
     owed = loans.loan_status(loan=loan, as_of=date(2026, 1, 2)).interest
     cancel(first.entry, staff_user, approver_user)
-    assert loans.loan_status(loan=loan, as_of=date(2026, 1, 2)).interest == (
-        owed - first.amount
-    )
+    assert loans.loan_status(loan=loan, as_of=date(2026, 1, 2)).interest == (owed - first.amount)
     # The draw has accruals after it that build on it.
     draw = loan.events.get(kind="draw")
     with pytest.raises(CancellationRefused, match="interest accrued"):
@@ -181,14 +179,16 @@ def test_postgresql_refuses_a_reversal_no_cancellation_names(world):
     holdings_at_fair_value()
     sale = sell()
     mirror = [PostingInput(p.account_id, -p.quantity, -p.value) for p in sale.entry.postings.all()]
-    with pytest.raises(IntegrityError, match="ledger_reversal_by_cancellation"):
-        with transaction.atomic():
-            post(
-                [EntryInput(effective_date=SOLD_AT.date(), memo="undo", postings=mirror)],
-                reversal_of=sale.entry,
-            )
-            with connection.cursor() as cursor:  # what COMMIT would check
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with (
+        pytest.raises(IntegrityError, match="ledger_reversal_by_cancellation"),
+        transaction.atomic(),
+    ):
+        post(
+            [EntryInput(effective_date=SOLD_AT.date(), memo="undo", postings=mirror)],
+            reversal_of=sale.entry,
+        )
+        with connection.cursor() as cursor:  # what COMMIT would check
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     assert Sale.objects.count() == 1
     assert not JournalEntry.objects.filter(reversal_of=sale.entry).exists()
 
@@ -199,12 +199,11 @@ def test_postgresql_refuses_a_reversal_of_a_reversal(world, staff_user, approver
     sale = sell()
     reversal = cancel(sale.entry, staff_user, approver_user).reversal
     lines = [PostingInput(p.account_id, -p.quantity, -p.value) for p in reversal.postings.all()]
-    with pytest.raises(LedgerError, match="ledger_reversal_not_reversed"):
-        with transaction.atomic():
-            post(
-                [EntryInput(effective_date=SOLD_AT.date(), memo="again", postings=lines)],
-                reversal_of=reversal,
-            )
+    with pytest.raises(LedgerError, match="ledger_reversal_not_reversed"), transaction.atomic():
+        post(
+            [EntryInput(effective_date=SOLD_AT.date(), memo="again", postings=lines)],
+            reversal_of=reversal,
+        )
 
 
 @pytest.mark.django_db
@@ -216,9 +215,12 @@ def test_postgresql_keeps_a_cancellation_as_decided(world, staff_user, approver_
         "UPDATE ledger_cancellation SET reason = 'other' WHERE id = %s",
         "DELETE FROM ledger_cancellation WHERE id = %s",
     ):
-        with pytest.raises(IntegrityError, match="ledger_cancellation_"):
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(statement, [done.pk])
+        with (
+            pytest.raises(IntegrityError, match="ledger_cancellation_"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [done.pk])
 
 
 # --- time runs one way for lots ------------------------------------------------------------
@@ -289,17 +291,20 @@ def test_postgresql_refuses_a_lot_moved_before_it_opened_or_below_zero(world):
         (date(2026, 1, 3), -lot.quantity - 1, -lot.cost - 1, "holdings_lot_never_negative"),
     ]
     for day, quantity, cost, rule in cases:
-        with pytest.raises(IntegrityError, match=rule):
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(insert, [lot.pk, entry.pk, day, "disposal", quantity, cost])
-                if rule == "holdings_lot_never_negative":
-                    cursor.execute(
-                        insert,
-                        [lot.pk, entry.pk, date(2026, 1, 4), "transfer_in", -quantity, -cost],
-                    )
-                else:
-                    cursor.execute(update, [quantity, cost, lot.pk])
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what COMMIT would check
+        with (
+            pytest.raises(IntegrityError, match=rule),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(insert, [lot.pk, entry.pk, day, "disposal", quantity, cost])
+            if rule == "holdings_lot_never_negative":
+                cursor.execute(
+                    insert,
+                    [lot.pk, entry.pk, date(2026, 1, 4), "transfer_in", -quantity, -cost],
+                )
+            else:
+                cursor.execute(update, [quantity, cost, lot.pk])
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what COMMIT would check
     assert LotMovement.objects.filter(kind=LotMovementKind.DISPOSAL).count() == 0
 
 
@@ -311,3 +316,35 @@ def test_a_reason_is_printable_text(world, staff_user):
         with pytest.raises(InvalidEntry, match="only printable text"):
             ledger_services.cancellation_request(entry=sale.entry, reason=reason, by=staff_user)
     assert not Cancellation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_lot_given_back_by_a_cancellation_is_not_taken_before_it(
+    world, staff_user, approver_user
+):
+    """Lot A is sold whole on 01-01 and the sale cancelled the same day: a sale dated 12-31
+    cannot take lot A, which the journal's order empties at the 01-01 sale, and takes lot B."""
+    from .beancount_checks import export_text, load_checked
+
+    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    _lot_a, lot_b = Lot.objects.filter(account__code="1210-COLD-1").order_by("acquired_at")
+    first = services.sale_record(
+        reference="WHOLE-A",
+        wallet="COLD-1",
+        units=D("1"),
+        sold_at=datetime(2026, 1, 1, 12, tzinfo=UTC),
+        proceeds_commodity="USD",
+        gross_proceeds=D("90000"),
+    )
+    cancel(first.entry, staff_user, approver_user)
+    early = services.sale_record(
+        reference="EARLY",
+        wallet="COLD-1",
+        units=D("0.01"),
+        sold_at=datetime(2025, 12, 31, 12, tzinfo=UTC),
+        proceeds_commodity="USD",
+        gross_proceeds=D("900"),
+    )
+    assert [d.lot_id for d in early.disposals.all()] == [lot_b.pk]
+    lots_equal_ledger_every_day()
+    load_checked(export_text(date(2026, 1, 31)))

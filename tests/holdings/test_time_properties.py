@@ -85,7 +85,7 @@ def apply(operation: tuple, day: int, n: int, loan, maker, approver) -> None:
 
 @pytest.mark.django_db
 @settings(
-    max_examples=12,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

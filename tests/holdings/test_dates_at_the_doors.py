@@ -168,8 +168,16 @@ def doors() -> list[tuple[str, str, dict[str, Any], str, str]]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("url", "role", "body", "field", "shape"), doors())
-@pytest.mark.parametrize("when", ["9999-12-31", "beyond", "2009-01-02", "10000-01-01"])
+@pytest.mark.parametrize(
+    ("url", "role", "body", "field", "shape", "when"),
+    [
+        (*door, when)
+        for door in doors()
+        for when in ("9999-12-31", "beyond", "2009-01-02", "10000-01-01")
+        # A close through a day before the books' start is taken: it closes nothing.
+        if not (door[3] == "through" and when == "2009-01-02")
+    ],
+)
 def test_the_doors_refuse_dates_outside_the_books_naming_their_field(
     running_loan,  # noqa: F811
     api_client_for,
@@ -181,8 +189,6 @@ def test_the_doors_refuse_dates_outside_the_books_naming_their_field(
     when,
 ):
     day = beyond() if when == "beyond" else when
-    if field == "through" and when == "2009-01-02":
-        pytest.skip("a close through a day before the books' start closes nothing")
     value = f"{day}T12:00:00Z" if shape == "time" else day
     before = written()
     response = api_client_for(role).post(f"{API}{url}", {**body, field: value}, format="json")

@@ -763,8 +763,11 @@ def test_the_commands_seal_and_verify(chart, capsys):
     call_command("seal_journal")
     out = capsys.readouterr().out
     assert f"Sealed 3 entries (sequences {entries[0].sequence} to {entries[2].sequence})" in out
+    # The subledgers are sealed with the journal, as the five-minute job seals them.
+    assert f"subledgers: sealed 3 entries, through #{entries[2].sequence}" in out
     call_command("seal_journal")
-    assert "Nothing to seal." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Nothing to seal." in out and "subledgers: sealed 0 entries" in out
 
     call_command("verify_journal")
     out = capsys.readouterr().out

@@ -39,7 +39,7 @@ from holdings.services import price_for
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
 from ledger.models import Account, AccountType, Commodity
-from ledger.money import fits_scale
+from ledger.money import fits_scale, format_amount
 from ledger.posting import PostingInput
 
 logger = logging.getLogger(__name__)
@@ -297,7 +297,9 @@ def _move_collateral(
         takes, short = _take(source, units, on)
         if short:
             raise InsufficientLots(
-                f"{source.code} holds {units - short} acquired by {on} and kept on every day "
+                f"{source.code} holds "
+                f"{format_amount(units - short, loan.collateral_commodity.decimal_places)} "
+                f"acquired by {on} and kept on every day "
                 f"since, less than {units}",
                 field="units",
             )

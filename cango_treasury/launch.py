@@ -3,8 +3,9 @@
 It runs in development mode (CANGO_DEVELOPMENT=true unless set otherwise): without
 DATABASE_URL, this process holds the embedded PostgreSQL for as long as the three children
 run; Ctrl-C stops them all, then the database. The migrations run as the tables' owner; the
-demonstration data, the web server, the worker and beat as the application's role, which
-owns nothing.
+demonstration data (with its logins), the web server, the worker and beat as the
+application's role, which owns nothing. It is for trying the product: production runs its
+processes itself (README: Run it in production).
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ def main() -> int:
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)  # as the owner, then no more
     call_command("load_chart")
-    call_command("demo_users")
-    if os.environ.get("LOAD_DEMO_DATA", "true").lower() not in {"0", "false", "no"}:
+    # The demonstration logins come with the demonstration data, never without it.
+    demo = os.environ.get("LOAD_DEMO_DATA", "true").lower() not in {"0", "false", "no"}
+    if demo:
+        call_command("demo_users")
         call_command("load_demo")
 
     host = os.environ.get("RUN_HOST", "127.0.0.1")
@@ -63,13 +66,18 @@ def main() -> int:
         for name, command in children.items()
     }
     base = f"http://{host}:{port}"
+    login = (
+        f"  Log in:   admin / {os.environ.get('DEMO_PASSWORD', 'treasury-demo')} "
+        f"(also finance.staff, finance.approver, auditor)\n"
+        if demo
+        else "  Log in:   create a login first: .venv/bin/python manage.py createsuperuser\n"
+    )
     print(
         f"\ncango-treasury is running.\n"
         f"  Admin:    {base}/admin/\n"
         f"  API:      {base}/api/v1/   (docs: {base}/api/v1/docs/)\n"
-        f"  Log in:   admin / {os.environ.get('DEMO_PASSWORD', 'treasury-demo')} "
-        f"(also finance.staff, finance.approver, auditor)\n"
-        f"  Token:    CANGO_DEVELOPMENT=true .venv/bin/python manage.py drf_create_token auditor\n"
+        f"{login}"
+        f"  Token:    CANGO_DEVELOPMENT=true .venv/bin/python manage.py api_token USER\n"
         f"Press Ctrl-C to stop.\n",
         flush=True,
     )

@@ -1401,7 +1401,7 @@ class AuditLogAdmin(RoleAdmin):
         return audit.model_label(obj.table_name) or obj.table_name
 
     # Tables logged under another key than their primary key (a token's is its secret).
-    NOT_BY_PRIMARY_KEY = frozenset({"authtoken_token"})
+    NOT_BY_PRIMARY_KEY = frozenset({"authtoken_token", "knox_authtoken"})
 
     @admin.display(description="record")
     def record(self, obj: AuditLog) -> str:
@@ -1435,3 +1435,6 @@ class AuditLogAdmin(RoleAdmin):
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         raise Http404("the audit log has no history of its own: it never changes")
+
+
+from ledger import admin_tokens  # noqa: E402, F401 (API tokens, without their secrets)

@@ -14,8 +14,9 @@ from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.db.backends.postgresql.operations import DatabaseOperations
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from cango_treasury.celery import app as celery_app
@@ -97,6 +98,25 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_api_throttling(settings):
+    """The suite sends hundreds of requests from one address: the API's rates are off unless
+    a test sets them (`settings.REST_FRAMEWORK`), and every test starts with no count."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None},
+    }
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def token_for(user) -> str:
+    """A new API token of `user` (the token itself; the database keeps its digest)."""
+    _instance, token = AuthToken.objects.create(user=user)
+    return token
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
@@ -167,8 +187,7 @@ def api_client_for(request, reference_data):
         fixture = ROLE_USERS[role]
         if fixture is not None:
             user = request.getfixturevalue(fixture)
-            token, _ = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
         return client
 
     return make

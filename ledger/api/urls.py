@@ -22,6 +22,7 @@ register_converter(AccountCodeConverter, "account_code")
 
 urlpatterns = [
     path("", views.ApiRoot.as_view(), name="api-root"),
+    path("auth/", include("ledger.api.tokens")),
     path("commodities/", views.CommodityList.as_view(), name="commodity-list"),
     path("accounts/", views.AccountList.as_view(), name="account-list"),
     path("accounts/<account_code:code>/", views.AccountDetail.as_view(), name="account-detail"),

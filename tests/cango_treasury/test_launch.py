@@ -75,13 +75,13 @@ def test_make_run_serves_the_admin_and_the_api_and_stops_on_ctrl_c(tmp_path):
         assert status_of(f"http://127.0.0.1:{port}/api/v1/accounts/") == 401
         # The demonstration quarter is there, with the figures Cango published.
         token = subprocess.run(
-            [sys.executable, "manage.py", "drf_create_token", "auditor"],
+            [sys.executable, "manage.py", "api_token", "auditor"],
             cwd=ROOT,
             env=env,
             check=True,
             capture_output=True,
             text=True,
-        ).stdout.split()[2]
+        ).stdout.strip()
         report = get_json(
             f"http://127.0.0.1:{port}/api/v1/reports/production/?start=2025-10-01&end=2025-12-31",
             token,

@@ -10,11 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from ledger import selectors, services
 from ledger.models import Cancellation, JournalEntry
+from tests.conftest import token_for
 from tests.ledger.test_api import API, assert_error, seed_entries
 
 D = Decimal
@@ -23,8 +23,7 @@ CANCELLATIONS = f"{API}/cancellations/"
 
 def client_of(user: Any) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     return client
 
 

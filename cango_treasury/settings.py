@@ -296,6 +296,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Choice sets that share a field name get names of their own in the schema.
     "ENUM_NAME_OVERRIDES": {
+        "BatchStatusEnum": "holdings.models.BatchStatus",
         "ReconciliationKindEnum": "holdings.models.ReconciliationKind",
         "ReconciliationStatusEnum": "holdings.models.ReconciliationStatus",
         "StatementKindEnum": "holdings.models.StatementKind",
@@ -369,6 +370,20 @@ LOT_RELIEF_METHOD = env.str("LOT_RELIEF_METHOD", default="fifo")
 IMPORT_STALE_AFTER_MINUTES = env.int("IMPORT_STALE_AFTER_MINUTES", default=15)
 if IMPORT_STALE_AFTER_MINUTES < 0:
     raise ImproperlyConfigured("IMPORT_STALE_AFTER_MINUTES must be a number of minutes >= 0.")
+# Uploaded files (pool files, statements): the largest accepted, in bytes; a larger one is
+# refused, naming the limit, before anything is stored. Files above Django's
+# FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) are spooled to a temporary file while they arrive.
+IMPORT_UPLOAD_MAX_BYTES = env.int("IMPORT_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+STATEMENT_UPLOAD_MAX_BYTES = env.int("STATEMENT_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+for _name in ("IMPORT_UPLOAD_MAX_BYTES", "STATEMENT_UPLOAD_MAX_BYTES"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a number of bytes > 0.")
+# The file of a failed pool batch or statement upload is kept this many days after it
+# failed (to look at it, or import the batch again), then dropped by the nightly cleanup;
+# the record and its errors stay.
+FAILED_CONTENT_KEEP_DAYS = env.int("FAILED_CONTENT_KEEP_DAYS", default=30)
+if FAILED_CONTENT_KEEP_DAYS < 0:
+    raise ImproperlyConfigured("FAILED_CONTENT_KEEP_DAYS must be a number of days >= 0.")
 POOL_API_TIMEOUT_SECONDS = env.float("POOL_API_TIMEOUT_SECONDS", default=30.0)
 ESPLORA_URL = env.str("ESPLORA_URL", default="")  # on-chain evidence; empty: none
 # Reconciliation: a payout counts as settled with this many confirmations; a difference up

@@ -1,25 +1,31 @@
-"""The reconciliation pages of the admin: runs with their items (breaks first), statements,
-and two forms for finance staff: upload a statement, reconcile a day now. Runs, items and
-statements are evidence: shown, never changed."""
+"""The reconciliation pages of the admin: runs with their items (breaks first), statements
+and their uploads, and two forms for finance staff: upload a statement (read by the worker;
+the upload's page follows it), reconcile a day now. Runs, items, statements and uploads are
+evidence: shown, never changed."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from holdings import reconciliation
-from holdings.admin import EvidenceUploadAdmin
+from holdings import reconciliation, statement_uploads, tasks
+from holdings.admin import REFRESH_SECONDS, EvidenceUploadAdmin, ImportBatchAdmin, link
 from holdings.models import (
     BalanceStatementLine,
+    BatchStatus,
     ItemStatus,
     LoanStatementLine,
     ReconciliationItem,
@@ -28,10 +34,12 @@ from holdings.models import (
     ReconciliationStatus,
     Statement,
     StatementKind,
+    StatementUpload,
 )
-from holdings.production import MAX_FILE_BYTES
+from holdings.production import size_text, too_large
 from ledger.dates import validate_report_date
 from ledger.errors import LedgerError
+from ledger.forms import add_service_error
 
 STATUS_COLOURS: dict[str, str] = {
     ReconciliationStatus.BREAKS: "#c62828",
@@ -82,14 +90,18 @@ class StatementUploadForm(forms.Form):
             "principal_outstanding,accrued_interest,collateral_units."
         ),
     )
-    file = forms.FileField(label="Statement (CSV)", help_text="All or nothing.")
+    file = forms.FileField(label="Statement (CSV)")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit = size_text(settings.STATEMENT_UPLOAD_MAX_BYTES)
+        self.fields["file"].help_text = f"All or nothing, at most {limit}."
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_FILE_BYTES:
-            raise forms.ValidationError(
-                f"{upload.name} is larger than {MAX_FILE_BYTES // 2**20} MB."
-            )
+        refused = too_large(upload.name, upload.size, settings.STATEMENT_UPLOAD_MAX_BYTES)
+        if refused:
+            raise forms.ValidationError(refused + ".")
         return upload
 
 
@@ -278,25 +290,40 @@ class StatementAdmin(EvidenceUploadAdmin):
             request.FILES if request.method == "POST" else None,
         )
         if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
+            file = form.cleaned_data["file"]
             try:
-                statement = reconciliation.statement_import(
-                    kind=form.cleaned_data["kind"],
-                    file_name=upload.name,
-                    content=upload.read(),
-                    created_by=request.user,
-                )
+                with transaction.atomic():
+                    upload, queued = statement_uploads.statement_upload_create(
+                        kind=form.cleaned_data["kind"],
+                        file_name=file.name,
+                        content=file.read(),
+                        created_by=request.user,
+                    )
+                    if queued:
+                        transaction.on_commit(
+                            partial(tasks.import_statement_upload.delay, upload.pk)
+                        )
             except LedgerError as exc:
-                form.add_error("file", exc.message)
+                add_service_error(form, exc)
             else:
-                self.message_user(
-                    request,
-                    f"{upload.name}: statement {statement.pk} kept, "
-                    f"{statement.lines_count} line(s).",
-                    messages.SUCCESS,
-                )
+                if queued:
+                    self.log_addition(request, upload, f"Uploaded {upload.file_name}")
+                    self.message_user(
+                        request,
+                        f"{upload.file_name} is queued as upload #{upload.pk}; its page shows "
+                        "the statement kept or why the file was refused.",
+                        messages.SUCCESS,
+                    )
+                else:
+                    self.message_user(
+                        request,
+                        f"{file.name}: this file ({upload.get_kind_display().lower()}, same "
+                        f"SHA-256) was uploaded already, as upload #{upload.pk}; nothing new "
+                        "is stored.",
+                        messages.WARNING,
+                    )
                 return HttpResponseRedirect(
-                    reverse("admin:holdings_statement_change", args=[statement.pk])
+                    reverse("admin:holdings_statementupload_change", args=[upload.pk])
                 )
         return self.upload_page(
             request,
@@ -304,7 +331,79 @@ class StatementAdmin(EvidenceUploadAdmin):
             title="Upload a statement (CSV)",
             intro=(
                 "A custodian's, a pool's or a lender's statement, kept as received and "
-                "compared with the ledger by the reconciliation of each day it covers."
+                "compared with the ledger by the reconciliation of each day it covers. The "
+                "file is read in the background, all or nothing: the upload's page shows the "
+                "statement kept, or every row and field that refused it."
             ),
             submit_label="Upload the statement",
         )
+
+
+@admin.register(StatementUpload)
+class StatementUploadAdmin(EvidenceUploadAdmin):
+    list_display = (
+        "upload_label",
+        "status",
+        "kind",
+        "file_name",
+        "statement_link",
+        "created_by",
+        "created_at",
+    )
+    list_display_links = ("upload_label",)
+    list_filter = ("status", "kind")
+    search_fields = ("file_name", "file_sha256")
+    search_help_text = "File name or SHA-256."
+    date_hierarchy = "created_at"
+    list_select_related = ("statement", "created_by")
+    fields = (
+        "upload_label",
+        "status",
+        "kind",
+        "file_name",
+        "file_sha256",
+        "size_shown",
+        "statement_link",
+        "attempts",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "content_dropped_at",
+        "errors_table",
+    )
+    readonly_fields = fields
+    errors_table = ImportBatchAdmin.errors_table
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StatementUpload]:
+        return super().get_queryset(request).defer("content")
+
+    @admin.display(description="upload", ordering="id")
+    def upload_label(self, obj: StatementUpload) -> str:
+        return f"#{obj.pk}"
+
+    @admin.display(description="size")
+    def size_shown(self, obj: StatementUpload) -> str:
+        return f"{obj.file_size:,} bytes"
+
+    @admin.display(description="statement")
+    def statement_link(self, obj: StatementUpload) -> str:
+        return link(obj.statement, f"#{obj.statement_id}" if obj.statement_id else None)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        upload = self.get_object(request, unquote(object_id))
+        waiting = upload is not None and upload.status in (
+            BatchStatus.PENDING,
+            BatchStatus.RUNNING,
+        )
+        extra_context = {
+            **(extra_context or {}),
+            "refresh_seconds": REFRESH_SECONDS if waiting else None,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)

@@ -14,11 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from holdings import chart, loans, services, treasury
 from holdings.addresses import AddressError, normalize_txid
 from holdings.models import ImportSource, Loan, LoanEvent, PoolAccount, Wallet, WalletAddress
-from holdings.production import MAX_FILE_BYTES
+from holdings.production import size_text, too_large
 from ledger.dates import validate_posting_date
 from ledger.errors import LedgerError
 from ledger.forms import add_service_error, service_refusal
@@ -211,16 +212,18 @@ class PoolFileUploadForm(forms.Form):
         help_text="The pool account the file belongs to. Only a generic CSV, whose rows name "
         "their pool accounts, may leave it blank.",
     )
-    file = forms.FileField(
-        help_text=f"As the pool exported it, at most {MAX_FILE_BYTES // 2**20} MB."
-    )
+    file = forms.FileField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit = size_text(settings.IMPORT_UPLOAD_MAX_BYTES)
+        self.fields["file"].help_text = f"As the pool exported it, at most {limit}."
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_FILE_BYTES:
-            raise forms.ValidationError(
-                f"{upload.name} is larger than {MAX_FILE_BYTES // 2**20} MB."
-            )
+        refused = too_large(upload.name, upload.size, settings.IMPORT_UPLOAD_MAX_BYTES)
+        if refused:
+            raise forms.ValidationError(refused + ".")
         return upload
 
 

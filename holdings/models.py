@@ -204,6 +204,9 @@ class ImportBatch(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A failed batch's file is dropped after FAILED_CONTENT_KEEP_DAYS; its record and
+    # errors stay, and it can no longer be imported again.
+    content_dropped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -714,6 +717,49 @@ class Statement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.file_name}"
+
+
+class StatementUpload(models.Model):
+    """A statement file as uploaded, kept until the worker has read it into a Statement
+    (then the statement holds the file) or has refused it with its errors (then the file
+    is dropped after FAILED_CONTENT_KEEP_DAYS, the record and errors staying)."""
+
+    kind = models.CharField(max_length=16, choices=StatementKind.choices)
+    file_name = models.CharField(max_length=255)
+    file_sha256 = models.CharField(max_length=64)
+    file_size = models.PositiveBigIntegerField(default=0)
+    content = models.BinaryField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=BatchStatus.choices, default=BatchStatus.PENDING
+    )
+    statement = models.ForeignKey(
+        Statement, null=True, blank=True, on_delete=models.PROTECT, related_name="uploads"
+    )
+    errors = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    content_dropped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="holdings_upload_status"),
+            models.Index(fields=["kind", "file_sha256"], name="holdings_upload_file"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="succeeded") | Q(statement__isnull=False),
+                name="holdings_upload_succeeded_statement",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()} {self.file_name} ({self.status})"
 
 
 class BalanceStatementLine(models.Model):

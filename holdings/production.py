@@ -58,7 +58,6 @@ from ledger.posting import EntryInput, PostingInput
 
 logger = logging.getLogger(__name__)
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_REPORTED_ERRORS = 50
 # Parsers for a file whose rows name their pool accounts read it at the widest scale; each
 # row is then held to its own pool account's commodity.
@@ -66,6 +65,22 @@ WIDEST_SCALE = 18
 
 
 # --- creating batches --------------------------------------------------------------------
+
+
+def size_text(size: int) -> str:
+    """A byte count as people read a limit: "50 MB" when whole, else the bytes."""
+    if size >= 2**20 and size % 2**20 == 0:
+        return f"{size // 2**20} MB"
+    return f"{size:,} bytes"
+
+
+def too_large(file_name: str, size: int, limit: int) -> str | None:
+    """Why a file of `size` bytes is refused under `limit`, or None when it fits."""
+    if size <= limit:
+        return None
+    return (
+        f"{file_name} is {size:,} bytes; at most {size_text(limit)} ({limit:,} bytes) are allowed"
+    )
 
 
 def import_batch_create(
@@ -91,10 +106,9 @@ def import_batch_create(
         raise InvalidSetup(f"pool account {account.code} is inactive", field="pool_account")
     if not content:
         raise InvalidSetup(f"{file_name}: the file is empty", field="file")
-    if len(content) > MAX_FILE_BYTES:
-        raise InvalidSetup(
-            f"{file_name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB", field="file"
-        )
+    refused = too_large(file_name, len(content), settings.IMPORT_UPLOAD_MAX_BYTES)
+    if refused:
+        raise InvalidSetup(refused, field="file")
     return ImportBatch.objects.create(
         source=source,
         pool_account=account,
@@ -113,6 +127,13 @@ def import_batch_retry(*, batch: ImportBatch | int) -> ImportBatch:
         )
         if locked.status == BatchStatus.SUCCEEDED:
             raise InvalidSetup(f"batch {locked.pk} has already succeeded", field="batch")
+        if locked.content_dropped_at is not None:
+            raise InvalidSetup(
+                f"batch {locked.pk}: its file was dropped on "
+                f"{locked.content_dropped_at:%Y-%m-%d}, {settings.FAILED_CONTENT_KEEP_DAYS} "
+                "days after it failed; upload the file again",
+                field="batch",
+            )
         locked.status = BatchStatus.PENDING
         locked.save(update_fields=["status"])
     return locked

@@ -10,7 +10,15 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from holdings import loans, production, reconciliation, seals, selectors, services
+from holdings import (
+    loans,
+    production,
+    reconciliation,
+    seals,
+    selectors,
+    services,
+    statement_uploads,
+)
 from holdings.importers.common import PoolApiError
 
 logger = logging.getLogger(__name__)
@@ -63,13 +71,44 @@ def fetch_pool_account(pool_account_id: int, day: str) -> dict[str, Any]:
     return {"batch": batch.pk, "file": batch.file_name}
 
 
+@shared_task(
+    name="holdings.import_statement_upload",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def import_statement_upload(upload_id: int) -> dict[str, Any]:
+    """Read one uploaded statement, all or nothing. Run again, it does nothing twice."""
+    upload = statement_uploads.statement_upload_run(upload_id=upload_id)
+    return {
+        "upload": upload.pk,
+        "status": upload.status,
+        "statement": upload.statement_id,
+        "errors": upload.errors,
+    }
+
+
 @shared_task(name="holdings.resume_stalled_imports")
 def resume_stalled_imports() -> dict[str, Any]:
-    """Every few minutes: batches left pending or running by a worker that died go again."""
+    """Every few minutes: batches and statement uploads left pending or running by a
+    worker that died go again."""
     ids = production.stalled_batch_ids()
     for batch_id in ids:
         import_batch.delay(batch_id)
-    return {"resumed": ids}
+    uploads = statement_uploads.stalled_statement_upload_ids()
+    for upload_id in uploads:
+        import_statement_upload.delay(upload_id)
+    return {"resumed": ids, "statement_uploads": uploads}
+
+
+@shared_task(name="holdings.drop_failed_content")
+def drop_failed_content() -> dict[str, Any]:
+    """Nightly: the files of batches and statement uploads that failed more than
+    FAILED_CONTENT_KEEP_DAYS ago are dropped; their records and errors stay."""
+    dropped = statement_uploads.failed_content_drop()
+    return {"batches": dropped.batches, "statement_uploads": dropped.statement_uploads}
 
 
 @shared_task(

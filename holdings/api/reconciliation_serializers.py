@@ -7,17 +7,20 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from holdings.api.serializers import ImportErrorSerializer
 from holdings.models import (
     ReconciliationItem,
     ReconciliationKind,
     ReconciliationRun,
     Statement,
     StatementKind,
+    StatementUpload,
 )
-from holdings.production import MAX_FILE_BYTES
+from holdings.production import size_text, too_large
 from ledger.api.serializers import QUANTITY_OUT, StrictSerializer, UTCDateField
 from ledger.models import Commodity
 from ledger.money import decimal_places, format_amount
@@ -154,7 +157,53 @@ class StatementSerializer(serializers.HyperlinkedModelSerializer):
         read_only_fields = fields
 
 
-class StatementUploadSerializer(StrictSerializer):
+class StatementUploadSerializer(serializers.ModelSerializer):
+    """An uploaded statement file and what reading it did. The file is never sent back."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="statement-upload-detail")
+    statement: serializers.HyperlinkedRelatedField = serializers.HyperlinkedRelatedField(
+        view_name="statement-detail",
+        read_only=True,
+        allow_null=True,
+        help_text="The statement that keeps the file, once it succeeded.",
+    )
+    errors = ImportErrorSerializer(  # type: ignore[assignment]  # a field, not .errors
+        many=True, read_only=True, help_text="Why the file was refused (empty unless failed)."
+    )
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Who uploaded it."
+    )
+
+    class Meta:
+        model = StatementUpload
+        fields = [
+            "id",
+            "url",
+            "status",
+            "kind",
+            "file_name",
+            "file_sha256",
+            "file_size",
+            "statement",
+            "errors",
+            "attempts",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "content_dropped_at",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "file_size": {"help_text": "Size of the file in bytes."},
+            "content_dropped_at": {
+                "help_text": "When the file of a failed upload was dropped "
+                "(FAILED_CONTENT_KEEP_DAYS after it failed); null while it is kept."
+            },
+        }
+
+
+class StatementFileSerializer(StrictSerializer):
     """A statement file (multipart/form-data)."""
 
     kind = serializers.ChoiceField(
@@ -168,12 +217,12 @@ class StatementUploadSerializer(StrictSerializer):
     file = serializers.FileField(
         max_length=255,
         allow_empty_file=False,
-        help_text=f"The CSV as received, at most {MAX_FILE_BYTES // 2**20} MB.",
+        help_text="The CSV as received, at most STATEMENT_UPLOAD_MAX_BYTES "
+        f"({size_text(settings.STATEMENT_UPLOAD_MAX_BYTES)} unless configured).",
     )
 
     def validate_file(self, upload: Any) -> Any:
-        if upload.size > MAX_FILE_BYTES:
-            raise serializers.ValidationError(
-                f"is {upload.size} bytes; at most {MAX_FILE_BYTES} are allowed.", code="too_large"
-            )
+        refused = too_large(upload.name, upload.size, settings.STATEMENT_UPLOAD_MAX_BYTES)
+        if refused:
+            raise serializers.ValidationError(refused, code="too_large")
         return upload

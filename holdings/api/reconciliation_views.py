@@ -4,26 +4,33 @@ by itself)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from django.conf import settings
+from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from holdings import reconciliation
+from holdings import reconciliation, statement_uploads, tasks
 from holdings.api.filters import ReconciliationRunFilter, StatementFilter
 from holdings.api.reconciliation_serializers import (
     ReconcileSerializer,
     ReconciliationRunDetailSerializer,
     ReconciliationRunSerializer,
+    StatementFileSerializer,
     StatementSerializer,
     StatementUploadSerializer,
 )
 from holdings.api.views import LIST_ERRORS, FilteredList, _errors
-from holdings.models import ReconciliationItem, ReconciliationRun, Statement
+from holdings.models import ReconciliationItem, ReconciliationRun, Statement, StatementUpload
+from holdings.production import size_text
+from ledger.api.serializers import ErrorSerializer
 from ledger.api.views import LedgerView
 from ledger.roles import OPERATE_ROLES
 
@@ -100,6 +107,37 @@ class ReconciliationDetail(LedgerView, generics.RetrieveAPIView):
         return super().get(request, *args, **kwargs)
 
 
+def _uploads() -> QuerySet[StatementUpload]:
+    return StatementUpload.objects.select_related("created_by").defer("content").order_by("-id")
+
+
+# Room for the multipart envelope (boundaries, the other fields) around the file itself.
+MULTIPART_ALLOWANCE = 64 * 1024
+TOO_LARGE = (
+    "The body is larger than the largest file allowed (STATEMENT_UPLOAD_MAX_BYTES): refused "
+    "before it is read, and nothing is stored."
+)
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+
+def refuse_oversized_body(request: Request, limit: int) -> None:
+    """Refuse a body that cannot hold a file within `limit`, by its Content-Length, before
+    it is read: a file just over the limit is refused by the serializer, naming it."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if length > limit + MULTIPART_ALLOWANCE:
+        raise PayloadTooLarge(
+            f"the body is {length:,} bytes; a file may be at most {size_text(limit)} "
+            f"({limit:,} bytes)"
+        )
+
+
 @extend_schema(tags=["reconciliation"])
 class StatementListCreate(FilteredList):
     queryset = Statement.objects.select_related("created_by").defer("content").order_by("-id")
@@ -120,31 +158,64 @@ class StatementListCreate(FilteredList):
         operation_id="statements_create",
         summary="Upload a statement",
         description=(
-            "All or nothing: a bad row refuses the whole file, naming the file, the row and "
-            "the field. The same file uploaded again answers the statement already kept."
+            "Stores the file and queues its reading; the answer comes at once (202), with "
+            "the upload pending: follow its `url` (also the `Location` header) for its status, "
+            "then the `statement` that keeps it or the `errors` that refused it. All or "
+            "nothing: a bad row refuses the whole file, naming the file, the row and the "
+            "field, and nothing but the errors is kept. One statement is kept per kind and "
+            "file (SHA-256): the same file uploaded again answers 200 with the upload that "
+            "keeps (or is keeping) it, and nothing new is queued. A file larger than "
+            "STATEMENT_UPLOAD_MAX_BYTES is refused before anything is stored."
         ),
-        request={"multipart/form-data": StatementUploadSerializer},
+        request={"multipart/form-data": StatementFileSerializer},
         responses={
-            201: OpenApiResponse(StatementSerializer, description="Kept."),
+            202: OpenApiResponse(StatementUploadSerializer, description="Stored and queued."),
+            200: OpenApiResponse(
+                StatementUploadSerializer,
+                description="The same file (kind and SHA-256) was uploaded already: the "
+                "upload that keeps it; nothing new is stored.",
+            ),
             **_errors(400, 401, 403, 415),
+            413: OpenApiResponse(ErrorSerializer, description=TOO_LARGE),
         },
     )
     def post(self, request: Request) -> Response:
-        body = StatementUploadSerializer(data=request.data)
+        refuse_oversized_body(request, settings.STATEMENT_UPLOAD_MAX_BYTES)
+        body = StatementFileSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        upload = body.validated_data["file"]
-        statement = reconciliation.statement_import(
-            kind=body.validated_data["kind"],
-            file_name=upload.name,
-            content=upload.read(),
-            created_by=request.user,
-        )
-        shown = StatementSerializer(
-            Statement.objects.defer("content").get(pk=statement.pk), context={"request": request}
+        file = body.validated_data["file"]
+        with transaction.atomic():
+            upload, queued = statement_uploads.statement_upload_create(
+                kind=body.validated_data["kind"],
+                file_name=file.name,
+                content=file.read(),
+                created_by=request.user,
+            )
+            if queued:
+                # Queued once the upload is committed, so the worker finds it.
+                transaction.on_commit(partial(tasks.import_statement_upload.delay, upload.pk))
+        shown = StatementUploadSerializer(
+            _uploads().get(pk=upload.pk), context={"request": request}
         )
         return Response(
-            shown.data, status=status.HTTP_201_CREATED, headers={"Location": shown.data["url"]}
+            shown.data,
+            status=status.HTTP_202_ACCEPTED if queued else status.HTTP_200_OK,
+            headers={"Location": shown.data["url"]},
         )
+
+
+@extend_schema(tags=["reconciliation"])
+class StatementUploadDetail(LedgerView, generics.RetrieveAPIView):
+    queryset = _uploads()
+    serializer_class = StatementUploadSerializer
+
+    @extend_schema(
+        operation_id="statements_uploads_retrieve",
+        summary="One statement upload: status, the statement kept or the errors",
+        responses={200: StatementUploadSerializer, **_errors(401, 403, 404)},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 @extend_schema(tags=["reconciliation"])

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -36,7 +37,7 @@ from holdings.models import (
     Wallet,
     WalletAddress,
 )
-from holdings.production import MAX_FILE_BYTES
+from holdings.production import size_text, too_large
 from holdings.selectors import ProductionMonth, RealizedGains
 from holdings.treasury import LotRelief, SalePlan
 from ledger.api.serializers import (
@@ -202,8 +203,15 @@ class ImportBatchSerializer(serializers.ModelSerializer):
             "created_at",
             "started_at",
             "finished_at",
+            "content_dropped_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "content_dropped_at": {
+                "help_text": "When the file of a failed batch was dropped "
+                "(FAILED_CONTENT_KEEP_DAYS after it failed); null while it is kept."
+            },
+        }
 
 
 class ImportUploadSerializer(StrictSerializer):
@@ -225,14 +233,14 @@ class ImportUploadSerializer(StrictSerializer):
     file = serializers.FileField(
         max_length=255,
         allow_empty_file=False,
-        help_text=f"The file as the pool exported it, at most {MAX_FILE_BYTES // 2**20} MB.",
+        help_text="The file as the pool exported it, at most IMPORT_UPLOAD_MAX_BYTES "
+        f"({size_text(settings.IMPORT_UPLOAD_MAX_BYTES)} unless configured).",
     )
 
     def validate_file(self, upload: Any) -> Any:
-        if upload.size > MAX_FILE_BYTES:
-            raise serializers.ValidationError(
-                f"is {upload.size} bytes; at most {MAX_FILE_BYTES} are allowed.", code="too_large"
-            )
+        refused = too_large(upload.name, upload.size, settings.IMPORT_UPLOAD_MAX_BYTES)
+        if refused:
+            raise serializers.ValidationError(refused, code="too_large")
         return upload
 
 

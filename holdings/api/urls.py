@@ -71,6 +71,11 @@ urlpatterns = [
     ),
     path("statements/", reconciliation_views.StatementListCreate.as_view(), name="statement-list"),
     path(
+        "statements/uploads/<int:pk>/",
+        reconciliation_views.StatementUploadDetail.as_view(),
+        name="statement-upload-detail",
+    ),
+    path(
         "statements/<int:pk>/",
         reconciliation_views.StatementDetail.as_view(),
         name="statement-detail",

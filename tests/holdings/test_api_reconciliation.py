@@ -1,6 +1,6 @@
 """Reconciliations and statements through the API, the admin, the command and the nightly
 task: every role, what a run shows, and nothing passing silently when no chain source is
-configured."""
+configured. Statement uploads in depth: test_statement_uploads.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from holdings import reconciliation, tasks
+from holdings import reconciliation, statement_uploads, tasks
 from holdings.models import (
     BalanceStatementLine,
     ReconciliationRun,
@@ -47,12 +47,16 @@ def test_every_read_endpoint_for_every_role(world, api_client_for, role):
     statement = reconciliation.statement_import(
         kind="custodian", file_name="cold.csv", content=STATEMENT
     )
+    upload, _ = statement_uploads.statement_upload_create(
+        kind="custodian", file_name="cold.csv", content=STATEMENT
+    )
     client = api_client_for(role)
     for url in (
         "/reconciliations/",
         f"/reconciliations/{run.pk}/",
         "/statements/",
         f"/statements/{statement.pk}/",
+        f"/statements/uploads/{upload.pk}/",
     ):
         response = client.get(API + url)
         assert response.status_code == READ_STATUS[role], (url, response.content)
@@ -107,21 +111,40 @@ def test_bad_reconcile_requests_name_the_field_and_write_nothing(
     assert not ReconciliationRun.objects.exists()
 
 
+@pytest.fixture
+def queued(monkeypatch):
+    """Upload ids the statement task was queued for; it runs at once, as a worker would."""
+    ids: list[int] = []
+
+    def delay(upload_id: int) -> Any:
+        ids.append(upload_id)
+        return tasks.import_statement_upload.apply(args=[upload_id])
+
+    monkeypatch.setattr(tasks.import_statement_upload, "delay", delay)
+    return ids
+
+
 @pytest.mark.django_db
-def test_a_custodian_statement_is_uploaded_once_and_compared(world, api_client_for):
+def test_a_custodian_statement_is_uploaded_once_and_compared(
+    world, api_client_for, queued, django_capture_on_commit_callbacks
+):
     client = api_client_for("staff")
 
     def post() -> Any:
-        return client.post(
-            f"{API}/statements/",
-            {"kind": "custodian", "file": SimpleUploadedFile("cold.csv", STATEMENT)},
-            format="multipart",
-        )
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(
+                f"{API}/statements/",
+                {"kind": "custodian", "file": SimpleUploadedFile("cold.csv", STATEMENT)},
+                format="multipart",
+            )
 
     first, again = post(), post()
-    assert first.status_code == again.status_code == 201, first.content
+    assert (first.status_code, again.status_code) == (202, 200), first.content
     assert first.json()["id"] == again.json()["id"]
-    assert first.json()["lines_count"] == 1
+    assert len(queued) == 1
+    upload = client.get(first["Location"]).json()
+    assert upload["status"] == "succeeded"
+    assert client.get(upload["statement"]).json()["lines_count"] == 1
     response = client.post(
         f"{API}/reconciliations/", {"as_of": "2025-12-03", "kinds": ["wallets"]}, format="json"
     )
@@ -133,16 +156,23 @@ def test_a_custodian_statement_is_uploaded_once_and_compared(world, api_client_f
 
 
 @pytest.mark.django_db
-def test_a_bad_statement_is_refused_naming_the_row_and_field(world, api_client_for):
+def test_a_bad_statement_is_refused_naming_the_row_and_field(
+    world, api_client_for, queued, django_capture_on_commit_callbacks
+):
     content = b"date,account,commodity,balance\n2025-12-03,NOPE-1,BTC,1\n"
-    response = api_client_for("staff").post(
-        f"{API}/statements/",
-        {"kind": "custodian", "file": SimpleUploadedFile("bad.csv", content)},
-        format="multipart",
-    )
-    assert response.status_code == 400, response.content
-    assert "bad.csv, row 2, field account" in response.json()["detail"]
-    assert "NOPE-1" in response.json()["detail"]
+    client = api_client_for("staff")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"{API}/statements/",
+            {"kind": "custodian", "file": SimpleUploadedFile("bad.csv", content)},
+            format="multipart",
+        )
+    assert response.status_code == 202, response.content
+    upload = client.get(response["Location"]).json()
+    assert upload["status"] == "failed" and upload["statement"] is None
+    [error] = upload["errors"]
+    assert (error["file"], error["row"], error["field"]) == ("bad.csv", 2, "account")
+    assert "NOPE-1" in error["message"]
     assert not Statement.objects.exists() and not BalanceStatementLine.objects.exists()
 
 
@@ -209,6 +239,7 @@ def test_the_admin_pages_render_for_every_role(world, as_role, role):  # noqa: F
         ("reconciliationrun_change", [run.pk]),
         ("statement_changelist", []),
         ("statement_change", [statement.pk]),
+        ("statementupload_changelist", []),
     ):
         response = client.get(reverse(f"admin:holdings_{name}", args=args))
         assert response.status_code == 200, (name, response.content[:500])
@@ -221,16 +252,23 @@ def test_the_admin_pages_render_for_every_role(world, as_role, role):  # noqa: F
 
 
 @pytest.mark.django_db
-def test_finance_staff_reconcile_and_upload_in_the_admin(world, as_role):  # noqa: F811
+def test_finance_staff_reconcile_and_upload_in_the_admin(
+    world,
+    as_role,  # noqa: F811
+    queued,
+    django_capture_on_commit_callbacks,
+):
     client = as_role("staff")
-    response = client.post(
-        reverse("admin:holdings_statement_import"),
-        {"kind": "custodian", "file": SimpleUploadedFile("cold.csv", STATEMENT)},
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:holdings_statement_import"),
+            {"kind": "custodian", "file": SimpleUploadedFile("cold.csv", STATEMENT)},
+            follow=True,
+        )
     assert response.status_code == 200
     [message] = [str(m) for m in response.context["messages"]]
-    assert message.startswith("cold.csv: statement") and message.endswith("kept, 1 line(s).")
+    assert message.startswith("cold.csv is queued as upload #")
+    assert Statement.objects.get().lines_count == 1
     response = client.post(
         reverse("admin:holdings_reconciliationrun_run"),
         {"as_of": "2025-12-03", "kinds": ["wallets", "internal"]},

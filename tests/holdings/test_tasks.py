@@ -53,6 +53,7 @@ def test_the_nightly_jobs_are_scheduled_in_the_database():
         "holdings.verify_lots",
         "holdings.accrue_interest",
         "holdings.check_ltv",
+        "holdings.drop_failed_content",
     } <= scheduled
 
 
@@ -106,7 +107,10 @@ def test_a_stalled_batch_is_imported_again_by_the_sweep(tx_world, worker, settin
     ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
     settings.IMPORT_STALE_AFTER_MINUTES = 0
 
-    assert resume_stalled_imports.delay().get(timeout=60) == {"resumed": [batch.pk]}
+    assert resume_stalled_imports.delay().get(timeout=60) == {
+        "resumed": [batch.pk],
+        "statement_uploads": [],
+    }
     wait_for(lambda: ImportBatch.objects.get(pk=batch.pk).status == BatchStatus.SUCCEEDED)
 
 

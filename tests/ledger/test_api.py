@@ -569,6 +569,7 @@ def test_schema_describes_every_path(chart, api_client_for):
         "/api/v1/reconciliations/{id}/",
         "/api/v1/statements/",
         "/api/v1/statements/{id}/",
+        "/api/v1/statements/uploads/{id}/",
     }
     assert set(paths["/api/v1/journal-entries/"]) == {"get", "post"}
     post = paths["/api/v1/journal-entries/"]["post"]

@@ -495,6 +495,7 @@ class ImportBatchAdmin(EvidenceUploadAdmin):
         "created_at",
         "started_at",
         "finished_at",
+        "content_dropped_at",
         "errors_table",
     )
     readonly_fields = fields
@@ -521,6 +522,8 @@ class ImportBatchAdmin(EvidenceUploadAdmin):
 
     @admin.display(description="size")
     def file_size(self, obj: ImportBatch) -> str:
+        if obj.content_dropped_at is not None:
+            return f"dropped on {obj.content_dropped_at:%Y-%m-%d} (FAILED_CONTENT_KEEP_DAYS)"
         size = getattr(obj, "content_size", None)
         return "-" if size is None else f"{size:,} bytes"
 
@@ -572,6 +575,7 @@ class ImportBatchAdmin(EvidenceUploadAdmin):
             **(extra_context or {}),
             "can_retry": batch is not None
             and batch.status == BatchStatus.FAILED
+            and batch.content_dropped_at is None
             and self.has_retry_permission(request),
             "refresh_seconds": REFRESH_SECONDS
             if batch is not None and batch.status in (BatchStatus.PENDING, BatchStatus.RUNNING)

@@ -518,3 +518,21 @@ def test_the_cleanup_drops_old_failed_files_and_keeps_their_records(world, setti
 def test_the_cleanup_is_scheduled_nightly():
     task = PeriodicTask.objects.get(task="holdings.drop_failed_content")
     assert task.enabled and task.crontab is not None
+
+
+@pytest.mark.django_db
+def test_a_batch_whose_file_was_dropped_says_so_and_offers_no_retry(
+    world,
+    as_role,  # noqa: F811
+):
+    batch = production.import_batch_run(
+        batch_id=production.import_batch_create(
+            source="csv", file_name="old-pool.csv", content=b"not,a,pool,file\n"
+        ).pk
+    )
+    ImportBatch.objects.filter(pk=batch.pk).update(finished_at=timezone.now() - timedelta(days=400))
+    statement_uploads.failed_content_drop()
+    page = as_role("staff").get(reverse("admin:holdings_importbatch_change", args=[batch.pk]))
+    text = page.content.decode()
+    assert "dropped on" in text
+    assert reverse("admin:holdings_importbatch_retry", args=[batch.pk]) not in text

@@ -8,6 +8,10 @@ not do, such as approving their own journal) naming the field at fault.
 Validation errors name the first field at fault in `field` and list every problem in `errors`,
 with paths such as `postings[0].value`. Other API errors (401, 403, 404, 405, 406, 415) carry
 `code` and `detail` only.
+
+What Django answers before or after a view (a path that matches no route, a body too large,
+an error that escaped) is JSON in the same shape under /api/ too: see the handlers at the
+end, named in the root URLconf.
 """
 
 from __future__ import annotations
@@ -16,7 +20,11 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, IntegrityError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import status
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
@@ -103,3 +111,49 @@ def _flatten(detail: Any, path: str) -> Iterator[dict[str, Any]]:
     else:
         code = detail.code if isinstance(detail, ErrorDetail) and detail.code else "invalid"
         yield {"field": path or None, "code": code, "detail": str(detail)}
+
+
+# --- Django's own error pages, as JSON under /api/ ----------------------------------------
+
+API_PREFIX = "/api/"
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def json_error(code: str, detail: str, status_code: int) -> JsonResponse:
+    return JsonResponse({"code": code, "detail": detail}, status=status_code)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A path under /api/ that names no route (`manual-journals/abc/`) is a JSON 404."""
+    if _is_api(request):
+        return json_error("not_found", "No such resource: nothing answers at this path.", 404)
+    return defaults.page_not_found(request, exception)  # type: ignore[arg-type]
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A body larger than DATA_UPLOAD_MAX_MEMORY_SIZE is a 413; another request Django
+    refuses before the view (a malformed one) is a 400."""
+    if _is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            return json_error(
+                "request_too_large", f"The request body is larger than {limit} bytes.", 413
+            )
+        return json_error("bad_request", "The request is malformed.", 400)
+    return defaults.bad_request(request, exception)  # type: ignore[arg-type]
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return json_error("permission_denied", "This is not allowed.", 403)
+    return defaults.permission_denied(request, exception)  # type: ignore[arg-type]
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Whatever escaped a view is logged by Django; the caller gets the API's shape."""
+    if _is_api(request):
+        return json_error("server_error", "The server failed to answer this request.", 500)
+    return defaults.server_error(request)

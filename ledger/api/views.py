@@ -27,6 +27,7 @@ from rest_framework.reverse import reverse
 from ledger import selectors, services
 from ledger.api.control_serializers import ManualJournalSerializer
 from ledger.api.filters import AccountFilter
+from ledger.api.parameters import refuse_unknown_query_parameters
 from ledger.api.renderers import (
     FORMAT_PARAMETER,
     CSVReportMixin,
@@ -35,6 +36,7 @@ from ledger.api.renderers import (
     Rows,
     report_responses,
 )
+from ledger.api.schema import LedgerAutoSchema
 from ledger.api.serializers import (
     AccountBalanceSerializer,
     AccountSerializer,
@@ -98,9 +100,19 @@ def _as_of(query: dict[str, Any]) -> date:
 
 
 class LedgerView(generics.GenericAPIView):
+    """Every API view: JSON in and out, a query parameter the operation does not take is a
+    400 naming it, and the schema lists every status the shared machinery can answer."""
+
     parser_classes = [StrictJSONParser]
     renderer_classes = [JSONRenderer]
     filter_backends: list = []
+    schema = LedgerAutoSchema()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # After authentication and the role check; a method the view lacks stays a 405.
+        if request.method and hasattr(self, request.method.lower()):
+            refuse_unknown_query_parameters(request)
 
 
 @extend_schema(exclude=True)

@@ -16,10 +16,10 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from ledger.api.authentication import PasswordAuthentication, StrictTokenAuthentication
 from ledger.api.serializers import ErrorSerializer
+from ledger.api.views import LedgerView
 
 
 class IssuedTokenSerializer(serializers.Serializer):
@@ -49,10 +49,12 @@ ERRORS = {
 }
 
 
-class TokenView(APIView):
+class TokenView(LedgerView):
+    """Any active user's, whatever their role."""
+
     authentication_classes = [StrictTokenAuthentication]
     permission_classes = [IsAuthenticated]
-    serializer_class = None
+    serializer_class = IssuedTokenSerializer
 
 
 @extend_schema(tags=["tokens"])

@@ -511,6 +511,10 @@ def test_schema_describes_every_path(chart, api_client_for):
     schema = json.loads(response.content)
     paths = schema["paths"]
     assert set(paths) == {
+        "/api/v1/auth/login/",
+        "/api/v1/auth/rotate/",
+        "/api/v1/auth/logout/",
+        "/api/v1/auth/logoutall/",
         "/api/v1/commodities/",
         "/api/v1/accounts/",
         "/api/v1/accounts/{code}/",

@@ -321,7 +321,7 @@ class Lot(models.Model):
     """
 
     # The lot's commodity is its account's, held so by one composite foreign key
-    # (holdings/sql/evidence.sql) that stands for both of these.
+    # (holdings/migrations/0015_rules_as_edited.sql) that stands for both of these.
     commodity = models.ForeignKey(
         "ledger.Commodity", on_delete=models.PROTECT, related_name="+", db_constraint=False
     )

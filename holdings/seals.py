@@ -27,7 +27,7 @@ acquisition, origin, parent, opening entry, original units and cost) is.
 
 (hex digests; the first seal's previous hash is 64 zeros). PostgreSQL recomputes the last
 three from each seal's row and keeps the seals insert-only, one per sealed entry, in
-sequence (holdings/sql/subledger_seals.sql); the row hashes name the row that changed.
+sequence (holdings/migrations/0013_subledger_seals.sql); the row hashes name the row that changed.
 
 The seals are written by the journal's sealing job, right after the journal's seals, in
 its transaction and under its lock (ledger.sealing.journal_seal(chains=True)), and verified

@@ -6,7 +6,7 @@ one person asks, with a reason; another, a finance approver, approves. Only then
 reversal posted, in the same transaction as the document's subledger is undone (lots restored,
 disposals offset), or the whole is refused, naming what depends on it. PostgreSQL refuses a
 reversing entry that no approved cancellation names, and a reversal of a reversal
-(ledger/sql/0012_cancellations.sql).
+(ledger/migrations/0012_cancellations.sql).
 
 The ledger knows nothing of the miner's documents: the application that posts them registers,
 per entry kind, how to name the document, what would stop its cancellation and how to undo

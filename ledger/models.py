@@ -98,7 +98,7 @@ class Account(models.Model):
     class Meta:
         ordering = ["code"]
         constraints = [
-            # Target of a composite foreign key (ledger/sql/): a child shares its parent's
+            # Target of a composite foreign key (ledger/migrations/): a child shares its parent's
             # commodity and type.
             models.UniqueConstraint(
                 fields=["id", "commodity", "type"], name="ledger_account_commodity_type"
@@ -185,7 +185,7 @@ class JournalEntry(models.Model):
 
 class Posting(models.Model):
     # The keys to entry, account and commodity are enforced by the composite foreign keys
-    # of ledger/sql/ (entry+date, account+commodity, commodity+scale), which imply these.
+    # of ledger/migrations/ (entry+date, account+commodity, commodity+scale), which imply these.
     entry = models.ForeignKey(
         JournalEntry, on_delete=models.PROTECT, related_name="postings", db_constraint=False
     )
@@ -344,7 +344,7 @@ class ManualJournal(models.Model):
     then posted, as `entry`) or rejected with a reason by a finance approver who is not the
     maker. Posted entries are never drafts: the journal itself stays immutable.
 
-    PostgreSQL keeps the states honest (ledger/sql/manual_journals.sql): only draft ->
+    PostgreSQL keeps the states honest (ledger/migrations/0006_manual_journals.sql): only draft ->
     submitted -> approved | rejected, a decided journal never changes, lines change only
     while draft, nothing is deleted, and the entry posted is exactly the lines approved.
     """
@@ -514,7 +514,7 @@ class ExactJSONDecoder(json.JSONDecoder):
 
 class AuditLog(models.Model):
     """Every change of state of an audited table: written only by PostgreSQL triggers
-    (ledger/sql/audit.sql), never changed or deleted.
+    (ledger/migrations/0007_audit_log.sql), never changed or deleted.
 
     `actor` is who acted: "user:<username>" (a request), "task:<name>" (a Celery task),
     "command:<name>" (a management command) or "db:<role>" (anything else, raw SQL).
@@ -568,7 +568,7 @@ class JournalSeal(models.Model):
     seal rewritten, breaks the chain from there on (selectors.journal_verify). Written only
     by services.journal_seal; PostgreSQL refuses UPDATE, DELETE and TRUNCATE, recomputes both
     hashes from the row and checks that each seal follows the previous one
-    (ledger/sql/seals.sql).
+    (ledger/migrations/0010_journal_seals.sql).
     """
 
     sequence = models.BigIntegerField(unique=True)
@@ -617,7 +617,7 @@ class Cancellation(models.Model):
     (only then is the reversal posted, with the document's subledger undone in the same
     transaction) or rejected with a reason. The only way an entry is ever reversed:
     PostgreSQL refuses a reversing entry that no approved cancellation names
-    (ledger/sql/0012_cancellations.sql)."""
+    (ledger/migrations/0012_cancellations.sql)."""
 
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="cancellations")
     # What the entry belongs to, as shown to people ("sale OTC-2026-01-001").

@@ -4,7 +4,7 @@ The chart (accounts, commodities, closed periods) is kept in memory, keyed by th
 chart version; every posting statement proves the copy is current (it inserts nothing when
 the version differs, and the copy is reloaded). A single entry outside a transaction is one
 round trip: its entry, postings and every check happen in one INSERT statement, committed by
-PostgreSQL on its own. The database checks every rule again (ledger/sql/); the checks here
+PostgreSQL on its own. The database checks every rule again (ledger/migrations/); the checks here
 give the caller a clear error, naming the field, before anything is written.
 """
 

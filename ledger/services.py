@@ -1,7 +1,7 @@
 """The only code that writes to the ledger. Every function is atomic.
 
 Entries go through ledger.posting (validation with errors that name the field, then one
-statement); PostgreSQL enforces every invariant again underneath (ledger/sql/), including
+statement); PostgreSQL enforces every invariant again underneath (ledger/migrations/), including
 accounts that must not go negative, which it locks in id order so concurrent withdrawals are
 checked one after another.
 """

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.db import migrations
 
-SQL = (Path(__file__).resolve().parent.parent / "sql" / "reconciliation.sql").read_text()
+SQL = Path(__file__).with_suffix(".sql").read_text()
 
 # Audited with their actor: who uploaded a statement, who (or which task) ran a
 # reconciliation. The lines and items are insert-only evidence tied to those rows.

@@ -1,15 +1,15 @@
 """Documents cancelled with their subledger (disposals offset by a mirror, lot movements
 undone), idempotent requests, and lots that move forward in time only
-(holdings/sql/0012_lots_forward_in_time.sql)."""
+(0012_cancellations.sql; as edited since, 0015_rules_as_edited.sql)."""
 
 from pathlib import Path
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-SQL = (Path(__file__).resolve().parent.parent / "sql" / "0012_lots_forward_in_time.sql").read_text()
+SQL = Path(__file__).with_suffix(".sql").read_text()
 
-# The check as released with 0002 (holdings/sql/evidence.sql), restored on the way back.
+# The check as 0002 left it once edited (see 0015_rules_as_edited.sql), restored on the way back.
 REVERSE_SQL = """
 CREATE OR REPLACE FUNCTION holdings_lot_matches_movements() RETURNS trigger
 LANGUAGE plpgsql SET enable_seqscan = off AS $$

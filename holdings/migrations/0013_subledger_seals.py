@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.db import migrations
 
-SQL = (Path(__file__).resolve().parent.parent / "sql" / "subledger_seals.sql").read_text()
+SQL = Path(__file__).with_suffix(".sql").read_text()
 REVERSE = [
     "DROP INDEX holdings_lot_opened_by",
     "DROP TABLE holdings_subledgerseal",

@@ -1,5 +1,5 @@
 """Manual journals: drafted and submitted by a maker, approved (then posted) or rejected
-with a reason by a finance approver who is not the maker (ledger/sql/manual_journals.sql)."""
+with a reason by a finance approver who is not the maker (ledger/migrations/0006_manual_journals.sql)."""
 
 from pathlib import Path
 
@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 import ledger.fields
 
-SQL = (Path(__file__).resolve().parent.parent / "sql" / "manual_journals.sql").read_text()
+SQL = Path(__file__).with_suffix(".sql").read_text()
 
 
 class Migration(migrations.Migration):

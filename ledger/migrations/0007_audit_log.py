@@ -1,5 +1,5 @@
 """The audit log and its triggers on the ledger's tables, the users, groups and tokens, and
-the nightly jobs' schedule (ledger/sql/audit.sql)."""
+the nightly jobs' schedule (ledger/migrations/0007_audit_log.sql)."""
 
 from pathlib import Path
 
@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 import ledger.models
 
-SQL = (Path(__file__).resolve().parent.parent / "sql" / "audit.sql").read_text()
+SQL = Path(__file__).with_suffix(".sql").read_text()
 
 
 class Migration(migrations.Migration):

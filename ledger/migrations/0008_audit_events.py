@@ -1,10 +1,10 @@
-"""A table can be audited for some events only (ledger/sql/audit_events.sql)."""
+"""A table can be audited for some events only (0008_audit_events.sql)."""
 
 from pathlib import Path
 
 from django.db import migrations
 
-SQL = (Path(__file__).resolve().parent.parent / "sql" / "audit_events.sql").read_text()
+SQL = Path(__file__).with_suffix(".sql").read_text()
 
 
 class Migration(migrations.Migration):

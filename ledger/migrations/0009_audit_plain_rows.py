@@ -1,10 +1,10 @@
-"""The audit triggers copy plain rows without a call per row (ledger/sql/audit_plain_rows.sql)."""
+"""The audit triggers copy plain rows without a call per row (0009_audit_plain_rows.sql)."""
 
 from pathlib import Path
 
 from django.db import migrations
 
-SQL = (Path(__file__).resolve().parent.parent / "sql" / "audit_plain_rows.sql").read_text()
+SQL = Path(__file__).with_suffix(".sql").read_text()
 
 
 class Migration(migrations.Migration):

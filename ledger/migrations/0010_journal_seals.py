@@ -1,12 +1,12 @@
 """The sealed journal: one seal per posted entry in a hash chain, insert-only, each checked
-by PostgreSQL against its own hashes and the seal before it (ledger/sql/seals.sql)."""
+by PostgreSQL against its own hashes and the seal before it (ledger/migrations/0010_journal_seals.sql)."""
 
 from pathlib import Path
 
 import django.db.models.functions.datetime
 from django.db import migrations, models
 
-SQL = (Path(__file__).resolve().parent.parent / "sql" / "seals.sql").read_text()
+SQL = Path(__file__).with_suffix(".sql").read_text()
 
 
 class Migration(migrations.Migration):

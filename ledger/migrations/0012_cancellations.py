@@ -1,5 +1,5 @@
 """Cancellations of documents: asked for by one person, approved by another, the only way an
-entry is reversed; PostgreSQL refuses any other reversal (ledger/sql/0012_cancellations.sql)."""
+entry is reversed; PostgreSQL refuses any other reversal (ledger/migrations/0012_cancellations.sql)."""
 
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-SQL = (Path(__file__).resolve().parent.parent / "sql" / "0012_cancellations.sql").read_text()
+SQL = Path(__file__).with_suffix(".sql").read_text()
 
 REVERSE_SQL = """
 DROP TRIGGER ledger_reversal_not_reversed ON ledger_journalentry;

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.db import migrations
 
-SQL = (Path(__file__).resolve().parent.parent / "sql" / "guarded_flag.sql").read_text()
+SQL = Path(__file__).with_suffix(".sql").read_text()
 REVERSE = [
     "DROP TRIGGER ledger_account_guard_switched_on ON ledger_account",
     "DROP TRIGGER ledger_account_guard_set ON ledger_account",

@@ -6,8 +6,7 @@
 --   holdings_lot_moved_after_opening no movement is dated before the one that opened it in
 --                                    its account, and no units leave it (a transfer out, a
 --                                    disposal) before the day it was acquired;
---   holdings_lot_never_negative      its units, entry by entry in the journal's order, are
---                                    never below zero.
+--   holdings_lot_never_negative      its units, day by day, are never below zero.
 CREATE OR REPLACE FUNCTION holdings_lot_matches_movements() RETURNS trigger
 LANGUAGE plpgsql SET enable_seqscan = off AS $$
 DECLARE
@@ -63,27 +62,24 @@ BEGIN
                  ELSE format('acquired (%s)', early.acquired_on) END));
     END IF;
 
-    -- Entry by entry in the journal's order (date, then sequence), as every report and the
-    -- beancount export replay them.
-    SELECT r.lot_id, r.effective_date, r.sequence, r.units
+    SELECT r.lot_id, r.effective_date, r.units
       INTO dip
       FROM (
-          SELECT m.lot_id, m.effective_date, e.sequence,
-                 sum(sum(m.quantity)) OVER (PARTITION BY m.lot_id
-                                            ORDER BY m.effective_date, e.sequence) AS units
+          SELECT m.lot_id, m.effective_date,
+                 sum(sum(m.quantity)) OVER (PARTITION BY m.lot_id ORDER BY m.effective_date)
+                     AS units
             FROM holdings_lotmovement m
-            JOIN ledger_journalentry e ON e.id = m.entry_id
            WHERE m.lot_id = ANY (pending)
-           GROUP BY m.lot_id, m.effective_date, e.sequence
+           GROUP BY m.lot_id, m.effective_date
       ) r
      WHERE r.units < 0
-     ORDER BY r.effective_date, r.sequence, r.lot_id
+     ORDER BY r.effective_date, r.lot_id
      LIMIT 1;
     IF FOUND THEN
         PERFORM ledger_violation('holdings_lot_never_negative', format(
-            'lot %s would hold %s units after entry #%s of %s: units are taken from a lot only '
-            'while it holds them, then and at every entry after',
-            dip.lot_id, dip.units, dip.sequence, dip.effective_date));
+            'lot %s would hold %s units at the end of %s: units are taken from a lot only '
+            'while it holds them, on that day and every day after',
+            dip.lot_id, dip.units, dip.effective_date));
     END IF;
     RETURN NULL;
 END $$;

@@ -8,6 +8,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = Path(__file__).with_name("migration_checksums.json")
@@ -66,3 +71,99 @@ def test_models_and_migrations_agree():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# What the database's rules are made of, to compare a database before and after a round trip.
+CATALOG = """
+SELECT 'function ' || p.oid::regprocedure::text, pg_get_functiondef(p.oid)
+  FROM pg_proc p WHERE p.pronamespace = current_schema()::regnamespace
+UNION ALL
+SELECT 'trigger ' || tgrelid::regclass::text || ' ' || tgname, pg_get_triggerdef(oid)
+  FROM pg_trigger WHERE NOT tgisinternal
+UNION ALL
+SELECT 'constraint ' || conrelid::regclass::text || ' ' || conname, pg_get_constraintdef(oid)
+  FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
+UNION ALL
+SELECT 'index ' || c.relname, pg_get_indexdef(c.oid)
+  FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'i'
+UNION ALL
+SELECT 'relation ' || c.relname, c.relkind::text || ' ' || string_agg(
+           a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+  FROM pg_class c LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
+                                          AND NOT a.attisdropped
+ WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'v', 'S')
+ GROUP BY c.relname, c.relkind
+"""
+
+
+@pytest.fixture
+def throwaway_database(django_db_setup):
+    """A database of its own on the suite's server, migrated by `manage.py migrate` in a
+    subprocess as a deployment would: (its DATABASE_URL, a function reading its catalog)."""
+    server = settings.DATABASES["default"]
+    name = f"cango_migration_history_{os.getpid()}"
+    credentials = {
+        "host": server["HOST"] or None,
+        "port": server["PORT"] or None,
+        "user": server["USER"],
+        "password": server["PASSWORD"] or None,
+    }
+
+    def on_server(statement):
+        with psycopg.connect(dbname="postgres", autocommit=True, **credentials) as connection:
+            connection.execute(statement)
+
+    def catalog():
+        with psycopg.connect(dbname=name, **credentials) as connection:
+            return dict(connection.execute(CATALOG).fetchall())
+
+    on_server(f'DROP DATABASE IF EXISTS "{name}"')
+    on_server(f'CREATE DATABASE "{name}"')
+    login = quote(server["USER"], safe="")
+    if server["PASSWORD"]:
+        login += ":" + quote(server["PASSWORD"], safe="")
+    location = quote(server["HOST"] or "localhost", safe="")
+    if server["PORT"]:
+        location += f":{server['PORT']}"
+    try:
+        yield f"postgres://{login}@{location}/{name}", catalog
+    finally:
+        on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def migrate(database_url, *arguments):
+    environment = {**os.environ, "DATABASE_URL": database_url, "CANGO_DEVELOPMENT": "true"}
+    environment.pop("DATABASE_OWNER_URL", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", *arguments],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_migration_goes_back_to_the_first_and_forward_again(throwaway_database):
+    """Each migration has its reverse: the ledger (and the holdings, which build on it) go
+    back to before their first migration, leaving none of their rules behind, and forward
+    again to the very same rules."""
+    database_url, catalog = throwaway_database
+    migrate(database_url)
+    migrated = catalog()
+
+    migrate(database_url, "ledger", "zero")
+    left = sorted(
+        key
+        for key in catalog()
+        if key.startswith("trigger ")
+        or any(word.startswith(("ledger_", "holdings_")) for word in key.split(" ")[1:])
+    )
+    assert not left, f"left behind on the way back: {left}"
+
+    migrate(database_url)
+    again = catalog()
+    assert again == migrated, sorted(
+        key for key in migrated.keys() | again.keys() if migrated.get(key) != again.get(key)
+    )

@@ -344,7 +344,7 @@ class ManualJournal(models.Model):
     then posted, as `entry`) or rejected with a reason by a finance approver who is not the
     maker. Posted entries are never drafts: the journal itself stays immutable.
 
-    PostgreSQL keeps the states honest (ledger/migrations/0006_manual_journals.sql): only draft ->
+    PostgreSQL keeps the states honest (ledger/sql/manual_journals.sql): only draft ->
     submitted -> approved | rejected, a decided journal never changes, lines change only
     while draft, nothing is deleted, and the entry posted is exactly the lines approved.
     """
@@ -514,7 +514,7 @@ class ExactJSONDecoder(json.JSONDecoder):
 
 class AuditLog(models.Model):
     """Every change of state of an audited table: written only by PostgreSQL triggers
-    (ledger/migrations/0007_audit_log.sql), never changed or deleted.
+    (ledger/sql/audit.sql), never changed or deleted.
 
     `actor` is who acted: "user:<username>" (a request), "task:<name>" (a Celery task),
     "command:<name>" (a management command) or "db:<role>" (anything else, raw SQL).
@@ -568,7 +568,7 @@ class JournalSeal(models.Model):
     seal rewritten, breaks the chain from there on (selectors.journal_verify). Written only
     by services.journal_seal; PostgreSQL refuses UPDATE, DELETE and TRUNCATE, recomputes both
     hashes from the row and checks that each seal follows the previous one
-    (ledger/migrations/0010_journal_seals.sql).
+    (ledger/sql/seals.sql).
     """
 
     sequence = models.BigIntegerField(unique=True)

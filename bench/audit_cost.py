@@ -34,9 +34,9 @@ import psutil  # noqa: E402
 import workload as w  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from holdings import production, services  # noqa: E402
 from holdings.importers.generic_csv import EARNINGS_HEADER  # noqa: E402
 from holdings.importers.records import PriceQuote  # noqa: E402
+from holdings.services import prices, production, setup  # noqa: E402
 from ledger.services import chart_load  # noqa: E402
 
 MODES = ("off", "shipped", "lots", "all")
@@ -70,7 +70,7 @@ def import_year(tag: str, pool: object, years: list) -> tuple[float, float, floa
     files = []
     for n, year in enumerate(years):
         code = f"{tag}-{n:02d}"
-        services.pool_account_create(code=code, pool=pool, name=code, source="csv")
+        setup.pool_account_create(code=code, pool=pool, name=code, source="csv")
         rows = [f"{e.day},{code},{e.gross},{e.fee},{e.net},{e.hashrate_hs}," for e in year]
         files.append((code, ("\n".join([EARNINGS_HEADER, *rows]) + "\n").encode()))
     backend = psutil.Process(sql("SELECT pg_backend_pid()")[0][0])
@@ -107,12 +107,12 @@ def main() -> None:
     try:
         with (ROOT / "fixtures" / "chart_of_accounts.csv").open(newline="") as handle:
             chart_load(rows=list(csv.DictReader(handle)))
-        pool = services.pool_create(code="audit-cost", name="Audit cost", kind="other")
+        pool = setup.pool_create(code="audit-cost", name="Audit cost", kind="other")
         quotes = [
             PriceQuote(w.price_timestamp(day), "BTC", "USD", price, "bench", row)
             for row, (day, price) in enumerate(w.production_prices().items(), start=2)
         ]
-        services.prices_import(quotes=quotes, file_name="prices")
+        prices.prices_import(quotes=quotes, file_name="prices")
         years = w.production_by_account(w.production_earnings())
         for table in EXTRA:
             sql("SELECT ledger_audit_attach(%s)", [table])

@@ -31,11 +31,12 @@ django.setup()
 import workload as w  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from holdings import production, selectors, services  # noqa: E402
 from holdings.importers.generic_csv import EARNINGS_HEADER  # noqa: E402
 from holdings.importers.records import PriceQuote  # noqa: E402
 from holdings.models import BatchStatus, ImportBatch, Lot, LotMovement  # noqa: E402
 from holdings.models import ProductionRecord as Record  # noqa: E402
+from holdings.selectors import lots  # noqa: E402
+from holdings.services import prices, production, setup  # noqa: E402
 from ledger.models import Account, AccountType, JournalEntry  # noqa: E402
 from ledger.selectors import account_balance, trial_balance  # noqa: E402
 from ledger.services import (  # noqa: E402
@@ -177,16 +178,16 @@ def production_setup() -> None:
     accounts, and the day-end prices the import values the year's earnings at."""
     with CHART.open(newline="") as handle:
         chart_load(rows=list(csv.DictReader(handle)), source=CHART.name)
-    pool = services.pool_create(code="bench-pool", name="Bench pool", kind="other")
+    pool = setup.pool_create(code="bench-pool", name="Bench pool", kind="other")
     for n in range(w.POOL_ACCOUNTS):
-        services.pool_account_create(
+        setup.pool_account_create(
             code=pool_account_code(n), pool=pool, name=f"sub-{n + 1:02d}", source="csv"
         )
     quotes = [
         PriceQuote(w.price_timestamp(day), "BTC", "USD", price, "bench-close", row)
         for row, (day, price) in enumerate(w.production_prices().items(), start=2)
     ]
-    created, _ = services.prices_import(quotes=quotes, file_name="bench prices")
+    created, _ = prices.prices_import(quotes=quotes, file_name="bench prices")
     if created != w.PRODUCTION_DAYS:
         raise SystemExit(f"project: {created} prices created, expected {w.PRODUCTION_DAYS}")
 
@@ -253,7 +254,7 @@ def production_import(info: dict[str, Any]) -> float:
     # non-USD asset account, the pool receivables included, must agree with its lots.
     wallets = {f"wallet-{n:02d}" for n in range(1, w.WALLETS + 1)}
     as_of = date(w.PRODUCTION_FIRST_DAY.year, 12, 31)
-    differences = [d for d in selectors.lot_differences(as_of=as_of) if d.account not in wallets]
+    differences = [d for d in lots.lot_differences(as_of=as_of) if d.account not in wallets]
     if differences:
         raise SystemExit(f"project: ledger and lots differ: {differences[:5]}")
     info["production_import_does"] = (

@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from holdings import chart, loans, production, services, tasks, treasury
+from holdings import chart, tasks
 from holdings.errors import HoldingsError
 from holdings.forms import (
     LoanEventRecordForm,
@@ -69,6 +69,8 @@ from holdings.models import (
     Wallet,
     WalletAddress,
 )
+from holdings.selectors import loans
+from holdings.services import prices, production, setup, treasury
 from ledger import selectors as ledger_selectors
 from ledger.admin import RoleAdmin, adopt, allowed, entry_link
 from ledger.errors import LedgerError
@@ -211,7 +213,7 @@ class SiteAdmin(RoleAdmin):
             return
         data = form.cleaned_data
         created = self.call_service(
-            lambda: services.site_create(
+            lambda: setup.site_create(
                 code=data["code"],
                 name=data["name"],
                 region=data["region"],
@@ -240,7 +242,7 @@ class PoolAdmin(RoleAdmin):
             return
         data = form.cleaned_data
         created = self.call_service(
-            lambda: services.pool_create(
+            lambda: setup.pool_create(
                 code=data["code"],
                 name=data["name"],
                 kind=data["kind"],
@@ -297,9 +299,7 @@ class PoolAccountAdmin(RoleAdmin):
             if changed:
                 obj.save(update_fields=changed)
             return
-        created = self.call_service(
-            lambda: services.pool_account_create(**form.service_arguments())
-        )
+        created = self.call_service(lambda: setup.pool_account_create(**form.service_arguments()))
         adopt(obj, created)
 
 
@@ -375,7 +375,7 @@ class WalletAdmin(RoleAdmin):
             if changed:
                 obj.save(update_fields=changed)
             return
-        created = self.call_service(lambda: services.wallet_create(**form.service_arguments()))
+        created = self.call_service(lambda: setup.wallet_create(**form.service_arguments()))
         adopt(obj, created)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
@@ -389,7 +389,7 @@ class WalletAdmin(RoleAdmin):
             added.append(
                 self.call_service(
                     partial(
-                        services.wallet_address_add,
+                        setup.wallet_address_add,
                         wallet=form.instance,
                         address=data["address"],
                         label=data.get("label") or "",
@@ -432,7 +432,7 @@ class PriceAdmin(EvidenceUploadAdmin):
             upload = form.cleaned_data["file"]
             try:
                 quotes = parse_prices(upload.read(), file_name=upload.name)
-                created, known = services.prices_import(quotes=quotes, file_name=upload.name)
+                created, known = prices.prices_import(quotes=quotes, file_name=upload.name)
             except ImportFileError as exc:
                 form.add_error("file", str(exc))
             except LedgerError as exc:

@@ -21,7 +21,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from holdings import reconciliation, statement_uploads, tasks
+from holdings import tasks
 from holdings.admin import REFRESH_SECONDS, EvidenceUploadAdmin, ImportBatchAdmin, link
 from holdings.models import (
     BalanceStatementLine,
@@ -36,7 +36,8 @@ from holdings.models import (
     StatementKind,
     StatementUpload,
 )
-from holdings.production import size_text, too_large
+from holdings.services import reconciliation, statement_uploads
+from holdings.services.production import size_text, too_large
 from ledger.dates import validate_report_date
 from ledger.errors import LedgerError
 from ledger.forms import add_service_error

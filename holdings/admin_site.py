@@ -21,8 +21,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from holdings import charts, dashboard
+from holdings import charts
 from holdings.charts import amount, percent
+from holdings.selectors import dashboard
 from ledger.dates import REPORT_CEILING, REPORT_FLOOR, parse_report_date
 from ledger.roles import OPERATE_ROLES, READ_ROLES, has_any_role
 

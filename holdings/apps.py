@@ -8,9 +8,12 @@ class HoldingsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from holdings import cancellations
+        # The ledger never imports holdings: holdings registers its documents and its
+        # subledger chain with the ledger once the apps are loaded.
+        from holdings.services import cancellations, seals
 
         cancellations.register()
+        seals.register()
 
 
 class TreasuryAdminConfig(AdminConfig):

@@ -16,10 +16,11 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from holdings import chart, loans, services, treasury
+from holdings import chart
 from holdings.addresses import AddressError, normalize_txid
 from holdings.models import ImportSource, Loan, LoanEvent, PoolAccount, Wallet, WalletAddress
-from holdings.production import size_text, too_large
+from holdings.services import loans, setup, treasury
+from holdings.services.production import size_text, too_large
 from ledger.dates import validate_posting_date
 from ledger.errors import LedgerError
 from ledger.forms import add_service_error, service_refusal
@@ -102,9 +103,7 @@ class PoolAccountAddForm(forms.ModelForm):
     def full_clean(self) -> None:
         super().full_clean()
         if self.is_bound and not self.errors:
-            refusal = service_refusal(
-                lambda: services.pool_account_create(**self.service_arguments())
-            )
+            refusal = service_refusal(lambda: setup.pool_account_create(**self.service_arguments()))
             if refusal is not None:
                 add_service_error(self, refusal)
 
@@ -163,7 +162,7 @@ class WalletAddForm(forms.ModelForm):
     def full_clean(self) -> None:
         super().full_clean()
         if self.is_bound and not self.errors:
-            refusal = service_refusal(lambda: services.wallet_create(**self.service_arguments()))
+            refusal = service_refusal(lambda: setup.wallet_create(**self.service_arguments()))
             if refusal is not None:
                 add_service_error(self, refusal)
 

@@ -10,16 +10,19 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from holdings import (
+from holdings.importers.common import PoolApiError
+from holdings.selectors import lots as lots_selectors
+from holdings.selectors import production as production_selectors
+from holdings.selectors import reconciliation as reconciliation_selectors
+from holdings.selectors import seals
+from holdings.services import (
+    fair_value,
     loans,
+    prices,
     production,
     reconciliation,
-    seals,
-    selectors,
-    services,
     statement_uploads,
 )
-from holdings.importers.common import PoolApiError
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ def import_batch(batch_id: int) -> dict[str, Any]:
 def fetch_production(day: str | None = None) -> dict[str, Any]:
     """Nightly: one fetch task for every pool account that is fetched daily."""
     on = _day(day, timezone.now().date() - timedelta(days=1))
-    accounts = production.pool_accounts_to_fetch()
+    accounts = production_selectors.pool_accounts_to_fetch()
     for account in accounts:
         fetch_pool_account.delay(account.pk, on.isoformat())
     return {"day": on.isoformat(), "pool_accounts": [a.code for a in accounts]}
@@ -94,10 +97,10 @@ def import_statement_upload(upload_id: int) -> dict[str, Any]:
 def resume_stalled_imports() -> dict[str, Any]:
     """Every few minutes: batches and statement uploads left pending or running by a
     worker that died go again."""
-    ids = production.stalled_batch_ids()
+    ids = production_selectors.stalled_batch_ids()
     for batch_id in ids:
         import_batch.delay(batch_id)
-    uploads = statement_uploads.stalled_statement_upload_ids()
+    uploads = reconciliation_selectors.stalled_statement_upload_ids()
     for upload_id in uploads:
         import_statement_upload.delay(upload_id)
     return {"resumed": ids, "statement_uploads": uploads}
@@ -120,7 +123,7 @@ def drop_failed_content() -> dict[str, Any]:
 def fetch_prices(day: str | None = None) -> dict[str, Any]:
     """Nightly: the configured provider's prices for yesterday and today."""
     on = _day(day, timezone.now().date())
-    created, skipped = services.prices_fetch(start=on - timedelta(days=1), end=on)
+    created, skipped = prices.prices_fetch(start=on - timedelta(days=1), end=on)
     return {"day": on.isoformat(), "created": created, "skipped": skipped}
 
 
@@ -129,7 +132,7 @@ def remeasure_month_end(as_of: str | None = None) -> dict[str, Any]:
     """On the 1st: remeasure every fair-value commodity at the month end just past."""
     last_month_end = timezone.now().date().replace(day=1) - timedelta(days=1)
     on = _day(as_of, last_month_end)
-    done = services.remeasure_all(as_of=on)
+    done = fair_value.remeasure_all(as_of=on)
     return {
         "as_of": on.isoformat(),
         "remeasured": {r.commodity_id: str(r.adjustment) for r in done},
@@ -141,7 +144,7 @@ def verify_lots() -> dict[str, Any]:
     """Nightly: every lot-tracked account's quantity and cost equal the sum of its lots, and
     every lot row the sum of its movements and what opened it (seals.lot_breaks)."""
     today = timezone.now().date()
-    differences = selectors.lot_differences(as_of=today)
+    differences = lots_selectors.lot_differences(as_of=today)
     lots = seals.lot_breaks()
     summary = {
         "as_of": today.isoformat(),

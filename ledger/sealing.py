@@ -30,7 +30,6 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from django.db import connection, transaction
-from django.utils.module_loading import autodiscover_modules
 
 from ledger.errors import LedgerError
 from ledger.money import VALUE_PLACES, fits_scale, format_amount
@@ -313,20 +312,15 @@ class SealedChain(Protocol):
 
 
 _CHAINS: dict[str, SealedChain] = {}
-_DISCOVERED = False
 
 
 def register_chain(chain: SealedChain) -> None:
+    """Seal `chain` with the journal; an app registers its chains in AppConfig.ready()."""
     _CHAINS[chain.name] = chain
 
 
 def sealed_chains() -> list[SealedChain]:
-    """The chains sealed with the journal: every installed app's `seals` module is imported
-    once, and registers its chain."""
-    global _DISCOVERED
-    if not _DISCOVERED:
-        autodiscover_modules("seals")
-        _DISCOVERED = True
+    """The chains sealed with the journal, as the installed apps registered them."""
     return list(_CHAINS.values())
 
 

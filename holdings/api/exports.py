@@ -19,7 +19,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from holdings.exports import beancount_export
+from holdings.selectors.exports import beancount_export
 from ledger.api.serializers import ErrorSerializer, UTCDateField
 from ledger.api.views import LedgerView
 

@@ -20,7 +20,7 @@ from holdings.models import (
     StatementKind,
     StatementUpload,
 )
-from holdings.production import size_text, too_large
+from holdings.services.production import size_text, too_large
 from ledger.api.serializers import QUANTITY_OUT, StrictSerializer, UTCDateField
 from ledger.models import Commodity
 from ledger.money import decimal_places, format_amount

@@ -17,7 +17,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from holdings import reconciliation, statement_uploads, tasks
+from holdings import tasks
 from holdings.api.filters import ReconciliationRunFilter, StatementFilter
 from holdings.api.reconciliation_serializers import (
     ReconcileSerializer,
@@ -29,7 +29,8 @@ from holdings.api.reconciliation_serializers import (
 )
 from holdings.api.views import LIST_ERRORS, FilteredList, _errors
 from holdings.models import ReconciliationItem, ReconciliationRun, Statement, StatementUpload
-from holdings.production import size_text
+from holdings.services import reconciliation, statement_uploads
+from holdings.services.production import size_text
 from ledger.api.serializers import ErrorSerializer
 from ledger.api.views import LedgerView
 from ledger.roles import OPERATE_ROLES

@@ -23,13 +23,9 @@ from holdings.api.serializers import (
     usd_text,
 )
 from holdings.models import Loan, Price
-from holdings.selectors import (
-    FLOWS,
-    PRICE_USES,
-    LoanDay,
-    PriceUse,
-    RollforwardLine,
-)
+from holdings.selectors.loans import FLOWS, LoanDay
+from holdings.selectors.prices import PRICE_USES, PriceUse
+from holdings.selectors.reports import RollforwardLine
 from ledger.api.report_serializers import check_range
 from ledger.api.serializers import (
     COMMODITY_CODE_PATTERN,

@@ -10,7 +10,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from holdings import selectors
 from holdings.api.report_serializers import (
     LoanDaySerializer,
     LoanScheduleQuerySerializer,
@@ -23,7 +22,8 @@ from holdings.api.report_serializers import (
 )
 from holdings.api.serializers import DEFAULT_REPORT_COMMODITY
 from holdings.api.views import _errors, _validated_query
-from holdings.selectors import FLOWS
+from holdings.selectors import loans, prices, reports
+from holdings.selectors.loans import FLOWS
 from ledger.api.renderers import (
     FORMAT_PARAMETER,
     PAGE_PARAMETERS,
@@ -78,7 +78,7 @@ class RollforwardView(ReportView):
         query = _validated_query(RollforwardQuerySerializer, request)
         commodity = query.get("commodity") or Commodity.objects.get(code=DEFAULT_REPORT_COMMODITY)
         self.name_csv(commodity.code, query["start"], query["end"])
-        report = selectors.rollforward(
+        report = reports.rollforward(
             commodity=commodity.code, start=query["start"], end=query["end"]
         )
         context = {"scale": report.scale}
@@ -111,7 +111,7 @@ class PriceEvidenceView(ReportView):
         query = _validated_query(PriceEvidenceQuerySerializer, request)
         base = query.get("base")
         self.name_csv(base.code if base else None, query["start"], query["end"])
-        uses = selectors.price_evidence(
+        uses = prices.price_evidence(
             start=query["start"],
             end=query["end"],
             base=base.code if base else None,
@@ -170,9 +170,7 @@ class LoanScheduleView(ReportView):
     def get(self, request: Request) -> Response:
         query = _validated_query(LoanScheduleQuerySerializer, request)
         loan = query["loan"]
-        schedule = selectors.loan_schedule(
-            loan=loan, start=query.get("start"), end=query.get("end")
-        )
+        schedule = loans.loan_schedule(loan=loan, start=query.get("start"), end=query.get("end"))
         self.name_csv(loan.code, schedule.start, schedule.end)
         context: dict[str, Any] = {
             "principal_scale": loan.principal_commodity.decimal_places,

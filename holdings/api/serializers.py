@@ -18,7 +18,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from holdings.addresses import AddressError, normalize_txid
-from holdings.loans import RETAINED, TRANSFERRED, LoanStatus
 from holdings.models import (
     Disposal,
     ImportBatch,
@@ -37,9 +36,12 @@ from holdings.models import (
     Wallet,
     WalletAddress,
 )
-from holdings.production import size_text, too_large
-from holdings.selectors import ProductionMonth, RealizedGains
-from holdings.treasury import LotRelief, SalePlan
+from holdings.selectors.loans import LoanStatus
+from holdings.selectors.production import ProductionMonth
+from holdings.selectors.reports import RealizedGains
+from holdings.services.loans import RETAINED, TRANSFERRED
+from holdings.services.production import size_text, too_large
+from holdings.services.treasury import LotRelief, SalePlan
 from ledger.api.serializers import (
     ACCOUNT_CODE_PATTERN,
     COMMODITY_CODE_PATTERN,

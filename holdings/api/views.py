@@ -23,7 +23,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from holdings import loans, production, selectors, tasks, treasury
+from holdings import tasks
 from holdings.api.filters import (
     ImportBatchFilter,
     LoanEventFilter,
@@ -72,7 +72,6 @@ from holdings.api.serializers import (
     WalletSerializer,
 )
 from holdings.errors import HoldingsError
-from holdings.idempotency import request_once
 from holdings.models import (
     Disposal,
     ImportBatch,
@@ -87,6 +86,13 @@ from holdings.models import (
     Transfer,
     Wallet,
 )
+from holdings.selectors import loans, reports
+from holdings.selectors import lots as lots_selectors
+from holdings.selectors import prices as prices_selectors
+from holdings.selectors import production as production_selectors
+from holdings.services import loans as loans_services
+from holdings.services import production, treasury
+from holdings.services.idempotency import request_once
 from ledger.api.renderers import (
     FORMAT_PARAMETER,
     PAGE_PARAMETERS,
@@ -237,7 +243,7 @@ class PriceList(LedgerView):
     )
     def get(self, request: Request) -> Response:
         query = _validated_query(PricesQuerySerializer, request)
-        prices = selectors.prices(
+        prices = prices_selectors.prices(
             base=_code(query.get("base")),
             quote=_code(query.get("quote")),
             start=query.get("start"),
@@ -321,7 +327,7 @@ class LotList(CSVReportMixin, LedgerView):
             query.get("as_of") or timezone.now().date(),
             "open" if query["open"] else "all",
         )
-        lots = selectors.lots(
+        lots = lots_selectors.lots(
             as_of=query.get("as_of"),
             account=_code(query.get("account")),
             commodity=_code(query.get("commodity")),
@@ -357,7 +363,7 @@ class ProductionReportView(CSVReportMixin, LedgerView):
         query = _validated_query(ProductionReportQuerySerializer, request)
         commodity = query.get("commodity") or Commodity.objects.get(code=DEFAULT_REPORT_COMMODITY)
         self.name_csv(commodity.code, query["start"], query["end"])
-        rows = selectors.production_report(
+        rows = production_selectors.production_report(
             start=query["start"], end=query["end"], commodity=commodity.code
         )
         report = {
@@ -656,7 +662,7 @@ class RealizedGainsReportView(CSVReportMixin, LedgerView):
         query = _validated_query(RealizedGainsQuerySerializer, request)
         commodity = query.get("commodity") or Commodity.objects.get(code=DEFAULT_REPORT_COMMODITY)
         self.name_csv(commodity.code, query["start"], query["end"])
-        report = selectors.realized_gains(
+        report = reports.realized_gains(
             start=query["start"], end=query["end"], commodity=commodity.code
         )
         return Response(
@@ -829,7 +835,7 @@ class LoanDrawCreate(_LoanEventCreate):
     body_class = LoanDrawSerializer
 
     def call(self, loan: Loan, arguments: dict[str, Any], user: Any) -> tuple[LoanEvent, bool]:
-        return loans.loan_draw(loan=loan, created_by=user, **arguments), True
+        return loans_services.loan_draw(loan=loan, created_by=user, **arguments), True
 
     @_loan_event_schema(
         "loans_draws_create",
@@ -846,7 +852,7 @@ class LoanPledgeCreate(_LoanEventCreate):
     body_class = LoanPledgeSerializer
 
     def call(self, loan: Loan, arguments: dict[str, Any], user: Any) -> tuple[LoanEvent, bool]:
-        return loans.loan_pledge(loan=loan, created_by=user, **arguments), True
+        return loans_services.loan_pledge(loan=loan, created_by=user, **arguments), True
 
     @_loan_event_schema(
         "loans_pledges_create",
@@ -865,7 +871,7 @@ class LoanReleaseCreate(_LoanEventCreate):
     body_class = LoanReleaseSerializer
 
     def call(self, loan: Loan, arguments: dict[str, Any], user: Any) -> tuple[LoanEvent, bool]:
-        return loans.loan_release(loan=loan, created_by=user, **arguments), True
+        return loans_services.loan_release(loan=loan, created_by=user, **arguments), True
 
     @_loan_event_schema(
         "loans_releases_create",
@@ -883,7 +889,7 @@ class LoanRepaymentCreate(_LoanEventCreate):
     body_class = LoanRepaymentSerializer
 
     def call(self, loan: Loan, arguments: dict[str, Any], user: Any) -> tuple[LoanEvent, bool]:
-        return loans.loan_repay(loan=loan, created_by=user, **arguments), True
+        return loans_services.loan_repay(loan=loan, created_by=user, **arguments), True
 
     @_loan_event_schema(
         "loans_repayments_create",
@@ -900,7 +906,7 @@ class LoanLiquidationCreate(_LoanEventCreate):
     body_class = LoanLiquidationSerializer
 
     def call(self, loan: Loan, arguments: dict[str, Any], user: Any) -> tuple[LoanEvent, bool]:
-        return loans.loan_liquidate(loan=loan, created_by=user, **arguments), True
+        return loans_services.loan_liquidate(loan=loan, created_by=user, **arguments), True
 
     @_loan_event_schema(
         "loans_liquidations_create",
@@ -918,7 +924,7 @@ class LoanAccrualCreate(_LoanEventCreate):
     body_class = LoanAccrualSerializer
 
     def call(self, loan: Loan, arguments: dict[str, Any], user: Any) -> tuple[LoanEvent, bool]:
-        return loans.loan_accrue_once(loan=loan, on=arguments["on"])
+        return loans_services.loan_accrue_once(loan=loan, on=arguments["on"])
 
     @extend_schema(
         operation_id="loans_accruals_create",

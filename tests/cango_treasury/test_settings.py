@@ -19,8 +19,8 @@ from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from cango_treasury.celery import app as celery_app
-from holdings import production
 from holdings.models import BatchStatus, ImportBatch
+from holdings.selectors import production
 from holdings.tasks import verify_lots
 
 ROOT = Path(__file__).resolve().parents[2]

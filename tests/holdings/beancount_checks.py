@@ -12,7 +12,7 @@ from beancount.core.data import Balance, Open
 from beancount.core.inventory import Inventory
 from beancount.parser import printer
 
-from holdings.exports import beancount_account_names, beancount_export
+from holdings.selectors.exports import beancount_account_names, beancount_export
 from ledger.models import Account
 from ledger.selectors import balances, trial_balance
 

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from holdings import production, services
 from holdings.importers.records import PriceQuote
 from holdings.models import ImportBatch
+from holdings.services import prices, production, setup
 
 ADDRESS = "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh"
 ADDRESS_2 = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
@@ -92,7 +92,7 @@ def load_prices(start: date, end: date, base: str = "BTC") -> None:
         at = datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
         quotes.append(PriceQuote(at, base, "USD", price_on(day), "test-close", 1))
         day += timedelta(days=1)
-    services.prices_import(quotes=quotes, file_name="test prices")
+    prices.prices_import(quotes=quotes, file_name="test prices")
 
 
 @pytest.fixture
@@ -117,22 +117,22 @@ def tx_world(transactional_db):
 
 
 def build_world() -> dict:
-    pool = services.pool_create(
+    pool = setup.pool_create(
         code="f2pool", name="F2Pool", kind="f2pool", api_base_url="https://api.f2pool.com"
     )
-    services.pool_create(code="other", name="Other pool", kind="other")
-    site = services.site_create(
+    setup.pool_create(code="other", name="Other pool", kind="other")
+    site = setup.site_create(
         code="US-TX-01",
         name="Texas 1",
         region="North America",
         deployed_hashrate_hs="1500000000000000000",
     )
-    account = services.pool_account_create(code="F2P-A", pool=pool, name="cango-a", site=site)
-    services.pool_account_create(code="OTH-B", pool="other", name="cango-b", source="csv")
-    hot = services.wallet_create(
+    account = setup.pool_account_create(code="F2P-A", pool=pool, name="cango-a", site=site)
+    setup.pool_account_create(code="OTH-B", pool="other", name="cango-b", source="csv")
+    hot = setup.wallet_create(
         code="HOT-1", name="Hot wallet", parent_account="1220", addresses=[ADDRESS, ADDRESS_2]
     )
-    cold = services.wallet_create(
+    cold = setup.wallet_create(
         code="COLD-1", name="Cold storage", parent_account="1210", addresses=[COLD_ADDRESS]
     )
     load_prices(date(2025, 12, 1), date(2026, 2, 28))

@@ -29,7 +29,7 @@ from typing import Any
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from holdings.demo import DEMO_DIR
+from holdings.services.demo import DEMO_DIR
 
 CHAIN_FILE = DEMO_DIR / "chain" / "transactions.json"
 PAGE_SIZE = 25  # Esplora's page of /address/:address/txs/chain

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from holdings import services, tasks
+from holdings import tasks
 from holdings.importers.prices import parse_prices
 from holdings.models import (
     BatchStatus,
@@ -27,6 +27,7 @@ from holdings.models import (
     Wallet,
     WalletAddress,
 )
+from holdings.services import prices, setup
 from ledger.models import Account
 from tests.conftest import UserFactory
 from tests.holdings.test_api import (
@@ -466,7 +467,7 @@ def test_a_bad_pool_file_shows_its_errors_and_is_imported_again_once_fixed(
     assert "Import again" in page
 
     # The address is added to a wallet; the action imports the batch again.
-    services.wallet_address_add(wallet="HOT-1", address=UNKNOWN_ADDRESS)
+    setup.wallet_address_add(wallet="HOT-1", address=UNKNOWN_ADDRESS)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             url("importbatch_changelist"),
@@ -598,7 +599,7 @@ def test_a_prices_file_is_imported_with_a_clear_message(as_role, chart):
 def test_a_bad_prices_file_shows_a_clear_message_and_writes_nothing(
     as_role, chart, content, expected
 ):
-    services.prices_import(
+    prices.prices_import(
         quotes=parse_prices(
             b"timestamp,base,quote,price,source\n2026-01-01T00:00:00Z,BTC,USD,88130.07,cm\n",
             file_name="seed.csv",

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from holdings import loans, services
 from holdings.models import LoanEvent
+from holdings.services import loans, setup
 from tests.conftest import UserFactory
 from tests.holdings.test_api_loans import written
 from tests.holdings.test_loans import make_loan
@@ -57,7 +57,7 @@ def as_role(client, staff_user, approver_user, auditor_user, no_role_user):
 def running_loan(world):
     """As in the API's tests: L-1 with all 3 BTC of COLD-1 pledged, then 150,000.00 drawn,
     on 2026-01-01 (LTV 0.5000)."""
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
     loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 1))
     loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))

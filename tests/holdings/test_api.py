@@ -14,9 +14,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from holdings import production, services, tasks
+from holdings import tasks
 from holdings.importers.prices import parse_prices
 from holdings.models import BatchStatus, ImportBatch, Lot, PoolAccount, Price
+from holdings.services import fair_value, prices, production, setup
 from tests.ledger.test_api import assert_error
 
 API = "/api/v1"
@@ -116,32 +117,32 @@ BAD_POOL_FILE = f2pool_file(
 
 def build_setup() -> dict[str, Any]:
     """Sites, pools, pool accounts and wallets; the prices; 10 BTC of opening lots."""
-    site = services.site_create(
+    site = setup.site_create(
         code="US-TX-01",
         name="Rockdale",
         region="North America",
         deployed_hashrate_hs="1500000000000000000",
     )
-    services.pool_create(code="f2pool", name="F2Pool", kind="f2pool")
-    services.pool_create(code="other", name="Other pool", kind="other")
-    account = services.pool_account_create(code="F2P-A", pool="f2pool", name="cango-a", site=site)
-    services.pool_account_create(code="OTH-B", pool="other", name="cango-b", source="csv")
-    services.wallet_create(
+    setup.pool_create(code="f2pool", name="F2Pool", kind="f2pool")
+    setup.pool_create(code="other", name="Other pool", kind="other")
+    account = setup.pool_account_create(code="F2P-A", pool="f2pool", name="cango-a", site=site)
+    setup.pool_account_create(code="OTH-B", pool="other", name="cango-b", source="csv")
+    setup.wallet_create(
         code="HOT-1", name="Hot wallet", parent_account="1220", addresses=[HOT_ADDRESS]
     )
-    services.wallet_create(
+    setup.wallet_create(
         code="PLEDGED-1",
         name="Pledged to the lender",
         parent_account="1230",
         addresses=[PLEDGED_ADDRESS],
     )
-    services.wallet_create(
+    setup.wallet_create(
         code="COLD-1", name="Cold storage", parent_account="1210", addresses=[COLD_ADDRESS]
     )
-    services.prices_import(
+    prices.prices_import(
         quotes=parse_prices(PRICES_CSV.encode(), file_name="prices.csv"), file_name="prices.csv"
     )
-    services.opening_lots_load(
+    setup.opening_lots_load(
         as_of=date(2025, 10, 31),
         rows=[
             {
@@ -163,7 +164,7 @@ def build_world() -> dict[str, Any]:
     )
     world["batch"] = production.import_batch_run(batch_id=batch.pk)
     assert world["batch"].status == BatchStatus.SUCCEEDED, world["batch"].errors
-    world["remeasurement"] = services.remeasure(commodity="BTC", as_of=date(2025, 12, 31))
+    world["remeasurement"] = fair_value.remeasure(commodity="BTC", as_of=date(2025, 12, 31))
     return world
 
 
@@ -365,7 +366,7 @@ def test_a_failed_import_lists_its_errors(
 def test_bad_uploads_are_refused_naming_the_field_and_write_nothing(
     setup_only, api_client_for, queued, django_capture_on_commit_callbacks, fields, file, field
 ):
-    inactive = services.pool_account_create(code="INACTIVE", pool="f2pool", name="old")
+    inactive = setup.pool_account_create(code="INACTIVE", pool="f2pool", name="old")
     PoolAccount.objects.filter(pk=inactive.pk).update(is_active=False)
     with django_capture_on_commit_callbacks(execute=True):
         response = upload(api_client_for("staff"), file, **fields)

@@ -20,9 +20,7 @@ from beancount.core.data import Booking, Open, Transaction
 from django.db import connection, transaction
 from pytest_httpserver import HTTPServer
 
-from holdings.demo import DEMO_DIR, _import_statements, demo_load
 from holdings.importers.esplora import EsploraClient
-from holdings.loans import loan_status
 from holdings.models import (
     Disposal,
     Loan,
@@ -34,8 +32,10 @@ from holdings.models import (
     Statement,
     Wallet,
 )
-from holdings.reconciliation import reconcile
-from holdings.selectors import lot_differences
+from holdings.selectors.loans import loan_status
+from holdings.selectors.lots import lot_differences
+from holdings.services.demo import DEMO_DIR, _import_statements, demo_load
+from holdings.services.reconciliation import reconcile
 from ledger.models import JournalEntry
 from ledger.sealing import journal_seal
 from ledger.selectors import account_balance, trial_balance

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from holdings import loans, selectors, services, treasury
 from holdings.models import Lot, Sale, Transfer
+from holdings.selectors import lots as lots_selectors
+from holdings.services import loans, setup, treasury
 from ledger import services as ledger_services
 from ledger.models import Cancellation, CancellationStatus, JournalEntry
 from tests.holdings.test_loans import make_loan
@@ -28,7 +29,7 @@ D = Decimal
 
 def books_hold(*days: date) -> None:
     for day in days or (date(2026, 1, 31), date(2026, 2, 28)):
-        assert selectors.lot_differences(as_of=day) == [], day
+        assert lots_selectors.lot_differences(as_of=day) == [], day
         load_checked(export_text(day))
 
 
@@ -38,7 +39,7 @@ def post(client: Any, url: str, body: Any, **headers: str) -> Any:
 
 @pytest.fixture
 def loan_world(world):
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     return make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
 
 
@@ -98,8 +99,8 @@ def test_a_loan_accrual_is_cancelled_with_its_interest(loan_world, api_client_fo
 @pytest.mark.django_db
 def test_a_back_dated_pledge_cannot_take_lots_the_wallet_did_not_hold(loan_world, api_client_for):
     staff = api_client_for("staff")
-    services.wallet_create(code="USDT-1", name="USDT", commodity="USDT", parent_account="1110")
-    services.sale_record(
+    setup.wallet_create(code="USDT-1", name="USDT", commodity="USDT", parent_account="1110")
+    treasury.sale_record(
         reference="S-1",
         wallet="COLD-1",
         units=D("2.5"),
@@ -198,7 +199,7 @@ def test_a_cancellation_racing_a_sale_of_its_lots_leaves_the_books_whole(
     """A transfer's lots arrive in HOT-1; one connection cancels the transfer while another
     sells from HOT-1. Whichever commits first wins; the other is refused or takes what is
     left, and the lots equal the ledger on every day."""
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     transfer = treasury.transfer_record(
         txid="ef" * 32,
         from_wallet="COLD-1",
@@ -234,7 +235,7 @@ def test_a_cancellation_racing_a_sale_of_its_lots_leaves_the_books_whole(
             target=run,
             args=(
                 "sale",
-                lambda: services.sale_record(
+                lambda: treasury.sale_record(
                     reference="RACE",
                     wallet="HOT-1",
                     units=D("1"),
@@ -253,7 +254,7 @@ def test_a_cancellation_racing_a_sale_of_its_lots_leaves_the_books_whole(
     cancelled = Cancellation.objects.get(pk=asked.pk).status == CancellationStatus.APPROVED
     assert cancelled != Sale.objects.filter(reference="RACE").exists()
     for day in (date(2026, 1, 5) + timedelta(days=n) for n in range(10)):
-        assert selectors.lot_differences(as_of=day) == [], day
+        assert lots_selectors.lot_differences(as_of=day) == [], day
 
 
 # --- below the application -----------------------------------------------------------------
@@ -263,7 +264,7 @@ def test_a_cancellation_racing_a_sale_of_its_lots_leaves_the_books_whole(
 def test_a_sale_of_a_lot_changed_below_the_application_is_refused_not_a_500(
     tx_world, api_client_for
 ):
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     lot = Lot.objects.filter(account__code="1210-COLD-1").order_by("acquired_at").first()
     with connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from holdings import loans, services
 from holdings.models import Disposal, Loan, LoanEvent, Lot, LotMovement
+from holdings.selectors import loans as loans_selectors
+from holdings.services import loans, setup
 from ledger import selectors as ledger_selectors
 from ledger.models import JournalEntry, Posting
 from tests.holdings.test_loans import make_loan
@@ -48,7 +49,7 @@ def written() -> tuple[int, ...]:
 def loan_world(world):
     """3 BTC in COLD-1 (lot A 1 BTC at 80,000.00, lot B 2 BTC at 210,000.00) and a USD loan
     L-1 at 10% ACT/365 for 2026, tiers 0.60 / 0.70 / 0.80, nothing drawn yet."""
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     return make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
 
 
@@ -162,7 +163,7 @@ def test_a_loan_with_its_terms_and_status(running_loan, api_client_for):
         "status_error": None,
     }
     # 3 BTC at 101,000 against 150,000.00: LTV 0.4950.
-    status = loans.loan_status(loan=running_loan, as_of=date(2026, 1, 2))
+    status = loans_selectors.loan_status(loan=running_loan, as_of=date(2026, 1, 2))
     assert body["status"] == {
         "as_of": "2026-01-02",
         "principal": "150000.00",
@@ -275,7 +276,7 @@ def test_draw_pledge_accrue_and_repay_through_the_api(loan_world, api_client_for
     assert repay.json()["entry_sequence"] == event.entry.sequence
 
     # The API's status is the service's, to the cent.
-    status = loans.loan_status(loan=loan_world, as_of=date(2026, 1, 3))
+    status = loans_selectors.loan_status(loan=loan_world, as_of=date(2026, 1, 3))
     assert (status.principal, status.interest) == (D("149123.30"), D("0"))
     shown = client.get(f"{API}/loans/L-1/", {"as_of": "2026-01-03"}).json()["status"]
     assert D(shown["principal"]) == status.principal == D("149123.30")
@@ -321,7 +322,7 @@ def test_release_and_liquidation_through_the_api(running_loan, api_client_for):
     body = liquidation.json()
     assert (body["units"], body["amount"]) == ("1.00000000", "90000.00")
     assert body["details"]["principal"] == "90000.00"
-    status = loans.loan_status(loan=running_loan, as_of=date(2026, 1, 3))
+    status = loans_selectors.loan_status(loan=running_loan, as_of=date(2026, 1, 3))
     assert status.principal == D("60000.00") and status.collateral_units == D("1")
 
 
@@ -386,9 +387,7 @@ def test_bad_events_are_refused_naming_the_field_and_write_nothing(
 
 @pytest.mark.django_db
 def test_a_wallet_of_another_commodity_is_refused(running_loan, api_client_for):
-    services.wallet_create(
-        code="USDT-1", name="USDT wallet", commodity="USDT", parent_account="1110"
-    )
+    setup.wallet_create(code="USDT-1", name="USDT wallet", commodity="USDT", parent_account="1110")
     client = api_client_for("staff")
     before = written()
     body = assert_error(
@@ -403,9 +402,7 @@ def test_a_wallet_of_another_commodity_is_refused(running_loan, api_client_for):
 
 @pytest.mark.django_db
 def test_a_usdt_loan_draws_into_and_repays_from_its_wallet(world, api_client_for):
-    services.wallet_create(
-        code="USDT-1", name="USDT wallet", commodity="USDT", parent_account="1110"
-    )
+    setup.wallet_create(code="USDT-1", name="USDT wallet", commodity="USDT", parent_account="1110")
     make_loan("L-T", principal="USDT", start=date(2026, 1, 1), maturity=date(2026, 12, 31))
     client = api_client_for("staff")
     before = written()
@@ -429,7 +426,7 @@ def test_a_usdt_loan_draws_into_and_repays_from_its_wallet(world, api_client_for
     )
     assert repay.status_code == 201, repay.content
     loan = Loan.objects.get(code="L-T")
-    assert loans.loan_status(loan=loan, as_of=date(2026, 1, 2)).principal == D("600")
+    assert loans_selectors.loan_status(loan=loan, as_of=date(2026, 1, 2)).principal == D("600")
 
 
 @pytest.mark.django_db

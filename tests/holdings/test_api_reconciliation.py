@@ -15,13 +15,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from holdings import reconciliation, statement_uploads, tasks
+from holdings import tasks
 from holdings.models import (
     BalanceStatementLine,
     ReconciliationRun,
     ReconciliationStatus,
     Statement,
 )
+from holdings.services import reconciliation, statement_uploads
 from tests.holdings.test_admin import as_role, users  # noqa: F401 (fixtures)
 from tests.holdings.test_api import API, READ_STATUS, ROLES, build_world
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from holdings import treasury
 from holdings.models import Disposal, Lot, LotMovement, Sale, Transfer
+from holdings.services import treasury
 from ledger.models import JournalEntry, Posting
 from tests.holdings.test_treasury import SOLD_AT, holdings_at_fair_value
 from tests.ledger.test_api import assert_error

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from holdings import production
 from holdings.models import ImportBatch, Lot
+from holdings.services import production
 from holdings.tasks import import_batch
 from ledger.models import AuditLog
 

@@ -10,10 +10,12 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from holdings import loans, selectors, services, treasury
-from holdings.cancellations import CancellationRefused
 from holdings.errors import InsufficientLots, InvalidSetup
 from holdings.models import Disposal, Lot, LotMovement, LotMovementKind, Sale
+from holdings.selectors import loans as loans_selectors
+from holdings.selectors import lots
+from holdings.services import loans, setup, treasury
+from holdings.services.cancellations import CancellationRefused
 from ledger import services as ledger_services
 from ledger.errors import Conflict, Forbidden, InvalidEntry, InvalidState, LedgerError
 from ledger.models import Cancellation, CancellationStatus, JournalEntry
@@ -28,7 +30,7 @@ DAYS = [date(2025, 12, 30) + timedelta(days=n) for n in range(45)]
 
 def lots_equal_ledger_every_day() -> None:
     for day in DAYS:
-        assert selectors.lot_differences(as_of=day) == [], day
+        assert lots.lot_differences(as_of=day) == [], day
 
 
 def cancel(entry: JournalEntry, maker, approver, **options) -> Cancellation:
@@ -165,9 +167,11 @@ def test_a_cancelled_accrual_takes_its_interest_back(world, staff_user, approver
     loans.loan_draw(loan=loan, amount=D("1000000.00"), on=date(2026, 1, 1))
     first, _second = loans.loan_accrue_through(loan=loan, through=date(2026, 1, 2))
     assert first.entry is not None
-    owed = loans.loan_status(loan=loan, as_of=date(2026, 1, 2)).interest
+    owed = loans_selectors.loan_status(loan=loan, as_of=date(2026, 1, 2)).interest
     cancel(first.entry, staff_user, approver_user)
-    assert loans.loan_status(loan=loan, as_of=date(2026, 1, 2)).interest == (owed - first.amount)
+    assert loans_selectors.loan_status(loan=loan, as_of=date(2026, 1, 2)).interest == (
+        owed - first.amount
+    )
     # The draw has accruals after it that build on it.
     draw = loan.events.get(kind="draw")
     with pytest.raises(CancellationRefused, match="interest accrued"):
@@ -253,7 +257,7 @@ def test_a_sale_dated_before_a_lot_reached_the_wallet_cannot_take_it(world):
         sent_at=datetime(2026, 1, 20, tzinfo=UTC),
     )
     with pytest.raises(InsufficientLots):
-        services.sale_record(
+        treasury.sale_record(
             reference="EARLY",
             wallet="HOT-1",
             units=D("0.5"),
@@ -326,9 +330,9 @@ def test_a_lot_given_back_by_a_cancellation_is_not_taken_before_it(
     cannot take lot A, which the journal's order empties at the 01-01 sale, and takes lot B."""
     from .beancount_checks import export_text, load_checked
 
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     _lot_a, lot_b = Lot.objects.filter(account__code="1210-COLD-1").order_by("acquired_at")
-    first = services.sale_record(
+    first = treasury.sale_record(
         reference="WHOLE-A",
         wallet="COLD-1",
         units=D("1"),
@@ -337,7 +341,7 @@ def test_a_lot_given_back_by_a_cancellation_is_not_taken_before_it(
         gross_proceeds=D("90000"),
     )
     cancel(first.entry, staff_user, approver_user)
-    early = services.sale_record(
+    early = treasury.sale_record(
         reference="EARLY",
         wallet="COLD-1",
         units=D("0.01"),

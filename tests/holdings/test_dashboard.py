@@ -11,8 +11,12 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from holdings import charts, dashboard, loans, reconciliation, services
+from holdings import charts
 from holdings.models import ImportBatch, Loan
+from holdings.selectors import dashboard
+from holdings.selectors import loans as loans_selectors
+from holdings.services import loans, reconciliation, setup
+from holdings.services import treasury as treasury_services
 
 from .conftest import ADDRESS, f2pool_file, run_import, txid
 from .test_treasury import OPENING
@@ -53,10 +57,8 @@ def treasury(world) -> Loan:
     2026-01-10 (10.5 BTC, of which 0.4 paid out to the hot wallet); 2 BTC pledged to a
     100,000.00 USD loan drawn on 2026-01-02 at 10% (ACT/365), interest accrued through
     2026-01-31; 0.5 BTC sold for 55,000 USDT on 2026-01-10; one failed import."""
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
-    services.wallet_create(
-        code="USDT-1", name="USDT wallet", commodity="USDT", parent_account="1110"
-    )
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    setup.wallet_create(code="USDT-1", name="USDT wallet", commodity="USDT", parent_account="1110")
     earnings = [(date(2025, 12, day), "0.5") for day in range(21, 32)]
     earnings += [(date(2026, 1, day), "0.5") for day in range(1, 11)]
     payouts = [(9001, datetime(2026, 1, 5, 8, tzinfo=UTC), "0.4", ADDRESS)]
@@ -78,7 +80,7 @@ def treasury(world) -> Loan:
     loans.loan_pledge(loan=loan, units=D("2"), from_wallet="COLD-1", on=date(2026, 1, 2))
     loans.loan_draw(loan=loan, amount=D("100000.00"), on=date(2026, 1, 2))
     loans.loan_accrue_through(loan=loan, through=AS_OF)
-    services.sale_record(
+    treasury_services.sale_record(
         reference="OTC-1",
         wallet="COLD-1",
         units=D("0.5"),
@@ -126,7 +128,7 @@ def test_the_selector_gives_the_world_at_the_date(treasury):
     assert (usdt.balance, usdt.value) == (D("55000"), D("55000.00"))
     assert cash.balance == D("100000.00")
     (position,) = board.loans
-    status = loans.loan_status(loan=treasury, as_of=AS_OF)
+    status = loans_selectors.loan_status(loan=treasury, as_of=AS_OF)
     assert position.principal == D("100000.00")
     assert position.interest == status.interest == D("822.00")  # 30 days of 27.40
     assert (position.collateral_units, position.collateral_value) == (D("2"), D("260000.00"))

@@ -14,15 +14,16 @@ from beancount import loader
 from beancount.core.data import Open, Price, Transaction
 from django.core.management import CommandError, call_command
 
-from holdings import loans, services, treasury
-from holdings.exports import (
+from holdings.importers.records import PriceQuote
+from holdings.models import Lot
+from holdings.selectors.exports import (
     ExportError,
     account_component,
     beancount_account_names,
     beancount_export,
 )
-from holdings.importers.records import PriceQuote
-from holdings.models import Lot
+from holdings.services import fair_value, loans, setup, treasury
+from holdings.services import prices as prices_services
 from ledger import services as ledger_services
 from ledger.models import Account, AccountType, JournalEntry
 from ledger.posting import PostingInput
@@ -45,7 +46,7 @@ def keep_the_books(*, maker: Any, approver: Any) -> None:
     fee to a wallet whose code beancount cannot spell, a loan (collateral pledged with
     control retained and transferred, interest, a repayment in USDT), and what no lot
     explains: a manual entry on a wallet and a value posted without units."""
-    services.opening_lots_load(
+    setup.opening_lots_load(
         as_of=date(2025, 12, 30),
         rows=[
             *OPENING,
@@ -58,7 +59,7 @@ def keep_the_books(*, maker: Any, approver: Any) -> None:
             },
         ],
     )
-    services.prices_import(
+    prices_services.prices_import(
         quotes=[
             PriceQuote(
                 datetime(2026, 2, day, tzinfo=UTC) + timedelta(days=1),
@@ -71,10 +72,10 @@ def keep_the_books(*, maker: Any, approver: Any) -> None:
             for day in range(1, 29)
         ]
     )
-    usdt = services.wallet_create(
+    usdt = setup.wallet_create(
         code="USDT-1", name="USDT wallet", commodity="USDT", parent_account="1110"
     )
-    odd = services.wallet_create(code="hot_2.b", name="Hot wallet 2", parent_account="1220")
+    odd = setup.wallet_create(code="hot_2.b", name="Hot wallet 2", parent_account="1220")
     january = [date(2026, 1, day) for day in range(1, 8)]
     run_import(
         "f2pool",
@@ -90,8 +91,8 @@ def keep_the_books(*, maker: Any, approver: Any) -> None:
     # The first payout is cancelled before anything took from its lot (a later event that
     # did would stop it): the reversal and the lot's undoing are dated the 5th.
     cancel_entry(first_payout(), maker=maker, approver=approver, effective_date=date(2026, 1, 5))
-    services.remeasure(commodity="BTC", as_of=date(2026, 1, 31))
-    services.sale_record(
+    fair_value.remeasure(commodity="BTC", as_of=date(2026, 1, 31))
+    treasury.sale_record(
         reference="T-1",
         wallet="HOT-1",
         units=D("0.2"),
@@ -131,7 +132,7 @@ def keep_the_books(*, maker: Any, approver: Any) -> None:
     loans.loan_accrue_through(loan=loan, through=date(2026, 2, 10))
     loans.loan_release(loan=loan, units=D("0.7"), to_wallet="COLD-1", on=date(2026, 2, 11))
     loans.loan_repay(loan=loan, amount=D("50000"), on=date(2026, 2, 11), from_wallet=usdt)
-    services.remeasure(commodity="BTC", as_of=date(2026, 2, 12))
+    fair_value.remeasure(commodity="BTC", as_of=date(2026, 2, 12))
 
     # What no lot explains: the export books these accounts without matching lots.
     ledger_services.entry_post(

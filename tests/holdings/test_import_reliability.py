@@ -15,8 +15,8 @@ import psycopg
 import pytest
 from django.db import connection
 
-from holdings import production, selectors
 from holdings.models import BatchStatus, ImportBatch, Payout, ProductionRecord
+from holdings.selectors import lots, production
 from ledger.models import JournalEntry
 
 from .conftest import ADDRESS, f2pool_file
@@ -94,7 +94,7 @@ def test_several_processes_importing_the_same_files_at_once_create_each_record_o
     assert Payout.objects.count() == 30
     assert JournalEntry.objects.filter(kind="pool_earning").count() == 30
     assert JournalEntry.objects.filter(kind="pool_payout").count() == 30
-    assert selectors.lot_differences(as_of=date(2026, 12, 31)) == []
+    assert lots.lot_differences(as_of=date(2026, 12, 31)) == []
 
 
 def test_a_worker_killed_mid_batch_leaves_nothing_and_the_retry_completes(
@@ -171,4 +171,4 @@ def test_a_worker_killed_mid_batch_leaves_nothing_and_the_retry_completes(
     assert (batch.status, batch.attempts, batch.records_created) == ("succeeded", 2, 80)
     assert ProductionRecord.objects.count() == 40
     assert JournalEntry.objects.count() == 80
-    assert selectors.lot_differences(as_of=date(2026, 12, 31)) == []
+    assert lots.lot_differences(as_of=date(2026, 12, 31)) == []

@@ -7,9 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from holdings import loans, selectors, services
 from holdings.errors import HoldingsError
-from holdings.models import LoanEvent, LoanEventKind
+from holdings.models import Loan, LoanEvent, LoanEventKind
+from holdings.selectors import loans as loans_selectors
+from holdings.selectors import lots
+from holdings.services import fair_value, loans, prices, setup
 from ledger import selectors as ledger_selectors
 from ledger.models import JournalEntry
 
@@ -25,7 +27,7 @@ def make_loan(
     start=date(2028, 2, 27),
     maturity=date(2028, 3, 31),
     principal: str = "USD",
-) -> loans.Loan:
+) -> Loan:
     return loans.loan_create(
         code=code,
         lender="Lender Ltd",
@@ -72,7 +74,7 @@ def test_a_repayment_pays_interest_first_then_principal(chart, settings):
     event = loans.loan_repay(loan=loan, amount=D("1500.00"), on=date(2028, 3, 2))
 
     assert event.details == {"interest": "1369.85", "principal": "130.15"}
-    status = loans.loan_status(loan=loan, as_of=date(2028, 3, 2))
+    status = loans_selectors.loan_status(loan=loan, as_of=date(2028, 3, 2))
     assert (status.principal, status.interest) == (D("999869.85"), D("0"))
     with pytest.raises(HoldingsError, match="exceeds what loan L-1 owes"):
         loans.loan_repay(loan=loan, amount=D("1000000.00"), on=date(2028, 3, 2))
@@ -80,7 +82,7 @@ def test_a_repayment_pays_interest_first_then_principal(chart, settings):
 
 @pytest.mark.django_db
 def test_each_ltv_tier_crossing_is_recorded_once(world):
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
 
     def tiers() -> list[str]:
@@ -90,7 +92,7 @@ def test_each_ltv_tier_crossing_is_recorded_once(world):
     loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 1))
     loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))
     assert tiers() == []
-    assert loans.loan_status(loan=loan, as_of=date(2026, 1, 1)).ltv == D("0.5000")
+    assert loans_selectors.loan_status(loan=loan, as_of=date(2026, 1, 1)).ltv == D("0.5000")
     # 2 BTC at 102,000: 0.7353, margin call.
     loans.loan_release(loan=loan, units=D("1"), to_wallet="COLD-1", on=date(2026, 1, 3))
     assert tiers() == ["margin_call"]
@@ -105,18 +107,18 @@ def test_each_ltv_tier_crossing_is_recorded_once(world):
     # Checking an earlier day again (a reload, a late price) compares with that day's tier.
     assert loans.loan_check_ltv(loan=loan, as_of=date(2026, 1, 4)) is None
     assert tiers() == ["margin_call", "ok"]
-    status = loans.loan_status(loan=loan, as_of=date(2026, 1, 5))
+    status = loans_selectors.loan_status(loan=loan, as_of=date(2026, 1, 5))
     assert (status.collateral_units, status.ltv, status.tier) == (D("2.9"), D("0.4973"), "ok")
     assert ledger_selectors.account_balance(account="1230", as_of=date(2026, 1, 5)).quantity == (
         D("2.9")
     )
-    assert selectors.lot_differences(as_of=date(2026, 1, 5)) == []
+    assert lots.lot_differences(as_of=date(2026, 1, 5)) == []
 
 
 @pytest.mark.django_db
 def test_collateral_whose_control_passes_takes_its_fair_value_adjustment_to_1490(world):
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
-    services.remeasure(commodity="BTC", as_of=date(2025, 12, 31))  # +2,333.33 on lot A
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    fair_value.remeasure(commodity="BTC", as_of=date(2025, 12, 31))  # +2,333.33 on lot A
     loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
     loans.loan_draw(loan=loan, amount=D("50000.00"), on=date(2026, 1, 1))
 
@@ -129,14 +131,14 @@ def test_collateral_whose_control_passes_takes_its_fair_value_adjustment_to_1490
     assert balance(account="1490", as_of=date(2026, 1, 2)).value == D("2333.33")
     assert balance(account="1290", as_of=date(2026, 1, 2)).value == D("4666.67")
     # The next remeasurement measures the receivable into 1490.
-    services.remeasure(commodity="BTC", as_of=date(2026, 1, 2))
+    fair_value.remeasure(commodity="BTC", as_of=date(2026, 1, 2))
     assert balance(account="1490", as_of=date(2026, 1, 2)).value == D("101000.00") - D("80000")
     assert LoanEvent.objects.filter(kind="pledge").get().details["control"] == "transferred"
 
 
 @pytest.mark.django_db
 def test_a_liquidation_disposes_of_collateral_and_settles_interest_first(world):
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
     loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))
     loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 2))
@@ -156,13 +158,13 @@ def test_a_liquidation_disposes_of_collateral_and_settles_interest_first(world):
         D("80000.00"),
         D("90000.00"),
     )
-    status = loans.loan_status(loan=loan, as_of=date(2026, 1, 3))
+    status = loans_selectors.loan_status(loan=loan, as_of=date(2026, 1, 3))
     assert (status.principal, status.interest, status.collateral_units) == (
         D("60123.30"),
         D("0"),
         D("2"),
     )
-    assert selectors.lot_differences(as_of=date(2026, 1, 3)) == []
+    assert lots.lot_differences(as_of=date(2026, 1, 3)) == []
     assert ledger_selectors.trial_balance(as_of=date(2026, 1, 3)).total_value == 0
 
 
@@ -173,7 +175,7 @@ def test_the_nightly_jobs_accrue_and_a_price_import_rechecks_ltv(
     from holdings.importers.records import PriceQuote
     from holdings.tasks import accrue_interest, check_ltv
 
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
     loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 1))
     loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))
@@ -184,7 +186,7 @@ def test_the_nightly_jobs_accrue_and_a_price_import_rechecks_ltv(
     from datetime import UTC, datetime
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.prices_import(
+        prices.prices_import(
             quotes=[
                 PriceQuote(datetime(2026, 3, 2, tzinfo=UTC), "BTC", "USD", D("60000"), "test", 1)
             ]
@@ -197,7 +199,7 @@ def test_the_nightly_jobs_accrue_and_a_price_import_rechecks_ltv(
 def test_a_draw_against_no_collateral_stands_at_the_liquidation_tier(world):
     loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
     loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))
-    status = loans.loan_status(loan=loan, as_of=date(2026, 1, 1))
+    status = loans_selectors.loan_status(loan=loan, as_of=date(2026, 1, 1))
     assert (status.collateral_units, status.ltv, status.tier) == (0, None, "liquidation")
     [crossing] = loan.events.filter(kind=LoanEventKind.TIER)
     assert crossing.details == {"tier": "liquidation", "previous": "ok", "ltv": None, "price": None}
@@ -206,7 +208,7 @@ def test_a_draw_against_no_collateral_stands_at_the_liquidation_tier(world):
 @pytest.mark.django_db
 def test_events_settled_together_check_ltv_once_at_the_end(world):
     """Collateral released to be sold and the loan repaid the same day: no tier in between."""
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
     loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 1))
     loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))
@@ -219,7 +221,7 @@ def test_events_settled_together_check_ltv_once_at_the_end(world):
 
     # Checked once, at the end: 50,000.00 against 101,000.00 is 0.4950, still ok.
     assert not loan.events.filter(kind=LoanEventKind.TIER).exists()
-    assert loans.loan_status(loan=loan, as_of=date(2026, 1, 2)).ltv == D("0.4950")
+    assert loans_selectors.loan_status(loan=loan, as_of=date(2026, 1, 2)).ltv == D("0.4950")
     # Had it stood at a tier at the end, that is recorded once.
     with loans.settlement():
         loans.loan_release(loan=loan, units=D("0.3"), to_wallet="COLD-1", on=date(2026, 1, 3))
@@ -230,7 +232,7 @@ def test_events_settled_together_check_ltv_once_at_the_end(world):
 
 @pytest.mark.django_db
 def test_a_settlement_that_fails_writes_nothing(world):
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
     loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 1))
     before = LoanEvent.objects.count()

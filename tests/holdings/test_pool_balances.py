@@ -16,12 +16,12 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from werkzeug import Request, Response
 
-from holdings import services
 from holdings.errors import InvalidSetup
 from holdings.importers import f2pool
 from holdings.importers.records import ImportFileError
 from holdings.models import BalanceStatementLine, Statement
-from holdings.reconciliation import pool_balances_fetch, reconcile
+from holdings.services import setup
+from holdings.services.reconciliation import pool_balances_fetch, reconcile
 from holdings.tasks import fetch_pool_balances
 
 from .conftest import f2pool_file, run_import
@@ -132,7 +132,7 @@ def pool_item(as_of: date = DAY):
 @pytest.mark.django_db
 def test_the_balance_is_kept_once_per_pool_account_and_day(stub, caplog):
     stub.balances["cango-a"] = "0.5"
-    caplog.set_level(logging.INFO, logger="holdings.reconciliation")
+    caplog.set_level(logging.INFO, logger="holdings.services.reconciliation")
 
     kept = pool_balances_fetch(on=DAY, today=DAY + timedelta(days=1))
 
@@ -196,20 +196,20 @@ def test_a_pool_balance_that_differs_is_a_break_of_exactly_the_difference(stub):
 
 @pytest.mark.django_db
 def test_a_failing_pool_api_is_logged_and_the_others_are_kept(stub, world, caplog):
-    services.pool_account_create(
+    setup.pool_account_create(
         code="F2P-C",
         pool=world["pool"],
         name="cango-c",
         api_secret_env=SECRET,
         fetch_daily=True,
     )
-    services.pool_account_create(code="F2P-D", pool=world["pool"], name="cango-d")  # not daily
-    services.pool_account_create(  # daily, but no API secret
+    setup.pool_account_create(code="F2P-D", pool=world["pool"], name="cango-d")  # not daily
+    setup.pool_account_create(  # daily, but no API secret
         code="F2P-E", pool=world["pool"], name="cango-e", fetch_daily=True
     )
     stub.balances["cango-a"] = 500
     stub.balances["cango-c"] = "0.25"
-    caplog.set_level(logging.INFO, logger="holdings.reconciliation")
+    caplog.set_level(logging.INFO, logger="holdings.services.reconciliation")
 
     kept = pool_balances_fetch(on=DAY, today=DAY + timedelta(days=1))
 

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from holdings import production, selectors, services
-from holdings.lots import cents
 from holdings.models import BatchStatus, Lot, LotOrigin, Payout, ProductionRecord
+from holdings.selectors import lots
+from holdings.services import production, setup
+from holdings.valuation import cents
 from ledger import selectors as ledger_selectors
 from ledger.models import JournalEntry, Posting
 
@@ -25,7 +26,7 @@ def at(day: int, hour: int, month: int = 1) -> datetime:
 
 def assert_lots_equal_ledger(*days: date) -> None:
     for day in days or (date(2026, 12, 31),):
-        assert selectors.lot_differences(as_of=day) == []
+        assert lots.lot_differences(as_of=day) == []
 
 
 def written() -> tuple[int, int, int, int]:
@@ -198,8 +199,8 @@ def test_a_csv_naming_its_pool_accounts_posts_each_to_its_own_receivable(world):
 
 @pytest.mark.django_db
 def test_kas_mined_on_f2pool_imports_into_its_own_commodity(world):
-    services.pool_account_create(code="F2P-KAS", pool="f2pool", name="cango-kas", commodity="KAS")
-    services.wallet_create(
+    setup.pool_account_create(code="F2P-KAS", pool="f2pool", name="cango-kas", commodity="KAS")
+    setup.wallet_create(
         code="KAS-1",
         name="KAS wallet",
         commodity="KAS",

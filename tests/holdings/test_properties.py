@@ -11,8 +11,8 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from holdings import selectors
 from holdings.models import BatchStatus, Payout, ProductionRecord
+from holdings.selectors import lots
 from ledger import selectors as ledger_selectors
 
 from .conftest import ADDRESS, f2pool_file, run_import
@@ -78,7 +78,7 @@ def test_imports_keep_lots_equal_to_the_ledger_and_batches_all_or_nothing(world,
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred lot checks, now
         for offset in probes:
             as_of = START + timedelta(days=offset)
-            assert selectors.lot_differences(as_of=as_of) == []
+            assert lots.lot_differences(as_of=as_of) == []
             earned = sum(
                 (r.net for r in ProductionRecord.objects.filter(day__lte=as_of)), Decimal(0)
             )

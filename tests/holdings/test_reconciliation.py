@@ -19,7 +19,6 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from werkzeug import Request, Response
 
-from holdings import loans, services, treasury
 from holdings.errors import ImportFailed, InvalidSetup
 from holdings.importers.esplora import EsploraClient
 from holdings.importers.records import PriceQuote
@@ -32,7 +31,8 @@ from holdings.models import (
     ReconciliationRun,
     Statement,
 )
-from holdings.reconciliation import reconcile, statement_import
+from holdings.services import loans, prices, setup, treasury
+from holdings.services.reconciliation import reconcile, statement_import
 from ledger.models import JournalEntry
 from ledger.sealing import journal_seal
 
@@ -265,7 +265,7 @@ def usdt_prices() -> None:
         at = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         quotes.append(PriceQuote(at, "USDT", "USD", D("1.0000"), "test-close", 1))
         day += timedelta(days=1)
-    services.prices_import(quotes=quotes, file_name="usdt prices")
+    prices.prices_import(quotes=quotes, file_name="usdt prices")
 
 
 @pytest.fixture
@@ -275,7 +275,7 @@ def recon_world(world) -> dict:
     loan against BTC pledged from the cold wallet (topped up on the day, its change coming
     back) with interest accrued, and a transfer from hot to cold the day after. Each
     on-chain movement other than a payout is kept as the stub transaction it was."""
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     chain = [
         StubTx(
             txid("opening 1"),
@@ -291,7 +291,7 @@ def recon_world(world) -> dict:
         ),
     ]
     usdt_prices()
-    services.wallet_create(
+    setup.wallet_create(
         code="USDT-1",
         name="USDT custody",
         commodity="USDT",
@@ -1307,7 +1307,7 @@ def test_a_statement_the_parser_refuses_fails_with_its_errors(recon_world):
 
 
 def logged(caplog) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "holdings.reconciliation"]
+    return [r for r in caplog.records if r.name == "holdings.services.reconciliation"]
 
 
 # --- alerts --------------------------------------------------------------------------------
@@ -1318,7 +1318,7 @@ def test_breaks_are_mailed_to_the_approvers_and_logged_as_errors(
     chain, approver_user, staff_user, mailoutbox, caplog, django_capture_on_commit_callbacks
 ):
     chain.drop(PAYOUT_2)
-    caplog.set_level(logging.INFO, logger="holdings.reconciliation")
+    caplog.set_level(logging.INFO, logger="holdings.services.reconciliation")
 
     with django_capture_on_commit_callbacks(execute=True):
         [run] = reconcile(as_of=DAY, kinds=["payouts"], chain=esplora(chain))
@@ -1338,7 +1338,7 @@ def test_breaks_are_mailed_to_the_approvers_and_logged_as_errors(
 def test_an_incomplete_run_is_mailed_as_a_warning_and_a_clean_run_mails_nothing(
     chain, approver_user, mailoutbox, caplog, django_capture_on_commit_callbacks, settings
 ):
-    caplog.set_level(logging.INFO, logger="holdings.reconciliation")
+    caplog.set_level(logging.INFO, logger="holdings.services.reconciliation")
     with django_capture_on_commit_callbacks(execute=True):
         reconcile(as_of=DAY, kinds=["payouts", "internal"], chain=esplora(chain))
     assert mailoutbox == []

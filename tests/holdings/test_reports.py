@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from holdings import loans, selectors, services, treasury
-from holdings.models import Lot
+from holdings.models import Loan, Lot
+from holdings.selectors import loans as loans_selectors
+from holdings.selectors import reports
+from holdings.services import fair_value, loans, prices, setup, treasury
 from ledger import selectors as ledger_selectors
 from tests.ledger.test_api import API, READ_STATUS, ROLES, assert_error
 from tests.ledger.test_api_reports import assert_same_rows, figures_row, read_csv
@@ -41,8 +43,8 @@ def january() -> None:
       and everything remeasured at 130,000: 2.4999 BTC worth 324,987.00 against a carrying
       value of 261,489.27, +63,497.73.
     """
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
-    services.remeasure(commodity="BTC", as_of=date(2025, 12, 31))
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    fair_value.remeasure(commodity="BTC", as_of=date(2025, 12, 31))
     batch = run_import(
         "f2pool", f2pool_file([(date(2026, 1, 1), "0.5"), (date(2026, 1, 2), "0.5")])
     )
@@ -69,10 +71,10 @@ def january() -> None:
     loans.loan_draw(loan=loan, amount=D("20000.00"), on=date(2026, 1, 15))
     loans.loan_accrue_through(loan=loan, through=date(2026, 1, 31))
     loans.loan_repay(loan=loan, amount=D("100.00"), on=date(2026, 1, 31))
-    services.remeasure(commodity="BTC", as_of=date(2026, 1, 31))
+    fair_value.remeasure(commodity="BTC", as_of=date(2026, 1, 31))
 
 
-def make_loan() -> loans.Loan:
+def make_loan() -> Loan:
     """Loan L-1: USD at 10% ACT/365 for 2026."""
     return loans.loan_create(
         code="L-1",
@@ -88,7 +90,7 @@ def make_loan() -> loans.Loan:
     )
 
 
-def figures(line: selectors.RollforwardLine) -> tuple[Any, ...]:
+def figures(line: reports.RollforwardLine) -> tuple[Any, ...]:
     return (
         line.units,
         line.cost,
@@ -105,7 +107,7 @@ def figures(line: selectors.RollforwardLine) -> tuple[Any, ...]:
 @pytest.mark.django_db
 def test_the_rollforward_of_a_month_computed_by_hand(world):
     january()
-    report = selectors.rollforward(commodity="BTC", start=date(2026, 1, 1), end=date(2026, 1, 31))
+    report = reports.rollforward(commodity="BTC", start=date(2026, 1, 1), end=date(2026, 1, 31))
     lines = {line.key: figures(line) for line in [*report.lines, *report.memo]}
     nothing = (D(0), D(0), D(0), D(0), None, None)
     assert lines == {
@@ -166,14 +168,14 @@ def test_the_rollforward_of_a_month_computed_by_hand(world):
         D("132733.44"),
     )
     # Realized gains against cost are the realized gains report's.
-    gains = selectors.realized_gains(start=date(2026, 1, 1), end=date(2026, 1, 31))
+    gains = reports.realized_gains(start=date(2026, 1, 1), end=date(2026, 1, 31))
     assert gains.realized_gain == D("17500.00") + D("-10.50")
 
 
 @pytest.mark.django_db
 def test_the_rollforward_of_the_stablecoin_and_of_a_period_with_nothing(world):
     january()
-    services.wallet_create(code="USDT-1", name="USDT", commodity="USDT", parent_account="1110")
+    setup.wallet_create(code="USDT-1", name="USDT", commodity="USDT", parent_account="1110")
     treasury.sale_record(
         reference="T-2",
         wallet="COLD-1",
@@ -185,7 +187,7 @@ def test_the_rollforward_of_the_stablecoin_and_of_a_period_with_nothing(world):
         proceeds_value=D("59994.00"),
         proceeds_wallet="USDT-1",
     )
-    usdt = selectors.rollforward(commodity="USDT", start=date(2026, 2, 1), end=date(2026, 2, 28))
+    usdt = reports.rollforward(commodity="USDT", start=date(2026, 2, 1), end=date(2026, 2, 28))
     assert figures(usdt.line("additions.sale_proceeds")) == (
         D("59940"),
         D("59934.01"),
@@ -196,7 +198,7 @@ def test_the_rollforward_of_the_stablecoin_and_of_a_period_with_nothing(world):
     )
     assert usdt.line("closing").units == D("59940") and usdt.ties_to_trial_balance
     assert usdt.adjustment_accounts == []
-    quiet = selectors.rollforward(commodity="KAS", start=date(2026, 1, 1), end=date(2026, 1, 31))
+    quiet = reports.rollforward(commodity="KAS", start=date(2026, 1, 1), end=date(2026, 1, 31))
     assert {figures(line) for line in quiet.lines if line.section != "dispositions"} == {
         (D(0), D(0), D(0), D(0), None, None)
     }
@@ -370,7 +372,7 @@ def test_stablecoin_values_are_evidenced_by_the_policy_price(world, api_client_f
     the evidence is the day's USDT price when units times it is that value."""
     from holdings.importers.records import PriceQuote
 
-    services.prices_import(
+    prices.prices_import(
         quotes=[
             PriceQuote(
                 datetime(2026, 1, day + 1, tzinfo=UTC), "USDT", "USD", D("0.9990"), "test", 1
@@ -378,8 +380,8 @@ def test_stablecoin_values_are_evidenced_by_the_policy_price(world, api_client_f
             for day in range(1, 6)
         ]
     )
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
-    services.wallet_create(code="USDT-1", name="USDT", commodity="USDT", parent_account="1110")
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    setup.wallet_create(code="USDT-1", name="USDT", commodity="USDT", parent_account="1110")
     treasury.sale_record(
         reference="T-USDT",
         wallet="COLD-1",
@@ -484,9 +486,9 @@ def test_the_loan_schedule_day_by_day(world, api_client_for):
     }
     # Every day is the loan's status that day, and flows add up to the balances.
     previous = body["opening"]
-    loan = loans.Loan.objects.get(code="L-1")
+    loan = Loan.objects.get(code="L-1")
     for row in days:
-        status = loans.loan_status(loan=loan, as_of=date.fromisoformat(row["day"]))
+        status = loans_selectors.loan_status(loan=loan, as_of=date.fromisoformat(row["day"]))
         assert D(row["principal"]) == status.principal
         assert D(row["interest"]) == status.interest
         assert D(row["debt_value"]) == status.debt_value

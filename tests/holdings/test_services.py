@@ -7,11 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from holdings import selectors, services
 from holdings.errors import InvalidSetup, MissingPrice, PriceConflict, RemeasurementError
 from holdings.importers.records import PriceQuote
-from holdings.lots import allocate, share
 from holdings.models import Lot, LotMovement, Remeasurement
+from holdings.selectors import lots, prices
+from holdings.services import fair_value, setup
+from holdings.services import prices as prices_services
+from holdings.valuation import allocate, share
 from ledger import selectors as ledger_selectors
 from ledger.models import JournalEntry
 
@@ -55,13 +57,13 @@ def test_a_pool_account_gets_its_own_guarded_receivable_under_the_commoditys_par
     assert account.receivable_account.must_not_go_negative
     assert world["hot"].account.parent.code == "1220"
     with pytest.raises(InvalidSetup, match="pool account F2P-A already exists"):
-        services.pool_account_create(code="F2P-A", pool="f2pool", name="again")
+        setup.pool_account_create(code="F2P-A", pool="f2pool", name="again")
     with pytest.raises(InvalidSetup, match="no pool receivables account for USDT"):
-        services.pool_account_create(code="X", pool="f2pool", name="x", commodity="USDT")
+        setup.pool_account_create(code="X", pool="f2pool", name="x", commodity="USDT")
     with pytest.raises(InvalidSetup, match="already belongs to wallet HOT-1"):
-        services.wallet_address_add(wallet="COLD-1", address=ADDRESS)
+        setup.wallet_address_add(wallet="COLD-1", address=ADDRESS)
     with pytest.raises(InvalidSetup, match="sits under one of 1210, 1220, 1230, not 1300"):
-        services.wallet_create(code="W", name="w", parent_account="1300")
+        setup.wallet_create(code="W", name="w", parent_account="1300")
 
 
 # --- prices ------------------------------------------------------------------------------
@@ -70,16 +72,16 @@ def test_a_pool_account_gets_its_own_guarded_receivable_under_the_commoditys_par
 @pytest.mark.django_db
 def test_prices_are_stored_once_and_never_overwritten(chart):
     rows = [quote("2026-01-01T00:00:00", "87512.34"), quote("2026-01-02T00:00:00", "88000")]
-    assert services.prices_import(quotes=rows) == (2, 0)
-    assert services.prices_import(quotes=rows) == (0, 2)
+    assert prices_services.prices_import(quotes=rows) == (2, 0)
+    assert prices_services.prices_import(quotes=rows) == (0, 2)
     conflict = r"BTC/USD at 2026-01-01T00:00:00Z is already 87512\.34"
     with pytest.raises(PriceConflict, match=conflict):
-        services.prices_import(
+        prices_services.prices_import(
             quotes=[quote("2026-01-03T00:00:00", "1"), quote("2026-01-01T00:00:00", "87512.35")]
         )
-    assert selectors.prices(base="BTC").count() == 2  # the first row was not written either
+    assert prices.prices(base="BTC").count() == 2  # the first row was not written either
     with pytest.raises(InvalidSetup, match="unknown commodity DOGE"):
-        services.prices_import(quotes=[quote("2026-01-03T00:00:00", "1", base="DOGE")])
+        prices_services.prices_import(quotes=[quote("2026-01-03T00:00:00", "1", base="DOGE")])
 
 
 # --- opening balances --------------------------------------------------------------------
@@ -109,15 +111,15 @@ OPENING = [
 
 @pytest.mark.django_db
 def test_opening_lots_come_in_once_against_opening_equity(world):
-    assert services.opening_lots_load(as_of=date(2025, 12, 31), rows=OPENING) == (3, True)
-    assert services.opening_lots_load(as_of=date(2025, 12, 31), rows=OPENING) == (3, False)
+    assert setup.opening_lots_load(as_of=date(2025, 12, 31), rows=OPENING) == (3, True)
+    assert setup.opening_lots_load(as_of=date(2025, 12, 31), rows=OPENING) == (3, False)
 
     cold = ledger_selectors.account_balance(account="1210", as_of=date(2025, 12, 31))
     assert (cold.quantity, cold.value) == (D("12.50000001"), D("1110000.01"))
     equity = ledger_selectors.account_balance(account="3000", as_of=date(2025, 12, 31))
     assert equity.value == D("-1155000.01")
     assert Lot.objects.filter(origin="opening").count() == 3
-    assert selectors.lot_differences(as_of=date(2025, 12, 31)) == []
+    assert lots.lot_differences(as_of=date(2025, 12, 31)) == []
 
 
 @pytest.mark.django_db
@@ -136,7 +138,7 @@ def test_opening_lots_come_in_once_against_opening_equity(world):
 def test_bad_opening_rows_are_refused_by_name_and_nothing_is_written(world, change, message):
     rows = [OPENING[0], {**OPENING[1], **change}]
     with pytest.raises(InvalidSetup, match=message):
-        services.opening_lots_load(as_of=date(2025, 12, 31), rows=rows)
+        setup.opening_lots_load(as_of=date(2025, 12, 31), rows=rows)
     assert not JournalEntry.objects.exists() and not Lot.objects.exists()
 
 
@@ -155,7 +157,7 @@ def mined_and_partly_paid(world) -> None:
 def test_remeasurement_spreads_the_difference_over_open_lots_by_units(world):
     mined_and_partly_paid(world)
     # Carrying: 0.5 x 100,000 + 0.25 x 101,000 + 0.25 x 102,000 = 100,750.00.
-    result = services.remeasure(commodity="BTC", as_of=JAN[4])
+    result = fair_value.remeasure(commodity="BTC", as_of=JAN[4])
 
     assert price_on(JAN[4]) == D("104000.00")
     assert result.price.timestamp == datetime(2026, 1, 6, tzinfo=UTC)
@@ -177,15 +179,15 @@ def test_remeasurement_spreads_the_difference_over_open_lots_by_units(world):
     assert LotMovement.objects.filter(kind="remeasurement").count() == 4
 
     # Idempotent per commodity and date.
-    assert services.remeasure(commodity="BTC", as_of=JAN[4]) == result
+    assert fair_value.remeasure(commodity="BTC", as_of=JAN[4]) == result
     assert JournalEntry.objects.filter(kind="fair_value_remeasurement").count() == 1
 
 
 @pytest.mark.django_db
 def test_a_later_remeasurement_takes_carrying_value_to_the_new_fair_value(world):
     mined_and_partly_paid(world)
-    services.remeasure(commodity="BTC", as_of=JAN[4])
-    later = services.remeasure(commodity="BTC", as_of=JAN[9])
+    fair_value.remeasure(commodity="BTC", as_of=JAN[4])
+    later = fair_value.remeasure(commodity="BTC", as_of=JAN[9])
     assert later.carrying_value_before == D("104000.00")
     assert later.fair_value == price_on(JAN[9]) == D("109000.00")
     assert later.adjustment == D("5000.00")
@@ -199,33 +201,33 @@ def test_remeasurement_refuses_dates_it_cannot_measure_exactly(world):
     with pytest.raises(
         RemeasurementError, match="lots already moved on 2026-01-03, after 2026-01-02"
     ):
-        services.remeasure(commodity="BTC", as_of=JAN[1])
-    services.remeasure(commodity="BTC", as_of=JAN[4])
+        fair_value.remeasure(commodity="BTC", as_of=JAN[1])
+    fair_value.remeasure(commodity="BTC", as_of=JAN[4])
     with pytest.raises(RemeasurementError, match="already remeasured at 2026-01-05"):
-        services.remeasure(commodity="BTC", as_of=JAN[3])
+        fair_value.remeasure(commodity="BTC", as_of=JAN[3])
     with pytest.raises(MissingPrice, match="no BTC/USD price at 2026-06-02T00:00:00Z"):
-        services.remeasure(commodity="BTC", as_of=date(2026, 6, 1))
+        fair_value.remeasure(commodity="BTC", as_of=date(2026, 6, 1))
     with pytest.raises(RemeasurementError, match="USDT is measured at Cost"):
-        services.remeasure(commodity="USDT", as_of=JAN[4])
+        fair_value.remeasure(commodity="USDT", as_of=JAN[4])
     assert Remeasurement.objects.count() == 1
 
 
 @pytest.mark.django_db
 def test_remeasuring_with_no_lots_records_the_evidence_and_posts_nothing(world):
-    result = services.remeasure(commodity="BTC", as_of=JAN[0])
+    result = fair_value.remeasure(commodity="BTC", as_of=JAN[0])
     assert (result.units, result.adjustment, result.entry) == (0, 0, None)
-    assert services.remeasure_all(as_of=JAN[1]) == []  # no commodity holds lots
+    assert fair_value.remeasure_all(as_of=JAN[1]) == []  # no commodity holds lots
 
 
 @pytest.mark.django_db
 def test_lots_as_of_a_date_are_summed_from_their_movements(world):
     mined_and_partly_paid(world)
-    services.remeasure(commodity="BTC", as_of=JAN[4])
+    fair_value.remeasure(commodity="BTC", as_of=JAN[4])
     on_jan_2 = {
         (lot.account.code, lot.held_quantity, lot.held_adjustment)
-        for lot in selectors.lots(as_of=JAN[1])
+        for lot in lots.lots(as_of=JAN[1])
     }
     assert on_jan_2 == {("1300-F2P-A", D("0.5"), 0), ("1300-F2P-A", D("0.25"), 0)}
-    now = list(selectors.lots(account="1220"))
+    now = list(lots.lots(account="1220"))
     assert [lot.held_quantity for lot in now] == [D("0.5"), D("0.1")]
-    assert selectors.lots(as_of=JAN[0] - timedelta(days=1)).count() == 0
+    assert lots.lots(as_of=JAN[0] - timedelta(days=1)).count() == 0

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from holdings import production, reconciliation, statement_uploads, tasks
+from holdings import tasks
 from holdings.errors import InvalidSetup
 from holdings.models import (
     BalanceStatementLine,
@@ -26,6 +26,7 @@ from holdings.models import (
     Statement,
     StatementUpload,
 )
+from holdings.services import production, reconciliation, statement_uploads
 from ledger.models import AuditLog
 from tests.holdings.test_admin import as_role, users  # noqa: F401 (fixtures)
 from tests.holdings.test_api import API, READ_STATUS, ROLES, WRITE_STATUS, build_world

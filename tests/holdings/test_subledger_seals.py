@@ -19,9 +19,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, transaction
 
-from holdings import seals
 from holdings.models import Disposal, LoanEvent, Lot, LotMovement
-from holdings.reconciliation import reconcile
+from holdings.selectors import seals
+from holdings.services.reconciliation import reconcile
 from holdings.tasks import verify_lots
 from ledger import sealing, selectors, services
 from ledger.models import JournalEntry

@@ -13,8 +13,8 @@ from django.db import connection
 from django_celery_beat.models import PeriodicTask
 from werkzeug import Request, Response
 
-from holdings import production
 from holdings.models import BatchStatus, ImportBatch, Price, ProductionRecord, Remeasurement
+from holdings.services import production
 from holdings.tasks import (
     fetch_prices,
     fetch_production,

@@ -13,8 +13,9 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from holdings import loans, selectors, services, treasury
 from holdings.models import Sale, Transfer
+from holdings.selectors import lots
+from holdings.services import loans, setup, treasury
 from ledger import services as ledger_services
 from ledger.errors import LedgerError
 from ledger.models import JournalEntry
@@ -94,7 +95,7 @@ def test_back_dated_operations_keep_lots_equal_to_the_ledger_every_day(
     world, staff_user, approver_user, steps
 ):
     with transaction.atomic():
-        services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+        setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
         loan = make_loan(start=date(2025, 12, 31), maturity=date(2026, 12, 31))
         for n, (operation, day) in enumerate(steps):
             try:
@@ -108,7 +109,7 @@ def test_back_dated_operations_keep_lots_equal_to_the_ledger_every_day(
                 pass  # refused, naming why: nothing written (checked below)
         for offset in range(-1, DAYS + 2):
             as_of = START + timedelta(days=offset)
-            assert selectors.lot_differences(as_of=as_of) == [], as_of
+            assert lots.lot_differences(as_of=as_of) == [], as_of
         for month_end in MONTH_ENDS:
             load_checked(export_text(month_end))
         # Nothing half-written: every sale and transfer has its entry and lot movements.

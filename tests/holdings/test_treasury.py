@@ -9,9 +9,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from holdings import selectors, services, treasury
 from holdings.errors import InsufficientLots
 from holdings.models import Disposal, Lot, Sale, Transfer
+from holdings.selectors import lots, production
+from holdings.services import fair_value, setup, treasury
 from ledger import selectors as ledger_selectors
 from ledger.models import JournalEntry
 
@@ -36,11 +37,9 @@ OPENING = [
 def holdings_at_fair_value() -> None:
     """3 BTC at cost 290,000.00, remeasured at 99,000.00 on 2025-12-31: +7,000.00, spread
     2,333.33 (lot A, 1 BTC) and 4,666.67 (lot B, 2 BTC)."""
-    services.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
-    services.wallet_create(
-        code="USDT-1", name="USDT wallet", commodity="USDT", parent_account="1110"
-    )
-    result = services.remeasure(commodity="BTC", as_of=date(2025, 12, 31))
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    setup.wallet_create(code="USDT-1", name="USDT wallet", commodity="USDT", parent_account="1110")
+    result = fair_value.remeasure(commodity="BTC", as_of=date(2025, 12, 31))
     assert result.adjustment == D("7000.00")
 
 
@@ -57,7 +56,7 @@ def sell(reference: str = "T-1", **changes) -> Sale:
         "proceeds_wallet": "USDT-1",
         **changes,
     }
-    return services.sale_record(**arguments)
+    return treasury.sale_record(**arguments)
 
 
 @pytest.mark.django_db
@@ -105,7 +104,7 @@ def test_a_fifo_sale_relieves_the_oldest_lots_and_books_both_gains(world):
     assert ledger_selectors.trial_balance(as_of=on).total_value == 0
     usdt = Lot.objects.get(account__code="1110-USDT-1")
     assert (usdt.quantity, usdt.cost, usdt.origin) == (D("149850"), D("149850.00"), "proceeds")
-    assert selectors.lot_differences(as_of=on) == []
+    assert lots.lot_differences(as_of=on) == []
 
 
 @pytest.mark.django_db
@@ -174,7 +173,7 @@ def test_a_transfer_moves_lots_and_books_the_fee_at_carrying_value(world):
     moved = Lot.objects.get(account__code="1220-HOT-1")
     assert moved.acquired_at == datetime(2025, 3, 1, 10, tzinfo=UTC)
     assert moved.fair_value_adjustment == D("1166.66")  # half of 2,333.33, half-even
-    assert selectors.lot_differences(as_of=on) == []
+    assert lots.lot_differences(as_of=on) == []
     assert Transfer.objects.get().entry.kind == "wallet_transfer"
 
 
@@ -210,7 +209,7 @@ def test_two_sales_of_the_same_lots_at_once_never_relieve_a_unit_twice(tx_world)
     assert ledger_selectors.account_balance(
         account="1210-COLD-1", as_of=SOLD_AT.date()
     ).quantity == D("1")
-    assert selectors.lot_differences(as_of=SOLD_AT.date()) == []
+    assert lots.lot_differences(as_of=SOLD_AT.date()) == []
 
 
 @pytest.mark.django_db
@@ -225,7 +224,7 @@ def test_the_production_report_shows_what_was_sold(world):
         fee=D("0"),
         proceeds_value=D("60000.00"),
     )
-    [january] = selectors.production_report(start=date(2026, 1, 1), end=date(2026, 1, 31))
+    [january] = production.production_report(start=date(2026, 1, 1), end=date(2026, 1, 31))
     assert (january.sold, january.net_proceeds_usd, january.average_price_usd) == (
         D("2"),
         D("209850.00"),
@@ -240,7 +239,7 @@ def test_usdt_spent_is_relieved_at_cost(world):
     the desk's fee is the only charge."""
     holdings_at_fair_value()
     sell("T-1")  # 149,850 USDT into USDT-1 at a cost of 149,850.00
-    sale = services.sale_record(
+    sale = treasury.sale_record(
         reference="T-USD",
         wallet="USDT-1",
         units=D("100000"),
@@ -259,4 +258,4 @@ def test_usdt_spent_is_relieved_at_cost(world):
     assert balance(account="1110-USDT-1", as_of=on).quantity == D("49850")
     assert balance(account="1000", as_of=on).value == D("99990.00")
     assert balance(account="5300", as_of=on).value == D("150.00") + D("10.00")
-    assert selectors.lot_differences(as_of=on) == []
+    assert lots.lot_differences(as_of=on) == []

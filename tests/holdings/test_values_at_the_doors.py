@@ -11,10 +11,10 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from holdings import services
 from holdings.addresses import AddressError, check_address, eip55, kaspa_address, normalize_txid
 from holdings.errors import InvalidSetup
 from holdings.models import Transfer, WalletAddress
+from holdings.services import setup as setup_services
 from ledger import services as ledger_services
 from ledger.errors import InvalidAccount, InvalidEntry
 from ledger.models import JournalEntry, ManualJournal, ManualJournalKind
@@ -156,11 +156,11 @@ def test_the_kaspa_and_eip55_builders_round_trip():
 @pytest.mark.django_db
 def test_a_wallet_address_is_checked_by_its_commodity(world):
     with pytest.raises(InvalidSetup, match="bech32") as caught:
-        services.wallet_address_add(
+        setup_services.wallet_address_add(
             wallet="HOT-1", address="bc1qnewaddress0000000000000000000000000000"
         )
     assert caught.value.field == "address"
-    added = services.wallet_address_add(wallet="HOT-1", address=VALID["BTC"][2])
+    added = setup_services.wallet_address_add(wallet="HOT-1", address=VALID["BTC"][2])
     assert added.address == VALID["BTC"][2]
     assert WalletAddress.objects.filter(wallet__code="HOT-1").count() == 3
 
@@ -257,7 +257,7 @@ def test_a_sale_reference_and_a_rejection_reason_are_printable(running_loan, api
 @pytest.mark.django_db
 def test_names_typed_by_people_are_printable(chart):
     with pytest.raises(InvalidSetup) as caught:
-        services.site_create(
+        setup_services.site_create(
             code="US-TX-9", name="Texas\u202e9", region="North America", deployed_hashrate_hs=1
         )
     assert caught.value.field == "name"

@@ -2,9 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from holdings import services
 from holdings.importers.prices import parse_prices
 from holdings.importers.records import ImportFileError
+from holdings.services import prices
 from ledger.errors import LedgerError
 
 
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         path = Path(file)
         try:
             quotes = parse_prices(path.read_bytes(), file_name=path.name)
-            created, skipped = services.prices_import(quotes=quotes, file_name=path.name)
+            created, skipped = prices.prices_import(quotes=quotes, file_name=path.name)
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
         except ImportFileError as exc:

@@ -3,8 +3,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from holdings import production
 from holdings.models import BatchStatus, ImportBatch, ImportSource
+from holdings.services import production
 from holdings.tasks import import_batch
 from ledger.errors import LedgerError
 

@@ -3,8 +3,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from holdings import statement_uploads, tasks
+from holdings import tasks
 from holdings.models import BatchStatus, StatementKind
+from holdings.services import statement_uploads
 from ledger.errors import LedgerError
 
 

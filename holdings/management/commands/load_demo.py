@@ -3,7 +3,7 @@ import logging
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from holdings.demo import demo_load
+from holdings.services.demo import demo_load
 from holdings.tasks import import_batch
 from ledger.errors import LedgerError
 
@@ -16,7 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         # One line per batch would drown the progress bar; failures still raise.
-        for name in ("celery.app.trace", "holdings.production"):
+        for name in ("celery.app.trace", "holdings.services.production"):
             logging.getLogger(name).setLevel(logging.WARNING)
         try:
             demo_load(

@@ -2,8 +2,8 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from holdings import reconciliation
 from holdings.models import ItemStatus, ReconciliationKind, ReconciliationStatus
+from holdings.services import reconciliation
 from ledger.errors import LedgerError
 
 

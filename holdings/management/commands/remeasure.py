@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from holdings import services
+from holdings.services import fair_value
 from ledger.errors import LedgerError
 
 
@@ -19,9 +19,9 @@ class Command(BaseCommand):
     def handle(self, *args, date, commodity, **options):  # type: ignore[no-untyped-def]
         try:
             if commodity:
-                done = [services.remeasure(commodity=commodity, as_of=date)]
+                done = [fair_value.remeasure(commodity=commodity, as_of=date)]
             else:
-                done = services.remeasure_all(as_of=date)
+                done = fair_value.remeasure_all(as_of=date)
         except LedgerError as exc:
             raise CommandError(exc.message) from exc
         for r in done:

@@ -13,10 +13,10 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from holdings import loans, production, reconciliation, services, treasury
 from holdings.errors import ImportFailed
 from holdings.importers.prices import parse_prices
 from holdings.models import BatchStatus, ImportBatch, Loan, LoanEvent, Sale, Statement, Transfer
+from holdings.services import fair_value, loans, prices, production, reconciliation, setup, treasury
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 
@@ -38,10 +38,10 @@ def demo_load(
     statements, each day's treasury events with the nightly interest accrual and LTV check,
     and the month-end remeasurement. Loading again writes nothing twice."""
     run = run_batch or (lambda batch_id: production.import_batch_run(batch_id=batch_id))
-    created = services.setup_load(data=json.loads((directory / "setup.json").read_text()))
+    created = setup.setup_load(data=json.loads((directory / "setup.json").read_text()))
     say(f"set-up: {created}")
     prices_file = directory / "prices.csv"
-    new_prices, _ = services.prices_import(
+    new_prices, _ = prices.prices_import(
         quotes=parse_prices(prices_file.read_bytes(), file_name=prices_file.name),
         file_name=prices_file.name,
     )
@@ -50,7 +50,7 @@ def demo_load(
         manifest = list(csv.DictReader(handle))
     opening_date = date.fromisoformat(f"{manifest[0]['month']}-01") - timedelta(days=1)
     with open(directory / "opening_lots.csv", newline="") as handle:
-        lots, fresh = services.opening_lots_load(
+        lots, fresh = setup.opening_lots_load(
             as_of=opening_date, rows=list(csv.DictReader(handle)), source="opening_lots.csv"
         )
     say(f"opening balances at {opening_date}: {lots} lots{'' if fresh else ' (already there)'}")
@@ -67,7 +67,7 @@ def demo_load(
             # The nightly jobs of the day.
             loans.loans_accrue(through=day)
             loans.loans_check_ltv(as_of=day)
-        for remeasurement in services.remeasure_all(as_of=_month_end(month)):
+        for remeasurement in fair_value.remeasure_all(as_of=_month_end(month)):
             say(
                 f"{month}: {remeasurement.commodity_id} remeasured, adjustment "
                 f"{remeasurement.adjustment}"
@@ -130,7 +130,7 @@ def _treasury_setup(
     data: dict[str, Any], say: Callable[[str], None]
 ) -> dict[date, list[dict[str, Any]]]:
     """The treasury's wallets and loans; the events by day."""
-    services.setup_load(data={"wallets": data.get("wallets", [])})
+    setup.setup_load(data={"wallets": data.get("wallets", [])})
     for terms in data.get("loans", []):
         if not Loan.objects.filter(code=terms["code"]).exists():
             loans.loan_create(

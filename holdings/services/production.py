@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -24,10 +23,9 @@ from django.db.models import Q
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from holdings import bulk, chart
+from holdings import chart
 from holdings.errors import ImportFailed, InvalidSetup
 from holdings.importers import registry
-from holdings.importers.common import Credentials
 from holdings.importers.records import (
     Earning,
     ImportFileError,
@@ -37,7 +35,6 @@ from holdings.importers.records import (
 from holdings.importers.records import (
     Payout as ParsedPayout,
 )
-from holdings.lots import AnyLot, LotPlan, NewLot, cents, take_fifo
 from holdings.models import (
     BatchStatus,
     ImportBatch,
@@ -50,6 +47,11 @@ from holdings.models import (
     ProductionRecord,
     WalletAddress,
 )
+from holdings.selectors.prices import earned_at, earning_day_for, price_timestamp
+from holdings.selectors.production import pool_account_credentials
+from holdings.services import bulk
+from holdings.services.lots import AnyLot, LotPlan, NewLot, take_fifo
+from holdings.valuation import cents
 from ledger import services as ledger_services
 from ledger.errors import LedgerError
 from ledger.models import JournalEntry
@@ -58,13 +60,13 @@ from ledger.posting import EntryInput, PostingInput
 
 logger = logging.getLogger(__name__)
 
+
 MAX_REPORTED_ERRORS = 50
+
+
 # Parsers for a file whose rows name their pool accounts read it at the widest scale; each
 # row is then held to its own pool account's commodity.
 WIDEST_SCALE = 18
-
-
-# --- creating batches --------------------------------------------------------------------
 
 
 def size_text(size: int) -> str:
@@ -148,9 +150,6 @@ def _pool_account(ref: PoolAccount | str | int) -> PoolAccount:
         return PoolAccount.objects.get(code=ref)
     except PoolAccount.DoesNotExist:
         raise InvalidSetup(f"unknown pool account {ref!r}", field="pool_account") from None
-
-
-# --- running batches ---------------------------------------------------------------------
 
 
 @dataclass
@@ -694,56 +693,6 @@ def _same_payout(known: Payout, payout: ParsedPayout) -> bool:
     )
 
 
-# --- the price policy --------------------------------------------------------------------
-
-
-def price_timestamp(day: date) -> datetime:
-    """The timestamp whose price values a day's production (and a day's remeasurement)."""
-    if settings.PRICE_POLICY == "day_start":
-        return datetime.combine(day, time(0), tzinfo=UTC)
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
-
-
-def earning_day_for(timestamp: datetime) -> date:
-    if settings.PRICE_POLICY == "day_start":
-        return timestamp.date()
-    return (timestamp - timedelta(days=1)).date()
-
-
-def earned_at(day: date) -> datetime:
-    """When a day's earning is acquired: credited at the end of the day it covers."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
-
-
-# --- fetching from the pools' APIs -------------------------------------------------------
-
-
-def pool_accounts_to_fetch() -> list[PoolAccount]:
-    return list(
-        PoolAccount.objects.filter(is_active=True, fetch_daily=True)
-        .select_related("pool")
-        .order_by("code")
-    )
-
-
-def pool_account_credentials(account: PoolAccount) -> Credentials:
-    """The account's API credentials, read from the environment variables it names."""
-    values = {}
-    for field_name, variable in (
-        ("api_key", account.api_key_env),
-        ("api_secret", account.api_secret_env),
-    ):
-        if variable:
-            value = os.environ.get(variable, "")
-            if not value:
-                raise InvalidSetup(
-                    f"pool account {account.code}: environment variable {variable} is not set",
-                    field=f"{field_name}_env",
-                )
-            values[field_name] = value
-    return Credentials(api_user=account.api_user, **values)
-
-
 def pool_account_fetch(*, pool_account_id: int, day: date) -> ImportBatch:
     """Fetch one UTC day of a pool account from its pool's API into a new batch."""
     account = PoolAccount.objects.select_related("pool", "commodity").get(pk=pool_account_id)
@@ -762,17 +711,3 @@ def pool_account_fetch(*, pool_account_id: int, day: date) -> ImportBatch:
         file_name=f"{account.source}-{account.code}-{day.isoformat()}.json",
         content=content,
     )
-
-
-def stalled_batch_ids() -> list[int]:
-    """Batches pending or running for a while that no live import holds: a worker died, or
-    the message was lost. A batch being imported is locked, so SKIP LOCKED passes it by."""
-    cutoff = timezone.now() - timedelta(minutes=settings.IMPORT_STALE_AFTER_MINUTES)
-    with transaction.atomic():
-        return list(
-            ImportBatch.objects.select_for_update(skip_locked=True)
-            .filter(status__in=[BatchStatus.PENDING, BatchStatus.RUNNING], created_at__lt=cutoff)
-            .filter(Q(started_at__isnull=True) | Q(started_at__lt=cutoff))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )

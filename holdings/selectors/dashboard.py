@@ -22,9 +22,8 @@ from django.db import connection
 from django.db.models import Count, DateField, Max, Min, Sum
 from django.db.models.functions import TruncMonth
 
-from holdings import chart, loans
+from holdings import chart
 from holdings.errors import HoldingsError
-from holdings.lots import cents
 from holdings.models import (
     BatchStatus,
     ImportBatch,
@@ -37,8 +36,9 @@ from holdings.models import (
     ReconciliationStatus,
     Sale,
 )
-from holdings.production import price_timestamp
-from holdings.services import price_for
+from holdings.selectors import loans
+from holdings.selectors.prices import price_for, price_timestamp
+from holdings.valuation import cents
 from ledger import selectors as ledger_selectors
 from ledger.models import Account, AccountType, Commodity, DailyBalance
 from ledger.money import EXACT

@@ -21,17 +21,6 @@ from django.db import IntegrityError, transaction
 
 from holdings import chart
 from holdings.errors import AlreadyRecorded, InsufficientLots, InvalidSetup
-from holdings.lots import (
-    Candidates,
-    LotPlan,
-    Take,
-    allocate,
-    cents,
-    lots_to_take,
-    saved_id,
-    share,
-    take_fifo,
-)
 from holdings.models import (
     Disposal,
     LotOrigin,
@@ -40,7 +29,9 @@ from holdings.models import (
     Transfer,
     Wallet,
 )
-from holdings.services import price_for
+from holdings.selectors.prices import price_for
+from holdings.services.lots import Candidates, LotPlan, Take, lots_to_take, saved_id, take_fifo
+from holdings.valuation import allocate, cents, share
 from ledger import services as ledger_services
 from ledger.models import Account, Commodity
 from ledger.money import fits_scale, format_amount

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -23,9 +22,7 @@ from django.conf import settings
 from django.db import transaction
 
 from holdings import chart
-from holdings.alerts import alert_approvers
 from holdings.errors import HoldingsError, InsufficientLots, InvalidSetup
-from holdings.lots import LotPlan, Take, allocate, cents, lots_to_take, saved_id, share, take_fifo
 from holdings.models import (
     DayCount,
     Disposal,
@@ -35,7 +32,11 @@ from holdings.models import (
     LotOrigin,
     Wallet,
 )
-from holdings.services import price_for
+from holdings.selectors.loans import loan_status
+from holdings.selectors.prices import price_for
+from holdings.services.alerts import alert_approvers
+from holdings.services.lots import LotPlan, Take, lots_to_take, saved_id, take_fifo
+from holdings.valuation import allocate, cents, share
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
 from ledger.models import Account, AccountType, Commodity
@@ -44,9 +45,12 @@ from ledger.posting import PostingInput
 
 logger = logging.getLogger(__name__)
 
+
 ZERO = Decimal(0)
+
+
 RETAINED, TRANSFERRED = "retained", "transferred"
-TIERS = ("ok", "warning", "margin_call", "liquidation")
+
 
 # Loans whose LTV waits for the end of a settlement: loan id -> (loan, latest day touched).
 _settling: ContextVar[dict[int, tuple[Loan, date]] | None] = ContextVar(
@@ -82,9 +86,6 @@ def _balances_changed(loan: Loan, on: date) -> None:
     else:
         _, latest = pending.get(loan.pk, (loan, on))
         pending[loan.pk] = (loan, max(latest, on))
-
-
-# --- set-up ------------------------------------------------------------------------------
 
 
 def loan_create(
@@ -168,9 +169,6 @@ def loan_create(
                 True,
             ),
         )
-
-
-# --- events ------------------------------------------------------------------------------
 
 
 def loan_draw(
@@ -609,65 +607,6 @@ def loans_accrue(*, through: date) -> int:
     )
 
 
-# --- loan-to-value -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LoanStatus:
-    loan: Loan
-    as_of: date
-    principal: Decimal
-    interest: Decimal
-    debt_value: Decimal  # USD carrying value of principal and interest
-    collateral_units: Decimal
-    collateral_price: Decimal | None
-    collateral_value: Decimal | None
-    ltv: Decimal | None
-    tier: str
-
-
-def loan_status(*, loan: Loan, as_of: date) -> LoanStatus:
-    principal = ledger_selectors.account_balance(account=loan.principal_account, as_of=as_of)
-    interest = ledger_selectors.account_balance(account=loan.interest_account, as_of=as_of)
-    units = sum(
-        (
-            ledger_selectors.account_balance(account=a, as_of=as_of).quantity
-            for a in (loan.pledged_account, loan.lent_account)
-        ),
-        ZERO,
-    )
-    debt = -(principal.value + interest.value)
-    price = value = ltv = None
-    if units:
-        price = price_for(base=loan.collateral_commodity_id, on=as_of).price
-        value = cents(units * price)
-        ltv = (debt / value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
-    return LoanStatus(
-        loan=loan,
-        as_of=as_of,
-        principal=-principal.quantity,
-        interest=-interest.quantity,
-        debt_value=debt,
-        collateral_units=units,
-        collateral_price=price,
-        collateral_value=value,
-        ltv=ltv,
-        tier=_tier(loan, ltv, debt),
-    )
-
-
-def _tier(loan: Loan, ltv: Decimal | None, debt: Decimal) -> str:
-    if ltv is None:
-        return "liquidation" if debt > 0 else "ok"
-    if ltv >= loan.liquidation_ltv:
-        return "liquidation"
-    if ltv >= loan.margin_call_ltv:
-        return "margin_call"
-    if ltv >= loan.warning_ltv:
-        return "warning"
-    return "ok"
-
-
 def loan_check_ltv(*, loan: Loan, as_of: date) -> LoanEvent | None:
     """Record a tier crossing once: when the tier differs from the last one recorded on or
     before the day. The crossing is logged and mailed to the finance approvers."""
@@ -704,9 +643,6 @@ def loan_check_ltv(*, loan: Loan, as_of: date) -> LoanEvent | None:
     )
     alert_approvers(subject=f"LTV {status.tier}: loan {loan.code}", message=message, logger=logger)
     return event
-
-
-# --- helpers -----------------------------------------------------------------------------
 
 
 def _principal_side(

@@ -1,7 +1,5 @@
-"""Writes of the miner's world. Each function is atomic and posts through ledger.services.
-
-Imports of pool files live in holdings.production; this module keeps the set-up (sites,
-pools, pool accounts, wallets), prices, opening balances and fair value remeasurement.
+"""Setting up the miner's world: sites, pools, pool accounts, wallets and their addresses,
+and the opening balances of lots. Each function is atomic.
 """
 
 from __future__ import annotations
@@ -13,41 +11,29 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
 
 from holdings import chart
 from holdings.addresses import AddressError, check_address
-from holdings.errors import InvalidSetup, MissingPrice, PriceConflict, RemeasurementError
-from holdings.importers.prices import CoinMetricsClient
-from holdings.importers.records import PriceQuote
-from holdings.lots import LotPlan, allocate, cents
+from holdings.errors import InvalidSetup
 from holdings.models import (
     ImportSource,
-    Lot,
-    LotMovement,
-    LotMovementKind,
     LotOrigin,
     Pool,
     PoolAccount,
     PoolKind,
-    Price,
-    Remeasurement,
     Site,
     Wallet,
     WalletAddress,
 )
-from holdings.production import earning_day_for, price_timestamp
-from ledger import selectors as ledger_selectors
+from holdings.services.lots import LotPlan
 from ledger import services as ledger_services
-from ledger.models import Account, AccountType, Commodity, MeasurementPolicy
+from ledger.models import Account, AccountType
 from ledger.money import fits_scale
 from ledger.posting import PostingInput
 from ledger.text import unprintable_field
-
-# --- set-up ------------------------------------------------------------------------------
 
 
 def _clean_and_save(instance: Any, what: str) -> Any:
@@ -265,83 +251,6 @@ def _get(model: Any, ref: Any, what: str) -> Any:
     return found
 
 
-# --- prices ------------------------------------------------------------------------------
-
-
-def prices_import(*, quotes: Sequence[PriceQuote], file_name: str = "prices") -> tuple[int, int]:
-    """Store prices, all or nothing: (created, already there). A price that exists with a
-    different value is refused: evidence already used is never overwritten."""
-    if not quotes:
-        raise InvalidSetup(f"{file_name}: no prices in the file", field="file")
-    known = set(Commodity.objects.values_list("code", flat=True))
-    for quote in quotes:
-        for code, column in ((quote.base, "base"), (quote.quote, "quote")):
-            if code not in known:
-                raise InvalidSetup(
-                    f"{file_name}, row {quote.row}, field {column}: unknown commodity {code}",
-                    field=column,
-                )
-    with transaction.atomic():
-        # One price import at a time, so two files cannot both claim a timestamp.
-        with connection.cursor() as cursor:
-            cursor.execute("LOCK TABLE holdings_price IN SHARE ROW EXCLUSIVE MODE")
-        existing = {
-            (p.base_id, p.quote_id, p.timestamp): p
-            for p in Price.objects.filter(
-                base_id__in={q.base for q in quotes},
-                quote_id__in={q.quote for q in quotes},
-                timestamp__in={q.timestamp for q in quotes},
-            )
-        }
-        new = []
-        for quote in quotes:
-            old = existing.get((quote.base, quote.quote, quote.timestamp))
-            if old is None:
-                new.append(
-                    Price(
-                        base_id=quote.base,
-                        quote_id=quote.quote,
-                        timestamp=quote.timestamp,
-                        price=quote.price,
-                        source=quote.source,
-                    )
-                )
-            elif old.price != quote.price:
-                raise PriceConflict(
-                    f"{file_name}, row {quote.row}: {quote.base}/{quote.quote} at "
-                    f"{quote.timestamp:%Y-%m-%dT%H:%M:%SZ} is already {old.price} "
-                    f"({old.source}); this file says {quote.price}",
-                    field="price",
-                )
-        Price.objects.bulk_create(new)
-        if new:
-            # A new price moves every loan's LTV: checked at the latest day it prices.
-            latest = max(earning_day_for(price.timestamp) for price in new)
-            transaction.on_commit(lambda: _check_loans(latest))
-    return len(new), len(quotes) - len(new)
-
-
-def _check_loans(on: date) -> None:
-    from holdings.loans import loans_check_ltv  # loans values collateral with price_for
-
-    loans_check_ltv(as_of=on)
-
-
-def price_for(*, base: str, on: date) -> Price:
-    """The price the policy uses for a day, or a MissingPrice naming the day."""
-    at = price_timestamp(on)
-    price = Price.objects.filter(base_id=base, quote_id=settings.PRICE_QUOTE, timestamp=at).first()
-    if price is None:
-        raise MissingPrice(
-            f"no {base}/{settings.PRICE_QUOTE} price at {at:%Y-%m-%dT%H:%M:%SZ}, which the "
-            f"{settings.PRICE_POLICY} price policy uses for {on}",
-            field="price",
-        )
-    return price
-
-
-# --- opening balances --------------------------------------------------------------------
-
 OPENING_COLUMNS = ("wallet", "acquired_at", "quantity", "cost_usd")
 
 
@@ -446,167 +355,3 @@ def _decimal(text: str, where: str) -> Decimal:
     if not value.is_finite():
         raise InvalidSetup(f"{where}: {text!r} is not a number")
     return value
-
-
-# --- fair value --------------------------------------------------------------------------
-
-
-def remeasure(*, commodity: Commodity | str, as_of: date, created_by: Any = None) -> Remeasurement:
-    """Remeasure a commodity's open lots to fair value at the end of `as_of` (ASC 350-60).
-
-    The difference between carrying value and units * price goes to the fair value
-    adjustment against 4100, spread over the open lots pro rata by units. Idempotent per
-    commodity and date: a second call returns the first remeasurement.
-    """
-    code = commodity.code if isinstance(commodity, Commodity) else commodity
-    commodity_obj = Commodity.objects.filter(code=code).first()
-    if commodity_obj is None:
-        raise RemeasurementError(f"unknown commodity {code!r}", field="commodity")
-    if commodity_obj.measurement_policy != MeasurementPolicy.FAIR_VALUE:
-        raise RemeasurementError(
-            f"{code} is measured at {commodity_obj.get_measurement_policy_display()}; it is "
-            f"not remeasured to fair value",
-            field="commodity",
-        )
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            # One remeasurement of a commodity at a time; ledger rows are left unlocked.
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"remeasure:{code}"])
-        done = Remeasurement.objects.filter(commodity_id=code, as_of=as_of).first()
-        if done is not None:
-            return done
-        later = Remeasurement.objects.filter(commodity_id=code, as_of__gt=as_of).order_by("as_of")
-        if later.exists():
-            raise RemeasurementError(
-                f"{code} was already remeasured at {later.first().as_of}; remeasure "  # type: ignore[union-attr]
-                f"{as_of} or earlier dates is no longer possible",
-                field="as_of",
-            )
-        moved = (
-            LotMovement.objects.filter(lot__commodity_id=code, effective_date__gt=as_of)
-            .exclude(kind=LotMovementKind.REMEASUREMENT)
-            .order_by("-effective_date")
-            .values_list("effective_date", flat=True)
-            .first()
-        )
-        if moved is not None:
-            raise RemeasurementError(
-                f"{code} lots already moved on {moved}, after {as_of}: a remeasurement uses "
-                f"the lots as they stand, so it must be dated on or after the latest movement",
-                field="as_of",
-            )
-        price = price_for(base=code, on=as_of)
-        return _remeasure(commodity_obj, as_of, price, created_by)
-
-
-def _remeasure(commodity: Commodity, as_of: date, price: Price, created_by: Any) -> Remeasurement:
-    code = commodity.code
-    lots = list(
-        Lot.objects.select_for_update().filter(commodity_id=code, quantity__gt=0).order_by("pk")
-    )
-    collateral = Account.objects.filter(code=chart.COLLATERAL_RECEIVABLE).first()
-    collateral_ids = set(ledger_selectors.subtree_ids(collateral)) if collateral else set()
-    groups: dict[str, list[Lot]] = {}
-    for lot in lots:
-        target = (
-            chart.COLLATERAL_ADJUSTMENT
-            if lot.account_id in collateral_ids
-            else chart.FAIR_VALUE_ADJUSTMENT.get(code)
-        )
-        if target is None:
-            raise RemeasurementError(f"no fair value adjustment account for {code} in the chart")
-        groups.setdefault(target, []).append(lot)
-
-    plan = LotPlan()
-    postings: list[PostingInput] = []
-    units = carrying = fair = Decimal(0)
-    for target, members in groups.items():
-        group_units = sum((lot.quantity for lot in members), Decimal(0))
-        group_carrying = sum((lot.carrying_value for lot in members), Decimal(0))
-        group_fair = cents(group_units * price.price)
-        delta = group_fair - group_carrying
-        units += group_units
-        carrying += group_carrying
-        fair += group_fair
-        if delta == 0:
-            continue
-        postings.append(PostingInput(target, delta, delta))
-        for lot, part in zip(
-            members, allocate(delta, [lot.quantity for lot in members]), strict=True
-        ):
-            if part:
-                plan.adjust(lot, part, entry_index=0, on=as_of)
-    adjustment = fair - carrying
-    entry = None
-    if postings:
-        if adjustment:
-            postings.append(PostingInput(chart.FAIR_VALUE_GAIN, -adjustment, -adjustment))
-        entry = ledger_services.entry_post(
-            effective_date=as_of,
-            memo=f"{code} remeasured to fair value at {as_of}: {units} units at {price.price} "
-            f"{price.quote_id} ({price.source}, {price.timestamp:%Y-%m-%dT%H:%M:%SZ})",
-            postings=postings,
-            idempotency_key=f"remeasure:{code}:{as_of.isoformat()}",
-            kind="fair_value_remeasurement",
-            created_by=created_by,
-        )
-        plan.write([entry])
-    return Remeasurement.objects.create(
-        commodity=commodity,
-        as_of=as_of,
-        price=price,
-        units=units,
-        carrying_value_before=carrying,
-        fair_value=fair,
-        adjustment=adjustment,
-        lots=len(lots),
-        entry=entry,
-        created_by=created_by,
-    )
-
-
-def prices_fetch(*, start: date, end: date) -> tuple[int, int]:
-    """Prices from the configured provider (Coin Metrics API v4 shape) for a date range."""
-    if not settings.PRICE_PROVIDER_URL:
-        raise InvalidSetup(
-            "PRICE_PROVIDER_URL is not set: prices come from files only", field="PRICE_PROVIDER_URL"
-        )
-    client = CoinMetricsClient(
-        base_url=settings.PRICE_PROVIDER_URL,
-        api_key=settings.PRICE_PROVIDER_API_KEY or None,
-        timeout=settings.POOL_API_TIMEOUT_SECONDS,
-    )
-    quotes = client.fetch(bases=list(settings.PRICE_PROVIDER_ASSETS), start=start, end=end)
-    if not quotes:
-        return 0, 0
-    return prices_import(quotes=quotes, file_name=f"{settings.PRICE_PROVIDER_URL} {start}..{end}")
-
-
-def remeasure_all(*, as_of: date, created_by: Any = None) -> list[Remeasurement]:
-    """Remeasure every fair-value commodity that has lots, at one date."""
-    codes = (
-        Commodity.objects.filter(measurement_policy=MeasurementPolicy.FAIR_VALUE)
-        .filter(code__in=Lot.objects.values("commodity_id"))
-        .order_by("code")
-        .values_list("code", flat=True)
-    )
-    return [remeasure(commodity=code, as_of=as_of, created_by=created_by) for code in codes]
-
-
-# --- treasury operations -----------------------------------------------------------------
-# Sales and transfers live in holdings.treasury and loans in holdings.loans (both use the
-# prices above); the sale service is reachable from here too, where callers look first.
-
-
-def sale_preview(**kwargs: Any) -> Any:
-    """The lots a sale would relieve and its figures, without writing (treasury.sale_preview)."""
-    from holdings.treasury import sale_preview as preview
-
-    return preview(**kwargs)
-
-
-def sale_record(**kwargs: Any) -> Any:
-    """Post a sale: FIFO, or the lots named (treasury.sale_record)."""
-    from holdings.treasury import sale_record as record
-
-    return record(**kwargs)

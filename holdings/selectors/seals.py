@@ -21,7 +21,7 @@ acquisition, origin, parent, opening entry, original units and cost) is.
 
     row_hash     = sha256({"kind": <kind>, "row": {<column>: <value>, ...}})
     row_hashes   = {"<kind>:<id>": row_hash, ...}
-    rows_hash    = sha256("<key>=<row_hash>\\n..." over the keys in byte order)
+    rows_hash    = sha256("<key>=<row_hash>\n..." over the keys in byte order)
     content_hash = sha256("<sequence>:<entry_id>:<rows_hash>:<row_count>")
     seal_hash    = sha256("<previous_hash>:<content_hash>")
 
@@ -49,18 +49,19 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from ledger import sealing
 from ledger.sealing import (
     GENESIS_HASH,
-    SEAL_LOCK,
-    ChainSealResult,
     ChainVerification,
     JournalBreak,
     link_hash,
 )
 
 CHAIN = "subledgers"
+
+
 BATCH = 2000
+
+
 _BEFORE_ANY = -(2**63)
 
 
@@ -103,8 +104,13 @@ SUBLEDGERS = (
         "loan event",
     ),
 )
+
+
 _BY_RECORD = {subledger.record: subledger for subledger in SUBLEDGERS}
+
+
 _ORDER = {subledger.record: n for n, subledger in enumerate(SUBLEDGERS)}
+
 
 REASONS = {
     "lot_altered": "a lot's opening fields (account, commodity, acquisition, origin, parent, "
@@ -122,7 +128,15 @@ REASONS = {
 }
 
 
-# --- canonical content -------------------------------------------------------------------
+_HEAD = "SELECT sequence, seal_hash FROM holdings_subledgerseal ORDER BY sequence DESC LIMIT 1"
+
+
+def chain_head() -> tuple[int | None, str]:
+    """The last subledger seal's sequence and hash (None and the genesis value before)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_HEAD)
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else (None, GENESIS_HASH)
 
 
 def _number(value: Decimal) -> str:
@@ -222,83 +236,6 @@ def entry_rows(entry_ids: Sequence[int]) -> dict[int, dict[str, str]]:
                 document = canonical_row(subledger.record, columns, row, json_columns)
                 found[row[at_entry]][key] = _sha256(document)
     return found
-
-
-# --- sealing -----------------------------------------------------------------------------
-
-_HEAD = "SELECT sequence, seal_hash FROM holdings_subledgerseal ORDER BY sequence DESC LIMIT 1"
-_TO_SEAL = """
-    SELECT sequence, entry_id FROM ledger_journalseal
-     WHERE sequence > %s ORDER BY sequence LIMIT %s
-"""
-_INSERT = """
-    INSERT INTO holdings_subledgerseal (sequence, entry_id, previous_hash, row_count,
-                                        row_hashes, rows_hash, content_hash, seal_hash)
-    SELECT s, e, p, n, r::jsonb, rh, ch, sh
-      FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::int[], %s::text[], %s::text[],
-                  %s::text[], %s::text[]) AS t(s, e, p, n, r, rh, ch, sh)
-"""
-
-
-def chain_head() -> tuple[int | None, str]:
-    """The last subledger seal's sequence and hash (None and the genesis value before)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_HEAD)
-        row = cursor.fetchone()
-    return (row[0], row[1]) if row else (None, GENESIS_HASH)
-
-
-def subledgers_seal() -> ChainSealResult:
-    """Seal the subledger rows of every journal-sealed entry not sealed here yet, in
-    sequence order, under the journal's sealing lock. A second run seals nothing new; the
-    first run after an upgrade seals everything already in the journal's chain."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [SEAL_LOCK])
-        head_sequence, head_hash = chain_head()
-        sealed = 0
-        while True:
-            with connection.cursor() as cursor:
-                cursor.execute(_TO_SEAL, [head_sequence or 0, BATCH])
-                entries = cursor.fetchall()
-            if not entries:
-                break
-            rows = entry_rows([entry_id for _, entry_id in entries])
-            columns: list[list[Any]] = [[] for _ in range(8)]
-            for sequence, entry_id in entries:
-                row_hashes = rows.get(entry_id, {})
-                digest = rows_hash(row_hashes)
-                content = content_hash(
-                    sequence=sequence,
-                    entry_id=entry_id,
-                    rows_hash=digest,
-                    row_count=len(row_hashes),
-                )
-                seal_hash = link_hash(previous_hash=head_hash, content_hash=content)
-                values = (
-                    sequence,
-                    entry_id,
-                    head_hash,
-                    len(row_hashes),
-                    json.dumps(row_hashes, sort_keys=True, separators=(",", ":")),
-                    digest,
-                    content,
-                    seal_hash,
-                )
-                for column, value in zip(columns, values, strict=True):
-                    column.append(value)
-                head_sequence, head_hash = sequence, seal_hash
-            with connection.cursor() as cursor:
-                cursor.execute(_INSERT, columns)
-            sealed += len(entries)
-            if len(entries) < BATCH:
-                break
-    return ChainSealResult(
-        chain=CHAIN, sealed=sealed, sealed_through=head_sequence, head_hash=head_hash
-    )
-
-
-# --- verification ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -530,25 +467,6 @@ def _orphan_row() -> JournalBreak | None:
                     record_id=row[0],
                 )
     return None
-
-
-class SubledgerChain:
-    """The subledgers, as a chain sealed with the journal (ledger.sealing.SealedChain)."""
-
-    name = CHAIN
-    reasons: Mapping[str, str] = REASONS
-
-    def seal(self) -> ChainSealResult:
-        return subledgers_seal()
-
-    def verify(self) -> ChainVerification:
-        return subledgers_verify()
-
-
-sealing.register_chain(SubledgerChain())
-
-
-# --- every lot against its movements and its opening ---------------------------------------
 
 
 @dataclass(frozen=True)

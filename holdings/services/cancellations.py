@@ -19,10 +19,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q
 from django.utils import timezone
 
-from holdings import bulk
 from holdings.errors import HoldingsError
-from holdings.loans import loan_check_ltv
-from holdings.lots import MOVEMENT_COLUMNS
 from holdings.models import (
     Disposal,
     LoanEvent,
@@ -32,6 +29,9 @@ from holdings.models import (
     LotMovementKind,
     Remeasurement,
 )
+from holdings.services import bulk
+from holdings.services.loans import loan_check_ltv
+from holdings.services.lots import MOVEMENT_COLUMNS
 from ledger.cancellations import DocumentType, register_document
 from ledger.models import CancellationStatus, JournalEntry
 

@@ -82,7 +82,7 @@ from django.db import connection, transaction
 
 from holdings.errors import HoldingsError
 from holdings.models import Price
-from holdings.production import price_timestamp
+from holdings.selectors.prices import price_timestamp
 from ledger import selectors as ledger_selectors
 from ledger.models import Account, AccountType, Commodity
 from ledger.money import FUNCTIONAL_CURRENCY, format_amount

@@ -21,22 +21,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from holdings import reconciliation
 from holdings.errors import ImportFailed, InvalidSetup
 from holdings.models import BatchStatus, ImportBatch, Statement, StatementKind, StatementUpload
-from holdings.production import MAX_REPORTED_ERRORS, too_large
+from holdings.services import reconciliation
+from holdings.services.production import MAX_REPORTED_ERRORS, too_large
 from ledger.errors import LedgerError
 
 logger = logging.getLogger(__name__)
 
+
 # An upload in one of these holds (or is about to hold) its file's statement.
 LIVE = (BatchStatus.PENDING, BatchStatus.RUNNING, BatchStatus.SUCCEEDED)
-
-
-# --- uploading ---------------------------------------------------------------------------
 
 
 def statement_upload_create(
@@ -87,9 +84,6 @@ def statement_upload_create(
         )
         return upload, False
     return StatementUpload.objects.create(**fields, content=content), True
-
-
-# --- reading -----------------------------------------------------------------------------
 
 
 def statement_upload_run(*, upload_id: int) -> StatementUpload:
@@ -158,23 +152,6 @@ def _fail(upload_id: int, errors: list[dict[str, Any]]) -> StatementUpload:
         "statement upload %s (%s) failed: %s", upload.pk, upload.file_name, errors[0]["message"]
     )
     return upload
-
-
-def stalled_statement_upload_ids() -> list[int]:
-    """Uploads pending or running for a while that no live run holds: a worker died, or
-    the message was lost (as production.stalled_batch_ids)."""
-    cutoff = timezone.now() - timedelta(minutes=settings.IMPORT_STALE_AFTER_MINUTES)
-    with transaction.atomic():
-        return list(
-            StatementUpload.objects.select_for_update(skip_locked=True)
-            .filter(status__in=[BatchStatus.PENDING, BatchStatus.RUNNING], created_at__lt=cutoff)
-            .filter(Q(started_at__isnull=True) | Q(started_at__lt=cutoff))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-
-
-# --- the failed files' retention ---------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,265 @@
+"""Reads of loans: a loan's status and loan-to-value tier on a day, and its schedule. No side
+effects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from holdings.errors import HoldingsError
+from holdings.models import (
+    Loan,
+    LoanEvent,
+    LoanEventKind,
+    Price,
+)
+from holdings.selectors import loans
+from holdings.selectors.prices import price_for, price_timestamp
+from holdings.valuation import cents
+from ledger import selectors as ledger_selectors
+from ledger.models import (
+    Cancellation,
+    CancellationStatus,
+)
+from ledger.money import exact_sum
+
+ZERO = Decimal(0)
+
+MAX_SCHEDULE_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class LoanDay:
+    """A loan at the end of one UTC day: the day's flows, then what it owes and what
+    secures it (the figures of holdings.loans.loan_status for that day). Amounts in the
+    principal's commodity, units of collateral, USD values; `collateral_price`,
+    `collateral_value`, `ltv` and `tier` are None when collateral is held but no price for
+    the day is recorded."""
+
+    day: date
+    events: list[str]
+    principal_drawn: Decimal
+    principal_paid: Decimal
+    interest_accrued: Decimal
+    interest_paid: Decimal
+    principal: Decimal
+    interest: Decimal
+    debt_value: Decimal
+    collateral_pledged: Decimal
+    collateral_released: Decimal
+    collateral_liquidated: Decimal
+    collateral_units: Decimal
+    collateral_price: Decimal | None
+    collateral_value: Decimal | None
+    ltv: Decimal | None
+    tier: str | None
+
+    @property
+    def balance(self) -> Decimal:
+        return self.principal + self.interest
+
+
+FLOWS = (
+    "principal_drawn",
+    "principal_paid",
+    "interest_accrued",
+    "interest_paid",
+    "collateral_pledged",
+    "collateral_released",
+    "collateral_liquidated",
+)
+
+
+@dataclass(frozen=True)
+class LoanSchedule:
+    loan: Any
+    start: date
+    end: date
+    opening: LoanDay  # the end of the day before `start`; its flows are zero
+    days: list[LoanDay]
+    totals: dict[str, Decimal]  # each flow over the period
+
+
+def loan_schedule(*, loan: Any, start: date | None = None, end: date | None = None) -> LoanSchedule:
+    """The loan day by day from `start` (its start date by default) to `end` (its maturity,
+    or today if earlier, by default): drawn, repaid (interest and principal), interest
+    accrued, collateral pledged, released or liquidated; principal, interest, debt and
+    collateral at each day's end, with the collateral's price, value, LTV and tier."""
+    start = start or loan.start_date
+    end = end or min(loan.maturity_date, timezone.now().date())
+    if start > end:
+        raise HoldingsError(f"end must not be before start ({start.isoformat()})", field="end")
+    if (end - start).days + 1 > MAX_SCHEDULE_DAYS:
+        raise HoldingsError(
+            f"the schedule covers {(end - start).days + 1} days; at most {MAX_SCHEDULE_DAYS}",
+            field="end",
+        )
+    accounts = {
+        "principal": loan.principal_account_id,
+        "interest": loan.interest_account_id,
+        "pledged": loan.pledged_account_id,
+        "lent": loan.lent_account_id,
+    }
+    before = start - timedelta(days=1)
+    balances: dict[str, tuple[Decimal, Decimal]] = {}
+    for name, account_id in accounts.items():
+        found = ledger_selectors.account_balance(account=account_id, as_of=before)
+        balances[name] = (found.quantity, found.value)
+    moved = ledger_selectors.daily_movements(
+        account_ids=list(accounts.values()), start=start, end=end
+    )
+    flows: dict[date, dict[str, Decimal]] = {}
+    kinds: dict[date, list[str]] = {}
+    # Each event on its day; a cancelled one again, negated, on its cancellation's day.
+    happenings: list[tuple[date, LoanEvent, int, str]] = [
+        (event.effective_date, event, 1, event.kind)
+        for event in LoanEvent.objects.filter(
+            loan=loan, effective_date__gte=start, effective_date__lte=end
+        )
+    ]
+    for cancellation in Cancellation.objects.filter(
+        entry__loan_event__loan=loan,
+        status=CancellationStatus.APPROVED,
+        effective_date__gte=start,
+        effective_date__lte=end,
+    ).select_related("entry__loan_event"):
+        event = cancellation.entry.loan_event
+        happenings.append((cancellation.effective_date, event, -1, f"{event.kind}_cancelled"))
+    for day, event, sign, label in sorted(happenings, key=lambda h: (h[0], h[2] < 0, h[1].pk)):
+        day_flows = flows.setdefault(day, dict.fromkeys(FLOWS, ZERO))
+        kinds.setdefault(day, []).append(label)
+        details = event.details or {}
+        if event.kind == LoanEventKind.DRAW:
+            day_flows["principal_drawn"] += sign * event.amount
+        elif event.kind == LoanEventKind.ACCRUAL:
+            day_flows["interest_accrued"] += sign * event.amount
+        elif event.kind in (LoanEventKind.REPAYMENT, LoanEventKind.LIQUIDATION):
+            day_flows["interest_paid"] += sign * Decimal(details.get("interest", "0"))
+            day_flows["principal_paid"] += sign * Decimal(details.get("principal", "0"))
+            if event.kind == LoanEventKind.LIQUIDATION:
+                day_flows["collateral_liquidated"] += sign * event.units
+        elif event.kind == LoanEventKind.PLEDGE:
+            day_flows["collateral_pledged"] += sign * event.units
+        elif event.kind == LoanEventKind.RELEASE:
+            day_flows["collateral_released"] += sign * event.units
+    days = [before + timedelta(days=n) for n in range((end - start).days + 2)]
+    prices = {
+        p.timestamp: p.price
+        for p in Price.objects.filter(
+            base_id=loan.collateral_commodity_id,
+            quote_id=settings.PRICE_QUOTE,
+            timestamp__in=[price_timestamp(day) for day in days],
+        )
+    }
+    rows = []
+    for day in days:
+        if day >= start:
+            for name, account_id in accounts.items():
+                moved_quantity, moved_value = moved.get((account_id, day), (ZERO, ZERO))
+                held_quantity, held_value = balances[name]
+                balances[name] = (
+                    exact_sum((held_quantity, moved_quantity)),
+                    exact_sum((held_value, moved_value)),
+                )
+        units = balances["pledged"][0] + balances["lent"][0]
+        debt = -(balances["principal"][1] + balances["interest"][1])
+        price = value = ltv = None
+        # The tiers as holdings.loans.loan_status reads them.
+        tier: str | None = loans._tier(loan, None, debt)
+        if units:
+            price = prices.get(price_timestamp(day))
+            tier = None
+            if price is not None:
+                value = cents(units * price)
+                ltv = (debt / value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+                tier = loans._tier(loan, ltv, debt)
+        day_flows = flows.get(day, dict.fromkeys(FLOWS, ZERO)) if day >= start else {}
+        rows.append(
+            LoanDay(
+                day=day,
+                events=kinds.get(day, []) if day >= start else [],
+                principal=-balances["principal"][0],
+                interest=-balances["interest"][0],
+                debt_value=debt,
+                collateral_units=units,
+                collateral_price=price,
+                collateral_value=value,
+                ltv=ltv,
+                tier=tier,
+                **{name: day_flows.get(name, ZERO) for name in FLOWS},
+            )
+        )
+    opening, *period = rows
+    return LoanSchedule(
+        loan=loan,
+        start=start,
+        end=end,
+        opening=opening,
+        days=period,
+        totals={name: exact_sum(getattr(row, name) for row in period) for name in FLOWS},
+    )
+
+
+TIERS = ("ok", "warning", "margin_call", "liquidation")
+
+
+@dataclass(frozen=True)
+class LoanStatus:
+    loan: Loan
+    as_of: date
+    principal: Decimal
+    interest: Decimal
+    debt_value: Decimal  # USD carrying value of principal and interest
+    collateral_units: Decimal
+    collateral_price: Decimal | None
+    collateral_value: Decimal | None
+    ltv: Decimal | None
+    tier: str
+
+
+def loan_status(*, loan: Loan, as_of: date) -> LoanStatus:
+    principal = ledger_selectors.account_balance(account=loan.principal_account, as_of=as_of)
+    interest = ledger_selectors.account_balance(account=loan.interest_account, as_of=as_of)
+    units = sum(
+        (
+            ledger_selectors.account_balance(account=a, as_of=as_of).quantity
+            for a in (loan.pledged_account, loan.lent_account)
+        ),
+        ZERO,
+    )
+    debt = -(principal.value + interest.value)
+    price = value = ltv = None
+    if units:
+        price = price_for(base=loan.collateral_commodity_id, on=as_of).price
+        value = cents(units * price)
+        ltv = (debt / value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+    return LoanStatus(
+        loan=loan,
+        as_of=as_of,
+        principal=-principal.quantity,
+        interest=-interest.quantity,
+        debt_value=debt,
+        collateral_units=units,
+        collateral_price=price,
+        collateral_value=value,
+        ltv=ltv,
+        tier=_tier(loan, ltv, debt),
+    )
+
+
+def _tier(loan: Loan, ltv: Decimal | None, debt: Decimal) -> str:
+    if ltv is None:
+        return "liquidation" if debt > 0 else "ok"
+    if ltv >= loan.liquidation_ltv:
+        return "liquidation"
+    if ltv >= loan.margin_call_ltv:
+        return "margin_call"
+    if ltv >= loan.warning_ltv:
+        return "warning"
+    return "ok"

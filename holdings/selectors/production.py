@@ -1,0 +1,230 @@
+"""Reads of production: the monthly production report, and which pool accounts and imports
+the nightly jobs pick up. No side effects.
+"""
+
+from __future__ import annotations
+
+import calendar
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import (
+    DateField,
+    Q,
+    Sum,
+)
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from holdings import chart
+from holdings.errors import InvalidSetup
+from holdings.importers.common import Credentials
+from holdings.models import (
+    BatchStatus,
+    ImportBatch,
+    PoolAccount,
+    ProductionRecord,
+    Sale,
+    Site,
+)
+from ledger import selectors as ledger_selectors
+from ledger.models import (
+    Account,
+    AccountType,
+)
+
+ZERO = Decimal(0)
+
+
+EXA = Decimal(10) ** 18
+
+
+@dataclass(frozen=True)
+class ProductionMonth:
+    """One month in the form miners publish. Averages are rounded half-even: per-day
+    production to the commodity's scale, hashrates to 0.01 EH/s. Deployed hashrate is that
+    of the sites active now (sites keep no history)."""
+
+    month: date
+    commodity: str
+    days: int
+    mined: Decimal
+    average_per_day: Decimal
+    held_at_month_end: Decimal
+    restricted_at_month_end: Decimal
+    unrestricted_at_month_end: Decimal
+    average_operating_hashrate_ehs: Decimal | None
+    deployed_hashrate_ehs: Decimal
+    mined_change_percent: Decimal | None
+    held_change: Decimal | None
+    sold: Decimal = ZERO
+    net_proceeds_usd: Decimal = ZERO  # USD value of the proceeds, after the venues' fees
+    average_price_usd: Decimal | None = None  # gross proceeds per unit sold, to the cent
+
+
+def production_report(*, start: date, end: date, commodity: str = "BTC") -> list[ProductionMonth]:
+    """One row per month from `start`'s month to `end`'s month."""
+    months = _months(start, end)
+    scale = 8
+    commodity_accounts = Account.objects.filter(commodity_id=commodity).select_related("commodity")
+    first = commodity_accounts.first()
+    if first is not None:
+        scale = first.commodity.decimal_places
+    per_month = {
+        row["month"]: row
+        for row in ProductionRecord.objects.filter(
+            pool_account__commodity_id=commodity,
+            day__gte=_previous_month(months[0]),
+            day__lte=_month_end(months[-1]),
+        )
+        .annotate(month=TruncMonth("day"))
+        .values("month")
+        .annotate(mined=Sum("net"), hashrate=Sum("hashrate_hs"))
+        .order_by("month")
+    }
+    sales = {
+        row["month"]: row
+        for row in Sale.objects.filter(
+            commodity_id=commodity,
+            sold_at__date__gte=months[0],
+            sold_at__date__lte=_month_end(months[-1]),
+        )
+        .annotate(month=TruncMonth("sold_at", output_field=DateField(), tzinfo=UTC))
+        .values("month")
+        .annotate(units=Sum("units"), gross=Sum("proceeds_value"), fees=Sum("fee_value"))
+        .order_by("month")
+    }
+    restricted_ids = _restricted_account_ids()
+    deployed = Site.objects.filter(is_active=True).aggregate(total=Sum("deployed_hashrate_hs"))
+    deployed_ehs = _ehs(deployed["total"] or ZERO)
+    rows = []
+    previous_mined = (per_month.get(_previous_month(months[0])) or {}).get("mined")
+    previous_held = _held(commodity, _month_end(_previous_month(months[0])), restricted_ids)[0]
+    for month in months:
+        days = calendar.monthrange(month.year, month.month)[1]
+        data = per_month.get(month) or {}
+        mined = data.get("mined") or ZERO
+        hashrate = data.get("hashrate")
+        held, restricted = _held(commodity, _month_end(month), restricted_ids)
+        sold = sales.get(month) or {}
+        units, gross = sold.get("units") or ZERO, sold.get("gross") or ZERO
+        rows.append(
+            ProductionMonth(
+                month=month,
+                commodity=commodity,
+                days=days,
+                mined=mined,
+                average_per_day=(mined / days).quantize(
+                    Decimal(1).scaleb(-scale), rounding=ROUND_HALF_EVEN
+                ),
+                held_at_month_end=held,
+                restricted_at_month_end=restricted,
+                unrestricted_at_month_end=held - restricted,
+                average_operating_hashrate_ehs=_ehs(hashrate / days) if hashrate else None,
+                deployed_hashrate_ehs=deployed_ehs,
+                mined_change_percent=(
+                    ((mined - previous_mined) * 100 / previous_mined).quantize(
+                        Decimal("0.1"), rounding=ROUND_HALF_EVEN
+                    )
+                    if previous_mined
+                    else None
+                ),
+                held_change=held - previous_held,
+                sold=units,
+                net_proceeds_usd=gross - (sold.get("fees") or ZERO),
+                average_price_usd=(
+                    (gross / units).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+                    if units
+                    else None
+                ),
+            )
+        )
+        previous_mined, previous_held = mined, held
+    return rows
+
+
+def _held(commodity: str, as_of: date, restricted_ids: set[int]) -> tuple[Decimal, Decimal]:
+    own = ledger_selectors.balances(
+        as_of=as_of, type=AccountType.ASSET, commodity=commodity, include_children=False
+    )
+    held = sum((row.quantity for row in own), ZERO)
+    restricted = sum((row.quantity for row in own if row.account_id in restricted_ids), ZERO)
+    return held, restricted
+
+
+def _restricted_account_ids() -> set[int]:
+    ids: set[int] = set()
+    for account in Account.objects.filter(code__in=chart.RESTRICTED_ROOTS):
+        ids.update(ledger_selectors.subtree_ids(account))
+    return ids
+
+
+def _ehs(hashes_per_second: Decimal) -> Decimal:
+    return (Decimal(hashes_per_second) / EXA).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+def _months(start: date, end: date) -> list[date]:
+    if end < start:
+        raise ValueError("end is before start")
+    months = []
+    month = start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = _next_month(month)
+    return months
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+
+def _previous_month(month: date) -> date:
+    return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+
+
+def _month_end(month: date) -> date:
+    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
+
+
+def pool_accounts_to_fetch() -> list[PoolAccount]:
+    return list(
+        PoolAccount.objects.filter(is_active=True, fetch_daily=True)
+        .select_related("pool")
+        .order_by("code")
+    )
+
+
+def pool_account_credentials(account: PoolAccount) -> Credentials:
+    """The account's API credentials, read from the environment variables it names."""
+    values = {}
+    for field_name, variable in (
+        ("api_key", account.api_key_env),
+        ("api_secret", account.api_secret_env),
+    ):
+        if variable:
+            value = os.environ.get(variable, "")
+            if not value:
+                raise InvalidSetup(
+                    f"pool account {account.code}: environment variable {variable} is not set",
+                    field=f"{field_name}_env",
+                )
+            values[field_name] = value
+    return Credentials(api_user=account.api_user, **values)
+
+
+def stalled_batch_ids() -> list[int]:
+    """Batches pending or running for a while that no live import holds: a worker died, or
+    the message was lost. A batch being imported is locked, so SKIP LOCKED passes it by."""
+    cutoff = timezone.now() - timedelta(minutes=settings.IMPORT_STALE_AFTER_MINUTES)
+    with transaction.atomic():
+        return list(
+            ImportBatch.objects.select_for_update(skip_locked=True)
+            .filter(status__in=[BatchStatus.PENDING, BatchStatus.RUNNING], created_at__lt=cutoff)
+            .filter(Q(started_at__isnull=True) | Q(started_at__lt=cutoff))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )

@@ -1,0 +1,414 @@
+"""Reports over the books: realized gains and the ASC 350-60 roll-forward. No side effects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Case,
+    CharField,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+
+from holdings import chart
+from holdings.errors import HoldingsError
+from holdings.models import (
+    Disposal,
+    LoanEventKind,
+    LotMovement,
+    LotMovementKind,
+    LotOrigin,
+)
+from ledger import selectors as ledger_selectors
+from ledger.models import (
+    Account,
+    AccountType,
+    Commodity,
+    Posting,
+)
+from ledger.money import FUNCTIONAL_CURRENCY, exact_sum, to_scale
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class RealizedGains:
+    """The disposals of a commodity in a period (sales and on-chain fees), each with the lot
+    it relieved, and their totals."""
+
+    commodity: str
+    start: date
+    end: date
+    disposals: list[Any]
+    units: Decimal
+    cost: Decimal
+    carrying_value: Decimal
+    proceeds: Decimal
+    realized_gain: Decimal
+
+
+def realized_gains(*, start: date, end: date, commodity: str = "BTC") -> RealizedGains:
+    """Each disposal of `commodity` from `start` to `end` (UTC dates, both included), oldest
+    first, with its lot (acquired, account, wallet), sale or transfer, and the totals."""
+    from holdings.models import Disposal
+
+    if start > end:
+        raise HoldingsError(f"end must not be before start ({start.isoformat()})", field="end")
+    rows = list(
+        Disposal.objects.filter(
+            disposed_on__gte=start, disposed_on__lte=end, lot__commodity_id=commodity
+        )
+        .select_related("lot__account__wallet", "lot__commodity", "sale", "transfer", "entry")
+        .order_by("disposed_on", "id")
+    )
+
+    def total(name: str) -> Decimal:
+        return sum((getattr(row, name) for row in rows), Decimal("0.00"))
+
+    return RealizedGains(
+        commodity=commodity,
+        start=start,
+        end=end,
+        disposals=rows,
+        units=sum((row.units for row in rows), ZERO),
+        cost=total("cost"),
+        carrying_value=total("carrying_value"),
+        proceeds=total("proceeds"),
+        realized_gain=total("realized_gain"),
+    )
+
+
+ADDITIONS = (
+    ("mining", LotOrigin.MINED, "Mining: lots opened by the pools' production"),
+    ("purchases", LotOrigin.PURCHASE, "Purchases"),
+    ("sale_proceeds", LotOrigin.PROCEEDS, "Received as the proceeds of sales"),
+    ("loan_draws", LotOrigin.BORROWED, "Received as loan principal"),
+    ("opening_balances", LotOrigin.OPENING, "Opening balances brought in"),
+)
+
+
+DISPOSITIONS = (
+    ("sales", "Sales"),
+    ("network_fees", "Network fees (on-chain transfers)"),
+    ("liquidations", "Liquidations of collateral by lenders"),
+    ("loan_repayments", "Paid to lenders (loan repayments)"),
+    ("other", "Other dispositions"),
+)
+
+
+@dataclass(frozen=True)
+class RollforwardLine:
+    """One line of the roll-forward. Movement lines are signed as they change the holding
+    (a disposition is negative), so the opening line plus every movement line is the
+    closing line. `proceeds` and `realized_gain` (proceeds less cost) are set on
+    dispositions only."""
+
+    key: str
+    section: str
+    label: str
+    units: Decimal
+    cost: Decimal
+    fair_value_adjustment: Decimal
+    proceeds: Decimal | None = None
+    realized_gain: Decimal | None = None
+
+    @property
+    def carrying_value(self) -> Decimal:
+        return self.cost + self.fair_value_adjustment
+
+
+@dataclass(frozen=True)
+class Rollforward:
+    """A commodity's roll-forward over a period, tied to the ledger at both ends.
+
+    Opening and closing are the ledger's balances at the end of the day before `start` and
+    at the end of `end`: units and cost of every asset account in the commodity (wallets,
+    pool receivables, pledged collateral, collateral receivable), and the fair value
+    adjustment accounts (1290, and 1490 for the collateral receivable), so they are the trial
+    balance's own figures. The movements come from the lots: each lot movement of the period
+    classified by what it was (a lot opened by production, a disposal by the sale, transfer
+    or loan event that posted it, a remeasurement). `unexplained` is whatever of the
+    ledger's change no lot movement accounts for: zero when the lots equal the ledger.
+    The memo lines show apart, at both ends, the units pledged with control retained
+    (1230, restricted, still held) and the collateral receivable (1400 and 1490)."""
+
+    commodity: str
+    scale: int
+    start: date
+    end: date
+    lines: list[RollforwardLine]
+    memo: list[RollforwardLine]
+    adjustment_accounts: list[str]
+    ties_to_trial_balance: bool
+
+    def line(self, key: str) -> RollforwardLine:
+        return next(line for line in [*self.lines, *self.memo] if line.key == key)
+
+
+@dataclass(frozen=True)
+class _Position:
+    units: Decimal
+    cost: Decimal
+    adjustment: Decimal
+
+
+def _subtree(code: str, commodity: str | None = None) -> set[int]:
+    root = Account.objects.filter(code=code).first()
+    if root is None or (commodity is not None and root.commodity_id != commodity):
+        return set()
+    return set(ledger_selectors.subtree_ids(root))
+
+
+def rollforward(*, commodity: str, start: date, end: date) -> Rollforward:
+    """The roll-forward of `commodity` from `start` to `end` (UTC dates, both included)."""
+    if start > end:
+        raise HoldingsError(f"end must not be before start ({start.isoformat()})", field="end")
+    found = Commodity.objects.filter(code=commodity).first()
+    if found is None:
+        raise HoldingsError(f"unknown commodity {commodity!r}", field="commodity")
+    if found.code == FUNCTIONAL_CURRENCY:
+        raise HoldingsError(
+            f"{FUNCTIONAL_CURRENCY} is the functional currency: it has no roll-forward",
+            field="commodity",
+        )
+    code, scale = found.code, found.decimal_places
+    receivable_ids = _subtree(chart.COLLATERAL_RECEIVABLE, code)
+    adjustment_codes = [c for c in [chart.FAIR_VALUE_ADJUSTMENT.get(code)] if c]
+    if receivable_ids:
+        adjustment_codes.append(chart.COLLATERAL_ADJUSTMENT)
+    adjustment_ids: set[int] = set()
+    for adjustment_code in adjustment_codes:
+        adjustment_ids |= _subtree(adjustment_code)
+    receivable_adjustment_ids = _subtree(chart.COLLATERAL_ADJUSTMENT) if receivable_ids else set()
+    restricted_ids = _subtree(chart.PLEDGED, code)
+
+    def position(as_of: date) -> tuple[_Position, _Position, _Position]:
+        own = ledger_selectors.balances(as_of=as_of, include_children=False)
+        held = [r for r in own if r.type == AccountType.ASSET and r.commodity == code]
+        restricted = [r for r in held if r.account_id in restricted_ids]
+        receivable = [r for r in held if r.account_id in receivable_ids]
+        restricted_adjustment = LotMovement.objects.filter(
+            lot__account__in=restricted_ids, effective_date__lte=as_of
+        ).aggregate(total=Sum("fair_value_adjustment"))["total"]
+        return (
+            _Position(
+                _sum(r.quantity for r in held),
+                _sum(r.value for r in held),
+                _sum(r.value for r in own if r.account_id in adjustment_ids),
+            ),
+            _Position(
+                _sum(r.quantity for r in restricted),
+                _sum(r.value for r in restricted),
+                restricted_adjustment or ZERO,
+            ),
+            _Position(
+                _sum(r.quantity for r in receivable),
+                _sum(r.value for r in receivable),
+                _sum(r.value for r in own if r.account_id in receivable_adjustment_ids),
+            ),
+        )
+
+    before = start - timedelta(days=1)
+    opening, restricted_opening, receivable_opening = position(before)
+    closing, restricted_closing, receivable_closing = position(end)
+    movements = _classified_movements(code, start, end)
+
+    def line(key: str, section: str, label: str, found: _Position, **more: Any) -> RollforwardLine:
+        return RollforwardLine(
+            key=key,
+            section=section,
+            label=label,
+            units=to_scale(found.units, scale),
+            cost=to_scale(found.cost, 2),
+            fair_value_adjustment=to_scale(found.adjustment, 2),
+            **more,
+        )
+
+    lines = [line("opening", "opening", f"Opening balance at the end of {before}", opening)]
+    for key, _origin, label in ADDITIONS:
+        lines.append(line(f"additions.{key}", "additions", label, movements.additions[key]))
+    for key, label in DISPOSITIONS:
+        relieved = movements.dispositions[key]
+        proceeds = movements.proceeds[key]
+        lines.append(
+            line(
+                f"dispositions.{key}",
+                "dispositions",
+                label,
+                relieved,
+                proceeds=to_scale(proceeds, 2),
+                realized_gain=to_scale(proceeds + relieved.cost, 2),
+            )
+        )
+    lines.append(
+        line(
+            "fair_value_changes",
+            "fair_value_changes",
+            "Fair value changes: remeasurements of the period",
+            movements.remeasured,
+        )
+    )
+    explained = [*movements.additions.values(), *movements.dispositions.values()]
+    explained.append(movements.remeasured)
+    unexplained = _Position(
+        closing.units - opening.units - _sum(p.units for p in explained),
+        closing.cost - opening.cost - _sum(p.cost for p in explained),
+        closing.adjustment - opening.adjustment - _sum(p.adjustment for p in explained),
+    )
+    lines.append(
+        line(
+            "unexplained",
+            "unexplained",
+            "Ledger movements no lot movement explains (zero when the lots equal the ledger)",
+            unexplained,
+        )
+    )
+    lines.append(line("closing", "closing", f"Closing balance at the end of {end}", closing))
+    pledged = f"Restricted: pledged as collateral, control retained ({chart.PLEDGED})"
+    receivable = (
+        f"Collateral receivable, control transferred ({chart.COLLATERAL_RECEIVABLE}, "
+        f"{chart.COLLATERAL_ADJUSTMENT})"
+    )
+    memo = [
+        line("restricted.opening", "memo", f"{pledged} at the end of {before}", restricted_opening),
+        line("restricted.closing", "memo", f"{pledged} at the end of {end}", restricted_closing),
+        line(
+            "collateral_receivable.opening",
+            "memo",
+            f"{receivable} at the end of {before}",
+            receivable_opening,
+        ),
+        line(
+            "collateral_receivable.closing",
+            "memo",
+            f"{receivable} at the end of {end}",
+            receivable_closing,
+        ),
+    ]
+    return Rollforward(
+        commodity=code,
+        scale=scale,
+        start=start,
+        end=end,
+        lines=lines,
+        memo=memo,
+        adjustment_accounts=sorted(adjustment_codes),
+        ties_to_trial_balance=(
+            _trial_balance_position(code, before, adjustment_ids) == opening
+            and _trial_balance_position(code, end, adjustment_ids) == closing
+        ),
+    )
+
+
+def _sum(values: Any) -> Decimal:
+    return exact_sum(values)
+
+
+def _trial_balance_position(code: str, as_of: date, adjustment_ids: set[int]) -> _Position:
+    rows = ledger_selectors.trial_balance(as_of=as_of).rows
+    held = [r for r in rows if r.type == AccountType.ASSET and r.commodity == code]
+    return _Position(
+        _sum(r.quantity for r in held),
+        _sum(r.value for r in held),
+        _sum(r.value for r in rows if r.account_id in adjustment_ids),
+    )
+
+
+@dataclass
+class _Movements:
+    additions: dict[str, _Position]
+    dispositions: dict[str, _Position]
+    proceeds: dict[str, Decimal]
+    remeasured: _Position
+
+
+def _classified_movements(code: str, start: date, end: date) -> _Movements:
+    """The period's lot movements of a commodity, added up by what they were."""
+    # A cancelled document's mirror movements (under its reversal) count where the
+    # document's own did, so the two net to nothing.
+    by_entry = Case(
+        *(
+            When(**{f"{path}sale__isnull": False}, then=Value("sales"))
+            for path in ("entry__", "entry__reversal_of__")
+        ),
+        *(
+            When(**{f"{path}transfer__isnull": False}, then=Value("network_fees"))
+            for path in ("entry__", "entry__reversal_of__")
+        ),
+        *(
+            When(**{f"{path}loan_event__kind": kind}, then=Value(label))
+            for kind, label in (
+                (LoanEventKind.LIQUIDATION, "liquidations"),
+                (LoanEventKind.REPAYMENT, "loan_repayments"),
+            )
+            for path in ("entry__", "entry__reversal_of__")
+        ),
+        default=Value("other"),
+        output_field=CharField(),
+    )
+    rows = (
+        LotMovement.objects.filter(
+            lot__commodity_id=code, effective_date__gte=start, effective_date__lte=end
+        )
+        .annotate(disposed_by=by_entry)
+        .values("kind", "lot__origin", "disposed_by")
+        .annotate(q=Sum("quantity"), c=Sum("cost"), a=Sum("fair_value_adjustment"))
+        .order_by()
+    )
+    nothing = _Position(ZERO, ZERO, ZERO)
+    origins = {origin: key for key, origin, _label in ADDITIONS}
+    additions = {key: nothing for key, _origin, _label in ADDITIONS}
+    dispositions = {key: nothing for key, _label in DISPOSITIONS}
+    remeasured = nothing
+
+    def plus(total: _Position, row: dict[str, Any]) -> _Position:
+        return _Position(total.units + row["q"], total.cost + row["c"], total.adjustment + row["a"])
+
+    for row in rows:
+        if row["kind"] == LotMovementKind.OPEN and row["lot__origin"] in origins:
+            key = origins[row["lot__origin"]]
+            additions[key] = plus(additions[key], row)
+        elif row["kind"] == LotMovementKind.DISPOSAL:
+            key = row["disposed_by"]
+            dispositions[key] = plus(dispositions[key], row)
+        elif row["kind"] == LotMovementKind.REMEASUREMENT:
+            remeasured = plus(remeasured, row)
+        # Transfers in and out cancel out within the commodity's accounts; anything else
+        # shows in the unexplained line.
+    return _Movements(additions, dispositions, _proceeds(code, start, end, by_entry), remeasured)
+
+
+def _proceeds(code: str, start: date, end: date, by_entry: Case) -> dict[str, Decimal]:
+    """Proceeds (USD) of the period's dispositions by kind: the disposal records' (sales,
+    network fees, liquidations); for units paid to a lender, the debt they settled (the
+    repayment entry's postings to the loan's liability accounts)."""
+    proceeds = {key: Decimal("0.00") for key, _label in DISPOSITIONS}
+    for row in (
+        Disposal.objects.filter(
+            lot__commodity_id=code, disposed_on__gte=start, disposed_on__lte=end
+        )
+        .annotate(disposed_by=by_entry)
+        .values("disposed_by")
+        .annotate(total=Sum("proceeds"))
+        .order_by()
+    ):
+        proceeds[row["disposed_by"]] += row["total"]
+    repaid_with = LotMovement.objects.filter(
+        Q(entry__loan_event__kind=LoanEventKind.REPAYMENT)
+        | Q(entry__reversal_of__loan_event__kind=LoanEventKind.REPAYMENT),
+        lot__commodity_id=code,
+        effective_date__gte=start,
+        effective_date__lte=end,
+        kind=LotMovementKind.DISPOSAL,
+    ).values("entry_id")
+    settled = Posting.objects.filter(
+        entry_id__in=repaid_with, account__type=AccountType.LIABILITY
+    ).aggregate(total=Sum("value"))["total"]
+    proceeds["loan_repayments"] += settled or ZERO
+    return proceeds

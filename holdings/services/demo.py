@@ -18,7 +18,7 @@ from holdings.importers.prices import parse_prices
 from holdings.models import BatchStatus, ImportBatch, Loan, LoanEvent, Sale, Statement, Transfer
 from holdings.services import fair_value, loans, prices, production, reconciliation, setup, treasury
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+DEMO_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
 
 
 def _month_end(month: str) -> date:

@@ -25,7 +25,7 @@ from holdings.valuation import allocate, cents
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
 from ledger.models import Account, Commodity, MeasurementPolicy
-from ledger.posting import PostingInput
+from ledger.services import PostingInput
 
 
 def remeasure(*, commodity: Commodity | str, as_of: date, created_by: Any = None) -> Remeasurement:

@@ -17,7 +17,7 @@ from django.db import IntegrityError, models, transaction
 
 from holdings.models import RequestKey
 from ledger.errors import IdempotencyConflict, InvalidEntry
-from ledger.posting import MAX_KEY_LENGTH
+from ledger.services import MAX_KEY_LENGTH
 
 Result = TypeVar("Result", bound=models.Model)
 

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -25,23 +26,31 @@ from holdings import chart
 from holdings.errors import HoldingsError, InsufficientLots, InvalidSetup
 from holdings.models import (
     DayCount,
-    Disposal,
     Loan,
     LoanEvent,
     LoanEventKind,
     LotOrigin,
     Wallet,
 )
+from holdings.quantities import check_positive_amount
 from holdings.selectors.loans import loan_status
 from holdings.selectors.prices import price_for
+from holdings.selectors.treasury import wallet_get
 from holdings.services.alerts import alert_approvers
-from holdings.services.lots import LotPlan, Take, lots_to_take, saved_id, take_fifo
+from holdings.services.lots import (
+    LotPlan,
+    Take,
+    disposals_record,
+    lot_reliefs,
+    lots_to_take,
+    take_fifo,
+)
 from holdings.valuation import allocate, cents, share
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
-from ledger.models import Account, AccountType, Commodity
-from ledger.money import fits_scale, format_amount
-from ledger.posting import PostingInput
+from ledger.models import Account, AccountType
+from ledger.money import format_amount
+from ledger.services import PostingInput
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +192,7 @@ def loan_draw(
     """Principal received: Dr cash or the USDT wallet / Cr the loan payable. Collateral is
     pledged first: a draw against none stands at the liquidation tier."""
     _within_term(loan, on)
-    _check_amount(amount, loan.principal_commodity, "amount")
+    check_positive_amount(amount, loan.principal_commodity, "amount")
     with transaction.atomic():
         target, usd = _principal_side(loan, amount, on, to_wallet, value)
         entry = ledger_services.entry_post(
@@ -237,7 +246,7 @@ def loan_pledge(
     if control not in (RETAINED, TRANSFERRED):
         raise InvalidSetup("control is retained or transferred", field="control")
     _within_term(loan, on)
-    wallet = _wallet(from_wallet)
+    wallet = wallet_get(from_wallet)
     target = loan.pledged_account if control == RETAINED else loan.lent_account
     # Collateral added while principal is owed is a top-up (a margin call cured, say).
     owed = ledger_selectors.account_balance(account=loan.principal_account, as_of=on).quantity
@@ -265,7 +274,7 @@ def loan_release(
     """Collateral back from the lender into a wallet."""
     if control not in (RETAINED, TRANSFERRED):
         raise InvalidSetup("control is retained or transferred", field="control")
-    wallet = _wallet(to_wallet)
+    wallet = wallet_get(to_wallet)
     source = loan.pledged_account if control == RETAINED else loan.lent_account
     return _move_collateral(
         loan,
@@ -290,7 +299,7 @@ def _move_collateral(
     created_by: Any,
 ) -> LoanEvent:
     _within_term(loan, on)
-    _check_amount(units, loan.collateral_commodity, "units")
+    check_positive_amount(units, loan.collateral_commodity, "units")
     with transaction.atomic():
         takes, short = _take(source, units, on)
         if short:
@@ -307,8 +316,9 @@ def _move_collateral(
         moved_to_receivable = target.pk == loan.lent_account_id
         moved_from_receivable = source.pk == loan.lent_account_id
         if adjustment and moved_to_receivable != moved_from_receivable:
-            gaining = chart.COLLATERAL_ADJUSTMENT if moved_to_receivable else "1290"
-            losing = "1290" if moved_to_receivable else chart.COLLATERAL_ADJUSTMENT
+            held = chart.FAIR_VALUE_ADJUSTMENT[loan.collateral_commodity_id]
+            gaining = chart.COLLATERAL_ADJUSTMENT if moved_to_receivable else held
+            losing = held if moved_to_receivable else chart.COLLATERAL_ADJUSTMENT
             postings += [
                 PostingInput(gaining, adjustment, adjustment),
                 PostingInput(losing, -adjustment, -adjustment),
@@ -420,32 +430,17 @@ def loan_repay(
     """Pay interest first, then principal; partial repayments are normal. USDT paid is
     relieved at cost; the difference to the liabilities' carrying value goes to 4100."""
     _within_term(loan, on)
-    _check_amount(amount, loan.principal_commodity, "amount")
+    check_positive_amount(amount, loan.principal_commodity, "amount")
     with transaction.atomic():
-        interest = ledger_selectors.account_balance(account=loan.interest_account, as_of=on)
-        principal = ledger_selectors.account_balance(account=loan.principal_account, as_of=on)
-        owed_interest, owed_principal = -interest.quantity, -principal.quantity
-        to_interest = min(amount, owed_interest)
-        to_principal = amount - to_interest
-        if to_principal > owed_principal:
-            raise HoldingsError(
-                f"{amount} exceeds what loan {loan.code} owes on {on}: {owed_interest} "
-                f"interest and {owed_principal} principal",
-                field="amount",
-            )
-        nothing = Decimal("0.00")
-        interest_value = (
-            share(-interest.value, to_interest, owed_interest) if to_interest else nothing
-        )
-        principal_value = (
-            share(-principal.value, to_principal, owed_principal) if to_principal else nothing
-        )
+        split = _interest_first(loan, amount, on, field="amount")
+        to_interest, to_principal = split.to_interest, split.to_principal
+        interest_value, principal_value = split.interest_value, split.principal_value
         plan = LotPlan()
         if loan.principal_commodity_id == "USD":
             source = Account.objects.get(code=chart.CASH)
             paid_cost = amount
         else:
-            wallet = _wallet(from_wallet) if from_wallet else None
+            wallet = wallet_get(from_wallet) if from_wallet else None
             if wallet is None or wallet.commodity_id != loan.principal_commodity_id:
                 raise InvalidSetup(
                     f"repay from a {loan.principal_commodity_id} wallet", field="from_wallet"
@@ -502,20 +497,18 @@ def loan_liquidate(
     if control not in (RETAINED, TRANSFERRED):
         raise InvalidSetup("control is retained or transferred", field="control")
     _within_term(loan, on)
-    _check_amount(units, loan.collateral_commodity, "units")
-    _check_amount(proceeds, loan.principal_commodity, "proceeds")
+    check_positive_amount(units, loan.collateral_commodity, "units")
+    check_positive_amount(proceeds, loan.principal_commodity, "proceeds")
     source = loan.pledged_account if control == RETAINED else loan.lent_account
-    adjustment_account = "1290" if control == RETAINED else chart.COLLATERAL_ADJUSTMENT
+    adjustment_account = (
+        chart.FAIR_VALUE_ADJUSTMENT[loan.collateral_commodity_id]
+        if control == RETAINED
+        else chart.COLLATERAL_ADJUSTMENT
+    )
     with transaction.atomic():
-        interest = ledger_selectors.account_balance(account=loan.interest_account, as_of=on)
-        principal = ledger_selectors.account_balance(account=loan.principal_account, as_of=on)
-        owed_interest, owed_principal = -interest.quantity, -principal.quantity
-        to_interest = min(proceeds, owed_interest)
-        to_principal = proceeds - to_interest
-        if to_principal > owed_principal:
-            raise HoldingsError(
-                f"proceeds {proceeds} exceed what loan {loan.code} owes", field="proceeds"
-            )
+        split = _interest_first(loan, proceeds, on, field="proceeds")
+        to_interest, to_principal = split.to_interest, split.to_principal
+        interest_value, principal_value = split.interest_value, split.principal_value
         takes, short = _take(source, units, on)
         if short:
             raise InsufficientLots(
@@ -524,13 +517,6 @@ def loan_liquidate(
             )
         cost = sum((t.cost for t in takes), Decimal("0.00"))
         adjustment = sum((t.adjustment for t in takes), Decimal("0.00"))
-        nothing = Decimal("0.00")
-        interest_value = (
-            share(-interest.value, to_interest, owed_interest) if to_interest else nothing
-        )
-        principal_value = (
-            share(-principal.value, to_principal, owed_principal) if to_principal else nothing
-        )
         settled = interest_value + principal_value
         gain = settled - cost - adjustment
         postings = [
@@ -552,20 +538,8 @@ def loan_liquidate(
         plan.dispose(takes, entry_index=0, on=on)
         plan.write([entry])
         parts = allocate(settled, [t.quantity for t in takes])
-        Disposal.objects.bulk_create(
-            Disposal(
-                lot_id=saved_id(t),
-                entry=entry,
-                disposed_on=on,
-                units=t.quantity,
-                cost=t.cost,
-                carrying_value=t.cost + t.adjustment,
-                proceeds=part,
-                realized_gain=part - t.cost,
-                days_held=(on - t.lot.acquired_at.date()).days,
-                method=settings.LOT_RELIEF_METHOD,
-            )
-            for t, part in zip(takes, parts, strict=True)
+        disposals_record(
+            lot_reliefs(takes, parts, on=on), entry=entry, on=on, method=settings.LOT_RELIEF_METHOD
         )
         event = LoanEvent.objects.create(
             loan=loan,
@@ -650,7 +624,7 @@ def _principal_side(
 ) -> tuple[Account, Decimal]:
     if loan.principal_commodity_id == "USD":
         return Account.objects.get(code=chart.CASH), amount
-    target = _wallet(wallet) if wallet else None
+    target = wallet_get(wallet) if wallet else None
     if target is None or target.commodity_id != loan.principal_commodity_id:
         raise InvalidSetup(
             f"the draw arrives in a {loan.principal_commodity_id} wallet", field="to_wallet"
@@ -664,20 +638,41 @@ def _usd_value(loan: Loan, amount: Decimal, on: date) -> Decimal:
     return cents(amount * price_for(base=loan.principal_commodity_id, on=on).price)
 
 
-def _wallet(ref: Wallet | str) -> Wallet:
-    if isinstance(ref, Wallet):
-        return ref
-    wallet = Wallet.objects.select_related("account").filter(code=ref).first()
-    if wallet is None:
-        raise InvalidSetup(f"unknown wallet {ref!r}", field="wallet")
-    return wallet
+@dataclass(frozen=True)
+class InterestFirst:
+    """A payment to a loan split interest first, then principal, with the carrying value of
+    the liabilities each part settles."""
+
+    to_interest: Decimal
+    to_principal: Decimal
+    interest_value: Decimal
+    principal_value: Decimal
 
 
-def _check_amount(amount: Decimal, commodity: Commodity, what: str) -> None:
-    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
-        raise InvalidSetup(f"{what} must be a positive amount", field=what)
-    if not fits_scale(amount, commodity.decimal_places):
-        raise InvalidSetup(f"{what} has more than {commodity.decimal_places} decimals", field=what)
+def _interest_first(loan: Loan, amount: Decimal, on: date, *, field: str) -> InterestFirst:
+    """Split `amount` paid on `on` interest first; more than the loan owes is refused."""
+    interest = ledger_selectors.account_balance(account=loan.interest_account, as_of=on)
+    principal = ledger_selectors.account_balance(account=loan.principal_account, as_of=on)
+    owed_interest, owed_principal = -interest.quantity, -principal.quantity
+    to_interest = min(amount, owed_interest)
+    to_principal = amount - to_interest
+    if to_principal > owed_principal:
+        raise HoldingsError(
+            f"{field} {amount} exceeds what loan {loan.code} owes on {on}: {owed_interest} "
+            f"interest and {owed_principal} principal",
+            field=field,
+        )
+    nothing = Decimal("0.00")
+    return InterestFirst(
+        to_interest=to_interest,
+        to_principal=to_principal,
+        interest_value=(
+            share(-interest.value, to_interest, owed_interest) if to_interest else nothing
+        ),
+        principal_value=(
+            share(-principal.value, to_principal, owed_principal) if to_principal else nothing
+        ),
+    )
 
 
 def _take(account: Account, units: Decimal, on: date) -> tuple[list[Take], Decimal]:

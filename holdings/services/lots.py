@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from holdings.models import Lot, LotMovementKind, LotOrigin
+from holdings.models import Disposal, Lot, LotMovementKind, LotOrigin, Sale, Transfer
 from holdings.services import bulk
 from holdings.valuation import share
 from ledger.models import Account, JournalEntry
@@ -100,6 +100,73 @@ def take_fifo(
         )
         wanted -= taken
     return takes, wanted
+
+
+@dataclass(frozen=True)
+class LotRelief:
+    """What a sale takes from one lot."""
+
+    lot_id: int
+    acquired_at: datetime
+    units: Decimal
+    cost: Decimal
+    adjustment: Decimal
+    proceeds: Decimal
+    days_held: int
+
+    @property
+    def carrying_value(self) -> Decimal:
+        return self.cost + self.adjustment
+
+    @property
+    def realized_gain(self) -> Decimal:
+        return self.proceeds - self.cost
+
+
+def lot_reliefs(takes: Sequence[Take], proceeds: Sequence[Decimal], *, on: date) -> list[LotRelief]:
+    """What each take relieves from its lot on `on`, with its part of the proceeds."""
+    return [
+        LotRelief(
+            lot_id=saved_id(take),
+            acquired_at=take.lot.acquired_at,
+            units=take.quantity,
+            cost=take.cost,
+            adjustment=take.adjustment,
+            proceeds=part,
+            days_held=(on - take.lot.acquired_at.date()).days,
+        )
+        for take, part in zip(takes, proceeds, strict=True)
+    ]
+
+
+def disposals_record(
+    reliefs: Iterable[LotRelief],
+    *,
+    entry: JournalEntry,
+    on: date,
+    method: str,
+    sale: Sale | None = None,
+    transfer: Transfer | None = None,
+) -> None:
+    """One Disposal row per lot relieved by `entry`: a sale's, a transfer fee's or a
+    liquidation's."""
+    Disposal.objects.bulk_create(
+        Disposal(
+            lot_id=relief.lot_id,
+            sale=sale,
+            transfer=transfer,
+            entry=entry,
+            disposed_on=on,
+            units=relief.units,
+            cost=relief.cost,
+            carrying_value=relief.carrying_value,
+            proceeds=relief.proceeds,
+            realized_gain=relief.realized_gain,
+            days_held=relief.days_held,
+            method=method,
+        )
+        for relief in reliefs
+    )
 
 
 @dataclass

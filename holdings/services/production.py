@@ -56,7 +56,7 @@ from ledger import services as ledger_services
 from ledger.errors import LedgerError
 from ledger.models import JournalEntry
 from ledger.money import fits_scale
-from ledger.posting import EntryInput, PostingInput
+from ledger.services import EntryInput, PostingInput
 
 logger = logging.getLogger(__name__)
 

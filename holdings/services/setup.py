@@ -32,7 +32,7 @@ from holdings.services.lots import LotPlan
 from ledger import services as ledger_services
 from ledger.models import Account, AccountType
 from ledger.money import fits_scale
-from ledger.posting import PostingInput
+from ledger.services import PostingInput
 from ledger.text import unprintable_field
 
 

@@ -22,43 +22,33 @@ from django.db import IntegrityError, transaction
 from holdings import chart
 from holdings.errors import AlreadyRecorded, InsufficientLots, InvalidSetup
 from holdings.models import (
-    Disposal,
     LotOrigin,
     ReliefMethod,
     Sale,
     Transfer,
     Wallet,
 )
+from holdings.quantities import check_positive_amount
 from holdings.selectors.prices import price_for
-from holdings.services.lots import Candidates, LotPlan, Take, lots_to_take, saved_id, take_fifo
+from holdings.selectors.treasury import wallet_get
+from holdings.services.lots import (
+    Candidates,
+    LotPlan,
+    LotRelief,
+    Take,
+    disposals_record,
+    lot_reliefs,
+    lots_to_take,
+    saved_id,
+    take_fifo,
+)
 from holdings.valuation import allocate, cents, share
 from ledger import services as ledger_services
 from ledger.models import Account, Commodity
 from ledger.money import fits_scale, format_amount
-from ledger.posting import PostingInput
+from ledger.services import PostingInput
 
 ZERO = Decimal(0)
-
-
-@dataclass(frozen=True)
-class LotRelief:
-    """What a sale takes from one lot."""
-
-    lot_id: int
-    acquired_at: datetime
-    units: Decimal
-    cost: Decimal
-    adjustment: Decimal
-    proceeds: Decimal
-    days_held: int
-
-    @property
-    def carrying_value(self) -> Decimal:
-        return self.cost + self.adjustment
-
-    @property
-    def realized_gain(self) -> Decimal:
-        return self.proceeds - self.cost
 
 
 @dataclass
@@ -215,21 +205,8 @@ def sale_record(
             raise AlreadyRecorded(
                 f"sale {reference} is already recorded", field="reference"
             ) from None
-        Disposal.objects.bulk_create(
-            Disposal(
-                lot_id=relief.lot_id,
-                sale=sale,
-                entry=entry,
-                disposed_on=sold_at.date(),
-                units=relief.units,
-                cost=relief.cost,
-                carrying_value=relief.carrying_value,
-                proceeds=relief.proceeds,
-                realized_gain=relief.realized_gain,
-                days_held=relief.days_held,
-                method=plan.method,
-            )
-            for relief in plan.reliefs
+        disposals_record(
+            plan.reliefs, entry=entry, on=sold_at.date(), method=plan.method, sale=sale
         )
     return sale
 
@@ -247,15 +224,15 @@ def _plan_sale(
     lots: Sequence[tuple[int, Decimal]] | None,
     lock: bool,
 ) -> SalePlan:
-    source = _wallet(wallet, "wallet")
+    source = wallet_get(wallet, field="wallet")
     commodity = source.commodity
-    _check_units(units, commodity, "units")
+    check_positive_amount(units, commodity, "units")
     if sold_at.tzinfo is None or sold_at.utcoffset() != timedelta(0):
         raise InvalidSetup("sold_at must be an aware UTC timestamp", field="sold_at")
     proceeds = Commodity.objects.filter(code=proceeds_commodity).first()
     if proceeds is None or proceeds.code not in ("USD", "USDT"):
         raise InvalidSetup("proceeds are in USD or USDT", field="proceeds_commodity")
-    _check_units(gross_proceeds, proceeds, "gross_proceeds")
+    check_positive_amount(gross_proceeds, proceeds, "gross_proceeds")
     if fee < 0 or fee >= gross_proceeds or not fits_scale(fee, proceeds.decimal_places):
         raise InvalidSetup(
             f"fee must be zero or more, below the gross proceeds, with at most "
@@ -270,7 +247,7 @@ def _plan_sale(
             raise InvalidSetup(
                 "USDT proceeds need the wallet they arrive in", field="proceeds_wallet"
             )
-        target = _wallet(proceeds_wallet, "proceeds_wallet")
+        target = wallet_get(proceeds_wallet, field="proceeds_wallet")
         if target.commodity_id != proceeds.code:
             raise InvalidSetup(
                 f"wallet {target.code} holds {target.commodity_id}, not {proceeds.code}",
@@ -308,18 +285,7 @@ def _plan_sale(
                 field="units",
             )
     parts = allocate(value, [take.quantity for take in takes])
-    reliefs = [
-        LotRelief(
-            lot_id=saved_id(take),
-            acquired_at=take.lot.acquired_at,
-            units=take.quantity,
-            cost=take.cost,
-            adjustment=take.adjustment,
-            proceeds=part,
-            days_held=(sold_at.date() - take.lot.acquired_at.date()).days,
-        )
-        for take, part in zip(takes, parts, strict=True)
-    ]
+    reliefs = lot_reliefs(takes, parts, on=sold_at.date())
     return SalePlan(
         wallet=source,
         units=units,
@@ -404,8 +370,8 @@ def transfer_record(
     """Move units between the company's wallets; lots move first-in first-out keeping their
     acquisition date and cost. The network fee is a disposal of units: its carrying value
     goes to 5100 Network fees."""
-    source = _wallet(from_wallet, "from_wallet")
-    target = _wallet(to_wallet, "to_wallet")
+    source = wallet_get(from_wallet, field="from_wallet")
+    target = wallet_get(to_wallet, field="to_wallet")
     if source.pk == target.pk:
         raise InvalidSetup("a transfer needs two different wallets", field="to_wallet")
     if source.commodity_id != target.commodity_id:
@@ -413,7 +379,7 @@ def transfer_record(
             f"{source.code} holds {source.commodity_id} and {target.code} {target.commodity_id}",
             field="to_wallet",
         )
-    _check_units(units, source.commodity, "units")
+    check_positive_amount(units, source.commodity, "units")
     if fee_units < 0 or not fits_scale(fee_units, source.commodity.decimal_places):
         raise InvalidSetup(
             "fee_units must be zero or more, in the commodity's scale", field="fee_units"
@@ -475,40 +441,12 @@ def transfer_record(
             entry=entry,
             created_by=created_by,
         )
-        Disposal.objects.bulk_create(
-            Disposal(
-                lot_id=saved_id(take),
-                transfer=record,
-                entry=entry,
-                disposed_on=sent_at.date(),
-                units=take.quantity,
-                cost=take.cost,
-                carrying_value=take.cost + take.adjustment,
-                proceeds=Decimal("0.00"),
-                realized_gain=-take.cost,
-                days_held=(sent_at.date() - take.lot.acquired_at.date()).days,
-                method=ReliefMethod.FIFO,
-            )
-            for take in spent
+        # The fee is a disposal for nothing: its lots are relieved with no proceeds.
+        disposals_record(
+            lot_reliefs(spent, [Decimal("0.00")] * len(spent), on=sent_at.date()),
+            entry=entry,
+            on=sent_at.date(),
+            method=ReliefMethod.FIFO,
+            transfer=record,
         )
     return record
-
-
-def _wallet(ref: Wallet | str, what: str) -> Wallet:
-    if isinstance(ref, Wallet):
-        return ref
-    wallet = Wallet.objects.select_related("account", "commodity").filter(code=ref).first()
-    if wallet is None:
-        raise InvalidSetup(f"unknown wallet {ref!r}", field=what)
-    return wallet
-
-
-def _check_units(amount: Decimal, commodity: Commodity, what: str) -> None:
-    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
-        raise InvalidSetup(f"{what} must be a positive amount", field=what)
-    if not fits_scale(amount, commodity.decimal_places):
-        raise InvalidSetup(
-            f"{what} {amount} has more than {commodity.decimal_places} decimals, the scale of "
-            f"{commodity.code}",
-            field=what,
-        )

@@ -15,7 +15,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from holdings.models import Disposal, LoanEvent, Lot, LotMovement, Price, Sale, Transfer
 from ledger.models import JournalEntry, ManualJournal, PeriodClose, Posting
-from tests.holdings.test_api_loans import loan_world, running_loan  # noqa: F401
+from tests.holdings.api.test_loans import loan_world, running_loan  # noqa: F401
 
 API = "/api/v1"
 BAD_DATES = ["0001-01-01", "9999-12-31", "10000-01-01", "2025-02-30", "-1", "1899-12-31"]

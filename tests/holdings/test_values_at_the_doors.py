@@ -19,8 +19,8 @@ from ledger import services as ledger_services
 from ledger.errors import InvalidAccount, InvalidEntry
 from ledger.models import JournalEntry, ManualJournal, ManualJournalKind
 from ledger.text import text_problem
+from tests.holdings.api.test_loans import loan_world, running_loan  # noqa: F401
 from tests.holdings.conftest import ADDRESS, f2pool_file, run_import
-from tests.holdings.test_api_loans import loan_world, running_loan  # noqa: F401
 
 API = "/api/v1"
 D = Decimal

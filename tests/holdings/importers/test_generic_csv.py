@@ -1,0 +1,190 @@
+"""Generic CSV: daily earnings per pool account, or payouts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from holdings.importers import generic_csv
+from holdings.importers.records import ImportFileError, ParseContext
+
+SAMPLES = Path(__file__).resolve().parents[3] / "fixtures" / "samples"
+BTC = ParseContext(file_name="earnings.csv", commodity="BTC", scale=8)
+EARNINGS = "date,pool_account,gross_btc,fee_btc,net_btc,hashrate_hs,external_id\n"
+PAYOUTS = "paid_at,pool_account,txid,address,amount,external_id\n"
+TXID = "7f06538f62dcb4db571e947234cd281dda16b78bc7a6f6c7c16cbb8dc923e06b"
+
+
+def parse(text: str, ctx: ParseContext = BTC):
+    return generic_csv.parse(text.encode(), ctx)
+
+
+def test_sample_earnings():
+    parsed = generic_csv.parse((SAMPLES / "generic_earnings.csv").read_bytes(), BTC)
+    assert parsed.payouts == []
+    rows = [(e.row, e.pool_account, e.day, e.gross, e.fee, e.net) for e in parsed.earnings]
+    assert rows == [
+        (
+            2,
+            "luxor-dallas-01",
+            date(2025, 12, 31),
+            Decimal("0.24911"),
+            Decimal("0.00622775"),
+            Decimal("0.24288225"),
+        ),
+        (
+            3,
+            "luxor-dallas-01",
+            date(2026, 1, 1),
+            Decimal("0.251"),
+            Decimal("0.006275"),
+            Decimal("0.244725"),
+        ),
+        (
+            4,
+            "braiins-ohio-02",
+            date(2026, 1, 1),
+            Decimal("0.1302"),
+            Decimal("0.003255"),
+            Decimal("0.126945"),
+        ),
+    ]
+    first, _, last = parsed.earnings
+    assert (
+        first.hashrate_hs == Decimal("575000000000000000") and first.external_id == "LX-20251231-01"
+    )
+    assert last.hashrate_hs is None and last.external_id is None
+    assert last.raw == {
+        "date": "2026-01-01",
+        "pool_account": "braiins-ohio-02",
+        "gross_btc": "0.13020000",
+        "fee_btc": "0.00325500",
+        "net_btc": "0.12694500",
+        "hashrate_hs": "",
+        "external_id": "",
+    }
+
+
+def test_sample_payouts():
+    parsed = generic_csv.parse((SAMPLES / "generic_payouts.csv").read_bytes(), BTC)
+    assert parsed.earnings == []
+    first, second = parsed.payouts
+    assert (first.row, first.external_id, first.amount) == (2, "LX-PAY-7781", Decimal("0.48760725"))
+    assert first.paid_at == datetime(2026, 1, 2, 8, 0, tzinfo=UTC)
+    assert first.raw["pool_account"] == "luxor-dallas-01"
+    # A blank external_id falls back to the txid; +00:00 is as good as Z.
+    assert (second.external_id, second.txid) == (TXID, TXID)
+    assert second.paid_at == datetime(2026, 1, 2, 9, 30, tzinfo=UTC)
+    assert second.raw["pool_account"] == "braiins-ohio-02"
+    json.dumps([p.raw for p in parsed.payouts])
+
+
+def test_optional_columns_may_be_left_out():
+    [earning] = parse(
+        "date,pool_account,gross_btc,fee_btc,net_btc\n2026-01-01,a,1,0.1,0.9\n"
+    ).earnings
+    assert earning.external_id is None and earning.hashrate_hs is None
+    [paid] = parse(
+        f"paid_at,pool_account,txid,address,amount\n2026-01-02T00:00:00Z,a,{TXID},bc1q,1\n"
+    ).payouts
+    assert paid.external_id == TXID
+
+
+def test_amounts_are_in_the_pool_accounts_commodity():
+    kas = ParseContext(file_name="kas.csv", commodity="KAS", scale=8)
+    etc = ParseContext(file_name="etc.csv", commodity="ETC", scale=18)
+    row = "2026-01-01,kas-01,1000.000000001,0.000000001,1000,,\n"
+    with pytest.raises(
+        ImportFileError, match=r"kas.csv, row 2, field gross_btc: 1000.000000001 has more"
+    ):
+        parse(EARNINGS + row, kas)
+    assert parse(EARNINGS + row, etc).earnings[0].gross == Decimal("1000.000000001")
+
+
+def test_scale_overflow_is_refused():
+    with pytest.raises(ImportFileError, match=r"row 2, field net_btc: 0.123456789"):
+        parse(EARNINGS + "2026-01-01,a,0.2,0.1,0.123456789,,\n")
+
+
+def test_gross_minus_fee_must_equal_net():
+    with pytest.raises(
+        ImportFileError, match=r"row 3, field net_btc: is 0.8, but gross_btc 1 - fee_btc 0.1 = 0.9"
+    ):
+        parse(EARNINGS + "2026-01-01,a,1,0.1,0.9,,\n2026-01-02,a,1,0.1,0.8,,\n")
+
+
+def test_negative_is_refused():
+    with pytest.raises(ImportFileError, match=r"field fee_btc: must not be negative"):
+        parse(EARNINGS + "2026-01-01,a,1,-0.1,1.1,,\n")
+    with pytest.raises(ImportFileError, match=r"field amount: must not be negative"):
+        parse(PAYOUTS + f"2026-01-02T00:00:00Z,a,{TXID},bc1q,-1,\n")
+
+
+def test_blank_pool_account_is_refused():
+    with pytest.raises(ImportFileError, match=r"row 2, field pool_account: is missing"):
+        parse(EARNINGS + "2026-01-01, ,1,0.1,0.9,,\n")
+    with pytest.raises(ImportFileError, match=r"row 2, field pool_account: is missing"):
+        parse(PAYOUTS + f"2026-01-02T00:00:00Z,,{TXID},bc1q,1,\n")
+
+
+@pytest.mark.parametrize(
+    "paid_at",
+    ["2026-01-02T08:00:00", "2026-01-02T08:00:00+08:00", "2026-01-02", "02/01/2026 08:00"],
+)
+def test_payout_times_must_be_utc(paid_at):
+    with pytest.raises(ImportFileError, match=r"row 2, field paid_at"):
+        parse(PAYOUTS + f"{paid_at},a,{TXID},bc1q,1,\n")
+
+
+def test_bad_txid_and_address_are_refused():
+    with pytest.raises(ImportFileError, match=r"row 2, field txid"):
+        parse(PAYOUTS + "2026-01-02T00:00:00Z,a,deadbeef,bc1q,1,\n")
+    with pytest.raises(ImportFileError, match=r"row 2, field address: is missing"):
+        parse(PAYOUTS + f"2026-01-02T00:00:00Z,a,{TXID},,1,\n")
+
+
+def test_unknown_header_lists_the_expected_ones():
+    with pytest.raises(ImportFileError) as caught:
+        parse("day,account,btc\n2026-01-01,a,1\n")
+    message = str(caught.value)
+    assert "date,pool_account,gross_btc,fee_btc,net_btc,hashrate_hs,external_id" in message
+    assert "paid_at,pool_account,txid,address,amount,external_id" in message
+    assert caught.value.row == 1
+
+
+def test_duplicates_are_per_pool_account_and_day():
+    parsed = parse(
+        EARNINGS + "2026-01-01,a,1,0.1,0.9,,\n2026-01-01,b,1,0.1,0.9,,\n2026-01-01,a,1,0.1,0.9,,\n"
+    )
+    assert [(e.pool_account, e.row) for e in parsed.earnings] == [("a", 2), ("b", 3)]
+    with pytest.raises(ImportFileError) as caught:
+        parse(EARNINGS + "2026-01-01,a,1,0.1,0.9,,\n2026-01-01,a,2,0.1,1.9,,\n")
+    assert (
+        caught.value.row == 3 and caught.value.field == "date" and "row 2" in caught.value.message
+    )
+
+
+def test_one_transaction_may_pay_two_pool_accounts_but_not_twice_one():
+    rows = f"2026-01-02T00:00:00Z,a,{TXID},bc1qa,1,\n2026-01-02T00:00:00Z,b,{TXID},bc1qb,2,\n"
+    assert len(parse(PAYOUTS + rows).payouts) == 2
+    with pytest.raises(
+        ImportFileError, match=r"row 3, field external_id: payout .* also appears at row 2"
+    ):
+        parse(
+            PAYOUTS
+            + f"2026-01-02T00:00:00Z,a,{TXID},bc1qa,1,\n2026-01-02T00:00:00Z,a,{TXID},bc1qa,2,\n"
+        )
+
+
+def test_row_numbers_are_file_lines():
+    with pytest.raises(ImportFileError, match=r"row 4, field date"):
+        parse(EARNINGS + "2026-01-01,a,1,0.1,0.9,,\n\n2026-13-01,a,1,0.1,0.9,,\n")
+
+
+def test_not_utf8_is_refused():
+    with pytest.raises(ImportFileError, match=r"not UTF-8"):
+        generic_csv.parse(EARNINGS.encode() + b"2026-01-01,\xe9,1,0.1,0.9,,\n", BTC)

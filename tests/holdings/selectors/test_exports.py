@@ -1,0 +1,399 @@
+"""The beancount export: beancount's own loader accepts it, and its balances are the trial
+balance's in units and in USD, whatever the books went through."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from beancount import loader
+from beancount.core.data import Open, Price, Transaction
+from django.core.management import CommandError, call_command
+
+from holdings.importers.records import PriceQuote
+from holdings.models import Lot
+from holdings.selectors.exports import (
+    ExportError,
+    account_component,
+    beancount_account_names,
+    beancount_export,
+)
+from holdings.services import fair_value, loans, setup, treasury
+from holdings.services import prices as prices_services
+from ledger import services as ledger_services
+from ledger.models import Account, AccountType, JournalEntry
+from ledger.posting import PostingInput
+from tests.holdings.beancount_checks import (
+    assert_ties_to_the_trial_balance,
+    export_text,
+    load_checked,
+)
+from tests.holdings.conftest import ADDRESS, f2pool_file, run_import
+from tests.holdings.services.test_treasury import OPENING
+from tests.ledger.conftest import cancel_entry
+
+D = Decimal
+API = "/api/v1/exports/beancount/"
+END = date(2026, 2, 28)
+ROLES = {"anonymous": 401, "no_role": 403, "auditor": 200, "staff": 200, "approver": 200}
+
+
+def keep_the_books(*, maker: Any, approver: Any) -> None:
+    """A quarter of a small miner: opening lots, pool earnings paid out in part of a lot, a
+    payout cancelled (its reversal and its lots undone together, asked for by `maker` and
+    approved by `approver`), a month-end remeasurement, a sale for USDT, a transfer with a
+    fee to a wallet whose code beancount cannot spell, a loan (collateral pledged with
+    control retained and transferred, interest, a repayment in USDT), and what no lot
+    explains: a manual entry on a wallet and a value posted without units."""
+    setup.opening_lots_load(
+        as_of=date(2025, 12, 30),
+        rows=[
+            *OPENING,
+            # A cost that units do not divide: the ledger splits it to the cent.
+            {
+                "wallet": "HOT-1",
+                "acquired_at": "2025-09-01T08:00:00Z",
+                "quantity": "0.3",
+                "cost_usd": "31000.01",
+            },
+        ],
+    )
+    prices_services.prices_import(
+        quotes=[
+            PriceQuote(
+                datetime(2026, 2, day, tzinfo=UTC) + timedelta(days=1),
+                "USDT",
+                "USD",
+                D("0.9998"),
+                "test-close",
+                day,
+            )
+            for day in range(1, 29)
+        ]
+    )
+    usdt = setup.wallet_create(
+        code="USDT-1", name="USDT wallet", commodity="USDT", parent_account="1110"
+    )
+    odd = setup.wallet_create(code="hot_2.b", name="Hot wallet 2", parent_account="1220")
+    january = [date(2026, 1, day) for day in range(1, 8)]
+    run_import(
+        "f2pool",
+        f2pool_file(
+            [(day, "0.01234567") for day in january],
+            # Days 1 and 2 in full, part of day 3; paid again on the 6th.
+            [
+                (1, datetime(2026, 1, 4, 12, tzinfo=UTC), "0.03", ADDRESS),
+                (2, datetime(2026, 1, 6, 12, tzinfo=UTC), "0.02", ADDRESS),
+            ],
+        ),
+    )
+    # The first payout is cancelled before anything took from its lot (a later event that
+    # did would stop it): the reversal and the lot's undoing are dated the 5th.
+    cancel_entry(first_payout(), maker=maker, approver=approver, effective_date=date(2026, 1, 5))
+    fair_value.remeasure(commodity="BTC", as_of=date(2026, 1, 31))
+    treasury.sale_record(
+        reference="T-1",
+        wallet="HOT-1",
+        units=D("0.2"),
+        sold_at=datetime(2026, 2, 2, 10, tzinfo=UTC),
+        proceeds_commodity="USDT",
+        gross_proceeds=D("24000"),
+        fee=D("24"),
+        proceeds_value=D("24000.00"),
+        proceeds_wallet=usdt,
+    )
+    treasury.transfer_record(
+        txid="a" * 64,
+        from_wallet="HOT-1",
+        to_wallet=odd,
+        units=D("0.1"),
+        fee_units=D("0.00001"),
+        sent_at=datetime(2026, 2, 3, 9, tzinfo=UTC),
+    )
+
+    loan = loans.loan_create(
+        code="L-1",
+        lender="Lender Ltd",
+        principal_commodity="USDT",
+        annual_rate=D("0.08"),
+        day_count="ACT/365",
+        start_date=date(2026, 2, 4),
+        maturity_date=date(2026, 12, 31),
+        warning_ltv=D("0.60"),
+        margin_call_ltv=D("0.70"),
+        liquidation_ltv=D("0.80"),
+    )
+    loans.loan_pledge(loan=loan, units=D("1.5"), from_wallet="COLD-1", on=date(2026, 2, 4))
+    loans.loan_pledge(
+        loan=loan, units=D("0.5"), from_wallet="COLD-1", on=date(2026, 2, 4), control="transferred"
+    )
+    loans.loan_draw(loan=loan, amount=D("100000"), on=date(2026, 2, 4), to_wallet=usdt)
+    loans.loan_accrue_through(loan=loan, through=date(2026, 2, 10))
+    loans.loan_release(loan=loan, units=D("0.7"), to_wallet="COLD-1", on=date(2026, 2, 11))
+    loans.loan_repay(loan=loan, amount=D("50000"), on=date(2026, 2, 11), from_wallet=usdt)
+    fair_value.remeasure(commodity="BTC", as_of=date(2026, 2, 12))
+
+    # What no lot explains: the export books these accounts without matching lots.
+    ledger_services.entry_post(
+        effective_date=date(2026, 2, 13),
+        memo='Manual: "found" 0.001 BTC\nin HOT-1',
+        postings=[
+            PostingInput("1220-HOT-1", D("0.001"), D("95.50")),
+            PostingInput("4100", D("-95.50"), D("-95.50")),
+        ],
+    )
+    ledger_services.entry_post(
+        effective_date=date(2026, 2, 15),
+        memo="A value without units",
+        postings=[
+            PostingInput("1110-USDT-1", D("0"), D("0.05")),
+            PostingInput("4100", D("-0.05"), D("-0.05")),
+        ],
+    )
+
+
+def first_payout() -> JournalEntry:
+    return JournalEntry.objects.filter(kind="pool_payout").earliest("sequence")
+
+
+@pytest.fixture
+def books(world, staff_user, approver_user) -> None:
+    keep_the_books(maker=staff_user, approver=approver_user)
+
+
+@pytest.mark.django_db
+def test_the_export_is_accepted_by_beancount_and_ties_to_the_trial_balance(books):
+    # Before anything was posted, at each step of the quarter (the payout standing, then
+    # cancelled), and at its end.
+    steps = (date(2025, 12, 1), date(2026, 1, 4), date(2026, 1, 5), date(2026, 2, 11), END)
+    for as_of in steps:
+        entries = load_checked(export_text(as_of))
+        assert assert_ties_to_the_trial_balance(entries, as_of) == Account.objects.count()
+
+    entries = load_checked(export_text(END))
+    transactions = [e for e in entries if isinstance(e, Transaction)]
+    assert len(transactions) == JournalEntry.objects.count()
+    # In the journal's order: by date, then sequence.
+    assert [t.meta["sequence"] for t in transactions] == list(
+        JournalEntry.objects.order_by("effective_date", "sequence").values_list(
+            "sequence", flat=True
+        )
+    )
+    manual = next(t for t in transactions if t.meta["kind"] == "manual")
+    assert manual.narration == 'Manual: "found" 0.001 BTC\nin HOT-1'
+    (reversal,) = [t for t in transactions if t.meta["kind"] == "reversal"]
+    payout = first_payout()
+    assert reversal.meta["reversal-of"] == payout.sequence
+    assert reversal.date == date(2026, 1, 5)
+    # The cancellation took back, lot by lot, what the payout put in the hot wallet: the
+    # lots it opened are empty, and beancount relieved each at the cost it opened at.
+    opened = Lot.objects.filter(movements__entry=payout, account__code="1220-HOT-1")
+    assert opened.count() == 3
+    for lot in opened:
+        assert (lot.quantity, lot.cost) == (D("0"), D("0.00")), lot.pk
+    text = export_text(END)
+    for lot in opened:
+        label = f'"lot-{lot.pk}"'
+        put, taken = (line.strip() for line in text.splitlines() if label in line)
+        assert taken == put.replace("  ", "  -", 1), lot.pk
+
+    # Every price through the date is there, with its evidence.
+    prices = [e for e in entries if isinstance(e, Price)]
+    # BTC from 2025-12-01 and USDT from 2026-02-01 to 2026-02-28, each at 00:00 the day after.
+    assert len(prices) == 90 + 28
+    assert prices[-1].meta["timestamp"] == "2026-03-01T00:00:00Z"
+    assert prices[-1].meta["source"] == "test-close"
+
+    booking = {
+        e.account: e.booking.name if e.booking else None for e in entries if isinstance(e, Open)
+    }
+    names = beancount_account_names(Account.objects.all())
+    name = {Account.objects.get(pk=pk).code: n for pk, n in names.items()}
+    # Lots explain these accounts entry by entry: beancount matches every relief, the
+    # cancelled payout's in the pool's receivable too (its lots were undone with it).
+    for code in ("1210-COLD-1", "1230-L-1", "1400-L-1", "1220-hot_2.b", "1300-F2P-A"):
+        assert booking[name[code]] == "STRICT", code
+    # A manual entry, a value without units, a loan's USDT: positions at their own cost.
+    for code in ("1220-HOT-1", "1110-USDT-1", "2010-L-1", "2110-L-1"):
+        assert booking[name[code]] == "NONE", code
+    assert booking[name["4100"]] is None
+    assert name["1220-hot_2.b"] == "Assets:1220:1220-hot-2-b-X" + name["1220-hot_2.b"][-8:]
+
+
+@pytest.mark.django_db
+def test_lots_keep_their_cost_date_and_label_through_partial_reliefs(books):
+    text = export_text(END)
+    load_checked(text)
+    hot = Lot.objects.get(account__code="1220-HOT-1", origin="opening")
+    label = f'"lot-{hot.pk}"'
+    lines = [line.strip() for line in text.splitlines() if label in line]
+    # Opened, then 0.2 sold (FIFO, the oldest lot), then 0.1 and the fee moved out: each
+    # relief takes the whole position and reopens what is left at the cost the ledger keeps.
+    assert lines == [
+        f"Assets:1220:1220-HOT-1  0.30000000 BTC {{{{31000.01 USD, 2025-09-01, {label}}}}}",
+        f"Assets:1220:1220-HOT-1  -0.30000000 BTC {{{{31000.01 USD, 2025-09-01, {label}}}}}",
+        f"Assets:1220:1220-HOT-1  0.10000000 BTC {{{{10333.34 USD, 2025-09-01, {label}}}}}",
+        f"Assets:1220:1220-HOT-1  -0.10000000 BTC {{{{10333.34 USD, 2025-09-01, {label}}}}}",
+    ]
+    hot.refresh_from_db()
+    assert (hot.quantity, hot.cost) == (D("0"), D("0.00"))
+
+
+@pytest.mark.django_db
+def test_the_balance_assertions_catch_a_single_unit_or_cent(books):
+    text = export_text(END)
+    load_checked(text)
+    # One satoshi more in the cold wallet's lots than the ledger holds: bean-check refuses.
+    first = re.search(r"(Assets:1210:1210-COLD-1  )(\d+\.\d+)( BTC \{\{)", text)
+    assert first is not None
+    units = D(first.group(2))
+    tampered = text.replace(
+        first.group(0), f"{first.group(1)}{units + D('0.00000001')}{first.group(3)}", 1
+    )
+    _entries, errors, _options = loader.load_string(tampered)
+    assert errors
+    # A cent moved between two USD accounts: the assertions of both fail.
+    tampered = text.replace(
+        "  Income:4000  -",
+        "  Income:4000  -0.01 USD\n  Expenses:5300  0.01 USD\n  Income:4000  -",
+        1,
+    )
+    _entries, errors, _options = loader.load_string(tampered)
+    assert {e.entry.account for e in errors} == {"Income:4000", "Expenses:5300"}
+
+
+def test_account_names_are_valid_stable_and_distinct():
+    assert account_component("1210-COLD-01") == "1210-COLD-01"
+    assert account_component("A-1") == "A-1"
+    odd = account_component("cold_1.x")
+    assert re.fullmatch(r"Cold-1-x-X[0-9A-F]{8}", odd)
+    assert account_component("cold_1.x") == odd  # the code alone decides
+    assert account_component("cold-1-x") != account_component("cold_1.x")
+    accounts = [
+        Account(pk=1, code="1210", type=AccountType.ASSET, parent_id=None),
+        Account(pk=2, code="1210-c_1", type=AccountType.ASSET, parent_id=1),
+        Account(pk=3, code="4000", type=AccountType.INCOME, parent_id=None),
+        Account(pk=4, code="2010", type=AccountType.LIABILITY, parent_id=None),
+        Account(pk=5, code="3000", type=AccountType.EQUITY, parent_id=None),
+        Account(pk=6, code="5100", type=AccountType.EXPENSE, parent_id=None),
+    ]
+    names = beancount_account_names(accounts)
+    assert names[1] == "Assets:1210"
+    assert names[2].startswith("Assets:1210:1210-c-1-X")
+    assert [names[n] for n in (3, 4, 5, 6)] == [
+        "Income:4000",
+        "Liabilities:2010",
+        "Equity:3000",
+        "Expenses:5100",
+    ]
+    clash = [*accounts, Account(pk=7, code=names[2].split(":")[-1], type="asset", parent_id=1)]
+    with pytest.raises(ExportError, match="would both be named"):
+        beancount_account_names(clash)
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_command_writes_the_file(books):
+    out = io.StringIO()
+    call_command("export_beancount", "--as-of", "2026-02-28", stdout=out)
+    assert out.getvalue() == export_text(END)
+    assert_ties_to_the_trial_balance(load_checked(out.getvalue()), END)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("28/02/2026", "--as-of must be a date written YYYY-MM-DD (UTC), not '28/02/2026'"),
+        ("2026-02-30", "--as-of 2026-02-30 is not a calendar date"),
+        ("2026-2-28", "--as-of must be a date written YYYY-MM-DD"),
+        ("9999-12-31", "as_of 9999-12-31 is the last date there is"),
+    ],
+)
+def test_the_command_refuses_a_bad_date(chart, as_of, message):
+    out = io.StringIO()
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command("export_beancount", "--as-of", as_of, stdout=out)
+    assert out.getvalue() == ""
+
+
+@pytest.mark.django_db
+def test_without_a_date_the_command_exports_through_today(chart):
+    out = io.StringIO()
+    call_command("export_beancount", stdout=out)
+    today = datetime.now(UTC).date()
+    assert f"journal through {today.isoformat()}" in out.getvalue()
+    load_checked(out.getvalue())
+
+
+def test_the_export_refuses_what_is_not_a_date():
+    with pytest.raises(ExportError, match="as_of must be a date"):
+        beancount_export(as_of=datetime(2026, 2, 28, tzinfo=UTC))
+
+
+# --- the API -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_role_on_the_endpoint(books, api_client_for, role):
+    response = api_client_for(role).get(API, {"as_of": "2026-02-28"})
+    assert response.status_code == ROLES[role]
+    if ROLES[role] != 200:
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["code"] in {"not_authenticated", "permission_denied"}
+        return
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        'attachment; filename="cango-treasury-2026-02-28.beancount"'
+    )
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text == export_text(END)
+    assert_ties_to_the_trial_balance(load_checked(text), END)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("as_of", ["2026-02-30", "28/02/2026", "2026-02-28T00:00:00Z", "x"])
+@pytest.mark.parametrize("accept", ["*/*", "text/plain"])
+def test_a_bad_date_is_a_400_naming_it(chart, api_client_for, as_of, accept):
+    response = api_client_for("auditor").get(API, {"as_of": as_of}, HTTP_ACCEPT=accept)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["field"] == "as_of"
+    assert "YYYY-MM-DD" in body["detail"] or "not a calendar date" in body["detail"]
+
+
+@pytest.mark.django_db
+def test_the_last_date_there_is_is_refused(chart, api_client_for):
+    # Refused with every report date past 9998-12-31 (ledger/dates.py), before the export.
+    response = api_client_for("auditor").get(API, {"as_of": "9999-12-31"})
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["field"]) == ("out_of_range", "as_of")
+    assert body["detail"] == "9999-12-31 is after 9998-12-31, the latest date taken."
+
+
+@pytest.mark.django_db
+def test_without_a_date_the_endpoint_exports_through_today(chart, api_client_for):
+    response = api_client_for("auditor").get(API, HTTP_ACCEPT="text/plain")
+    today = datetime.now(UTC).date().isoformat()
+    assert response.status_code == 200
+    assert f'filename="cango-treasury-{today}.beancount"' in response["Content-Disposition"]
+    load_checked(b"".join(response.streaming_content).decode("utf-8"))
+
+
+@pytest.mark.django_db
+def test_the_file_is_text_only(chart, api_client_for):
+    response = api_client_for("auditor").get(
+        API, {"as_of": "2026-02-28"}, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 406
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_acceptable"

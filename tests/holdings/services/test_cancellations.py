@@ -1,0 +1,353 @@
+"""A document's entries change only through the document: cancellations, asked for by one
+person and approved by another, undo the journal and the subledger together; everything
+else that would reverse an entry is refused, by the services and by PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from holdings.errors import InsufficientLots, InvalidSetup
+from holdings.models import Disposal, Lot, LotMovement, LotMovementKind, Sale
+from holdings.selectors import loans as loans_selectors
+from holdings.selectors import lots
+from holdings.services import loans, setup, treasury
+from holdings.services.cancellations import CancellationRefused
+from ledger import services as ledger_services
+from ledger.errors import Conflict, Forbidden, InvalidEntry, InvalidState, LedgerError
+from ledger.models import Cancellation, CancellationStatus, JournalEntry
+from ledger.posting import EntryInput, PostingInput, post
+from tests.holdings.services.test_loans import make_loan
+from tests.holdings.services.test_treasury import OPENING, SOLD_AT, holdings_at_fair_value, sell
+
+D = Decimal
+DAYS = [date(2025, 12, 30) + timedelta(days=n) for n in range(45)]
+
+
+def lots_equal_ledger_every_day() -> None:
+    for day in DAYS:
+        assert lots.lot_differences(as_of=day) == [], day
+
+
+def cancel(entry: JournalEntry, maker, approver, **options) -> Cancellation:
+    requested, created = ledger_services.cancellation_request(
+        entry=entry, reason="booked in error", by=maker, **options
+    )
+    assert created and requested.status == CancellationStatus.REQUESTED
+    return ledger_services.cancellation_approve(cancellation=requested, by=approver)
+
+
+@pytest.mark.django_db
+def test_a_cancelled_sale_restores_its_lots_and_offsets_its_disposals(
+    world, staff_user, approver_user
+):
+    holdings_at_fair_value()
+    before = {
+        lot.pk: (lot.quantity, lot.cost, lot.fair_value_adjustment) for lot in Lot.objects.all()
+    }
+    sale = sell()
+    requested, _ = ledger_services.cancellation_request(
+        entry=sale.entry, reason="the desk never settled it", by=staff_user
+    )
+    assert requested.document == "sale T-1"
+    # Nothing is undone before a second person approves.
+    assert not JournalEntry.objects.filter(reversal_of=sale.entry).exists()
+
+    done = ledger_services.cancellation_approve(cancellation=requested, by=approver_user)
+
+    assert done.status == CancellationStatus.APPROVED
+    assert done.reversal.reversal_of_id == sale.entry_id
+    assert done.reversal.created_by_id == staff_user.pk
+    assert done.reversal.approved_by_id == approver_user.pk
+    after = {
+        lot.pk: (lot.quantity, lot.cost, lot.fair_value_adjustment)
+        for lot in Lot.objects.filter(pk__in=before)
+    }
+    assert after == before
+    proceeds_lot = Lot.objects.get(origin="proceeds")
+    assert proceeds_lot.quantity == 0 and proceeds_lot.cost == 0
+    disposals = Disposal.objects.filter(sale=sale)
+    assert disposals.count() == 4
+    assert sum(d.units for d in disposals) == 0
+    assert sum(d.realized_gain for d in disposals) == 0
+    assert all(d.reversal_of_id for d in disposals if d.units < 0)
+    lots_equal_ledger_every_day()
+
+
+@pytest.mark.django_db
+def test_maker_checker_and_once_only(world, staff_user, approver_user, second_approver):
+    holdings_at_fair_value()
+    sale = sell()
+    requested, _ = ledger_services.cancellation_request(
+        entry=sale.entry, reason="duplicate", by=approver_user
+    )
+    with pytest.raises(Forbidden, match="nobody approves their own"):
+        ledger_services.cancellation_approve(cancellation=requested, by=approver_user)
+    with pytest.raises(Forbidden, match="only a finance approver"):
+        ledger_services.cancellation_approve(cancellation=requested, by=staff_user)
+    with pytest.raises(Conflict, match="already being cancelled"):
+        ledger_services.cancellation_request(entry=sale.entry, reason="again", by=staff_user)
+    ledger_services.cancellation_approve(cancellation=requested, by=second_approver)
+    with pytest.raises(InvalidState, match="already approved"):
+        ledger_services.cancellation_approve(cancellation=requested, by=second_approver)
+    with pytest.raises(Conflict, match="already cancelled"):
+        ledger_services.cancellation_request(entry=sale.entry, reason="again", by=staff_user)
+    reversal = JournalEntry.objects.get(reversal_of=sale.entry)
+    with pytest.raises(InvalidEntry, match="never undone"):
+        ledger_services.cancellation_request(entry=reversal, reason="undo", by=staff_user)
+
+
+@pytest.mark.django_db
+def test_a_rejected_cancellation_posts_nothing_and_may_be_asked_again(
+    world, staff_user, approver_user
+):
+    holdings_at_fair_value()
+    sale = sell()
+    requested, _ = ledger_services.cancellation_request(
+        entry=sale.entry, reason="wrong", by=staff_user
+    )
+    with pytest.raises(InvalidEntry, match="needs a reason"):
+        ledger_services.cancellation_reject(cancellation=requested, by=approver_user, reason=" ")
+    rejected = ledger_services.cancellation_reject(
+        cancellation=requested, by=approver_user, reason="the sale stands"
+    )
+    assert rejected.status == CancellationStatus.REJECTED
+    assert not JournalEntry.objects.filter(reversal_of=sale.entry).exists()
+    again, created = ledger_services.cancellation_request(
+        entry=sale.entry, reason="it really was wrong", by=staff_user
+    )
+    assert created and again.pk != requested.pk
+
+
+@pytest.mark.django_db
+def test_an_idempotent_request_replays_and_other_content_is_refused(world, staff_user):
+    holdings_at_fair_value()
+    sale = sell()
+    first, created = ledger_services.cancellation_request(
+        entry=sale.entry, reason="wrong", by=staff_user, idempotency_key="k-1"
+    )
+    again, replayed = ledger_services.cancellation_request(
+        entry=sale.entry, reason="wrong", by=staff_user, idempotency_key="k-1"
+    )
+    assert created and not replayed and again.pk == first.pk
+    with pytest.raises(Conflict, match="different content"):
+        ledger_services.cancellation_request(
+            entry=sale.entry, reason="other", by=staff_user, idempotency_key="k-1"
+        )
+
+
+@pytest.mark.django_db
+def test_a_cancellation_that_later_events_depend_on_is_refused_naming_them(
+    world, staff_user, approver_user
+):
+    holdings_at_fair_value()
+    remeasurement_entry = JournalEntry.objects.get(kind="fair_value_remeasurement")
+    sale = sell()
+    with pytest.raises(CancellationRefused, match=f"entry #{sale.entry.sequence}"):
+        ledger_services.cancellation_request(
+            entry=remeasurement_entry, reason="wrong price", by=staff_user
+        )
+    # The opening lots were sold from since: their document stands too.
+    opening = JournalEntry.objects.get(kind="opening_balance")
+    with pytest.raises(CancellationRefused, match="cancel that first"):
+        ledger_services.cancellation_request(entry=opening, reason="wrong", by=staff_user)
+    # Undo the later event first, and the earlier one can go.
+    cancel(sale.entry, staff_user, approver_user)
+    cancel(remeasurement_entry, staff_user, approver_user)
+    lots_equal_ledger_every_day()
+
+
+@pytest.mark.django_db
+def test_a_cancelled_accrual_takes_its_interest_back(world, staff_user, approver_user):
+    loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 6, 30))
+    loans.loan_draw(loan=loan, amount=D("1000000.00"), on=date(2026, 1, 1))
+    first, _second = loans.loan_accrue_through(loan=loan, through=date(2026, 1, 2))
+    assert first.entry is not None
+    owed = loans_selectors.loan_status(loan=loan, as_of=date(2026, 1, 2)).interest
+    cancel(first.entry, staff_user, approver_user)
+    assert loans_selectors.loan_status(loan=loan, as_of=date(2026, 1, 2)).interest == (
+        owed - first.amount
+    )
+    # The draw has accruals after it that build on it.
+    draw = loan.events.get(kind="draw")
+    with pytest.raises(CancellationRefused, match="interest accrued"):
+        ledger_services.cancellation_request(entry=draw.entry, reason="x", by=staff_user)
+
+
+@pytest.mark.django_db
+def test_postgresql_refuses_a_reversal_no_cancellation_names(world):
+    holdings_at_fair_value()
+    sale = sell()
+    mirror = [PostingInput(p.account_id, -p.quantity, -p.value) for p in sale.entry.postings.all()]
+    with (
+        pytest.raises(IntegrityError, match="ledger_reversal_by_cancellation"),
+        transaction.atomic(),
+    ):
+        post(
+            [EntryInput(effective_date=SOLD_AT.date(), memo="undo", postings=mirror)],
+            reversal_of=sale.entry,
+        )
+        with connection.cursor() as cursor:  # what COMMIT would check
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    assert Sale.objects.count() == 1
+    assert not JournalEntry.objects.filter(reversal_of=sale.entry).exists()
+
+
+@pytest.mark.django_db
+def test_postgresql_refuses_a_reversal_of_a_reversal(world, staff_user, approver_user):
+    holdings_at_fair_value()
+    sale = sell()
+    reversal = cancel(sale.entry, staff_user, approver_user).reversal
+    lines = [PostingInput(p.account_id, -p.quantity, -p.value) for p in reversal.postings.all()]
+    with pytest.raises(LedgerError, match="ledger_reversal_not_reversed"), transaction.atomic():
+        post(
+            [EntryInput(effective_date=SOLD_AT.date(), memo="again", postings=lines)],
+            reversal_of=reversal,
+        )
+
+
+@pytest.mark.django_db
+def test_postgresql_keeps_a_cancellation_as_decided(world, staff_user, approver_user):
+    holdings_at_fair_value()
+    done = cancel(sell().entry, staff_user, approver_user)
+    for statement in (
+        "UPDATE ledger_cancellation SET status = 'requested' WHERE id = %s",
+        "UPDATE ledger_cancellation SET reason = 'other' WHERE id = %s",
+        "DELETE FROM ledger_cancellation WHERE id = %s",
+    ):
+        with (
+            pytest.raises(IntegrityError, match="ledger_cancellation_"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [done.pk])
+
+
+# --- time runs one way for lots ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_back_dated_pledge_takes_only_what_the_lots_keep_on_every_later_day(world):
+    holdings_at_fair_value()  # 3 BTC in COLD-1 from 2025-12-30
+    sell()  # 1.5 BTC sold on 2026-01-10
+    loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 6, 30))
+    with pytest.raises(InsufficientLots, match="kept on every day"):
+        loans.loan_pledge(loan=loan, units=D("2"), from_wallet="COLD-1", on=date(2026, 1, 5))
+    # Only what the sale left can be pledged back on the 5th, and the lots never go below.
+    event = loans.loan_pledge(loan=loan, units=D("1.5"), from_wallet="COLD-1", on=date(2026, 1, 5))
+    assert event.units == D("1.5")
+    lots_equal_ledger_every_day()
+    # Lots acquired after the date are never taken for it.
+    with pytest.raises(InsufficientLots):
+        loans.loan_pledge(loan=loan, units=D("1"), from_wallet="COLD-1", on=date(2026, 1, 2))
+
+
+@pytest.mark.django_db
+def test_a_sale_dated_before_a_lot_reached_the_wallet_cannot_take_it(world):
+    holdings_at_fair_value()
+    treasury.transfer_record(
+        txid="ab" * 32,
+        from_wallet="COLD-1",
+        to_wallet="HOT-1",
+        units=D("1"),
+        sent_at=datetime(2026, 1, 20, tzinfo=UTC),
+    )
+    with pytest.raises(InsufficientLots):
+        treasury.sale_record(
+            reference="EARLY",
+            wallet="HOT-1",
+            units=D("0.5"),
+            sold_at=datetime(2026, 1, 15, tzinfo=UTC),
+            proceeds_commodity="USD",
+            gross_proceeds=D("50000"),
+        )
+    lots_equal_ledger_every_day()
+
+
+@pytest.mark.django_db
+def test_loan_events_outside_the_term_are_refused(world):
+    loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 6, 30))
+    for on in (date(2025, 12, 31), date(2026, 7, 1)):
+        with pytest.raises(InvalidSetup, match="outside it"):
+            loans.loan_draw(loan=loan, amount=D("1.00"), on=on)
+        with pytest.raises(InvalidSetup, match="outside it"):
+            loans.loan_pledge(loan=loan, units=D("1"), from_wallet="COLD-1", on=on)
+
+
+@pytest.mark.django_db
+def test_postgresql_refuses_a_lot_moved_before_it_opened_or_below_zero(world):
+    holdings_at_fair_value()
+    lot = Lot.objects.filter(account__code__startswith="1210").order_by("pk").first()
+    entry = JournalEntry.objects.get(kind="opening_balance")
+    insert = (
+        "INSERT INTO holdings_lotmovement (lot_id, entry_id, effective_date, kind, quantity, "
+        "cost, fair_value_adjustment, created_at) VALUES (%s, %s, %s, %s, %s, %s, 0, now())"
+    )
+    update = "UPDATE holdings_lot SET quantity = quantity + %s, cost = cost + %s WHERE id = %s"
+    cases = [
+        # Units out before the lot was in the account.
+        (date(2025, 12, 1), D("-0.1"), D("-8000.00"), "holdings_lot_moved_after_opening"),
+        # Units out on a day, back the next: below zero for a day.
+        (date(2026, 1, 3), -lot.quantity - 1, -lot.cost - 1, "holdings_lot_never_negative"),
+    ]
+    for day, quantity, cost, rule in cases:
+        with (
+            pytest.raises(IntegrityError, match=rule),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(insert, [lot.pk, entry.pk, day, "disposal", quantity, cost])
+            if rule == "holdings_lot_never_negative":
+                cursor.execute(
+                    insert,
+                    [lot.pk, entry.pk, date(2026, 1, 4), "transfer_in", -quantity, -cost],
+                )
+            else:
+                cursor.execute(update, [quantity, cost, lot.pk])
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what COMMIT would check
+    assert LotMovement.objects.filter(kind=LotMovementKind.DISPOSAL).count() == 0
+
+
+@pytest.mark.django_db
+def test_a_reason_is_printable_text(world, staff_user):
+    holdings_at_fair_value()
+    sale = sell()
+    for reason in ("spoofed \u202e reason", "bell \x07", "c1 \x85"):
+        with pytest.raises(InvalidEntry, match="only printable text"):
+            ledger_services.cancellation_request(entry=sale.entry, reason=reason, by=staff_user)
+    assert not Cancellation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_lot_given_back_by_a_cancellation_is_not_taken_before_it(
+    world, staff_user, approver_user
+):
+    """Lot A is sold whole on 01-01 and the sale cancelled the same day: a sale dated 12-31
+    cannot take lot A, which the journal's order empties at the 01-01 sale, and takes lot B."""
+    from .beancount_checks import export_text, load_checked
+
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    _lot_a, lot_b = Lot.objects.filter(account__code="1210-COLD-1").order_by("acquired_at")
+    first = treasury.sale_record(
+        reference="WHOLE-A",
+        wallet="COLD-1",
+        units=D("1"),
+        sold_at=datetime(2026, 1, 1, 12, tzinfo=UTC),
+        proceeds_commodity="USD",
+        gross_proceeds=D("90000"),
+    )
+    cancel(first.entry, staff_user, approver_user)
+    early = treasury.sale_record(
+        reference="EARLY",
+        wallet="COLD-1",
+        units=D("0.01"),
+        sold_at=datetime(2025, 12, 31, 12, tzinfo=UTC),
+        proceeds_commodity="USD",
+        gross_proceeds=D("900"),
+    )
+    assert [d.lot_id for d in early.disposals.all()] == [lot_b.pk]
+    lots_equal_ledger_every_day()
+    load_checked(export_text(date(2026, 1, 31)))

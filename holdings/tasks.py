@@ -17,6 +17,7 @@ from holdings.selectors import reconciliation as reconciliation_selectors
 from holdings.selectors import seals
 from holdings.services import (
     fair_value,
+    loan_ltv,
     loans,
     prices,
     production,
@@ -187,7 +188,7 @@ def accrue_interest(day: str | None = None) -> dict[str, Any]:
 def check_ltv(day: str | None = None) -> dict[str, Any]:
     """Nightly (and after every price import): each loan's LTV against its tiers."""
     on = _day(day, timezone.now().date() - timedelta(days=1))
-    crossings = loans.loans_check_ltv(as_of=on)
+    crossings = loan_ltv.loans_check_ltv(as_of=on)
     return {
         "as_of": on.isoformat(),
         "crossings": [{"loan": e.loan.code, **e.details} for e in crossings],

@@ -30,7 +30,7 @@ from holdings.models import (
     Remeasurement,
 )
 from holdings.services import bulk
-from holdings.services.loans import loan_check_ltv
+from holdings.services.loan_ltv import loan_check_ltv
 from holdings.services.lots import MOVEMENT_COLUMNS
 from ledger.cancellations import DocumentType, register_document
 from ledger.models import CancellationStatus, JournalEntry

@@ -16,7 +16,16 @@ from typing import Any
 from holdings.errors import ImportFailed
 from holdings.importers.prices import parse_prices
 from holdings.models import BatchStatus, ImportBatch, Loan, LoanEvent, Sale, Statement, Transfer
-from holdings.services import fair_value, loans, prices, production, reconciliation, setup, treasury
+from holdings.services import (
+    fair_value,
+    loan_ltv,
+    loans,
+    prices,
+    production,
+    reconciliation,
+    setup,
+    treasury,
+)
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
 
@@ -66,7 +75,7 @@ def demo_load(
                 events += _treasury_event(event)
             # The nightly jobs of the day.
             loans.loans_accrue(through=day)
-            loans.loans_check_ltv(as_of=day)
+            loan_ltv.loans_check_ltv(as_of=day)
         for remeasurement in fair_value.remeasure_all(as_of=_month_end(month)):
             say(
                 f"{month}: {remeasurement.commodity_id} remeasured, adjustment "
@@ -158,7 +167,7 @@ def _treasury_event(event: dict[str, Any]) -> int:
     if kind == "settlement":  # released, sold and repaid together: LTV checked at the end
         if all(_recorded(part) for part in event["events"]):
             return 0
-        with loans.settlement():
+        with loan_ltv.settlement():
             return sum(_treasury_event(part) for part in event["events"])
     if _recorded(event):
         return 0

@@ -72,7 +72,7 @@ def prices_import(*, quotes: Sequence[PriceQuote], file_name: str = "prices") ->
 
 
 def _check_loans(on: date) -> None:
-    from holdings.services.loans import loans_check_ltv
+    from holdings.services.loan_ltv import loans_check_ltv
 
     loans_check_ltv(as_of=on)
 

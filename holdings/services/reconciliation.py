@@ -42,17 +42,17 @@ from holdings.models import (
     Wallet,
 )
 from holdings.selectors import production
+from holdings.selectors.integrity import check_internal
 from holdings.selectors.reconciliation import (
     KINDS,
     Context,
     Finding,
-    _run_scales,
     chain_source,
-    check_internal,
     check_loans,
     check_payouts,
     check_pools,
     check_wallets,
+    run_scales,
 )
 from holdings.services.alerts import alert_approvers
 from ledger.models import Commodity
@@ -92,14 +92,14 @@ def reconcile(
         client, error = chain, None
     context = Context(as_of=as_of, chain=client, chain_error=error)
     runs = []
-    token = _run_scales.set(dict(Commodity.objects.values_list("code", "decimal_places")))
+    token = run_scales.set(dict(Commodity.objects.values_list("code", "decimal_places")))
     try:
         for kind in wanted:
             started = timezone.now()
             findings = CHECKS[kind](context)
             runs.append(_save(kind, as_of, findings, started, created_by))
     finally:
-        _run_scales.reset(token)
+        run_scales.reset(token)
     _alert(runs)
     return runs
 

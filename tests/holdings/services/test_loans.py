@@ -11,7 +11,7 @@ from holdings.errors import HoldingsError
 from holdings.models import Loan, LoanEvent, LoanEventKind
 from holdings.selectors import loans as loans_selectors
 from holdings.selectors import lots
-from holdings.services import fair_value, loans, prices, setup
+from holdings.services import fair_value, loan_ltv, loans, prices, setup
 from ledger import selectors as ledger_selectors
 from ledger.models import JournalEntry
 from tests.holdings.services.test_treasury import OPENING
@@ -95,7 +95,7 @@ def test_each_ltv_tier_crossing_is_recorded_once(world):
     # 2 BTC at 102,000: 0.7353, margin call.
     loans.loan_release(loan=loan, units=D("1"), to_wallet="COLD-1", on=date(2026, 1, 3))
     assert tiers() == ["margin_call"]
-    assert loans.loan_check_ltv(loan=loan, as_of=date(2026, 1, 3)) is None
+    assert loan_ltv.loan_check_ltv(loan=loan, as_of=date(2026, 1, 3)) is None
     # 1.9 BTC at 103,000: 0.7665, still a margin call: nothing new.
     loans.loan_release(loan=loan, units=D("0.1"), to_wallet="COLD-1", on=date(2026, 1, 4))
     assert tiers() == ["margin_call"]
@@ -104,7 +104,7 @@ def test_each_ltv_tier_crossing_is_recorded_once(world):
     assert top_up.details["top_up"] is True
     assert tiers() == ["margin_call", "ok"]
     # Checking an earlier day again (a reload, a late price) compares with that day's tier.
-    assert loans.loan_check_ltv(loan=loan, as_of=date(2026, 1, 4)) is None
+    assert loan_ltv.loan_check_ltv(loan=loan, as_of=date(2026, 1, 4)) is None
     assert tiers() == ["margin_call", "ok"]
     status = loans_selectors.loan_status(loan=loan, as_of=date(2026, 1, 5))
     assert (status.collateral_units, status.ltv, status.tier) == (D("2.9"), D("0.4973"), "ok")
@@ -212,7 +212,7 @@ def test_events_settled_together_check_ltv_once_at_the_end(world):
     loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 1))
     loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))
 
-    with loans.settlement():
+    with loan_ltv.settlement():
         loans.loan_release(loan=loan, units=D("2"), to_wallet="COLD-1", on=date(2026, 1, 2))
         # 1 BTC at 101,000 against 150,000.00 would be a liquidation, were it checked now.
         assert not loan.events.filter(kind=LoanEventKind.TIER).exists()
@@ -222,7 +222,7 @@ def test_events_settled_together_check_ltv_once_at_the_end(world):
     assert not loan.events.filter(kind=LoanEventKind.TIER).exists()
     assert loans_selectors.loan_status(loan=loan, as_of=date(2026, 1, 2)).ltv == D("0.4950")
     # Had it stood at a tier at the end, that is recorded once.
-    with loans.settlement():
+    with loan_ltv.settlement():
         loans.loan_release(loan=loan, units=D("0.3"), to_wallet="COLD-1", on=date(2026, 1, 3))
     assert [e.details["tier"] for e in loan.events.filter(kind=LoanEventKind.TIER)] == [
         "margin_call"
@@ -235,7 +235,7 @@ def test_a_settlement_that_fails_writes_nothing(world):
     loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
     loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 1))
     before = LoanEvent.objects.count()
-    with pytest.raises(HoldingsError), loans.settlement():
+    with pytest.raises(HoldingsError), loan_ltv.settlement():
         loans.loan_release(loan=loan, units=D("1"), to_wallet="COLD-1", on=date(2026, 1, 2))
         loans.loan_repay(loan=loan, amount=D("1.00"), on=date(2026, 1, 2))
     assert LoanEvent.objects.count() == before

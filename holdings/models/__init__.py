@@ -1,0 +1,111 @@
+"""The miner's world: sites, pools, pool sub-accounts, wallets, prices, production, lots,
+the treasury's documents, loans and reconciliation, one module per domain.
+
+Everything here that moves value posts through ledger.services; these tables keep what the
+ledger cannot: where BTC came from, the raw records the pools sent, the prices used, and
+the lots (acquisition date and cost) that the ledger's balances are made of.
+"""
+
+from __future__ import annotations
+
+from holdings.models.fair_value import (
+    Remeasurement,
+)
+from holdings.models.fields import (
+    CODE_VALIDATOR,
+)
+from holdings.models.loans import (
+    DayCount,
+    Loan,
+    LoanEvent,
+    LoanEventKind,
+)
+from holdings.models.lots import (
+    Lot,
+    LotMovement,
+    LotMovementKind,
+    LotOrigin,
+)
+from holdings.models.prices import (
+    Price,
+)
+from holdings.models.production import (
+    BatchStatus,
+    ImportBatch,
+    Payout,
+    ProductionRecord,
+)
+from holdings.models.reconciliation import (
+    BREAK_STATUSES,
+    UNCHECKED_STATUSES,
+    BalanceStatementLine,
+    ItemStatus,
+    LoanStatementLine,
+    ReconciliationItem,
+    ReconciliationKind,
+    ReconciliationRun,
+    ReconciliationStatus,
+    Statement,
+    StatementKind,
+    StatementUpload,
+)
+from holdings.models.requests import (
+    RequestKey,
+)
+from holdings.models.setup import (
+    ImportSource,
+    Pool,
+    PoolAccount,
+    PoolKind,
+    Site,
+    Wallet,
+    WalletAddress,
+)
+from holdings.models.treasury import (
+    Disposal,
+    ReliefMethod,
+    Sale,
+    Transfer,
+)
+
+__all__ = [
+    "BREAK_STATUSES",
+    "CODE_VALIDATOR",
+    "UNCHECKED_STATUSES",
+    "BalanceStatementLine",
+    "BatchStatus",
+    "DayCount",
+    "Disposal",
+    "ImportBatch",
+    "ImportSource",
+    "ItemStatus",
+    "Loan",
+    "LoanEvent",
+    "LoanEventKind",
+    "LoanStatementLine",
+    "Lot",
+    "LotMovement",
+    "LotMovementKind",
+    "LotOrigin",
+    "Payout",
+    "Pool",
+    "PoolAccount",
+    "PoolKind",
+    "Price",
+    "ProductionRecord",
+    "ReconciliationItem",
+    "ReconciliationKind",
+    "ReconciliationRun",
+    "ReconciliationStatus",
+    "ReliefMethod",
+    "Remeasurement",
+    "RequestKey",
+    "Sale",
+    "Site",
+    "Statement",
+    "StatementKind",
+    "StatementUpload",
+    "Transfer",
+    "Wallet",
+    "WalletAddress",
+]

@@ -10,7 +10,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from holdings.importers.common import PoolApiError
+from holdings.importers.clients import PoolApiError
 from holdings.selectors import lots as lots_selectors
 from holdings.selectors import production as production_selectors
 from holdings.selectors import reconciliation as reconciliation_selectors

@@ -15,15 +15,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from holdings.importers.common import (
+from holdings.importers.clients import (
     DEFAULT_TIMEOUT,
     MAX_PAGES,
     Credentials,
-    Fields,
     JsonApi,
     NonceClock,
     PoolApiError,
     coded_data,
+)
+from holdings.importers.common import (
+    Fields,
     document_rows,
     finish,
     is_earning_row,

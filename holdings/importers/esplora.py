@@ -30,7 +30,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from holdings.importers.common import DEFAULT_TIMEOUT, MAX_PAGES, PoolApiError, decode_json
+from holdings.importers.clients import DEFAULT_TIMEOUT, MAX_PAGES, PoolApiError
+from holdings.importers.common import decode_json
 from ledger.money import EXACT
 
 SOURCE = "Esplora"

@@ -14,22 +14,24 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from holdings.importers.common import (
+from holdings.importers.clients import (
     DEFAULT_TIMEOUT,
     Credentials,
-    Fields,
     JsonApi,
     PoolApiError,
+    key_header,
+    provider_message,
+)
+from holdings.importers.common import (
+    Fields,
     decode_json,
     document_rows,
     finish,
     join_json_array,
     jsonable,
-    key_header,
     load_json,
     midnight,
     object_fields,
-    provider_message,
     to_decimal,
 )
 from holdings.importers.records import Earning, ImportFileError, ParseContext, ParsedFile, Payout

@@ -9,20 +9,15 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from urllib.parse import quote
 
-from holdings.importers.common import (
+from holdings.importers.clients import (
     DEFAULT_TIMEOUT,
     Credentials,
-    Fields,
     JsonApi,
     PoolApiError,
-    finish,
-    jsonable,
     key_header,
-    load_json,
-    object_fields,
     provider_message,
-    unix_ms,
 )
+from holdings.importers.common import Fields, finish, jsonable, load_json, object_fields, unix_ms
 from holdings.importers.records import Earning, ImportFileError, ParseContext, ParsedFile
 
 POOL = "Foundry"

@@ -12,16 +12,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from holdings.importers.common import (
-    DEFAULT_TIMEOUT,
-    MAX_PAGES,
-    Fields,
-    JsonApi,
-    PoolApiError,
-    midnight,
-    object_fields,
-    read_csv,
-)
+from holdings.importers.clients import DEFAULT_TIMEOUT, MAX_PAGES, JsonApi, PoolApiError
+from holdings.importers.common import Fields, midnight, object_fields, read_csv
 from holdings.importers.records import ImportFileError, PriceQuote
 
 PRICE_COLUMNS = ("timestamp", "base", "quote", "price", "source")

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Protocol
 
 from holdings.importers import antpool, f2pool, foundry, generic_csv, viabtc
-from holdings.importers.common import DEFAULT_TIMEOUT, Credentials
+from holdings.importers.clients import DEFAULT_TIMEOUT, Credentials
 from holdings.importers.records import ParseContext, ParsedFile
 
 SOURCES = ("f2pool", "viabtc", "antpool", "foundry", "csv")

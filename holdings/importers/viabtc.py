@@ -11,20 +11,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from holdings.importers.common import (
+from holdings.importers.clients import (
     DEFAULT_TIMEOUT,
     MAX_PAGES,
     Credentials,
-    Fields,
     JsonApi,
     PoolApiError,
     coded_data,
+    key_header,
+)
+from holdings.importers.common import (
+    Fields,
     document_rows,
     finish,
     is_earning_row,
     join_json_array,
     jsonable,
-    key_header,
     load_json,
     saved_coded_data,
 )

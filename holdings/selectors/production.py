@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from holdings import chart
 from holdings.errors import InvalidSetup
-from holdings.importers.common import Credentials
+from holdings.importers.clients import Credentials
 from holdings.models import (
     BatchStatus,
     ImportBatch,

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from holdings.errors import HoldingsError, ImportFailed, InvalidSetup
 from holdings.importers import f2pool
-from holdings.importers.common import PoolApiError
+from holdings.importers.clients import PoolApiError
 from holdings.importers.esplora import (
     EsploraClient,
 )

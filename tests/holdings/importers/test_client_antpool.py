@@ -12,7 +12,7 @@ import pytest
 from werkzeug import Request, Response
 
 from holdings.importers import antpool
-from holdings.importers.common import Credentials, PoolApiError
+from holdings.importers.clients import Credentials, PoolApiError
 from holdings.importers.records import ParseContext
 
 PATH = "/api/paymentHistoryV2.htm"

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from holdings.importers.common import PoolApiError
+from holdings.importers.clients import PoolApiError
 from holdings.importers.prices import CoinMetricsClient
 
 PATH = "/v4/timeseries/asset-metrics"

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from holdings.importers.common import PoolApiError
+from holdings.importers.clients import PoolApiError
 from holdings.importers.esplora import (
     PAGE_SIZE,
     AddressBalance,

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from holdings.importers import f2pool
-from holdings.importers.common import Credentials, PoolApiError
+from holdings.importers.clients import Credentials, PoolApiError
 from holdings.importers.records import ParseContext
 
 PATH = "/v2/assets/transactions/list"

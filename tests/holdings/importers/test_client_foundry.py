@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from holdings.importers import foundry
-from holdings.importers.common import Credentials, PoolApiError
+from holdings.importers.clients import Credentials, PoolApiError
 from holdings.importers.records import ParseContext
 
 SAMPLES = Path(__file__).resolve().parents[3] / "fixtures" / "samples"

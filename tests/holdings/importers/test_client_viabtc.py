@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from holdings.importers import viabtc
-from holdings.importers.common import Credentials, PoolApiError
+from holdings.importers.clients import Credentials, PoolApiError
 from holdings.importers.records import ParseContext
 
 PROFIT = "/res/openapi/v1/profit/history"

@@ -8,10 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from holdings.importers.clients import Credentials, PoolApiError
 from holdings.importers.common import (
-    Credentials,
     Fields,
-    PoolApiError,
     collapse,
     join_json_array,
     jsonable,

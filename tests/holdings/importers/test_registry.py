@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from holdings.importers import antpool, f2pool, foundry, registry, viabtc
-from holdings.importers.common import Credentials
+from holdings.importers.clients import Credentials
 from holdings.importers.records import ParseContext
 
 SAMPLES = Path(__file__).resolve().parents[3] / "fixtures" / "samples"

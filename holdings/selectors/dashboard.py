@@ -2,7 +2,7 @@
 
 No side effects, like holdings.selectors. Every figure is an exact Decimal from the ledger's
 roll-ups (balances at the end of a day, UTC) or from the holdings tables; charts and
-formatting happen elsewhere (holdings.charts, the admin site).
+formatting happen elsewhere (holdings.admin.charts, the admin site).
 
 Each panel is one function of the date (`as_of`) and of the window the charts cover:
 `dashboard()` gathers them. A new panel (reconciliations, once they are run) is one more

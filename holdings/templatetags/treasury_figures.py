@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django import template
 
-from holdings import charts
+from holdings.admin import charts
 
 register = template.Library()
 

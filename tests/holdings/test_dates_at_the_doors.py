@@ -302,8 +302,9 @@ def test_the_admin_answers_400_or_a_form_error_never_500(
 def test_the_admin_forms_refuse_dates_outside_the_books_on_their_field(
     running_loan,  # noqa: F811
 ):
-    from holdings.admin_reconciliation import ReconcileForm
-    from holdings.forms import LoanEventRecordForm, SaleRecordForm, TransferRecordForm
+    from holdings.admin.forms.loans import LoanEventRecordForm
+    from holdings.admin.forms.reconciliation import ReconcileForm
+    from holdings.admin.forms.treasury import SaleRecordForm, TransferRecordForm
 
     far = {
         "on": "9999-12-31",

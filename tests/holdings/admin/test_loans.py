@@ -111,7 +111,7 @@ def test_a_loans_page_shows_its_terms_status_and_events(as_role, running_loan):
 
 def test_the_status_shows_the_figures_when_there_is_a_price(as_role, running_loan, monkeypatch):
     noon = datetime(2026, 1, 2, 12, tzinfo=UTC)
-    monkeypatch.setattr("holdings.admin.timezone.now", lambda: noon)
+    monkeypatch.setattr("holdings.admin.loans.timezone.now", lambda: noon)
     page = as_role("staff").get(url("loan_change", running_loan.pk)).content.decode()
     for text in ("303,000.00", "0.4950", "101000.00", "<td>ok</td>"):
         assert text in page, text

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from holdings import charts
+from holdings.admin import charts
 from holdings.models import ImportBatch, Loan
 from holdings.selectors import dashboard
 from holdings.selectors import loans as loans_selectors

@@ -9,8 +9,6 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
@@ -22,14 +20,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from holdings import tasks
-from holdings.admin import REFRESH_SECONDS, EvidenceUploadAdmin, ImportBatchAdmin, link
+from holdings.admin.base import REFRESH_SECONDS, EvidenceUploadAdmin, link
+from holdings.admin.forms.reconciliation import ReconcileForm, StatementUploadForm
+from holdings.admin.production import ImportBatchAdmin
 from holdings.models import (
     BalanceStatementLine,
     BatchStatus,
     ItemStatus,
     LoanStatementLine,
     ReconciliationItem,
-    ReconciliationKind,
     ReconciliationRun,
     ReconciliationStatus,
     Statement,
@@ -37,8 +36,6 @@ from holdings.models import (
     StatementUpload,
 )
 from holdings.services import reconciliation, statement_uploads
-from holdings.services.production import size_text, too_large
-from ledger.dates import validate_report_date
 from ledger.errors import LedgerError
 from ledger.forms import add_service_error
 
@@ -65,45 +62,6 @@ def status_badge(status: str, label: str) -> str:
     return format_html(
         '<strong style="color: {}">{}</strong>', STATUS_COLOURS.get(status, "inherit"), label
     )
-
-
-class ReconcileForm(forms.Form):
-    as_of = forms.DateField(
-        label="Day (UTC)",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="The UTC day to reconcile, at its end.",
-        validators=[validate_report_date],
-    )
-    kinds = forms.MultipleChoiceField(
-        choices=ReconciliationKind.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Leave all unticked to run every kind.",
-    )
-
-
-class StatementUploadForm(forms.Form):
-    kind = forms.ChoiceField(
-        choices=StatementKind.choices,
-        help_text=(
-            "Custodian or pool balances: columns date,account,commodity,balance (the account "
-            "is a wallet's or a pool account's code). Lender: date,loan,commodity,"
-            "principal_outstanding,accrued_interest,collateral_units."
-        ),
-    )
-    file = forms.FileField(label="Statement (CSV)")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        limit = size_text(settings.STATEMENT_UPLOAD_MAX_BYTES)
-        self.fields["file"].help_text = f"All or nothing, at most {limit}."
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        refused = too_large(upload.name, upload.size, settings.STATEMENT_UPLOAD_MAX_BYTES)
-        if refused:
-            raise forms.ValidationError(refused + ".")
-        return upload
 
 
 class ReadOnlyInline(admin.TabularInline):

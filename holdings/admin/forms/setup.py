@@ -1,0 +1,172 @@
+"""Forms of the set-up: a pool account or a wallet added (the service asked first, see
+holdings.admin.forms) or changed, a wallet's new address; and the active wallets that the
+treasury's and the loans' forms choose from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from holdings import chart
+from holdings.models import ImportSource, PoolAccount, Wallet, WalletAddress
+from holdings.services import setup
+from ledger.forms import add_service_error, service_refusal
+from ledger.models import Account, Commodity
+
+
+def _pool_commodities() -> Any:
+    return Commodity.objects.filter(code__in=list(chart.POOL_RECEIVABLES)).order_by("code")
+
+
+def _wallet_commodities() -> Any:
+    return Commodity.objects.filter(code__in=list(chart.WALLET_PARENTS)).order_by("code")
+
+
+def _wallet_parent_choices() -> list[tuple[str, str]]:
+    codes = [code for parents in chart.WALLET_PARENTS.values() for code in parents]
+    names = dict(Account.objects.filter(code__in=codes).values_list("code", "name"))
+    return [(code, f"{code} {names.get(code, '')}".strip()) for code in codes]
+
+
+# --- pool accounts -----------------------------------------------------------------------
+
+
+class PoolAccountAddForm(forms.ModelForm):
+    """A new pool sub-account: holdings.services.setup.pool_account_create also opens its
+    receivable account under the pool receivables of its commodity."""
+
+    source = forms.ChoiceField(
+        required=False,
+        choices=[("", "The pool's own format"), *ImportSource.choices],
+        help_text="The format of its files; blank: the pool's kind (generic CSV for others).",
+    )
+
+    class Meta:
+        model = PoolAccount
+        fields = (
+            "code",
+            "pool",
+            "name",
+            "site",
+            "commodity",
+            "source",
+            "api_user",
+            "api_key_env",
+            "api_secret_env",
+            "fetch_daily",
+        )
+        help_texts = {
+            "code": "Letters, digits, '.', '_' or '-'. Its receivable account is "
+            "<receivables>-<code>.",
+            "api_key_env": "The name of the variable, never the key itself.",
+            "api_secret_env": "The name of the variable, never the secret itself.",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        commodity = self.fields.get("commodity")
+        if isinstance(commodity, forms.ModelChoiceField):
+            commodity.queryset = _pool_commodities()
+            commodity.initial = "BTC"
+
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "code": data["code"],
+            "pool": data["pool"],
+            "name": data["name"],
+            "commodity": data["commodity"].code,
+            "source": data.get("source") or None,
+            "site": data.get("site"),
+            "api_user": data.get("api_user") or "",
+            "api_key_env": data.get("api_key_env") or "",
+            "api_secret_env": data.get("api_secret_env") or "",
+            "fetch_daily": bool(data.get("fetch_daily")),
+        }
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and not self.errors:
+            refusal = service_refusal(lambda: setup.pool_account_create(**self.service_arguments()))
+            if refusal is not None:
+                add_service_error(self, refusal)
+
+
+class PoolAccountChangeForm(forms.ModelForm):
+    """What may change on a pool account. Its code, pool, commodity and format stay: its
+    receivable account and its imported records depend on them."""
+
+    class Meta:
+        model = PoolAccount
+        fields = (
+            "name",
+            "site",
+            "api_user",
+            "api_key_env",
+            "api_secret_env",
+            "fetch_daily",
+            "is_active",
+        )
+
+
+# --- wallets -----------------------------------------------------------------------------
+
+
+class WalletAddForm(forms.ModelForm):
+    """A new wallet: holdings.services.setup.wallet_create also opens its ledger account."""
+
+    parent_account = forms.ChoiceField(
+        choices=(),
+        help_text="Where its ledger account sits: cold storage, hot wallets, or pledged as "
+        "collateral (restricted).",
+    )
+
+    class Meta:
+        model = Wallet
+        fields = ("code", "name", "custodian", "commodity", "parent_account")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["parent_account"].choices = _wallet_parent_choices()  # type: ignore[attr-defined]
+        commodity = self.fields.get("commodity")
+        if isinstance(commodity, forms.ModelChoiceField):
+            commodity.queryset = _wallet_commodities()
+            commodity.initial = "BTC"
+
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "code": data["code"],
+            "name": data["name"],
+            "commodity": data["commodity"].code,
+            "parent_account": data["parent_account"],
+            "custodian": data.get("custodian") or "",
+        }
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if self.is_bound and not self.errors:
+            refusal = service_refusal(lambda: setup.wallet_create(**self.service_arguments()))
+            if refusal is not None:
+                add_service_error(self, refusal)
+
+
+class WalletChangeForm(forms.ModelForm):
+    class Meta:
+        model = Wallet
+        fields = ("name", "custodian", "is_active")
+
+
+class WalletAddressForm(forms.ModelForm):
+    """A new address of a wallet, added by holdings.services.setup.wallet_address_add."""
+
+    class Meta:
+        model = WalletAddress
+        fields = ("address", "label")
+        widgets = {"address": forms.TextInput(attrs={"size": 70})}
+
+
+def active_wallets() -> Any:
+    """The active wallets, by code, that a form chooses from."""
+    return Wallet.objects.filter(is_active=True).select_related("commodity").order_by("code")

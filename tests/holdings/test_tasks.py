@@ -23,7 +23,7 @@ from holdings.tasks import (
     verify_lots,
 )
 
-from .conftest import ADDRESS, f2pool_file, run_import
+from tests.holdings.conftest import ADDRESS, f2pool_file, run_import
 
 D = Decimal
 

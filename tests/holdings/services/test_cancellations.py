@@ -327,7 +327,7 @@ def test_a_lot_given_back_by_a_cancellation_is_not_taken_before_it(
 ):
     """Lot A is sold whole on 01-01 and the sale cancelled the same day: a sale dated 12-31
     cannot take lot A, which the journal's order empties at the 01-01 sale, and takes lot B."""
-    from .beancount_checks import export_text, load_checked
+    from tests.holdings.beancount_checks import export_text, load_checked
 
     setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     _lot_a, lot_b = Lot.objects.filter(account__code="1210-COLD-1").order_by("acquired_at")

@@ -1,0 +1,80 @@
+"""Reads of the ledger. No side effects.
+
+One module per domain: balances (as of a date, the trial balance, movements per day),
+statements (an account's postings and detail, the journal, the balance sheet, the income
+statement), integrity (what the ledger checks about itself) and verification (the sealed
+journal checked). The rest of the code reads through this package.
+"""
+
+from ledger.sealing import ChainVerification, JournalBreak
+from ledger.selectors.balances import (
+    Balance,
+    TrialBalance,
+    account_balance,
+    balances,
+    daily_movements,
+    subtree_ids,
+    trial_balance,
+)
+from ledger.selectors.integrity import (
+    IntegrityReport,
+    account_first_day_below_zero,
+    accounts_below_zero,
+    ledger_integrity,
+    rollup_differences,
+)
+from ledger.selectors.statements import (
+    AccountDetail,
+    AccountStatement,
+    BalanceSheet,
+    IncomeStatement,
+    StatementLine,
+    StatementSection,
+    account_detail,
+    account_postings,
+    balance_sheet,
+    closed_through,
+    entries,
+    income_statement,
+    presented,
+)
+from ledger.selectors.verification import (
+    BREAK_REASONS,
+    JournalVerification,
+    break_reasons,
+    journal_verify,
+)
+
+__all__ = [
+    "BREAK_REASONS",
+    "AccountDetail",
+    "AccountStatement",
+    "Balance",
+    "BalanceSheet",
+    "ChainVerification",
+    "IncomeStatement",
+    "IntegrityReport",
+    "JournalBreak",
+    "JournalVerification",
+    "StatementLine",
+    "StatementSection",
+    "TrialBalance",
+    "account_balance",
+    "account_detail",
+    "account_first_day_below_zero",
+    "account_postings",
+    "accounts_below_zero",
+    "balance_sheet",
+    "balances",
+    "break_reasons",
+    "closed_through",
+    "daily_movements",
+    "entries",
+    "income_statement",
+    "journal_verify",
+    "ledger_integrity",
+    "presented",
+    "rollup_differences",
+    "subtree_ids",
+    "trial_balance",
+]

@@ -22,7 +22,6 @@ from holdings.tasks import (
     resume_stalled_imports,
     verify_lots,
 )
-
 from tests.holdings.conftest import ADDRESS, f2pool_file, run_import
 
 D = Decimal

@@ -10,7 +10,7 @@ import django_filters
 from django import forms
 from django_filters.fields import ModelChoiceField
 
-from holdings.api.serializers import HOLDINGS_CODE_PATTERN
+from holdings.api.serializers.common import HOLDINGS_CODE_PATTERN
 from holdings.models import (
     BatchStatus,
     ImportBatch,

@@ -380,12 +380,10 @@ class EntriesQuerySerializer(serializers.Serializer):
 
 # --- output ------------------------------------------------------------------------------
 
-QUANTITY_OUT = extend_schema_field(
-    {"type": "string", "example": "1.50000000", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
-)
-USD_OUT = extend_schema_field(
-    {"type": "string", "example": "95000.00", "pattern": r"^-?[0-9]+\.[0-9]{2}$"}
-)
+QUANTITY_SCHEMA = {"type": "string", "example": "1.50000000", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
+USD_SCHEMA = {"type": "string", "example": "95000.00", "pattern": r"^-?[0-9]+\.[0-9]{2}$"}
+QUANTITY_OUT = extend_schema_field(QUANTITY_SCHEMA)
+USD_OUT = extend_schema_field(USD_SCHEMA)
 
 
 class CommoditySerializer(serializers.ModelSerializer):

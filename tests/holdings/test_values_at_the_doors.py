@@ -58,7 +58,7 @@ def test_a_transfer_with_a_bad_txid_is_refused_naming_it(running_loan, api_clien
 
 @pytest.mark.django_db
 def test_a_transfer_txid_in_upper_case_is_stored_lower_case(world, api_client_for):
-    from holdings.api.serializers import TransferCreateSerializer
+    from holdings.api.serializers.treasury import TransferCreateSerializer
 
     body = TransferCreateSerializer(data={**TRANSFER, "txid": "AB" * 32})
     assert body.is_valid(), body.errors

@@ -11,7 +11,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from holdings.api.serializers import ImportErrorSerializer
+from holdings.api.serializers.common import ImportErrorSerializer
 from holdings.models import (
     ReconciliationItem,
     ReconciliationKind,

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from holdings import tasks
 from holdings.api.filters import ReconciliationRunFilter, StatementFilter
-from holdings.api.reconciliation_serializers import (
+from holdings.api.serializers.reconciliation import (
     ReconcileSerializer,
     ReconciliationRunDetailSerializer,
     ReconciliationRunSerializer,
@@ -27,7 +27,7 @@ from holdings.api.reconciliation_serializers import (
     StatementSerializer,
     StatementUploadSerializer,
 )
-from holdings.api.views import LIST_ERRORS, FilteredList, _errors
+from holdings.api.views.common import LIST_ERRORS, FilteredList, errors
 from holdings.models import ReconciliationItem, ReconciliationRun, Statement, StatementUpload
 from holdings.services import reconciliation, statement_uploads
 from holdings.services.production import size_text
@@ -73,7 +73,7 @@ class ReconciliationList(FilteredList):
             201: OpenApiResponse(
                 ReconciliationRunDetailSerializer(many=True), description="The runs, with items."
             ),
-            **_errors(400, 401, 403),
+            **errors(400, 401, 403),
         },
     )
     def post(self, request: Request) -> Response:
@@ -102,7 +102,7 @@ class ReconciliationDetail(LedgerView, generics.RetrieveAPIView):
     @extend_schema(
         operation_id="reconciliations_retrieve",
         summary="One reconciliation run with every item: breaks first",
-        responses={200: ReconciliationRunDetailSerializer, **_errors(401, 403, 404)},
+        responses={200: ReconciliationRunDetailSerializer, **errors(401, 403, 404)},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -176,7 +176,7 @@ class StatementListCreate(FilteredList):
                 description="The same file (kind and SHA-256) was uploaded already: the "
                 "upload that keeps it; nothing new is stored.",
             ),
-            **_errors(400, 401, 403, 415),
+            **errors(400, 401, 403, 415),
             413: OpenApiResponse(ErrorSerializer, description=TOO_LARGE),
         },
     )
@@ -213,7 +213,7 @@ class StatementUploadDetail(LedgerView, generics.RetrieveAPIView):
     @extend_schema(
         operation_id="statements_uploads_retrieve",
         summary="One statement upload: status, the statement kept or the errors",
-        responses={200: StatementUploadSerializer, **_errors(401, 403, 404)},
+        responses={200: StatementUploadSerializer, **errors(401, 403, 404)},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -227,7 +227,7 @@ class StatementDetail(LedgerView, generics.RetrieveAPIView):
     @extend_schema(
         operation_id="statements_retrieve",
         summary="One statement",
-        responses={200: StatementSerializer, **_errors(401, 403, 404)},
+        responses={200: StatementSerializer, **errors(401, 403, 404)},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)

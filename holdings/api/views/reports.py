@@ -1,6 +1,7 @@
-"""The holdings reports auditors pull: the digital asset roll-forward, the price evidence and
-the loan schedule. Read-only, every role reads (the default permission class); JSON by
-default, CSV with `?format=csv` (ledger.api.renderers)."""
+"""The holdings reports: monthly production, realized gains, and those auditors pull: the
+digital asset roll-forward, the price evidence and the loan schedule. Read-only, every role
+reads (the default permission class); JSON by default, CSV with `?format=csv`
+(ledger.api.renderers)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,28 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from holdings.api.report_serializers import (
+from holdings.api.serializers.common import DEFAULT_REPORT_COMMODITY
+from holdings.api.serializers.reports import (
     LoanDaySerializer,
     LoanScheduleQuerySerializer,
     LoanScheduleSerializer,
     PriceEvidenceQuerySerializer,
     PriceUseSerializer,
+    ProductionMonthSerializer,
+    ProductionReportQuerySerializer,
+    ProductionReportSerializer,
+    RealizedGainsQuerySerializer,
+    RealizedGainsReportSerializer,
     RollforwardLineSerializer,
     RollforwardQuerySerializer,
     RollforwardSerializer,
 )
-from holdings.api.serializers import DEFAULT_REPORT_COMMODITY
-from holdings.api.views import _errors, _validated_query
-from holdings.selectors import loans, prices, reports
+from holdings.api.serializers.treasury import DisposalSerializer
+from holdings.api.views.common import errors, validated_query
+from holdings.selectors import loans as loans_selectors
+from holdings.selectors import prices as prices_selectors
+from holdings.selectors import production as production_selectors
+from holdings.selectors import reports as reports_selectors
 from holdings.selectors.loans import FLOWS
 from ledger.api.renderers import (
     FORMAT_PARAMETER,
@@ -36,11 +46,90 @@ from ledger.api.renderers import (
 from ledger.api.views import LedgerView
 from ledger.models import Commodity
 
-REPORT_ERRORS = _errors(400, 401, 403, 404)
+REPORT_ERRORS = errors(400, 401, 403, 404)
 
 
 class ReportView(CSVReportMixin, LedgerView):
     """A read-only report in JSON or CSV."""
+
+
+@extend_schema(tags=["reports"])
+class ProductionReportView(ReportView):
+    serializer_class = ProductionReportSerializer
+    csv_table = CSVTable(name="production", row=ProductionMonthSerializer())
+
+    @extend_schema(
+        operation_id="reports_production",
+        summary="Monthly production in the form miners publish",
+        description=(
+            "One row per month from `start`'s month to `end`'s month (at most 120): mined, "
+            "average per day, units held at month end (restricted shown apart), hashrate, "
+            "and the change from the month before."
+        ),
+        parameters=[ProductionReportQuerySerializer, FORMAT_PARAMETER],
+        responses=report_responses(
+            ProductionReportSerializer, REPORT_ERRORS, "The monthly report."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = validated_query(ProductionReportQuerySerializer, request)
+        commodity = query.get("commodity") or Commodity.objects.get(code=DEFAULT_REPORT_COMMODITY)
+        self.name_csv(commodity.code, query["start"], query["end"])
+        rows = production_selectors.production_report(
+            start=query["start"], end=query["end"], commodity=commodity.code
+        )
+        report = {
+            "commodity": commodity.code,
+            "start": query["start"],
+            "end": query["end"],
+            "results": rows,
+        }
+        return Response(
+            ProductionReportSerializer(report, context={"scale": commodity.decimal_places}).data
+        )
+
+
+@extend_schema(tags=["reports"])
+class RealizedGainsReportView(ReportView):
+    serializer_class = RealizedGainsReportSerializer
+    csv_table = CSVTable(
+        name="realized-gains",
+        row=DisposalSerializer(),
+        label_column="kind",
+        parts=(
+            Rows("results"),
+            Figures(
+                "Total",
+                {
+                    name: f"totals.{name}"
+                    for name in ("units", "cost", "carrying_value", "proceeds", "realized_gain")
+                },
+            ),
+        ),
+    )
+
+    @extend_schema(
+        operation_id="reports_realized_gains",
+        summary="Realized gains: each disposal in a period with the lot it relieved",
+        description=(
+            "Sales and on-chain network fees of one commodity from `start` to `end` (UTC "
+            "dates, both included): per lot relieved, its acquisition, units, cost, carrying "
+            "value, proceeds, the gain against cost, days held and the method, with totals. "
+            "In CSV, the disposals then a Total row."
+        ),
+        parameters=[RealizedGainsQuerySerializer, FORMAT_PARAMETER],
+        responses=report_responses(RealizedGainsReportSerializer, REPORT_ERRORS, "The disposals."),
+    )
+    def get(self, request: Request) -> Response:
+        query = validated_query(RealizedGainsQuerySerializer, request)
+        commodity = query.get("commodity") or Commodity.objects.get(code=DEFAULT_REPORT_COMMODITY)
+        self.name_csv(commodity.code, query["start"], query["end"])
+        report = reports_selectors.realized_gains(
+            start=query["start"], end=query["end"], commodity=commodity.code
+        )
+        return Response(
+            RealizedGainsReportSerializer(report, context={"scale": commodity.decimal_places}).data
+        )
 
 
 @extend_schema(tags=["reports"])
@@ -75,10 +164,10 @@ class RollforwardView(ReportView):
         responses=report_responses(RollforwardSerializer, REPORT_ERRORS, "The roll-forward."),
     )
     def get(self, request: Request) -> Response:
-        query = _validated_query(RollforwardQuerySerializer, request)
+        query = validated_query(RollforwardQuerySerializer, request)
         commodity = query.get("commodity") or Commodity.objects.get(code=DEFAULT_REPORT_COMMODITY)
         self.name_csv(commodity.code, query["start"], query["end"])
-        report = reports.rollforward(
+        report = reports_selectors.rollforward(
             commodity=commodity.code, start=query["start"], end=query["end"]
         )
         context = {"scale": report.scale}
@@ -108,10 +197,10 @@ class PriceEvidenceView(ReportView):
         ),
     )
     def get(self, request: Request) -> Response:
-        query = _validated_query(PriceEvidenceQuerySerializer, request)
+        query = validated_query(PriceEvidenceQuerySerializer, request)
         base = query.get("base")
         self.name_csv(base.code if base else None, query["start"], query["end"])
-        uses = prices.price_evidence(
+        uses = prices_selectors.price_evidence(
             start=query["start"],
             end=query["end"],
             base=base.code if base else None,
@@ -168,9 +257,11 @@ class LoanScheduleView(ReportView):
         responses=report_responses(LoanScheduleSerializer, REPORT_ERRORS, "The schedule."),
     )
     def get(self, request: Request) -> Response:
-        query = _validated_query(LoanScheduleQuerySerializer, request)
+        query = validated_query(LoanScheduleQuerySerializer, request)
         loan = query["loan"]
-        schedule = loans.loan_schedule(loan=loan, start=query.get("start"), end=query.get("end"))
+        schedule = loans_selectors.loan_schedule(
+            loan=loan, start=query.get("start"), end=query.get("end")
+        )
         self.name_csv(loan.code, schedule.start, schedule.end)
         context: dict[str, Any] = {
             "principal_scale": loan.principal_commodity.decimal_places,

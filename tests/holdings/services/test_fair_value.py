@@ -13,7 +13,7 @@ from holdings import chart
 from holdings.errors import RemeasurementError
 from holdings.models import Lot, LotMovement, LotMovementKind
 from holdings.selectors import lots
-from holdings.services import fair_value, treasury
+from holdings.services import fair_value, loans, treasury
 from holdings.valuation import allocate, share
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
@@ -210,3 +210,40 @@ def test_lots_equal_the_journal_on_every_day_whatever_moves_later(world, seed):
     carrying = sum(lot.carrying_value for lot in Lot.objects.filter(quantity__gt=0))
     held = sum(lot.quantity for lot in Lot.objects.filter(quantity__gt=0))
     assert carrying == (held * price_on(JAN[30])).quantize(D("0.01"))
+
+
+@pytest.mark.django_db
+def test_collateral_lent_after_the_date_takes_its_adjustment_to_1490_and_back(world):
+    mined(world, [(1, datetime(2026, 1, 3, 3, tzinfo=UTC), "0.6", ADDRESS)])
+    loan = loans.loan_create(
+        code="L-1",
+        lender="Lender Ltd",
+        principal_commodity="USD",
+        annual_rate=D("0.10"),
+        day_count="ACT/365",
+        start_date=JAN[0],
+        maturity_date=date(2026, 6, 30),
+        warning_ltv=D("0.60"),
+        margin_call_ltv=D("0.70"),
+        liquidation_ltv=D("0.80"),
+    )
+    loans.loan_pledge(
+        loan=loan, units=D("0.55"), from_wallet="HOT-1", on=JAN[5], control="transferred"
+    )
+    loans.loan_release(
+        loan=loan, units=D("0.2"), to_wallet="COLD-1", on=JAN[7], control="transferred"
+    )
+
+    fair_value.remeasure(commodity="BTC", as_of=JAN[1])
+    first, second = allocate(D("500.00"), [D("0.5"), D("0.25")])
+    moved = share(second, D("0.1"), D("0.25"))
+    lent = first + share(moved, D("0.05"), D("0.1"))
+    pledge_fix = JournalEntry.objects.get(kind="fair_value_remeasurement", effective_date=JAN[5])
+    lines = {p.account.code: p.value for p in pledge_fix.postings.select_related("account")}
+    assert lines == {"1290": -lent, "1490": lent}
+    # The release took 0.2 of the 0.5 lot back (FIFO): its share of the 1490 part returns.
+    back = share(first, D("0.2"), D("0.5"))
+    release_fix = JournalEntry.objects.get(kind="fair_value_remeasurement", effective_date=JAN[7])
+    lines = {p.account.code: p.value for p in release_fix.postings.select_related("account")}
+    assert lines == {"1490": -back, "1290": back}
+    lots_equal_journal_every_day()

@@ -68,12 +68,21 @@ def remeasure(*, commodity: Commodity | str, as_of: date, created_by: Any = None
 
 def _remeasure(commodity: Commodity, as_of: date, price: Price, created_by: Any) -> Remeasurement:
     code = commodity.code
+    # The lots that hold units first, in id order: every operation that takes units locks
+    # the lots it takes from, so none moves (nor opens a child) while they are measured.
+    by_id = {
+        lot.pk: lot
+        for lot in Lot.objects.select_for_update()
+        .filter(commodity_id=code, quantity__gt=0)
+        .order_by("pk")
+    }
     moves = later_movements(code, as_of)
     held = _held_at(code, as_of)
-    wanted = set(held) | {move.lot_id for move in moves}
-    by_id = {
-        lot.pk: lot for lot in Lot.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
-    }
+    wanted = (set(held) | {move.lot_id for move in moves}) - set(by_id)
+    by_id.update(
+        (lot.pk, lot)
+        for lot in Lot.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    )
     targets = adjustment_targets(code, by_id.values())
     groups: dict[str, list[int]] = {}
     for lot_id in sorted(held):

@@ -20,9 +20,9 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 
 from holdings.selectors import dashboard
@@ -62,6 +62,18 @@ class TreasuryAdminSite(admin.AdminSite):
 
         bounded = type(base.__name__, (base,), {"get_changelist": get_changelist})
         super().register(model_or_iterable, bounded, **options)
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path("close/", self.admin_view(self.close_view), name="close"),
+            *super().get_urls(),
+        ]
+
+    def close_view(self, request: HttpRequest) -> HttpResponse:
+        """The month-end close (holdings.admin.close)."""
+        from holdings.admin.close import close_view
+
+        return close_view(request, self)
 
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

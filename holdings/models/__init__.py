@@ -8,6 +8,9 @@ the lots (acquisition date and cost) that the ledger's balances are made of.
 
 from __future__ import annotations
 
+from holdings.models.close import (
+    PeriodCloseReview,
+)
 from holdings.models.fair_value import (
     Remeasurement,
 )
@@ -88,6 +91,7 @@ __all__ = [
     "LotMovementKind",
     "LotOrigin",
     "Payout",
+    "PeriodCloseReview",
     "Pool",
     "PoolAccount",
     "PoolKind",

@@ -9,31 +9,34 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Sum
 
 from holdings import chart
 from holdings.errors import RemeasurementError
-from holdings.models import (
-    Lot,
-    LotMovement,
-    LotMovementKind,
-    Price,
-    Remeasurement,
-)
+from holdings.models import Lot, LotMovement, Price, Remeasurement
 from holdings.selectors.prices import price_for
+from holdings.services.fair_value_later import (
+    Correction,
+    adjustment_targets,
+    carry_forward,
+    later_movements,
+)
 from holdings.services.lots import LotPlan
 from holdings.valuation import allocate, cents
-from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
-from ledger.models import Account, Commodity, MeasurementPolicy
+from ledger.models import Commodity, JournalEntry, MeasurementPolicy
 from ledger.services import PostingInput
 
 
 def remeasure(*, commodity: Commodity | str, as_of: date, created_by: Any = None) -> Remeasurement:
-    """Remeasure a commodity's open lots to fair value at the end of `as_of` (ASC 350-60).
+    """Remeasure a commodity's lots to fair value at the end of `as_of` (ASC 350-60).
 
-    The difference between carrying value and units * price goes to the fair value
-    adjustment against 4100, spread over the open lots pro rata by units. Idempotent per
-    commodity and date: a second call returns the first remeasurement.
+    The lots are taken as they stood at the end of `as_of` (summed from their movements), so
+    a month end can be remeasured after the next month's movements. The difference between
+    carrying value and units * price goes to the fair value adjustment against 4100, spread
+    over the lots open at `as_of` pro rata by units; each lot's part then follows its units
+    that left it later (see holdings.services.fair_value_later). Idempotent per commodity and
+    date: a second call returns the first remeasurement.
     """
     code = commodity.code if isinstance(commodity, Commodity) else commodity
     commodity_obj = Commodity.objects.filter(code=code).first()
@@ -59,47 +62,38 @@ def remeasure(*, commodity: Commodity | str, as_of: date, created_by: Any = None
                 f"{as_of} or earlier dates is no longer possible",
                 field="as_of",
             )
-        moved = (
-            LotMovement.objects.filter(lot__commodity_id=code, effective_date__gt=as_of)
-            .exclude(kind=LotMovementKind.REMEASUREMENT)
-            .order_by("-effective_date")
-            .values_list("effective_date", flat=True)
-            .first()
-        )
-        if moved is not None:
-            raise RemeasurementError(
-                f"{code} lots already moved on {moved}, after {as_of}: a remeasurement uses "
-                f"the lots as they stand, so it must be dated on or after the latest movement",
-                field="as_of",
-            )
         price = price_for(base=code, on=as_of)
         return _remeasure(commodity_obj, as_of, price, created_by)
 
 
 def _remeasure(commodity: Commodity, as_of: date, price: Price, created_by: Any) -> Remeasurement:
     code = commodity.code
-    lots = list(
-        Lot.objects.select_for_update().filter(commodity_id=code, quantity__gt=0).order_by("pk")
+    # The lots that hold units first, in id order: every operation that takes units locks
+    # the lots it takes from, so none moves (nor opens a child) while they are measured.
+    by_id = {
+        lot.pk: lot
+        for lot in Lot.objects.select_for_update()
+        .filter(commodity_id=code, quantity__gt=0)
+        .order_by("pk")
+    }
+    moves = later_movements(code, as_of)
+    held = _held_at(code, as_of)
+    wanted = (set(held) | {move.lot_id for move in moves}) - set(by_id)
+    by_id.update(
+        (lot.pk, lot)
+        for lot in Lot.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
     )
-    collateral = Account.objects.filter(code=chart.COLLATERAL_RECEIVABLE).first()
-    collateral_ids = set(ledger_selectors.subtree_ids(collateral)) if collateral else set()
-    groups: dict[str, list[Lot]] = {}
-    for lot in lots:
-        target = (
-            chart.COLLATERAL_ADJUSTMENT
-            if lot.account_id in collateral_ids
-            else chart.FAIR_VALUE_ADJUSTMENT.get(code)
-        )
-        if target is None:
-            raise RemeasurementError(f"no fair value adjustment account for {code} in the chart")
-        groups.setdefault(target, []).append(lot)
+    targets = adjustment_targets(code, by_id.values())
+    groups: dict[str, list[int]] = {}
+    for lot_id in sorted(held):
+        groups.setdefault(targets[lot_id], []).append(lot_id)
 
-    plan = LotPlan()
     postings: list[PostingInput] = []
+    parts: dict[int, Decimal] = {}
     units = carrying = fair = Decimal(0)
     for target, members in groups.items():
-        group_units = sum((lot.quantity for lot in members), Decimal(0))
-        group_carrying = sum((lot.carrying_value for lot in members), Decimal(0))
+        group_units = sum((held[lot_id][0] for lot_id in members), Decimal(0))
+        group_carrying = sum((held[lot_id][1] for lot_id in members), Decimal(0))
         group_fair = cents(group_units * price.price)
         delta = group_fair - group_carrying
         units += group_units
@@ -108,11 +102,10 @@ def _remeasure(commodity: Commodity, as_of: date, price: Price, created_by: Any)
         if delta == 0:
             continue
         postings.append(PostingInput(target, delta, delta))
-        for lot, part in zip(
-            members, allocate(delta, [lot.quantity for lot in members]), strict=True
-        ):
+        weights = [held[lot_id][0] for lot_id in members]
+        for lot_id, part in zip(members, allocate(delta, weights), strict=True):
             if part:
-                plan.adjust(lot, part, entry_index=0, on=as_of)
+                parts[lot_id] = part
     adjustment = fair - carrying
     entry = None
     if postings:
@@ -127,7 +120,22 @@ def _remeasure(commodity: Commodity, as_of: date, price: Price, created_by: Any)
             kind="fair_value_remeasurement",
             created_by=created_by,
         )
-        plan.write([entry])
+        plan = LotPlan()
+        for lot_id, part in parts.items():
+            plan.adjust(by_id[lot_id], part, entry_index=0, on=as_of)
+        units_at = {lot_id: state[0] for lot_id, state in held.items()}
+        carried = carry_forward(parts, moves, units_at, targets)
+        entries = [entry]
+        for correction in carried:
+            index = 0
+            if correction.postings:
+                entries.append(_post_correction(code, as_of, correction, created_by))
+                index = len(entries) - 1
+            # A move between lots of one adjustment account changes no balance: it goes
+            # with the remeasurement's entry.
+            for lot_id, amount in correction.lots:
+                plan.adjust(by_id[lot_id], amount, entry_index=index, on=correction.on)
+        plan.write(entries)
     return Remeasurement.objects.create(
         commodity=commodity,
         as_of=as_of,
@@ -136,8 +144,36 @@ def _remeasure(commodity: Commodity, as_of: date, price: Price, created_by: Any)
         carrying_value_before=carrying,
         fair_value=fair,
         adjustment=adjustment,
-        lots=len(lots),
+        lots=len(held),
         entry=entry,
+        created_by=created_by,
+    )
+
+
+def _held_at(code: str, as_of: date) -> dict[int, tuple[Decimal, Decimal]]:
+    """The lots holding units at the end of `as_of`: units and carrying value, summed from
+    their movements dated on or before it."""
+    rows = (
+        LotMovement.objects.filter(lot__commodity_id=code, effective_date__lte=as_of)
+        .values("lot_id")
+        .annotate(units=Sum("quantity"), cost=Sum("cost"), adjustment=Sum("fair_value_adjustment"))
+        .filter(units__gt=0)
+    )
+    return {row["lot_id"]: (row["units"], row["cost"] + row["adjustment"]) for row in rows}
+
+
+def _post_correction(
+    code: str, as_of: date, correction: Correction, created_by: Any
+) -> JournalEntry:
+    """The entry that moves the adjustment carried by a later entry's units out of its
+    account: to 4100 for a disposal, to another adjustment account for a transfer."""
+    return ledger_services.entry_post(
+        effective_date=correction.on,
+        memo=f"{code} remeasurement at {as_of}: its adjustment on the units entry "
+        f"#{correction.source_sequence} of {correction.on} {correction.reason}",
+        postings=[PostingInput(account, amount, amount) for account, amount in correction.postings],
+        idempotency_key=f"remeasure:{code}:{as_of.isoformat()}:after:{correction.source_id}",
+        kind="fair_value_remeasurement",
         created_by=created_by,
     )
 

@@ -263,3 +263,45 @@ def _tier(loan: Loan, ltv: Decimal | None, debt: Decimal) -> str:
     if ltv >= loan.warning_ltv:
         return "warning"
     return "ok"
+
+
+ALERT_TIERS = ("warning", "margin_call", "liquidation")
+
+
+def loan_tiers(*, as_of: date, queryset: Any = None) -> dict[int, str | None]:
+    """Each loan's LTV tier at the end of `as_of`, as loan_status reads it (None: collateral
+    is held but the day has no price), from the day's balances and prices: three statements
+    whatever the number of loans. `queryset` narrows the loans read."""
+    loan_list = list(
+        (Loan.objects.all() if queryset is None else queryset)
+        .filter(start_date__lte=as_of)
+        .order_by()
+    )
+    if not loan_list:
+        return {}
+    rows = {row.account_id: row for row in ledger_selectors.balances(as_of=as_of)}
+
+    def balance(account_id: int) -> tuple[Decimal, Decimal]:
+        row = rows.get(account_id)
+        return (row.quantity, row.value) if row is not None else (ZERO, ZERO)
+
+    wanted = {loan.collateral_commodity_id for loan in loan_list}
+    at = price_timestamp(as_of)
+    prices = dict(
+        Price.objects.filter(
+            base_id__in=wanted, quote_id=settings.PRICE_QUOTE, timestamp=at
+        ).values_list("base_id", "price")
+    )
+    tiers: dict[int, str | None] = {}
+    for loan in loan_list:
+        debt = -(balance(loan.principal_account_id)[1] + balance(loan.interest_account_id)[1])
+        units = balance(loan.pledged_account_id)[0] + balance(loan.lent_account_id)[0]
+        ltv = None
+        if units:
+            price = prices.get(loan.collateral_commodity_id)
+            if price is None:
+                tiers[loan.pk] = None
+                continue
+            ltv = (debt / cents(units * price)).quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
+        tiers[loan.pk] = _tier(loan, ltv, debt)
+    return tiers

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -237,7 +236,7 @@ class SaleAdmin(RecordAdmin):
         """Record a sale: Preview shows the lots it would relieve and its figures (nothing
         written); Confirm records it through holdings.services.treasury.sale_record."""
         if not self.has_add_permission(request):
-            raise PermissionDenied
+            raise self.add_refusal(request)
         post = request.method == "POST"
         form = SaleRecordForm(request.POST if post else None)
         plan = None
@@ -340,7 +339,7 @@ class TransferAdmin(RecordAdmin):
     ) -> HttpResponse:
         """Record a transfer through holdings.services.treasury.transfer_record."""
         if not self.has_add_permission(request):
-            raise PermissionDenied
+            raise self.add_refusal(request)
         post = request.method == "POST"
         form = TransferRecordForm(request.POST if post else None)
         if post and form.is_valid():

@@ -7,16 +7,33 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 
-from ledger import services
-from ledger.admin.base import RoleAdmin, allowed, entry_label, entry_link, username
+from ledger import selectors, services
+from ledger.admin.base import (
+    RoleAdmin,
+    WaitingFilter,
+    allowed,
+    entry_label,
+    entry_link,
+    refusal,
+    username,
+)
 from ledger.errors import LedgerError
 from ledger.forms import ConfirmForm, RejectJournalForm, add_service_error
 from ledger.models import Cancellation, CancellationStatus
 from ledger.roles import APPROVE_ROLES
+
+
+class CancellationWaitingFilter(WaitingFilter):
+    options = selectors.CANCELLATIONS_WAITING
+
+    def waiting(
+        self, request: HttpRequest, queryset: models.QuerySet, value: str
+    ) -> models.QuerySet:
+        return selectors.waiting_cancellations(queryset, value, user=request.user)
 
 
 @admin.register(Cancellation)
@@ -35,7 +52,7 @@ class CancellationAdmin(RoleAdmin):
         "decided_by",
         "reversal_link",
     )
-    list_filter = ("status",)
+    list_filter = (CancellationWaitingFilter, "status")
     search_fields = ("document", "reason")
     list_select_related = ("entry", "reversal", "requested_by", "decided_by")
     fields = (
@@ -105,7 +122,7 @@ class CancellationAdmin(RoleAdmin):
         self, request: HttpRequest, object_id: str, form: Any, decide: Callable[..., Any]
     ) -> tuple[Cancellation, HttpResponse | None]:
         if not allowed(request.user, self.decide_roles):
-            raise PermissionDenied
+            raise refusal("Deciding a cancellation", self.decide_roles)
         cancellation = self.get_object(request, unquote(object_id))
         if cancellation is None:
             raise Http404(f"no cancellation {object_id}")

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.db import connection
+
 from holdings.models import (
     BatchStatus,
     ImportBatch,
@@ -62,11 +64,24 @@ def worklist(*, user: Any, today: date) -> Worklist:
     return Worklist(
         today=today,
         ledger=ledger_selectors.waiting_counts(user=user, today=today),
-        failed_imports=ImportBatch.objects.filter(status=BatchStatus.FAILED).count(),
-        failed_uploads=StatementUpload.objects.filter(status=BatchStatus.FAILED).count(),
+        **failures(),
         breaks=latest_breaks(as_of=today),
         ltv_alerts=ltv_alerts(as_of=today),
     )
+
+
+def failures() -> dict[str, int]:
+    """How many import batches and statement uploads failed: one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT (SELECT count(*) FROM {ImportBatch._meta.db_table} WHERE status = %(failed)s),
+                   (SELECT count(*) FROM {StatementUpload._meta.db_table} WHERE status = %(failed)s)
+            """,
+            {"failed": BatchStatus.FAILED.value},
+        )
+        imports, uploads = cursor.fetchone()
+    return {"failed_imports": imports, "failed_uploads": uploads}
 
 
 def latest_runs(*, as_of: date) -> list[ReconciliationRun]:

@@ -186,7 +186,7 @@ def test_loans_past_ok_today_are_alerts_with_the_tier_loan_status_gives(
     fine = make_loan("L-OK", units="0.5", draw="10000.00")
     idle = make_loan("L-IDLE", units="", draw="")
 
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):  # the loans with their price, the balances
         tiers = loan_selectors.loan_tiers(as_of=TODAY)
     for loan in (warning, liquidation, fine, idle):
         assert tiers[loan.pk] == loan_selectors.loan_status(loan=loan, as_of=TODAY).tier
@@ -219,7 +219,7 @@ def test_the_worklist_reads_in_a_handful_of_statements(
         journal(people["staff"], submit=True)
     run_import("f2pool", b"{not json", file_name="broken.json")
     # However many loans, journals and failures: a statement per kind of item.
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(6):
         work = worklist.worklist(user=people["approver"], today=TODAY)
     assert work.ledger["journals_approval"] == 4
     assert work.ltv_alerts == {"liquidation": 4}

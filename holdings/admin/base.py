@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from holdings.models import Price
-from ledger.admin import RoleAdmin, allowed, refusal
+from ledger.admin import RoleAdmin, allowed, refusal, utc_time
 from ledger.money import VALUE_PLACES, to_scale
 from ledger.roles import OPERATE_ROLES
 
@@ -62,7 +62,7 @@ def price_text(price: Price | None) -> SafeString | str:
         f"{price.price:f}",
         price.quote_id,
         price.source,
-        f"{price.timestamp:%Y-%m-%dT%H:%M:%SZ}",
+        utc_time(price.timestamp),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -35,6 +35,13 @@ T = TypeVar("T")
 
 def utc_today() -> date:
     return timezone.now().date()  # USE_TZ: now() is aware UTC
+
+
+def utc_time(moment: datetime | None) -> str:
+    """A moment as the admin writes one (settings.DATETIME_FORMAT): 2026-01-31 08:00 UTC."""
+    if moment is None:
+        return "-"
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def allowed(user: Any, roles: frozenset[str]) -> bool:

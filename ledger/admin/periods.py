@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from ledger import services
-from ledger.admin.base import RoleAdmin, adopt, allowed, refusal
+from ledger.admin.base import RoleAdmin, adopt, allowed, refusal, utc_time
 from ledger.errors import LedgerError
 from ledger.forms import PeriodCloseForm, ReopenPeriodForm, add_service_error
 from ledger.models import PeriodClose
@@ -163,8 +163,8 @@ class PeriodCloseAdmin(RoleAdmin):
             form=form,
             title=f"Reopen the books through {close.through}",
             intro=(
-                f"Closed by {close.closed_by.get_username()} at {close.closed_at:%Y-%m-%d %H:%M} "
-                "UTC. Reopening lets entries be dated in this period again; it is recorded "
+                f"Closed by {close.closed_by.get_username()} at {utc_time(close.closed_at)}. "
+                "Reopening lets entries be dated in this period again; it is recorded "
                 "with your name, the time and the reason. Earlier closes stay in force."
             ),
             submit_label="Reopen",

@@ -607,7 +607,7 @@ def test_an_approver_reopens_a_period_with_a_reason(as_role, chart, users):
     assert close.reopened_by == users["approver"]
     assert close.reopen_reason == "Late ViaBTC statement for October"
     assert selectors.closed_through() is None
-    row = row_of(client.get(url("periodclose_changelist")).content.decode(), "Oct. 31, 2025")
+    row = row_of(client.get(url("periodclose_changelist")).content.decode(), "2025-10-31")
     assert "Reopened" in row and "Late ViaBTC statement" in row
 
 

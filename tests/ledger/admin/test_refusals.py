@@ -62,6 +62,25 @@ def test_the_maker_of_a_journal_is_refused_its_approval_in_words(as_role, chart,
     assert journal.status == "submitted"
 
 
+def test_who_asked_for_a_cancellation_is_refused_its_decision_in_words(as_role, chart, users):
+    entry = services.entry_post(effective_date=date(2026, 1, 5), memo="cash in", postings=LINES)
+    cancellation, _ = services.cancellation_request(
+        entry=entry, reason="twice", by=users["approver"]
+    )
+    client = as_role("approver")
+    reason, _ = refused(client.post(url("ledger_cancellation_approve", cancellation.pk), {}))
+    assert reason == (
+        f"You asked for the cancellation of {cancellation.document}: nobody approves their "
+        "own request. A finance approver other than the one who asked decides it."
+    )
+    reason, _ = refused(
+        as_role("staff").post(url("ledger_cancellation_reject", cancellation.pk), {"reason": "x"})
+    )
+    assert reason == "Rejecting a cancellation needs the finance approver role."
+    cancellation.refresh_from_db()
+    assert cancellation.status == "requested"
+
+
 def test_finance_staff_are_told_that_approving_needs_the_approver_role(as_role, chart, users):
     journal, _ = services.manual_journal_create(
         effective_date=date(2026, 1, 15), memo="x", postings=LINES, by=users["staff"], submit=True

@@ -219,7 +219,9 @@ def test_the_worklist_reads_in_a_handful_of_statements(
         journal(people["staff"], submit=True)
     run_import("f2pool", b"{not json", file_name="broken.json")
     # However many loans, journals and failures: a statement per kind of item.
-    with django_assert_max_num_queries(6):
+    # The user's roles, the journals, the cancellations, the failures, the latest runs, the
+    # loans with their prices and the balances.
+    with django_assert_max_num_queries(7):
         work = worklist.worklist(user=people["approver"], today=TODAY)
     assert work.ledger["journals_approval"] == 4
     assert work.ltv_alerts == {"liquidation": 4}

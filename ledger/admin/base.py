@@ -202,6 +202,8 @@ class RoleAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         """The History link of a change page: the record's rows in the audit log (what the
         database recorded, whoever changed it), or Django's own history if not audited."""
+        if not self.has_view_or_change_permission(request):
+            raise self.view_refusal()
         table = self.opts.db_table
         if table in audit_tables() and self.get_object(request, unquote(object_id)) is not None:
             url = reverse("admin:ledger_auditlog_changelist")

@@ -201,6 +201,17 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One way of writing dates and times across the admin: 2026-01-31 and 2026-01-31 08:00 UTC
+# (the format module wins over Django's English formats; these are the same, for code that
+# reads the settings). Amounts carry their own grouping at their commodity's scale; ids and
+# counts are never grouped, so no thousands separator is added to plain numbers. The API
+# and the CSV files write ISO 8601 themselves and are not affected.
+FORMAT_MODULE_PATH = ["cango_treasury.formats"]
+DATE_FORMAT = "Y-m-d"
+SHORT_DATE_FORMAT = "Y-m-d"
+DATETIME_FORMAT = r"Y-m-d H:i \U\T\C"
+SHORT_DATETIME_FORMAT = r"Y-m-d H:i \U\T\C"
+USE_THOUSAND_SEPARATOR = False
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

@@ -81,10 +81,15 @@ class TreasuryAdminSite(admin.AdminSite):
         if not has_any_role(request.user, READ_ROLES):
             return super().index(request, extra_context)
         from holdings.admin.dashboard import dashboard_context
+        from holdings.admin.worklist import waiting_items
 
         today = timezone.now().date()  # USE_TZ: UTC
         raw = request.GET.get("as_of", "").strip()
-        context: dict[str, Any] = {"title": "Treasury dashboard", "today": today}
+        context: dict[str, Any] = {
+            "title": "Treasury dashboard",
+            "today": today,
+            "waiting": waiting_items(user=request.user, today=today),
+        }
         as_of, problem = parse_date(raw)
         if raw and as_of is None:
             context["dashboard_error"] = (

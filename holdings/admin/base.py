@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -17,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from holdings.models import Price
-from ledger.admin import RoleAdmin, allowed
+from ledger.admin import RoleAdmin, allowed, refusal, utc_time
 from ledger.money import VALUE_PLACES, to_scale
 from ledger.roles import OPERATE_ROLES
 
@@ -61,7 +62,7 @@ def price_text(price: Price | None) -> SafeString | str:
         f"{price.price:f}",
         price.quote_id,
         price.source,
-        f"{price.timestamp:%Y-%m-%dT%H:%M:%SZ}",
+        utc_time(price.timestamp),
     )
 
 
@@ -117,6 +118,9 @@ class RecordAdmin(RoleAdmin):
 
     add_roles = OPERATE_ROLES
     show_full_result_count = False
+
+    def add_refusal(self, request: HttpRequest) -> PermissionDenied:
+        return refusal(f"Recording a {self.opts.verbose_name}", self.add_roles)
 
     def record_page(
         self, request: HttpRequest, *, form: forms.Form, plan: Any = None, **labels: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -19,8 +19,8 @@ from holdings.admin.base import EvidenceAdmin, RecordAdmin, units, usd
 from holdings.admin.forms.loans import LoanEventRecordForm
 from holdings.errors import HoldingsError
 from holdings.models import Loan, LoanEvent, LoanEventKind
-from holdings.selectors import loans
-from ledger.admin import allowed, entry_link
+from holdings.selectors import loans, worklist
+from ledger.admin import allowed, entry_link, utc_today
 from ledger.errors import LedgerError
 from ledger.forms import add_service_error
 from ledger.roles import READ_ROLES
@@ -106,6 +106,33 @@ class LoanEventInline(admin.TabularInline):
         return entry_link(obj.entry) if obj.entry else "-"
 
 
+class LoanTierFilter(admin.SimpleListFilter):
+    """The loans at an LTV tier at the end of today (UTC), as the dashboard's alerts count
+    them (holdings.selectors.worklist)."""
+
+    title = "LTV tier today (UTC)"
+    parameter_name = "ltv_tier"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("alert", "Past OK (warning or worse)"),
+            ("ok", "OK"),
+            ("warning", "Warning"),
+            ("margin_call", "Margin call"),
+            ("liquidation", "Liquidation"),
+            (worklist.UNKNOWN_TIER, "Not known (no price today)"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        value = self.value()
+        if not value:
+            return queryset
+        if value not in dict(self.lookups(request, None)):
+            raise IncorrectLookupParameters(f"{value!r} is not an LTV tier")
+        ids = worklist.loans_at(tier=value, as_of=utc_today(), queryset=queryset)
+        return queryset.filter(pk__in=ids)
+
+
 @admin.register(Loan)
 class LoanAdmin(EvidenceAdmin):
     """Loans, read-only: their terms, accounts, today's status and every event."""
@@ -121,7 +148,7 @@ class LoanAdmin(EvidenceAdmin):
         "tiers_display",
         "tier_today",
     )
-    list_filter = ("principal_commodity", "day_count")
+    list_filter = (LoanTierFilter, "principal_commodity", "day_count")
     date_hierarchy = "start_date"
     search_fields = ("code", "lender")
     search_help_text = "Loan code or lender."
@@ -296,7 +323,7 @@ class LoanEventAdmin(RecordAdmin):
     ) -> HttpResponse:
         """Record a loan event through holdings.services.loans."""
         if not self.has_add_permission(request):
-            raise PermissionDenied
+            raise self.add_refusal(request)
         post = request.method == "POST"
         form = LoanEventRecordForm(request.POST if post else None)
         if post and form.is_valid():

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 
@@ -16,6 +15,7 @@ from holdings.importers.prices import PRICE_HEADER, parse_prices
 from holdings.importers.records import ImportFileError
 from holdings.models import Price
 from holdings.services import prices
+from ledger.admin import refusal
 from ledger.errors import LedgerError
 
 
@@ -39,7 +39,7 @@ class PriceAdmin(EvidenceUploadAdmin):
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_upload_permission(request):
-            raise PermissionDenied
+            raise refusal("Importing prices", self.upload_roles)
         form = PriceUploadForm(
             request.POST if request.method == "POST" else None,
             request.FILES if request.method == "POST" else None,

@@ -11,7 +11,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import F, Func, IntegerField
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -34,7 +33,7 @@ from holdings.admin.base import (
 from holdings.admin.forms.production import PoolFileUploadForm
 from holdings.models import BatchStatus, ImportBatch, Payout, ProductionRecord
 from holdings.services import production
-from ledger.admin import allowed, entry_link
+from ledger.admin import allowed, entry_link, refusal
 from ledger.errors import LedgerError
 from ledger.forms import add_service_error
 from ledger.roles import OPERATE_ROLES
@@ -175,7 +174,7 @@ class ImportBatchAdmin(EvidenceUploadAdmin):
 
     def upload_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_upload_permission(request):
-            raise PermissionDenied
+            raise refusal("Uploading a pool file", self.upload_roles)
         post = request.method == "POST"
         form = PoolFileUploadForm(request.POST if post else None, request.FILES if post else None)
         if post and form.is_valid():
@@ -241,7 +240,7 @@ class ImportBatchAdmin(EvidenceUploadAdmin):
 
     def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_retry_permission(request):
-            raise PermissionDenied
+            raise refusal("Importing a batch again", self.retry_roles)
         batch = self.get_object(request, unquote(object_id))
         if batch is None:
             raise Http404(f"no import batch {object_id}")

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -36,6 +35,7 @@ from holdings.models import (
     StatementUpload,
 )
 from holdings.services import reconciliation, statement_uploads
+from ledger.admin import refusal
 from ledger.errors import LedgerError
 from ledger.forms import add_service_error
 
@@ -157,7 +157,7 @@ class ReconciliationRunAdmin(EvidenceUploadAdmin):
 
     def run_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_upload_permission(request):
-            raise PermissionDenied
+            raise refusal("Running a reconciliation", self.upload_roles)
         yesterday = timezone.now().date() - timedelta(days=1)
         form = ReconcileForm(
             request.POST if request.method == "POST" else None, initial={"as_of": yesterday}
@@ -243,7 +243,7 @@ class StatementAdmin(EvidenceUploadAdmin):
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_upload_permission(request):
-            raise PermissionDenied
+            raise refusal("Uploading a statement", self.upload_roles)
         form = StatementUploadForm(
             request.POST if request.method == "POST" else None,
             request.FILES if request.method == "POST" else None,

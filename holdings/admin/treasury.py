@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -17,7 +16,7 @@ from holdings.admin.base import EvidenceAdmin, RecordAdmin, link, units, usd
 from holdings.admin.forms.treasury import SaleRecordForm, TransferRecordForm
 from holdings.models import Disposal, Sale, Transfer
 from holdings.services import treasury
-from ledger.admin import allowed, entry_link
+from ledger.admin import allowed, entry_link, utc_time
 from ledger.errors import LedgerError
 from ledger.forms import add_service_error
 from ledger.models import Commodity
@@ -52,7 +51,7 @@ def plan_display(plan: treasury.SalePlan) -> dict[str, Any]:
         "reliefs": [
             {
                 "lot": relief.lot_id,
-                "acquired_at": f"{relief.acquired_at:%Y-%m-%dT%H:%M:%SZ}",
+                "acquired_at": utc_time(relief.acquired_at),
                 "days_held": relief.days_held,
                 "units": units(relief.units, places),
                 "cost": usd(relief.cost),
@@ -104,9 +103,9 @@ class DisposalInline(admin.TabularInline):
     def lot_display(self, obj: Disposal) -> SafeString | str:
         return link(obj.lot, f"#{obj.lot_id}")
 
-    @admin.display(description="acquired (UTC)")
+    @admin.display(description="acquired")
     def acquired_display(self, obj: Disposal) -> str:
-        return f"{obj.lot.acquired_at:%Y-%m-%d %H:%M}"
+        return utc_time(obj.lot.acquired_at)
 
     @admin.display(description="units")
     def units_display(self, obj: Disposal) -> str:
@@ -237,7 +236,7 @@ class SaleAdmin(RecordAdmin):
         """Record a sale: Preview shows the lots it would relieve and its figures (nothing
         written); Confirm records it through holdings.services.treasury.sale_record."""
         if not self.has_add_permission(request):
-            raise PermissionDenied
+            raise self.add_refusal(request)
         post = request.method == "POST"
         form = SaleRecordForm(request.POST if post else None)
         plan = None
@@ -340,7 +339,7 @@ class TransferAdmin(RecordAdmin):
     ) -> HttpResponse:
         """Record a transfer through holdings.services.treasury.transfer_record."""
         if not self.has_add_permission(request):
-            raise PermissionDenied
+            raise self.add_refusal(request)
         post = request.method == "POST"
         form = TransferRecordForm(request.POST if post else None)
         if post and form.is_valid():

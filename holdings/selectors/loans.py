@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from holdings.errors import HoldingsError
@@ -263,3 +264,44 @@ def _tier(loan: Loan, ltv: Decimal | None, debt: Decimal) -> str:
     if ltv >= loan.warning_ltv:
         return "warning"
     return "ok"
+
+
+ALERT_TIERS = ("warning", "margin_call", "liquidation")
+
+
+def loan_tiers(*, as_of: date, queryset: Any = None) -> dict[int, str | None]:
+    """Each loan's LTV tier at the end of `as_of`, as loan_status reads it (None: collateral
+    is held but the day has no price), from the day's balances and prices: two statements
+    (the loans with their day's price, the balances) whatever the number of loans.
+    `queryset` narrows the loans read."""
+    at = price_timestamp(as_of)
+    day_price = Price.objects.filter(
+        base_id=OuterRef("collateral_commodity_id"), quote_id=settings.PRICE_QUOTE, timestamp=at
+    ).values("price")[:1]
+    loan_list = list(
+        (Loan.objects.all() if queryset is None else queryset)
+        .filter(start_date__lte=as_of)
+        .annotate(day_price=Subquery(day_price))
+        .order_by()
+    )
+    if not loan_list:
+        return {}
+    rows = {row.account_id: row for row in ledger_selectors.balances(as_of=as_of)}
+
+    def balance(account_id: int) -> tuple[Decimal, Decimal]:
+        row = rows.get(account_id)
+        return (row.quantity, row.value) if row is not None else (ZERO, ZERO)
+
+    tiers: dict[int, str | None] = {}
+    for loan in loan_list:
+        debt = -(balance(loan.principal_account_id)[1] + balance(loan.interest_account_id)[1])
+        units = balance(loan.pledged_account_id)[0] + balance(loan.lent_account_id)[0]
+        ltv = None
+        if units:
+            price = loan.day_price  # type: ignore[attr-defined]
+            if price is None:
+                tiers[loan.pk] = None
+                continue
+            ltv = (debt / cents(units * price)).quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
+        tiers[loan.pk] = _tier(loan, ltv, debt)
+    return tiers

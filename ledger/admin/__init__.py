@@ -38,9 +38,17 @@ from ledger.admin import (  # noqa: F401
 # Imported from ledger.admin outside the ledger (holdings/admin.py, holdings/admin_schedule.py,
 # tests): kept here so that those imports need not change. Submodules import from
 # ledger.admin.base, never from here.
-from ledger.admin.base import RoleAdmin, adopt, allowed, entry_link, utc_today
+from ledger.admin.base import (
+    RoleAdmin,
+    adopt,
+    allowed,
+    entry_link,
+    refusal,
+    utc_time,
+    utc_today,
+)
 
-__all__ = ["RoleAdmin", "adopt", "allowed", "entry_link", "utc_today"]
+__all__ = ["RoleAdmin", "adopt", "allowed", "entry_link", "refusal", "utc_time", "utc_today"]
 
 admin.site.site_header = "cango-treasury"
 admin.site.site_title = "cango-treasury"

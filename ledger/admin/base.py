@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -24,7 +26,7 @@ from ledger import audit
 from ledger.errors import LedgerError
 from ledger.models import JournalEntry, ManualJournal
 from ledger.money import to_scale
-from ledger.roles import READ_ROLES, has_any_role
+from ledger.roles import ALL_ROLES, READ_ROLES, has_any_role
 
 NOTHING: frozenset[str] = frozenset()
 
@@ -35,9 +37,33 @@ def utc_today() -> date:
     return timezone.now().date()  # USE_TZ: now() is aware UTC
 
 
+def utc_time(moment: datetime | None) -> str:
+    """A moment as the admin writes one (settings.DATETIME_FORMAT): 2026-01-31 08:00 UTC."""
+    if moment is None:
+        return "-"
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
 def allowed(user: Any, roles: frozenset[str]) -> bool:
     """Role check; an empty set of roles allows nobody, not even a superuser."""
     return bool(roles) and has_any_role(user, roles)
+
+
+def roles_needed(roles: frozenset[str]) -> str:
+    """The roles a refusal names, in words: "the finance approver role", "the finance staff
+    or finance approver role", "a role (finance staff, finance approver or auditor)"."""
+    names = [role.lower() for role in ALL_ROLES if role in roles]
+    if not names:
+        return "a role nobody has"
+    if roles >= READ_ROLES:
+        return f"a role ({', '.join(names[:-1])} or {names[-1]})"
+    return f"the {' or '.join(names)} role"
+
+
+def refusal(doing: str, roles: frozenset[str]) -> PermissionDenied:
+    """Why an action is refused, for the admin's 403 page: "Approving a manual journal needs
+    the finance approver role." Raise it."""
+    return PermissionDenied(f"{doing} needs {roles_needed(roles)}.")
 
 
 def amount(quantity: Decimal, places: int, unit: str = "") -> str:
@@ -83,8 +109,36 @@ class ServiceRefused(Exception):
     """A service refused in save_model (input accepted moments before: a race)."""
 
 
+class WaitingFilter(admin.SimpleListFilter):
+    """What waits for the person looking at the list (`?waiting=approval`), as the
+    dashboard's "Waiting for you" counts it (ledger.selectors.worklist)."""
+
+    title = "waiting for me"
+    parameter_name = "waiting"
+    options: tuple[tuple[str, str], ...] = ()
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(self.options)
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        value = self.value()
+        if not value:
+            return queryset
+        if value not in dict(self.options):
+            raise IncorrectLookupParameters(f"{value!r} is not something that waits here")
+        return self.waiting(request, queryset, value)
+
+    def waiting(
+        self, request: HttpRequest, queryset: models.QuerySet, value: str
+    ) -> models.QuerySet:
+        raise NotImplementedError
+
+
 class RoleAdmin(admin.ModelAdmin):
-    """Permissions from role membership; an empty set of roles means nobody."""
+    """Permissions from role membership; an empty set of roles means nobody.
+
+    A page refused says why (the admin's 403 page shows it): the role it needs, or that
+    nothing here is added, changed or deleted by hand."""
 
     view_roles: frozenset[str] = READ_ROLES
     add_roles: frozenset[str] = NOTHING
@@ -105,11 +159,51 @@ class RoleAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # nothing in the ledger is deleted
 
+    # --- refusals in words
+
+    def _names(self) -> tuple[str, str]:
+        return str(self.opts.verbose_name), str(self.opts.verbose_name_plural)
+
+    def view_refusal(self) -> PermissionDenied:
+        return refusal(f"Seeing the {self._names()[1]}", self.view_roles)
+
+    def add_refusal(self, request: HttpRequest) -> PermissionDenied:
+        name = self._names()[0]
+        if not self.add_roles:
+            return PermissionDenied(f"Nobody adds a {name} here: they are recorded as they come.")
+        return refusal(f"Adding a {name}", self.add_roles)
+
+    def change_refusal(self, request: HttpRequest, obj: Any) -> PermissionDenied:
+        name = self._names()[0]
+        if not self.change_roles:
+            return PermissionDenied(f"Nobody changes a {name} here: it is kept as recorded.")
+        return refusal(f"Changing a {name}", self.change_roles)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        if not self.has_view_or_change_permission(request):
+            raise self.view_refusal()
+        return super().changelist_view(request, extra_context)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        if not self.has_delete_permission(request):
+            raise PermissionDenied(
+                f"Nothing here is deleted: a {self._names()[0]} stays as recorded, and a "
+                "document's entries are undone only by its cancellation, approved by a "
+                "second person."
+            )
+        return super().delete_view(request, object_id, extra_context)
+
     def history_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         """The History link of a change page: the record's rows in the audit log (what the
         database recorded, whoever changed it), or Django's own history if not audited."""
+        if not self.has_view_or_change_permission(request):
+            raise self.view_refusal()
         table = self.opts.db_table
         if table in audit_tables() and self.get_object(request, unquote(object_id)) is not None:
             url = reverse("admin:ledger_auditlog_changelist")
@@ -131,8 +225,18 @@ class RoleAdmin(admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
+        if object_id is None and not self.has_add_permission(request):
+            raise self.add_refusal(request)
+        if object_id is not None and not self.has_view_or_change_permission(request):
+            raise self.view_refusal()
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
+        except PermissionDenied as exc:
+            if exc.args:
+                raise
+            # Django's own refusal of a change posted to a page only shown: say why.
+            obj = self.get_object(request, unquote(object_id)) if object_id else None
+            raise self.change_refusal(request, obj) from exc
         except ServiceRefused as exc:  # the view's transaction is rolled back: nothing written
             self.message_user(request, str(exc), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())

@@ -8,15 +8,33 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 
-from ledger import services
-from ledger.admin.base import RoleAdmin, allowed, entry_label, entry_link, username
+from ledger import selectors, services
+from ledger.admin.base import (
+    RoleAdmin,
+    WaitingFilter,
+    allowed,
+    entry_label,
+    entry_link,
+    refusal,
+    username,
+)
 from ledger.errors import LedgerError
 from ledger.forms import ConfirmForm, RejectJournalForm, add_service_error
 from ledger.models import Cancellation, CancellationStatus
 from ledger.roles import APPROVE_ROLES
+
+
+class CancellationWaitingFilter(WaitingFilter):
+    options = selectors.CANCELLATIONS_WAITING
+
+    def waiting(
+        self, request: HttpRequest, queryset: models.QuerySet, value: str
+    ) -> models.QuerySet:
+        return selectors.waiting_cancellations(queryset, value, user=request.user)
 
 
 @admin.register(Cancellation)
@@ -35,7 +53,7 @@ class CancellationAdmin(RoleAdmin):
         "decided_by",
         "reversal_link",
     )
-    list_filter = ("status",)
+    list_filter = (CancellationWaitingFilter, "status")
     search_fields = ("document", "reason")
     list_select_related = ("entry", "reversal", "requested_by", "decided_by")
     fields = (
@@ -102,13 +120,27 @@ class CancellationAdmin(RoleAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _decide(
-        self, request: HttpRequest, object_id: str, form: Any, decide: Callable[..., Any]
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form: Any,
+        decide: Callable[..., Any],
+        *,
+        doing: str,
+        does: str,
     ) -> tuple[Cancellation, HttpResponse | None]:
+        """`doing` and `does` name the decision in refusals ("Approving", "approves")."""
         if not allowed(request.user, self.decide_roles):
-            raise PermissionDenied
+            raise refusal(f"{doing} a cancellation", self.decide_roles)
         cancellation = self.get_object(request, unquote(object_id))
         if cancellation is None:
             raise Http404(f"no cancellation {object_id}")
+        if cancellation.requested_by_id == request.user.pk:
+            raise PermissionDenied(
+                f"You asked for the cancellation of {cancellation.document}: nobody "
+                f"{does} their own request. A finance approver other "
+                "than the one who asked decides it."
+            )
         if request.method == "POST" and form.is_valid():
             try:
                 decided = decide(cancellation)
@@ -135,6 +167,8 @@ class CancellationAdmin(RoleAdmin):
             object_id,
             form,
             lambda c: services.cancellation_approve(cancellation=c, by=request.user),
+            doing="Approving",
+            does="approves",
         )
         if done is not None:
             return done
@@ -159,6 +193,8 @@ class CancellationAdmin(RoleAdmin):
             lambda c: services.cancellation_reject(
                 cancellation=c, by=request.user, reason=form.cleaned_data["reason"]
             ),
+            doing="Rejecting",
+            does="rejects",
         )
         if done is not None:
             return done

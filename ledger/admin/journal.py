@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
@@ -15,7 +15,15 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from ledger import cancellations, services
-from ledger.admin.base import RoleAdmin, allowed, amount, entry_label, entry_link, journal_label
+from ledger.admin.base import (
+    RoleAdmin,
+    allowed,
+    amount,
+    entry_label,
+    entry_link,
+    journal_label,
+    refusal,
+)
 from ledger.errors import LedgerError
 from ledger.forms import CancellationRequestForm, add_service_error
 from ledger.models import CancellationStatus, JournalEntry, Posting
@@ -205,7 +213,7 @@ class JournalEntryAdmin(RoleAdmin):
     def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Ask for the entry's document to be cancelled; another person approves."""
         if not self.has_cancel_permission(request):
-            raise PermissionDenied
+            raise refusal("Asking for a document's cancellation", self.cancel_roles)
         entry = self.get_object(request, unquote(object_id))
         if entry is None:
             raise Http404(f"no journal entry {object_id}")

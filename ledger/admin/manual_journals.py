@@ -14,16 +14,19 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.text import Truncator
 
-from ledger import services
+from ledger import selectors, services
 from ledger.admin.base import (
     RoleAdmin,
+    WaitingFilter,
     adopt,
     allowed,
     amount,
     entry_label,
     entry_link,
     journal_label,
+    refusal,
     username,
+    utc_today,
 )
 from ledger.errors import LedgerError
 from ledger.forms import (
@@ -76,6 +79,15 @@ class ManualJournalLineInline(admin.TabularInline):
         return _editable(obj, request.user)  # a draft's line, while it is a draft
 
 
+class JournalWaitingFilter(WaitingFilter):
+    options = selectors.JOURNALS_WAITING
+
+    def waiting(
+        self, request: HttpRequest, queryset: models.QuerySet, value: str
+    ) -> models.QuerySet:
+        return selectors.waiting_journals(queryset, value, user=request.user, today=utc_today())
+
+
 @admin.register(ManualJournal)
 class ManualJournalAdmin(RoleAdmin):
     """Finance staff and approvers draft a journal with its lines and submit it; a finance
@@ -98,7 +110,7 @@ class ManualJournalAdmin(RoleAdmin):
         "posted_entry",
     )
     list_display_links = ("label",)
-    list_filter = ("status", "kind")
+    list_filter = (JournalWaitingFilter, "status", "kind")
     search_fields = ("memo", "=id")
     list_select_related = ("created_by", "approved_by", "rejected_by", "entry")
     date_hierarchy = "effective_date"
@@ -110,6 +122,22 @@ class ManualJournalAdmin(RoleAdmin):
         if obj is None:
             return allowed(request.user, OPERATE_ROLES)
         return _editable(obj, request.user)
+
+    def change_refusal(self, request: HttpRequest, obj: Any) -> PermissionDenied:
+        if obj is not None and not obj.is_draft:
+            return PermissionDenied(
+                f"{journal_label(obj)} is {obj.get_status_display().lower()}: only a draft "
+                "is changed, by its maker."
+            )
+        return PermissionDenied("Only its maker changes a draft journal.")
+
+    def refuse_own(self, request: HttpRequest, journal: ManualJournal, doing: str) -> None:
+        """Maker-checker: nobody approves or rejects their own journal."""
+        if journal.created_by_id == request.user.pk:
+            raise PermissionDenied(
+                f"{journal_label(journal)} is yours: nobody {doing} their own journal. A "
+                "finance approver other than its maker decides it."
+            )
 
     def can_submit(self, request: HttpRequest, journal: ManualJournal) -> bool:
         return _editable(journal, request.user)
@@ -281,7 +309,7 @@ class ManualJournalAdmin(RoleAdmin):
     def submit_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         journal = self._journal_or_404(request, object_id)
         if not allowed(request.user, OPERATE_ROLES):
-            raise PermissionDenied
+            raise refusal("Submitting a manual journal", OPERATE_ROLES)
         form = ConfirmForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -305,7 +333,8 @@ class ManualJournalAdmin(RoleAdmin):
     def approve_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         journal = self._journal_or_404(request, object_id)
         if not allowed(request.user, self.decide_roles):
-            raise PermissionDenied
+            raise refusal("Approving a manual journal", self.decide_roles)
+        self.refuse_own(request, journal, "approves")
         form = ConfirmForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -333,7 +362,8 @@ class ManualJournalAdmin(RoleAdmin):
     def reject_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         journal = self._journal_or_404(request, object_id)
         if not allowed(request.user, self.decide_roles):
-            raise PermissionDenied
+            raise refusal("Rejecting a manual journal", self.decide_roles)
+        self.refuse_own(request, journal, "rejects")
         form = RejectJournalForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -361,7 +391,7 @@ class ManualJournalAdmin(RoleAdmin):
     def copy_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         journal = self._journal_or_404(request, object_id)
         if not allowed(request.user, OPERATE_ROLES):
-            raise PermissionDenied
+            raise refusal("Drafting a copy of a manual journal", OPERATE_ROLES)
         form = ConfirmForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:

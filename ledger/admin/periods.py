@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from ledger import services
-from ledger.admin.base import RoleAdmin, adopt, allowed
+from ledger.admin.base import RoleAdmin, adopt, allowed, refusal, utc_time
 from ledger.errors import LedgerError
 from ledger.forms import PeriodCloseForm, ReopenPeriodForm, add_service_error
 from ledger.models import PeriodClose
@@ -107,9 +107,18 @@ class PeriodCloseAdmin(RoleAdmin):
         extra_context = {**(extra_context or {}), "can_reopen": can_reopen}
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def add_refusal(self, request: HttpRequest) -> PermissionDenied:
+        return refusal("Closing a period", self.add_roles)
+
+    def change_refusal(self, request: HttpRequest, obj: Any) -> PermissionDenied:
+        return PermissionDenied(
+            "A period close is not edited: an approver reopens it, with a reason, and closes "
+            "the books again."
+        )
+
     def save_model(self, request: HttpRequest, obj: PeriodClose, form: Any, change: bool) -> None:
         if change:  # no plain edit: has_change_permission is False for everyone
-            raise PermissionDenied
+            raise self.change_refusal(request, obj)
         through = form.cleaned_data["through"]
         created = self.call_service(lambda: services.period_close(through=through, by=request.user))
         adopt(obj, created)
@@ -123,7 +132,7 @@ class PeriodCloseAdmin(RoleAdmin):
 
     def reopen_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_reopen_permission(request):
-            raise PermissionDenied
+            raise refusal("Reopening a period", self.reopen_roles)
         close = self.get_object(request, unquote(object_id))
         if close is None:
             raise Http404(f"no period close {object_id}")
@@ -154,8 +163,8 @@ class PeriodCloseAdmin(RoleAdmin):
             form=form,
             title=f"Reopen the books through {close.through}",
             intro=(
-                f"Closed by {close.closed_by.get_username()} at {close.closed_at:%Y-%m-%d %H:%M} "
-                "UTC. Reopening lets entries be dated in this period again; it is recorded "
+                f"Closed by {close.closed_by.get_username()} at {utc_time(close.closed_at)}. "
+                "Reopening lets entries be dated in this period again; it is recorded "
                 "with your name, the time and the reason. Earlier closes stay in force."
             ),
             submit_label="Reopen",

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from ledger import selectors
-from ledger.admin.base import RoleAdmin
+from ledger.admin.base import RoleAdmin, refusal
 from ledger.models import JournalSeal
 
 
@@ -56,7 +55,7 @@ class JournalSealAdmin(RoleAdmin):
 
     def verify_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
-            raise PermissionDenied
+            raise refusal("Verifying the journal", self.view_roles)
         report = selectors.journal_verify(chains=True)
         through = "nothing yet" if report.sealed_through is None else f"#{report.sealed_through}"
         found = report.first_break

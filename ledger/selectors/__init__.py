@@ -44,9 +44,20 @@ from ledger.selectors.verification import (
     break_reasons,
     journal_verify,
 )
+from ledger.selectors.worklist import (
+    CANCELLATIONS_WAITING,
+    JOURNALS_WAITING,
+    REJECTED_DAYS,
+    waiting_cancellations,
+    waiting_counts,
+    waiting_journals,
+)
 
 __all__ = [
     "BREAK_REASONS",
+    "CANCELLATIONS_WAITING",
+    "JOURNALS_WAITING",
+    "REJECTED_DAYS",
     "AccountDetail",
     "AccountStatement",
     "Balance",
@@ -77,4 +88,7 @@ __all__ = [
     "rollup_differences",
     "subtree_ids",
     "trial_balance",
+    "waiting_cancellations",
+    "waiting_counts",
+    "waiting_journals",
 ]

@@ -191,7 +191,7 @@ def test_pages_show_the_evidence(as_role, world):
         "55,200.00",
         "92000.00 USD",
         "test-close",
-        "2025-12-02T00:00:00Z",
+        "2025-12-02 00:00 UTC",  # the price's timestamp
         f"#{world['batch'].pk}",
         "&quot;type&quot;: &quot;revenue",
     ):

@@ -47,9 +47,12 @@ def form_data(
         "lines-MAX_NUM_FORMS": "1000",
     }
     for n, (code, quantity, value) in enumerate(lines):
+        # Signed as the line is kept: typed in the Debit column if positive, else Credit.
+        credit = quantity.startswith("-")
         data[f"lines-{n}-account"] = str(account(code)) if code else ""
-        data[f"lines-{n}-quantity"] = quantity
-        data[f"lines-{n}-value"] = value
+        data[f"lines-{n}-debit"] = "" if credit else quantity
+        data[f"lines-{n}-credit"] = quantity.removeprefix("-") if credit else ""
+        data[f"lines-{n}-value"] = value.removeprefix("-") if credit else value
         if initial and n < len(initial):
             data[f"lines-{n}-id"] = str(initial[n])
     return data
@@ -119,7 +122,7 @@ def test_finance_staff_draft_a_journal_with_its_lines(as_role, opening, users):
         ),
         (
             [("1210", "1", "-95000.00"), ("1000", "95000.00", "95000.00")],
-            "The quantity and the value must have the same sign",
+            "Line 1: the USD value is written without a sign.",
         ),
         ([("1210", "1", "95000.001"), ("1000", "-95000", "-95000")], "no more than 2 decimal"),
     ],

@@ -234,19 +234,28 @@ def line_number(form: forms.BaseForm) -> int:
     return int(index) + 1 if index.isdigit() else 0
 
 
+class TypedAmountField(forms.DecimalField):
+    """A decimal as accountants type it: thousands separators (commas) are taken."""
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if isinstance(value, str):
+            value = value.replace(",", "").strip()
+        return super().to_python(value)  # type: ignore[no-any-return]
+
+
 class ManualJournalLineForm(forms.ModelForm):
     """One line as accountants write it: the account, its amount in the Debit or the Credit
     column (in the account's commodity, never both), and its USD value, filled from the amount
     for a USD account. The line is kept as before: quantity and value signed, debit positive,
     credit negative. The errors name the line."""
 
-    debit = forms.DecimalField(
+    debit = TypedAmountField(
         required=False, max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES
     )
-    credit = forms.DecimalField(
+    credit = TypedAmountField(
         required=False, max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES
     )
-    value = forms.DecimalField(
+    value = TypedAmountField(
         required=False,
         max_digits=VALUE_DIGITS,
         decimal_places=VALUE_PLACES,

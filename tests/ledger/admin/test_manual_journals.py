@@ -413,6 +413,10 @@ def test_the_page_types_with_a_script_of_its_own_and_shows_amounts_at_scale(
         assert not RAW.search(html), (page_url, RAW.search(html))
     entry_page = approver.get(url("journalentry_change", journal.entry.pk)).content.decode()
     assert "1.50000000 BTC Dr" in entry_page and "142,500.00 Cr" in entry_page
+    # The cancellation of its document shows what it reverses, at scale.
+    asked, _ = services.cancellation_request(entry=journal.entry, reason="typo", by=users["staff"])
+    page = approver.get(url("cancellation_change", asked.pk)).content.decode()
+    assert "1.50000000 BTC Dr" in page and "142,500.00 USD Cr" in page and not RAW.search(page)
 
 
 # --- supporting documents ----------------------------------------------------------------

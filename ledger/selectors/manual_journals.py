@@ -10,11 +10,11 @@ from django.db import models
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 
-from ledger.errors import LedgerError
+from ledger.errors import Conflict
 from ledger.models import ManualJournal, ManualJournalAttachment
 
 
-class AttachmentAltered(LedgerError):
+class AttachmentAltered(Conflict):
     """A document's bytes no longer match the SHA-256 recorded when it was uploaded."""
 
     code = "attachment_altered"

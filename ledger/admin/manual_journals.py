@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models import Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -171,6 +172,7 @@ class ManualJournalAdmin(AttachmentViews, RoleAdmin):
         "effective_date",
         "short_memo",
         "kind",
+        "debits",
         "maker",
         "submitted_at",
         "decided_by",
@@ -213,6 +215,17 @@ class ManualJournalAdmin(AttachmentViews, RoleAdmin):
     @admin.display(description="memo")
     def short_memo(self, obj: ManualJournal) -> str:
         return Truncator(obj.memo).chars(80)
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[ManualJournal]:
+        positive = Q(lines__value__gt=0)
+        return (
+            super().get_queryset(request).annotate(debit_total=Sum("lines__value", filter=positive))
+        )
+
+    @admin.display(description=f"debits ({FUNCTIONAL_CURRENCY})", ordering="debit_total")
+    def debits(self, obj: ManualJournal) -> str:
+        total = getattr(obj, "debit_total", None)
+        return figure(total, VALUE_PLACES) if total is not None else "-"
 
     @admin.display(description="maker", ordering="created_by__username")
     def maker(self, obj: ManualJournal) -> str:

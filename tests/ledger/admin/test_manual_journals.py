@@ -278,6 +278,8 @@ def test_approvers_find_the_submitted_journals(as_role, opening, users):
     html = as_role("approver").get(url("manualjournal_changelist"), {"status__exact": "submitted"})
     text = html.content.decode()
     assert "Journal 0" in text and "Journal 2" in text and "Journal 1" not in text
+    # Each with its debits in USD, at the cent.
+    assert text.count('<td class="field-debits">1,000.00</td>') == 2
 
 
 # --- lines typed in Debit and Credit columns ---------------------------------------------
@@ -540,3 +542,19 @@ def test_after_approval_no_document_is_added_changed_or_deleted(as_role, journal
     ]
     download = staff.get(url("manualjournal_attachment_download", journal.pk, kept.pk))
     assert download.content == PDF and download["X-Content-SHA256"] == kept.sha256
+
+
+def test_a_line_marked_for_deletion_is_left_out_whatever_it_holds(as_role, journal):
+    kept = [line.pk for line in journal.lines.order_by("id")]
+    data = typed([("1210", "2", "", "190000"), ("1000", "", "190000", ""), ("1000", "", "", "")])
+    data.update(
+        {"lines-INITIAL_FORMS": "2", "lines-0-id": str(kept[0]), "lines-1-id": str(kept[1])}
+    )
+    data["lines-2-DELETE"] = "on"
+    # The lines kept are still checked as a whole, on the form.
+    unbalanced = {**data, "lines-1-credit": "189000"}
+    html = errors_of(as_role("staff").post(url("manualjournal_change", journal.pk), unbalanced))
+    assert "a difference of 1,000.00 USD" in html
+    response = as_role("staff").post(url("manualjournal_change", journal.pk), data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert sorted(line.value for line in journal.lines.all()) == [D("-190000"), D("190000")]

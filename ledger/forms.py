@@ -235,7 +235,10 @@ def line_number(form: forms.BaseForm) -> int:
 
 
 class TypedAmountField(forms.DecimalField):
-    """A decimal as accountants type it: thousands separators (commas) are taken."""
+    """A decimal as accountants type it: thousands separators (commas) are taken, in a text
+    box (a number box would drop them)."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 20})
 
     def to_python(self, value: Any) -> Any:
         if isinstance(value, str):

@@ -388,7 +388,8 @@ def test_the_page_types_with_a_script_of_its_own_and_shows_amounts_at_scale(
     )
     draft = staff.get(url("manualjournal_change", journal.pk)).content.decode()
     # The draft's lines fill their own columns at their commodity's scale.
-    assert 'name="lines-0-debit" value="1.50000000"' in draft
+    # Text boxes, so that thousands separators can be typed (a number box drops them).
+    assert '<input type="text" name="lines-0-debit" value="1.50000000"' in draft
     assert 'name="lines-0-value" value="142500.00"' in draft
     assert 'name="lines-1-credit" value="142500.00"' in draft
     assert "142,500.00 USD" in draft and not RAW.search(draft)

@@ -386,7 +386,15 @@ if IMPORT_STALE_AFTER_MINUTES < 0:
 # FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) are spooled to a temporary file while they arrive.
 IMPORT_UPLOAD_MAX_BYTES = env.int("IMPORT_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
 STATEMENT_UPLOAD_MAX_BYTES = env.int("STATEMENT_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
-for _name in ("IMPORT_UPLOAD_MAX_BYTES", "STATEMENT_UPLOAD_MAX_BYTES"):
+# The largest supporting document attached to a manual journal (kept in the database).
+MANUAL_JOURNAL_ATTACHMENT_MAX_BYTES = env.int(
+    "MANUAL_JOURNAL_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024
+)
+for _name in (
+    "IMPORT_UPLOAD_MAX_BYTES",
+    "STATEMENT_UPLOAD_MAX_BYTES",
+    "MANUAL_JOURNAL_ATTACHMENT_MAX_BYTES",
+):
     if globals()[_name] <= 0:
         raise ImproperlyConfigured(f"{_name} must be a number of bytes > 0.")
 # The file of a failed pool batch or statement upload is kept this many days after it

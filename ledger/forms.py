@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -23,13 +24,17 @@ from ledger import selectors, services
 from ledger.dates import validate_posting_date
 from ledger.errors import LedgerError
 from ledger.models import (
+    QUANTITY_DIGITS,
+    QUANTITY_PLACES,
+    VALUE_DIGITS,
     Account,
     ManualJournal,
     ManualJournalKind,
     ManualJournalLine,
     PeriodClose,
 )
-from ledger.money import FUNCTIONAL_CURRENCY, format_amount
+from ledger.money import FUNCTIONAL_CURRENCY, VALUE_PLACES, format_amount
+from ledger.services.manual_journals import size_text
 from ledger.text import validate_printable_text
 
 
@@ -223,26 +228,107 @@ class ManualJournalForm(forms.ModelForm):
         return kind
 
 
+def line_number(form: forms.BaseForm) -> int:
+    """A line form's number as people count them (its prefix is lines-<index>)."""
+    index = (form.prefix or "").rpartition("-")[2]
+    return int(index) + 1 if index.isdigit() else 0
+
+
+class TypedAmountField(forms.DecimalField):
+    """A decimal as accountants type it: thousands separators (commas) are taken, in a text
+    box (a number box would drop them)."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 20})
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.replace(",", "").strip()
+        return super().to_python(value)
+
+
 class ManualJournalLineForm(forms.ModelForm):
-    """One line; the signs are checked here so the error names the line's own field."""
+    """One line as accountants write it: the account, its amount in the Debit or the Credit
+    column (in the account's commodity, never both), and its USD value, filled from the amount
+    for a USD account. The line is kept as before: quantity and value signed, debit positive,
+    credit negative. The errors name the line."""
+
+    debit = TypedAmountField(
+        required=False, max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES
+    )
+    credit = TypedAmountField(
+        required=False, max_digits=QUANTITY_DIGITS, decimal_places=QUANTITY_PLACES
+    )
+    value = TypedAmountField(
+        required=False,
+        max_digits=VALUE_DIGITS,
+        decimal_places=VALUE_PLACES,
+        label=f"{FUNCTIONAL_CURRENCY} value",
+    )
 
     class Meta:
         model = ManualJournalLine
-        fields = ("account", "quantity", "value")
+        fields = ("account",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        line = self.instance
+        if line.pk is not None and line.account_id is not None:
+            # A draft's line, shown at its commodity's scale in its column.
+            places = line.account.commodity.decimal_places
+            debit = line.quantity > 0 or (line.quantity == 0 and line.value > 0)
+            self.initial["debit" if debit else "credit"] = format_amount(abs(line.quantity), places)
+            self.initial["value"] = format_amount(abs(line.value), VALUE_PLACES)
+
+    def side_field(self) -> str:
+        """The column the line's amount is in (debit or credit)."""
+        return "credit" if self.cleaned_data.get("credit") is not None else "debit"
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or self.cleaned_data
-        quantity, value = cleaned.get("quantity"), cleaned.get("value")
-        if quantity is None or value is None:
+        if self.errors:
             return cleaned
-        if quantity == 0 and value == 0:
-            self.add_error("quantity", "Quantity and value are both zero: leave the line out.")
-        elif (quantity > 0 > value) or (quantity < 0 < value):
-            self.add_error(
-                "value",
-                "The quantity and the value must have the same sign (debit positive, credit "
-                "negative).",
+        n = line_number(self)
+        account, debit, credit = cleaned.get("account"), cleaned.get("debit"), cleaned.get("credit")
+        value = cleaned.get("value")
+        if debit is not None and credit is not None:
+            raise ValidationError(
+                f"Line {n} has both a debit and a credit: write its amount in one column only."
             )
+        if debit is None and credit is None:
+            raise ValidationError(f"Line {n} has neither a debit nor a credit: write its amount.")
+        amount = debit if debit is not None else credit
+        assert amount is not None
+        if amount < 0:
+            self.add_error(
+                self.side_field(),
+                f"Line {n}: amounts are written without a sign; a credit goes in the Credit "
+                "column.",
+            )
+            return cleaned
+        if value is not None and value < 0:
+            self.add_error("value", f"Line {n}: the USD value is written without a sign.")
+            return cleaned
+        if account is not None and account.commodity_id == FUNCTIONAL_CURRENCY:
+            if value is None:
+                value = amount  # a USD amount is its value
+            elif value != amount:
+                self.add_error(
+                    "value",
+                    f"Line {n} is in {FUNCTIONAL_CURRENCY}: its value is its amount, "
+                    f"{amount:f}; leave the value blank.",
+                )
+                return cleaned
+        if value is None:
+            self.add_error("value", f"Line {n}: its USD value is required.")
+            return cleaned
+        if amount == 0 and value == 0:
+            raise ValidationError(
+                f"Line {n}: its amount and value are both zero: leave the line out."
+            )
+        sign = 1 if debit is not None else -1
+        cleaned["quantity"] = amount * sign
+        cleaned["value"] = value * sign  # the line as kept: signed
+        self.instance.quantity = cleaned["quantity"]
         return cleaned
 
 
@@ -289,9 +375,33 @@ class ManualJournalLineFormSet(forms.BaseInlineFormSet):
             where = LINE_FIELD.fullmatch(exc.field or "")
             if where is not None and int(where.group(1)) < len(lines):
                 form = lines[int(where.group(1))][0]
-                form.add_error(where.group(2), exc.message)
+                field = where.group(2)
+                if field == "quantity" and isinstance(form, ManualJournalLineForm):
+                    field = form.side_field()
+                form.add_error(field, f"Line {line_number(form)}: {exc.message}")
                 raise ValidationError("Please correct the line shown below.") from exc
             raise ValidationError(exc.message[:1].upper() + exc.message[1:] + ".") from exc
+
+
+class AttachmentUploadForm(forms.Form):
+    """A supporting document for a manual journal, refused when empty or too large."""
+
+    file = forms.FileField(allow_empty_file=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit = settings.MANUAL_JOURNAL_ATTACHMENT_MAX_BYTES
+        self.fields["file"].help_text = (
+            f"An invoice, a confirmation, a working paper: at most "
+            f"{size_text(limit)}. Kept as uploaded, with its SHA-256."
+        )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        problem = services.attachment_problem(upload.name, upload.size)
+        if problem is not None:
+            raise ValidationError(problem[:1].upper() + problem[1:] + ".")
+        return upload
 
 
 class RejectJournalForm(forms.Form):

@@ -12,7 +12,8 @@ derived rows kept by a database trigger, with no meaning of their own beyond the
 shown here; they are verified against the postings by selectors.rollup_differences().
 
 One module per domain: base (what they share, RoleAdmin), accounts, journal, cancellations,
-periods, manual_journals, seals, audit and tokens (API tokens, without their secrets).
+periods, manual_journals (with manual_journal_attachments, the pages of their supporting
+documents), seals, audit and tokens (API tokens, without their secrets).
 """
 
 from __future__ import annotations

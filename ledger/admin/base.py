@@ -25,7 +25,7 @@ from django.utils.safestring import SafeString
 from ledger import audit
 from ledger.errors import LedgerError
 from ledger.models import JournalEntry, ManualJournal
-from ledger.money import to_scale
+from ledger.money import format_amount, to_scale
 from ledger.roles import ALL_ROLES, READ_ROLES, has_any_role
 
 NOTHING: frozenset[str] = frozenset()
@@ -72,6 +72,11 @@ def amount(quantity: Decimal, places: int, unit: str = "") -> str:
     side = " Dr" if scaled > 0 else " Cr" if scaled < 0 else ""
     text = f"{abs(scaled):,f}"
     return f"{text} {unit}{side}" if unit else f"{text}{side}"
+
+
+def figure(quantity: Decimal, places: int) -> str:
+    """An amount with its scale's decimals and thousands separators, its sign kept."""
+    return f"{Decimal(format_amount(quantity, places)):,f}"
 
 
 def entry_label(entry: JournalEntry) -> str:

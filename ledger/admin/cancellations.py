@@ -11,12 +11,14 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from ledger import selectors, services
 from ledger.admin.base import (
     RoleAdmin,
     WaitingFilter,
     allowed,
+    amount,
     entry_label,
     entry_link,
     refusal,
@@ -25,6 +27,7 @@ from ledger.admin.base import (
 from ledger.errors import LedgerError
 from ledger.forms import ConfirmForm, RejectJournalForm, add_service_error
 from ledger.models import Cancellation, CancellationStatus
+from ledger.money import FUNCTIONAL_CURRENCY, VALUE_PLACES
 from ledger.roles import APPROVE_ROLES
 
 
@@ -60,6 +63,7 @@ class CancellationAdmin(RoleAdmin):
         "label",
         "document",
         "entry_link",
+        "entry_postings",
         "effective_date",
         "reason",
         "status",
@@ -80,6 +84,24 @@ class CancellationAdmin(RoleAdmin):
     @admin.display(description="entry")
     def entry_link(self, obj: Cancellation) -> str:
         return entry_link(obj.entry)
+
+    @admin.display(description="the entry's postings (reversed by the approval)")
+    def entry_postings(self, obj: Cancellation) -> str:
+        postings = obj.entry.postings.select_related("account").order_by("id")
+        rows = (
+            (
+                posting.account,
+                amount(posting.quantity, posting.scale, posting.commodity_id),
+                amount(posting.value, VALUE_PLACES, FUNCTIONAL_CURRENCY),
+            )
+            for posting in postings
+        )
+        return format_html(
+            '<table class="entry-postings"><tbody>{}</tbody></table>',
+            format_html_join(
+                "", '<tr><td>{}</td><td class="amount">{}</td><td class="amount">{}</td></tr>', rows
+            ),
+        )
 
     @admin.display(description="reversal")
     def reversal_link(self, obj: Cancellation) -> str:

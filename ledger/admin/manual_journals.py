@@ -3,12 +3,14 @@ by an approver who is not the maker."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.db.models import Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,13 +22,18 @@ from ledger.admin.base import (
     WaitingFilter,
     adopt,
     allowed,
-    amount,
     entry_label,
     entry_link,
+    figure,
     journal_label,
     refusal,
     username,
     utc_today,
+)
+from ledger.admin.manual_journal_attachments import (
+    AttachmentViews,
+    attachments_url,
+    documents_note,
 )
 from ledger.errors import LedgerError
 from ledger.forms import (
@@ -37,8 +44,8 @@ from ledger.forms import (
     RejectJournalForm,
     add_service_error,
 )
-from ledger.models import ManualJournal, ManualJournalLine, ManualJournalStatus
-from ledger.money import VALUE_PLACES
+from ledger.models import Account, ManualJournal, ManualJournalLine, ManualJournalStatus
+from ledger.money import FUNCTIONAL_CURRENCY, VALUE_PLACES
 from ledger.roles import APPROVE_ROLES, OPERATE_ROLES, READ_ROLES
 
 
@@ -49,22 +56,51 @@ def _editable(journal: ManualJournal | None, user: Any) -> bool:
     return journal.is_draft and journal.created_by_id == getattr(user, "pk", None)
 
 
+EDIT_LINE_FIELDS = ("account", "commodity", "debit", "credit", "value")
+SHOW_LINE_FIELDS = ("account", "commodity", "debit_amount", "credit_amount", "value_amount")
+
+
+def _debit(line: ManualJournalLine) -> bool:
+    return line.quantity > 0 or (line.quantity == 0 and line.value > 0)
+
+
+def _side_amount(line: ManualJournalLine, *, debit: bool) -> str:
+    """The line's amount with its commodity, in the Debit or the Credit column ("" if not)."""
+    if _debit(line) != debit:
+        return ""
+    commodity = line.account.commodity
+    return f"{figure(abs(line.quantity), commodity.decimal_places)} {commodity.code}"
+
+
 class ManualJournalLineInline(admin.TabularInline):
+    """The lines as accountants write them: account, commodity, Debit or Credit (in the
+    account's commodity), USD value; kept signed (debit positive, credit negative)."""
+
     model = ManualJournalLine
     form = ManualJournalLineForm
     formset = ManualJournalLineFormSet
-    fields = ("account", "quantity", "value")
+    fields = EDIT_LINE_FIELDS
+    readonly_fields = ("commodity",)
     autocomplete_fields = ("account",)
     extra = 2
     min_num = 0
     verbose_name = "line"
-    verbose_name_plural = "lines (debit positive, credit negative; values in USD)"
+    verbose_name_plural = (
+        "lines: each a debit or a credit, in its account's commodity, with its USD value (a "
+        "USD line's value is its amount)"
+    )
 
     def get_extra(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
         return 2 if obj is None else 1
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return EDIT_LINE_FIELDS if _editable(obj, request.user) else SHOW_LINE_FIELDS
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("commodity",) if _editable(obj, request.user) else SHOW_LINE_FIELDS
+
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[ManualJournalLine]:
-        return super().get_queryset(request).select_related("account").order_by("id")
+        return super().get_queryset(request).select_related("account__commodity").order_by("id")
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return allowed(request.user, READ_ROLES)
@@ -78,6 +114,50 @@ class ManualJournalLineInline(admin.TabularInline):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return _editable(obj, request.user)  # a draft's line, while it is a draft
 
+    @admin.display(description="commodity")
+    def commodity(self, obj: ManualJournalLine) -> str:
+        return obj.account.commodity_id if obj.account_id is not None else "-"
+
+    @admin.display(description="debit")
+    def debit_amount(self, obj: ManualJournalLine) -> str:
+        if not _debit(obj):
+            return ""
+        return figure(obj.quantity, obj.account.commodity.decimal_places)
+
+    @admin.display(description="credit")
+    def credit_amount(self, obj: ManualJournalLine) -> str:
+        if _debit(obj):
+            return ""
+        return figure(-obj.quantity, obj.account.commodity.decimal_places)
+
+    @admin.display(description=f"{FUNCTIONAL_CURRENCY} value")
+    def value_amount(self, obj: ManualJournalLine) -> str:
+        return figure(abs(obj.value), VALUE_PLACES)
+
+
+def _accounts() -> dict[str, list[Any]]:
+    """Each account's commodity and scale, for the page's script (the commodity column, a
+    USD value filled from its amount)."""
+    return {
+        str(pk): [commodity, places]
+        for pk, commodity, places in Account.objects.values_list(
+            "pk", "commodity_id", "commodity__decimal_places"
+        )
+    }
+
+
+def _totals(journal: ManualJournal | None) -> dict[str, str]:
+    """The journal's debits, credits and their difference in USD, as the books hold it."""
+    if journal is None or journal.pk is None:
+        zero = figure(Decimal(0), VALUE_PLACES)
+        return {"debits": zero, "credits": zero, "difference": zero}
+    totals = selectors.journal_totals(journal=journal)
+    return {
+        "debits": figure(totals.debits, VALUE_PLACES),
+        "credits": figure(totals.credits, VALUE_PLACES),
+        "difference": figure(totals.difference, VALUE_PLACES),
+    }
+
 
 class JournalWaitingFilter(WaitingFilter):
     options = selectors.JOURNALS_WAITING
@@ -89,7 +169,7 @@ class JournalWaitingFilter(WaitingFilter):
 
 
 @admin.register(ManualJournal)
-class ManualJournalAdmin(RoleAdmin):
+class ManualJournalAdmin(AttachmentViews, RoleAdmin):
     """Finance staff and approvers draft a journal with its lines and submit it; a finance
     approver who is not its maker approves it (then it is posted) or rejects it with a
     reason. Every step goes through ledger.services; PostgreSQL refuses the rest."""
@@ -104,6 +184,7 @@ class ManualJournalAdmin(RoleAdmin):
         "effective_date",
         "short_memo",
         "kind",
+        "debits",
         "maker",
         "submitted_at",
         "decided_by",
@@ -115,6 +196,9 @@ class ManualJournalAdmin(RoleAdmin):
     list_select_related = ("created_by", "approved_by", "rejected_by", "entry")
     date_hierarchy = "effective_date"
     change_form_template = "admin/ledger/manualjournal/change_form.html"
+
+    class Media:
+        js = ("ledger/manual_journal.js",)
 
     # --- who may do what
 
@@ -159,6 +243,17 @@ class ManualJournalAdmin(RoleAdmin):
     @admin.display(description="memo")
     def short_memo(self, obj: ManualJournal) -> str:
         return Truncator(obj.memo).chars(80)
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[ManualJournal]:
+        positive = Q(lines__value__gt=0)
+        return (
+            super().get_queryset(request).annotate(debit_total=Sum("lines__value", filter=positive))
+        )
+
+    @admin.display(description=f"debits ({FUNCTIONAL_CURRENCY})", ordering="debit_total")
+    def debits(self, obj: ManualJournal) -> str:
+        total = getattr(obj, "debit_total", None)
+        return figure(total, VALUE_PLACES) if total is not None else "-"
 
     @admin.display(description="maker", ordering="created_by__username")
     def maker(self, obj: ManualJournal) -> str:
@@ -205,6 +300,8 @@ class ManualJournalAdmin(RoleAdmin):
             **(extra_context or {}),
             "title": "Draft a manual journal",
             "show_save_and_add_another": False,
+            "journal_accounts": _accounts(),
+            "journal_totals": _totals(None),
         }
         return super().add_view(request, form_url, extra_context)
 
@@ -225,7 +322,14 @@ class ManualJournalAdmin(RoleAdmin):
                 and allowed(request.user, OPERATE_ROLES),
                 title=f"{journal_label(journal)}: {journal.get_status_display().lower()}",
                 show_save_and_add_another=False,
+                journal_totals=_totals(journal),
+                attachments=self.attachment_rows(request, journal),
+                attachments_url=attachments_url(journal),
+                can_attach=self.can_attach(request, journal),
+                documents_note=documents_note(journal),
             )
+            if _editable(journal, request.user):
+                context["journal_accounts"] = _accounts()
         return super().change_view(request, object_id, form_url, context)
 
     # --- saving: the journal and its lines in one service call
@@ -257,10 +361,18 @@ class ManualJournalAdmin(RoleAdmin):
         def view(action: str) -> Any:
             return self.admin_site.admin_view(getattr(self, f"{action}_view"))
 
-        return [
-            path(f"<path:object_id>/{action}/", view(action), name=f"ledger_manualjournal_{action}")
-            for action in ("submit", "approve", "reject", "copy")
-        ] + super().get_urls()
+        return (
+            self.attachment_urls()
+            + [
+                path(
+                    f"<path:object_id>/{action}/",
+                    view(action),
+                    name=f"ledger_manualjournal_{action}",
+                )
+                for action in ("submit", "approve", "reject", "copy")
+            ]
+            + super().get_urls()
+        )
 
     def _journal_or_404(self, request: HttpRequest, object_id: str) -> ManualJournal:
         journal = self.get_object(request, unquote(object_id))
@@ -288,16 +400,17 @@ class ManualJournalAdmin(RoleAdmin):
         )
         response.template_name = "admin/ledger/manualjournal/action_form.html"
         assert response.context_data is not None
+        lines = journal.lines.select_related("account__commodity").order_by("id")
         response.context_data["lines"] = [
             {
                 "account": line.account,
-                "quantity": amount(
-                    line.quantity, line.account.commodity.decimal_places, line.account.commodity_id
-                ),
-                "value": amount(line.value, VALUE_PLACES),
+                "debit": _side_amount(line, debit=True),
+                "credit": _side_amount(line, debit=False),
+                "value": figure(abs(line.value), VALUE_PLACES),
             }
-            for line in journal.lines.select_related("account__commodity").order_by("id")
+            for line in lines
         ]
+        response.context_data["journal_totals"] = _totals(journal)
         response.context_data["journal"] = journal
         return response
 

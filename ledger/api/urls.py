@@ -1,7 +1,7 @@
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from ledger.api import cancellation_views, control_views, report_views, views
+from ledger.api import attachment_views, cancellation_views, control_views, report_views, views
 from ledger.api.permissions import RolePermission
 from ledger.api.serializers import ACCOUNT_CODE_PATTERN
 
@@ -96,6 +96,16 @@ urlpatterns = [
         "manual-journals/<int:pk>/reject/",
         control_views.ManualJournalReject.as_view(),
         name="manual-journal-reject",
+    ),
+    path(
+        "manual-journals/<int:pk>/attachments/",
+        attachment_views.ManualJournalAttachmentListCreate.as_view(),
+        name="manual-journal-attachments",
+    ),
+    path(
+        "manual-journals/<int:pk>/attachments/<int:attachment>/content/",
+        attachment_views.ManualJournalAttachmentContent.as_view(),
+        name="manual-journal-attachment-content",
     ),
     path("periods/", control_views.PeriodListCreate.as_view(), name="period-list"),
     path("periods/<int:pk>/", control_views.PeriodDetail.as_view(), name="period-detail"),

@@ -34,6 +34,7 @@ from ledger.models.journal import (
 )
 from ledger.models.manual_journals import (
     ManualJournal,
+    ManualJournalAttachment,
     ManualJournalKind,
     ManualJournalLine,
     ManualJournalStatus,
@@ -61,6 +62,7 @@ __all__ = [
     "JournalEntry",
     "JournalSeal",
     "ManualJournal",
+    "ManualJournalAttachment",
     "ManualJournalKind",
     "ManualJournalLine",
     "ManualJournalStatus",

@@ -190,3 +190,35 @@ class ManualJournalLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.quantity} {self.value}"
+
+
+class ManualJournalAttachment(models.Model):
+    """A supporting document of a manual journal (an invoice, a confirmation, a working
+    paper), kept in the database as it was uploaded, with its SHA-256.
+
+    PostgreSQL keeps them (ledger/migrations/0017_manual_journal_attachments.sql): the size
+    and hash are those of the bytes, and once the journal is approved its documents are
+    never added, changed or deleted."""
+
+    journal = models.ForeignKey(ManualJournal, on_delete=models.PROTECT, related_name="attachments")
+    file_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content = models.BinaryField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gt=0), name="ledger_mj_attachment_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(file_name=""), name="ledger_mj_attachment_has_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.file_name

@@ -2,8 +2,9 @@
 
 One module per domain: balances (as of a date, the trial balance, movements per day),
 statements (an account's postings and detail, the journal, the balance sheet, the income
-statement), integrity (what the ledger checks about itself) and verification (the sealed
-journal checked). The rest of the code reads through this package.
+statement), integrity (what the ledger checks about itself), manual_journals (their totals
+and supporting documents) and verification (the sealed journal checked). The rest of the
+code reads through this package.
 """
 
 from ledger.sealing import ChainVerification, JournalBreak
@@ -22,6 +23,13 @@ from ledger.selectors.integrity import (
     accounts_below_zero,
     ledger_integrity,
     rollup_differences,
+)
+from ledger.selectors.manual_journals import (
+    AttachmentAltered,
+    JournalTotals,
+    attachment_verified,
+    journal_attachments,
+    journal_totals,
 )
 from ledger.selectors.statements import (
     AccountDetail,
@@ -60,12 +68,14 @@ __all__ = [
     "REJECTED_DAYS",
     "AccountDetail",
     "AccountStatement",
+    "AttachmentAltered",
     "Balance",
     "BalanceSheet",
     "ChainVerification",
     "IncomeStatement",
     "IntegrityReport",
     "JournalBreak",
+    "JournalTotals",
     "JournalVerification",
     "StatementLine",
     "StatementSection",
@@ -75,6 +85,7 @@ __all__ = [
     "account_first_day_below_zero",
     "account_postings",
     "accounts_below_zero",
+    "attachment_verified",
     "balance_sheet",
     "balances",
     "break_reasons",
@@ -82,6 +93,8 @@ __all__ = [
     "daily_movements",
     "entries",
     "income_statement",
+    "journal_attachments",
+    "journal_totals",
     "journal_verify",
     "ledger_integrity",
     "presented",

@@ -28,8 +28,11 @@ from ledger.services.accounts import (
 from ledger.services.entries import entries_post, entry_post, entry_post_or_replay
 from ledger.services.manual_journals import (
     RESERVED_KINDS,
+    attachment_problem,
     kind_problem,
     manual_journal_approve,
+    manual_journal_attach,
+    manual_journal_attachment_delete,
     manual_journal_check,
     manual_journal_copy,
     manual_journal_create,
@@ -48,6 +51,7 @@ __all__ = [
     "SealResult",
     "account_create",
     "account_update",
+    "attachment_problem",
     "cancellation_approve",
     "cancellation_reject",
     "cancellation_request",
@@ -60,6 +64,8 @@ __all__ = [
     "journal_seal",
     "kind_problem",
     "manual_journal_approve",
+    "manual_journal_attach",
+    "manual_journal_attachment_delete",
     "manual_journal_check",
     "manual_journal_copy",
     "manual_journal_create",

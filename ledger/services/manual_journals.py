@@ -1,22 +1,34 @@
 """Manual journals (maker-checker): drafted, changed and submitted by their maker, approved
-(and only then posted) or rejected by a finance approver who is not the maker."""
+(and only then posted) or rejected by a finance approver who is not the maker; and their
+supporting documents, added or deleted until the journal is decided."""
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
+import re
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ledger.errors import ClosedPeriod, Forbidden, IdempotencyConflict, InvalidEntry, InvalidState
-from ledger.models import ManualJournal, ManualJournalKind, ManualJournalLine, ManualJournalStatus
+from ledger.models import (
+    ManualJournal,
+    ManualJournalAttachment,
+    ManualJournalKind,
+    ManualJournalLine,
+    ManualJournalStatus,
+)
 from ledger.posting import MAX_KEY_LENGTH, CheckedEntry, EntryInput, PostingInput, check
 from ledger.roles import APPROVE_ROLES, OPERATE_ROLES, has_any_role
 from ledger.services.entries import entry_post
+from ledger.text import check_printable
 
 RESERVED_KINDS = frozenset({"reversal"})
 
@@ -317,3 +329,124 @@ def manual_journal_copy(*, journal: ManualJournal | int, by: Any) -> ManualJourn
         by=by,
     )
     return copy
+
+
+# --- supporting documents ----------------------------------------------------------------
+
+CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}")
+FILE_NAME_LENGTH = 255
+
+
+def size_text(size: int) -> str:
+    """A byte count as people read a limit: "10 MiB" when whole, else the bytes."""
+    if size >= 2**20 and size % 2**20 == 0:
+        return f"{size // 2**20} MiB"
+    return f"{size:,} bytes"
+
+
+def attachment_problem(file_name: str, size: int) -> str | None:
+    """Why a document of `size` bytes is refused (empty, or over the setting), or None."""
+    limit = settings.MANUAL_JOURNAL_ATTACHMENT_MAX_BYTES
+    if size <= 0:
+        return f"{file_name} is empty: a supporting document has something in it"
+    if size > limit:
+        return (
+            f"{file_name} is {size:,} bytes; a supporting document is at most {size_text(limit)} "
+            f"({limit:,} bytes, MANUAL_JOURNAL_ATTACHMENT_MAX_BYTES)"
+        )
+    return None
+
+
+def _file_name(name: Any) -> str:
+    """The name as uploaded, without a folder, at most 255 characters (keeping its
+    extension); refused when blank or not printable."""
+    base = re.split(r"[\\/]", name)[-1].strip() if isinstance(name, str) else ""
+    if not base:
+        raise InvalidEntry("a supporting document needs a file name", field="file")
+    check_printable(base, field="file")
+    if len(base) > FILE_NAME_LENGTH:
+        _stem, dot, extension = base.rpartition(".")
+        keep = f"{dot}{extension}" if dot and len(extension) <= 16 else ""
+        base = base[: FILE_NAME_LENGTH - len(keep)] + keep
+    return base
+
+
+def _content_type(content_type: Any, file_name: str) -> str:
+    """The type the browser said, if it is one; else guessed from the name; else bytes."""
+    given = content_type.strip().lower() if isinstance(content_type, str) else ""
+    if CONTENT_TYPE.fullmatch(given):
+        return given
+    guessed, _encoding = mimetypes.guess_type(file_name)
+    return guessed or "application/octet-stream"
+
+
+def _documents_open(journal: ManualJournal, verb: str) -> None:
+    """Documents are added or deleted while the journal awaits its decision."""
+    if journal.status == ManualJournalStatus.APPROVED:
+        raise InvalidState(
+            f"{_label(journal)} is approved and posted: its supporting documents stay as they "
+            f"were approved; none can be {verb}",
+            field="file",
+        )
+    if journal.status == ManualJournalStatus.REJECTED:
+        raise InvalidState(
+            f"{_label(journal)} is rejected: supporting documents are {verb} only while a "
+            "journal is a draft or submitted",
+            field="file",
+        )
+
+
+def manual_journal_attach(
+    *,
+    journal: ManualJournal | int,
+    by: Any,
+    file_name: str,
+    content: bytes,
+    content_type: str = "",
+) -> ManualJournalAttachment:
+    """Keep a supporting document with a journal (a draft or submitted one), with its size
+    and SHA-256; refused when empty or larger than MANUAL_JOURNAL_ATTACHMENT_MAX_BYTES."""
+    if not has_any_role(by, OPERATE_ROLES):
+        raise Forbidden("only finance staff and approvers attach documents", field="by")
+    name = _file_name(file_name)
+    if not isinstance(content, bytes):
+        raise InvalidEntry("a supporting document is bytes", field="file")
+    problem = attachment_problem(name, len(content))
+    if problem is not None:
+        raise InvalidEntry(problem, field="file")
+    with transaction.atomic():
+        locked = _lock(journal)
+        _documents_open(locked, "added")
+        return ManualJournalAttachment.objects.create(
+            journal=locked,
+            file_name=name,
+            content_type=_content_type(content_type, name),
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            content=content,
+            uploaded_by=by,
+        )
+
+
+def manual_journal_attachment_delete(
+    *, attachment: ManualJournalAttachment | int, by: Any
+) -> ManualJournal:
+    """Delete a supporting document before the journal is decided: the person who attached
+    it or the journal's maker. Returns the journal."""
+    if not has_any_role(by, OPERATE_ROLES):
+        raise Forbidden("only finance staff and approvers delete documents", field="by")
+    pk = attachment.pk if isinstance(attachment, ManualJournalAttachment) else attachment
+    found = ManualJournalAttachment.objects.defer("content").filter(pk=pk).first()
+    if found is None:
+        raise InvalidEntry(f"supporting document {pk} does not exist", field="attachment")
+    with transaction.atomic():
+        locked = _lock(found.journal_id)
+        _documents_open(locked, "deleted")
+        if not (_same_user(by, found.uploaded_by_id) or _same_user(by, locked.created_by_id)):
+            raise Forbidden(
+                f"{found.file_name} was attached by {found.uploaded_by.get_username()}: only "
+                f"they or the maker of {_label(locked)} delete it",
+                field="by",
+            )
+        ManualJournalAttachment.objects.filter(pk=found.pk).delete()
+    return locked

@@ -535,6 +535,8 @@ def test_schema_describes_every_path(chart, api_client_for):
         "/api/v1/manual-journals/{id}/submit/",
         "/api/v1/manual-journals/{id}/approve/",
         "/api/v1/manual-journals/{id}/reject/",
+        "/api/v1/manual-journals/{id}/attachments/",
+        "/api/v1/manual-journals/{id}/attachments/{attachment}/content/",
         "/api/v1/periods/",
         "/api/v1/periods/{id}/",
         "/api/v1/periods/{id}/reopen/",

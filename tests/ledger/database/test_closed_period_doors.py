@@ -58,11 +58,11 @@ def test_the_admin(closed, as_role):
         "lines-MIN_NUM_FORMS": "0",
         "lines-MAX_NUM_FORMS": "1000",
         "lines-0-account": str(Account.objects.get(code="1000").pk),
-        "lines-0-quantity": "1",
+        "lines-0-debit": "1",
         "lines-0-value": "1",
         "lines-1-account": str(Account.objects.get(code="3000").pk),
-        "lines-1-quantity": "-1",
-        "lines-1-value": "-1",
+        "lines-1-credit": "1",
+        "lines-1-value": "1",
     }
     response = as_role("staff").post(url("manualjournal_add"), data)
     assert response.status_code == 200

@@ -9,14 +9,22 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
+from django.db.models import OuterRef, Subquery, Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from ledger import cancellations, services
 from ledger.admin.base import RoleAdmin, allowed, amount, entry_label, entry_link, journal_label
+from ledger.admin.journal_filters import (
+    AccountFilter,
+    DateRangeFilter,
+    DocumentTypeFilter,
+    document_object,
+)
 from ledger.errors import LedgerError
+from ledger.fields import ExactDecimalField
 from ledger.forms import CancellationRequestForm, add_service_error
 from ledger.models import CancellationStatus, JournalEntry, Posting
 from ledger.money import FUNCTIONAL_CURRENCY, VALUE_PLACES
@@ -74,12 +82,13 @@ class JournalEntryAdmin(RoleAdmin):
         "effective_date",
         "kind",
         "short_memo",
+        "debits_display",
         "created_by_name",
         "reversal",
         "status",
     )
     list_display_links = ("sequence_label",)
-    list_filter = ("kind", "status")
+    list_filter = (AccountFilter, DateRangeFilter, "kind", DocumentTypeFilter, "status")
     date_hierarchy = "effective_date"
     search_fields = ("memo", "idempotency_key", "sequence__exact")
     search_help_text = "Memo, idempotency key or sequence number (#123 or 123)."
@@ -94,6 +103,7 @@ class JournalEntryAdmin(RoleAdmin):
         "kind",
         "status",
         "memo",
+        "debits_display",
         "idempotency_key",
         "payload_hash",
         "reversal",
@@ -111,13 +121,26 @@ class JournalEntryAdmin(RoleAdmin):
         return allowed(request.user, self.cancel_roles)
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[JournalEntry]:
+        # The entry's total debits (USD) in the same query as the list: no query per row.
+        debits = (
+            Posting.objects.filter(entry_id=OuterRef("pk"), value__gt=0)
+            .order_by()
+            .values("entry_id")
+            .annotate(total=Sum("value"))
+            .values("total")
+        )
         return (
             super()
             .get_queryset(request)
             .select_related(
                 "created_by", "approved_by", "reversal_of", "reversed_by", "manual_journal"
             )
+            .annotate(debits=Subquery(debits, output_field=ExactDecimalField()))
         )
+
+    @admin.display(description=f"amount ({FUNCTIONAL_CURRENCY} debits)", ordering="debits")
+    def debits_display(self, obj: JournalEntry) -> str:
+        return amount(getattr(obj, "debits", None) or 0, VALUE_PLACES).removesuffix(" Dr")
 
     def get_search_results(
         self, request: HttpRequest, queryset: models.QuerySet, search_term: str
@@ -166,7 +189,20 @@ class JournalEntryAdmin(RoleAdmin):
 
     @admin.display(description="document")
     def document(self, obj: JournalEntry) -> str:
-        return cancellations.document_of(obj)
+        """The document's name, linking to its page (a pool record and its pool file, a
+        payout and its txid, a sale and its disposals, a manual journal and its approver)."""
+        name = cancellations.document_of(obj)
+        found = document_object(obj)
+        if found is None:
+            return name
+        opts = found._meta
+        if opts.model_name == "cancellation":
+            name = f"cancellation #{found.pk}"
+        try:
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[found.pk])
+        except NoReverseMatch:
+            return name
+        return format_html('<a href="{}">{}</a>', url, name)
 
     @admin.display(description="cancellation")
     def cancellation(self, obj: JournalEntry) -> str:

@@ -153,3 +153,154 @@ def test_reports_are_in_the_navigation_and_on_the_index(books, as_role):
     assert "Reports" in html and page_url("income-statement") in html
     html = as_role("no_role").get(reverse("admin:index")).content.decode()
     assert page_url("income-statement") not in html
+
+
+# --- the API's figures -------------------------------------------------------------------
+
+
+def get(client: Any, name: str, **changes: str) -> Any:
+    response = client.get(page_url(name), {**REPORTS[name], **changes})
+    assert response.status_code == 200, response.content[:2000]
+    return response
+
+
+def test_trial_balance_equals_the_api(books, as_role, api_client_for):
+    body = api(api_client_for, "trial-balance", REPORTS["trial-balance"])
+    page = rows(get(as_role("auditor"), "trial-balance"))
+    lines = [row for row in page if row["_kind"] == "row"]
+    assert [
+        (r["Account"], r["Quantity"], r["Value (USD)"], r["Debit (USD)"], r["Credit (USD)"])
+        for r in lines
+    ] == [(r["account"], r["quantity"], r["value"], r["debit"], r["credit"]) for r in body["rows"]]
+    total = page[-1]
+    assert (total["Account"], total["Debit (USD)"], total["Credit (USD)"]) == (
+        "Total",
+        body["total_debit"],
+        body["total_credit"],
+    )
+    # Each commodity at its own scale: BTC with 8 places, USD with 2.
+    places = {r["Commodity"]: {len(x["Quantity"].split(".")[1]) for x in lines if x["Commodity"] == r["Commodity"]} for r in lines}
+    assert places["BTC"] == {8} and places["USD"] == {2}
+
+
+def test_balance_sheet_and_income_statement_equal_the_api(books, as_role, api_client_for):
+    client = as_role("staff")
+    sheet = api(api_client_for, "balance-sheet", REPORTS["balance-sheet"])
+    page = rows(get(client, "balance-sheet"))
+    figures = {r["Account"]: r["At 2026-01-31"] for r in page}
+    for section in ("assets", "liabilities", "equity"):
+        for row in sheet[section]["rows"]:
+            assert figures[row["account"]] == row["amount"]
+    assert figures["Total assets"] == sheet["assets"]["total"]
+    assert figures["Total liabilities"] == sheet["liabilities"]["total"]
+    assert figures["Total equity accounts"] == sheet["equity"]["total"]
+    assert figures["Undistributed income (no closing entries)"] == sheet["undistributed_income"]
+    assert figures["Total liabilities and equity"] == sheet["total_liabilities_and_equity"]
+
+    statement = api(api_client_for, "income-statement", JANUARY)
+    page = rows(get(client, "income-statement"))
+    figures = {r["Account"]: r["2026-01-01 to 2026-01-31"] for r in page}
+    for section in ("income", "expenses"):
+        for row in statement[section]["rows"]:
+            assert figures[row["account"]] == row["amount"]
+        assert figures[f"Total {section}"] == statement[section]["total"]
+    assert figures["Net income"] == statement["net_income"]
+
+
+def test_account_detail_equals_the_api(books, as_role, api_client_for):
+    body = api(api_client_for, "account-detail", {**REPORTS["account-detail"], "page_size": 1000})
+    page = rows(get(as_role("approver"), "account-detail"))
+    opening, *postings, total, closing = page
+    assert (opening["Running quantity"], opening["Running value (USD)"]) == (
+        body["opening"]["quantity"],
+        body["opening"]["value"],
+    )
+    assert [
+        (
+            int(p["Entry"]),
+            p["Date"],
+            p["Quantity (BTC)"],
+            p["Value (USD)"],
+            p["Running quantity"],
+            p["Running value (USD)"],
+        )
+        for p in postings
+    ] == [
+        (
+            p["entry"],
+            p["effective_date"],
+            p["quantity"],
+            p["value"],
+            p["running_quantity"],
+            p["running_value"],
+        )
+        for p in body["results"]
+    ]
+    assert (total["Quantity (BTC)"], total["Value (USD)"]) == (
+        body["movement"]["quantity"],
+        body["movement"]["value"],
+    )
+    assert (closing["Running quantity"], closing["Running value (USD)"]) == (
+        body["closing"]["quantity"],
+        body["closing"]["value"],
+    )
+    assert len(postings) >= 2  # the pledge and the sale
+
+
+def test_holdings_reports_equal_the_api(books, as_role, api_client_for):
+    client = as_role("auditor")
+    body = api(api_client_for, "rollforward", REPORTS["rollforward"])
+    page = rows(get(client, "rollforward"))
+    assert [
+        (r["Line"], r["Units (BTC)"], r["Cost (USD)"], r["Carrying value (USD)"], r["Proceeds (USD)"])
+        for r in page
+    ] == [
+        (l["line"], l["units"], l["cost"], l["carrying_value"], l["proceeds"] or "")
+        for l in body["lines"]
+    ]
+    memo = rows(get(client, "rollforward"), table=1)
+    assert [(r["Line"], r["Units (BTC)"]) for r in memo] == [
+        (l["line"], l["units"]) for l in body["memo"]
+    ]
+
+    body = api(api_client_for, "production", REPORTS["production"])
+    page = rows(get(client, "production"))
+    assert [(r["Month"], r["Mined"], r["Held at month end"], r["Sold"]) for r in page[:-1]] == [
+        (m["month"], m["mined"], m["held_at_month_end"], m["sold"]) for m in body["results"]
+    ]
+    assert page[0]["Mined"] == "0.05000000"
+
+    body = api(api_client_for, "realized-gains", REPORTS["realized-gains"])
+    page = rows(get(client, "realized-gains"))
+    assert [
+        (int(r["Disposal"]), r["Units (BTC)"], r["Cost (USD)"], r["Realized gain (USD)"])
+        for r in page[:-1]
+    ] == [(d["id"], d["units"], d["cost"], d["realized_gain"]) for d in body["results"]]
+    total = page[-1]
+    assert (total["Units (BTC)"], total["Proceeds (USD)"], total["Realized gain (USD)"]) == (
+        body["totals"]["units"],
+        body["totals"]["proceeds"],
+        body["totals"]["realized_gain"],
+    )
+
+    body = api(api_client_for, "loan-schedule", REPORTS["loan-schedule"])
+    page = rows(get(client, "loan-schedule"))
+    opening, *days, total = page
+    assert opening["Principal"] == body["opening"]["principal"]
+    assert [
+        (r["Day"], r["Principal"], r["Interest"], r["Collateral units"], r["LTV"], r["Tier"])
+        for r in days
+    ] == [
+        (d["day"], d["principal"], d["interest"], d["collateral_units"], d["ltv"] or "", d["tier"] or "")
+        for d in body["results"]
+    ]
+    assert total["Interest accrued"] == body["totals"]["interest_accrued"]
+
+    query = {**REPORTS["price-evidence"], "page_size": 1000}
+    body = api(api_client_for, "price-evidence", query)
+    page = rows(get(client, "price-evidence"))
+    assert [(r["Price"], r["Used by"], r["Quantity"], r["Value (USD)"]) for r in page] == [
+        (u["price"]["price"], u["used_by"], u["quantity"] or "", u["value"] or "")
+        for u in body["results"]
+    ]
+    assert page, "the pool earnings used prices"

@@ -76,7 +76,7 @@ def rollforward(query: Query) -> Report | None:
         table = Table(title, columns)
         for line in lines:
             table.add(
-                kind="total" if line.section in ("opening", "closing") else "row",
+                style="total" if line.section in ("opening", "closing") else "row",
                 line=line.key,
                 section=line.section,
                 label=line.label,
@@ -149,7 +149,7 @@ def production_report(query: Query) -> Report | None:
             average_price_usd=row.average_price_usd,
         )
     table.add(
-        kind="total",
+        style="total",
         month="Total",
         days=sum(row.days for row in rows),
         mined=sum((row.mined for row in rows), start=Decimal(0)),
@@ -224,7 +224,7 @@ def realized_gains(query: Query) -> Report | None:
             entry=disposal.entry_id,
         )
     table.add(
-        kind="total",
+        style="total",
         account="Total",
         units=report.units,
         cost=report.cost,
@@ -289,9 +289,9 @@ def loan_schedule(query: Query) -> Report | None:
         ],
     )
 
-    def add(row: loans.LoanDay, kind: str = "row", label: object = None) -> None:
+    def add(row: loans.LoanDay, style: str = "row", label: object = None) -> None:
         table.add(
-            kind=kind,
+            style=style,
             day=label if label is not None else row.day,
             events=", ".join(row.events),
             **{name: getattr(row, name) for name in FLOWS},
@@ -309,7 +309,7 @@ def loan_schedule(query: Query) -> Report | None:
     add(schedule.opening, "total", schedule.start - timedelta(days=1))
     for day in schedule.days:
         add(day)
-    table.add(kind="total", events="Total", **schedule.totals)
+    table.add(style="total", events="Total", **schedule.totals)
     return Report(
         f"Loan schedule: {loan.code} ({loan.lender})",
         f"{_between(schedule.start, schedule.end)}; opening at the end of the day before",

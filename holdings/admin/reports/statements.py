@@ -75,7 +75,7 @@ def trial_balance(query: Query) -> Report | None:
             credit=row.credit,
         )
     table.add(
-        kind="total",
+        style="total",
         account="Total",
         value=report.total_value,
         debit=report.total_debit,
@@ -131,7 +131,7 @@ def _statement_table(
         return {"change": exact_sum((values[-1], -values[0]))} if compare else {}
 
     for name, per_column, totals in sections:
-        table.add(kind="heading", account=name)
+        table.add(style="heading", account=name)
         codes: dict[str, Balance] = {}
         for rows in per_column:
             for row in rows:
@@ -148,14 +148,14 @@ def _statement_table(
                 **change(values),
             )
         table.add(
-            kind="total",
+            style="total",
             account=f"Total {name.lower()}",
             **dict(zip(keys, totals, strict=True)),
             **change(totals),
         )
     for label, values in extra:
         table.add(
-            kind="total", account=label, **dict(zip(keys, values, strict=True)), **change(values)
+            style="total", account=label, **dict(zip(keys, values, strict=True)), **change(values)
         )
     return table
 
@@ -257,7 +257,7 @@ def account_detail(query: Query) -> Report | None:
         ],
     )
     table.add(
-        kind="total",
+        style="total",
         memo="Opening balance",
         effective_date=start - timedelta(days=1),
         running_quantity=detail.opening.quantity,
@@ -279,13 +279,13 @@ def account_detail(query: Query) -> Report | None:
             running_value=posting.running_value,  # type: ignore[attr-defined]
         )
     table.add(
-        kind="total",
+        style="total",
         memo="Total",
         quantity=detail.movement.quantity,
         value=detail.movement.value,
     )
     table.add(
-        kind="total",
+        style="total",
         memo="Closing balance",
         effective_date=end,
         running_quantity=detail.closing.quantity,

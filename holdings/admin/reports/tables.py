@@ -58,12 +58,12 @@ class Table:
 
     def add(
         self,
-        kind: str = "row",
+        style: str = "row",
         links: dict[str, str] | None = None,
         scales: dict[str, int] | None = None,
         **cells: Any,
     ) -> Row:
-        row = Row(cells=cells, links=links or {}, kind=kind, scales=scales or {})
+        row = Row(cells=cells, links=links or {}, kind=style, scales=scales or {})
         self.rows.append(row)
         return row
 

@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 from holdings.models import Payout, ProductionRecord, Sale
 from holdings.services import loans
 from ledger import services as ledger_services
+from ledger.admin import utc_today
 from ledger.models import ManualJournal
 from tests.conftest import UserFactory
 from tests.holdings.conftest import ADDRESS, f2pool_file, run_import, txid
@@ -53,9 +54,7 @@ def books(world, staff_user, approver_user):
     holdings_at_fair_value()
     earnings = [(date(2026, 1, day), "0.01000000") for day in range(1, 6)]
     payout_at = datetime(2026, 1, 4, 12, tzinfo=UTC)
-    batch = run_import(
-        "f2pool", f2pool_file(earnings, [(PAYOUT_ID, payout_at, "0.03", ADDRESS)])
-    )
+    batch = run_import("f2pool", f2pool_file(earnings, [(PAYOUT_ID, payout_at, "0.03", ADDRESS)]))
     loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
     loans.loan_pledge(loan=loan, units=D("1"), from_wallet="COLD-1", on=date(2026, 1, 1))
     loans.loan_draw(loan=loan, amount=D("50000.00"), on=date(2026, 1, 1))
@@ -179,7 +178,12 @@ def test_trial_balance_equals_the_api(books, as_role, api_client_for):
         body["total_credit"],
     )
     # Each commodity at its own scale: BTC with 8 places, USD with 2.
-    places = {r["Commodity"]: {len(x["Quantity"].split(".")[1]) for x in lines if x["Commodity"] == r["Commodity"]} for r in lines}
+    places = {
+        r["Commodity"]: {
+            len(x["Quantity"].split(".")[1]) for x in lines if x["Commodity"] == r["Commodity"]
+        }
+        for r in lines
+    }
     assert places["BTC"] == {8} and places["USD"] == {2}
 
 
@@ -252,15 +256,21 @@ def test_holdings_reports_equal_the_api(books, as_role, api_client_for):
     body = api(api_client_for, "rollforward", REPORTS["rollforward"])
     page = rows(get(client, "rollforward"))
     assert [
-        (r["Line"], r["Units (BTC)"], r["Cost (USD)"], r["Carrying value (USD)"], r["Proceeds (USD)"])
+        (
+            r["Line"],
+            r["Units (BTC)"],
+            r["Cost (USD)"],
+            r["Carrying value (USD)"],
+            r["Proceeds (USD)"],
+        )
         for r in page
     ] == [
-        (l["line"], l["units"], l["cost"], l["carrying_value"], l["proceeds"] or "")
-        for l in body["lines"]
+        (x["line"], x["units"], x["cost"], x["carrying_value"], x["proceeds"] or "")
+        for x in body["lines"]
     ]
     memo = rows(get(client, "rollforward"), table=1)
     assert [(r["Line"], r["Units (BTC)"]) for r in memo] == [
-        (l["line"], l["units"]) for l in body["memo"]
+        (x["line"], x["units"]) for x in body["memo"]
     ]
 
     body = api(api_client_for, "production", REPORTS["production"])
@@ -273,9 +283,9 @@ def test_holdings_reports_equal_the_api(books, as_role, api_client_for):
     body = api(api_client_for, "realized-gains", REPORTS["realized-gains"])
     page = rows(get(client, "realized-gains"))
     assert [
-        (int(r["Disposal"]), r["Units (BTC)"], r["Cost (USD)"], r["Realized gain (USD)"])
+        (int(r["Disposal"]), r["Kind"], r["Units (BTC)"], r["Cost (USD)"], r["Realized gain (USD)"])
         for r in page[:-1]
-    ] == [(d["id"], d["units"], d["cost"], d["realized_gain"]) for d in body["results"]]
+    ] == [(d["id"], d["kind"], d["units"], d["cost"], d["realized_gain"]) for d in body["results"]]
     total = page[-1]
     assert (total["Units (BTC)"], total["Proceeds (USD)"], total["Realized gain (USD)"]) == (
         body["totals"]["units"],
@@ -291,7 +301,14 @@ def test_holdings_reports_equal_the_api(books, as_role, api_client_for):
         (r["Day"], r["Principal"], r["Interest"], r["Collateral units"], r["LTV"], r["Tier"])
         for r in days
     ] == [
-        (d["day"], d["principal"], d["interest"], d["collateral_units"], d["ltv"] or "", d["tier"] or "")
+        (
+            d["day"],
+            d["principal"],
+            d["interest"],
+            d["collateral_units"],
+            d["ltv"] or "",
+            d["tier"] or "",
+        )
         for d in body["results"]
     ]
     assert total["Interest accrued"] == body["totals"]["interest_accrued"]
@@ -304,3 +321,313 @@ def test_holdings_reports_equal_the_api(books, as_role, api_client_for):
         for u in body["results"]
     ]
     assert page, "the pool earnings used prices"
+
+
+# --- bad parameters ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "query", "parameter"),
+    [
+        ("trial-balance", {"as_of": "2026-02-30"}, "as_of"),
+        ("trial-balance", {"as_of": "31/01/2026"}, "as_of"),
+        ("balance-sheet", {"as_of": "0001-01-01"}, "as_of"),
+        ("balance-sheet", {"as_of": "2026-01-31", "columns": "week"}, "columns"),
+        ("income-statement", {"start": "2026-01-01"}, "end"),
+        ("income-statement", {"start": "2026-02-01", "end": "2026-01-01"}, "end"),
+        ("income-statement", {"period": "fortnight"}, "period"),
+        ("rollforward", {**JANUARY, "commodity": "USD"}, "commodity"),
+        ("rollforward", {**JANUARY, "commodity": "NOPE"}, "commodity"),
+        ("account-detail", JANUARY, "account"),
+        ("account-detail", {**JANUARY, "account": "9999"}, "account"),
+        ("account-detail", {**JANUARY, "account": "x" * 500}, "account"),
+        ("production", {"start": "2000-01-01", "end": "2026-01-31"}, "end"),
+        ("realized-gains", {"start": "2026-01-01", "end": "9999-12-31"}, "end"),
+        ("loan-schedule", {}, "loan"),
+        ("loan-schedule", {"loan": "L-404"}, "loan"),
+        ("loan-schedule", {"loan": "L-1", "start": "2026-03-01", "end": "2026-01-01"}, "end"),
+        ("price-evidence", {**JANUARY, "used_by": "magic"}, "used_by"),
+        ("price-evidence", {**JANUARY, "base": "??"}, "base"),
+        ("price-evidence", {**JANUARY, "format": "pdf"}, "format"),
+    ],
+)
+def test_a_bad_parameter_is_an_error_on_the_page_naming_it(books, as_role, name, query, parameter):
+    client = as_role("auditor")
+    for fmt in ("", "csv", "xlsx"):
+        response = client.get(page_url(name), {"format": fmt, **query} if fmt else query)
+        assert response.status_code == 400, response.content[:500]
+        assert response["Content-Type"].startswith("text/html")
+        assert parameter in dict(response.context["errors"])
+        assert response.context["report"] is None
+        html = response.content.decode()
+        assert f"<strong>{parameter}</strong>" in html and 'class="errornote' in html
+
+
+# --- the period selector -----------------------------------------------------------------
+
+
+def test_presets_are_periods_of_today(books, as_role):
+    from holdings.admin.reports.params import preset_range, prior_range
+
+    today = date(2026, 5, 14)
+    assert preset_range("this_month", today) == (date(2026, 5, 1), date(2026, 5, 31))
+    assert preset_range("last_month", today) == (date(2026, 4, 1), date(2026, 4, 30))
+    assert preset_range("this_quarter", today) == (date(2026, 4, 1), date(2026, 6, 30))
+    assert preset_range("year_to_date", today) == (date(2026, 1, 1), today)
+    assert prior_range(date(2026, 4, 1), date(2026, 6, 30)) == (date(2026, 1, 1), date(2026, 3, 31))
+    assert prior_range(date(2026, 1, 1), date(2026, 1, 31)) == (
+        date(2025, 12, 1),
+        date(2025, 12, 31),
+    )
+    assert prior_range(date(2026, 1, 5), date(2026, 1, 14)) == (
+        date(2025, 12, 26),
+        date(2026, 1, 4),
+    )
+    response = as_role("auditor").get(page_url("income-statement"), {"period": "last_month"})
+    assert response.status_code == 200
+    first, last = preset_range("last_month", utc_today())
+    assert response.context["report"].file_parts == (first.isoformat(), last.isoformat())
+
+
+def test_columns_by_month_with_the_prior_period(books, as_role, api_client_for):
+    client = as_role("auditor")
+    query = {"start": "2026-01-01", "end": "2026-02-28", "columns": "month", "compare": "1"}
+    page = rows(client.get(page_url("income-statement"), query))
+    headers = list(page[0])
+    assert headers[3:] == [
+        "Prior: 2025-11-01 to 2025-12-31",
+        "2026-01-01 to 2026-01-31",
+        "2026-02-01 to 2026-02-28",
+        "Change",
+    ]
+    for heading, start, end in [
+        ("Prior: 2025-11-01 to 2025-12-31", "2025-11-01", "2025-12-31"),
+        ("2026-01-01 to 2026-01-31", "2026-01-01", "2026-01-31"),
+        ("2026-02-01 to 2026-02-28", "2026-02-01", "2026-02-28"),
+    ]:
+        body = api(api_client_for, "income-statement", {"start": start, "end": end})
+        net = next(r for r in page if r["Account"] == "Net income")
+        assert net[heading] == body["net_income"]
+        income = {r["Account"]: r[heading] for r in page}
+        for row in body["income"]["rows"]:
+            assert income[row["account"]] == row["amount"]
+    net = next(r for r in page if r["Account"] == "Net income")
+    change = D(net["2026-02-01 to 2026-02-28"]) - D(net["Prior: 2025-11-01 to 2025-12-31"])
+    assert D(net["Change"]) == change
+
+    query = {"as_of": "2026-02-28", "start": "2026-01-01", "columns": "month", "compare": "1"}
+    page = rows(client.get(page_url("balance-sheet"), query))
+    assert list(page[0])[3:] == ["At 2025-12-31", "At 2026-01-31", "At 2026-02-28", "Change"]
+    for as_of in ("2025-12-31", "2026-01-31", "2026-02-28"):
+        body = api(api_client_for, "balance-sheet", {"as_of": as_of})
+        total = next(r for r in page if r["Account"] == "Total assets")
+        assert total[f"At {as_of}"] == body["assets"]["total"]
+    # Each figure links to the account detail over its own column's dates.
+    links_of = links(client.get(page_url("balance-sheet"), query))
+    found = [link for row in links_of for link in row.values() if link]
+    assert any("start=2026-02-01" in link and "end=2026-02-28" in link for link in found)
+
+
+# --- downloads ---------------------------------------------------------------------------
+
+
+def download(client: Any, name: str, fmt: str, **changes: str) -> Any:
+    response = client.get(page_url(name), {**REPORTS[name], **changes, "format": fmt})
+    assert response.status_code == 200, response.content[:1000]
+    assert "attachment" in response["Content-Disposition"]
+    return response
+
+
+def read_csv(response: Any) -> list[list[str]]:
+    text = response.content.decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_every_page_links_its_downloads_and_prints_cleanly(books, as_role):
+    client = as_role("auditor")
+    for name, query in REPORTS.items():
+        html = client.get(page_url(name), query).content.decode()
+        assert "format=csv" in html and "format=xlsx" in html
+        assert "holdings/reports.css" in html
+        csv_response = download(client, name, "csv")
+        assert csv_response["Content-Type"].startswith("text/csv")
+        assert read_csv(csv_response)
+        workbook = load_workbook(io.BytesIO(download(client, name, "xlsx").content))
+        assert workbook.sheetnames
+    css = (
+        __import__("pathlib").Path(__file__).resolve().parents[3]
+        / "holdings/static/holdings/reports.css"
+    ).read_text()
+    assert "@media print" in css and "#header" in css and "#nav-sidebar" in css
+
+
+def test_trial_balance_csv_and_xlsx_hold_the_pages_figures(books, as_role):
+    client = as_role("staff")
+    page = rows(get(client, "trial-balance"))
+    table = read_csv(download(client, "trial-balance", "csv"))
+    header, *lines = table
+    assert header == [
+        "Account",
+        "Name",
+        "Type",
+        "Commodity",
+        "Quantity",
+        "Value (USD)",
+        "Debit (USD)",
+        "Credit (USD)",
+    ]
+    assert [line[0] for line in lines] == [row["Account"] for row in page]
+    assert [line[4] for line in lines] == [row["Quantity"] for row in page]
+    total = lines[-1]
+    assert total[0] == "Total"
+    assert sum(D(line[6]) for line in lines[:-1]) == D(total[6])
+    assert sum(D(line[7]) for line in lines[:-1]) == D(total[7]) == D(total[6])
+
+    content = download(client, "trial-balance", "xlsx").content
+    sheet = load_workbook(io.BytesIO(content)).active
+    assert sheet["A1"].value == "Trial balance"
+    assert [cell.value for cell in sheet[3]] == header
+    assert all(cell.font.b for cell in sheet[3])
+    data = list(sheet.iter_rows(min_row=4))
+    assert [row[0].value for row in data] == [line[0] for line in lines]
+    for row, line in zip(data, lines, strict=True):
+        for cell, text in zip(row[4:], line[4:], strict=True):
+            if text:
+                assert isinstance(cell.value, int | float) and not isinstance(cell.value, bool)
+                assert D(str(cell.value)) == D(text)
+    btc = next(row for row in data if row[3].value == "BTC" and row[4].value)
+    assert btc[4].number_format == "#,##0.00000000" and btc[5].number_format == "#,##0.00"
+    assert data[-1][0].font.b
+    assert sum(D(str(row[6].value)) for row in data[:-1]) == D(str(data[-1][6].value))
+    # Decimals are written with their digits, not through a float.
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    for line in lines[:-1]:
+        if line[3] == "BTC" and D(line[4]) != 0:
+            assert f"<v>{D(line[4])}</v>" in xml or f"<v>{D(line[4]).normalize()}</v>" in xml
+
+
+def test_account_detail_xlsx_has_dates_and_a_running_balance_that_ties(books, as_role):
+    client = as_role("approver")
+    sheet = load_workbook(io.BytesIO(download(client, "account-detail", "xlsx").content)).active
+    data = [[cell for cell in row] for row in sheet.iter_rows(min_row=4)]
+    headers = [cell.value for cell in sheet[3]]
+    col = {name: headers.index(name) for name in headers}
+    opening, *postings, total, closing = data
+    assert opening[col["Memo"]].value == "Opening balance"
+    assert postings
+    running = D(str(opening[col["Running quantity"]].value))
+    for row in postings:
+        day = row[col["Date"]]
+        assert isinstance(day.value, datetime) and day.number_format == "yyyy-mm-dd"
+        assert date(2026, 1, 1) <= day.value.date() <= date(2026, 1, 31)
+        running += D(str(row[col["Quantity (BTC)"]].value))
+        assert D(str(row[col["Running quantity"]].value)) == running
+        assert row[col["Quantity (BTC)"]].number_format == "#,##0.00000000"
+    moved = sum(D(str(row[col["Quantity (BTC)"]].value)) for row in postings)
+    assert D(str(total[col["Quantity (BTC)"]].value)) == moved
+    assert D(str(closing[col["Running quantity"]].value)) == running
+
+
+def test_realized_gains_and_loan_schedule_downloads_tie(books, as_role):
+    client = as_role("auditor")
+    header, *lines = read_csv(download(client, "realized-gains", "csv"))
+    index = {name: header.index(name) for name in header}
+    *disposals, total = lines
+    assert disposals and total[index["Account"]] == "Total"
+    for name in ("Units (BTC)", "Cost (USD)", "Proceeds (USD)", "Realized gain (USD)"):
+        assert sum(D(line[index[name]]) for line in disposals) == D(total[index[name]])
+    workbook = load_workbook(io.BytesIO(download(client, "loan-schedule", "xlsx").content))
+    sheet = workbook.active
+    headers = [cell.value for cell in sheet[3]]
+    data = list(sheet.iter_rows(min_row=4, values_only=True))
+    *days, total = data[1:]
+    accrued = headers.index("Interest accrued")
+    assert sum(D(str(day[accrued])) for day in days) == D(str(total[accrued]))
+    assert all(isinstance(day[0], datetime) for day in days)
+
+
+# --- drill-down --------------------------------------------------------------------------
+
+
+def follow(client: Any, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.content[:1000])
+    return response.content.decode()
+
+
+def drill_to_entry(client: Any, account: str, kind: str) -> tuple[str, str]:
+    """Trial balance line -> account detail (same dates) -> the entry of `kind`: the entry
+    page's address and HTML."""
+    tb = client.get(page_url("trial-balance"), {"as_of": "2026-01-31", "start": "2026-01-01"})
+    line = next(
+        i for i, row in enumerate(rows(tb)) if row["Account"] == account and row["_kind"] == "row"
+    )
+    detail_url = links(tb)[line]["Value (USD)"]
+    assert detail_url is not None
+    assert f"account={account}" in detail_url
+    assert "start=2026-01-01" in detail_url and "end=2026-01-31" in detail_url
+    detail = client.get(detail_url)
+    assert detail.status_code == 200
+    closing = rows(detail)[-1]
+    assert closing["Running value (USD)"] == rows(tb)[line]["Value (USD)"]
+    kinds = [row["Kind"] for row in rows(detail)]
+    assert kind in kinds, (account, kinds)
+    index = kinds.index(kind)
+    entry_url = links(detail)[index]["Entry"]
+    assert entry_url is not None and "/admin/ledger/journalentry/" in entry_url
+    return entry_url, follow(client, entry_url)
+
+
+def document_link(html: str, model: str) -> str:
+    import re
+
+    found = re.search(rf'href="(/admin/[a-z]+/{model}/\d+/change/)"', html)
+    assert found, f"no link to a {model} on the entry's page"
+    return found.group(1)
+
+
+def test_drill_down_from_the_trial_balance_to_each_document(books, as_role):
+    from holdings.models import PoolAccount, Wallet
+
+    client = as_role("auditor")
+    receivable = PoolAccount.objects.get(code="F2P-A").receivable_account.code
+    hot = Wallet.objects.get(code="HOT-1").account.code
+    cold = Wallet.objects.get(code="COLD-1").account.code
+
+    # A pool earning: its pool record, whose page links to the pool file (import batch).
+    _url, entry = drill_to_entry(client, receivable, "pool_earning")
+    record_url = document_link(entry, "productionrecord")
+    record = ProductionRecord.objects.get(pk=int(record_url.split("/")[-3]))
+    assert record.batch_id == books["batch"].pk
+    page = follow(client, record_url)
+    assert reverse("admin:holdings_importbatch_change", args=[books["batch"].pk]) in page
+    follow(client, reverse("admin:holdings_importbatch_change", args=[books["batch"].pk]))
+
+    # A payout: its page shows the txid.
+    _url, entry = drill_to_entry(client, hot, "pool_payout")
+    payout_url = document_link(entry, "payout")
+    assert txid(PAYOUT_ID) in follow(client, payout_url)
+    assert Payout.objects.get(pk=int(payout_url.split("/")[-3])).txid == txid(PAYOUT_ID)
+
+    # A sale: its page lists its disposals.
+    _url, entry = drill_to_entry(client, cold, "sale")
+    sale_url = document_link(entry, "sale")
+    assert sale_url == reverse("admin:holdings_sale_change", args=[books["sale"].pk])
+    page = follow(client, sale_url)
+    assert "T-1" in page
+    for disposal in books["sale"].disposals.all():
+        assert f"{disposal.units:f}"[:4] in page
+
+    # A manual journal: its page names its approver.
+    _url, entry = drill_to_entry(client, "1000", "manual")
+    journal_url = document_link(entry, "manualjournal")
+    assert journal_url == reverse("admin:ledger_manualjournal_change", args=[books["journal"].pk])
+    assert ManualJournal.objects.get(pk=books["journal"].pk).approved_by.username == "approver"
+    assert "approver" in follow(client, journal_url)
+
+    # A loan event.
+    loan_event = books["loan"].events.filter(kind="draw").first()
+    entry = follow(client, reverse("admin:ledger_journalentry_change", args=[loan_event.entry_id]))
+    assert document_link(entry, "loanevent").endswith(f"/{loan_event.pk}/change/")
+    assert Sale.objects.count() == 1

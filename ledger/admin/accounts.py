@@ -138,7 +138,7 @@ class AccountAdmin(RoleAdmin):
         if start > as_of:
             messages.error(request, f"start: must not be after as_of ({as_of.isoformat()}).")
             start = as_of.replace(day=1)
-        request.GET = query
+        request.GET = query  # type: ignore[assignment]  # the list reads its own
         request.chart_dates = (start, as_of)  # type: ignore[attr-defined]
         context = {
             "chart_as_of": as_of.isoformat(),

@@ -3,6 +3,7 @@ to be cancelled."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin, messages
@@ -140,7 +141,8 @@ class JournalEntryAdmin(RoleAdmin):
 
     @admin.display(description=f"amount ({FUNCTIONAL_CURRENCY} debits)", ordering="debits")
     def debits_display(self, obj: JournalEntry) -> str:
-        return amount(getattr(obj, "debits", None) or 0, VALUE_PLACES).removesuffix(" Dr")
+        debits = getattr(obj, "debits", None) or Decimal(0)
+        return amount(debits, VALUE_PLACES).removesuffix(" Dr")
 
     def get_search_results(
         self, request: HttpRequest, queryset: models.QuerySet, search_term: str

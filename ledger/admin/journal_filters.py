@@ -8,6 +8,7 @@ their models."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -73,17 +74,15 @@ class InputFilter(admin.ListFilter):
         messages.error(self.request, problem)
         return queryset.none()
 
-    def expected_parameters(self) -> list[str]:
+    def expected_parameters(self) -> list[str | None]:
         return [name for name, _label in self.parameters]
 
-    def choices(self, changelist: Any) -> list[Any]:
-        return [
-            {
-                "fields": [(n, label, self.values.get(n, "")) for n, label in self.parameters],
-                "other": self.other_params,
-                "clear": changelist.get_query_string(remove=self.expected_parameters()),
-            }
-        ]
+    def choices(self, changelist: Any) -> Iterator[Any]:
+        yield {
+            "fields": [(n, label, self.values.get(n, "")) for n, label in self.parameters],
+            "other": self.other_params,
+            "clear": changelist.get_query_string(remove=self.expected_parameters()),
+        }
 
 
 class AccountFilter(InputFilter):

@@ -309,7 +309,7 @@ def loan_schedule(query: Query) -> Report | None:
     add(schedule.opening, "total", schedule.start - timedelta(days=1))
     for day in schedule.days:
         add(day)
-    table.add(style="total", events="Total", **schedule.totals)
+    table.add_cells({"events": "Total", **schedule.totals}, style="total")
     return Report(
         f"Loan schedule: {loan.code} ({loan.lender})",
         f"{_between(schedule.start, schedule.end)}; opening at the end of the day before",

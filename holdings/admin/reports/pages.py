@@ -98,8 +98,9 @@ def report_view(site: Any, definition: Definition) -> Callable[[HttpRequest], Ht
             report = None
         if report is not None and fmt in ("csv", "xlsx"):
             return _download(report, definition.name, fmt)
-        params = request.GET.copy()
-        params.pop("format", None)
+        params: dict[str, str] = {
+            key: str(value) for key, value in request.GET.items() if key != "format"
+        }
         context = {
             **site.each_context(request),
             "title": definition.title,
@@ -115,8 +116,8 @@ def report_view(site: Any, definition: Definition) -> Callable[[HttpRequest], Ht
             ],
             "presets": PRESETS.items(),
             "column_choices": COLUMNS.items(),
-            "csv_url": "?" + urlencode({**params.dict(), "format": "csv"}),
-            "xlsx_url": "?" + urlencode({**params.dict(), "format": "xlsx"}),
+            "csv_url": "?" + urlencode({**params, "format": "csv"}),
+            "xlsx_url": "?" + urlencode({**params, "format": "xlsx"}),
             "reports_url": reverse("admin:reports_index"),
         }
         request.current_app = site.name

@@ -5,6 +5,7 @@ and shown on the page; nothing is guessed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from calendar import monthrange
 from dataclasses import dataclass, field
@@ -110,7 +111,7 @@ class Query:
             return None
         return day
 
-    def period(self, *, required: bool = True) -> tuple[date | None, date | None]:
+    def period(self, *, required: bool = True) -> tuple[dt.date | None, dt.date | None]:
         """`start` and `end`, or a preset's (`period`), with `end` not before `start`."""
         preset = self.raw("period")
         if preset and preset not in PRESETS:

@@ -140,22 +140,27 @@ def _statement_table(
             found = [{r.code: r for r in rows}.get(code) for rows in per_column]
             values = [presented(r) if r is not None else Decimal("0.00") for r in found]
             links = {k: detail_url(code, c[1], c[2]) for k, c in zip(keys, columns, strict=True)}
-            table.add(
+            table.add_cells(
+                {
+                    "account": code,
+                    "name": codes[code].name,
+                    **dict(zip(keys, values, strict=True)),
+                    **change(values),
+                },
                 links=links,
-                account=code,
-                name=codes[code].name,
-                **dict(zip(keys, values, strict=True)),
-                **change(values),
             )
-        table.add(
+        table.add_cells(
+            {
+                "account": f"Total {name.lower()}",
+                **dict(zip(keys, totals, strict=True)),
+                **change(totals),
+            },
             style="total",
-            account=f"Total {name.lower()}",
-            **dict(zip(keys, totals, strict=True)),
-            **change(totals),
         )
     for label, values in extra:
-        table.add(
-            style="total", account=label, **dict(zip(keys, values, strict=True)), **change(values)
+        table.add_cells(
+            {"account": label, **dict(zip(keys, values, strict=True)), **change(values)},
+            style="total",
         )
     return table
 

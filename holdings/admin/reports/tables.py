@@ -63,6 +63,16 @@ class Table:
         scales: dict[str, int] | None = None,
         **cells: Any,
     ) -> Row:
+        return self.add_cells(cells, style=style, links=links, scales=scales)
+
+    def add_cells(
+        self,
+        cells: dict[str, Any],
+        *,
+        style: str = "row",
+        links: dict[str, str] | None = None,
+        scales: dict[str, int] | None = None,
+    ) -> Row:
         row = Row(cells=cells, links=links or {}, kind=style, scales=scales or {})
         self.rows.append(row)
         return row

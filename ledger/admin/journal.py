@@ -72,6 +72,18 @@ def _reversed_by(entry: JournalEntry) -> JournalEntry | None:
         return None
 
 
+def _report_path(path: str) -> str | None:
+    """The report page an entry was reached from (its `report` parameter, e.g. an account
+    detail with its dates), to link back to: a path of this site's report pages only."""
+    try:
+        prefix = reverse("admin:reports_index")
+    except NoReverseMatch:
+        return None
+    if not path.startswith(prefix) or "//" in path or any(c in path for c in '\\"<> \n'):
+        return None
+    return path
+
+
 @admin.register(JournalEntry)
 class JournalEntryAdmin(RoleAdmin):
     # No add (a person's entry is a manual journal, approved by another before it posts), no
@@ -237,7 +249,11 @@ class JournalEntryAdmin(RoleAdmin):
             and self.has_cancel_permission(request)
             and not entry.cancellations.exclude(status=CancellationStatus.REJECTED).exists()
         )
-        extra_context = {**(extra_context or {}), "can_cancel": can_cancel}
+        extra_context = {
+            **(extra_context or {}),
+            "can_cancel": can_cancel,
+            "back_to_report": _report_path(request.GET.get("report", "")),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from holdings.admin.reports.pages import Definition, report_url
 from holdings.admin.reports.params import Query, prior_range, split
@@ -268,8 +269,10 @@ def account_detail(query: Query) -> Report | None:
         running_quantity=detail.opening.quantity,
         running_value=detail.opening.value,
     )
+    # Each entry's page offers the way back to this account detail, with its dates.
+    back = urlencode({"report": detail_url(account.code, start, end)})
     for posting in detail.postings:
-        url = reverse("admin:ledger_journalentry_change", args=[posting.entry_id])
+        url = reverse("admin:ledger_journalentry_change", args=[posting.entry_id]) + "?" + back
         table.add(
             links={"entry": url, "sequence": url},
             entry=posting.entry_id,
@@ -310,7 +313,7 @@ DEFINITIONS = [
         "trial-balance",
         "Trial balance",
         "Every account with a balance at the end of a day; debits equal credits.",
-        ("as_of", "start"),
+        ("period", "as_of", "start"),
         trial_balance,
         defaults=(),
     ),

@@ -448,7 +448,8 @@ def test_every_page_links_its_downloads_and_prints_cleanly(books, as_role):
     for name, query in REPORTS.items():
         html = client.get(page_url(name), query).content.decode()
         assert "format=csv" in html and "format=xlsx" in html
-        assert "holdings/reports.css" in html
+        assert "holdings/reports.css" in html and "holdings/reports.js" in html
+        assert "onclick" not in html  # no inline script: the content security policy
         csv_response = download(client, name, "csv")
         assert csv_response["Content-Type"].startswith("text/csv")
         assert read_csv(csv_response)
@@ -576,7 +577,11 @@ def drill_to_entry(client: Any, account: str, kind: str) -> tuple[str, str]:
     index = kinds.index(kind)
     entry_url = links(detail)[index]["Entry"]
     assert entry_url is not None and "/admin/ledger/journalentry/" in entry_url
-    return entry_url, follow(client, entry_url)
+    entry = follow(client, entry_url)
+    # The entry's page leads back to the account detail, with its dates.
+    back = detail_url.replace("&", "&amp;")
+    assert f'href="{back}">Back to the report</a>' in entry
+    return entry_url, entry
 
 
 def document_link(html: str, model: str) -> str:

@@ -159,3 +159,18 @@ def test_a_bad_chart_date_is_said_naming_it(as_role, journal, query, parameter):
     assert response.status_code == 200
     said = [str(m) for m in get_messages(response.wsgi_request)]
     assert any(m.startswith(f"{parameter}:") for m in said), said
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        "https://elsewhere.example/admin/reports/",
+        "/admin/ledger/account/",
+        "//x",
+        '/admin/reports/"x',
+    ],
+)
+def test_an_entry_links_back_only_to_a_report_page(as_role, journal, report):
+    page = as_role("auditor").get(url("journalentry_change", journal[0].pk), {"report": report})
+    assert page.status_code == 200
+    assert "Back to the report" not in page.content.decode()

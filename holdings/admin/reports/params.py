@@ -57,10 +57,10 @@ def prior_range(start: date, end: date) -> tuple[date, date]:
     as many days just before `start`."""
     if start.day == 1 and end == month_end(end):
         months = (end.year - start.year) * 12 + end.month - start.month + 1
-        first = start
-        for _ in range(months):
-            first = (first - timedelta(days=1)).replace(day=1)
-        return first, start - timedelta(days=1)
+        index = start.year * 12 + start.month - 1 - months
+        if index < 12:  # before year 1
+            raise OverflowError("the prior period starts before year 1")
+        return date(index // 12, index % 12 + 1, 1), start - timedelta(days=1)
     days = (end - start).days + 1
     return start - timedelta(days=days), start - timedelta(days=1)
 

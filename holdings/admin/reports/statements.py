@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from holdings.admin.reports.pages import Definition, report_url
-from holdings.admin.reports.params import Query, prior_range, split
+from holdings.admin.reports.params import MAX_COLUMNS, Query, prior_range, split
 from holdings.admin.reports.tables import AMOUNT, DATE, INTEGER, Column, Report, Table
 from ledger import selectors
+from ledger.dates import REPORT_FLOOR
 from ledger.models import VALUE_PLACES, Account
 from ledger.money import exact_sum
 from ledger.selectors import Balance, presented
@@ -97,15 +98,24 @@ def _statement_columns(query: Query, start: date, end: date) -> list[tuple[str, 
     """(heading, first day, last day) of each column: the period, or its months or quarters;
     with `compare`, the prior period first."""
     by = query.choice("columns", {"": "", "month": "", "quarter": ""})
-    periods = split(start, end, by) if by else [(start, end)]
-    if len(periods) > 36:
-        query.errors["columns"] = f"the range makes {len(periods)} columns; at most 36."
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    count = months if by == "month" else (months + 2) // 3 + 1 if by == "quarter" else 1
+    if count > MAX_COLUMNS:
+        query.errors["columns"] = f"the range makes about {count} columns; at most {MAX_COLUMNS}."
         return []
-    columns = [
-        (f"{first.isoformat()} to {last.isoformat()}", first, last) for first, last in periods
-    ]
+    periods = split(start, end, by) if by else [(start, end)]
+    columns = [(f"{a.isoformat()} to {b.isoformat()}", a, b) for a, b in periods]
     if query.flag("compare"):
-        first, last = prior_range(start, end)
+        try:
+            first, last = prior_range(start, end)
+        except OverflowError:
+            first = REPORT_FLOOR - timedelta(days=1)
+        if first < REPORT_FLOOR:
+            query.errors["compare"] = (
+                f"the prior period would start before {REPORT_FLOOR.isoformat()}, the earliest "
+                "date taken."
+            )
+            return []
         columns.insert(0, (f"Prior: {first.isoformat()} to {last.isoformat()}", first, last))
     return columns
 

@@ -636,3 +636,47 @@ def test_drill_down_from_the_trial_balance_to_each_document(books, as_role):
     entry = follow(client, reverse("admin:ledger_journalentry_change", args=[loan_event.entry_id]))
     assert document_link(entry, "loanevent").endswith(f"/{loan_event.pk}/change/")
     assert Sale.objects.count() == 1
+
+
+ODD_VALUES = [
+    "",
+    " ",
+    "0000-00-00",
+    "1900-01-01",
+    "9998-12-31",
+    "2026-1-1",
+    "x" * 300,
+    "\x00",
+    "1210'; --",
+    "month",
+    "1",
+]
+PARAMETERS = (
+    "as_of",
+    "start",
+    "end",
+    "period",
+    "columns",
+    "compare",
+    "account",
+    "commodity",
+    "loan",
+    "base",
+    "used_by",
+    "format",
+)
+
+
+@pytest.mark.parametrize("name", list(REPORTS))
+def test_no_value_of_any_parameter_is_a_server_error(books, as_role, name):
+    client = as_role("auditor")
+    for parameter in PARAMETERS:
+        for value in ODD_VALUES:
+            response = client.get(page_url(name), {**REPORTS[name], parameter: value})
+            assert response.status_code in (200, 400), (parameter, value)
+            if response.status_code == 400:
+                assert response.context["errors"], (parameter, value)
+    wide = {"start": "1900-01-01", "end": "9998-12-31", "as_of": "9998-12-31"}
+    for extra in ({}, {"columns": "month"}, {"columns": "quarter"}, {"compare": "1"}):
+        response = client.get(page_url(name), {**REPORTS[name], **wide, **extra})
+        assert response.status_code in (200, 400), extra

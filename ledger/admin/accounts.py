@@ -140,6 +140,11 @@ class AccountAdmin(RoleAdmin):
             start = as_of.replace(day=1)
         request.GET = query  # type: ignore[assignment]  # the list reads its own
         request.chart_dates = (start, as_of)  # type: ignore[attr-defined]
+        request.chart_params = {  # type: ignore[attr-defined]  # kept in the list's links
+            name: day.isoformat()
+            for name, day in (("as_of", as_of), ("start", start))
+            if days[name] is not None
+        }
         context = {
             "chart_as_of": as_of.isoformat(),
             "chart_start": start.isoformat(),
@@ -157,6 +162,10 @@ class AccountAdmin(RoleAdmin):
         opening = {
             row.account_id: row for row in selectors.balances(as_of=start - timedelta(days=1))
         }
+        # The list is filtered already: its links and search form keep the dates from here.
+        dates = getattr(request, "chart_params", {})
+        changelist.params.update(dates)
+        changelist.filter_params.update({name: [day] for name, day in dates.items()})
         detail = reverse("admin:reports_account_detail")
         for account in changelist.result_list:
             account.balance_today = closing.get(account.pk)

@@ -174,3 +174,12 @@ def test_an_entry_links_back_only_to_a_report_page(as_role, journal, report):
     page = as_role("auditor").get(url("journalentry_change", journal[0].pk), {"report": report})
     assert page.status_code == 200
     assert "Back to the report" not in page.content.decode()
+
+
+def test_the_charts_filters_and_search_keep_its_dates(as_role, journal):
+    query = {"as_of": "2026-01-31", "start": "2026-01-01"}
+    html = as_role("auditor").get(url("account_changelist"), query).content.decode()
+    assert "as_of=2026-01-31" in html.split('id="changelist-filter"')[1]
+    response = as_role("auditor").get(url("account_changelist"), {**query, "type": "asset"})
+    assert response.status_code == 200
+    assert "1,000.00 Dr" in row_of(response.content.decode(), "1000")

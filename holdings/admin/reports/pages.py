@@ -18,8 +18,11 @@ from django.utils.http import urlencode
 from holdings.admin.reports.params import COLUMNS, PRESETS, Query
 from holdings.admin.reports.tables import Report, Table, as_csv, as_xlsx, text
 from holdings.errors import HoldingsError
+from holdings.models import Loan
+from holdings.selectors.prices import PRICE_USES
 from ledger.admin import allowed, utc_today
 from ledger.errors import LedgerError
+from ledger.models import Account, Commodity
 from ledger.roles import READ_ROLES
 
 FORMATS = ("", "html", "csv", "xlsx")
@@ -53,6 +56,19 @@ def report_url(name: str, **params: Any) -> str:
     }
     url = reverse(f"admin:{url_name(name)}")
     return f"{url}?{urlencode(query)}" if query else url
+
+
+def input_choices(name: str) -> list[str]:
+    """What a typed-in parameter may be, offered as the reader types."""
+    if name == "account":
+        return list(Account.objects.order_by("code").values_list("code", flat=True))
+    if name in ("commodity", "base"):
+        return list(Commodity.objects.order_by("code").values_list("code", flat=True))
+    if name == "loan":
+        return list(Loan.objects.order_by("code").values_list("code", flat=True))
+    if name == "used_by":
+        return list(PRICE_USES)
+    return []
 
 
 def _table_context(table: Table) -> dict[str, Any]:
@@ -110,7 +126,7 @@ def report_view(site: Any, definition: Definition) -> Callable[[HttpRequest], Ht
             "errors": sorted(query.errors.items()),
             "values": {key: request.GET.get(key, "") for key in request.GET},
             "text_inputs": [
-                (name, request.GET.get(name, ""))
+                (name, request.GET.get(name, ""), input_choices(name))
                 for name in definition.inputs
                 if name in TEXT_INPUTS
             ],

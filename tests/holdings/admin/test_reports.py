@@ -137,6 +137,13 @@ def test_every_report_page_for_every_role(books, as_role, role):
         assert f'href="{page_url(name)}' in index.content.decode()
 
 
+def test_typed_parameters_offer_what_exists(books, as_role):
+    html = as_role("staff").get(page_url("loan-schedule")).content.decode()
+    assert '<datalist id="report-loan-choices"><option value="L-1">' in html
+    html = as_role("staff").get(page_url("price-evidence"), JANUARY).content.decode()
+    assert '<option value="BTC">' in html and '<option value="production_record">' in html
+
+
 def test_a_user_without_a_role_is_refused(books, as_role, client):
     as_role("no_role")
     for name, query in REPORTS.items():

@@ -280,11 +280,29 @@ def test_holdings_reports_equal_the_api(books, as_role, api_client_for):
         (x["line"], x["units"]) for x in body["memo"]
     ]
 
-    body = api(api_client_for, "production", REPORTS["production"])
-    page = rows(get(client, "production"))
-    assert [(r["Month"], r["Mined"], r["Held at month end"], r["Sold"]) for r in page[:-1]] == [
-        (m["month"], m["mined"], m["held_at_month_end"], m["sold"]) for m in body["results"]
+    months = {"start": "2025-12-01", "end": "2026-01-31", "commodity": "BTC"}
+    body = api(api_client_for, "production", months)
+    page = rows(get(client, "production", **months))
+    fields = {
+        "Month": "month",
+        "Days": "days",
+        "Mined": "mined",
+        "Average per day": "average_per_day",
+        "Held at month end": "held_at_month_end",
+        "Restricted": "restricted_at_month_end",
+        "Unrestricted": "unrestricted_at_month_end",
+        "Operating hashrate (EH/s)": "average_operating_hashrate_ehs",
+        "Deployed hashrate (EH/s)": "deployed_hashrate_ehs",
+        "Mined change (%)": "mined_change_percent",
+        "Held change": "held_change",
+        "Sold": "sold",
+        "Net proceeds (USD)": "net_proceeds_usd",
+        "Average price (USD)": "average_price_usd",
+    }
+    assert [[r[header] for header in fields] for r in page[:-1]] == [
+        ["" if m[key] is None else str(m[key]) for key in fields.values()] for m in body["results"]
     ]
+    page = page[1:]
     assert page[0]["Mined"] == "0.05000000"
 
     body = api(api_client_for, "realized-gains", REPORTS["realized-gains"])
@@ -304,20 +322,29 @@ def test_holdings_reports_equal_the_api(books, as_role, api_client_for):
     page = rows(get(client, "loan-schedule"))
     opening, *days, total = page
     assert opening["Principal"] == body["opening"]["principal"]
-    assert [
-        (r["Day"], r["Principal"], r["Interest"], r["Collateral units"], r["LTV"], r["Tier"])
-        for r in days
-    ] == [
-        (
-            d["day"],
-            d["principal"],
-            d["interest"],
-            d["collateral_units"],
-            d["ltv"] or "",
-            d["tier"] or "",
-        )
-        for d in body["results"]
+    fields = {
+        "Day": "day",
+        "Principal drawn": "principal_drawn",
+        "Principal paid": "principal_paid",
+        "Interest accrued": "interest_accrued",
+        "Interest paid": "interest_paid",
+        "Principal": "principal",
+        "Interest": "interest",
+        "Balance": "balance",
+        "Debt value (USD)": "debt_value",
+        "Collateral pledged": "collateral_pledged",
+        "Collateral released": "collateral_released",
+        "Collateral liquidated": "collateral_liquidated",
+        "Collateral units": "collateral_units",
+        "Collateral price": "collateral_price",
+        "Collateral value (USD)": "collateral_value",
+        "LTV": "ltv",
+        "Tier": "tier",
+    }
+    assert [[r[header] for header in fields] for r in days] == [
+        ["" if d[key] is None else d[key] for key in fields.values()] for d in body["results"]
     ]
+    assert any(d["ltv"] for d in body["results"])
     assert total["Interest accrued"] == body["totals"]["interest_accrued"]
 
     query = {**REPORTS["price-evidence"], "page_size": 1000}

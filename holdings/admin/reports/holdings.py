@@ -336,7 +336,7 @@ def price_evidence(query: Query) -> Report | None:
     table = Table(
         "Price evidence",
         [
-            Column("price_id", "Price", INTEGER),
+            Column("price_id", "Price id", INTEGER),
             Column("base", "Base"),
             Column("quote", "Quote"),
             Column("timestamp", "Timestamp"),

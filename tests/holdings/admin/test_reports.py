@@ -307,10 +307,27 @@ def test_holdings_reports_equal_the_api(books, as_role, api_client_for):
 
     body = api(api_client_for, "realized-gains", REPORTS["realized-gains"])
     page = rows(get(client, "realized-gains"))
-    assert [
-        (int(r["Disposal"]), r["Kind"], r["Units (BTC)"], r["Cost (USD)"], r["Realized gain (USD)"])
-        for r in page[:-1]
-    ] == [(d["id"], d["kind"], d["units"], d["cost"], d["realized_gain"]) for d in body["results"]]
+    fields = {
+        "Disposal": "id",
+        "Kind": "kind",
+        "Disposed on": "disposed_on",
+        "Lot": "lot",
+        "Account": "account",
+        "Units (BTC)": "units",
+        "Cost (USD)": "cost",
+        "Carrying value (USD)": "carrying_value",
+        "Proceeds (USD)": "proceeds",
+        "Realized gain (USD)": "realized_gain",
+        "Days held": "days_held",
+        "Method": "method",
+        "Entry": "entry",
+    }
+    assert [[r[header] for header in fields] for r in page[:-1]] == [
+        [str(d[key]) for key in fields.values()] for d in body["results"]
+    ]
+    assert [r["Sale or transfer"] for r in page[:-1]] == [
+        d["sale"] or d["transfer"] for d in body["results"]
+    ]
     total = page[-1]
     assert (total["Units (BTC)"], total["Proceeds (USD)"], total["Realized gain (USD)"]) == (
         body["totals"]["units"],
@@ -350,8 +367,37 @@ def test_holdings_reports_equal_the_api(books, as_role, api_client_for):
     query = {**REPORTS["price-evidence"], "page_size": 1000}
     body = api(api_client_for, "price-evidence", query)
     page = rows(get(client, "price-evidence"))
-    assert [(r["Price"], r["Used by"], r["Quantity"], r["Value (USD)"]) for r in page] == [
-        (u["price"]["price"], u["used_by"], u["quantity"] or "", u["value"] or "")
+    assert [
+        (
+            int(r["Price id"]),
+            r["Price"],
+            r["Timestamp"],
+            r["Used by"],
+            r["Link"],
+            r["Record"],
+            r["Reference"],
+            r["Date"],
+            r["Entry"],
+            r["Commodity"],
+            r["Quantity"],
+            r["Value (USD)"],
+        )
+        for r in page
+    ] == [
+        (
+            u["price"]["id"],
+            u["price"]["price"],
+            u["price"]["timestamp"].replace("+00:00", "Z"),
+            u["used_by"],
+            u["link"],
+            str(u["record"]),
+            u["reference"],
+            u["effective_date"],
+            "" if u["entry_sequence"] is None else str(u["entry_sequence"]),
+            u["commodity"] or "",
+            u["quantity"] or "",
+            u["value"] or "",
+        )
         for u in body["results"]
     ]
     assert page, "the pool earnings used prices"

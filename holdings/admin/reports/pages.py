@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -100,6 +100,8 @@ def report_view(site: Any, definition: Definition) -> Callable[[HttpRequest], Ht
     def view(request: HttpRequest) -> HttpResponse:
         if not allowed(request.user, READ_ROLES):
             raise PermissionDenied
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
         query = Query(data=request.GET, today=utc_today())
         fmt = request.GET.get("format", "")
         if fmt not in FORMATS:

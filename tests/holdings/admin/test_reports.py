@@ -144,6 +144,12 @@ def test_typed_parameters_offer_what_exists(books, as_role):
     assert '<option value="BTC">' in html and '<option value="production_record">' in html
 
 
+def test_report_pages_only_read(books, as_role):
+    client = as_role("staff")
+    for name, query in REPORTS.items():
+        assert client.post(page_url(name), query).status_code == 405
+
+
 def test_a_user_without_a_role_is_refused(books, as_role, client):
     as_role("no_role")
     for name, query in REPORTS.items():
@@ -545,7 +551,9 @@ def test_every_page_links_its_downloads_and_prints_cleanly(books, as_role):
 def test_trial_balance_csv_and_xlsx_hold_the_pages_figures(books, as_role):
     client = as_role("staff")
     page = rows(get(client, "trial-balance"))
-    table = read_csv(download(client, "trial-balance", "csv"))
+    response = download(client, "trial-balance", "csv")
+    assert response["Content-Disposition"] == 'attachment; filename="trial-balance-2026-01-31.csv"'
+    table = read_csv(response)
     header, *lines = table
     assert header == [
         "Account",

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.urls import reverse
 
-from holdings.admin.reports.pages import Definition
+from holdings.admin.reports.pages import Definition, report_url
 from holdings.admin.reports.params import Query
 from holdings.admin.reports.tables import (
     AMOUNT,
@@ -246,7 +246,9 @@ def realized_gains(query: Query) -> Report | None:
 def loan_schedule(query: Query) -> Report | None:
     loan = query.code(
         "loan",
-        Loan.objects.select_related("principal_commodity", "collateral_commodity"),
+        Loan.objects.select_related(
+            "principal_commodity", "collateral_commodity", "principal_account", "interest_account"
+        ),
         "loan",
         required=True,
     )
@@ -289,9 +291,25 @@ def loan_schedule(query: Query) -> Report | None:
         ],
     )
 
+    principal_code = loan.principal_account.code
+    interest_code = loan.interest_account.code
+
     def add(row: loans.LoanDay, style: str = "row", label: object = None) -> None:
+        # Principal and interest are the balances of the loan's accounts at the day's end:
+        # each links to its account's detail from the schedule's start to that day.
+        links = {}
+        if style == "row":
+            links = {
+                "principal": report_url(
+                    "account-detail", account=principal_code, start=schedule.start, end=row.day
+                ),
+                "interest": report_url(
+                    "account-detail", account=interest_code, start=schedule.start, end=row.day
+                ),
+            }
         table.add(
             style=style,
+            links=links,
             day=label if label is not None else row.day,
             events=", ".join(row.events),
             **{name: getattr(row, name) for name in FLOWS},

@@ -368,6 +368,12 @@ def test_holdings_reports_equal_the_api(books, as_role, api_client_for):
         ["" if d[key] is None else d[key] for key in fields.values()] for d in body["results"]
     ]
     assert any(d["ltv"] for d in body["results"])
+    # A day's principal links to the principal account's detail up to that day, whose
+    # closing balance is that principal (a liability: credit, negative in the ledger).
+    last = links(get(client, "loan-schedule"))[-2]["Principal"]
+    assert last is not None and "start=2026-01-01" in last and "end=2026-01-20" in last
+    closing = rows(client.get(last))[-1]
+    assert D(closing["Running quantity"]) == -D(days[-1]["Principal"]) != 0
     assert total["Interest accrued"] == body["totals"]["interest_accrued"]
 
     query = {**REPORTS["price-evidence"], "page_size": 1000}

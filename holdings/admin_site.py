@@ -63,9 +63,16 @@ class TreasuryAdminSite(admin.AdminSite):
         bounded = type(base.__name__, (base,), {"get_changelist": get_changelist})
         super().register(model_or_iterable, bounded, **options)
 
+    # --- the month-end close (/admin/close/) and the reports (/admin/reports/<name>/,
+    # holdings.admin.reports), with a Reports entry in the navigation and on the index, after
+    # the applications.
+
     def get_urls(self) -> list[Any]:
+        from holdings.admin.reports import urls as report_urls
+
         return [
             path("close/", self.admin_view(self.close_view), name="close"),
+            *report_urls(self),
             *super().get_urls(),
         ]
 
@@ -74,6 +81,43 @@ class TreasuryAdminSite(admin.AdminSite):
         from holdings.admin.close import close_view
 
         return close_view(request, self)
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
+        apps = super().get_app_list(request, app_label)
+        if app_label is not None or not has_any_role(request.user, READ_ROLES):
+            return apps
+        from holdings.admin.reports import DEFINITIONS
+        from holdings.admin.reports.pages import report_url
+
+        entries = [
+            {
+                "name": d.title,
+                "object_name": d.name,
+                "admin_url": report_url(d.name, **dict(d.defaults)),
+                "add_url": None,
+                "view_only": True,
+                "perms": {"view": True},
+            }
+            for d in DEFINITIONS
+        ]
+        entries.append(
+            {
+                "name": "Month-end close",
+                "object_name": "close",
+                "admin_url": reverse("admin:close"),
+                "add_url": None,
+                "view_only": True,
+                "perms": {"view": True},
+            }
+        )
+        reports = {
+            "name": "Reports",
+            "app_label": "reports",
+            "app_url": reverse("admin:reports_index"),
+            "has_module_perms": True,
+            "models": entries,
+        }
+        return [*apps, reports]
 
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

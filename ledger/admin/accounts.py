@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Func
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from ledger import selectors, services
 from ledger.admin.base import RoleAdmin, adopt, amount, utc_today
+from ledger.dates import parse_report_date
 from ledger.forms import AccountAddForm, AccountChangeForm
 from ledger.models import Account, Commodity
 from ledger.money import FUNCTIONAL_CURRENCY, VALUE_PLACES
@@ -94,8 +98,11 @@ class AccountAdmin(RoleAdmin):
         "is_active",
         "balance_quantity",
         "balance_value",
+        "activity_quantity",
+        "activity_value",
     )
     list_display_links = ("code", "tree_name")
+    change_list_template = "admin/ledger/account/change_list.html"
     list_filter = ("type", "commodity", "is_active")
     search_fields = ("code", "name")
     list_select_related = ("commodity",)
@@ -110,12 +117,62 @@ class AccountAdmin(RoleAdmin):
         # of account forms by this, on querysets without the annotation.
         return [TreePath(F("id")).asc()]
 
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The chart at a date: `as_of` (today by default) and `start` (the first of as_of's
+        month by default) are the page's own parameters, not filters: read and taken off the
+        query before the list sees it. A bad date is said, naming it, and the default used."""
+        today = utc_today()
+        query = request.GET.copy()
+        days: dict[str, date | None] = {}
+        for name in ("as_of", "start"):
+            text = query.pop(name, [""])[-1].strip()
+            try:
+                days[name] = parse_report_date(text) if text else None
+            except ValueError as exc:
+                messages.error(request, f"{name}: {exc}; write the date as YYYY-MM-DD.")
+                days[name] = None
+        as_of = days["as_of"] or today
+        start = days["start"] or as_of.replace(day=1)
+        if start > as_of:
+            messages.error(request, f"start: must not be after as_of ({as_of.isoformat()}).")
+            start = as_of.replace(day=1)
+        request.GET = query  # type: ignore[assignment]  # the list reads its own
+        request.chart_dates = (start, as_of)  # type: ignore[attr-defined]
+        request.chart_params = {  # type: ignore[attr-defined]  # kept in the list's links
+            name: day.isoformat()
+            for name, day in (("as_of", as_of), ("start", start))
+            if days[name] is not None
+        }
+        context = {
+            "chart_as_of": as_of.isoformat(),
+            "chart_start": start.isoformat(),
+            "chart_filters": [(key, value) for key, values in query.lists() for value in values],
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, context)
+
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
-        # One read of every balance for the page, not one per row.
-        found = {row.account_id: row for row in selectors.balances(as_of=utc_today())}
+        start, as_of = getattr(request, "chart_dates", (utc_today().replace(day=1), utc_today()))
+        # Two reads of every balance for the page (the day before start, and as_of), not
+        # two per row.
+        closing = {row.account_id: row for row in selectors.balances(as_of=as_of)}
+        opening = {
+            row.account_id: row for row in selectors.balances(as_of=start - timedelta(days=1))
+        }
+        # The list is filtered already: its links and search form keep the dates from here.
+        dates = getattr(request, "chart_params", {})
+        changelist.params.update(dates)
+        changelist.filter_params.update({name: [day] for name, day in dates.items()})
+        detail = reverse("admin:reports_account_detail")
         for account in changelist.result_list:
-            account.balance_today = found.get(account.pk)
+            account.balance_today = closing.get(account.pk)
+            account.balance_opening = opening.get(account.pk)
+            account.detail_url = (
+                f"{detail}?{urlencode({'account': account.code, 'start': start, 'end': as_of})}"
+            )
         return changelist
 
     @admin.display(description="name")
@@ -131,19 +188,44 @@ class AccountAdmin(RoleAdmin):
             obj.name,
         )
 
-    @admin.display(description="balance today (UTC)")
+    def _linked(self, obj: Account, text: str) -> str:
+        url = getattr(obj, "detail_url", None)
+        return format_html('<a href="{}">{}</a>', url, text) if url else text
+
+    @admin.display(description="balance at as-of (UTC)")
     def balance_quantity(self, obj: Account) -> str:
         balance = getattr(obj, "balance_today", None)
         if balance is None:
             return "-"
-        return amount(balance.quantity, balance.scale, balance.commodity)
+        return self._linked(obj, amount(balance.quantity, balance.scale, balance.commodity))
 
     @admin.display(description=f"{FUNCTIONAL_CURRENCY} value")
     def balance_value(self, obj: Account) -> str:
         balance = getattr(obj, "balance_today", None)
         if balance is None:
             return "-"
-        return amount(balance.value, VALUE_PLACES)
+        return self._linked(obj, amount(balance.value, VALUE_PLACES))
+
+    @admin.display(description="activity from start to as-of")
+    def activity_quantity(self, obj: Account) -> str:
+        closing, opening = (
+            getattr(obj, "balance_today", None),
+            getattr(obj, "balance_opening", None),
+        )
+        if closing is None or opening is None:
+            return "-"
+        moved = closing.quantity - opening.quantity
+        return self._linked(obj, amount(moved, closing.scale, closing.commodity))
+
+    @admin.display(description=f"activity {FUNCTIONAL_CURRENCY}")
+    def activity_value(self, obj: Account) -> str:
+        closing, opening = (
+            getattr(obj, "balance_today", None),
+            getattr(obj, "balance_opening", None),
+        )
+        if closing is None or opening is None:
+            return "-"
+        return self._linked(obj, amount(closing.value - opening.value, VALUE_PLACES))
 
     @admin.display(description="balance today (UTC), with its children")
     def balance_detail(self, obj: Account) -> str:

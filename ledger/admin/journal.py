@@ -3,14 +3,16 @@ to be cancelled."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
+from django.db.models import OuterRef, Subquery, Sum
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
@@ -24,7 +26,14 @@ from ledger.admin.base import (
     journal_label,
     refusal,
 )
+from ledger.admin.journal_filters import (
+    AccountFilter,
+    DateRangeFilter,
+    DocumentTypeFilter,
+    document_object,
+)
 from ledger.errors import LedgerError
+from ledger.fields import ExactDecimalField
 from ledger.forms import CancellationRequestForm, add_service_error
 from ledger.models import CancellationStatus, JournalEntry, Posting
 from ledger.money import FUNCTIONAL_CURRENCY, VALUE_PLACES
@@ -71,6 +80,18 @@ def _reversed_by(entry: JournalEntry) -> JournalEntry | None:
         return None
 
 
+def _report_path(path: str) -> str | None:
+    """The report page an entry was reached from (its `report` parameter, e.g. an account
+    detail with its dates), to link back to: a path of this site's report pages only."""
+    try:
+        prefix = reverse("admin:reports_index")
+    except NoReverseMatch:
+        return None
+    if not path.startswith(prefix) or "//" in path or any(c in path for c in '\\"<> \n'):
+        return None
+    return path
+
+
 @admin.register(JournalEntry)
 class JournalEntryAdmin(RoleAdmin):
     # No add (a person's entry is a manual journal, approved by another before it posts), no
@@ -82,12 +103,13 @@ class JournalEntryAdmin(RoleAdmin):
         "effective_date",
         "kind",
         "short_memo",
+        "debits_display",
         "created_by_name",
         "reversal",
         "status",
     )
     list_display_links = ("sequence_label",)
-    list_filter = ("kind", "status")
+    list_filter = (AccountFilter, DateRangeFilter, "kind", DocumentTypeFilter, "status")
     date_hierarchy = "effective_date"
     search_fields = ("memo", "idempotency_key", "sequence__exact")
     search_help_text = "Memo, idempotency key or sequence number (#123 or 123)."
@@ -102,6 +124,7 @@ class JournalEntryAdmin(RoleAdmin):
         "kind",
         "status",
         "memo",
+        "debits_display",
         "idempotency_key",
         "payload_hash",
         "reversal",
@@ -119,13 +142,27 @@ class JournalEntryAdmin(RoleAdmin):
         return allowed(request.user, self.cancel_roles)
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[JournalEntry]:
+        # The entry's total debits (USD) in the same query as the list: no query per row.
+        debits = (
+            Posting.objects.filter(entry_id=OuterRef("pk"), value__gt=0)
+            .order_by()
+            .values("entry_id")
+            .annotate(total=Sum("value"))
+            .values("total")
+        )
         return (
             super()
             .get_queryset(request)
             .select_related(
                 "created_by", "approved_by", "reversal_of", "reversed_by", "manual_journal"
             )
+            .annotate(debits=Subquery(debits, output_field=ExactDecimalField()))
         )
+
+    @admin.display(description=f"amount ({FUNCTIONAL_CURRENCY} debits)", ordering="debits")
+    def debits_display(self, obj: JournalEntry) -> str:
+        debits = getattr(obj, "debits", None) or Decimal(0)
+        return amount(debits, VALUE_PLACES).removesuffix(" Dr")
 
     def get_search_results(
         self, request: HttpRequest, queryset: models.QuerySet, search_term: str
@@ -174,7 +211,20 @@ class JournalEntryAdmin(RoleAdmin):
 
     @admin.display(description="document")
     def document(self, obj: JournalEntry) -> str:
-        return cancellations.document_of(obj)
+        """The document's name, linking to its page (a pool record and its pool file, a
+        payout and its txid, a sale and its disposals, a manual journal and its approver)."""
+        name = cancellations.document_of(obj)
+        found = document_object(obj)
+        if found is None:
+            return name
+        opts = found._meta
+        if opts.model_name == "cancellation":
+            name = f"cancellation #{found.pk}"
+        try:
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[found.pk])
+        except NoReverseMatch:
+            return name
+        return format_html('<a href="{}">{}</a>', url, name)
 
     @admin.display(description="cancellation")
     def cancellation(self, obj: JournalEntry) -> str:
@@ -207,7 +257,11 @@ class JournalEntryAdmin(RoleAdmin):
             and self.has_cancel_permission(request)
             and not entry.cancellations.exclude(status=CancellationStatus.REJECTED).exists()
         )
-        extra_context = {**(extra_context or {}), "can_cancel": can_cancel}
+        extra_context = {
+            **(extra_context or {}),
+            "can_cancel": can_cancel,
+            "back_to_report": _report_path(request.GET.get("report", "")),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:

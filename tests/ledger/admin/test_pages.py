@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -210,7 +210,8 @@ def test_balance_column_shows_todays_balance_with_the_commodity_scale(as_role, c
     assert "0.000000 USDT" in row_of(html, "1110")  # zero, at USDT's six decimals
 
 
-def test_balances_are_read_once_per_page_not_once_per_row(as_role, chart, monkeypatch):
+def test_balances_are_read_twice_per_page_not_once_per_row(as_role, chart, monkeypatch):
+    """The balance at as_of and at the end of the day before start (for the activity)."""
     calls = []
     real = selectors.balances
 
@@ -226,7 +227,9 @@ def test_balances_are_read_once_per_page_not_once_per_row(as_role, chart, monkey
         child(f"1300-{n}", f"Pool {n}", "1300")
     with CaptureQueriesContext(connection) as after:
         client.get(url("account_changelist"))
-    assert calls == [{"as_of": utc_today()}, {"as_of": utc_today()}]
+    before_start = utc_today().replace(day=1) - timedelta(days=1)
+    page = [{"as_of": utc_today()}, {"as_of": before_start}]
+    assert calls == page + page
     assert len(after.captured_queries) == len(before.captured_queries)
 
 

@@ -21,8 +21,12 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(PY) -m cango_treasury.launch
 
+# The suite runs in parallel (pytest-xdist), TEST_WORKERS processes, each on a test database
+# of its own on the same PostgreSQL; a file's tests run in one process (its module fixtures
+# built once). TEST_WORKERS=0 runs it in this process alone.
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 test: $(STAMP) browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The browser test drives Debian's headless Chromium; installed once, as root (CI is).
 browser:

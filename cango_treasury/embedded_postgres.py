@@ -14,6 +14,7 @@ and write rows, and so can neither disable a trigger nor switch to replica mode.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import warnings
 from pathlib import Path
@@ -36,7 +37,13 @@ def _start(data_dir: Path) -> Any:
         logging.getLogger("pgserver").setLevel(logging.WARNING)
         pgdata = data_dir / "postgres"
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        return pgserver.get_server(pgdata, cleanup_mode="stop")
+        # One process at a time: pgserver starts the server under a lock of its own, but
+        # what comes before it (the data directory made, as root its system user added) fails
+        # in a process that another, starting at the same moment, beat to it (the workers of
+        # a parallel test run, the processes of `make run`).
+        with (data_dir / "postgres.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return pgserver.get_server(pgdata, cleanup_mode="stop")
 
 
 def application_role_statements(role: str, owner: str) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import importlib
 import os
+import threading
+import time
 from pathlib import Path
 
 import factory
@@ -16,8 +18,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db.backends.postgresql.operations import DatabaseOperations
+from django.db.models.signals import post_migrate
 from knox.models import AuthToken
 from rest_framework.test import APIClient
+from werkzeug import Response
 
 from cango_treasury.celery import app as celery_app
 from cango_treasury.database_roles import become_owner
@@ -64,10 +68,19 @@ def application_database(django_db_setup):
 
 # Transactional tests end with a flush (TRUNCATE). The journal refuses TRUNCATE by trigger,
 # so the test database's superuser flushes in replica mode, where those triggers are off.
+# Django's flush knows the models' tables only: it empties those the migrations made in SQL
+# too (the subledger seals...), so that no test finds another's rows, all but the migrations'
+# record and the chart version's single row, which the migrations seeded.
 _sql_flush = DatabaseOperations.sql_flush
+_KEPT_BY_FLUSH = {"django_migrations", "ledger_chart_version"}
 
 
 def _sql_flush_past_guards(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+    if tables:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            unknown = {name for (name,) in cursor.fetchall()} - {*tables, *_KEPT_BY_FLUSH}
+        tables = [*tables, *sorted(unknown)]
     statements = _sql_flush(
         self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
     )
@@ -83,13 +96,40 @@ def _sql_flush_past_guards(self, style, tables, *, reset_sequences=False, allow_
 DatabaseOperations.sql_flush = _sql_flush_past_guards
 
 
-_SEED_MIGRATION = importlib.import_module("ledger.migrations.0003_seed_commodities_and_roles")
+# What the migrations seed: the commodities and the roles, and the nightly jobs' schedules
+# (django-celery-beat's rows). A migration that seeds rows adds its function here.
+_SEEDS = [
+    ("ledger.migrations.0003_seed_commodities_and_roles", "seed"),
+    ("ledger.migrations.0004_integrity_check_schedule", "schedule"),
+    ("ledger.migrations.0011_journal_seal_schedule", "schedule"),
+    ("holdings.migrations.0003_schedules", "schedule"),
+    ("holdings.migrations.0007_loan_schedules", "schedule"),
+    ("holdings.migrations.0010_reconciliation_rules", "schedule"),
+    ("holdings.migrations.0011_pool_balance_schedule", "schedule"),
+    ("holdings.migrations.0014_statement_uploads", "schedule"),
+]
 
 
 def ensure_reference_data() -> None:
-    """What the migrations seed (a flush of a transactional test removes it), re-seeded by
-    the migration's own function."""
-    _SEED_MIGRATION.seed(django_apps, None)
+    """What the migrations seed, seeded again by the migrations' own functions (each
+    creates only what is missing)."""
+    for module, function in _SEEDS:
+        getattr(importlib.import_module(module), function)(django_apps, None)
+
+
+def _reseed_after_flush(**kwargs) -> None:
+    ensure_reference_data()
+
+
+# A transactional test ends with a flush, which empties every table and then sends
+# post_migrate (as `migrate` does): the reference data is seeded again right there, so every
+# test starts with it whatever ran before it on the same database (tests run in any order,
+# in parallel, each worker on a database of its own).
+post_migrate.connect(
+    _reseed_after_flush,
+    sender=django_apps.get_app_config("ledger"),
+    dispatch_uid="tests.reseed_after_flush",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -109,6 +149,28 @@ def no_api_throttling(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+class LateAnswer:
+    """A pytest-httpserver handler that answers only after the client gave up (a timeout).
+    `finish()` lets it answer and waits until the server has logged the request: the server
+    is the session's, and a request answered later would show in the log of the next test."""
+
+    def __init__(self, httpserver):
+        self.server = httpserver
+        self.released = threading.Event()
+
+    def __call__(self, _request) -> Response:
+        self.released.wait(10)
+        return Response("too late")
+
+    def finish(self) -> None:
+        logged = len(self.server.log) + 1
+        self.released.set()
+        deadline = time.monotonic() + 10
+        while len(self.server.log) < logged and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(self.server.log) == logged
 
 
 def token_for(user) -> str:
@@ -135,7 +197,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 @pytest.fixture
 def reference_data(db):
-    ensure_reference_data()
+    """The database with what the migrations seed: there for every test (`migrate` seeded
+    it, and every flush seeds it again: _reseed_after_flush above)."""
 
 
 @pytest.fixture
@@ -208,13 +271,17 @@ def broker_folders(tmp_path_factory):
 def test_broker(broker_folders):
     """The suite's own broker, whatever CELERY_BROKER_URL says: a message a test sends never
     reaches a worker of `make run` or of a live deployment. TEST_CELERY_BROKER_URL names a
-    real one (Redis...) for a run that wants it. Results go to the test database."""
+    real one (Redis...) for a run that wants it. Results go to the test database. Each
+    process of a parallel run (pytest -n) has a queue of its own, its messages for its worker
+    (whose tasks read its database)."""
     conf = celery_app.conf
     saved = {
         "broker_url": conf.broker_url,
         "broker_transport_options": dict(conf.broker_transport_options),
         "result_backend": conf.result_backend,
+        "task_default_queue": conf.task_default_queue,
     }
+    conf.task_default_queue = f"cango-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     conf.broker_url = os.environ.get("TEST_CELERY_BROKER_URL") or "filesystem://"
     conf.broker_transport_options = (
         {

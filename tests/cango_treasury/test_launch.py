@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import psycopg
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,14 +43,24 @@ def get_json(url: str, token: str) -> object:
         return json.load(response)
 
 
-def test_make_run_serves_the_admin_and_the_api_and_stops_on_ctrl_c(tmp_path):
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """The launcher's data directory, a fresh one, outside pytest's temporary root: as root,
+    the embedded PostgreSQL runs as a user of its own, which must reach its files until it
+    has stopped, and any pytest that starts meanwhile takes that root back to mode 0700."""
+    root = Path(tempfile.mkdtemp(prefix="cango-launch-"))
+    yield root / "data"
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_make_run_serves_the_admin_and_the_api_and_stops_on_ctrl_c(tmp_path, data_dir):
     port = free_port()
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"}
     }
-    env.update(CANGO_DATA_DIR=str(tmp_path / "data"), RUN_PORT=str(port), WEB_WORKERS="1")
+    env.update(CANGO_DATA_DIR=str(data_dir), RUN_PORT=str(port), WEB_WORKERS="1")
     log = tmp_path / "run.log"
     children: list[psutil.Process] = []
     with log.open("w") as sink:
@@ -105,7 +119,7 @@ def test_make_run_serves_the_admin_and_the_api_and_stops_on_ctrl_c(tmp_path):
             ("2026-02-12", "304847500.000000")
         ]
         # Everything runs as the application's role; the tables are the owner's.
-        socket_dir = (tmp_path / "data" / "postgres" / "postmaster.pid").read_text().split("\n")[4]
+        socket_dir = (data_dir / "postgres" / "postmaster.pid").read_text().split("\n")[4]
         with psycopg.connect(host=socket_dir, user="postgres", dbname="cango_treasury") as conn:
             users = conn.execute(
                 "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = current_database() "
@@ -131,4 +145,4 @@ def test_make_run_serves_the_admin_and_the_api_and_stops_on_ctrl_c(tmp_path):
     for child in children:
         assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
     # The embedded database of that data directory is stopped too.
-    assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists()
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()

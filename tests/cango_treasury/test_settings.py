@@ -277,6 +277,10 @@ def test_a_broker_in_the_environment_is_not_the_suites(tmp_path):
             "-q",
             "-p",
             "no:cacheprovider",
+            # Its temporary files in this test's: a pytest with no --basetemp takes the
+            # user's temporary root back to mode 0700, which locks the embedded PostgreSQL
+            # of another test running meanwhile (its data under that root) out of its files.
+            f"--basetemp={tmp_path / 'pytest'}",
             f"{Path(__file__).relative_to(ROOT)}::test_the_suite_has_a_broker_of_its_own",
         ],
         cwd=ROOT,

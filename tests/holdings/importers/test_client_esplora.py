@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import socket
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -23,6 +22,7 @@ from holdings.importers.esplora import (
     confirmations,
     satoshis_to_btc,
 )
+from tests.conftest import LateAnswer
 
 ADDRESS = "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh"
 OTHER = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
@@ -549,12 +549,11 @@ def test_connection_refused_names_the_url():
 
 
 def test_timeout_names_the_url(httpserver):
-    def slow(_request):
-        time.sleep(0.5)
-
-    httpserver.expect_request("/api/blocks/tip/height").respond_with_handler(slow)
+    late = LateAnswer(httpserver)
+    httpserver.expect_request("/api/blocks/tip/height").respond_with_handler(late)
     with pytest.raises(ChainSourceUnavailable) as caught:
         client(httpserver, timeout=0.1, retries=0).tip_height()
+    late.finish()
     assert str(caught.value) == (
         f"Esplora API {httpserver.url_for('/api/blocks/tip/height')}: "
         "no answer within 0.1 s (ReadTimeout)"

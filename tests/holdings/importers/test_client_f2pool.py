@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -11,6 +10,7 @@ import pytest
 from holdings.importers import f2pool
 from holdings.importers.clients import Credentials, PoolApiError
 from holdings.importers.records import ParseContext
+from tests.conftest import LateAnswer
 
 PATH = "/v2/assets/transactions/list"
 TXID = "cad06fdf886b792c588568ce9b84a7302dcc833347710ac5fc419b395cffa4ab"
@@ -164,14 +164,13 @@ def test_balance_with_a_non_number_is_refused(httpserver):
 
 
 def test_timeout_becomes_a_pool_api_error(httpserver):
-    def slow(_request):
-        time.sleep(0.5)
-
-    httpserver.expect_request(PATH, method="POST").respond_with_handler(slow)
+    late = LateAnswer(httpserver)
+    httpserver.expect_request(PATH, method="POST").respond_with_handler(late)
     with pytest.raises(PoolApiError, match=r"no answer from 127\.0\.0\.1:\d+ \(ReadTimeout\)"):
         client(httpserver, timeout=0.1).fetch_day(
             sub_account="a", commodity="BTC", day=date(2026, 1, 1)
         )
+    late.finish()
 
 
 def test_unreachable_server_becomes_a_pool_api_error():

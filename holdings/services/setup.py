@@ -68,6 +68,12 @@ def site_create(
             f"deployed hashrate {deployed_hashrate_hs!r} is not a number",
             field="deployed_hashrate_hs",
         ) from None
+    if not hashrate.is_finite() or hashrate < 0 or hashrate != hashrate.to_integral_value():
+        raise InvalidSetup(
+            f"deployed hashrate {deployed_hashrate_hs!r} must be a whole number of H/s, "
+            "zero or more",
+            field="deployed_hashrate_hs",
+        )
     return _clean_and_save(
         Site(code=code, name=name, region=region, deployed_hashrate_hs=hashrate), f"site {code}"
     )

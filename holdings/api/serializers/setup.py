@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from holdings.api.serializers.common import EHS_SCHEMA, DecimalOut, exact
 from holdings.models import ImportSource, Pool, PoolAccount, PoolKind, Site, Wallet, WalletAddress
+from holdings.services.setup_file import MAX_FILE_BYTES
 from ledger.api.serializers import StrictCharField, StrictSerializer
 
 
@@ -181,3 +182,44 @@ class WalletCreateSerializer(_CreateBody):
 class WalletAddressCreateSerializer(_CreateBody):
     address = StrictCharField(max_length=128)
     label = StrictCharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+# --- the set-up from a file --------------------------------------------------------------
+
+
+class SetupFileSerializer(StrictSerializer):
+    """A set-up file (multipart/form-data)."""
+
+    file = serializers.FileField(
+        max_length=255,
+        allow_empty_file=False,
+        help_text=(
+            "YAML (or JSON): lists `sites`, `pools`, `pool_accounts` and `wallets` (each "
+            "wallet with its `addresses`); or CSV (name ending .csv): one row per object, "
+            "its `kind` (site, pool, pool_account, wallet, address) in a `kind` column. "
+            "At most 2 MiB."
+        ),
+    )
+    dry_run = serializers.BooleanField(
+        required=False, default=False, help_text="Check everything and report; write nothing."
+    )
+
+    def validate_file(self, upload: Any) -> Any:
+        if upload.size > MAX_FILE_BYTES:
+            raise serializers.ValidationError(f"larger than {MAX_FILE_BYTES} bytes.")
+        return upload
+
+
+class _SetupCodesSerializer(serializers.Serializer):
+    sites = serializers.ListField(child=serializers.CharField())
+    pools = serializers.ListField(child=serializers.CharField())
+    wallets = serializers.ListField(child=serializers.CharField())
+    addresses = serializers.ListField(child=serializers.CharField())
+    pool_accounts = serializers.ListField(child=serializers.CharField())
+
+
+class SetupReportSerializer(serializers.Serializer):
+    file = serializers.CharField(help_text="The file's name.")
+    dry_run = serializers.BooleanField(help_text="True: nothing was written.")
+    created = _SetupCodesSerializer(help_text="What was (or would be) created, by code.")
+    existing = _SetupCodesSerializer(help_text="What the file lists that is already set up.")

@@ -160,3 +160,65 @@ def test_the_same_idempotency_key_replays_and_other_content_conflicts(world, api
 def test_a_body_that_is_not_json_is_415(world, api_client_for):
     response = api_client_for("staff").post(f"{API}/sites/", SITE)
     assert_error(response, 415, None)
+
+
+# --- the set-up from a file --------------------------------------------------------------
+
+SETUP_YAML = f"""
+sites:
+  - {{code: US-ND-01, name: Williston, region: North America, deployed_hashrate_hs: "5"}}
+wallets:
+  - code: COLD-9
+    name: Cold nine
+    parent_account: "1210"
+    addresses: [{NEW_ADDRESS}]
+pool_accounts:
+  - {{code: F2P-Z, pool: f2pool, name: cango-z, site: US-ND-01}}
+""".encode()
+LOAD_STATUS = {"anonymous": 401, "no_role": 403, "auditor": 403, "staff": 201, "approver": 201}
+
+
+def upload(client: Any, content: bytes, name: str = "setup.yaml", **fields: Any) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {"file": SimpleUploadedFile(name, content), **fields}
+    return client.post(f"{API}/setup/", data, format="multipart")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_set_up_file_for_every_role(world, api_client_for, role):
+    before = written()
+    response = upload(api_client_for(role), SETUP_YAML)
+    assert response.status_code == LOAD_STATUS[role], response.content
+    if LOAD_STATUS[role] == 201:
+        assert response.json()["created"] == {
+            "sites": ["US-ND-01"],
+            "pools": [],
+            "wallets": ["COLD-9"],
+            "addresses": [NEW_ADDRESS],
+            "pool_accounts": ["F2P-Z"],
+        }
+        assert PoolAccount.objects.get(code="F2P-Z").site.code == "US-ND-01"
+    else:
+        assert written() == before
+
+
+def test_the_set_up_file_dry_run_writes_nothing(world, api_client_for):
+    before = written()
+    response = upload(api_client_for("staff"), SETUP_YAML, dry_run="true")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["dry_run"] is True and body["created"]["wallets"] == ["COLD-9"]
+    assert written() == before
+
+
+def test_a_bad_set_up_file_is_refused_naming_where(world, api_client_for):
+    before = written()
+    bad = SETUP_YAML.replace(b"pool: f2pool", b"pool: nopool")
+    body = assert_error(upload(api_client_for("staff"), bad), 400, "pool")
+    assert "setup.yaml, pool_accounts[0], field pool" in body["detail"]
+    assert written() == before
+    assert_error(upload(api_client_for("staff"), SETUP_YAML, colour="x"), 400, "colour")
+    response = api_client_for("staff").post(f"{API}/setup/", {"dry_run": True}, format="json")
+    assert_error(response, 415, None)
+    assert written() == before

@@ -147,7 +147,7 @@ class PoolAccountCreateSerializer(_CreateBody):
     pool = StrictCharField(max_length=27, help_text="The pool's code.")
     name = StrictCharField(max_length=200, help_text="The sub-account's name at the pool.")
     commodity = StrictCharField(max_length=16, required=False, default="BTC")
-    source = serializers.ChoiceField(
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # a field
         choices=ImportSource.choices,
         required=False,
         help_text="Where its earnings come from; the pool's kind when it has an importer.",
@@ -181,7 +181,9 @@ class WalletCreateSerializer(_CreateBody):
 
 class WalletAddressCreateSerializer(_CreateBody):
     address = StrictCharField(max_length=128)
-    label = StrictCharField(max_length=200, required=False, default="", allow_blank=True)
+    label = StrictCharField(  # type: ignore[assignment]  # a field
+        max_length=200, required=False, default="", allow_blank=True
+    )
 
 
 # --- the set-up from a file --------------------------------------------------------------

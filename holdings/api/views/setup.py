@@ -72,7 +72,7 @@ def _create(
             scope=f"setup:{scope}",
             payload=arguments,
             create=lambda: service(**arguments),
-            load=lambda pk: model.objects.get(pk=pk),
+            load=lambda pk: model._default_manager.get(pk=pk),
         )
     return created, status.HTTP_201_CREATED if first else status.HTTP_200_OK
 

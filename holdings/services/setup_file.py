@@ -28,6 +28,7 @@ from django.db import transaction
 from holdings.errors import InvalidSetup
 from holdings.models import Pool, PoolAccount, Site, Wallet, WalletAddress
 from holdings.services import setup
+from ledger.errors import LedgerError
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 KINDS = ("site", "pool", "wallet", "address", "pool_account")
@@ -128,7 +129,7 @@ def setup_file_load(*, name: str, content: bytes, dry_run: bool = False) -> Setu
         for item in items:
             try:
                 _create(item, report)
-            except InvalidSetup as exc:
+            except LedgerError as exc:
                 raise InvalidSetup(
                     f"{name}, {item.where}, field {exc.field or '?'}: {exc.message}",
                     field=exc.field,
@@ -146,6 +147,8 @@ def _yaml_items(name: str, text: str) -> list[Item]:
         data = yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader, without aliases
     except yaml.YAMLError as exc:
         raise InvalidSetup(f"{name}: not valid YAML: {exc}", field="file") from None
+    except RecursionError:
+        raise InvalidSetup(f"{name}: not valid YAML: nested too deeply", field="file") from None
     if not isinstance(data, Mapping):
         raise InvalidSetup(
             f"{name}: the file must be a mapping of {', '.join(SECTIONS)}", field="file"

@@ -97,6 +97,10 @@ class WalletSerializer(serializers.ModelSerializer):
 
 
 class PoolSerializer(serializers.ModelSerializer):
+    api_base_url = serializers.CharField(
+        read_only=True, help_text="The pool's API address; empty when it has none."
+    )
+
     class Meta:
         model = Pool
         fields = ["code", "name", "kind", "api_base_url"]

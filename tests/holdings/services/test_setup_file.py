@@ -144,6 +144,8 @@ def test_a_dry_run_reports_and_writes_nothing(chart):
         (CSV + b"site,US-ND-01,Again,North America,1,,,,,,\n", "s.csv", "row 6", "code"),
         (b"\xff\xfe", "s.csv", "not UTF-8", "file"),
         (b"", "s.yaml", "empty", "file"),
+        (b"[" * 100_000, "s.yaml", "not valid YAML", "file"),
+        (b"sites: [{code: X, name: 2020-01-01}]", "s.yaml", "sites[0], field name", "name"),
     ],
 )
 def test_a_bad_file_is_refused_naming_where_and_writes_nothing(

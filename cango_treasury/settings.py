@@ -308,6 +308,7 @@ SPECTACULAR_SETTINGS = {
     # Choice sets that share a field name get names of their own in the schema.
     "ENUM_NAME_OVERRIDES": {
         "BatchStatusEnum": "holdings.models.BatchStatus",
+        "PoolKindEnum": "holdings.models.PoolKind",
         "ReconciliationKindEnum": "holdings.models.ReconciliationKind",
         "ReconciliationStatusEnum": "holdings.models.ReconciliationStatus",
         "StatementKindEnum": "holdings.models.StatementKind",

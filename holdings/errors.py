@@ -20,6 +20,12 @@ class InvalidSetup(HoldingsError):
     code = "invalid_setup"
 
 
+class SetupExists(InvalidSetup, Conflict):
+    """A site, pool, pool account, wallet or address that is already set up (same code)."""
+
+    code = "already_exists"
+
+
 class MissingPrice(HoldingsError):
     code = "missing_price"
 

@@ -48,7 +48,11 @@ class PriceAdmin(EvidenceUploadAdmin):
             upload = form.cleaned_data["file"]
             try:
                 quotes = parse_prices(upload.read(), file_name=upload.name)
-                created, known = prices.prices_import(quotes=quotes, file_name=upload.name)
+                created, known = prices.prices_import(
+                    quotes=quotes,
+                    file_name=upload.name,
+                    skip_identical=form.cleaned_data["skip_identical"],
+                )
             except ImportFileError as exc:
                 form.add_error("file", str(exc))
             except LedgerError as exc:
@@ -65,6 +69,7 @@ class PriceAdmin(EvidenceUploadAdmin):
             form=form,
             title="Import prices (CSV)",
             intro=f"A CSV file with the header {PRICE_HEADER}, one price per base, quote and "
-            "timestamp. Prices already recorded with the same value are skipped.",
+            "timestamp. Prices already recorded are refused, unless skipped because "
+            "identical.",
             submit_label="Import the prices",
         )

@@ -10,7 +10,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
 from django.utils.safestring import SafeString
 
 from holdings.admin.base import ehs, link
@@ -21,6 +22,7 @@ from holdings.admin.forms.setup import (
     WalletAddressForm,
     WalletChangeForm,
 )
+from holdings.admin.setup_file import LOAD_ROLES, setup_load_view
 from holdings.models import Pool, PoolAccount, Site, Wallet, WalletAddress
 from holdings.services import setup
 from ledger.admin import RoleAdmin, adopt, allowed
@@ -55,6 +57,18 @@ class SiteAdmin(RoleAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return ("code",) if obj is not None else ()
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(partial(setup_load_view, self))
+        return [path("load/", view, name="holdings_site_load"), *super().get_urls()]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        can_load = allowed(request.user, LOAD_ROLES)
+        return super().changelist_view(
+            request, {**(extra_context or {}), "can_load_setup": can_load}
+        )
 
     def save_model(self, request: HttpRequest, obj: Site, form: Any, change: bool) -> None:
         if change:

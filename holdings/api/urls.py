@@ -11,6 +11,7 @@ from holdings.api.views import (
     reconciliation,
     reports,
     setup,
+    setup_file,
     treasury,
 )
 
@@ -26,6 +27,13 @@ urlpatterns = [
     path("reports/production/", reports.ProductionReportView.as_view(), name="production-report"),
     path("pool-accounts/", setup.PoolAccountList.as_view(), name="pool-account-list"),
     path("wallets/", setup.WalletList.as_view(), name="wallet-list"),
+    path(
+        "wallets/<str:code>/addresses/",
+        setup.WalletAddressCreate.as_view(),
+        name="wallet-address-create",
+    ),
+    path("pools/", setup.PoolList.as_view(), name="pool-list"),
+    path("setup/", setup_file.SetupFileLoad.as_view(), name="setup-load"),
     path("sites/", setup.SiteList.as_view(), name="site-list"),
     path("sales/", treasury.SaleListCreate.as_view(), name="sale-list"),
     path("sales/preview/", treasury.SalePreview.as_view(), name="sale-preview"),

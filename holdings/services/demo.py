@@ -53,6 +53,7 @@ def demo_load(
     new_prices, _ = prices.prices_import(
         quotes=parse_prices(prices_file.read_bytes(), file_name=prices_file.name),
         file_name=prices_file.name,
+        skip_identical=True,
     )
     say(f"prices: {new_prices} new")
     with open(directory / "manifest.csv", newline="") as handle:

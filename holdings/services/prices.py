@@ -18,9 +18,13 @@ from holdings.selectors.prices import earning_day_for
 from ledger.models import Commodity
 
 
-def prices_import(*, quotes: Sequence[PriceQuote], file_name: str = "prices") -> tuple[int, int]:
-    """Store prices, all or nothing: (created, already there). A price that exists with a
-    different value is refused: evidence already used is never overwritten."""
+def prices_import(
+    *, quotes: Sequence[PriceQuote], file_name: str = "prices", skip_identical: bool = False
+) -> tuple[int, int]:
+    """Store prices, all or nothing: (created, already there). A price already recorded is
+    refused, unless `skip_identical` and it has the same value (so overlapping files load);
+    one with a different value is refused either way: evidence already used is never
+    overwritten."""
     if not quotes:
         raise InvalidSetup(f"{file_name}: no prices in the file", field="file")
     known = set(Commodity.objects.values_list("code", flat=True))
@@ -55,6 +59,14 @@ def prices_import(*, quotes: Sequence[PriceQuote], file_name: str = "prices") ->
                         price=quote.price,
                         source=quote.source,
                     )
+                )
+            elif not skip_identical and old.price == quote.price:
+                raise PriceConflict(
+                    f"{file_name}, row {quote.row}: {quote.base}/{quote.quote} at "
+                    f"{quote.timestamp:%Y-%m-%dT%H:%M:%SZ} is already recorded "
+                    f"({old.price}, {old.source}); skip identical prices to load a file "
+                    "that overlaps",
+                    field="price",
                 )
             elif old.price != quote.price:
                 raise PriceConflict(
@@ -91,4 +103,8 @@ def prices_fetch(*, start: date, end: date) -> tuple[int, int]:
     quotes = client.fetch(bases=list(settings.PRICE_PROVIDER_ASSETS), start=start, end=end)
     if not quotes:
         return 0, 0
-    return prices_import(quotes=quotes, file_name=f"{settings.PRICE_PROVIDER_URL} {start}..{end}")
+    return prices_import(
+        quotes=quotes,
+        file_name=f"{settings.PRICE_PROVIDER_URL} {start}..{end}",
+        skip_identical=True,
+    )

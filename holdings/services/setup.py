@@ -17,7 +17,7 @@ from django.utils.dateparse import parse_datetime
 
 from holdings import chart
 from holdings.addresses import AddressError, check_address
-from holdings.errors import InvalidSetup
+from holdings.errors import InvalidSetup, SetupExists
 from holdings.models import (
     ImportSource,
     LotOrigin,
@@ -37,6 +37,9 @@ from ledger.text import unprintable_field
 
 
 def _clean_and_save(instance: Any, what: str) -> Any:
+    code = getattr(instance, "code", None)
+    if code and type(instance).objects.filter(code=code).exists():
+        raise SetupExists(f"{what} already exists", field="code")
     # What people type (names, regions, labels, custodians) is printable text only.
     unprintable = unprintable_field(instance)
     if unprintable is not None:
@@ -51,7 +54,7 @@ def _clean_and_save(instance: Any, what: str) -> Any:
         with transaction.atomic():
             instance.save()
     except IntegrityError as exc:
-        raise InvalidSetup(f"{what} already exists", field="code") from exc
+        raise SetupExists(f"{what} already exists", field="code") from exc
     return instance
 
 
@@ -65,6 +68,12 @@ def site_create(
             f"deployed hashrate {deployed_hashrate_hs!r} is not a number",
             field="deployed_hashrate_hs",
         ) from None
+    if not hashrate.is_finite() or hashrate < 0 or hashrate != hashrate.to_integral_value():
+        raise InvalidSetup(
+            f"deployed hashrate {deployed_hashrate_hs!r} must be a whole number of H/s, "
+            "zero or more",
+            field="deployed_hashrate_hs",
+        )
     return _clean_and_save(
         Site(code=code, name=name, region=region, deployed_hashrate_hs=hashrate), f"site {code}"
     )
@@ -108,7 +117,7 @@ def pool_account_create(
         )
     with transaction.atomic():
         if PoolAccount.objects.filter(code=code).exists():
-            raise InvalidSetup(f"pool account {code} already exists", field="code")
+            raise SetupExists(f"pool account {code} already exists", field="code")
         receivable = ledger_services.account_create(
             code=f"{parent}-{code}",
             name=f"Receivable from {pool_obj.name} ({name})",
@@ -156,7 +165,7 @@ def wallet_create(
         )
     with transaction.atomic():
         if Wallet.objects.filter(code=code).exists():
-            raise InvalidSetup(f"wallet {code} already exists", field="code")
+            raise SetupExists(f"wallet {code} already exists", field="code")
         account = ledger_services.account_create(
             code=f"{parent}-{code}",
             name=name,
@@ -187,7 +196,7 @@ def wallet_address_add(*, wallet: Wallet | str, address: str, label: str = "") -
         raise InvalidSetup(str(exc), field="address") from exc
     owner = WalletAddress.objects.filter(address=address).select_related("wallet").first()
     if owner is not None:
-        raise InvalidSetup(
+        raise SetupExists(
             f"address {address} already belongs to wallet {owner.wallet.code}", field="address"
         )
     return _clean_and_save(

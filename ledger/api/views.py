@@ -144,6 +144,8 @@ class ApiRoot(LedgerView):
         "pool_accounts": "pool-account-list",
         "wallets": "wallet-list",
         "sites": "site-list",
+        "pools": "pool-list",
+        "setup": "setup-load",
         "sales": "sale-list",
         "transfers": "transfer-list",
         "realized_gains_report": "realized-gains-report",

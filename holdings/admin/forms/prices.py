@@ -13,7 +13,14 @@ class PriceUploadForm(forms.Form):
     file = forms.FileField(
         label="Prices (CSV)",
         help_text="Columns timestamp,base,quote,price,source; timestamps in UTC (…Z). All or "
-        "nothing: a price already recorded with another value refuses the whole file.",
+        "nothing: a price already recorded refuses the whole file, unless identical prices "
+        "are skipped; one recorded with another value refuses it either way.",
+    )
+    skip_identical = forms.BooleanField(
+        label="Skip identical prices",
+        required=False,
+        help_text="Skip prices already recorded with the same value, so a file that overlaps "
+        "what is recorded loads.",
     )
 
     def clean_file(self) -> Any:

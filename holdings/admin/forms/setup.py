@@ -11,6 +11,7 @@ from django import forms
 from holdings import chart
 from holdings.models import ImportSource, PoolAccount, Wallet, WalletAddress
 from holdings.services import setup
+from holdings.services.setup_file import MAX_FILE_BYTES
 from ledger.forms import add_service_error, service_refusal
 from ledger.models import Account, Commodity
 
@@ -170,3 +171,23 @@ class WalletAddressForm(forms.ModelForm):
 def active_wallets() -> Any:
     """The active wallets, by code, that a form chooses from."""
     return Wallet.objects.filter(is_active=True).select_related("commodity").order_by("code")
+
+
+class SetupFileForm(forms.Form):
+    file = forms.FileField(
+        label="Set-up file (YAML or CSV)",
+        help_text="YAML: lists sites, pools, pool_accounts and wallets (each wallet with its "
+        "addresses). CSV (.csv): one row per object, its kind (site, pool, pool_account, "
+        "wallet, address) in a kind column. All or nothing.",
+    )
+    dry_run = forms.BooleanField(
+        label="Dry run",
+        required=False,
+        help_text="Check everything and show what would be created, without writing.",
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(f"{upload.name} is larger than {MAX_FILE_BYTES} bytes.")
+        return upload

@@ -13,12 +13,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("file", metavar="FILE.csv")
+        parser.add_argument(
+            "--skip-identical",
+            action="store_true",
+            help="Skip prices already recorded with the same value (a file that overlaps); "
+            "one recorded with another value still refuses the file.",
+        )
 
-    def handle(self, *args, file: str, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args, file: str, skip_identical: bool, **options):  # type: ignore[no-untyped-def]
         path = Path(file)
         try:
             quotes = parse_prices(path.read_bytes(), file_name=path.name)
-            created, skipped = prices.prices_import(quotes=quotes, file_name=path.name)
+            created, skipped = prices.prices_import(
+                quotes=quotes, file_name=path.name, skip_identical=skip_identical
+            )
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
         except ImportFileError as exc:

@@ -571,8 +571,16 @@ def test_a_prices_file_is_imported_with_a_clear_message(as_role, chart):
         "89021.55"
     )
 
-    again = client.post(
+    refused = client.post(
         url("price_import"), {"file": SimpleUploadedFile("prices.csv", content)}, follow=True
+    )
+    assert "prices.csv, row 2: BTC/USD at 2026-01-01T00:00:00Z is already recorded" in (
+        refused.content.decode()
+    )
+    again = client.post(
+        url("price_import"),
+        {"file": SimpleUploadedFile("prices.csv", content), "skip_identical": "on"},
+        follow=True,
     )
     assert messages_of(again) == ["prices.csv: 0 price(s) imported, 2 already recorded."]
 

@@ -72,12 +72,19 @@ def test_a_pool_account_gets_its_own_guarded_receivable_under_the_commoditys_par
 def test_prices_are_stored_once_and_never_overwritten(chart):
     rows = [quote("2026-01-01T00:00:00", "87512.34"), quote("2026-01-02T00:00:00", "88000")]
     assert prices_services.prices_import(quotes=rows) == (2, 0)
-    assert prices_services.prices_import(quotes=rows) == (0, 2)
+    with pytest.raises(PriceConflict, match=r"2026-01-01T00:00:00Z is already recorded"):
+        prices_services.prices_import(quotes=rows)
+    assert prices_services.prices_import(quotes=rows, skip_identical=True) == (0, 2)
     conflict = r"BTC/USD at 2026-01-01T00:00:00Z is already 87512\.34"
-    with pytest.raises(PriceConflict, match=conflict):
-        prices_services.prices_import(
-            quotes=[quote("2026-01-03T00:00:00", "1"), quote("2026-01-01T00:00:00", "87512.35")]
-        )
+    for skip in (False, True):
+        with pytest.raises(PriceConflict, match=conflict):
+            prices_services.prices_import(
+                quotes=[
+                    quote("2026-01-03T00:00:00", "1"),
+                    quote("2026-01-01T00:00:00", "87512.35"),
+                ],
+                skip_identical=skip,
+            )
     assert prices.prices(base="BTC").count() == 2  # the first row was not written either
     with pytest.raises(InvalidSetup, match="unknown commodity DOGE"):
         prices_services.prices_import(quotes=[quote("2026-01-03T00:00:00", "1", base="DOGE")])

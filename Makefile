@@ -21,10 +21,10 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(PY) -m cango_treasury.launch
 
-# The suite runs in parallel (pytest-xdist), TEST_WORKERS processes, each on a test database
-# of its own on the same PostgreSQL; a file's tests run in one process (its module fixtures
-# built once). TEST_WORKERS=0 runs it in this process alone.
-TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+# TEST_WORKERS=N runs the suite in N processes (pytest-xdist), each on a test database of
+# its own on the same PostgreSQL, a file's tests in one process. One process by default: a
+# property test of the pool imports has failed once in a parallel run and passes alone.
+TEST_WORKERS ?= 0
 test: $(STAMP) browser
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 

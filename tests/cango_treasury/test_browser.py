@@ -180,10 +180,10 @@ def test_a_day_in_the_finance_admin(browser, live_server, worker, people, tmp_pa
     effective.clear()
     effective.send_keys("2026-01-15")
     browser.find_element(By.NAME, "memo").send_keys("Bank charges reclassified")
-    for row, (code, amount) in enumerate((("1000", "250.00"), ("3000", "-250.00"))):
+    # Typed as accountants do, a Debit and a Credit; a USD line's value is its amount.
+    for row, (code, column) in enumerate((("1000", "debit"), ("3000", "credit"))):
         choose_account(browser, row, code)
-        browser.find_element(By.NAME, f"lines-{row}-quantity").send_keys(amount)
-        browser.find_element(By.NAME, f"lines-{row}-value").send_keys(amount)
+        browser.find_element(By.NAME, f"lines-{row}-{column}").send_keys("250.00")
     browser.find_element(By.NAME, "_save").click()
     wait_for(browser, lambda b: "was added successfully" in page_text(b), "the draft")
     journal = ManualJournal.objects.get()

@@ -133,18 +133,24 @@ class _Importer:
         records = self._plan_earnings(earnings, prices, entries, plan)
         payout_rows = self._plan_payouts(payouts, entries, plan)
         self.check()
-        if not entries:
-            return self.outcome
-        try:
-            posted = ledger_services.entries_post(entries=entries, created_by=self.batch.created_by)
-        except LedgerError as error:
-            self.error(None, error.field, f"the ledger refused the batch: {error.message}")
-            self.check()
-        self._write_records(records, posted)
+        # Records of a zero net post nothing but are kept all the same: a file of only those
+        # writes its records and no entry.
+        posted: list[JournalEntry] = []
+        if entries:
+            try:
+                posted = ledger_services.entries_post(
+                    entries=entries, created_by=self.batch.created_by
+                )
+            except LedgerError as error:
+                self.error(None, error.field, f"the ledger refused the batch: {error.message}")
+                self.check()
+        if records:
+            self._write_records(records, posted)
         for payout, index in payout_rows:
             payout.entry = posted[index]
         Payout.objects.bulk_create([payout for payout, _ in payout_rows])
-        plan.write(posted)
+        if entries:
+            plan.write(posted)
         return self.outcome
 
     def _write_records(self, records: list[_NewRecord], posted: list[JournalEntry]) -> None:

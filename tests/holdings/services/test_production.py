@@ -180,6 +180,17 @@ def test_a_day_that_earned_nothing_is_kept_without_an_entry_or_a_lot(world):
 
 
 @pytest.mark.django_db
+def test_a_file_of_only_days_that_earned_nothing_keeps_its_records(world):
+    before = JournalEntry.objects.count()
+    batch = run_import("f2pool", f2pool_file([(JAN[0], "0"), (JAN[1], "0")]))
+    assert batch.status == BatchStatus.SUCCEEDED
+    assert batch.records_created == 2
+    assert ProductionRecord.objects.filter(batch=batch).count() == 2
+    assert not ProductionRecord.objects.filter(batch=batch, entry__isnull=False).exists()
+    assert JournalEntry.objects.count() == before
+
+
+@pytest.mark.django_db
 def test_a_csv_naming_its_pool_accounts_posts_each_to_its_own_receivable(world):
     content = csv_file(
         [

@@ -4,11 +4,12 @@ gains, a loan's schedule and the price evidence, from the selectors the API read
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.urls import reverse
 
+from holdings import chart
 from holdings.admin.reports.pages import Definition, report_url
 from holdings.admin.reports.params import Query
 from holdings.admin.reports.tables import (
@@ -75,8 +76,10 @@ def rollforward(query: Query) -> Report | None:
     for title, lines in (("Roll-forward", report.lines), ("Memo", report.memo)):
         table = Table(title, columns)
         for line in lines:
+            url = _rollforward_line_url(line.key, commodity.code, start, end)
             table.add(
                 style="total" if line.section in ("opening", "closing") else "row",
+                links={"label": url, "units": url, "cost": url} if url else {},
                 line=line.key,
                 section=line.section,
                 label=line.label,
@@ -96,6 +99,30 @@ def rollforward(query: Query) -> Report | None:
         (commodity.code, start.isoformat(), end.isoformat()),
         notes,
     )
+
+
+def _rollforward_line_url(key: str, commodity: str, start: date, end: date) -> str | None:
+    """Where a roll-forward line's figures come from: the trial balance at the opening and
+    closing days, the production report for mining, realized gains for sales and other
+    dispositions, the adjustment account's and the collateral accounts' detail."""
+    before = start - timedelta(days=1)
+    period = {"period": "custom", "start": start, "end": end}
+    if key in ("opening", "closing"):
+        return report_url("trial-balance", as_of=before if key == "opening" else end)
+    if key == "additions.mining":
+        return report_url("production", commodity=commodity, **period)
+    if key.startswith("dispositions."):
+        return report_url("realized-gains", commodity=commodity, **period)
+    account = {
+        "fair_value_changes": chart.FAIR_VALUE_ADJUSTMENT.get(commodity),
+        "restricted.opening": chart.PLEDGED,
+        "restricted.closing": chart.PLEDGED,
+        "collateral_receivable.opening": chart.COLLATERAL_RECEIVABLE,
+        "collateral_receivable.closing": chart.COLLATERAL_RECEIVABLE,
+    }.get(key)
+    if account is None:
+        return None
+    return report_url("account-detail", account=account, **period)
 
 
 # --- production --------------------------------------------------------------------------

@@ -240,3 +240,32 @@ def test_drill_down_from_the_trial_balance_to_each_document(books, as_role):  # 
     entry = follow(client, reverse("admin:ledger_journalentry_change", args=[loan_event.entry_id]))
     assert document_link(entry, "loanevent").endswith(f"/{loan_event.pk}/change/")
     assert Sale.objects.count() == 1
+
+
+def test_roll_forward_lines_lead_to_the_reports_behind_them(books, as_role):  # noqa: F811 (fixtures imported above)
+    client = as_role("auditor")
+    page = get(client, "rollforward")
+    lines = {row["Line"]: link["Label"] for row, link in zip(rows(page), links(page), strict=True)}
+    units = {row["Line"]: row["Units (BTC)"] for row in rows(page)}
+
+    # Opening and closing: the trial balance at the day before the period and at its end.
+    closing = client.get(lines["closing"])
+    assert closing.status_code == 200 and "as_of=2026-01-31" in lines["closing"]
+    assert "as_of=2025-12-31" in lines["opening"]
+    # Mining: the production report of the same dates, whose January mined is the line's.
+    production = client.get(lines["additions.mining"])
+    assert production.status_code == 200
+    january = next(r for r in rows(production) if r["Month"] == "2026-01")
+    assert january["Mined"] == units["additions.mining"]
+    # Sales: realized gains of the same dates.
+    gains = lines["dispositions.sales"]
+    assert "start=2026-01-01" in gains and "end=2026-01-31" in gains
+    assert client.get(gains).status_code == 200
+    # Fair value changes: the adjustment account's detail.
+    assert "account=1290" in lines["fair_value_changes"]
+    assert client.get(lines["fair_value_changes"]).status_code == 200
+    memo = {
+        row["Line"]: link["Label"] for row, link in zip(rows(page, 1), links(page, 1), strict=True)
+    }
+    assert "account=1230" in memo["restricted.closing"]
+    assert client.get(memo["restricted.closing"]).status_code == 200

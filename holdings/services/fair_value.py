@@ -153,8 +153,12 @@ def _remeasure(commodity: Commodity, as_of: date, price: Price, created_by: Any)
 def _held_at(code: str, as_of: date) -> dict[int, tuple[Decimal, Decimal]]:
     """The lots holding units at the end of `as_of`: units and carrying value, summed from
     their movements dated on or before it."""
+    # The commodity's lots by a subquery, not a join: after a bulk load in one transaction
+    # the planner has no statistics and joined the movements to the lots by a filter, row by
+    # row (minutes for one month's remeasurement).
+    lots = Lot.objects.filter(commodity_id=code).values("id")
     rows = (
-        LotMovement.objects.filter(lot__commodity_id=code, effective_date__lte=as_of)
+        LotMovement.objects.filter(lot_id__in=lots, effective_date__lte=as_of)
         .values("lot_id")
         .annotate(units=Sum("quantity"), cost=Sum("cost"), adjustment=Sum("fair_value_adjustment"))
         .filter(units__gt=0)

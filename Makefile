@@ -21,10 +21,9 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(PY) -m cango_treasury.launch
 
-# TEST_WORKERS=N runs the suite in N processes (pytest-xdist), each on a test database of
-# its own on the same PostgreSQL, a file's tests in one process. One process by default: a
-# property test of the pool imports has failed once in a parallel run and passes alone.
-TEST_WORKERS ?= 0
+# The suite runs in TEST_WORKERS processes (pytest-xdist), each on a test database of its
+# own on the same PostgreSQL, a file's tests in one process; TEST_WORKERS=0 runs it in one.
+TEST_WORKERS ?= 2
 test: $(STAMP) browser
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 

@@ -20,6 +20,7 @@ from holdings.errors import HoldingsError
 from holdings.models import (
     Lot,
     LotMovement,
+    Payout,
 )
 from ledger import selectors as ledger_selectors
 from ledger.models import (
@@ -133,3 +134,30 @@ def lot_differences(*, as_of: date) -> list[LotDifference]:
         for code, commodity, lq, lotq, lv, lotc in rows
         if lq != lotq or lv != lotc
     ]
+
+
+def lot_payouts(found: list[Lot]) -> dict[int, Payout]:
+    """The payout that brought each lot into the company's wallets, by lot id: the first
+    lot up its line of parents (transfers, pledges and releases open children) opened by a
+    payout's entry. A lot brought in otherwise (an opening balance, a purchase, proceeds)
+    has none."""
+    line: dict[int, tuple[int | None, int]] = {
+        lot.pk: (lot.parent_id, lot.opened_by_entry_id) for lot in found
+    }
+    missing = {parent for parent, _entry in line.values() if parent and parent not in line}
+    while missing:  # one query per generation of parents
+        rows = Lot.objects.filter(pk__in=missing).values_list(
+            "pk", "parent_id", "opened_by_entry_id"
+        )
+        line.update((pk, (parent, entry)) for pk, parent, entry in rows)
+        missing = {parent for parent, _entry in line.values() if parent and parent not in line}
+    payouts = Payout.objects.filter(entry_id__in={entry for _parent, entry in line.values()})
+    by_entry = {payout.entry_id: payout for payout in payouts}
+    result = {}
+    for lot in found:
+        step: int | None = lot.pk
+        while step is not None and line[step][1] not in by_entry:
+            step = line[step][0]
+        if step is not None:
+            result[lot.pk] = by_entry[line[step][1]]
+    return result

@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 from holdings.admin.reports.pages import Definition, report_url
 from holdings.admin.reports.params import MAX_COLUMNS, Query, prior_range, split
 from holdings.admin.reports.tables import AMOUNT, DATE, INTEGER, Column, Report, Table
+from holdings.selectors import lots as lot_selectors
 from ledger import selectors
 from ledger.dates import REPORT_FLOOR
 from ledger.models import VALUE_PLACES, Account
@@ -309,13 +310,66 @@ def account_detail(query: Query) -> Report | None:
         running_quantity=detail.closing.quantity,
         running_value=detail.closing.value,
     )
+    tables = [table]
+    held = _lots_held(account, end, scale)
+    if held is not None:
+        tables.append(held)
     return Report(
         f"Account detail: {account.code} {account.name}",
         f"From {start.isoformat()} to {end.isoformat()} (UTC, both included), "
         f"{account.commodity_id} at {scale} decimals; the accounts below it included",
-        [table],
+        tables,
         (account.code, start.isoformat(), end.isoformat()),
     )
+
+
+MAX_LOTS_SHOWN = 500
+
+
+def _lots_held(account: Account, end: date, scale: int) -> Table | None:
+    """The lots the account (and the accounts below it) held at the end of `end`, each with
+    the payout that brought it into the company's wallets: the way from a wallet's balance
+    to the transactions on chain. None for an account that holds no lots."""
+    held = list(lot_selectors.lots(as_of=end, account=account.code)[: MAX_LOTS_SHOWN + 1])
+    if not held:
+        return None
+    shown = held[:MAX_LOTS_SHOWN]
+    payouts = lot_selectors.lot_payouts(shown)
+    title = f"Lots held at the end of {end.isoformat()}"
+    if len(held) > MAX_LOTS_SHOWN:
+        title += f" (the first {MAX_LOTS_SHOWN}, oldest first)"
+    table = Table(
+        title,
+        [
+            Column("lot", "Lot"),
+            Column("acquired", "Acquired", DATE),
+            Column("origin", "Origin"),
+            Column("lot_account", "Account"),
+            Column("quantity", f"Quantity ({account.commodity_id})", AMOUNT, scale),
+            Column("cost", "Cost (USD)", AMOUNT, USD),
+            Column("carrying", "Carrying value (USD)", AMOUNT, USD),
+            Column("paid_on", "Paid out on", DATE),
+            Column("txid", "Payout txid"),
+        ],
+    )
+    for lot in shown:
+        payout = payouts.get(lot.pk)
+        links = {"lot": reverse("admin:holdings_lot_change", args=[lot.pk])}
+        if payout is not None:
+            links["txid"] = reverse("admin:holdings_payout_change", args=[payout.pk])
+        table.add(
+            links=links,
+            lot=f"#{lot.pk}",
+            acquired=lot.acquired_at.date(),
+            origin=lot.get_origin_display(),
+            lot_account=lot.account.code,
+            quantity=lot.held_quantity,  # type: ignore[attr-defined]
+            cost=lot.held_cost,  # type: ignore[attr-defined]
+            carrying=lot.held_cost + lot.held_adjustment,  # type: ignore[attr-defined]
+            paid_on=payout.paid_at.date() if payout else None,
+            txid=payout.txid if payout else "",
+        )
+    return table
 
 
 DEFINITIONS = [

@@ -10,7 +10,7 @@ import csv
 import io
 import re
 import zipfile
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from holdings.models import Payout, PoolAccount, ProductionRecord, Sale, Wallet
+from holdings.services import treasury
 from ledger.models import ManualJournal
 from tests.holdings.admin.test_reports import (  # noqa: F401 (fixtures)
     PAYOUT_ID,
@@ -269,3 +270,37 @@ def test_roll_forward_lines_lead_to_the_reports_behind_them(books, as_role):  # 
     }
     assert "account=1230" in memo["restricted.closing"]
     assert client.get(memo["restricted.closing"]).status_code == 200
+
+
+def test_a_cold_wallet_line_leads_to_the_payouts_behind_its_lots(books, as_role):  # noqa: F811 (fixtures imported above)
+    """Trial balance -> the cold wallet's account detail -> the sweep from the hot wallet
+    and the lots held at the end, each with the payout that brought it in -> the payout's
+    page and its txid."""
+    sweep = treasury.transfer_record(
+        txid=txid("sweep"),
+        from_wallet="HOT-1",
+        to_wallet="COLD-1",
+        units=D("0.03"),
+        sent_at=datetime(2026, 1, 6, 12, tzinfo=UTC),
+    )
+    client = as_role("auditor")
+    cold = Wallet.objects.get(code="COLD-1").account.code
+    _url, entry = drill_to_entry(client, cold, "wallet_transfer")
+    assert f"/admin/holdings/transfer/{sweep.pk}/change/" in entry
+
+    tb = client.get(page_url("trial-balance"), {"as_of": "2026-01-31", "start": "2026-01-01"})
+    line = next(i for i, row in enumerate(rows(tb)) if row["Account"] == cold)
+    detail = client.get(links(tb)[line]["Value (USD)"])
+    held = rows(detail, 1)
+    assert detail.context["tables"][1]["title"] == "Lots held at the end of 2026-01-31"
+    assert sum(D(row["Quantity (BTC)"]) for row in held) == D(rows(tb)[line]["Quantity"])
+    paid = [
+        (row, link) for row, link in zip(held, links(detail, 1), strict=True) if row["Payout txid"]
+    ]
+    assert {row["Payout txid"] for row, _link in paid} == {txid(PAYOUT_ID)}
+    assert sum(D(row["Quantity (BTC)"]) for row, _link in paid) == D("0.03")
+    assert all(row["Paid out on"] == "2026-01-04" for row, _link in paid)
+    page = follow(client, paid[0][1]["Payout txid"])
+    assert txid(PAYOUT_ID) in page
+    # The lots brought in otherwise (the opening balance) name no payout.
+    assert all(row["Origin"] for row in held)

@@ -422,8 +422,8 @@ def transfer_record(
         ]
         entry = ledger_services.entry_post(
             effective_date=sent_at.date(),
-            memo=f"Transfer {units} {source.commodity_id} from {source.code} to "
-            f"{target.code}, fee {fee_units} (tx {txid})",
+            memo=f"Transfer {units:f} {source.commodity_id} from {source.code} to "
+            f"{target.code}, fee {fee_units:f} (tx {txid})",
             postings=[line for line in lines if line.quantity or line.value],
             idempotency_key=f"transfer:{txid}",
             kind="wallet_transfer",

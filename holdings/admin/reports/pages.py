@@ -26,6 +26,7 @@ from ledger.models import Account, Commodity
 from ledger.roles import READ_ROLES
 
 FORMATS = ("", "html", "csv", "xlsx")
+PAGE_ROWS = 500  # a page shows at most this many rows of each table; the files hold them all
 TEXT_INPUTS = ("account", "commodity", "loan", "base", "used_by")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -41,6 +42,35 @@ class Definition:
     inputs: tuple[str, ...]
     build: Callable[[Query], Report | None]
     defaults: tuple[tuple[str, str], ...] = (("period", "this_month"),)
+
+
+def accepted_parameters(definition: Definition) -> set[str]:
+    """The query parameters a report page reads: its inputs (a period is `period`, `start`
+    and `end`; columns come with `compare`), the file format and the page."""
+    names = {"format", "page"}
+    for name in definition.inputs:
+        names |= {
+            "period": {"period", "start", "end"},
+            "columns": {"columns", "compare"},
+        }.get(name, {name})
+    return names
+
+
+def _page_asked(query: Query) -> int:
+    """The page asked for (`page`, from 1); not a whole number from 1 is an error."""
+    raw = query.raw("page") or "1"
+    if not raw.isdigit() or int(raw) < 1 or len(raw) > 9:
+        query.errors["page"] = "must be a whole number from 1."
+        return 1
+    return int(raw)
+
+
+def _page_count(query: Query, page: int, rows: int) -> int:
+    """How many pages the longest table takes; a page past the last is an error."""
+    pages = max(1, -(-rows // PAGE_ROWS))
+    if page > pages:
+        query.errors["page"] = f"the report has {pages} page{'s' if pages > 1 else ''}."
+    return pages
 
 
 def url_name(name: str) -> str:
@@ -71,9 +101,9 @@ def input_choices(name: str) -> list[str]:
     return []
 
 
-def _table_context(table: Table) -> dict[str, Any]:
+def _table_context(table: Table, page: int = 1) -> dict[str, Any]:
     rows = []
-    for row in table.rows:
+    for row in table.rows[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]:
         cells = [
             {
                 "text": text(row.cells.get(column.key), column, row.scale(column)),
@@ -103,6 +133,9 @@ def report_view(site: Any, definition: Definition) -> Callable[[HttpRequest], Ht
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET", "HEAD"])
         query = Query(data=request.GET, today=utc_today())
+        for name in sorted(set(request.GET) - accepted_parameters(definition)):
+            query.errors[name] = "is not a parameter of this report."
+        page = _page_asked(query)
         fmt = request.GET.get("format", "")
         if fmt not in FORMATS:
             query.errors["format"] = "must be csv or xlsx (or nothing, for the page)."
@@ -116,15 +149,25 @@ def report_view(site: Any, definition: Definition) -> Callable[[HttpRequest], Ht
             report = None
         if report is not None and fmt in ("csv", "xlsx"):
             return _download(report, definition.name, fmt)
+        pages = 1
+        if report is not None:
+            pages = _page_count(query, page, max((len(t.rows) for t in report.tables), default=0))
+            if query.errors:
+                report = None
         params: dict[str, str] = {
-            key: str(value) for key, value in request.GET.items() if key != "format"
+            key: str(value) for key, value in request.GET.items() if key not in ("format", "page")
         }
         context = {
             **site.each_context(request),
             "title": definition.title,
             "definition": definition,
             "report": report,
-            "tables": [_table_context(t) for t in report.tables] if report else [],
+            "tables": [_table_context(t, page) for t in report.tables] if report else [],
+            "page": page,
+            "pages": pages,
+            "page_rows": PAGE_ROWS,
+            "previous_url": "?" + urlencode({**params, "page": page - 1}) if page > 1 else "",
+            "next_url": "?" + urlencode({**params, "page": page + 1}) if page < pages else "",
             "errors": sorted(query.errors.items()),
             "values": {key: request.GET.get(key, "") for key in request.GET},
             "text_inputs": [

@@ -435,6 +435,10 @@ def test_holdings_reports_equal_the_api(books, as_role, api_client_for):
         ("price-evidence", {**JANUARY, "used_by": "magic"}, "used_by"),
         ("price-evidence", {**JANUARY, "base": "??"}, "base"),
         ("price-evidence", {**JANUARY, "format": "pdf"}, "format"),
+        ("trial-balance", {"as_of": "2026-01-31", "asof": "2026-01-31"}, "asof"),
+        ("rollforward", {**JANUARY, "account": "1000"}, "account"),
+        ("account-detail", {**JANUARY, "account": "1000", "page": "0"}, "page"),
+        ("account-detail", {**JANUARY, "account": "1000", "page": "one"}, "page"),
     ],
 )
 def test_a_bad_parameter_is_an_error_on_the_page_naming_it(books, as_role, name, query, parameter):
@@ -556,3 +560,27 @@ def test_no_value_of_any_parameter_is_a_server_error(books, as_role, name):
     for extra in ({}, {"columns": "month"}, {"columns": "quarter"}, {"compare": "1"}):
         response = client.get(page_url(name), {**REPORTS[name], **wide, **extra})
         assert response.status_code in (200, 400), extra
+
+
+def test_a_long_table_comes_in_pages_and_the_files_hold_every_row(books, as_role, monkeypatch):
+    monkeypatch.setattr("holdings.admin.reports.pages.PAGE_ROWS", 2)
+    client = as_role("auditor")
+    query = {**REPORTS["account-detail"]}
+    everything = rows(get(client, "account-detail", page="1"))  # opening, postings, totals
+    seen = []
+    page = 1
+    while True:
+        response = client.get(page_url("account-detail"), {**query, "page": str(page)})
+        assert response.status_code == 200
+        seen += rows(response)
+        assert response.context["pages"] == -(-len(response.context["report"].tables[0].rows) // 2)
+        if not response.context["next_url"]:
+            break
+        assert f"page={page + 1}" in response.context["next_url"]
+        page += 1
+    assert len(seen) == len(response.context["report"].tables[0].rows) > 2
+    assert len(everything) == 2
+    past = client.get(page_url("account-detail"), {**query, "page": str(page + 1)})
+    assert past.status_code == 400 and "page" in dict(past.context["errors"])
+    csv_rows = client.get(page_url("account-detail"), {**query, "format": "csv"})
+    assert csv_rows.content.decode("utf-8-sig").count("\r\n") >= len(seen) + 1

@@ -166,8 +166,8 @@ def report_view(site: Any, definition: Definition) -> Callable[[HttpRequest], Ht
             "page": page,
             "pages": pages,
             "page_rows": PAGE_ROWS,
-            "previous_url": "?" + urlencode({**params, "page": page - 1}) if page > 1 else "",
-            "next_url": "?" + urlencode({**params, "page": page + 1}) if page < pages else "",
+            "previous_url": "?" + urlencode({**params, "page": str(page - 1)}) if page > 1 else "",
+            "next_url": "?" + urlencode({**params, "page": str(page + 1)}) if page < pages else "",
             "errors": sorted(query.errors.items()),
             "values": {key: request.GET.get(key, "") for key in request.GET},
             "text_inputs": [

@@ -9,11 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Sum
 
 from holdings import chart
 from holdings.errors import RemeasurementError
-from holdings.models import Lot, LotMovement, Price, Remeasurement
+from holdings.models import Lot, Price, Remeasurement
 from holdings.selectors.prices import price_for
 from holdings.services.fair_value_later import (
     Correction,
@@ -153,17 +152,18 @@ def _remeasure(commodity: Commodity, as_of: date, price: Price, created_by: Any)
 def _held_at(code: str, as_of: date) -> dict[int, tuple[Decimal, Decimal]]:
     """The lots holding units at the end of `as_of`: units and carrying value, summed from
     their movements dated on or before it."""
-    # The commodity's lots by a subquery, not a join: after a bulk load in one transaction
-    # the planner has no statistics and joined the movements to the lots by a filter, row by
-    # row (minutes for one month's remeasurement).
-    lots = Lot.objects.filter(commodity_id=code).values("id")
-    rows = (
-        LotMovement.objects.filter(lot_id__in=lots, effective_date__lte=as_of)
-        .values("lot_id")
-        .annotate(units=Sum("quantity"), cost=Sum("cost"), adjustment=Sum("fair_value_adjustment"))
-        .filter(units__gt=0)
-    )
-    return {row["lot_id"]: (row["units"], row["cost"] + row["adjustment"]) for row in rows}
+    # The commodity's lots first, then their movements by id alone: after a bulk load in
+    # one transaction the planner has no statistics, and any join of the movements to the
+    # lots (by a join or a subquery) could run row by row for minutes.
+    ids = list(Lot.objects.filter(commodity_id=code).values_list("id", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT lot_id, SUM(quantity), SUM(cost) + SUM(fair_value_adjustment)"
+            " FROM holdings_lotmovement WHERE lot_id = ANY(%s) AND effective_date <= %s"
+            " GROUP BY lot_id HAVING SUM(quantity) > 0",
+            [ids, as_of],
+        )
+        return {lot_id: (units, carrying) for lot_id, units, carrying in cursor.fetchall()}
 
 
 def _post_correction(

@@ -41,6 +41,7 @@ VENDOR_PAYABLES = "2210"
 VENDOR_DEPOSITS = "1500"
 COST_OF_REVENUE = (POWER_COST, POWER_CREDITS, HOSTING_COST, OTHER_SITE_COST)
 HPC_REVENUE = "4200"
+HPC_RECEIVABLES = "1350"
 DISPOSAL_GAIN = "4300"
 IMPAIRMENT = "5500"
 # Fixed assets by class: cost, accumulated depreciation (a contra asset), depreciation.

@@ -30,5 +30,6 @@ from holdings.admin import (  # noqa: F401 (each registers its pages)
     loans,
     reconciliation,
     schedule,
+    costs,
 )
 # isort: on

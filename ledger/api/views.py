@@ -156,6 +156,9 @@ class ApiRoot(LedgerView):
         "beancount_export": "beancount-export",
         "reconciliations": "reconciliation-list",
         "statements": "statement-list",
+        "site_costs": "site-cost-list",
+        "meter_readings": "meter-reading-list",
+        "cost_to_mine_report": "cost-to-mine",
         "schema": "schema",
         "docs": "docs",
     }

@@ -579,6 +579,9 @@ def test_schema_describes_every_path(chart, api_client_for):
         "/api/v1/statements/",
         "/api/v1/statements/{id}/",
         "/api/v1/statements/uploads/{id}/",
+        "/api/v1/site-costs/",
+        "/api/v1/meter-readings/",
+        "/api/v1/reports/cost-to-mine/",
     }
     assert set(paths["/api/v1/journal-entries/"]) == {"get", "post"}
     post = paths["/api/v1/journal-entries/"]["post"]
@@ -642,3 +645,4 @@ def test_the_api_root_lists_the_endpoints(api_client_for, role, status):
         assert body["rollforward_report"].endswith("/api/v1/reports/rollforward/")
         assert body["reconciliations"].endswith("/api/v1/reconciliations/")
         assert body["statements"].endswith("/api/v1/statements/")
+        assert body["cost_to_mine_report"].endswith("/api/v1/reports/cost-to-mine/")

@@ -31,5 +31,6 @@ from holdings.admin import (  # noqa: F401 (each registers its pages)
     reconciliation,
     schedule,
     costs,
+    fixed_assets,
 )
 # isort: on

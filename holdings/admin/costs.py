@@ -19,19 +19,16 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.safestring import SafeString
 
-from holdings.admin.base import EvidenceUploadAdmin, link, usd
+from holdings.admin.base import EvidenceUploadAdmin, usd
 from holdings.admin.forms.costs import CostFileForm, TypedInvoiceForm
 from holdings.errors import ImportFailed
 from holdings.importers.site_costs import INVOICE_HEADER, METER_HEADER
 from holdings.models import (
-    AssetEvent,
-    FixedAsset,
     HpcContract,
     HpcRevenue,
     MeterReading,
     SiteCost,
 )
-from holdings.selectors.fixed_assets import asset_state
 from holdings.services import costs, hpc
 from ledger.admin import RoleAdmin, allowed, entry_link, refusal
 from ledger.errors import LedgerError
@@ -251,74 +248,6 @@ class MeterReadingAdmin(EvidenceUploadAdmin):
             header=METER_HEADER,
             done_url=reverse("admin:holdings_meterreading_changelist"),
         )
-
-
-class AssetEventInline(admin.TabularInline):
-    model = AssetEvent
-    extra = 0
-    can_delete = False
-    fields = ("effective_date", "kind", "month", "amount", "accumulated", "evidence", "entry")
-    readonly_fields = fields
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(FixedAsset)
-class FixedAssetAdmin(EvidenceUploadAdmin):
-    list_display = (
-        "code",
-        "asset_class",
-        "site",
-        "units",
-        "cost_display",
-        "in_service_on",
-        "useful_life_months",
-        "net_book_value",
-        "disposed_on",
-    )
-    list_filter = ("asset_class", "site")
-    search_fields = ("code", "description", "vendor")
-    inlines = [AssetEventInline]
-    fields = (
-        "code",
-        "asset_class",
-        "description",
-        "vendor",
-        "units",
-        "hashrate_ths",
-        "power_kw",
-        "cost",
-        "received_on",
-        "deposit",
-        "deposit_applied",
-        "paid",
-        "receipt",
-        "site",
-        "in_service_on",
-        "useful_life_months",
-        "salvage_value",
-        "disposed_on",
-    )
-    readonly_fields = fields
-
-    @admin.display(description="cost (USD)", ordering="cost")
-    def cost_display(self, obj: FixedAsset) -> str:
-        return usd(obj.cost)
-
-    @admin.display(description="net book value (USD)")
-    def net_book_value(self, obj: FixedAsset) -> str:
-        return usd(asset_state(obj).net_book_value)
-
-    @admin.display(description="receipt")
-    def receipt(self, obj: FixedAsset) -> SafeString | str:
-        return link(obj.receipt_entry)
 
 
 class HpcContractForm(forms.ModelForm):

@@ -15,15 +15,17 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.safestring import SafeString
 
 from holdings.admin.base import EvidenceUploadAdmin, usd
-from holdings.admin.forms.costs import CostFileForm, TypedInvoiceForm
+from holdings.admin.forms.costs import CostFileForm, RejectForm, TypedInvoiceForm
 from holdings.errors import ImportFailed
 from holdings.importers.site_costs import INVOICE_HEADER, METER_HEADER
 from holdings.models import (
+    CostStatus,
     HpcContract,
     HpcRevenue,
     MeterReading,
@@ -165,7 +167,49 @@ class SiteCostAdmin(EvidenceUploadAdmin):
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(self.import_view)
-        return [path("import/", view, name="holdings_sitecost_import"), *super().get_urls()]
+        reject = self.admin_site.admin_view(self.reject_view)
+        return [
+            path("import/", view, name="holdings_sitecost_import"),
+            path("<int:pk>/reject/", reject, name="holdings_sitecost_reject"),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        waiting = SiteCost.objects.filter(pk=object_id, status=CostStatus.SUBMITTED).exists()
+        extra = {
+            **(extra_context or {}),
+            "can_reject": waiting and allowed(request.user, APPROVE_ROLES),
+        }
+        return super().change_view(request, object_id, form_url, extra)
+
+    def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Refuse a typed invoice, with a reason (a finance approver other than its author)."""
+        if not allowed(request.user, APPROVE_ROLES):
+            raise refusal("Rejecting an invoice", APPROVE_ROLES)
+        cost = get_object_or_404(SiteCost, pk=pk)
+        form = RejectForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                costs.site_cost_reject(
+                    cost=cost, by=request.user, reason=form.cleaned_data["reason"]
+                )
+            except LedgerError as exc:
+                add_service_error(form, exc)
+            else:
+                self.log_change(request, cost, "Rejected")
+                self.message_user(request, f"Invoice {cost.reference} is rejected.")
+                return HttpResponseRedirect(
+                    reverse("admin:holdings_sitecost_change", args=[cost.pk])
+                )
+        return self.record_page(
+            request,
+            form=form,
+            title=f"Reject invoice {cost.reference}",
+            intro="The invoice is not posted; its author and the reason are kept.",
+            submit_label="Reject",
+        )
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         return _import(

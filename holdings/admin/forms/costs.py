@@ -79,3 +79,7 @@ class TypedInvoiceForm(forms.Form):
                 self.add_error(field, error.message)
             return None
         return line
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea, max_length=2000)

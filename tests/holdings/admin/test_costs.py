@@ -107,9 +107,27 @@ def test_a_typed_invoice_waits_for_another_persons_approval(users, client, chart
     cost.refresh_from_db()
     assert cost.status == CostStatus.SUBMITTED
     as_user(client, users["approver"])
+    page = client.get(reverse("admin:holdings_sitecost_change", args=[cost.pk]))
+    reject = reverse("admin:holdings_sitecost_reject", args=[cost.pk])
+    assert reject in page.content.decode()
     assert client.post(changelist, action).status_code == 302
     cost.refresh_from_db()
     assert cost.status == CostStatus.POSTED and cost.entry.approved_by == users["approver"]
+    page = client.get(reverse("admin:holdings_sitecost_change", args=[cost.pk]))
+    assert reject not in page.content.decode()
+    # A second typed invoice, rejected with a reason.
+    as_user(client, users["staff"])
+    client.post(reverse("admin:holdings_sitecost_add"), {**form, "reference": "P-2", "credits": ""})
+    second = SiteCost.objects.get(reference="P-2")
+    assert (
+        client.get(reverse("admin:holdings_sitecost_reject", args=[second.pk])).status_code == 403
+    )
+    as_user(client, users["approver"])
+    url = reverse("admin:holdings_sitecost_reject", args=[second.pk])
+    assert client.post(url, {"reason": ""}).status_code == 200
+    assert client.post(url, {"reason": "a duplicate of P-1"}).status_code == 302
+    second.refresh_from_db()
+    assert second.status == CostStatus.REJECTED and second.rejection_reason == "a duplicate of P-1"
 
 
 def test_the_cost_to_mine_page_drills_down_to_the_invoices(cost_world, users, client):  # noqa: F811

@@ -4,14 +4,16 @@ document, meter readings."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from holdings.errors import ImportFailed
 from holdings.importers.site_costs import parse_invoices
-from holdings.models import CostOrigin, CostStatus, MeterReading, SiteCost
+from holdings.models import CostOrigin, CostStatus, MeterReading, SiteCost, SiteCostFile
 from holdings.services import costs, setup
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
@@ -210,3 +212,31 @@ def test_meter_readings_are_recorded_once_and_an_overlap_refused(sites):
         costs.meter_readings_import(content=overlap, file_name="overlap.csv")
     assert refused.value.errors[0]["field"] == "period_start"
     assert MeterReading.objects.count() == 2
+
+
+def test_the_commands_import_files_and_close_a_month(sites, tmp_path):
+    july = tmp_path / "july.csv"
+    july.write_bytes(JULY)
+    out = io.StringIO()
+    call_command("import_site_costs", str(july), stdout=out)
+    call_command("import_site_costs", str(july), stdout=out)
+    pk = SiteCostFile.objects.get().pk
+    assert out.getvalue().splitlines() == [
+        f"july.csv: 3 row(s) recorded (file {pk})",
+        f"july.csv: already imported (file {pk})",
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(HEADER + b"SITE-Z,hosting,,H,2025-07-01,2025-07-31,,,,,,1.00,fixed,,\n")
+    with pytest.raises(CommandError, match="row 2, field site: no site 'SITE-Z'"):
+        call_command("import_site_costs", str(bad))
+    meters = tmp_path / "meters.csv"
+    meters.write_bytes(b"site,period_start,period_end,kwh\nSITE-A,2025-07-01,2025-07-31,10\n")
+    call_command("import_site_costs", "--meter-readings", str(meters), stdout=out)
+    assert MeterReading.objects.count() == 1
+    out = io.StringIO()
+    call_command("close_site_costs", "2025-08", stdout=out)
+    assert out.getvalue().strip() == (
+        "2025-08: 2 accrual(s), 0 depreciation entries, 0 HPC revenue entries"
+    )
+    with pytest.raises(CommandError, match="YYYY-MM"):
+        call_command("close_site_costs", "August")

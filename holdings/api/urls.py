@@ -101,4 +101,7 @@ urlpatterns = [
     path("site-costs/", costs.SiteCostListCreate.as_view(), name="site-cost-list"),
     path("meter-readings/", costs.MeterReadingListCreate.as_view(), name="meter-reading-list"),
     path("reports/cost-to-mine/", costs.CostToMineView.as_view(), name="cost-to-mine"),
+    path(
+        "reports/fixed-assets/", costs.FixedAssetsReportView.as_view(), name="fixed-assets-report"
+    ),
 ]

@@ -159,6 +159,7 @@ class ApiRoot(LedgerView):
         "site_costs": "site-cost-list",
         "meter_readings": "meter-reading-list",
         "cost_to_mine_report": "cost-to-mine",
+        "fixed_assets_report": "fixed-assets-report",
         "schema": "schema",
         "docs": "docs",
     }

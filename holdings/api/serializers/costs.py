@@ -235,3 +235,60 @@ class CostToMineReportSerializer(serializers.Serializer):
             "hashprice": "mining revenue / average PH/s / days",
             "hashcost": "cash cost / average PH/s / days",
         }
+
+
+# --- fixed assets ------------------------------------------------------------------------
+
+
+class FixedAssetsQuerySerializer(serializers.Serializer):
+    start = UTCDateField(help_text="The first UTC date of the period; opening is the day before.")
+    end = UTCDateField(help_text="The last UTC date; the register and closing are at its end.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return check_range(attrs)
+
+
+class RegisterRowSerializer(serializers.Serializer):
+    """An asset held at the end of the period."""
+
+    code = serializers.CharField(source="asset.code")
+    asset_class = serializers.CharField(source="asset.asset_class.code")
+    site = serializers.CharField(source="asset.site.code", allow_null=True, default=None)
+    units = serializers.IntegerField(source="asset.units")
+    in_service_on = serializers.DateField(source="asset.in_service_on", allow_null=True)
+    life_end = serializers.DateField(allow_null=True, help_text="First day after the life.")
+    cost = UsdOut(help_text="The cost basis (the fair value after an impairment).")
+    accumulated = UsdOut(help_text="Accumulated depreciation since the basis was set.")
+    net_book_value = UsdOut()
+
+
+class AssetRollforwardSerializer(serializers.Serializer):
+    """An asset class: opening + additions - impairments - disposals = closing (cost);
+    opening + depreciation - closed out by impairments and disposals = closing
+    (accumulated depreciation); the trial balance's figures beside them."""
+
+    asset_class = serializers.CharField(source="asset_class.code")
+    opening_cost = UsdOut()
+    additions = UsdOut()
+    impairments = UsdOut(help_text="Cost written down: the loss and the depreciation closed out.")
+    disposals_cost = UsdOut()
+    closing_cost = UsdOut()
+    opening_accumulated = UsdOut()
+    depreciation = UsdOut()
+    impairment_closed = UsdOut()
+    disposals_accumulated = UsdOut()
+    closing_accumulated = UsdOut()
+    closing_net_book_value = UsdOut()
+    ledger_cost = UsdOut(help_text="The balance of the class's cost account at the end.")
+    ledger_accumulated = UsdOut(
+        help_text="The balance of its accumulated depreciation account at the end, as a "
+        "positive amount."
+    )
+    ties_to_trial_balance = serializers.BooleanField()
+
+
+class FixedAssetsReportSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    register = RegisterRowSerializer(many=True)
+    rollforward = AssetRollforwardSerializer(many=True)

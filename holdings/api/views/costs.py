@@ -16,9 +16,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from holdings.api.serializers.costs import (
+    AssetRollforwardSerializer,
     CostToMineQuerySerializer,
     CostToMineReportSerializer,
     CostToMineRowSerializer,
+    FixedAssetsQuerySerializer,
+    FixedAssetsReportSerializer,
     InvoiceFileSerializer,
     MeterFileSerializer,
     MeterReadingSerializer,
@@ -30,6 +33,7 @@ from holdings.api.views.common import LIST_ERRORS, errors, validated_query
 from holdings.errors import ImportFailed
 from holdings.models import MeterReading, SiteCost
 from holdings.selectors import costs as costs_selectors
+from holdings.selectors import fixed_assets as fixed_assets_selectors
 from holdings.services import costs
 from ledger.api.renderers import (
     FORMAT_PARAMETER,
@@ -230,3 +234,41 @@ class CostToMineView(CSVReportMixin, LedgerView):
             group_by=query.get("group_by"),
         )
         return Response(CostToMineReportSerializer(report).data)
+
+
+@extend_schema(tags=["reports"])
+class FixedAssetsReportView(CSVReportMixin, LedgerView):
+    serializer_class = FixedAssetsReportSerializer
+    csv_table = CSVTable(
+        name="fixed-assets", row=AssetRollforwardSerializer(), parts=(Rows("rollforward"),)
+    )
+
+    @extend_schema(
+        operation_id="reports_fixed_assets",
+        summary="The fixed asset register and each class's roll-forward",
+        description=(
+            "The register: every asset held at the end of `end` with its cost basis, "
+            "accumulated depreciation and net book value. The roll-forward, per asset class, "
+            "from the end of the day before `start` to the end of `end`: cost (opening, "
+            "additions, impairments, disposals, closing) and accumulated depreciation "
+            "(opening, depreciation, closed out by impairments and disposals, closing), with "
+            "the balances of the class's accounts beside them (`ties_to_trial_balance`). In "
+            "CSV: the roll-forward."
+        ),
+        parameters=[FixedAssetsQuerySerializer, FORMAT_PARAMETER],
+        responses=report_responses(
+            FixedAssetsReportSerializer, errors(400, 401, 403, 404), "The register."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = validated_query(FixedAssetsQuerySerializer, request)
+        self.name_csv(query["start"], query["end"])
+        report = {
+            "start": query["start"],
+            "end": query["end"],
+            "register": fixed_assets_selectors.asset_register(as_of=query["end"]),
+            "rollforward": fixed_assets_selectors.asset_rollforward(
+                start=query["start"], end=query["end"]
+            ),
+        }
+        return Response(FixedAssetsReportSerializer(report).data)

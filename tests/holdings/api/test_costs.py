@@ -146,3 +146,41 @@ def test_the_published_quarter_shape(cost_world, api_client_for):  # noqa: F811
     (q3,) = body["results"]
     assert q3["label"] == "2025-Q3" and q3["start"] == "2025-07-01"
     assert q3["end"] == date(2025, 9, 30).isoformat()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_fixed_assets_report_ties_to_the_trial_balance(cost_world, api_client_for, role):  # noqa: F811
+    client = api_client_for(role)
+    query = {"start": "2025-07-01", "end": "2025-08-31"}
+    response = client.get(f"{API}/reports/fixed-assets/", query)
+    assert response.status_code == READ_STATUS[role]
+    if response.status_code != 200:
+        return
+    body = response.json()
+    (asset,) = body["register"]
+    assert (asset["code"], asset["site"], asset["cost"], asset["accumulated"]) == (
+        "M-1",
+        "SITE-A",
+        "36000.00",
+        "2000.00",
+    )
+    assert asset["net_book_value"] == "34000.00" and asset["life_end"] == "2028-07-01"
+    asic = next(line for line in body["rollforward"] if line["asset_class"] == "ASIC")
+    assert (asic["opening_cost"], asic["additions"], asic["closing_cost"]) == (
+        "0.00",
+        "36000.00",
+        "36000.00",
+    )
+    assert asic["depreciation"] == "2000.00" and asic["ledger_accumulated"] == "2000.00"
+    assert all(line["ties_to_trial_balance"] for line in body["rollforward"])
+    csv_rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(
+                    f"{API}/reports/fixed-assets/", {**query, "format": "csv"}
+                ).content.decode()
+            )
+        )
+    )
+    assert [row["asset_class"] for row in csv_rows] == ["ASIC", "GPU"]
+    assert_error(client.get(f"{API}/reports/fixed-assets/", {"start": "2025-07-01"}), 400, "end")

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from holdings import chart
@@ -474,13 +474,8 @@ def _describe(entry: JournalEntry) -> str:
 
 def _check(entry: JournalEntry, on: date) -> None:
     """An accrual that a standing invoice reversed is cancelled after that invoice."""
-    reversing = (
-        live_costs()
-        .filter(reverses__entry=entry)
-        .filter(Q(status=CostStatus.POSTED) | Q(status=CostStatus.SUBMITTED))
-        .first()
-    )
-    if reversing is not None and reversing.status == CostStatus.POSTED:
+    reversing = live_costs().filter(reverses__entry=entry, status=CostStatus.POSTED).first()
+    if reversing is not None:
         raise CostRefused(
             f"the accrual is reversed by {reversing.kind} invoice {reversing.reference}: "
             "cancel the invoice first",

@@ -13,6 +13,7 @@ from django.urls import reverse
 from holdings.models import CostStatus, HpcContract, SiteCost
 from holdings.services import setup
 from tests.conftest import UserFactory
+from tests.holdings.admin.test_dashboard_worklist import waiting
 from tests.holdings.selectors.test_costs import cost_world  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -107,6 +108,10 @@ def test_a_typed_invoice_waits_for_another_persons_approval(users, client, chart
     cost.refresh_from_db()
     assert cost.status == CostStatus.SUBMITTED
     as_user(client, users["approver"])
+    dashboard = waiting(client.get(reverse("admin:index")).content.decode())
+    count, label, url = dashboard["invoices-approval"]
+    assert (count, label) == (1, "Typed invoices waiting for your approval")
+    assert "status__exact=submitted" in url and client.get(url).status_code == 200
     page = client.get(reverse("admin:holdings_sitecost_change", args=[cost.pk]))
     reject = reverse("admin:holdings_sitecost_reject", args=[cost.pk])
     assert reject in page.content.decode()

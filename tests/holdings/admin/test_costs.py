@@ -198,3 +198,19 @@ def test_an_hpc_contract_is_recorded_by_finance_staff(users, client, chart):
     assert response.status_code == 302
     contract = HpcContract.objects.get()
     assert contract.created_by == users["staff"] and contract.capacity_mw == D("2")
+
+
+def test_the_dashboard_charts_the_cost_to_mine_against_the_price(
+    cost_world,  # noqa: F811
+    users,
+    client,
+):
+    as_user(client, users["auditor"])
+    page = client.get(reverse("admin:index"), {"as_of": "2025-08-31"}).content.decode()
+    chart = page[page.index('id="dash-costs"') :]
+    chart = chart[: chart.index("</section>")]
+    assert chart.count('class="chart-bar"') == 6  # two months, three series
+    assert "2025-07: cash cost 80,000 USD, all-in 80,400 USD, BTC price 100,000 USD" in chart
+    # Before any cost is posted there is no such chart.
+    page = client.get(reverse("admin:index"), {"as_of": "2025-07-30"}).content.decode()
+    assert 'id="dash-costs"' not in page

@@ -206,7 +206,11 @@ def _known_file(kind: str, content: bytes) -> SiteCostFile | None:
 
 
 def _sites(codes: set[str]) -> dict[str, Site]:
-    return {site.code: site for site in Site.objects.filter(code__in=codes)}
+    """The sites named, locked in id order: the documents of a site are checked (an invoice
+    number already recorded, the accrual an invoice reverses) and written one writer at a
+    time."""
+    locked = Site.objects.select_for_update().filter(code__in=codes).order_by("pk")
+    return {site.code: site for site in locked}
 
 
 def site_costs_import(
@@ -290,16 +294,17 @@ def site_cost_submit(*, line: InvoiceLine, by: Any) -> SiteCost:
     when a finance approver other than `by` approves it."""
     if not has_any_role(by, OPERATE_ROLES):
         raise Forbidden("only finance staff and approvers record an invoice", field="by")
-    site = Site.objects.filter(code=line.site).first()
-    if site is None:
-        raise CostRefused(f"no site {line.site!r}", field="site")
-    problem = _refuse_duplicate(site, line.vendor, line.reference)
-    if problem:
-        raise CostRefused(problem, field="reference")
-    cost = _new_invoice(line, site, CostOrigin.TYPED, by, set())
-    cost.reverses = None  # chosen when approved: an accrual may be posted meanwhile
-    cost.save()
-    return cost
+    with transaction.atomic():
+        site = _sites({line.site}).get(line.site)
+        if site is None:
+            raise CostRefused(f"no site {line.site!r}", field="site")
+        problem = _refuse_duplicate(site, line.vendor, line.reference)
+        if problem:
+            raise CostRefused(problem, field="reference")
+        cost = _new_invoice(line, site, CostOrigin.TYPED, by, set())
+        cost.reverses = None  # chosen when approved: an accrual may be posted meanwhile
+        cost.save()
+        return cost
 
 
 def _decide(cost: SiteCost | int, by: Any, doing: str) -> SiteCost:
@@ -332,6 +337,7 @@ def site_cost_approve(*, cost: SiteCost | int, by: Any) -> SiteCost:
     """Approve a typed invoice and post it (reversing the month's accrual, if any)."""
     with transaction.atomic():
         locked = _decide(cost, by, "approve")
+        _sites({locked.site.code})
         locked.reverses = _open_accrual(locked.site, locked.kind, locked.period_end, set())
         locked.decided_by = by
         locked.decided_at = timezone.now()
@@ -368,7 +374,7 @@ def site_costs_accrue(*, month: date, by: Any = None) -> list[SiteCost]:
     days = Decimal((last - first).days + 1)
     created: list[SiteCost] = []
     with transaction.atomic():
-        for site in Site.objects.order_by("code"):
+        for site in Site.objects.select_for_update().order_by("pk"):
             for kind in ACCRUED_KINDS:
                 covered = live_costs().filter(
                     site=site, kind=kind, period_end__gte=first, period_end__lte=last

@@ -5,11 +5,13 @@ document, meter readings."""
 from __future__ import annotations
 
 import io
+import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from holdings.errors import ImportFailed
 from holdings.importers.site_costs import parse_invoices
@@ -240,3 +242,29 @@ def test_the_commands_import_files_and_close_a_month(sites, tmp_path):
     )
     with pytest.raises(CommandError, match="YYYY-MM"):
         call_command("close_site_costs", "August")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_files_with_the_same_invoice_at_once_post_it_once(sites):
+    outcomes: list[object] = []
+    line = b"SITE-A,hosting,Host Co,H-1,2025-07-01,2025-07-31,,,,,,100.00,fixed,,\n"
+
+    def load(n: int) -> None:
+        try:
+            extra = f"SITE-B,other,,O-{n},2025-07-01,2025-07-31,,,,,,1.00,,staff,\n".encode()
+            outcomes.append(
+                costs.site_costs_import(content=HEADER + line + extra, file_name=f"{n}.csv")
+            )
+        except ImportFailed as error:
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=load, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(type(o).__name__ for o in outcomes) == ["ImportFailed", "tuple"]
+    assert SiteCost.objects.filter(reference="H-1").count() == 1
+    assert balance("5020-SITE-A") == D("100.00")

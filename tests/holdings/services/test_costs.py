@@ -268,3 +268,13 @@ def test_two_files_with_the_same_invoice_at_once_post_it_once(sites):
     assert sorted(type(o).__name__ for o in outcomes) == ["ImportFailed", "tuple"]
     assert SiteCost.objects.filter(reference="H-1").count() == 1
     assert balance("5020-SITE-A") == D("100.00")
+
+
+def test_an_invoice_of_a_closed_month_is_refused_naming_its_row(sites, approver_user):
+    ledger_services.period_close(through=date(2025, 7, 31), by=approver_user)
+    with pytest.raises(ImportFailed) as refused:
+        costs.site_costs_import(content=JULY, file_name="july.csv")
+    (error,) = refused.value.errors
+    assert (error["file"], error["row"], error["field"]) == ("july.csv", 2, "period_end")
+    assert "closed" in error["message"]
+    assert not SiteCost.objects.exists()

@@ -104,4 +104,5 @@ urlpatterns = [
     path(
         "reports/fixed-assets/", costs.FixedAssetsReportView.as_view(), name="fixed-assets-report"
     ),
+    path("reports/gross-profit/", costs.GrossProfitView.as_view(), name="gross-profit-report"),
 ]

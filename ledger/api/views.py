@@ -160,6 +160,7 @@ class ApiRoot(LedgerView):
         "meter_readings": "meter-reading-list",
         "cost_to_mine_report": "cost-to-mine",
         "fixed_assets_report": "fixed-assets-report",
+        "gross_profit_report": "gross-profit-report",
         "schema": "schema",
         "docs": "docs",
     }

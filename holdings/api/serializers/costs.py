@@ -292,3 +292,27 @@ class FixedAssetsReportSerializer(serializers.Serializer):
     end = serializers.DateField()
     register = RegisterRowSerializer(many=True)
     rollforward = AssetRollforwardSerializer(many=True)
+
+
+# --- gross profit and segments -----------------------------------------------------------
+
+
+class SegmentSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="Mining or HPC.")
+    revenue = UsdOut()
+    cost_of_revenue = UsdOut(help_text="HPC: the power it took; mining: the rest.")
+    gross_profit = UsdOut()
+
+
+class GrossProfitSerializer(serializers.Serializer):
+    """The income statement's gross profit lines, as presented (income and costs positive)."""
+
+    start = serializers.DateField()
+    end = serializers.DateField()
+    revenue = UsdOut(help_text="Mining revenue (4000) and HPC revenue (4200).")
+    cost_of_revenue = UsdOut(
+        help_text="Power less credits, hosting and other direct site costs (5000-5030)."
+    )
+    gross_profit = UsdOut()
+    depreciation = UsdOut(help_text="5400 and 5410.")
+    segments = SegmentSerializer(many=True)

@@ -22,9 +22,11 @@ from holdings.api.serializers.costs import (
     CostToMineRowSerializer,
     FixedAssetsQuerySerializer,
     FixedAssetsReportSerializer,
+    GrossProfitSerializer,
     InvoiceFileSerializer,
     MeterFileSerializer,
     MeterReadingSerializer,
+    SegmentSerializer,
     SiteCostFileSerializer,
     SiteCostQuerySerializer,
     SiteCostSerializer,
@@ -44,6 +46,7 @@ from ledger.api.renderers import (
     columns_of,
     report_responses,
 )
+from ledger.api.report_serializers import PeriodQuerySerializer
 from ledger.api.views import LedgerView
 from ledger.roles import OPERATE_ROLES
 
@@ -272,3 +275,49 @@ class FixedAssetsReportView(CSVReportMixin, LedgerView):
             ),
         }
         return Response(FixedAssetsReportSerializer(report).data)
+
+
+@extend_schema(tags=["reports"])
+class GrossProfitView(CSVReportMixin, LedgerView):
+    serializer_class = GrossProfitSerializer
+    csv_table = CSVTable(
+        name="gross-profit",
+        row=SegmentSerializer(),
+        parts=(
+            Rows("segments"),
+            Figures(
+                "Total",
+                {name: name for name in ("revenue", "cost_of_revenue", "gross_profit")},
+            ),
+        ),
+    )
+
+    @extend_schema(
+        operation_id="reports_gross_profit",
+        summary="Gross profit of a period, in total and by segment (mining, HPC)",
+        description=(
+            "Revenue (mining and HPC), cost of revenue (power less credits, hosting, other "
+            "direct site costs), gross profit and depreciation from `start` to `end` (UTC, "
+            "both included), the income statement's figures; and each segment's revenue, "
+            "cost of revenue (HPC: the power of shared sites it took, by metered kWh or "
+            "contracted MW) and gross profit. In CSV: the segments, then Total."
+        ),
+        parameters=[PeriodQuerySerializer, FORMAT_PARAMETER],
+        responses=report_responses(
+            GrossProfitSerializer, errors(400, 401, 403, 404), "The gross profit."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = validated_query(PeriodQuerySerializer, request)
+        self.name_csv(query["start"], query["end"])
+        figures = costs_selectors.gross_profit(start=query["start"], end=query["end"])
+        report = {
+            "start": query["start"],
+            "end": query["end"],
+            "revenue": figures.revenue,
+            "cost_of_revenue": figures.cost_of_revenue,
+            "gross_profit": figures.gross_profit,
+            "depreciation": figures.depreciation,
+            "segments": figures.segments,
+        }
+        return Response(GrossProfitSerializer(report).data)

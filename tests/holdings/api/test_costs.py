@@ -184,3 +184,38 @@ def test_the_fixed_assets_report_ties_to_the_trial_balance(cost_world, api_clien
     )
     assert [row["asset_class"] for row in csv_rows] == ["ASIC", "GPU"]
     assert_error(client.get(f"{API}/reports/fixed-assets/", {"start": "2025-07-01"}), 400, "end")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_gross_profit_by_segment(cost_world, api_client_for, role):  # noqa: F811
+    client = api_client_for(role)
+    query = {"start": "2025-07-01", "end": "2025-07-31"}
+    response = client.get(f"{API}/reports/gross-profit/", query)
+    assert response.status_code == READ_STATUS[role]
+    if response.status_code != 200:
+        return
+    body = response.json()
+    assert (body["revenue"], body["cost_of_revenue"], body["gross_profit"]) == (
+        "250000.00",
+        "200000.00",
+        "50000.00",
+    )
+    assert body["depreciation"] == "1000.00"
+    assert [(s["name"], s["gross_profit"]) for s in body["segments"]] == [
+        ("Mining", "50000.00"),
+        ("HPC", "0.00"),
+    ]
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(
+                    f"{API}/reports/gross-profit/", {**query, "format": "csv"}
+                ).content.decode()
+            )
+        )
+    )
+    assert [(r["name"], r["gross_profit"]) for r in rows] == [
+        ("Mining", "50000.00"),
+        ("HPC", "0.00"),
+        ("Total", "50000.00"),
+    ]

@@ -583,6 +583,7 @@ def test_schema_describes_every_path(chart, api_client_for):
         "/api/v1/meter-readings/",
         "/api/v1/reports/cost-to-mine/",
         "/api/v1/reports/fixed-assets/",
+        "/api/v1/reports/gross-profit/",
     }
     assert set(paths["/api/v1/journal-entries/"]) == {"get", "post"}
     post = paths["/api/v1/journal-entries/"]["post"]

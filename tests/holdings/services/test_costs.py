@@ -8,6 +8,7 @@ import io
 import threading
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -278,3 +279,15 @@ def test_an_invoice_of_a_closed_month_is_refused_naming_its_row(sites, approver_
     assert (error["file"], error["row"], error["field"]) == ("july.csv", 2, "period_end")
     assert "closed" in error["message"]
     assert not SiteCost.objects.exists()
+
+
+def test_the_sample_files_of_the_readme_import(chart):
+    setup.site_create(code="US-TX-01", name="Rockdale", region="NA", deployed_hashrate_hs="1")
+    samples = Path(__file__).resolve().parents[3] / "fixtures" / "samples"
+    for name, run in (
+        ("site_invoices.csv", costs.site_costs_import),
+        ("meter_readings.csv", costs.meter_readings_import),
+    ):
+        record, created = run(content=(samples / name).read_bytes(), file_name=name)
+        assert created and record.rows >= 1
+    assert balance("5010-US-TX-01") == D("-96500.00")

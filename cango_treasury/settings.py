@@ -413,6 +413,11 @@ RECONCILIATION_TOLERANCES = {
     code: Decimal(amount)
     for code, amount in env.dict("RECONCILIATION_TOLERANCES", default={}).items()
 }
+# Other items the all-in cost to mine includes, shown by name: "Site overhead=6100,...".
+COST_TO_MINE_EXTRAS = [
+    {"name": name, "account": account}
+    for name, account in env.dict("COST_TO_MINE_EXTRAS", default={}).items()
+]
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 if env.str("EMAIL_URL", default=""):

@@ -10,10 +10,13 @@ class HoldingsConfig(AppConfig):
     def ready(self) -> None:
         # The ledger never imports holdings: holdings registers its documents and its
         # subledger chain with the ledger once the apps are loaded.
-        from holdings.services import cancellations, seals
+        from holdings.services import cancellations, costs, fixed_assets, hpc, seals
 
         cancellations.register()
         seals.register()
+        costs.register()
+        fixed_assets.register()
+        hpc.register()
 
 
 class TreasuryAdminConfig(AdminConfig):

@@ -107,6 +107,7 @@ _SEEDS = [
     ("holdings.migrations.0010_reconciliation_rules", "schedule"),
     ("holdings.migrations.0011_pool_balance_schedule", "schedule"),
     ("holdings.migrations.0014_statement_uploads", "schedule"),
+    ("holdings.migrations.0017_site_costs_and_fixed_assets", "seed"),
 ]
 
 

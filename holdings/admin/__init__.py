@@ -30,5 +30,7 @@ from holdings.admin import (  # noqa: F401 (each registers its pages)
     loans,
     reconciliation,
     schedule,
+    costs,
+    fixed_assets,
 )
 # isort: on

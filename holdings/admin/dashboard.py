@@ -11,6 +11,7 @@ from django.utils.safestring import SafeString
 
 from holdings.admin import charts
 from holdings.admin.charts import amount, percent
+from holdings.admin.cost_chart import cost_to_mine_chart
 from holdings.selectors import dashboard
 
 TIER_NAMES = {
@@ -37,6 +38,7 @@ def dashboard_context(board: dashboard.Dashboard) -> dict[str, Any]:
             for day, restricted, unrestricted in held.month_ends
         ],
         "production_chart": production_chart(board.production),
+        "cost_chart": cost_to_mine_chart(start=board.start, as_of=board.as_of),
         "cash": [
             {"balance": cash, "chart": cash_chart(cash, number)}
             for number, cash in enumerate(board.cash)

@@ -84,6 +84,14 @@ def waiting_items(*, user: Any, today: date) -> list[WaitingItem]:
         )
         for day, breaks in work.breaks
     ]
+    items.append(
+        WaitingItem(
+            key="invoices-approval",
+            label="Typed invoices waiting for your approval",
+            count=work.invoices_approval,
+            url=_list("holdings_sitecost", status__exact="submitted"),
+        )
+    )
     items += [
         WaitingItem(
             key="imports-failed",

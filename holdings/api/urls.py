@@ -4,6 +4,7 @@ from django.urls import path
 
 from holdings.api.exports import BeancountExportView
 from holdings.api.views import (
+    costs,
     loans,
     lots,
     prices,
@@ -97,4 +98,11 @@ urlpatterns = [
         reconciliation.StatementDetail.as_view(),
         name="statement-detail",
     ),
+    path("site-costs/", costs.SiteCostListCreate.as_view(), name="site-cost-list"),
+    path("meter-readings/", costs.MeterReadingListCreate.as_view(), name="meter-reading-list"),
+    path("reports/cost-to-mine/", costs.CostToMineView.as_view(), name="cost-to-mine"),
+    path(
+        "reports/fixed-assets/", costs.FixedAssetsReportView.as_view(), name="fixed-assets-report"
+    ),
+    path("reports/gross-profit/", costs.GrossProfitView.as_view(), name="gross-profit-report"),
 ]

@@ -11,11 +11,32 @@ from __future__ import annotations
 from holdings.models.close import (
     PeriodCloseReview,
 )
+from holdings.models.costs import (
+    CostFileKind,
+    CostKind,
+    CostOrigin,
+    CostStatus,
+    HostingBasis,
+    MeterReading,
+    SiteCost,
+    SiteCostFile,
+)
 from holdings.models.fair_value import (
     Remeasurement,
 )
 from holdings.models.fields import (
     CODE_VALIDATOR,
+)
+from holdings.models.fixed_assets import (
+    AssetClass,
+    AssetEvent,
+    AssetEventKind,
+    FixedAsset,
+    VendorDeposit,
+)
+from holdings.models.hpc import (
+    HpcContract,
+    HpcRevenue,
 )
 from holdings.models.loans import (
     DayCount,
@@ -75,10 +96,21 @@ __all__ = [
     "BREAK_STATUSES",
     "CODE_VALIDATOR",
     "UNCHECKED_STATUSES",
+    "AssetClass",
+    "AssetEvent",
+    "AssetEventKind",
     "BalanceStatementLine",
     "BatchStatus",
+    "CostFileKind",
+    "CostKind",
+    "CostOrigin",
+    "CostStatus",
     "DayCount",
     "Disposal",
+    "FixedAsset",
+    "HostingBasis",
+    "HpcContract",
+    "HpcRevenue",
     "ImportBatch",
     "ImportSource",
     "ItemStatus",
@@ -90,6 +122,7 @@ __all__ = [
     "LotMovement",
     "LotMovementKind",
     "LotOrigin",
+    "MeterReading",
     "Payout",
     "PeriodCloseReview",
     "Pool",
@@ -106,10 +139,13 @@ __all__ = [
     "RequestKey",
     "Sale",
     "Site",
+    "SiteCost",
+    "SiteCostFile",
     "Statement",
     "StatementKind",
     "StatementUpload",
     "Transfer",
+    "VendorDeposit",
     "Wallet",
     "WalletAddress",
 ]

@@ -1,10 +1,11 @@
 """What waits for the person looking at the admin's index, counted in a few statements.
 
-For a finance approver: manual journals and cancellations others asked for, waiting for
-their approval (never their own: maker-checker). For finance staff and approvers: their own
-drafts and their journals rejected lately. For every role: import batches and statement
-uploads that failed, the breaks of each kind's latest reconciliation run, and the loans at
-an LTV tier past OK (or without the day's price) at the end of today (UTC).
+For a finance approver: manual journals, cancellations and typed invoices others asked
+for, waiting for their approval (never their own: maker-checker). For finance staff and
+approvers: their own drafts and their journals rejected lately. For every role: import
+batches and statement uploads that failed, the breaks of each kind's latest reconciliation
+run, and the loans at an LTV tier past OK (or without the day's price) at the end of today
+(UTC).
 
 No side effects. Labels and links are the page's (holdings.admin.worklist).
 """
@@ -20,14 +21,16 @@ from django.db import connection
 
 from holdings.models import (
     BatchStatus,
+    CostStatus,
     ImportBatch,
     ReconciliationRun,
     ReconciliationStatus,
+    SiteCost,
     StatementUpload,
 )
 from holdings.selectors.loans import ALERT_TIERS, loan_tiers
 from ledger import selectors as ledger_selectors
-from ledger.roles import READ_ROLES, has_any_role
+from ledger.roles import APPROVE_ROLES, READ_ROLES, has_any_role
 
 # A loan whose LTV is not known today: collateral held, no price for the day.
 UNKNOWN_TIER = "unknown"
@@ -45,6 +48,8 @@ class Worklist:
     breaks: list[tuple[date, int]] = field(default_factory=list)
     # Loans by tier: warning, margin_call, liquidation, and UNKNOWN_TIER.
     ltv_alerts: dict[str, int] = field(default_factory=dict)
+    # Typed invoices another person recorded, waiting for a finance approver.
+    invoices_approval: int = 0
 
     @property
     def total(self) -> int:
@@ -54,6 +59,7 @@ class Worklist:
             + self.failed_uploads
             + sum(n for _, n in self.breaks)
             + sum(self.ltv_alerts.values())
+            + self.invoices_approval
         )
 
 
@@ -64,24 +70,33 @@ def worklist(*, user: Any, today: date) -> Worklist:
     return Worklist(
         today=today,
         ledger=ledger_selectors.waiting_counts(user=user, today=today),
-        **failures(),
+        **failures(invoices_for=user if has_any_role(user, APPROVE_ROLES) else None),
         breaks=latest_breaks(as_of=today),
         ltv_alerts=ltv_alerts(as_of=today),
     )
 
 
-def failures() -> dict[str, int]:
-    """How many import batches and statement uploads failed: one statement."""
+def failures(*, invoices_for: Any = None) -> dict[str, int]:
+    """How many import batches and statement uploads failed and, for an approver
+    (`invoices_for`), how many typed invoices of others wait for approval: one statement."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT (SELECT count(*) FROM {ImportBatch._meta.db_table} WHERE status = %(failed)s),
-                   (SELECT count(*) FROM {StatementUpload._meta.db_table} WHERE status = %(failed)s)
+            SELECT
+              (SELECT count(*) FROM {ImportBatch._meta.db_table} WHERE status = %(failed)s),
+              (SELECT count(*) FROM {StatementUpload._meta.db_table} WHERE status = %(failed)s),
+              (SELECT count(*) FROM {SiteCost._meta.db_table}
+                WHERE %(approver)s::bigint IS NOT NULL AND status = %(submitted)s
+                  AND created_by_id IS DISTINCT FROM %(approver)s::bigint)
             """,
-            {"failed": BatchStatus.FAILED.value},
+            {
+                "failed": BatchStatus.FAILED.value,
+                "submitted": CostStatus.SUBMITTED.value,
+                "approver": getattr(invoices_for, "pk", None),
+            },
         )
-        imports, uploads = cursor.fetchone()
-    return {"failed_imports": imports, "failed_uploads": uploads}
+        imports, uploads, invoices = cursor.fetchone()
+    return {"failed_imports": imports, "failed_uploads": uploads, "invoices_approval": invoices}
 
 
 def latest_runs(*, as_of: date) -> list[ReconciliationRun]:

@@ -156,6 +156,11 @@ class ApiRoot(LedgerView):
         "beancount_export": "beancount-export",
         "reconciliations": "reconciliation-list",
         "statements": "statement-list",
+        "site_costs": "site-cost-list",
+        "meter_readings": "meter-reading-list",
+        "cost_to_mine_report": "cost-to-mine",
+        "fixed_assets_report": "fixed-assets-report",
+        "gross_profit_report": "gross-profit-report",
         "schema": "schema",
         "docs": "docs",
     }

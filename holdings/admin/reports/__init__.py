@@ -4,10 +4,11 @@ checks, the figures of the same selectors at each commodity's scale, downloads a
 XLSX (`?format=csv`, `?format=xlsx`) and a print stylesheet.
 
 One module per report group: `statements` (the ledger's: trial balance, balance sheet,
-income statement, account detail) and `holdings` (roll-forward, production, realized
-gains, loan schedule, price evidence); `pages` is the view they share, `params` reads the
-query and the period presets, `tables` writes a report as a page, CSV or workbook. The
-admin site adds `urls(site)` to its own (holdings.admin_site)."""
+income statement, account detail), `holdings` (roll-forward, production, realized gains,
+loan schedule, price evidence) and `costs` (cost to mine, fixed assets); `pages` is the
+view they share, `params` reads the query and the period presets, `tables` writes a report
+as a page, CSV or workbook. The admin site adds `urls(site)` to its own
+(holdings.admin_site)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from typing import Any
 
 from django.urls import path
 
-from holdings.admin.reports import holdings, statements
+from holdings.admin.reports import costs, holdings, statements
 from holdings.admin.reports.pages import index_view, report_view, url_name
 
-DEFINITIONS = [*statements.DEFINITIONS, *holdings.DEFINITIONS]
+DEFINITIONS = [*statements.DEFINITIONS, *holdings.DEFINITIONS, *costs.DEFINITIONS]
 
 
 def urls(site: Any) -> list[Any]:

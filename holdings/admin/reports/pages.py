@@ -18,7 +18,8 @@ from django.utils.http import urlencode
 from holdings.admin.reports.params import COLUMNS, PRESETS, Query
 from holdings.admin.reports.tables import Report, Table, as_csv, as_xlsx, text
 from holdings.errors import HoldingsError
-from holdings.models import Loan
+from holdings.models import Loan, Site
+from holdings.selectors.costs import GROUPS as COST_GROUPS
 from holdings.selectors.prices import PRICE_USES
 from ledger.admin import allowed, utc_today
 from ledger.errors import LedgerError
@@ -27,7 +28,7 @@ from ledger.roles import READ_ROLES
 
 FORMATS = ("", "html", "csv", "xlsx")
 PAGE_ROWS = 500  # a page shows at most this many rows of each table; the files hold them all
-TEXT_INPUTS = ("account", "commodity", "loan", "base", "used_by")
+TEXT_INPUTS = ("account", "commodity", "loan", "base", "used_by", "site", "group_by")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -98,6 +99,10 @@ def input_choices(name: str) -> list[str]:
         return list(Loan.objects.order_by("code").values_list("code", flat=True))
     if name == "used_by":
         return list(PRICE_USES)
+    if name == "site":
+        return list(Site.objects.order_by("code").values_list("code", flat=True))
+    if name == "group_by":
+        return list(COST_GROUPS)
     return []
 
 

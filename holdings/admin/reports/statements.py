@@ -15,6 +15,7 @@ from holdings.admin.reports.pages import Definition, report_url
 from holdings.admin.reports.params import MAX_COLUMNS, Query, prior_range, split
 from holdings.admin.reports.tables import AMOUNT, DATE, INTEGER, Column, Report, Table
 from holdings.selectors import lots as lot_selectors
+from holdings.selectors.costs import gross_profit
 from ledger import selectors
 from ledger.dates import REPORT_FLOOR
 from ledger.models import VALUE_PLACES, Account
@@ -215,6 +216,25 @@ def balance_sheet(query: Query) -> Report | None:
     )
 
 
+def gross_profit_lines(columns: list[tuple[str, date, date]]) -> list[tuple[str, list[Decimal]]]:
+    """Revenue (mining and HPC), cost of revenue (power less credits, hosting, other direct
+    site costs), gross profit and depreciation, per column."""
+    figures = [gross_profit(start=c[1], end=c[2]) for c in columns]
+    return [
+        ("Revenue (mining and HPC)", [f.revenue for f in figures]),
+        ("Cost of revenue", [f.cost_of_revenue for f in figures]),
+        ("Gross profit", [f.gross_profit for f in figures]),
+        ("Depreciation", [f.depreciation for f in figures]),
+        *(
+            (
+                f"{name} gross profit",
+                [next(s for s in f.segments if s.name == name).gross_profit for f in figures],
+            )
+            for name in ("Mining", "HPC")
+        ),
+    ]
+
+
 def income_statement(query: Query) -> Report | None:
     start, end = query.period()
     if query.errors or start is None or end is None:
@@ -234,7 +254,10 @@ def income_statement(query: Query) -> Report | None:
                 [s.expenses.total for s in statements],
             ),
         ],
-        [("Net income", [s.net_income for s in statements])],
+        [
+            *gross_profit_lines(columns),
+            ("Net income", [s.net_income for s in statements]),
+        ],
         balance_sheet=False,
         compare=query.flag("compare"),
     )

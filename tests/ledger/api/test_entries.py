@@ -233,7 +233,7 @@ def test_accounts_list_detail_and_filters(chart, api_client_for):
         assert response.status_code == 200, response.content
         return {row["code"] for row in response.json()["results"]}
 
-    assert codes_for(type="income") == {"4000", "4100"}
+    assert codes_for(type="income") == {"4000", "4100", "4200", "4300"}
     assert codes_for(commodity="BTC") == {"1210", "1211", "1220", "1230", "1300", "1400"}
     assert codes_for(commodity="BTC", is_active="false") == {"1230"}
     assert "1230" not in codes_for(is_active="true")
@@ -579,6 +579,11 @@ def test_schema_describes_every_path(chart, api_client_for):
         "/api/v1/statements/",
         "/api/v1/statements/{id}/",
         "/api/v1/statements/uploads/{id}/",
+        "/api/v1/site-costs/",
+        "/api/v1/meter-readings/",
+        "/api/v1/reports/cost-to-mine/",
+        "/api/v1/reports/fixed-assets/",
+        "/api/v1/reports/gross-profit/",
     }
     assert set(paths["/api/v1/journal-entries/"]) == {"get", "post"}
     post = paths["/api/v1/journal-entries/"]["post"]
@@ -642,3 +647,4 @@ def test_the_api_root_lists_the_endpoints(api_client_for, role, status):
         assert body["rollforward_report"].endswith("/api/v1/reports/rollforward/")
         assert body["reconciliations"].endswith("/api/v1/reconciliations/")
         assert body["statements"].endswith("/api/v1/statements/")
+        assert body["cost_to_mine_report"].endswith("/api/v1/reports/cost-to-mine/")

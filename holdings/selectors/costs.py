@@ -1,0 +1,345 @@
+"""The cost to mine a bitcoin, and the site costs behind it. No side effects.
+
+Cango's two published measures, for a period and optionally a site:
+
+- cash cost per BTC = (power - power credits - the power HPC took + hosting + other direct
+  site costs) / BTC mined;
+- all-in cost per BTC = (cash cost + depreciation of mining machines + the other items the
+  company includes, configured by name in COST_TO_MINE_EXTRAS) / BTC mined.
+
+Costs are the ledger's: the movement of the cost accounts (5000 power, 5010 power credits,
+5020 hosting, 5030 other direct costs, and the depreciation accounts of the mining asset
+classes), each site's in its child account `<parent>-<site>`. BTC mined is the pools' net
+production of the period (records whose entry stands). Per BTC figures are rounded to the
+cent, half-even.
+
+Where the data allows: hashprice (mining revenue per PH/s per day), hashcost (cash and
+all-in cost per PH/s per day), the energy used by mining (meter readings less what the HPC
+sub-meters took, else the kWh on the power invoices), the power cost per kWh and the fleet's
+efficiency in J/TH.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet, Sum
+
+from holdings import chart
+from holdings.errors import HoldingsError
+from holdings.models import (
+    AssetClass,
+    CostOrigin,
+    CostStatus,
+    MeterReading,
+    ProductionRecord,
+    Site,
+    SiteCost,
+)
+from holdings.selectors.hpc import Segment, hpc_power_total, segments
+from ledger.models import Account, CancellationStatus, Posting
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+GROUPS = ("month", "quarter", "year", "site")
+MAX_ROWS = 120  # periods of a report grouped by month, quarter or year
+PETA = Decimal(10) ** 15
+TERA = Decimal(10) ** 12
+JOULES_PER_KWH = Decimal(3_600_000)
+SECONDS_PER_DAY = 86_400
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def _per(value: Decimal, whole: Decimal | None, places: str = "0.01") -> Decimal | None:
+    if not whole:
+        return None
+    return (value / whole).quantize(Decimal(places), rounding=ROUND_HALF_EVEN)
+
+
+def extra_items() -> list[tuple[str, str]]:
+    """The other items the all-in cost includes: (name, account code), from settings."""
+    items = getattr(settings, "COST_TO_MINE_EXTRAS", None) or []
+    return [(str(item["name"]), str(item["account"])) for item in items]
+
+
+def mining_depreciation_accounts() -> list[str]:
+    codes = AssetClass.objects.filter(mining=True).values_list("expense_account", flat=True)
+    return sorted(set(codes)) or [chart.MACHINES_DEPRECIATION_EXPENSE]
+
+
+@dataclass(frozen=True)
+class ExtraItem:
+    """An item the company includes in the all-in cost, by name."""
+
+    name: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class CostToMine:
+    """One period (or site) of the report."""
+
+    label: str
+    start: date
+    end: date
+    site: str | None
+    days: int
+    btc_mined: Decimal
+    power: Decimal
+    power_credits: Decimal
+    power_to_hpc: Decimal
+    hosting: Decimal
+    other_direct: Decimal
+    cash_cost: Decimal
+    depreciation: Decimal
+    extras: list[ExtraItem]
+    all_in_cost: Decimal
+    cash_cost_per_btc: Decimal | None
+    all_in_cost_per_btc: Decimal | None
+    mining_revenue: Decimal
+    average_hashrate_phs: Decimal | None
+    hashprice: Decimal | None
+    hashcost: Decimal | None
+    all_in_hashcost: Decimal | None
+    kwh: Decimal | None
+    power_cost_per_kwh: Decimal | None
+    joules_per_th: Decimal | None
+
+
+@dataclass(frozen=True)
+class CostToMineReport:
+    start: date
+    end: date
+    site: str | None
+    group_by: str | None
+    rows: list[CostToMine]
+    total: CostToMine
+    extra_names: list[str] = field(default_factory=list)
+
+
+# --- the periods -------------------------------------------------------------------------
+
+
+def _month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def periods(start: date, end: date, by: str) -> list[tuple[str, date, date]]:
+    """(label, first, last) of each month, quarter or year of [start, end], cut to it."""
+    result = []
+    first = start
+    while first <= end:
+        if by == "month":
+            last, label = _month_end(first), f"{first:%Y-%m}"
+        elif by == "quarter":
+            quarter = (first.month - 1) // 3
+            last = _month_end(date(first.year, quarter * 3 + 3, 1))
+            label = f"{first.year}-Q{quarter + 1}"
+        else:
+            last, label = date(first.year, 12, 31), f"{first.year}"
+        last = min(last, end)
+        result.append((label, first, last))
+        first = last + timedelta(days=1)
+    return result
+
+
+# --- the figures -------------------------------------------------------------------------
+
+
+def _accounts(parents: list[str], site: Site | None) -> list[int]:
+    """The ids of `parents` and their site children, or the site's children alone."""
+    if site is not None:
+        codes = [f"{parent}-{site.code}" for parent in parents]
+        return list(Account.objects.filter(code__in=codes).values_list("id", flat=True))
+    query = Q()
+    for parent in parents:
+        query |= Q(code=parent) | Q(code__startswith=f"{parent}-")
+    return list(Account.objects.filter(query).values_list("id", flat=True))
+
+
+def _moved(parents: list[str], site: Site | None, start: date, end: date) -> Decimal:
+    ids = _accounts(parents, site)
+    if not ids:
+        return ZERO
+    total = Posting.objects.filter(
+        account_id__in=ids, effective_date__gte=start, effective_date__lte=end
+    ).aggregate(total=Sum("value"))["total"]
+    return total or ZERO
+
+
+def _production(site: Site | None, start: date, end: date) -> dict[str, Any]:
+    records = ProductionRecord.objects.filter(
+        pool_account__commodity_id="BTC", day__gte=start, day__lte=end
+    ).exclude(entry__cancellations__status=CancellationStatus.APPROVED)
+    if site is not None:
+        records = records.filter(pool_account__site=site)
+    return records.aggregate(mined=Sum("net"), value=Sum("value"), hashrate=Sum("hashrate_hs"))
+
+
+def standing_costs() -> QuerySet[SiteCost]:
+    return SiteCost.objects.filter(status=CostStatus.POSTED).exclude(
+        entry__cancellations__status=CancellationStatus.APPROVED
+    )
+
+
+def _mining_kwh(site: Site | None, start: date, end: date) -> Decimal | None:
+    readings = MeterReading.objects.filter(period_start__gte=start, period_end__lte=end)
+    invoices = (
+        standing_costs()
+        .filter(
+            kind="power",
+            period_start__gte=start,
+            period_end__lte=end,
+            kwh__isnull=False,
+        )
+        .exclude(origin=CostOrigin.ACCRUAL)
+    )
+    if site is not None:
+        readings = readings.filter(site=site)
+        invoices = invoices.filter(site=site)
+    metered = readings.aggregate(kwh=Sum("kwh"), hpc=Sum("hpc_kwh"))
+    if metered["kwh"] is not None:
+        return metered["kwh"] - (metered["hpc"] or ZERO)
+    return invoices.aggregate(kwh=Sum("kwh"))["kwh"]
+
+
+def cost_to_mine_for(*, label: str, start: date, end: date, site: Site | None) -> CostToMine:
+    days = (end - start).days + 1
+    power = _moved([chart.POWER_COST], site, start, end)
+    credits = -_moved([chart.POWER_CREDITS], site, start, end)
+    hosting = _moved([chart.HOSTING_COST], site, start, end)
+    other = _moved([chart.OTHER_SITE_COST], site, start, end)
+    to_hpc = hpc_power_total(start, end, site)
+    cash = power - credits - to_hpc + hosting + other
+    depreciation = _moved(mining_depreciation_accounts(), site, start, end)
+    extras = [ExtraItem(name, _moved([code], site, start, end)) for name, code in extra_items()]
+    all_in = cash + depreciation + sum((item.amount for item in extras), ZERO)
+    produced = _production(site, start, end)
+    mined = produced["mined"] or Decimal(0)
+    revenue = produced["value"] or ZERO
+    hashrate = produced["hashrate"]
+    phs = (Decimal(hashrate) / days / PETA) if hashrate else None
+    kwh = _mining_kwh(site, start, end)
+    ph_days = phs * days if phs else None
+    return CostToMine(
+        label=label,
+        start=start,
+        end=end,
+        site=site.code if site else None,
+        days=days,
+        btc_mined=mined,
+        power=power,
+        power_credits=credits,
+        power_to_hpc=to_hpc,
+        hosting=hosting,
+        other_direct=other,
+        cash_cost=cash,
+        depreciation=depreciation,
+        extras=extras,
+        all_in_cost=all_in,
+        cash_cost_per_btc=_per(cash, mined),
+        all_in_cost_per_btc=_per(all_in, mined),
+        mining_revenue=revenue,
+        average_hashrate_phs=phs.quantize(Decimal("0.001"), ROUND_HALF_EVEN) if phs else None,
+        hashprice=_per(revenue, ph_days),
+        hashcost=_per(cash, ph_days),
+        all_in_hashcost=_per(all_in, ph_days),
+        kwh=kwh,
+        power_cost_per_kwh=_per(power - credits - to_hpc, kwh, "0.0001"),
+        joules_per_th=(
+            _per(kwh * JOULES_PER_KWH, phs * 1000 * days * SECONDS_PER_DAY)  # PH/s to TH/s
+            if kwh and phs
+            else None
+        ),
+    )
+
+
+def _span_count(start: date, end: date, by: str) -> int:
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    count = {"month": months, "quarter": (months + 2) // 3 + 1, "year": end.year - start.year + 1}
+    if count[by] > MAX_ROWS:
+        raise HoldingsError(
+            f"the range makes about {count[by]} rows by {by}; at most {MAX_ROWS}", field="end"
+        )
+    return count[by]
+
+
+def cost_to_mine(
+    *, start: date, end: date, site: Site | str | None = None, group_by: str | None = None
+) -> CostToMineReport:
+    """The cost to mine from `start` to `end` (UTC, both included), optionally one site's,
+    one row per month, quarter, year or site, and the total."""
+    if start > end:
+        raise HoldingsError(f"end must not be before start ({start.isoformat()})", field="end")
+    if group_by not in (None, "", *GROUPS):
+        raise HoldingsError(f"group_by must be one of {', '.join(GROUPS)}", field="group_by")
+    site_obj = site
+    if isinstance(site, str):
+        site_obj = Site.objects.filter(code=site).first()
+        if site_obj is None:
+            raise HoldingsError(f"no site {site!r}", field="site")
+    assert site_obj is None or isinstance(site_obj, Site)
+    if group_by == "site":
+        sites = [site_obj] if site_obj is not None else list(Site.objects.order_by("code"))
+        rows = [cost_to_mine_for(label=s.code, start=start, end=end, site=s) for s in sites]
+    elif group_by:
+        spans = periods(start, end, group_by) if _span_count(start, end, group_by) else []
+        rows = [
+            cost_to_mine_for(label=label, start=first, end=last, site=site_obj)
+            for label, first, last in spans
+        ]
+    else:
+        rows = []
+    total = cost_to_mine_for(label="Total", start=start, end=end, site=site_obj)
+    return CostToMineReport(
+        start=start,
+        end=end,
+        site=site_obj.code if site_obj else None,
+        group_by=group_by or None,
+        rows=rows,
+        total=total,
+        extra_names=[name for name, _ in extra_items()],
+    )
+
+
+def site_costs_between(*, start: date, end: date, site: Site | None = None) -> QuerySet[SiteCost]:
+    """The standing invoices and accruals whose entries fall in [start, end]: what the
+    report's costs are made of."""
+    costs = standing_costs().filter(period_end__gte=start, period_end__lte=end)
+    if site is not None:
+        costs = costs.filter(site=site)
+    return costs.select_related("site", "entry").order_by("period_end", "site__code", "kind")
+
+
+# --- gross profit ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GrossProfit:
+    revenue: Decimal  # mining and HPC revenue
+    cost_of_revenue: Decimal  # power less credits, hosting, other direct costs
+    gross_profit: Decimal
+    depreciation: Decimal
+    segments: list[Segment]
+
+
+def gross_profit(*, start: date, end: date) -> GrossProfit:
+    """The income statement's gross profit lines for a period, as presented (income and
+    costs positive)."""
+    revenue = -_moved([chart.MINING_REVENUE, chart.HPC_REVENUE], None, start, end)
+    cost = _moved(list(chart.COST_OF_REVENUE), None, start, end)
+    depreciation = _moved(list(chart.DEPRECIATION_EXPENSES), None, start, end)
+    return GrossProfit(
+        revenue=revenue,
+        cost_of_revenue=cost,
+        gross_profit=revenue - cost,
+        depreciation=depreciation,
+        segments=segments(start=start, end=end, cost_of_revenue=cost),
+    )

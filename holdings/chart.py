@@ -6,6 +6,10 @@ OPENING_EQUITY = "3000"
 MINING_REVENUE = "4000"
 FAIR_VALUE_GAIN = "4100"
 NETWORK_FEES = "5100"
+# A network fee whose carrying value rounds to 0.00 USD leaves the wallet all the same: its
+# units go here, per commodity, at no value (5100 is in USD and takes only what is worth a
+# cent or more).
+NETWORK_FEE_UNITS = {"BTC": "5110", "KAS": "5111", "ETC": "5112", "USDT": "5113"}
 TRADING_FEES = "5300"
 CASH = "1000"
 USDT_WALLETS = "1110"

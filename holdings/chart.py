@@ -28,9 +28,14 @@ WALLET_PARENTS = {
 COLLATERAL_RECEIVABLE = "1400"
 COLLATERAL_ADJUSTMENT = "1490"
 PLEDGED = "1230"
+# The same accounts by the collateral's commodity: a loan's collateral may be any commodity
+# listed here (one with a price, measured at fair value).
+PLEDGED_ACCOUNTS = {"BTC": PLEDGED, "KAS": "1231", "ETC": "1232"}
+COLLATERAL_RECEIVABLES = {"BTC": COLLATERAL_RECEIVABLE, "KAS": "1401", "ETC": "1402"}
+COLLATERAL_ADJUSTMENTS = {"BTC": COLLATERAL_ADJUSTMENT, "KAS": "1491", "ETC": "1492"}
 INTEREST_EXPENSE = "5200"
 LOANS_PAYABLE = {"USD": "2000", "USDT": "2010"}
 INTEREST_PAYABLE = {"USD": "2100", "USDT": "2110"}
 
-# Units on the balance sheet but not free to use: pledged (1230) or lent out (1400).
-RESTRICTED_ROOTS = ("1230", COLLATERAL_RECEIVABLE)
+# Units on the balance sheet but not free to use: pledged (1230...) or lent out (1400...).
+RESTRICTED_ROOTS = (*PLEDGED_ACCOUNTS.values(), *COLLATERAL_RECEIVABLES.values())

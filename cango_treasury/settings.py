@@ -374,7 +374,9 @@ PRICE_QUOTE = env.str("PRICE_QUOTE", default="USD")
 # Price provider for the nightly fetch (Coin Metrics API v4 shape); empty: no fetch.
 PRICE_PROVIDER_URL = env.str("PRICE_PROVIDER_URL", default="")
 PRICE_PROVIDER_API_KEY = env.str("PRICE_PROVIDER_API_KEY", default="")
-PRICE_PROVIDER_ASSETS = env.list("PRICE_PROVIDER_ASSETS", default=["BTC"])
+# The commodities fetched; empty (the default): every commodity held (wallets, pool
+# accounts, open lots, loans' collateral).
+PRICE_PROVIDER_ASSETS = env.list("PRICE_PROVIDER_ASSETS", default=[])
 # Disposal method the company elected: "fifo" (default) or "specific".
 LOT_RELIEF_METHOD = env.str("LOT_RELIEF_METHOD", default="fifo")
 # A batch left pending or running this long with nobody holding it counts as stalled: the

@@ -104,9 +104,7 @@ def _antpool(text: str, commodity: str, scale: int) -> Decimal:
 
 
 def _csv_earning(text: str, commodity: str, scale: int) -> Decimal:
-    content = (
-        f"date,pool_account,gross_btc,fee_btc,net_btc\n2026-01-01,P1,{text},0,{text}\n".encode()
-    )
+    content = f"date,pool_account,gross,fee,net\n2026-01-01,P1,{text},0,{text}\n".encode()
     return generic_csv.parse(content, _ctx(commodity, scale)).earnings[0].net
 
 
@@ -130,7 +128,7 @@ DOORS = [
     Door("viabtc earning", False, "total_profit", _viabtc_earning),
     Door("viabtc payout", False, "amount", _viabtc_payout),
     Door("antpool", False, "fppsBlockAmount", _antpool),
-    Door("csv earning", False, "gross_btc", _csv_earning),
+    Door("csv earning", False, "gross", _csv_earning),
     Door("csv payout", False, "amount", _csv_payout),
     Door("statement", False, "balance", _statement),
 ]

@@ -316,3 +316,65 @@ def test_a_transfer_with_a_fee_worth_less_than_a_cent_still_spends_the_fee(world
     assert left.quantity == units - D("0.5") - fee_units
     assert lots.lot_differences(as_of=on) == []
 
+
+@pytest.mark.django_db
+def test_the_production_report_of_kas_and_etc_in_their_own_units(world):
+    """Hashrates in the coin's unit, deployed hashrate of the sites mining the coin only, and
+    the average price at the precision the price has."""
+    from holdings.selectors.production import deployed_hashrate_hs
+
+    kas_site = setup.site_create(
+        code="US-TX-09",
+        name="Kaspa site",
+        region="North America",
+        deployed_hashrate_hs="3000000000000000",
+    )
+    etc_site = setup.site_create(
+        code="US-TX-10",
+        name="ETC site",
+        region="North America",
+        deployed_hashrate_hs="4500000000000",
+    )
+    setup.pool_account_create(
+        code="F2P-KAS", pool="f2pool", name="cango-kas", commodity="KAS", site=kas_site
+    )
+    setup.pool_account_create(
+        code="F2P-ETC", pool="f2pool", name="cango-etc", commodity="ETC", site=etc_site
+    )
+    assert deployed_hashrate_hs("BTC") == D("1500000000000000000")  # the world's BTC site only
+    assert deployed_hashrate_hs("KAS") == D("3000000000000000")
+    setup.wallet_create(code="KAS-1", name="KAS", commodity="KAS")
+    setup.wallet_create(code="USDT-1", name="USDT", commodity="USDT", parent_account="1110")
+    setup.opening_lots_load(
+        as_of=date(2025, 12, 30),
+        rows=[
+            {
+                "wallet": "KAS-1",
+                "acquired_at": "2025-06-01T10:00:00Z",
+                "quantity": "10000",
+                "cost_usd": "900.00",
+            }
+        ],
+    )
+    treasury.sale_record(
+        reference="KAS-1",
+        wallet="KAS-1",
+        units=D("1000"),
+        sold_at=SOLD_AT,
+        proceeds_commodity="USDT",
+        gross_proceeds=D("99.78"),
+        proceeds_value=D("99.78"),
+        proceeds_wallet="USDT-1",
+    )
+    [kas] = production.production_report(
+        start=date(2026, 1, 1), end=date(2026, 1, 31), commodity="KAS"
+    )
+    assert kas.average_price_usd == D("0.09978")  # not 0.10
+    assert (kas.hashrate_unit, kas.deployed_hashrate) == ("TH/s", D("3000.00"))
+    assert kas.deployed_hashrate_ehs == D("0.00")
+    [etc] = production.production_report(
+        start=date(2026, 1, 1), end=date(2026, 1, 31), commodity="ETC"
+    )
+    assert (etc.hashrate_unit, etc.deployed_hashrate) == ("GH/s", D("4500.00"))
+    [btc] = production.production_report(start=date(2026, 1, 1), end=date(2026, 1, 31))
+    assert (btc.hashrate_unit, btc.deployed_hashrate) == ("EH/s", D("1.50"))  # not 1.503...

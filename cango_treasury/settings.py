@@ -374,7 +374,9 @@ PRICE_QUOTE = env.str("PRICE_QUOTE", default="USD")
 # Price provider for the nightly fetch (Coin Metrics API v4 shape); empty: no fetch.
 PRICE_PROVIDER_URL = env.str("PRICE_PROVIDER_URL", default="")
 PRICE_PROVIDER_API_KEY = env.str("PRICE_PROVIDER_API_KEY", default="")
-PRICE_PROVIDER_ASSETS = env.list("PRICE_PROVIDER_ASSETS", default=["BTC"])
+# The commodities fetched; empty (the default): every commodity held (wallets, pool
+# accounts, open lots, loans' collateral).
+PRICE_PROVIDER_ASSETS = env.list("PRICE_PROVIDER_ASSETS", default=[])
 # Disposal method the company elected: "fifo" (default) or "specific".
 LOT_RELIEF_METHOD = env.str("LOT_RELIEF_METHOD", default="fifo")
 # A batch left pending or running this long with nobody holding it counts as stalled: the
@@ -406,6 +408,10 @@ if FAILED_CONTENT_KEEP_DAYS < 0:
     raise ImproperlyConfigured("FAILED_CONTENT_KEEP_DAYS must be a number of days >= 0.")
 POOL_API_TIMEOUT_SECONDS = env.float("POOL_API_TIMEOUT_SECONDS", default=30.0)
 ESPLORA_URL = env.str("ESPLORA_URL", default="")  # on-chain evidence; empty: none
+# The other chains' explorers, by commodity (e.g. "KAS=https://...,ETC=https://..."): an
+# Esplora-shaped API of that chain, amounts in its smallest unit (sompi, wei). A commodity
+# with none is reported as not checked on chain.
+CHAIN_EXPLORERS = env.dict("CHAIN_EXPLORERS", default={})
 # Reconciliation: a payout counts as settled with this many confirmations; a difference up
 # to a commodity's tolerance matches (by default every commodity must match exactly).
 PAYOUT_CONFIRMATIONS = env.int("PAYOUT_CONFIRMATIONS", default=6)

@@ -25,6 +25,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from holdings.errors import HoldingsError
 from holdings.selectors import dashboard
 from ledger.dates import REPORT_CEILING, REPORT_FLOOR, parse_report_date
 from ledger.roles import OPERATE_ROLES, READ_ROLES, has_any_role
@@ -148,8 +149,14 @@ class TreasuryAdminSite(admin.AdminSite):
                         f"Nothing is posted after {as_of.isoformat()}: the figures are those "
                         "of the latest day with entries."
                     )
-            context.update(dashboard_context(dashboard.dashboard(as_of=as_of)))
+            commodity = request.GET.get("commodity", "").strip() or dashboard.BTC
             context["as_of_text"] = as_of.isoformat()
+            try:
+                board = dashboard.dashboard(as_of=as_of, commodity=commodity)
+            except HoldingsError as error:
+                context["dashboard_error"] = f"commodity: {error.message}."
+            else:
+                context.update(dashboard_context(board))
         context["links"] = quick_links(request)
         response = super().index(request, {**context, **(extra_context or {})})
         response.template_name = self.dashboard_template

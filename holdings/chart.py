@@ -6,6 +6,10 @@ OPENING_EQUITY = "3000"
 MINING_REVENUE = "4000"
 FAIR_VALUE_GAIN = "4100"
 NETWORK_FEES = "5100"
+# A network fee whose carrying value rounds to 0.00 USD leaves the wallet all the same: its
+# units go here, per commodity, at no value (5100 is in USD and takes only what is worth a
+# cent or more).
+NETWORK_FEE_UNITS = {"BTC": "5110", "KAS": "5111", "ETC": "5112", "USDT": "5113"}
 TRADING_FEES = "5300"
 CASH = "1000"
 USDT_WALLETS = "1110"
@@ -24,12 +28,17 @@ WALLET_PARENTS = {
 COLLATERAL_RECEIVABLE = "1400"
 COLLATERAL_ADJUSTMENT = "1490"
 PLEDGED = "1230"
+# The same accounts by the collateral's commodity: a loan's collateral may be any commodity
+# listed here (one with a price, measured at fair value).
+PLEDGED_ACCOUNTS = {"BTC": PLEDGED, "KAS": "1231", "ETC": "1232"}
+COLLATERAL_RECEIVABLES = {"BTC": COLLATERAL_RECEIVABLE, "KAS": "1401", "ETC": "1402"}
+COLLATERAL_ADJUSTMENTS = {"BTC": COLLATERAL_ADJUSTMENT, "KAS": "1491", "ETC": "1492"}
 INTEREST_EXPENSE = "5200"
 LOANS_PAYABLE = {"USD": "2000", "USDT": "2010"}
 INTEREST_PAYABLE = {"USD": "2100", "USDT": "2110"}
 
-# Units on the balance sheet but not free to use: pledged (1230) or lent out (1400).
-RESTRICTED_ROOTS = ("1230", COLLATERAL_RECEIVABLE)
+# Units on the balance sheet but not free to use: pledged (1230...) or lent out (1400...).
+RESTRICTED_ROOTS = (*PLEDGED_ACCOUNTS.values(), *COLLATERAL_RECEIVABLES.values())
 
 # Cost of production: each site's costs sit in a child of these accounts, `<parent>-<site>`.
 POWER_COST = "5000"

@@ -27,6 +27,18 @@ def dashboard_context(board: dashboard.Dashboard) -> dict[str, Any]:
     return {
         "board": board,
         "as_of": board.as_of,
+        "commodity": board.commodity,
+        "positions": [
+            {
+                "position": position,
+                "chosen": position.commodity == board.commodity,
+                "held": amount(position.held, 2),
+                "price": amount(position.price, 2),
+                "value": amount(position.market_value, 2, "USD"),
+            }
+            for position in board.positions
+        ],
+        "total_value": amount(board.total_value, 2),
         "holdings_chart": holdings_chart(held),
         "month_ends": [
             {
@@ -37,7 +49,7 @@ def dashboard_context(board: dashboard.Dashboard) -> dict[str, Any]:
             }
             for day, restricted, unrestricted in held.month_ends
         ],
-        "production_chart": production_chart(board.production),
+        "production_chart": production_chart(board.production, board.commodity),
         "cost_chart": cost_to_mine_chart(start=board.start, as_of=board.as_of),
         "cash": [
             {"balance": cash, "chart": cash_chart(cash, number)}
@@ -59,7 +71,7 @@ def holdings_chart(held: dashboard.Holdings) -> SafeString:
     ]
     first = held.days[0].isoformat() if held.days else "-"
     return charts.stacked_area(
-        key="chart-btc-held",
+        key=f"chart-{unit.lower()}-held",
         title=f"{unit} held at the end of each day",
         desc=f"{unit} held from {first} to {held.days[-1].isoformat() if held.days else '-'}: "
         f"restricted (pledged to lenders, 1230, or lent as collateral, 1400) below, "
@@ -81,7 +93,7 @@ def month_label(row: dashboard.MonthProduction) -> str:
     return f"{row.month:%b %Y}" + (f" (to {row.through.day})" if row.partial else "")
 
 
-def production_chart(rows: list[dashboard.MonthProduction]) -> SafeString:
+def production_chart(rows: list[dashboard.MonthProduction], unit: str = "BTC") -> SafeString:
     labels = [month_label(row) for row in rows]
 
     def series(name: str, values: list[Decimal], colour: str) -> charts.BarSeries:
@@ -91,7 +103,7 @@ def production_chart(rows: list[dashboard.MonthProduction]) -> SafeString:
             colour=colour,
             labels=[amount(v.quantize(Decimal("0.1")), 1) if v else "" for v in values],
             tooltips=[
-                f"{label}: {amount(v, 2, 'BTC')} {name.lower()}"
+                f"{label}: {amount(v, 2, unit)} {name.lower()}"
                 for label, v in zip(labels, values, strict=True)
             ],
         )
@@ -100,9 +112,9 @@ def production_chart(rows: list[dashboard.MonthProduction]) -> SafeString:
     sold = [row.sold for row in rows]
     return charts.bar_chart(
         key="chart-production",
-        title="BTC mined and sold each month",
+        title=f"{unit} mined and sold each month",
         desc="; ".join(
-            f"{label}: mined {amount(m, 2)} BTC, sold {amount(s, 2)} BTC"
+            f"{label}: mined {amount(m, 2)} {unit}, sold {amount(s, 2)} {unit}"
             for label, m, s in zip(labels, mined, sold, strict=True)
         ),
         categories=labels,
@@ -110,7 +122,7 @@ def production_chart(rows: list[dashboard.MonthProduction]) -> SafeString:
             series("Mined", mined, charts.BLUE_LIGHT),
             series("Sold", sold, charts.ORANGE),
         ],
-        axis_label="BTC per month",
+        axis_label=f"{unit} per month",
         empty="Nothing mined or sold in these months",
         width=760,
         height=300,

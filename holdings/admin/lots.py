@@ -95,11 +95,22 @@ class LotPlaceFilter(admin.SimpleListFilter):
     PLACES = {
         "wallet": (
             "In a wallet",
-            tuple(p for ps in chart.WALLET_PARENTS.values() for p in ps if p != chart.PLEDGED),
+            tuple(
+                p
+                for ps in chart.WALLET_PARENTS.values()
+                for p in ps
+                if p not in chart.PLEDGED_ACCOUNTS.values()
+            ),
         ),
         "pool": ("At a pool (receivable)", tuple(chart.POOL_RECEIVABLES.values())),
-        "pledged": ("Pledged, control retained (1230)", (chart.PLEDGED,)),
-        "lent": ("Lent as collateral (1400)", (chart.COLLATERAL_RECEIVABLE,)),
+        "pledged": (
+            "Pledged, control retained (1230...)",
+            tuple(chart.PLEDGED_ACCOUNTS.values()),
+        ),
+        "lent": (
+            "Lent as collateral (1400...)",
+            tuple(chart.COLLATERAL_RECEIVABLES.values()),
+        ),
     }
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:

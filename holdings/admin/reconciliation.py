@@ -47,12 +47,14 @@ STATUS_COLOURS: dict[str, str] = {
     ItemStatus.UNEXPLAINED: "#c62828",
     ItemStatus.UNREACHABLE: "#ef6c00",
     ItemStatus.NO_SOURCE: "#ef6c00",
+    ItemStatus.NOT_ON_CHAIN: "#616161",
 }
 BREAKS_FIRST = Case(
     When(status=ItemStatus.UNMATCHED, then=Value(0)),
     When(status=ItemStatus.UNEXPLAINED, then=Value(1)),
     When(status=ItemStatus.UNREACHABLE, then=Value(2)),
     When(status=ItemStatus.NO_SOURCE, then=Value(3)),
+    When(status=ItemStatus.NOT_ON_CHAIN, then=Value(4)),
     default=Value(9),
     output_field=IntegerField(),
 )
@@ -195,9 +197,11 @@ class ReconciliationRunAdmin(EvidenceUploadAdmin):
             title="Reconcile a day",
             intro=(
                 "Compares the ledger at the end of the day with the pools' reports and "
-                "statements, the chain (ESPLORA_URL) for payouts, inflows and wallet "
-                "addresses, the custodians' and lenders' statements, and itself. Each kind is "
-                "kept as a run; breaks are mailed to the finance approvers."
+                "statements, each coin's chain (ESPLORA_URL for BTC, CHAIN_EXPLORERS for the "
+                "others; a coin with no explorer is shown as not checked on chain) for "
+                "payouts, inflows and wallet addresses, the custodians' and lenders' "
+                "statements, and itself. Each kind is kept as a run; breaks are mailed to the "
+                "finance approvers."
             ),
             submit_label="Reconcile",
         )

@@ -27,19 +27,35 @@ from ledger.dates import posting_date_problem
 from ledger.money import EXACT, fits_scale
 
 # A double holds 15 significant decimal digits exactly: text with no more is its own
-# shortest form.
+# shortest form. Its shortest text never needs more than 17: text with more significant
+# digits was not written from a double (a decimal sent as a JSON number) and is read as
+# written.
 DOUBLE_EXACT_DIGITS = 15
+DOUBLE_MAX_DIGITS = 17
+
+
+def significant_digits(value: Decimal) -> int:
+    """Digits from the first non-zero one to the last non-zero one (0.50400 has 3)."""
+    digits = "".join(map(str, value.as_tuple().digits)).strip("0")
+    return len(digits)
 
 
 def _json_double(text: str) -> Decimal:
-    """A JSON number the pool sent as a double, as the shortest text of that double:
-    0.51714 stays 0.51714, and 0.51714000000000002 (a serializer's 17 digits) is 0.51714 too.
-    Only text longer than a double's exact digits (or beyond its range, which a double
-    cannot hold) is read through the double itself."""
+    """A JSON number the pool sent as a double, as the shortest text of that double where
+    the text is a longer spelling of it: 0.51714 stays 0.51714, and 0.51714000000000002 (a
+    serializer's 17 digits) is 0.51714 too. Any other text is read exactly as written, never
+    rounded through the double: 1.234567890123456789 (more digits than a double carries) is
+    that number, and a field that reads it refuses it if it has more decimals than the
+    commodity allows. Only a number beyond a double's range is read through the double (it
+    cannot hold it: infinity or zero, which the field reading it refuses)."""
     written = Decimal(text)
-    if len(written.as_tuple().digits) <= DOUBLE_EXACT_DIGITS and abs(written.adjusted()) < 300:
+    if abs(written.adjusted()) >= 300:
+        return Decimal(repr(float(text)))
+    digits = significant_digits(written)
+    if digits <= DOUBLE_EXACT_DIGITS or digits > DOUBLE_MAX_DIGITS:
         return written
-    return Decimal(repr(float(text)))
+    shortest = Decimal(repr(float(text)))
+    return shortest if significant_digits(shortest) < digits else written
 
 
 def _json_constant(text: str) -> Decimal:

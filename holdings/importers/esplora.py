@@ -48,7 +48,8 @@ DEFAULT_BACKOFF = 0.5  # seconds before the first retry, doubled each time
 _TXID = re.compile(r"[0-9a-fA-F]{64}")
 # Bitcoin addresses (base58 and bech32) are letters and digits only; anything else could
 # change the URL the address is put into.
-_ADDRESS = re.compile(r"[A-Za-z0-9]{1,128}")
+# Kaspa writes its addresses with the network's name in front (`kaspa:qr...`).
+_ADDRESS = re.compile(r"([a-z]{1,16}:)?[A-Za-z0-9]{1,128}")
 _HEIGHT_TEXT = re.compile(r"\d{1,10}")
 
 # A block's time may run up to two hours ahead of the network's clock (a consensus rule), so
@@ -143,16 +144,38 @@ class AddressBalance:
             return self.mempool_funded - self.mempool_spent
 
 
+@dataclass(frozen=True)
+class ChainUnit:
+    """What a chain's explorer counts in: whole smallest units (satoshis for BTC, sompi for
+    KAS, wei for ETC), `places` decimals of the commodity, at most `max_units` of them."""
+
+    commodity: str
+    places: int
+    max_units: int | None = None
+    name: str = "units"
+
+
+BTC_UNIT = ChainUnit("BTC", BTC_PLACES, MAX_SATOSHIS, "satoshis")
+
+
 def satoshis_to_btc(value: Any) -> Decimal:
     """Whole satoshis (a JSON integer) as exact BTC with 8 decimals. ValueError otherwise."""
+    return smallest_units(value, BTC_UNIT)
+
+
+def smallest_units(value: Any, unit: ChainUnit) -> Decimal:
+    """Whole smallest units (a JSON integer) as the exact amount of the commodity."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"must be whole satoshis (an integer), got {_show(value)}")
+        raise ValueError(f"must be whole {unit.name} (an integer), got {_show(value)}")
     if value < 0:
-        raise ValueError(f"must not be negative, got {value} satoshis")
-    if value > MAX_SATOSHIS:
-        raise ValueError(f"{value} satoshis is more than 21 million BTC")
+        raise ValueError(f"must not be negative, got {value} {unit.name}")
+    if unit.max_units is not None and value > unit.max_units:
+        whole = unit.max_units // 10**unit.places
+        raise ValueError(
+            f"{value} {unit.name} is more than {whole // 10**6} million {unit.commodity}"
+        )
     with localcontext(EXACT):
-        return Decimal(value).scaleb(-BTC_PLACES)
+        return Decimal(value).scaleb(-unit.places)
 
 
 def confirmations(tx: ChainTransaction, tip_height: int) -> int:
@@ -204,16 +227,16 @@ def _integer(data: Mapping[str, Any], name: str, where: str) -> int:
     return value
 
 
-def _btc(data: Mapping[str, Any], name: str, where: str) -> Decimal:
+def _btc(data: Mapping[str, Any], name: str, where: str, unit: ChainUnit = BTC_UNIT) -> Decimal:
     if name not in data:
         raise MalformedAnswer(f"{where}{name} is missing")
     try:
-        return satoshis_to_btc(data[name])
+        return smallest_units(data[name], unit)
     except ValueError as exc:
         raise MalformedAnswer(f"{where}{name} {exc}") from exc
 
 
-def _transaction(value: Any, where: str = "") -> ChainTransaction:
+def _transaction(value: Any, where: str = "", unit: ChainUnit = BTC_UNIT) -> ChainTransaction:
     data = _object(value, where.rstrip(".") or "the answer")
     txid = data.get("txid")
     if not isinstance(txid, str) or not _TXID.fullmatch(txid):
@@ -228,7 +251,9 @@ def _transaction(value: Any, where: str = "") -> ChainTransaction:
         address = output.get("scriptpubkey_address")
         if address is not None and (not isinstance(address, str) or not address):
             raise MalformedAnswer(f"{at}scriptpubkey_address must be text, got {_show(address)}")
-        outputs.append(ChainOutput(index=index, address=address, amount=_btc(output, "value", at)))
+        outputs.append(
+            ChainOutput(index=index, address=address, amount=_btc(output, "value", at, unit))
+        )
     inputs = []
     vin = data.get("vin", [])  # a server may leave it out; then nothing is known spent
     if not isinstance(vin, list):
@@ -247,7 +272,9 @@ def _transaction(value: Any, where: str = "") -> ChainTransaction:
                 f"{at}prevout.scriptpubkey_address must be text, got {_show(address)}"
             )
         inputs.append(
-            ChainInput(index=index, address=address, amount=_btc(prevout, "value", f"{at}prevout."))
+            ChainInput(
+                index=index, address=address, amount=_btc(prevout, "value", f"{at}prevout.", unit)
+            )
         )
     status = _object(data.get("status"), f"{where}status")
     confirmed = status.get("confirmed")
@@ -266,7 +293,7 @@ def _transaction(value: Any, where: str = "") -> ChainTransaction:
             raise MalformedAnswer(
                 f"{where}status.block_time {seconds} is not a usable time"
             ) from exc
-    fee = _btc(data, "fee", where) if "fee" in data else None
+    fee = _btc(data, "fee", where, unit) if "fee" in data else None
     return ChainTransaction(
         txid=txid.lower(),
         outputs=tuple(outputs),
@@ -278,10 +305,12 @@ def _transaction(value: Any, where: str = "") -> ChainTransaction:
     )
 
 
-def _stats(data: Mapping[str, Any], name: str) -> tuple[Decimal, Decimal, int]:
+def _stats(
+    data: Mapping[str, Any], name: str, unit: ChainUnit = BTC_UNIT
+) -> tuple[Decimal, Decimal, int]:
     stats = _object(data.get(name), name)
-    funded = _btc(stats, "funded_txo_sum", f"{name}.")
-    spent = _btc(stats, "spent_txo_sum", f"{name}.")
+    funded = _btc(stats, "funded_txo_sum", f"{name}.", unit)
+    spent = _btc(stats, "spent_txo_sum", f"{name}.", unit)
     return funded, spent, _integer(stats, "tx_count", f"{name}.")
 
 
@@ -302,6 +331,7 @@ class EsploraClient:
         retries: int = DEFAULT_RETRIES,
         backoff: float = DEFAULT_BACKOFF,
         max_pages: int = MAX_PAGES,
+        unit: ChainUnit = BTC_UNIT,
     ) -> None:
         if not base_url.strip():
             raise ValueError("the Esplora base URL is empty (set ESPLORA_URL)")
@@ -312,6 +342,7 @@ class EsploraClient:
         self.retries = retries
         self.backoff = backoff
         self.max_pages = max_pages
+        self.unit = unit
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
 
@@ -324,7 +355,7 @@ class EsploraClient:
         response = self._fetch(path, missing_ok=True)
         if response is None:
             return None
-        tx = self._read(path, response, _transaction)
+        tx = self._read(path, response, lambda data: _transaction(data, unit=self.unit))
         if tx.txid != wanted:
             raise self._error(path, f"answered for transaction {tx.txid}, not {wanted}")
         return tx
@@ -351,7 +382,9 @@ class EsploraClient:
         seen: set[str] = set()
         path = base
         for _page in range(self.max_pages):
-            page = self._read(path, self._get(path), _transaction_page)
+            page = self._read(
+                path, self._get(path), lambda data: _transaction_page(data, self.unit)
+            )
             past = False  # a transaction well before `since`: older pages cannot matter
             for tx in page:
                 when = tx.block_time
@@ -376,7 +409,7 @@ class EsploraClient:
         """Confirmed and unconfirmed figures of the address, in BTC."""
         checked_address(address)
         path = f"/address/{address}"
-        return self._read(path, self._get(path), lambda data: _balance(address, data))
+        return self._read(path, self._get(path), lambda data: _balance(address, data, self.unit))
 
     # -- transport
 
@@ -454,24 +487,25 @@ class EsploraClient:
             ) from exc
 
 
-def _transaction_page(data: Any) -> list[ChainTransaction]:
+def _transaction_page(data: Any, unit: ChainUnit = BTC_UNIT) -> list[ChainTransaction]:
     if not isinstance(data, list):
         raise MalformedAnswer(f"a page of transactions must be a JSON array, got {_show(data)}")
     if len(data) > PAGE_SIZE:
         raise MalformedAnswer(f"a page holds {len(data)} transactions, more than {PAGE_SIZE}")
-    return [_transaction(item, f"[{number}].") for number, item in enumerate(data)]
+    return [_transaction(item, f"[{number}].", unit) for number, item in enumerate(data)]
 
 
-def _balance(address: str, value: Any) -> AddressBalance:
+def _balance(address: str, value: Any, unit: ChainUnit = BTC_UNIT) -> AddressBalance:
     data = _object(value, "the answer")
     if data.get("address") not in (None, address):
         raise MalformedAnswer(f"address is {_show(data.get('address'))}, not {address!r}")
-    chain_funded, chain_spent, chain_count = _stats(data, "chain_stats")
+    chain_funded, chain_spent, chain_count = _stats(data, "chain_stats", unit)
     if chain_spent > chain_funded:
         raise MalformedAnswer(
-            f"chain_stats spends {chain_spent:f} BTC, more than the {chain_funded:f} BTC funded"
+            f"chain_stats spends {chain_spent:f} {unit.commodity}, more than the "
+            f"{chain_funded:f} {unit.commodity} funded"
         )
-    mempool_funded, mempool_spent, mempool_count = _stats(data, "mempool_stats")
+    mempool_funded, mempool_spent, mempool_count = _stats(data, "mempool_stats", unit)
     return AddressBalance(
         address=address,
         chain_funded=chain_funded,

@@ -1,12 +1,14 @@
 """Generic CSV, for any other pool and for finance staff: daily earnings, or payouts.
 
 The header decides the kind of file:
-- earnings `date,pool_account,gross_btc,fee_btc,net_btc,hashrate_hs,external_id`, one row
-  per pool account and UTC day (hashrate_hs and external_id may be blank or left out);
+- earnings `date,pool_account,gross,fee,net,hashrate_hs,external_id`, one row per pool
+  account and UTC day, amounts in the pool account's commodity (hashrate_hs and
+  external_id may be blank or left out). Files written for the first version of this format,
+  `gross_btc,fee_btc,net_btc`, are still read, whatever the commodity;
 - payouts `paid_at,pool_account,txid,address,amount,external_id` (external_id may be blank
   or left out: the txid is then the identity), for pools whose API has no payouts.
-Despite the `_btc` in the names, amounts are in the pool account's commodity. Row numbers
-are line numbers of the file (the header is line 1).
+Row numbers are line numbers of the file (the header is line 1); an error names the column
+as the file spells it.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from __future__ import annotations
 from holdings.importers.common import CsvRow, Fields, collapse, read_csv
 from holdings.importers.records import Earning, ParseContext, ParsedFile, Payout
 
-EARNINGS_COLUMNS = ("date", "pool_account", "gross_btc", "fee_btc", "net_btc")
+EARNINGS_COLUMNS = ("date", "pool_account", "gross", "fee", "net")
 EARNINGS_OPTIONAL = ("hashrate_hs", "external_id")
+# The first version's amount columns, still read: the same figures under other names.
+LEGACY_AMOUNTS = {"gross": "gross_btc", "fee": "fee_btc", "net": "net_btc"}
+LEGACY_EARNINGS_COLUMNS = tuple(LEGACY_AMOUNTS.get(name, name) for name in EARNINGS_COLUMNS)
 PAYOUTS_COLUMNS = ("paid_at", "pool_account", "txid", "address", "amount")
 PAYOUTS_OPTIONAL = ("external_id",)
 
@@ -25,13 +30,15 @@ PAYOUTS_HEADER = ",".join(PAYOUTS_COLUMNS + PAYOUTS_OPTIONAL)
 HEADERS = {
     "earnings": (EARNINGS_COLUMNS, EARNINGS_OPTIONAL),
     "payouts": (PAYOUTS_COLUMNS, PAYOUTS_OPTIONAL),
+    "earnings_btc": (LEGACY_EARNINGS_COLUMNS, EARNINGS_OPTIONAL),
 }
 
 
 def parse(content: bytes, ctx: ParseContext) -> ParsedFile:
     kind, rows = read_csv(content, file_name=ctx.file_name, headers=HEADERS)
-    if kind == "earnings":
-        earnings = [_earning(row, ctx) for row in rows]
+    if kind in ("earnings", "earnings_btc"):
+        names = LEGACY_AMOUNTS if kind == "earnings_btc" else {n: n for n in LEGACY_AMOUNTS}
+        earnings = [_earning(row, ctx, names) for row in rows]
         return ParsedFile(
             earnings=collapse(
                 earnings,
@@ -58,14 +65,16 @@ def _fields(row: CsvRow, ctx: ParseContext) -> Fields:
     return Fields(row.values, file_name=ctx.file_name, row=row.line)
 
 
-def _earning(row: CsvRow, ctx: ParseContext) -> Earning:
+def _earning(row: CsvRow, ctx: ParseContext, names: dict[str, str]) -> Earning:
+    """`names` gives the columns of gross, fee and net as the file spells them."""
     item = _fields(row, ctx)
-    gross = item.amount("gross_btc", scale=ctx.scale)
-    fee = item.amount("fee_btc", scale=ctx.scale)
-    net = item.amount("net_btc", scale=ctx.scale)
+    gross = item.amount(names["gross"], scale=ctx.scale)
+    fee = item.amount(names["fee"], scale=ctx.scale)
+    net = item.amount(names["net"], scale=ctx.scale)
     if gross - fee != net:
         raise item.error(
-            f"is {net}, but gross_btc {gross} - fee_btc {fee} = {gross - fee}", "net_btc"
+            f"is {net}, but {names['gross']} {gross} - {names['fee']} {fee} = {gross - fee}",
+            names["net"],
         )
     return Earning(
         day=item.day("date"),
@@ -77,6 +86,7 @@ def _earning(row: CsvRow, ctx: ParseContext) -> Earning:
         raw=dict(row.raw),
         row=row.line,
         pool_account=item.text("pool_account"),
+        field_names=names,
     )
 
 

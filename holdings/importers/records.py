@@ -35,6 +35,9 @@ class Earning:
     raw: dict[str, Any]  # the record as received
     row: int  # 1-based position in the file, for error messages
     pool_account: str | None = None  # only the generic CSV names the pool account per row
+    # The source's names for net, gross and fee where they are not those (the generic CSV's
+    # columns), so that an error names the field as the file spells it.
+    field_names: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,9 @@ class ItemStatus(models.TextChoices):
     UNEXPLAINED = "unexplained", "Unexplained"
     UNREACHABLE = "unreachable", "Source unreachable"
     NO_SOURCE = "no_source", "No source"
+    # No explorer is configured for the commodity's chain (other than BTC's): stated
+    # plainly, neither a break nor a gap.
+    NOT_ON_CHAIN = "not_on_chain", "Not checked on chain"
 
 
 BREAK_STATUSES = (ItemStatus.UNMATCHED, ItemStatus.UNEXPLAINED)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
@@ -40,7 +40,7 @@ from holdings.selectors import loans
 from holdings.selectors.prices import price_for, price_timestamp
 from holdings.valuation import cents
 from ledger import selectors as ledger_selectors
-from ledger.models import Account, AccountType, Commodity, DailyBalance
+from ledger.models import Account, AccountType, Commodity, DailyBalance, MeasurementPolicy
 from ledger.money import EXACT
 
 ZERO = Decimal(0)
@@ -152,12 +152,14 @@ def _subtree(*codes: str) -> set[int]:
     return ids
 
 
-def _assets(commodity: str) -> set[int]:
-    return set(
-        Account.objects.filter(type=AccountType.ASSET, commodity_id=commodity).values_list(
-            "id", flat=True
-        )
-    )
+def _assets(*commodities: str) -> dict[str, set[int]]:
+    """The asset accounts of each commodity, by commodity."""
+    found: dict[str, set[int]] = {code: set() for code in commodities}
+    for pk, code in Account.objects.filter(
+        type=AccountType.ASSET, commodity_id__in=commodities
+    ).values_list("id", "commodity_id"):
+        found[code].add(pk)
+    return found
 
 
 def daily_prices(*, base: str, days: list[date]) -> dict[date, Decimal]:
@@ -178,9 +180,23 @@ def daily_prices(*, base: str, days: list[date]) -> dict[date, Decimal]:
 
 
 @dataclass(frozen=True)
+class Position:
+    """A digital asset held at the date (one measured at fair value: BTC, KAS, ETC): units,
+    the day's price and their value, to the cent."""
+
+    commodity: str
+    scale: int
+    held: Decimal
+    price: Decimal | None
+    price_error: str | None
+    market_value: Decimal | None  # units x the day's price, to the cent
+
+
+@dataclass(frozen=True)
 class Holdings:
-    """BTC on the balance sheet: in wallets and at the pools (unrestricted), pledged to
-    lenders with control retained (1230) or lent with control transferred (1400)."""
+    """A digital asset on the balance sheet (BTC unless another is chosen): in wallets and
+    at the pools (unrestricted), pledged to lenders with control retained (1230) or lent
+    with control transferred (1400)."""
 
     commodity: str
     scale: int
@@ -291,39 +307,104 @@ class Reconciliations:
 class Dashboard:
     as_of: date
     start: date
-    holdings: Holdings
-    production: list[MonthProduction]
+    holdings: Holdings  # of the commodity chosen
+    production: list[MonthProduction]  # of the commodity chosen
     cash: list[CashBalance]
     loans: list[LoanPosition]
     imports: Imports
     reconciliations: Reconciliations
+    positions: list[Position] = field(default_factory=list)  # every digital asset held
+
+    @property
+    def commodity(self) -> str:
+        return self.holdings.commodity
+
+    @property
+    def commodities(self) -> list[str]:
+        """What the commodity selector offers: every digital asset held."""
+        return [position.commodity for position in self.positions]
+
+    @property
+    def total_value(self) -> Decimal:
+        """The digital assets held at the day's prices, in USD (those with a price)."""
+        return sum(
+            (p.market_value for p in self.positions if p.market_value is not None),
+            Decimal("0.00"),
+        )
+
+    @property
+    def unpriced(self) -> list[str]:
+        """Digital assets held that the day has no price for (left out of the total)."""
+        return [p.commodity for p in self.positions if p.market_value is None and p.held]
 
 
-def dashboard(*, as_of: date) -> Dashboard:
-    """Every panel at the end of `as_of` (UTC), the charts from window_start()."""
+def digital_assets(*, as_of: date) -> list[str]:
+    """The digital assets the dashboard offers: BTC, and every other commodity measured at
+    fair value that an asset account held by `as_of` (wallets, pool receivables,
+    collateral), BTC first."""
+    codes = set(
+        DailyBalance.objects.filter(
+            day__lte=as_of,
+            account__type=AccountType.ASSET,
+            account__commodity__measurement_policy=MeasurementPolicy.FAIR_VALUE,
+        )
+        .values_list("account__commodity_id", flat=True)
+        .distinct()
+    )
+    return [BTC, *sorted(codes - {BTC})]
+
+
+def dashboard(*, as_of: date, commodity: str = BTC) -> Dashboard:
+    """Every panel at the end of `as_of` (UTC), the charts from window_start(); holdings and
+    production of `commodity` (BTC by default), and every digital asset's position."""
     start = window_start(as_of=as_of)
     scales = dict(Commodity.objects.values_list("code", "decimal_places"))
+    offered = digital_assets(as_of=as_of)
+    if commodity not in offered:
+        raise HoldingsError(
+            f"{commodity[:20]!r} is not a digital asset held: one of {', '.join(offered)}",
+            field="commodity",
+        )
     loan_list = list(
         Loan.objects.filter(start_date__lte=as_of)
         .select_related("principal_commodity", "collateral_commodity")
         .order_by("code")
     )
+    assets = _assets(*offered, USDT)
     groups: dict[str, set[int]] = {
-        "btc_restricted": _subtree(*chart.RESTRICTED_ROOTS) & _assets(BTC),
-        "btc": _assets(BTC),
-        "usdt": _assets(USDT),
+        "restricted": _subtree(
+            *(
+                code
+                for code in (
+                    chart.PLEDGED_ACCOUNTS.get(commodity),
+                    chart.COLLATERAL_RECEIVABLES.get(commodity),
+                )
+                if code
+            )
+        )
+        & assets[commodity],
+        "held": assets[commodity],
+        "usdt": assets[USDT],
         "usd": _subtree(chart.CASH),
     }
+    for code in offered:
+        groups[f"asset_{code}"] = assets[code]
     for loan in loan_list:
         groups[f"loan{loan.pk}_principal"] = {loan.principal_account_id}
         groups[f"loan{loan.pk}_interest"] = {loan.interest_account_id}
         groups[f"loan{loan.pk}_collateral"] = {loan.pledged_account_id, loan.lent_account_id}
     series = daily_balances(groups=groups, start=start, end=as_of)
+    positions = [
+        _position(code, series.last(f"asset_{code}"), as_of=as_of, scale=scales.get(code, 8))
+        for code in offered
+    ]
     return Dashboard(
         as_of=as_of,
         start=start,
-        holdings=_holdings(series, as_of=as_of, scale=scales.get(BTC, 8)),
-        production=_production(start=start, as_of=as_of),
+        holdings=_holdings(
+            series, scale=scales.get(commodity, 8), position=positions[offered.index(commodity)]
+        ),
+        production=_production(start=start, as_of=as_of, commodity=commodity),
         cash=[
             _cash(series, "usdt", label="USDT", commodity=USDT, scale=scales.get(USDT, 6)),
             _cash(series, "usd", label="Cash (USD)", commodity=USD, scale=scales.get(USD, 2)),
@@ -331,32 +412,38 @@ def dashboard(*, as_of: date) -> Dashboard:
         loans=[_loan(series, loan, as_of=as_of) for loan in loan_list],
         imports=_imports(),
         reconciliations=_reconciliations(as_of=as_of, start=start),
+        positions=positions,
     )
 
 
-def _holdings(series: DailyBalances, *, as_of: date, scale: int) -> Holdings:
-    restricted = series.quantity["btc_restricted"]
-    with localcontext(EXACT):
-        unrestricted = [
-            held - pledged for held, pledged in zip(series.quantity["btc"], restricted, strict=True)
-        ]
-    held = series.last("btc")
+def _position(commodity: str, held: Decimal, *, as_of: date, scale: int) -> Position:
     price = price_error = market_value = None
     try:
-        price = price_for(base=BTC, on=as_of).price
+        price = price_for(base=commodity, on=as_of).price
     except HoldingsError as error:
         price_error = error.message
     else:
         market_value = cents(held * price)
+    return Position(commodity, scale, held, price, price_error, market_value)
+
+
+def _holdings(series: DailyBalances, *, scale: int, position: Position) -> Holdings:
+    restricted = series.quantity["restricted"]
+    with localcontext(EXACT):
+        unrestricted = [
+            held - pledged
+            for held, pledged in zip(series.quantity["held"], restricted, strict=True)
+        ]
+    held = series.last("held")
     return Holdings(
-        commodity=BTC,
+        commodity=position.commodity,
         scale=scale,
         held=held,
-        restricted=series.last("btc_restricted"),
-        unrestricted=held - series.last("btc_restricted"),
-        price=price,
-        price_error=price_error,
-        market_value=market_value,
+        restricted=series.last("restricted"),
+        unrestricted=held - series.last("restricted"),
+        price=position.price,
+        price_error=position.price_error,
+        market_value=position.market_value,
         days=series.days,
         restricted_by_day=restricted,
         unrestricted_by_day=unrestricted,
@@ -377,13 +464,13 @@ def _cash(
     )
 
 
-def _production(*, start: date, as_of: date) -> list[MonthProduction]:
-    """BTC mined (net of the pools' fees) and sold in each month of the window, through
-    the date: a month still running counts its days up to the date only."""
+def _production(*, start: date, as_of: date, commodity: str) -> list[MonthProduction]:
+    """The commodity mined (net of the pools' fees) and sold in each month of the window,
+    through the date: a month still running counts its days up to the date only."""
     first = start.replace(day=1)
     mined = dict(
         ProductionRecord.objects.filter(
-            pool_account__commodity_id=BTC, day__gte=first, day__lte=as_of
+            pool_account__commodity_id=commodity, day__gte=first, day__lte=as_of
         )
         .annotate(month=TruncMonth("day"))
         .values("month")
@@ -391,7 +478,9 @@ def _production(*, start: date, as_of: date) -> list[MonthProduction]:
         .values_list("month", "total")
     )
     sold = dict(
-        Sale.objects.filter(commodity_id=BTC, sold_at__date__gte=first, sold_at__date__lte=as_of)
+        Sale.objects.filter(
+            commodity_id=commodity, sold_at__date__gte=first, sold_at__date__lte=as_of
+        )
         .annotate(month=TruncMonth("sold_at", output_field=DateField(), tzinfo=UTC))
         .values("month")
         .annotate(total=Sum("units"))
@@ -412,10 +501,12 @@ def _production(*, start: date, as_of: date) -> list[MonthProduction]:
         month = last_day + timedelta(days=1)
     # Months before the first production or sale ever recorded are left out: mining (or the
     # books) started later, and a zero there would read as a month without production.
-    first_mined = ProductionRecord.objects.filter(pool_account__commodity_id=BTC).aggregate(
+    first_mined = ProductionRecord.objects.filter(pool_account__commodity_id=commodity).aggregate(
         first=Min("day")
     )["first"]
-    first_sold = Sale.objects.filter(commodity_id=BTC).aggregate(first=Min("sold_at"))["first"]
+    first_sold = Sale.objects.filter(commodity_id=commodity).aggregate(first=Min("sold_at"))[
+        "first"
+    ]
     known = [d for d in (first_mined, first_sold and first_sold.astimezone(UTC).date()) if d]
     if known:
         rows = [row for row in rows if row.through >= min(known)] or rows[-1:]

@@ -20,17 +20,30 @@ from holdings.errors import (
     MissingPrice,
 )
 from holdings.models import (
+    Loan,
     LoanEvent,
     LoanEventKind,
     Lot,
     LotOrigin,
+    PoolAccount,
     Price,
     ProductionRecord,
     Remeasurement,
     Sale,
+    Wallet,
 )
 from holdings.valuation import cents
 from ledger.money import FUNCTIONAL_CURRENCY
+
+
+def commodities_held() -> list[str]:
+    """Every commodity the books hold or will take in, other than the price quote's: those of
+    the active wallets and pool accounts, of open lots and of loans' collateral, sorted."""
+    codes = set(Wallet.objects.filter(is_active=True).values_list("commodity_id", flat=True))
+    codes |= set(PoolAccount.objects.filter(is_active=True).values_list("commodity_id", flat=True))
+    codes |= set(Lot.objects.filter(quantity__gt=0).values_list("commodity_id", flat=True))
+    codes |= set(Loan.objects.values_list("collateral_commodity_id", flat=True))
+    return sorted(codes - {FUNCTIONAL_CURRENCY, settings.PRICE_QUOTE})
 
 
 def price_for(*, base: str, on: date) -> Price:

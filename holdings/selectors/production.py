@@ -41,13 +41,45 @@ ZERO = Decimal(0)
 
 
 EXA = Decimal(10) ** 18
+# The unit a coin's hashrate is shown in, by its network's size: (name, power of ten of H/s).
+HASHRATE_UNITS = {"BTC": ("EH/s", 18), "KAS": ("TH/s", 12), "ETC": ("GH/s", 9)}
+DEFAULT_HASHRATE_UNIT = ("TH/s", 12)
+# An average price is shown to six significant digits, never fewer than the cent.
+PRICE_DIGITS = 6
+
+
+def hashrate_unit(commodity: str) -> tuple[str, int]:
+    return HASHRATE_UNITS.get(commodity, DEFAULT_HASHRATE_UNIT)
+
+
+def in_unit(hashes_per_second: Decimal, commodity: str) -> Decimal:
+    """H/s in the coin's unit (hashrate_unit), to 0.01, half-even."""
+    _name, power = hashrate_unit(commodity)
+    return (Decimal(hashes_per_second).scaleb(-power)).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_EVEN
+    )
+
+
+def price_to_its_precision(value: Decimal) -> Decimal:
+    """A price or average price to six significant digits and at least the cent, half-even,
+    without trailing zeros past the cent: 90,123.456 -> 90123.46, 0.09978 stays 0.09978."""
+    places = max(2, PRICE_DIGITS - 1 - value.adjusted()) if value else 2
+    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    if places > 2:
+        text = f"{rounded:f}".rstrip("0")
+        whole, _, decimals = text.partition(".")
+        rounded = Decimal(f"{whole}.{decimals.ljust(2, '0')}")
+    return rounded
 
 
 @dataclass(frozen=True)
 class ProductionMonth:
     """One month in the form miners publish. Averages are rounded half-even: per-day
-    production to the commodity's scale, hashrates to 0.01 EH/s. Deployed hashrate is that
-    of the sites active now (sites keep no history)."""
+    production to the commodity's scale, hashrates to 0.01 of the coin's unit (`hashrate_unit`:
+    EH/s for BTC, TH/s for KAS, GH/s for ETC; the `_ehs` figures stay in EH/s), the average
+    price to six significant digits and at least the cent. Deployed hashrate is that of the
+    sites active now that mine the commodity (a site with a pool account in it; a site with
+    none counts for BTC): sites keep no history."""
 
     month: date
     commodity: str
@@ -63,7 +95,10 @@ class ProductionMonth:
     held_change: Decimal | None
     sold: Decimal = ZERO
     net_proceeds_usd: Decimal = ZERO  # USD value of the proceeds, after the venues' fees
-    average_price_usd: Decimal | None = None  # gross proceeds per unit sold, to the cent
+    average_price_usd: Decimal | None = None  # gross proceeds per unit sold
+    hashrate_unit: str = "EH/s"
+    average_operating_hashrate: Decimal | None = None  # in hashrate_unit
+    deployed_hashrate: Decimal = ZERO  # in hashrate_unit
 
 
 def production_report(*, start: date, end: date, commodity: str = "BTC") -> list[ProductionMonth]:
@@ -99,8 +134,9 @@ def production_report(*, start: date, end: date, commodity: str = "BTC") -> list
         .order_by("month")
     }
     restricted_ids = _restricted_account_ids()
-    deployed = Site.objects.filter(is_active=True).aggregate(total=Sum("deployed_hashrate_hs"))
-    deployed_ehs = _ehs(deployed["total"] or ZERO)
+    deployed_hs = deployed_hashrate_hs(commodity)
+    deployed_ehs = _ehs(deployed_hs)
+    unit = hashrate_unit(commodity)[0]
     rows = []
     previous_mined = (per_month.get(_previous_month(months[0])) or {}).get("mined")
     previous_held = _held(commodity, _month_end(_previous_month(months[0])), restricted_ids)[0]
@@ -136,15 +172,27 @@ def production_report(*, start: date, end: date, commodity: str = "BTC") -> list
                 held_change=held - previous_held,
                 sold=units,
                 net_proceeds_usd=gross - (sold.get("fees") or ZERO),
-                average_price_usd=(
-                    (gross / units).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
-                    if units
-                    else None
+                average_price_usd=(price_to_its_precision(gross / units) if units else None),
+                hashrate_unit=unit,
+                average_operating_hashrate=(
+                    in_unit(hashrate / days, commodity) if hashrate else None
                 ),
+                deployed_hashrate=in_unit(deployed_hs, commodity),
             )
         )
         previous_mined, previous_held = mined, held
     return rows
+
+
+def deployed_hashrate_hs(commodity: str) -> Decimal:
+    """The deployed hashrate (H/s) of the active sites that mine `commodity`: those with a
+    pool account in it, and for BTC also those with no pool account at all."""
+    mining = Q(pool_accounts__commodity_id=commodity)
+    if commodity == "BTC":
+        mining |= Q(pool_accounts__isnull=True)
+    sites = Site.objects.filter(mining, is_active=True).values("pk").distinct()
+    total = Site.objects.filter(pk__in=sites).aggregate(total=Sum("deployed_hashrate_hs"))
+    return total["total"] or ZERO
 
 
 def _held(commodity: str, as_of: date, restricted_ids: set[int]) -> tuple[Decimal, Decimal]:

@@ -178,15 +178,16 @@ def rollforward(*, commodity: str, start: date, end: date) -> Rollforward:
             field="commodity",
         )
     code, scale = found.code, found.decimal_places
-    receivable_ids = _subtree(chart.COLLATERAL_RECEIVABLE, code)
+    receivable_ids = _subtree(chart.COLLATERAL_RECEIVABLES.get(code, ""), code)
+    receivable_adjustment = chart.COLLATERAL_ADJUSTMENTS.get(code, "")
     adjustment_codes = [c for c in [chart.FAIR_VALUE_ADJUSTMENT.get(code)] if c]
     if receivable_ids:
-        adjustment_codes.append(chart.COLLATERAL_ADJUSTMENT)
+        adjustment_codes.append(receivable_adjustment)
     adjustment_ids: set[int] = set()
     for adjustment_code in adjustment_codes:
         adjustment_ids |= _subtree(adjustment_code)
-    receivable_adjustment_ids = _subtree(chart.COLLATERAL_ADJUSTMENT) if receivable_ids else set()
-    restricted_ids = _subtree(chart.PLEDGED, code)
+    receivable_adjustment_ids = _subtree(receivable_adjustment) if receivable_ids else set()
+    restricted_ids = _subtree(chart.PLEDGED_ACCOUNTS.get(code, ""), code)
 
     def position(as_of: date) -> tuple[_Position, _Position, _Position]:
         own = ledger_selectors.balances(as_of=as_of, include_children=False)
@@ -270,10 +271,16 @@ def rollforward(*, commodity: str, start: date, end: date) -> Rollforward:
         )
     )
     lines.append(line("closing", "closing", f"Closing balance at the end of {end}", closing))
-    pledged = f"Restricted: pledged as collateral, control retained ({chart.PLEDGED})"
-    receivable = (
-        f"Collateral receivable, control transferred ({chart.COLLATERAL_RECEIVABLE}, "
-        f"{chart.COLLATERAL_ADJUSTMENT})"
+    # Each memo line names the commodity's own accounts, or says it has none.
+    pledged_code = chart.PLEDGED_ACCOUNTS.get(code)
+    pledged = "Restricted: pledged as collateral, control retained " + (
+        f"({pledged_code})" if pledged_code else f"(no {code} account for it)"
+    )
+    receivable_code = chart.COLLATERAL_RECEIVABLES.get(code)
+    receivable = "Collateral receivable, control transferred " + (
+        f"({receivable_code}, {chart.COLLATERAL_ADJUSTMENTS[code]})"
+        if receivable_code
+        else f"(no {code} account for it)"
     )
     memo = [
         line("restricted.opening", "memo", f"{pledged} at the end of {before}", restricted_opening),

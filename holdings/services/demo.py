@@ -28,6 +28,8 @@ from holdings.services import (
 )
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
+# Folders of the demonstration holding another coin's site, loaded after the bitcoin files.
+EXTRA_COINS = ("kas",)
 
 
 def _month_end(month: str) -> date:
@@ -58,6 +60,22 @@ def demo_load(
     say(f"prices: {new_prices} new")
     with open(directory / "manifest.csv", newline="") as handle:
         manifest = list(csv.DictReader(handle))
+    # The other coins' sites (kas/: a Kaspa site from January 2026), in files of their own so
+    # that the bitcoin files stay as they are: set-up and prices now, pool files in their month.
+    for extra in EXTRA_COINS:
+        folder = directory / extra
+        if not (folder / "manifest.csv").exists():
+            continue
+        more = setup.setup_load(data=json.loads((folder / "setup.json").read_text()))
+        more_prices, _ = prices.prices_import(
+            quotes=parse_prices((folder / "prices.csv").read_bytes(), file_name="prices.csv"),
+            file_name=f"{extra}/prices.csv",
+            skip_identical=True,
+        )
+        say(f"{extra}: set-up {more}, prices: {more_prices} new")
+        with open(folder / "manifest.csv", newline="") as handle:
+            manifest += list(csv.DictReader(handle))
+    manifest.sort(key=lambda row: row["month"])  # stable: each month's files in their order
     opening_date = date.fromisoformat(f"{manifest[0]['month']}-01") - timedelta(days=1)
     with open(directory / "opening_lots.csv", newline="") as handle:
         lots, fresh = setup.opening_lots_load(

@@ -94,14 +94,17 @@ def later_movements(code: str, as_of: date) -> list[Move]:
 
 
 def adjustment_targets(code: str, lots: Iterable[Lot]) -> dict[int, str]:
-    """The fair value adjustment account of each lot: the collateral's under 1400, the
-    commodity's otherwise."""
-    collateral = Account.objects.filter(code=chart.COLLATERAL_RECEIVABLE).first()
+    """The fair value adjustment account of each lot: the collateral's under its commodity's
+    collateral receivable (1400 for BTC), the commodity's otherwise."""
+    collateral = Account.objects.filter(
+        code=chart.COLLATERAL_RECEIVABLES.get(code, ""), commodity_id=code
+    ).first()
     collateral_ids = set(ledger_selectors.subtree_ids(collateral)) if collateral else set()
     own = chart.FAIR_VALUE_ADJUSTMENT.get(code)
+    lent = chart.COLLATERAL_ADJUSTMENTS.get(code)
     targets = {}
     for lot in lots:
-        target = chart.COLLATERAL_ADJUSTMENT if lot.account_id in collateral_ids else own
+        target = lent if lot.account_id in collateral_ids else own
         if target is None:
             raise RemeasurementError(f"no fair value adjustment account for {code} in the chart")
         targets[lot.pk] = target

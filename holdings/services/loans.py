@@ -70,8 +70,12 @@ def loan_create(
 ) -> Loan:
     if principal_commodity not in chart.LOANS_PAYABLE:
         raise InvalidSetup("a loan's principal is in USD or USDT", field="principal_commodity")
-    if collateral_commodity != "BTC":
-        raise InvalidSetup("collateral is BTC", field="collateral_commodity")
+    if collateral_commodity not in chart.PLEDGED_ACCOUNTS:
+        raise InvalidSetup(
+            f"collateral is one of {', '.join(chart.PLEDGED_ACCOUNTS)} (a commodity with a "
+            "price and collateral accounts in the chart)",
+            field="collateral_commodity",
+        )
     if day_count not in DayCount.values:
         raise InvalidSetup(f"day count is one of {', '.join(DayCount.values)}", field="day_count")
     if not warning_ltv < margin_call_ltv < liquidation_ltv or warning_ltv <= 0:
@@ -124,10 +128,14 @@ def loan_create(
                 False,
             ),
             pledged_account=account(
-                chart.PLEDGED, "BTC pledged", AccountType.ASSET, collateral_commodity, True
+                chart.PLEDGED_ACCOUNTS[collateral_commodity],
+                f"{collateral_commodity} pledged",
+                AccountType.ASSET,
+                collateral_commodity,
+                True,
             ),
             lent_account=account(
-                chart.COLLATERAL_RECEIVABLE,
+                chart.COLLATERAL_RECEIVABLES[collateral_commodity],
                 "Collateral receivable",
                 AccountType.ASSET,
                 collateral_commodity,
@@ -196,9 +204,9 @@ def loan_pledge(
     created_by: Any = None,
 ) -> LoanEvent:
     """Collateral to the lender (a top-up once principal is owed), lots moved first-in
-    first-out. Control retained: the units
-    stay BTC, restricted (1230). Control transferred: they become a receivable (1400), and
-    their fair value adjustment moves from 1290 to 1490."""
+    first-out. Control retained: the units stay on the balance sheet, restricted (1230 for
+    BTC). Control transferred: they become a receivable (1400 for BTC), and their fair value
+    adjustment moves from the commodity's (1290) to the receivable's (1490)."""
     if control not in (RETAINED, TRANSFERRED):
         raise InvalidSetup("control is retained or transferred", field="control")
     _within_term(loan, on)
@@ -273,8 +281,9 @@ def _move_collateral(
         moved_from_receivable = source.pk == loan.lent_account_id
         if adjustment and moved_to_receivable != moved_from_receivable:
             held = chart.FAIR_VALUE_ADJUSTMENT[loan.collateral_commodity_id]
-            gaining = chart.COLLATERAL_ADJUSTMENT if moved_to_receivable else held
-            losing = held if moved_to_receivable else chart.COLLATERAL_ADJUSTMENT
+            lent = chart.COLLATERAL_ADJUSTMENTS[loan.collateral_commodity_id]
+            gaining = lent if moved_to_receivable else held
+            losing = held if moved_to_receivable else lent
             postings += [
                 PostingInput(gaining, adjustment, adjustment),
                 PostingInput(losing, -adjustment, -adjustment),
@@ -459,7 +468,7 @@ def loan_liquidate(
     adjustment_account = (
         chart.FAIR_VALUE_ADJUSTMENT[loan.collateral_commodity_id]
         if control == RETAINED
-        else chart.COLLATERAL_ADJUSTMENT
+        else chart.COLLATERAL_ADJUSTMENTS[loan.collateral_commodity_id]
     )
     with transaction.atomic():
         split = _interest_first(loan, proceeds, on, field="proceeds")

@@ -14,7 +14,7 @@ from holdings.importers.records import PriceQuote
 from holdings.models import (
     Price,
 )
-from holdings.selectors.prices import earning_day_for
+from holdings.selectors.prices import commodities_held, earning_day_for
 from ledger.models import Commodity
 
 
@@ -90,7 +90,8 @@ def _check_loans(on: date) -> None:
 
 
 def prices_fetch(*, start: date, end: date) -> tuple[int, int]:
-    """Prices from the configured provider (Coin Metrics API v4 shape) for a date range."""
+    """Prices from the configured provider (Coin Metrics API v4 shape) for a date range, of
+    PRICE_PROVIDER_ASSETS, or where that is empty (the default) of every commodity held."""
     if not settings.PRICE_PROVIDER_URL:
         raise InvalidSetup(
             "PRICE_PROVIDER_URL is not set: prices come from files only", field="PRICE_PROVIDER_URL"
@@ -100,7 +101,8 @@ def prices_fetch(*, start: date, end: date) -> tuple[int, int]:
         api_key=settings.PRICE_PROVIDER_API_KEY or None,
         timeout=settings.POOL_API_TIMEOUT_SECONDS,
     )
-    quotes = client.fetch(bases=list(settings.PRICE_PROVIDER_ASSETS), start=start, end=end)
+    bases = list(settings.PRICE_PROVIDER_ASSETS) or commodities_held()
+    quotes = client.fetch(bases=bases, start=start, end=end)
     if not quotes:
         return 0, 0
     return prices_import(

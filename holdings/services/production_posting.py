@@ -221,13 +221,13 @@ class _Importer:
         by_account: dict[int, list[Earning]] = {}
         for earning in self.parsed.earnings:
             account = self._account_of(accounts, earning.pool_account)
-            if not _fits(earning.net, account) or not all(
-                _fits(v, account) for v in (earning.gross, earning.fee) if v is not None
-            ):
+            amounts = {"net": earning.net, "gross": earning.gross, "fee": earning.fee}
+            unfit = [n for n, v in amounts.items() if v is not None and not _fits(v, account)]
+            if unfit:
                 self.error(
                     earning.row,
-                    "net",
-                    f"more decimals than {account.commodity_id} "
+                    earning.field_names.get(unfit[0], unfit[0]),
+                    f"{amounts[unfit[0]]} has more decimals than {account.commodity_id} "
                     f"allows ({account.commodity.decimal_places})",
                 )
                 continue

@@ -42,16 +42,19 @@ from holdings.models import (
     Wallet,
 )
 from holdings.selectors import production
+from holdings.selectors.chain_evidence import (
+    chain_source,
+    check_payouts,
+    check_wallets,
+    explorers,
+)
 from holdings.selectors.integrity import check_internal
 from holdings.selectors.reconciliation import (
     KINDS,
     Context,
     Finding,
-    chain_source,
     check_loans,
-    check_payouts,
     check_pools,
-    check_wallets,
     run_scales,
 )
 from holdings.services.alerts import alert_approvers
@@ -74,11 +77,14 @@ def reconcile(
     as_of: date,
     kinds: Sequence[str] | None = None,
     chain: EsploraClient | None = None,
+    chains: dict[str, EsploraClient] | None = None,
     created_by: Any = None,
 ) -> list[ReconciliationRun]:
     """Run each kind of reconciliation for the day (all of them by default) and keep each as
     a run with its items. Breaks and anything left unchecked are logged and mailed to the
-    finance approvers."""
+    finance approvers. `chain` is the Bitcoin chain's explorer and `chains` the other
+    commodities' (by default those ESPLORA_URL and CHAIN_EXPLORERS configure); what no
+    explorer is configured for is reported as not checked on chain, and not mailed."""
     wanted = list(kinds or KINDS)
     unknown = [kind for kind in wanted if kind not in KINDS]
     if unknown:
@@ -90,7 +96,12 @@ def reconcile(
         client, error = chain_source()
     else:
         client, error = chain, None
-    context = Context(as_of=as_of, chain=client, chain_error=error)
+    context = Context(
+        as_of=as_of,
+        chain=client,
+        chain_error=error,
+        explorers=dict(explorers() if chains is None else chains),
+    )
     runs = []
     token = run_scales.set(dict(Commodity.objects.values_list("code", "decimal_places")))
     try:

@@ -357,6 +357,19 @@ def _sale_postings(plan: SalePlan) -> list[PostingInput]:
 # --- transfers ---------------------------------------------------------------------------
 
 
+def _fee_units_account(wallet: Wallet) -> Account:
+    code = chart.NETWORK_FEE_UNITS.get(wallet.commodity_id)
+    account = Account.objects.filter(code=code, commodity_id=wallet.commodity_id).first()
+    if account is None:
+        raise InvalidSetup(
+            f"the network fee is worth less than a cent and needs the account for "
+            f"{wallet.commodity_id} fee units ({code or 'none in the chart'}): load the chart "
+            "of accounts again (manage.py load_chart) to add it",
+            field="fee_units",
+        )
+    return account
+
+
 def transfer_record(
     *,
     txid: str,
@@ -416,10 +429,14 @@ def transfer_record(
             PostingInput(target.account, units, moved_cost),
             PostingInput(source.account, -(units + fee_units), -(moved_cost + fee_cost)),
             PostingInput(chart.NETWORK_FEES, fee_cost + fee_adjustment, fee_cost + fee_adjustment),
-            PostingInput(
-                chart.FAIR_VALUE_ADJUSTMENT[source.commodity_id], -fee_adjustment, -fee_adjustment
-            ),
         ]
+        if fee_adjustment:
+            adjustment_account = chart.FAIR_VALUE_ADJUSTMENT[source.commodity_id]
+            lines.append(PostingInput(adjustment_account, -fee_adjustment, -fee_adjustment))
+        if fee_units and not fee_cost + fee_adjustment:
+            # A fee worth less than a cent: 5100 (USD) takes nothing, yet the units leave the
+            # wallet and their lots are relieved, so they go to the commodity's fee account.
+            lines.append(PostingInput(_fee_units_account(source), fee_units, Decimal("0.00")))
         entry = ledger_services.entry_post(
             effective_date=sent_at.date(),
             memo=f"Transfer {units:f} {source.commodity_id} from {source.code} to "

@@ -13,7 +13,14 @@ from django.db import connection
 from django_celery_beat.models import PeriodicTask
 from werkzeug import Request, Response
 
-from holdings.models import BatchStatus, ImportBatch, Price, ProductionRecord, Remeasurement
+from holdings.models import (
+    BatchStatus,
+    ImportBatch,
+    Price,
+    ProductionRecord,
+    Remeasurement,
+    Wallet,
+)
 from holdings.services import production
 from holdings.tasks import (
     fetch_prices,
@@ -155,3 +162,27 @@ def test_month_end_remeasurement_and_the_lot_check(world):
     report = verify_lots.apply().get()
     assert report["ok"] is False
     assert report["differences"][0]["account"] == "1300-F2P-A"
+
+
+@pytest.mark.django_db
+def test_prices_are_fetched_for_every_commodity_held_by_default(world, httpserver, settings):
+    from holdings.services import setup
+
+    setup.pool_account_create(code="F2P-KAS", pool="f2pool", name="cango-kas", commodity="KAS")
+    setup.wallet_create(code="ETC-1", name="ETC wallet", commodity="ETC")
+    setup.wallet_create(code="GONE", name="Closed", commodity="USDT")
+    Wallet.objects.filter(code="GONE").update(is_active=False)
+    settings.PRICE_PROVIDER_URL = httpserver.url_for("/").rstrip("/")
+    settings.PRICE_PROVIDER_ASSETS = []
+    rows = [
+        {"asset": asset, "time": "2026-03-03T00:00:00.000000000Z", "PriceUSD": price}
+        for asset, price in (("btc", "91000.5"), ("etc", "17.25"), ("kas", "0.09978"))
+    ]
+    httpserver.expect_request("/v4/timeseries/asset-metrics").respond_with_json({"data": rows})
+    result = fetch_prices.apply(kwargs={"day": "2026-03-05"}).get()
+    [(request, _response)] = httpserver.log
+    assert request.args["assets"] == "btc,etc,kas"  # not the closed USDT wallet's
+    assert result["created"] == 3
+    at = datetime(2026, 3, 4, tzinfo=UTC)
+    assert Price.objects.get(base="KAS", timestamp=at).price == D("0.09978")
+    assert Price.objects.get(base="ETC", timestamp=at).price == D("17.25")

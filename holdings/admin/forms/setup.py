@@ -68,8 +68,9 @@ class PoolAccountAddForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         commodity = self.fields.get("commodity")
         if isinstance(commodity, forms.ModelChoiceField):
+            # No default: a sub-account mining KAS or ETC must not become BTC by oversight.
             commodity.queryset = _pool_commodities()
-            commodity.initial = "BTC"
+            commodity.help_text = "The coin the sub-account mines."
 
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -132,8 +133,23 @@ class WalletAddForm(forms.ModelForm):
         self.fields["parent_account"].choices = _wallet_parent_choices()  # type: ignore[attr-defined]
         commodity = self.fields.get("commodity")
         if isinstance(commodity, forms.ModelChoiceField):
+            # The parent account says the coin (1250 holds KAS): left blank, it is the
+            # parent's; chosen, it must agree with it.
             commodity.queryset = _wallet_commodities()
-            commodity.initial = "BTC"
+            commodity.required = False
+            commodity.empty_label = "The parent account's"
+            commodity.help_text = "Blank: the commodity of the parent account chosen below."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        parent = data.get("parent_account")
+        if parent and not data.get("commodity"):
+            implied = next(
+                (code for code, parents in chart.WALLET_PARENTS.items() if parent in parents),
+                None,
+            )
+            data["commodity"] = Commodity.objects.filter(code=implied).first()
+        return data
 
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data

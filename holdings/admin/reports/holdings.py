@@ -139,6 +139,7 @@ def production_report(query: Query) -> Report | None:
         return None
     scale = commodity.decimal_places
     rows = production.production_report(start=start, end=end, commodity=commodity.code)
+    unit = production.hashrate_unit(commodity.code)[0]
     table = Table(
         "Production",
         [
@@ -149,13 +150,13 @@ def production_report(query: Query) -> Report | None:
             Column("held_at_month_end", "Held at month end", AMOUNT, scale),
             Column("restricted_at_month_end", "Restricted", AMOUNT, scale),
             Column("unrestricted_at_month_end", "Unrestricted", AMOUNT, scale),
-            Column("average_operating_hashrate_ehs", "Operating hashrate (EH/s)", EXACT),
-            Column("deployed_hashrate_ehs", "Deployed hashrate (EH/s)", EXACT),
+            Column("average_operating_hashrate", f"Operating hashrate ({unit})", EXACT),
+            Column("deployed_hashrate", f"Deployed hashrate ({unit})", EXACT),
             Column("mined_change_percent", "Mined change (%)", EXACT),
             Column("held_change", "Held change", AMOUNT, scale),
             Column("sold", "Sold", AMOUNT, scale),
             Column("net_proceeds_usd", "Net proceeds (USD)", AMOUNT, USD),
-            Column("average_price_usd", "Average price (USD)", AMOUNT, USD),
+            Column("average_price_usd", "Average price (USD)", EXACT),
         ],
     )
     for row in rows:
@@ -167,8 +168,8 @@ def production_report(query: Query) -> Report | None:
             held_at_month_end=row.held_at_month_end,
             restricted_at_month_end=row.restricted_at_month_end,
             unrestricted_at_month_end=row.unrestricted_at_month_end,
-            average_operating_hashrate_ehs=row.average_operating_hashrate_ehs,
-            deployed_hashrate_ehs=row.deployed_hashrate_ehs,
+            average_operating_hashrate=row.average_operating_hashrate,
+            deployed_hashrate=row.deployed_hashrate,
             mined_change_percent=row.mined_change_percent,
             held_change=row.held_change,
             sold=row.sold,

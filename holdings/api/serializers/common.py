@@ -65,11 +65,12 @@ NULLABLE_USD_SCHEMA = {
     "pattern": r"^-?[0-9]+\.[0-9]{2}$",
     "nullable": True,
 }
-# A USD price to the cent (an average price of the units sold).
+# A USD price at its own precision, at least the cent (an average price of the units sold:
+# 87512.34 for BTC, 0.09978 for KAS).
 NULLABLE_USD_PRICE_SCHEMA = {
     "type": "string",
     "example": "87512.34",
-    "pattern": r"^-?[0-9]+\.[0-9]{2}$",
+    "pattern": r"^-?[0-9]+\.[0-9]{2,}$",
     "nullable": True,
 }
 PRICE_SCHEMA = {

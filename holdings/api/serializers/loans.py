@@ -220,8 +220,9 @@ def _control_field() -> serializers.ChoiceField:
         choices=COLLATERAL_CONTROLS,
         required=False,
         default=RETAINED,
-        help_text="retained (default): the units stay BTC, restricted (1230); transferred: "
-        "control passes to the lender and they become a receivable (1400).",
+        help_text="retained (default): the units stay on the balance sheet, restricted (1230 "
+        "for BTC, 1231 KAS, 1232 ETC); transferred: control passes to the lender and they "
+        "become a receivable (1400 for BTC, 1401 KAS, 1402 ETC).",
     )
 
 

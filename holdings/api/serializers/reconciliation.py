@@ -119,7 +119,13 @@ class ReconciliationRunDetailSerializer(ReconciliationRunSerializer):
 
     @extend_schema_field(ReconciliationItemSerializer(many=True))
     def get_items(self, run: ReconciliationRun) -> list[dict[str, Any]]:
-        order = {"unmatched": 0, "unexplained": 1, "unreachable": 2, "no_source": 3}
+        order = {
+            "unmatched": 0,
+            "unexplained": 1,
+            "unreachable": 2,
+            "no_source": 3,
+            "not_on_chain": 4,
+        }
         items = sorted(run.items.all(), key=lambda item: (order.get(item.status, 9), item.pk))
         return ReconciliationItemSerializer(items, many=True).data  # type: ignore[return-value]
 

@@ -36,7 +36,7 @@ from holdings.selectors.production import ProductionMonth
 from holdings.selectors.reports import RealizedGains
 from ledger.api.report_serializers import check_range
 from ledger.api.serializers import QUANTITY_OUT, CodeField, UTCDateField
-from ledger.money import VALUE_PLACES, format_amount
+from ledger.money import format_amount
 
 # The production report covers whole months, ten years at most.
 MAX_REPORT_MONTHS = 120
@@ -106,9 +106,22 @@ class ProductionMonthSerializer(serializers.Serializer):
     )
     average_price_usd = DecimalOut(
         NULLABLE_USD_PRICE_SCHEMA,
-        places=VALUE_PLACES,
         allow_null=True,
-        help_text="Gross proceeds per unit sold, USD, rounded half-even to the cent.",
+        help_text="Gross proceeds per unit sold, USD, rounded half-even to six significant "
+        "digits and at least the cent (0.09978 for a KAS sale at that price).",
+    )
+    hashrate_unit = serializers.CharField(
+        help_text="The unit of the hashrates below, by the coin: EH/s (BTC), TH/s (KAS), "
+        "GH/s (ETC)."
+    )
+    average_operating_hashrate = DecimalOut(
+        NULLABLE_EHS_SCHEMA,
+        allow_null=True,
+        help_text="Average of the pools' reported hashrate over the month, in hashrate_unit.",
+    )
+    deployed_hashrate = DecimalOut(
+        EHS_SCHEMA,
+        help_text="Hashrate deployed at the active sites mining the commodity, in hashrate_unit.",
     )
 
     def get_month(self, row: ProductionMonth) -> str:

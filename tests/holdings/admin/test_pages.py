@@ -379,6 +379,31 @@ def test_a_wallet_under_a_parent_the_chart_does_not_allow_is_refused(as_role, se
     assert not Wallet.objects.filter(code="BAD").exists()
 
 
+def test_a_wallet_takes_its_coin_from_its_parent_account_and_a_pool_account_has_no_default(
+    as_role, setup_only
+):
+    client = as_role("staff")
+    data = {
+        "code": "KAS-NEW",
+        "name": "Kaspa hot wallet",
+        "custodian": "",
+        "commodity": "",  # left as offered: the parent's
+        "parent_account": "1250",
+        "addresses-TOTAL_FORMS": "0",
+        "addresses-INITIAL_FORMS": "0",
+        "addresses-MIN_NUM_FORMS": "0",
+        "addresses-MAX_NUM_FORMS": "1000",
+    }
+    page = client.get(url("wallet_add")).content.decode()
+    assert '<option value="" selected>The parent account&#x27;s</option>' in page
+    response = client.post(url("wallet_add"), data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    wallet = Wallet.objects.get(code="KAS-NEW")
+    assert (wallet.commodity_id, wallet.account.code) == ("KAS", "1250-KAS-NEW")
+    form = client.get(url("poolaccount_add")).context["adminform"].form
+    assert form.fields["commodity"].initial is None  # a KAS sub-account never BTC by default
+
+
 def test_sites_and_pools_are_added_and_edited(as_role, chart):
     client = as_role("approver")
     response = client.post(

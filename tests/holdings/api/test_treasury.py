@@ -544,3 +544,39 @@ def test_the_api_root_and_the_schema_list_the_treasury(treasury_world, api_clien
     assert {"201", "400", "401", "403"} <= set(create["responses"])
     gains = {p["name"] for p in paths["/api/v1/reports/realized-gains/"]["get"]["parameters"]}
     assert gains == {"start", "end", "commodity", "format"}
+
+
+@pytest.mark.django_db
+def test_an_etc_transfer_with_a_0x_txid_and_a_dust_fee_through_the_api(world, api_client_for):
+    from holdings.services import setup
+
+    for code in ("ETC-A", "ETC-B"):
+        setup.wallet_create(code=code, name=code, commodity="ETC")
+    setup.opening_lots_load(
+        as_of=datetime(2025, 12, 30, tzinfo=UTC).date(),
+        rows=[
+            {
+                "wallet": "ETC-A",
+                "acquired_at": "2025-06-01T10:00:00Z",
+                "quantity": "12.5",
+                "cost_usd": "212.50",
+            }
+        ],
+    )
+    txid = "ab" * 32
+    body = {
+        "txid": "0x" + txid.upper(),  # as an EVM explorer writes it, and imports accept it
+        "from_wallet": "ETC-A",
+        "to_wallet": "ETC-B",
+        "units": "1.234567890123456789",
+        "fee_units": "0.000021",  # worth 0.000357 USD at cost
+        "sent_at": SENT_AT,
+    }
+    response = post(api_client_for("staff"), "/transfers/", body)
+    assert response.status_code == 201, response.content
+    assert response.json()["txid"] == txid
+    assert response.json()["units"] == "1.234567890123456789"
+    record = Transfer.objects.get()
+    assert record.txid == txid and record.fee_units == Decimal("0.000021")
+    [fee] = record.fee_disposals.all()
+    assert fee.units == Decimal("0.000021") and fee.carrying_value == 0

@@ -61,12 +61,37 @@ def test_sample_earnings():
     assert last.raw == {
         "date": "2026-01-01",
         "pool_account": "braiins-ohio-02",
-        "gross_btc": "0.13020000",
-        "fee_btc": "0.00325500",
-        "net_btc": "0.12694500",
+        "gross": "0.13020000",
+        "fee": "0.00325500",
+        "net": "0.12694500",
         "hashrate_hs": "",
         "external_id": "",
     }
+
+
+def test_earnings_have_coin_neutral_columns_and_errors_name_the_files_own():
+    kas = ParseContext(file_name="kas.csv", commodity="KAS", scale=8)
+    header = "date,pool_account,gross,fee,net,hashrate_hs,external_id\n"
+    [earning] = parse(
+        header + "2026-01-01,kas-01,1500.5,37.5125,1462.9875,2.35e15,\n", kas
+    ).earnings
+    assert (earning.gross, earning.fee, earning.net) == (
+        Decimal("1500.5"),
+        Decimal("37.5125"),
+        Decimal("1462.9875"),
+    )
+    with pytest.raises(
+        ImportFileError, match=r"row 2, field net: is 0.8, but gross 1 - fee 0.1 = 0.9"
+    ):
+        parse(header + "2026-01-01,kas-01,1,0.1,0.8,,\n", kas)
+    with pytest.raises(ImportFileError, match=r"row 2, field fee: 0.123456789 has more"):
+        parse(header + "2026-01-01,kas-01,1,0.123456789,0.876543211,,\n", kas)
+    # The first version's columns are still read, and still named as the file spells them.
+    [old] = parse(EARNINGS + "2026-01-01,kas-01,1,0.1,0.9,,\n", kas).earnings
+    assert old.net == Decimal("0.9") and old.field_names["net"] == "net_btc"
+    # A coin's own suffix is no header of this format: refused, naming what is expected.
+    with pytest.raises(ImportFileError, match=r"unknown header .*'date,pool_account,gross,fee,net"):
+        parse("date,pool_account,gross_kas,fee_kas,net_kas\n2026-01-01,kas-01,1,0.1,0.9\n", kas)
 
 
 def test_sample_payouts():

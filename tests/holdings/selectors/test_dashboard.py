@@ -4,7 +4,7 @@ date chosen or refused, every role let in and nobody else; and the lists' filter
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -351,3 +351,58 @@ def test_the_latest_reconciliation_is_shown_with_its_status(as_role, treasury, s
     # Before any run, the panel says there is none.
     earlier = as_role("staff").get(INDEX, {"as_of": "2026-01-29"}).content.decode()
     assert "No day has been reconciled on or before this date yet." in earlier
+
+
+# --- every coin held -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def with_kas(treasury):
+    """Beside the BTC: 1,000 KAS mined a day on F2Pool from 2026-01-01 to 2026-01-10, KAS at
+    0.09978 USD."""
+    from holdings.importers.records import PriceQuote
+    from holdings.services import prices
+
+    setup.pool_account_create(code="F2P-KAS", pool="f2pool", name="cango-kas", commodity="KAS")
+    quotes = [
+        PriceQuote(
+            datetime(2025, 12, 20, tzinfo=UTC) + timedelta(days=n),
+            "KAS",
+            "USD",
+            D("0.09978"),
+            "test-close",
+            n + 1,
+        )
+        for n in range(60)
+    ]
+    prices.prices_import(quotes=quotes, file_name="kas prices")
+    earnings = [(date(2026, 1, day), "1000") for day in range(1, 11)]
+    batch = run_import("f2pool", f2pool_file(earnings, id_base=5_000_000), pool_account="F2P-KAS")
+    assert batch.status == "succeeded", batch.errors
+    return treasury
+
+
+def test_every_digital_asset_held_is_on_the_dashboard_with_a_usd_total(with_kas, as_role):
+    board = dashboard.dashboard(as_of=AS_OF)
+    assert board.commodity == "BTC" and board.commodities == ["BTC", "KAS"]
+    assert [(p.commodity, p.held, p.price, p.market_value) for p in board.positions] == [
+        ("BTC", D("13"), D("130000.00"), D("1690000.00")),
+        ("KAS", D("10000"), D("0.09978"), D("997.80")),
+    ]
+    assert board.total_value == D("1690997.80")
+    kas = dashboard.dashboard(as_of=AS_OF, commodity="KAS")
+    assert (kas.holdings.commodity, kas.holdings.held, kas.holdings.scale) == ("KAS", D("10000"), 8)
+    assert [(m.month, m.mined) for m in kas.production] == [(date(2026, 1, 1), D("10000"))]
+
+    status, html = page(as_role("auditor"), f"?as_of={AS_OF}")
+    assert status == 200
+    assert "Digital assets by commodity" in html
+    assert "1,690,997.80 USD" in html and "0.09978" in html and "997.80 USD" in html
+    assert f'href="?as_of={AS_OF}&amp;commodity=KAS">KAS</a>' in html
+    status, html = page(as_role("auditor"), f"?as_of={AS_OF}&commodity=KAS")
+    assert status == 200
+    assert "KAS held, restricted apart" in html and "KAS held worth 997.80 USD" in html
+    assert "KAS mined and sold each month" in html
+    assert "<title>Jan 2026: 10,000.00 KAS mined</title>" in html
+    status, html = page(as_role("auditor"), f"?as_of={AS_OF}&commodity=DOGE")
+    assert status == 400 and "is not a digital asset held: one of BTC, KAS" in html

@@ -201,6 +201,19 @@ def test_the_rollforward_of_the_stablecoin_and_of_a_period_with_nothing(world):
     assert {figures(line) for line in quiet.lines if line.section != "dispositions"} == {
         (D(0), D(0), D(0), D(0), None, None)
     }
+    # Each commodity's memo lines name its own accounts, never BTC's; USDT has none.
+    assert [line.label for line in quiet.memo] == [
+        "Restricted: pledged as collateral, control retained (1231) at the end of 2025-12-31",
+        "Restricted: pledged as collateral, control retained (1231) at the end of 2026-01-31",
+        "Collateral receivable, control transferred (1401, 1491) at the end of 2025-12-31",
+        "Collateral receivable, control transferred (1401, 1491) at the end of 2026-01-31",
+    ]
+    assert usdt.memo[0].label == (
+        "Restricted: pledged as collateral, control retained (no USDT account for it) at the "
+        "end of 2026-01-31"
+    )
+    btc = reports.rollforward(commodity="BTC", start=date(2026, 1, 1), end=date(2026, 1, 31))
+    assert "(1230)" in btc.memo[0].label and "(1400, 1490)" in btc.memo[2].label
 
 
 # --- the API: roles, parameters, CSV -----------------------------------------------------

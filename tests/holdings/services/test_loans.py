@@ -239,3 +239,86 @@ def test_a_settlement_that_fails_writes_nothing(world):
         loans.loan_release(loan=loan, units=D("1"), to_wallet="COLD-1", on=date(2026, 1, 2))
         loans.loan_repay(loan=loan, amount=D("1.00"), on=date(2026, 1, 2))
     assert LoanEvent.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_a_loan_against_kas_collateral_has_its_own_accounts_ltv_and_roll_forward(world):
+    """KAS pledged with control retained (1231) then lent (1401, its adjustment in 1491):
+    valued at the KAS price, remeasured with it, and no BTC account involved."""
+    from datetime import UTC, datetime, timedelta
+
+    from holdings.importers.records import PriceQuote
+    from holdings.selectors import reports
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    quotes = [
+        PriceQuote(start + timedelta(days=n), "KAS", "USD", D("0.05"), "test-close", n + 1)
+        for n in range(40)
+    ]
+    prices.prices_import(quotes=quotes, file_name="kas")
+    setup.wallet_create(code="KAS-1", name="KAS", commodity="KAS")
+    setup.opening_lots_load(
+        as_of=date(2025, 12, 30),
+        rows=[
+            {
+                "wallet": "KAS-1",
+                "acquired_at": "2025-06-01T10:00:00Z",
+                "quantity": "2000000",
+                "cost_usd": "90000.00",
+            }
+        ],
+    )
+    loan = loans.loan_create(
+        code="L-KAS",
+        lender="Lender Ltd",
+        principal_commodity="USD",
+        annual_rate=D("0.10"),
+        day_count="ACT/365",
+        start_date=date(2026, 1, 2),
+        maturity_date=date(2026, 12, 31),
+        warning_ltv=D("0.60"),
+        margin_call_ltv=D("0.70"),
+        liquidation_ltv=D("0.80"),
+        collateral_commodity="KAS",
+    )
+    assert (loan.pledged_account.code, loan.lent_account.code) == ("1231-L-KAS", "1401-L-KAS")
+    loans.loan_pledge(loan=loan, units=D("1500000"), from_wallet="KAS-1", on=date(2026, 1, 2))
+    loans.loan_pledge(
+        loan=loan,
+        units=D("500000"),
+        from_wallet="KAS-1",
+        on=date(2026, 1, 2),
+        control=loans.TRANSFERRED,
+    )
+    loans.loan_draw(loan=loan, amount=D("50000.00"), on=date(2026, 1, 2))
+    status = loans_selectors.loan_status(loan=loan, as_of=date(2026, 1, 2))
+    # 50,000.00 (no interest accrued yet) against 2,000,000 KAS at 0.05.
+    assert (status.collateral_units, status.collateral_value) == (D("2000000"), D("100000.00"))
+    assert status.ltv == D("0.5000")
+    result = fair_value.remeasure(commodity="KAS", as_of=date(2026, 1, 31))
+    assert result.adjustment == D("10000.00")  # 90,000.00 at cost to 100,000.00
+    balance = ledger_selectors.account_balance
+    assert balance(account="1491", as_of=date(2026, 1, 31)).value == D("2500.00")
+    assert balance(account="1490", as_of=date(2026, 1, 31)).value == 0  # BTC's untouched
+    assert lots.lot_differences(as_of=date(2026, 1, 31)) == []
+    roll = reports.rollforward(commodity="KAS", start=date(2026, 1, 1), end=date(2026, 1, 31))
+    assert roll.ties_to_trial_balance
+    assert roll.adjustment_accounts == ["1291", "1491"]
+    restricted = roll.line("restricted.closing")
+    assert restricted.units == D("1500000") and "(1231)" in restricted.label
+    lent = roll.line("collateral_receivable.closing")
+    assert lent.units == D("500000") and "(1401, 1491)" in lent.label
+    with pytest.raises(HoldingsError, match="collateral is one of BTC, KAS, ETC"):
+        loans.loan_create(
+            code="L-USDT",
+            lender="Lender Ltd",
+            principal_commodity="USD",
+            annual_rate=D("0.10"),
+            day_count="ACT/365",
+            start_date=date(2026, 1, 2),
+            maturity_date=date(2026, 12, 31),
+            warning_ltv=D("0.60"),
+            margin_call_ltv=D("0.70"),
+            liquidation_ltv=D("0.80"),
+            collateral_commodity="USDT",
+        )

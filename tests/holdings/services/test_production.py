@@ -271,3 +271,25 @@ def test_a_succeeded_batch_run_again_does_nothing(world):
     again = production.import_batch_run(batch_id=batch.pk)
     assert again.status == BatchStatus.SUCCEEDED and again.attempts == 1
     assert JournalEntry.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_csv_amount_too_fine_for_its_pool_account_is_named_by_the_files_own_column(world):
+    content = b"date,pool_account,gross,fee,net\n2026-01-01,OTH-B,0.200000001,0.000000001,0.2\n"
+    batch = run_import("csv", content, pool_account=None, file_name="e.csv")
+    assert batch.status == BatchStatus.FAILED
+    assert batch.errors == [
+        {
+            "file": "e.csv",
+            "row": 2,
+            "field": "gross",
+            "message": "0.200000001 has more decimals than BTC allows (8)",
+        }
+    ]
+    old = (
+        b"date,pool_account,gross_btc,fee_btc,net_btc\n"
+        b"2026-01-01,OTH-B,0.3,0.000000001,0.299999999\n"
+    )
+    batch = run_import("csv", old, pool_account=None, file_name="old.csv")
+    assert batch.status == BatchStatus.FAILED
+    assert batch.errors[0]["field"] == "net_btc"

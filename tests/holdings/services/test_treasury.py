@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from holdings.errors import InsufficientLots
-from holdings.models import Disposal, Lot, Sale, Transfer
+from holdings.models import Disposal, Lot, Sale, Transfer, Wallet
 from holdings.selectors import lots, production
 from holdings.services import fair_value, setup, treasury
 from ledger import selectors as ledger_selectors
@@ -259,3 +259,122 @@ def test_usdt_spent_is_relieved_at_cost(world):
     assert balance(account="1000", as_of=on).value == D("99990.00")
     assert balance(account="5300", as_of=on).value == D("150.00") + D("10.00")
     assert lots.lot_differences(as_of=on) == []
+
+
+# A network fee worth less than half a cent, for each commodity a wallet can hold: the lot
+# it comes from (units, cost) and the fee.
+DUST_FEES = {
+    "BTC": ("1", "80000.00", "0.00000005"),
+    "KAS": ("250000.5", "24950.05", "0.0001"),
+    "ETC": ("12.5", "212.50", "0.000021"),
+    "USDT": ("1000", "1000.00", "0.000001"),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("commodity", sorted(DUST_FEES))
+def test_a_transfer_with_a_fee_worth_less_than_a_cent_still_spends_the_fee(world, commodity):
+    from holdings import chart
+
+    units, cost, fee_units = (D(figure) for figure in DUST_FEES[commodity])
+    for code in ("SRC", "DST"):
+        setup.wallet_create(code=f"{code}-{commodity}", name=code, commodity=commodity)
+    setup.opening_lots_load(
+        as_of=date(2025, 12, 30),
+        rows=[
+            {
+                "wallet": f"SRC-{commodity}",
+                "acquired_at": "2025-06-01T10:00:00Z",
+                "quantity": str(units),
+                "cost_usd": str(cost),
+            }
+        ],
+    )
+    sent = datetime(2026, 1, 5, 8, tzinfo=UTC)
+    transfer = treasury.transfer_record(
+        txid="cd" * 32,
+        from_wallet=f"SRC-{commodity}",
+        to_wallet=f"DST-{commodity}",
+        units=D("0.5"),
+        fee_units=fee_units,
+        sent_at=sent,
+    )
+    on = sent.date()
+    source = Wallet.objects.get(code=f"SRC-{commodity}").account
+    target = Wallet.objects.get(code=f"DST-{commodity}").account
+    balance = ledger_selectors.account_balance
+    # The fee left the wallet with its units, at no value: 5100 took nothing.
+    assert balance(account=source, as_of=on).quantity == units - D("0.5") - fee_units
+    assert balance(account=target, as_of=on).quantity == D("0.5")
+    assert balance(account=chart.NETWORK_FEE_UNITS[commodity], as_of=on).quantity == fee_units
+    assert balance(account=chart.NETWORK_FEE_UNITS[commodity], as_of=on).value == 0
+    assert balance(account="5100", as_of=on).value == 0
+    # Its lot was relieved, and the relief recorded as a disposal worth nothing.
+    [fee] = transfer.fee_disposals.all()
+    assert (fee.units, fee.cost, fee.carrying_value) == (fee_units, 0, 0)
+    left = Lot.objects.get(account=source)
+    assert left.quantity == units - D("0.5") - fee_units
+    assert lots.lot_differences(as_of=on) == []
+
+
+@pytest.mark.django_db
+def test_the_production_report_of_kas_and_etc_in_their_own_units(world):
+    """Hashrates in the coin's unit, deployed hashrate of the sites mining the coin only, and
+    the average price at the precision the price has."""
+    from holdings.selectors.production import deployed_hashrate_hs
+
+    kas_site = setup.site_create(
+        code="US-TX-09",
+        name="Kaspa site",
+        region="North America",
+        deployed_hashrate_hs="3000000000000000",
+    )
+    etc_site = setup.site_create(
+        code="US-TX-10",
+        name="ETC site",
+        region="North America",
+        deployed_hashrate_hs="4500000000000",
+    )
+    setup.pool_account_create(
+        code="F2P-KAS", pool="f2pool", name="cango-kas", commodity="KAS", site=kas_site
+    )
+    setup.pool_account_create(
+        code="F2P-ETC", pool="f2pool", name="cango-etc", commodity="ETC", site=etc_site
+    )
+    assert deployed_hashrate_hs("BTC") == D("1500000000000000000")  # the world's BTC site only
+    assert deployed_hashrate_hs("KAS") == D("3000000000000000")
+    setup.wallet_create(code="KAS-1", name="KAS", commodity="KAS")
+    setup.wallet_create(code="USDT-1", name="USDT", commodity="USDT", parent_account="1110")
+    setup.opening_lots_load(
+        as_of=date(2025, 12, 30),
+        rows=[
+            {
+                "wallet": "KAS-1",
+                "acquired_at": "2025-06-01T10:00:00Z",
+                "quantity": "10000",
+                "cost_usd": "900.00",
+            }
+        ],
+    )
+    treasury.sale_record(
+        reference="KAS-1",
+        wallet="KAS-1",
+        units=D("1000"),
+        sold_at=SOLD_AT,
+        proceeds_commodity="USDT",
+        gross_proceeds=D("99.78"),
+        proceeds_value=D("99.78"),
+        proceeds_wallet="USDT-1",
+    )
+    [kas] = production.production_report(
+        start=date(2026, 1, 1), end=date(2026, 1, 31), commodity="KAS"
+    )
+    assert kas.average_price_usd == D("0.09978")  # not 0.10
+    assert (kas.hashrate_unit, kas.deployed_hashrate) == ("TH/s", D("3000.00"))
+    assert kas.deployed_hashrate_ehs == D("0.00")
+    [etc] = production.production_report(
+        start=date(2026, 1, 1), end=date(2026, 1, 31), commodity="ETC"
+    )
+    assert (etc.hashrate_unit, etc.deployed_hashrate) == ("GH/s", D("4500.00"))
+    [btc] = production.production_report(start=date(2026, 1, 1), end=date(2026, 1, 31))
+    assert (btc.hashrate_unit, btc.deployed_hashrate) == ("EH/s", D("1.50"))  # not 1.503...

@@ -99,6 +99,15 @@ urlpatterns = [
         name="statement-detail",
     ),
     path("site-costs/", costs.SiteCostListCreate.as_view(), name="site-cost-list"),
+    path("site-costs/typed/", costs.TypedInvoiceCreate.as_view(), name="site-cost-typed"),
+    path(
+        "site-costs/<int:pk>/approve/",
+        costs.TypedInvoiceApprove.as_view(),
+        name="site-cost-approve",
+    ),
+    path(
+        "site-costs/<int:pk>/reject/", costs.TypedInvoiceReject.as_view(), name="site-cost-reject"
+    ),
     path("meter-readings/", costs.MeterReadingListCreate.as_view(), name="meter-reading-list"),
     path("reports/cost-to-mine/", costs.CostToMineView.as_view(), name="cost-to-mine"),
     path(

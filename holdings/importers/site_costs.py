@@ -30,6 +30,8 @@ the whole file refused with CostFileError, each naming the file, the row and the
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -335,3 +337,15 @@ def _refuse_repeats(
             )
     if errors:
         raise CostFileError(errors)
+
+
+def parse_typed_invoice(values: dict[str, str], *, source: str = "typed invoice") -> InvoiceLine:
+    """An invoice a person typed (each column's text by name; missing ones empty), checked as
+    a file's row is; CostFileError names each bad field."""
+    columns = [*INVOICE_REQUIRED, *INVOICE_OPTIONAL]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    writer.writerow([str(values.get(name) or "") for name in columns])
+    (line,) = parse_invoices(out.getvalue().encode(), file_name=source)
+    return line

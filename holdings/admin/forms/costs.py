@@ -3,20 +3,16 @@ invoice typed by a person (checked as a file's row is, by holdings.importers.sit
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from django import forms
 
 from holdings.importers.site_costs import (
     HOSTING_BASES,
-    INVOICE_OPTIONAL,
-    INVOICE_REQUIRED,
     KINDS,
     CostFileError,
     InvoiceLine,
-    parse_invoices,
+    parse_typed_invoice,
 )
 
 MAX_COST_FILE_BYTES = 20 * 1024 * 1024
@@ -64,21 +60,15 @@ class TypedInvoiceForm(forms.Form):
 
     def line(self) -> InvoiceLine | None:
         """The invoice, or None with the problems added to their fields."""
-        columns = [*INVOICE_REQUIRED, *INVOICE_OPTIONAL]
-        values = {name: str(self.cleaned_data.get(name) or "") for name in columns}
+        values = {name: str(value or "") for name, value in self.cleaned_data.items()}
         values["paid"] = "true" if self.cleaned_data.get("paid") else "false"
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(columns)
-        writer.writerow([values[name] for name in columns])
         try:
-            (line,) = parse_invoices(out.getvalue().encode(), file_name=TYPED)
+            return parse_typed_invoice(values, source=TYPED)
         except CostFileError as exc:
             for error in exc.errors:
                 field = error.field if error.field in self.fields else None
                 self.add_error(field, error.message)
             return None
-        return line
 
 
 class RejectForm(forms.Form):

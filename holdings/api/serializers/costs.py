@@ -12,7 +12,7 @@ from holdings.api.serializers.common import (
     DecimalOut,
     UsdOut,
 )
-from holdings.importers.site_costs import INVOICE_HEADER, METER_HEADER
+from holdings.importers.site_costs import HOSTING_BASES, INVOICE_HEADER, KINDS, METER_HEADER
 from holdings.models import MeterReading, Site, SiteCost, SiteCostFile
 from holdings.selectors.costs import GROUPS
 from holdings.services.production import size_text, too_large
@@ -316,3 +316,40 @@ class GrossProfitSerializer(serializers.Serializer):
     gross_profit = UsdOut()
     depreciation = UsdOut(help_text="5400 and 5410.")
     segments = SegmentSerializer(many=True)
+
+
+# --- an invoice typed by a person --------------------------------------------------------
+
+
+def _text(help_text: str, max_length: int = 40) -> serializers.CharField:
+    return serializers.CharField(
+        required=False, allow_blank=True, max_length=max_length, help_text=help_text
+    )
+
+
+class TypedInvoiceSerializer(StrictSerializer):
+    """An invoice a person types: the columns of the invoice file (see the README), amounts
+    as decimal strings; checked as a file's row is. It waits for a finance approver other
+    than its author."""
+
+    site = serializers.CharField(max_length=27, help_text="The site's code.")
+    kind = serializers.ChoiceField(choices=KINDS)
+    reference = serializers.CharField(max_length=100, help_text="The invoice number.")
+    period_start = serializers.CharField(max_length=10, help_text="YYYY-MM-DD (UTC).")
+    period_end = serializers.CharField(max_length=10, help_text="YYYY-MM-DD (UTC).")
+    vendor = _text("The vendor.", 200)
+    kwh = _text("Power: the energy billed (kWh, to 3 places).")
+    energy = _text("Power: kWh x tariff (USD).")
+    demand = _text("Power: demand charges (USD).")
+    taxes = _text("Power: taxes (USD).")
+    credits = _text("Power: curtailment and demand-response credits (USD).")
+    amount = _text("Hosting and other costs: the amount (USD); power: optional, checked.")
+    hosting_basis = serializers.ChoiceField(
+        choices=["", *HOSTING_BASES], required=False, help_text="Hosting: its basis."
+    )
+    description = _text("Other costs: what it is.", 500)
+    paid = serializers.BooleanField(required=False, default=False)
+
+
+class RejectSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why the invoice is refused.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
@@ -26,13 +27,16 @@ from holdings.api.serializers.costs import (
     InvoiceFileSerializer,
     MeterFileSerializer,
     MeterReadingSerializer,
+    RejectSerializer,
     SegmentSerializer,
     SiteCostFileSerializer,
     SiteCostQuerySerializer,
     SiteCostSerializer,
+    TypedInvoiceSerializer,
 )
 from holdings.api.views.common import LIST_ERRORS, errors, validated_query
 from holdings.errors import ImportFailed
+from holdings.importers.site_costs import CostFileError, parse_typed_invoice
 from holdings.models import MeterReading, SiteCost
 from holdings.selectors import costs as costs_selectors
 from holdings.selectors import fixed_assets as fixed_assets_selectors
@@ -48,7 +52,7 @@ from ledger.api.renderers import (
 )
 from ledger.api.report_serializers import PeriodQuerySerializer
 from ledger.api.views import LedgerView
-from ledger.roles import OPERATE_ROLES
+from ledger.roles import APPROVE_ROLES, OPERATE_ROLES
 
 IMPORT_ANSWERS = {
     201: OpenApiResponse(SiteCostFileSerializer, description="Imported: every row recorded."),
@@ -321,3 +325,77 @@ class GrossProfitView(CSVReportMixin, LedgerView):
             "segments": figures.segments,
         }
         return Response(GrossProfitSerializer(report).data)
+
+
+@extend_schema(tags=["costs"])
+class TypedInvoiceCreate(LedgerView):
+    serializer_class = SiteCostSerializer
+    write_roles = OPERATE_ROLES
+
+    @extend_schema(
+        operation_id="site_costs_type",
+        summary="Record an invoice typed by a person: it waits for another person's approval",
+        description=(
+            "The columns of the invoice file as JSON (amounts as decimal strings), checked as "
+            "a file's row is: 400 naming each bad field. Recorded waiting for approval (201); "
+            "a finance approver other than its author posts it (`.../approve/`) or rejects "
+            "it (`.../reject/`)."
+        ),
+        request=TypedInvoiceSerializer,
+        responses={201: SiteCostSerializer, **errors(400, 401, 403, 409, 415)},
+    )
+    def post(self, request: Request) -> Response:
+        body = TypedInvoiceSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        values = {
+            key: ("true" if value else "false") if key == "paid" else value
+            for key, value in body.validated_data.items()
+        }
+        try:
+            line = parse_typed_invoice(values)
+        except CostFileError as exc:
+            raise ValidationError(
+                {error.field or "non_field_errors": [error.message] for error in exc.errors}
+            ) from exc
+        cost = costs.site_cost_submit(line=line, by=request.user)
+        return Response(SiteCostSerializer(cost).data, status=status.HTTP_201_CREATED)
+
+
+class _Decision(LedgerView):
+    serializer_class = SiteCostSerializer
+    write_roles = APPROVE_ROLES
+
+
+@extend_schema(tags=["costs"])
+class TypedInvoiceApprove(_Decision):
+    @extend_schema(
+        operation_id="site_costs_approve",
+        summary="Approve and post a typed invoice (a finance approver, not its author)",
+        description="Posts the invoice, reversing the month's accrual of its site and kind if "
+        "there is one. Once only: again answers 409.",
+        request=None,
+        responses={200: SiteCostSerializer, **errors(401, 403, 404, 409)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        cost = get_object_or_404(SiteCost.objects.only("pk"), pk=pk)
+        return Response(
+            SiteCostSerializer(costs.site_cost_approve(cost=cost, by=request.user)).data
+        )
+
+
+@extend_schema(tags=["costs"])
+class TypedInvoiceReject(_Decision):
+    @extend_schema(
+        operation_id="site_costs_reject",
+        summary="Reject a typed invoice with a reason (a finance approver, not its author)",
+        request=RejectSerializer,
+        responses={200: SiteCostSerializer, **errors(400, 401, 403, 404, 409, 415)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        cost = get_object_or_404(SiteCost.objects.only("pk"), pk=pk)
+        body = RejectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        rejected = costs.site_cost_reject(
+            cost=cost, by=request.user, reason=body.validated_data["reason"]
+        )
+        return Response(SiteCostSerializer(rejected).data)

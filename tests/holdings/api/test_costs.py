@@ -219,3 +219,61 @@ def test_gross_profit_by_segment(cost_world, api_client_for, role):  # noqa: F81
         ("HPC", "0.00"),
         ("Total", "50000.00"),
     ]
+
+
+TYPED = {
+    "site": "SITE-A",
+    "kind": "power",
+    "reference": "P-9",
+    "period_start": "2025-07-01",
+    "period_end": "2025-07-31",
+    "energy": "1000.00",
+    "credits": "100.00",
+    "kwh": "20000",
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_an_invoice_typed_through_the_api_for_every_role(site, api_client_for, role):
+    response = api_client_for(role).post(f"{API}/site-costs/typed/", TYPED, format="json")
+    assert response.status_code == WRITE_STATUS[role], response.content
+    if response.status_code == 201:
+        body = response.json()
+        assert (body["status"], body["amount"], body["entry"]) == ("submitted", "900.00", None)
+
+
+def test_a_typed_invoice_is_checked_then_approved_by_another_person(
+    site, api_client_for, staff_user
+):
+    staff = api_client_for("staff")
+    bad = {**TYPED, "period_end": "2025-06-30", "credits": "1.001", "hosting_basis": "per_kw"}
+    body = assert_error(staff.post(f"{API}/site-costs/typed/", bad, format="json"), 400, None)
+    assert {e["field"] for e in body["errors"]} == {"period_end", "credits", "hosting_basis"}
+    assert_error(
+        staff.post(f"{API}/site-costs/typed/", {**TYPED, "colour": "red"}, format="json"),
+        400,
+        "colour",
+    )
+    assert_error(
+        staff.post(f"{API}/site-costs/typed/", {**TYPED, "site": "NOPE"}, format="json"),
+        400,
+        "site",
+    )
+    assert not SiteCost.objects.exists()
+    cost = staff.post(f"{API}/site-costs/typed/", TYPED, format="json").json()
+    approve = f"{API}/site-costs/{cost['id']}/approve/"
+    assert_error(staff.post(approve), 403, None)
+    approver = api_client_for("approver")
+    posted = approver.post(approve)
+    assert posted.status_code == 200, posted.content
+    assert posted.json()["status"] == "posted" and posted.json()["entry"]
+    assert_error(approver.post(approve), 409, "status")
+    second = staff.post(
+        f"{API}/site-costs/typed/", {**TYPED, "reference": "P-10"}, format="json"
+    ).json()
+    reject = f"{API}/site-costs/{second['id']}/reject/"
+    assert_error(approver.post(reject, {}, format="json"), 400, "reason")
+    rejected = approver.post(reject, {"reason": "a duplicate"}, format="json")
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    assert api_client_for("staff").post(f"{API}/site-costs/999999/approve/").status_code == 403
+    assert approver.post(f"{API}/site-costs/999999/approve/").status_code == 404

@@ -130,6 +130,14 @@ def test_hashprice_and_hashcost_where_the_pools_report_hashrate(cost_world):
     assert total.average_hashrate_phs == D("1000.000")
     assert total.mining_revenue == D("200000.00") and total.hashprice == D("100.00")
     assert total.hashcost == D("0.00")  # the invoices are dated the month's last day
+    # 960,000 kWh metered over the two days, 10,000 of them by an HPC sub-meter: 950,000 kWh
+    # x 3.6 MJ over 1,000,000 TH/s x 172,800 s = 19.79 J/TH.
+    costs.meter_readings_import(
+        content=b"site,period_start,period_end,kwh,hpc_kwh\nSITE-A,2025-07-01,2025-07-02,960000,10000\n",
+        file_name="meters.csv",
+    )
+    metered = cost_to_mine(start=date(2025, 7, 1), end=date(2025, 7, 2), site="SITE-A").total
+    assert metered.kwh == D("950000") and metered.joules_per_th == D("19.79")
 
 
 def test_the_quarter_cango_published_comes_out_to_the_dollar(chart):

@@ -234,7 +234,7 @@ def test_accounts_list_detail_and_filters(chart, api_client_for):
         return {row["code"] for row in response.json()["results"]}
 
     assert codes_for(type="income") == {"4000", "4100", "4200", "4300"}
-    assert codes_for(commodity="BTC") == {"1210", "1211", "1220", "1230", "1300", "1400"}
+    assert codes_for(commodity="BTC") == {"1210", "1211", "1220", "1230", "1300", "1400", "5110"}
     assert codes_for(commodity="BTC", is_active="false") == {"1230"}
     assert "1230" not in codes_for(is_active="true")
 

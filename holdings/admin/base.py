@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from holdings.models import Price
+from holdings.selectors.production import hashrate_unit, in_unit
 from ledger.admin import RoleAdmin, allowed, refusal, utc_time
 from ledger.money import VALUE_PLACES, to_scale
 from ledger.roles import OPERATE_ROLES
@@ -43,6 +44,14 @@ def ehs(hashes_per_second: Decimal | None) -> str:
     if hashes_per_second is None:
         return "-"
     return f"{(hashes_per_second / EXA).quantize(Decimal('0.01')):,f} EH/s"
+
+
+def hashrate(hashes_per_second: Decimal | None, commodity: str) -> str:
+    """A hashrate in the unit that fits the coin (EH/s for BTC, TH/s KAS, GH/s ETC)."""
+    if hashes_per_second is None:
+        return "-"
+    unit = hashrate_unit(commodity)[0]
+    return f"{in_unit(hashes_per_second, commodity):,f} {unit}"
 
 
 def link(obj: models.Model | None, label: Any = None) -> SafeString | str:

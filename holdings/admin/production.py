@@ -23,13 +23,13 @@ from holdings.admin.base import (
     REFRESH_SECONDS,
     EvidenceAdmin,
     EvidenceUploadAdmin,
-    ehs,
     link,
     price_text,
     raw_json,
     units,
     usd,
 )
+from holdings.admin.base import hashrate as hashrate_text
 from holdings.admin.forms.production import PoolFileUploadForm
 from holdings.models import BatchStatus, ImportBatch, Payout, ProductionRecord
 from holdings.services import production
@@ -315,7 +315,7 @@ class ProductionRecordAdmin(EvidenceAdmin):
 
     @admin.display(description="hashrate", ordering="hashrate_hs")
     def hashrate(self, obj: ProductionRecord) -> str:
-        return ehs(obj.hashrate_hs)
+        return hashrate_text(obj.hashrate_hs, obj.pool_account.commodity_id)
 
     @admin.display(description="price")
     def price_display(self, obj: ProductionRecord) -> SafeString | str:

@@ -2,7 +2,9 @@
 
 Read-only and pure: typed results, no database. Amounts arrive as integer satoshis and are
 returned as exact Decimal BTC (satoshis / 10**8, never through a float); a value that is
-not a whole, non-negative number of satoshis makes the answer unusable.
+not a whole, non-negative number of satoshis makes the answer unusable. The same client
+reads another chain's Esplora-shaped explorer given that chain's `ChainUnit` (KAS in sompi,
+10**-8; ETC in wei, 10**-18).
 
 Endpoints read (the base URL is the `ESPLORA_URL` setting, e.g. https://blockstream.info/api):
 - `GET /tx/:txid`: one transaction (404: the chain does not know it);

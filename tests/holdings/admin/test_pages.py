@@ -645,3 +645,16 @@ def test_a_bad_prices_file_shows_a_clear_message_and_writes_nothing(
     errors = " ".join(response.context["form"].errors["file"])
     assert expected in errors, errors
     assert Price.objects.count() == 1
+
+
+def test_a_production_records_hashrate_is_in_its_coins_unit(as_role, world):
+    from datetime import date
+
+    from tests.holdings.conftest import f2pool_file, load_prices, run_import
+
+    setup.pool_account_create(code="F2P-KAS", pool="f2pool", name="cango-kas", commodity="KAS")
+    load_prices(date(2026, 1, 1), date(2026, 1, 3), base="KAS")
+    content = f2pool_file([(date(2026, 1, 1), "1000")], id_base=7_000_000)  # 1.2e18 H/s
+    assert run_import("f2pool", content, pool_account="F2P-KAS").status == "succeeded"
+    page = as_role("auditor").get(url("productionrecord_changelist")).content.decode()
+    assert "1,200,000.00 TH/s" in page  # KAS, not 1.20 EH/s

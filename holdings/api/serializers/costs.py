@@ -351,5 +351,5 @@ class TypedInvoiceSerializer(StrictSerializer):
     paid = serializers.BooleanField(required=False, default=False)
 
 
-class RejectSerializer(StrictSerializer):
+class InvoiceRejectSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=2000, help_text="Why the invoice is refused.")

@@ -25,9 +25,9 @@ from holdings.api.serializers.costs import (
     FixedAssetsReportSerializer,
     GrossProfitSerializer,
     InvoiceFileSerializer,
+    InvoiceRejectSerializer,
     MeterFileSerializer,
     MeterReadingSerializer,
-    RejectSerializer,
     SegmentSerializer,
     SiteCostFileSerializer,
     SiteCostQuerySerializer,
@@ -388,12 +388,12 @@ class TypedInvoiceReject(_Decision):
     @extend_schema(
         operation_id="site_costs_reject",
         summary="Reject a typed invoice with a reason (a finance approver, not its author)",
-        request=RejectSerializer,
+        request=InvoiceRejectSerializer,
         responses={200: SiteCostSerializer, **errors(400, 401, 403, 404, 409, 415)},
     )
     def post(self, request: Request, pk: int) -> Response:
         cost = get_object_or_404(SiteCost.objects.only("pk"), pk=pk)
-        body = RejectSerializer(data=request.data)
+        body = InvoiceRejectSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         rejected = costs.site_cost_reject(
             cost=cost, by=request.user, reason=body.validated_data["reason"]

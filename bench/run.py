@@ -371,11 +371,13 @@ def main() -> None:
         ensure_hordak_venv()
     server_url, _server = start_server()
     sides: dict[str, dict[str, Any]] = {}
-    # The limits before and after the two sides: the better of each is the limit (the
-    # machine is shared; a limit measured low would flatter the figures against it).
+    # The limits before, between and after the two sides: the best of each is the limit
+    # (the machine is shared; a limit measured low would flatter the figures against it).
     measured = [measure_limits(server_url, "before")]
     try:
-        for side in side_names:
+        for n, side in enumerate(side_names):
+            if n:
+                measured.append(measure_limits(server_url, "between"))
             sides[side] = run_side(side, server_url, args.legs)
     finally:
         if not args.keep_databases:

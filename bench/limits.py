@@ -98,3 +98,24 @@ def measure(url: str) -> dict[str, float]:
         "copy_rows_per_s": COPY_BATCHES * COPY_ROWS / copy_seconds,
         "commits_per_s": COMMITS / commit_seconds,
     }
+
+
+def commit_rate(url: str, commits: int = 1_000) -> float:
+    """The one-row INSERT + COMMIT loop alone, in the database `url` names (a scratch table
+    created and dropped): each side measures it right before and after its single-entry
+    posting, since a shared machine's commit latency moves from one minute to the next."""
+    table = f"{TABLE}_commits"
+    columns = "entry_id, account_id, commodity_id, scale, effective_date, quantity, value"
+    rows = _rows(commits + 50, 1, random.Random(11))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(DDL.replace(TABLE, table))
+        cursor = conn.cursor()
+        insert = f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        for row in rows[:50]:
+            cursor.execute(insert, row, prepare=True)
+        start = time.perf_counter()
+        for row in rows[50:]:
+            cursor.execute(insert, row, prepare=True)
+        seconds = time.perf_counter() - start
+        conn.execute(f"DROP TABLE {table}")
+    return commits / seconds

@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench bench-10m setup clean browser
+.PHONY: run test lint format bench bench-10m load setup clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,5 +49,16 @@ bench: $(STAMP)
 bench-10m: $(STAMP)
 	$(PY) bench/run.py --legs 10000000
 
+# Locust, headless, against a `make run` instance of its own for LOAD_SECONDS (bench/load.py);
+# Locust lives in bench/.load-venv, outside the project's environment and `make test`.
+LOAD_VENV := bench/.load-venv
+$(LOAD_VENV)/.installed: bench/requirements-load.txt
+	test -x $(LOAD_VENV)/bin/python || $(PYTHON) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/python -m pip install --quiet -r bench/requirements-load.txt
+	touch $@
+
+load: $(STAMP) $(LOAD_VENV)/.installed
+	$(PY) bench/load.py --users $${LOAD_USERS:-50} --seconds $${LOAD_SECONDS:-120}
+
 clean:
-	rm -rf $(VENV) bench/.venv .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) bench/.venv $(LOAD_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -23,6 +23,7 @@ import django
 # Django must be set up before hordak's models are imported.
 django.setup()
 
+import limits  # noqa: E402
 import workload as w  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db import transaction as db_transaction  # noqa: E402
@@ -217,9 +218,12 @@ def run(legs: int) -> dict[str, Any]:
     wallets, income = create_accounts()
 
     w.log("hordak: single-entry posting")
+    # The commit rate right beside it: the limit this figure is set against (bench/run.py).
+    info["commits_per_s_beside_single_entry"] = [limits.commit_rate(os.environ["DATABASE_URL"])]
     figures["single_entry_posting"], info["statements_per_single_entry"] = single_entry_posting(
         wallets, income
     )
+    info["commits_per_s_beside_single_entry"].append(limits.commit_rate(os.environ["DATABASE_URL"]))
     w.log("hordak: batch posting")
     figures["batch_posting"], info["statements_per_batch"] = batch_posting(wallets, income)
 

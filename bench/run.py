@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import limits
 import psycopg
+import workload as w
 from psycopg import sql
 
 BENCH = Path(__file__).resolve().parent
@@ -32,6 +34,7 @@ HORDAK_PYTHON = HORDAK_VENV / "bin" / "python"
 HORDAK_REQUIREMENTS = BENCH / "requirements-hordak.txt"
 RESULTS = BENCH / "results" / "latest.json"
 DATABASES = {"project": "bench_project", "hordak": "bench_hordak"}
+LIMITS_DATABASE = "bench_limits"
 
 # Name -> (unit, whether a bigger number is better). A figure only one side measures leaves
 # the other side and the ratio null.
@@ -42,6 +45,34 @@ FIGURES: dict[str, tuple[str, bool]] = {
     "trial_balance": ("ms", False),
     "production_import": ("s", False),
 }
+
+# Each write figure against PostgreSQL's own limit (bench/limits.py), measured in the same
+# run on the same server: (limit, how many of the limit's rows one unit of the figure is).
+# The production import writes six rows per earning: an entry, two postings, a production
+# record, a lot and its movement.
+PRODUCTION_ROWS_PER_EARNING = 6
+PRODUCTION_EARNINGS = w.POOL_ACCOUNTS * w.PRODUCTION_DAYS
+WRITE_LIMITS: dict[str, str] = {
+    "single_entry_posting": "commits_per_s",
+    "batch_posting": "copy_rows_per_s",
+    "production_import": "copy_rows_per_s",
+}
+
+# A limit a side measures itself right beside the figure (the commit rate moves with the
+# machine's other work from one minute to the next): the better of its two measurements.
+BESIDE = {"single_entry_posting": "commits_per_s_beside_single_entry"}
+
+# The targets (QUALITY.md), each checked on the figures of one run.
+TARGETS: list[tuple[str, str, float]] = [
+    # (figure, "hordak" or "limit", at least this many times hordak / this share of the limit)
+    ("single_entry_posting", "hordak", 2.0),
+    ("single_entry_posting", "limit", 0.5),
+    ("batch_posting", "hordak", 10.0),
+    ("batch_posting", "limit", 1 / 3),
+    ("production_import", "hordak", 5.0),
+    # Under 1.5 s where raw COPY does 300,000 rows/s: 109,500 rows at 73,000 rows/s.
+    ("production_import", "limit", PRODUCTION_ROWS_PER_EARNING * PRODUCTION_EARNINGS / 450_000),
+]
 
 
 def log(message: str) -> None:
@@ -182,7 +213,21 @@ def project_revision() -> str:
     return f"{head} (uncommitted changes)" if changed else head
 
 
-def combine(legs: int, sides: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def limit_share(name: str, value: float | None, limit: float | None) -> float | None:
+    """A write figure as a share of its limit: rows (or commits) per second over the
+    limit's. The production import (seconds) counts its rows."""
+    if value is None or not limit:
+        return None
+    if name == "production_import":
+        value = PRODUCTION_EARNINGS * PRODUCTION_ROWS_PER_EARNING / value
+    elif name == "batch_posting":
+        pass  # postings/s against COPY rows/s: a posting is a row
+    return value / limit
+
+
+def combine(
+    legs: int, sides: dict[str, dict[str, Any]], limits_found: dict[str, float]
+) -> dict[str, Any]:
     figures: dict[str, dict[str, Any]] = {}
     for name, (unit, bigger_is_better) in FIGURES.items():
         project = sides.get("project", {}).get("figures", {}).get(name)
@@ -197,7 +242,50 @@ def combine(legs: int, sides: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "unit": unit,
             "ratio": ratio,
         }
-    return {"legs": legs, "figures": figures}
+        if name in WRITE_LIMITS:
+            limit_name = WRITE_LIMITS[name]
+            figures[name]["limit"] = limit_name
+            for side, value in (("project", project), ("hordak", hordak)):
+                limit = limits_found.get(limit_name)
+                beside = sides.get(side, {}).get("info", {}).get(BESIDE.get(name, ""))
+                if beside:
+                    # Measured by the side itself right before and after this figure.
+                    limit = max(beside)
+                    figures[name][f"{side}_limit"] = round(limit, 1)
+                share = limit_share(name, value, limit)
+                figures[name][f"{side}_of_limit"] = None if share is None else round(share, 3)
+    targets = []
+    for name, against, wanted in TARGETS:
+        figure = figures[name]
+        found = figure["ratio"] if against == "hordak" else figure.get("project_of_limit")
+        targets.append(
+            {
+                "figure": name,
+                "against": against if against == "hordak" else figure["limit"],
+                "at_least": round(wanted, 3),
+                "found": found,
+                "met": None if found is None else found >= wanted,
+            }
+        )
+    return {
+        "legs": legs,
+        "limits": {name: round(value, 1) for name, value in limits_found.items()},
+        "figures": figures,
+        "targets": targets,
+    }
+
+
+def measure_limits(server_url: str, when: str) -> dict[str, float]:
+    recreate_database(server_url, LIMITS_DATABASE)
+    try:
+        found = limits.measure(with_database(server_url, LIMITS_DATABASE))
+    finally:
+        drop_database(server_url, LIMITS_DATABASE)
+    log(
+        f"limits ({when}): COPY {found['copy_rows_per_s']:,.0f} rows/s, "
+        f"INSERT + COMMIT {found['commits_per_s']:,.0f} commits/s"
+    )
+    return found
 
 
 def same_workload(sides: dict[str, dict[str, Any]]) -> bool | None:
@@ -224,23 +312,45 @@ def number(value: float | None) -> str:
 def table(results: dict[str, Any]) -> str:
     info = results["info"]
     versus = f"django-hordak {info['hordak_version']}" if info["hordak_version"] else "nothing"
+    found = results["limits"]
     rows = [
         f"cango-treasury vs {versus}: {results['legs']:,} postings, "
         f"PostgreSQL {info['postgresql']}",
-        f"{'figure':<22} {'unit':<11} {'project':>12} {'hordak':>12} {'ratio':>9}",
+        f"PostgreSQL's limits on this server, this run: COPY "
+        f"{number(found.get('copy_rows_per_s'))} rows/s; one-row INSERT + COMMIT "
+        f"{number(found.get('commits_per_s'))} commits/s",
+        f"{'figure':<22} {'unit':<11} {'project':>12} {'hordak':>12} {'ratio':>9} "
+        f"{'of limit':>9} {'hordak of limit':>16}",
     ]
     for name, figure in results["figures"].items():
         ratio = "-" if figure["ratio"] is None else f"{figure['ratio']:,.1f}x"
+        share, hordak_share = (
+            "-" if figure.get(key) is None else f"{figure[key]:.0%}"
+            for key in ("project_of_limit", "hordak_of_limit")
+        )
         rows.append(
             f"{name:<22} {figure['unit']:<11} {number(figure['project']):>12} "
-            f"{number(figure['hordak']):>12} {ratio:>9}"
+            f"{number(figure['hordak']):>12} {ratio:>9} {share:>9} {hordak_share:>16}"
         )
     fill = info["fill_seconds"]
     rows.append(
         f"{'fill (info)':<22} {'s':<11} {number(fill.get('project')):>12} "
         f"{number(fill.get('hordak')):>12}"
     )
-    rows.append("ratio: how many times better the project is (higher is better)")
+    rows.append(
+        "ratio: how many times better the project is (higher is better); of limit: rows or "
+        "commits per second as a share of PostgreSQL's own (the production import counts "
+        f"{PRODUCTION_ROWS_PER_EARNING} rows per earning)"
+    )
+    for target in results["targets"]:
+        met = {True: "met", False: "NOT met", None: "-"}[target["met"]]
+        wanted = (
+            f"{target['at_least']:g}x hordak"
+            if target["against"] == "hordak"
+            else f"{target['at_least']:.0%} of {target['against']}"
+        )
+        found_text = "-" if target["found"] is None else f"{target['found']:.2f}"
+        rows.append(f"target {target['figure']}: at least {wanted}: {found_text} ({met})")
     if info["same_workload"] is False:
         rows.append(
             "WARNING: the two journals differ (busiest balances or production income disagree)"
@@ -270,15 +380,22 @@ def main() -> None:
         ensure_hordak_venv()
     server_url, _server = start_server()
     sides: dict[str, dict[str, Any]] = {}
+    # The limits before, between and after the two sides: the best of each is the limit
+    # (the machine is shared; a limit measured low would flatter the figures against it).
+    measured = [measure_limits(server_url, "before")]
     try:
-        for side in side_names:
+        for n, side in enumerate(side_names):
+            if n:
+                measured.append(measure_limits(server_url, "between"))
             sides[side] = run_side(side, server_url, args.legs)
     finally:
         if not args.keep_databases:
             for side in side_names:
                 drop_database(server_url, DATABASES[side])
+    measured.append(measure_limits(server_url, "after"))
+    limits_found = {name: max(m[name] for m in measured) for name in measured[0]}
 
-    results = combine(args.legs, sides)
+    results = combine(args.legs, sides, limits_found)
     results["info"] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "postgresql": server_version(server_url),
@@ -291,6 +408,7 @@ def main() -> None:
             side: round(result["info"]["fill_seconds"], 1) for side, result in sides.items()
         },
         "total_seconds": round(time.perf_counter() - started, 1),
+        "limits_measured": [{k: round(v, 1) for k, v in m.items()} for m in measured],
         **{side: result["info"] for side, result in sides.items()},
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -22,9 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal, Inexact, localcontext
 from typing import Any
 
-import psycopg
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
 from ledger.dates import posting_date_problem, posting_window
 from ledger.errors import (
@@ -39,6 +37,8 @@ from ledger.errors import (
 )
 from ledger.models import Account, JournalEntry
 from ledger.money import EXACT, FUNCTIONAL_CURRENCY, VALUE_PLACES, exceeds_scale, format_amount
+from ledger.posting_writes import entries_write
+from ledger.posting_writes import prepared_cursor as _cursor
 from ledger.text import text_problem
 
 KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -127,24 +127,6 @@ def _current_chart(*, reload: bool = False) -> _Chart:
     with _chart_lock:
         _chart = chart
     return chart
-
-
-class _PreparedCursor(psycopg.Cursor):
-    """Server-side binding, every statement prepared once per connection."""
-
-    def execute(  # type: ignore[override]
-        self, query: Any, params: Any = None, *, prepare: bool | None = None, **kw: Any
-    ) -> Any:
-        return super().execute(query, params, prepare=True if prepare is None else prepare, **kw)
-
-
-@contextmanager
-def _cursor() -> Iterator[Any]:
-    """A prepared-statement cursor on Django's connection (so in its transaction)."""
-    connection.ensure_connection()
-    # Errors reach callers as Django's (IntegrityError...), as from any Django cursor.
-    with connection.wrap_database_errors, _PreparedCursor(connection.connection) as cursor:
-        yield cursor
 
 
 # --- posting -----------------------------------------------------------------------------
@@ -447,115 +429,16 @@ def _payload_hash(entry: EntryInput, lines: list[tuple[_AccountInfo, Decimal, De
     return hashlib.sha256(encoded).hexdigest()
 
 
-_ENTRY_COLUMNS = """
-    effective_date, memo, kind, status, idempotency_key, payload_hash, reversal_of_id,
-    created_by_id, approved_by_id, created_at
-"""
-_ENTRY_FIELDS = [field.attname for field in JournalEntry._meta.concrete_fields]
-_POSTING_COLUMNS = "entry_id, account_id, commodity_id, scale, effective_date, quantity, value"
-
-# Entries and their postings in one statement. The entries are written only if the chart
-# version is the one the caller validated against; an idempotency key already posted
-# inserts nothing (and that entry's postings are dropped by the join). The result always has
-# one row carrying the version seen, then one row per entry written. Arrays travel in
-# binary (%(...)b): thousands of values, no text quoting either way.
-_INSERT = f"""
-    WITH v AS (
-        SELECT version FROM ledger_chart_version
-    ), u AS MATERIALIZED (
-        SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) AS id, u.*
-          FROM unnest(%(positions)b::int[], %(dates)b::date[], %(memos)b::text[],
-                      %(kinds)b::text[], %(keys)b::text[], %(hashes)b::text[],
-                      %(reversals)b::bigint[])
-               AS u(position, effective_date, memo, kind, key, hash, reversal_of)
-         WHERE (SELECT version FROM v) = %(version)s
-    ), e AS (
-        INSERT INTO ledger_journalentry (id, {_ENTRY_COLUMNS})
-        SELECT u.id, u.effective_date, u.memo, u.kind, 'posted', u.key, u.hash, u.reversal_of,
-               %(created_by)s, %(approved_by)s, %(now)s
-          FROM u ORDER BY u.position
-        ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-        RETURNING id, sequence
-    ), ep AS (
-        SELECT u.position, e.id, e.sequence FROM u JOIN e ON e.id = u.id
-    ), p AS (
-        INSERT INTO ledger_posting ({_POSTING_COLUMNS})
-        SELECT ep.id, l.account, l.commodity, l.scale, l.effective_date, l.quantity, l.value
-          FROM unnest(%(p_positions)b::int[], %(p_accounts)b::bigint[], %(p_commodities)b::text[],
-                      %(p_scales)b::smallint[], %(p_dates)b::date[], %(p_quantities)b::numeric[],
-                      %(p_values)b::numeric[])
-               AS l(position, account, commodity, scale, effective_date, quantity, value)
-          JOIN ep ON ep.position = l.position
-    )
-    SELECT v.version, NULL::int, NULL::bigint, NULL::bigint FROM v
-    UNION ALL
-    SELECT NULL, position, id, sequence FROM ep
-"""
-
-
 def _insert(
     prepared: list[_PreparedEntry], chart: _Chart, created_by: Any, approved_by: Any
 ) -> dict[int, JournalEntry] | None:
     """Write the entries (the first per idempotency key); None if the chart was stale."""
-    unique = _first_per_key(prepared)
-    now = timezone.now()
-    created_by_id = getattr(created_by, "pk", created_by)
-    approved_by_id = getattr(approved_by, "pk", approved_by)
-    postings: dict[str, list[Any]] = defaultdict(list)
-    for position, item in enumerate(unique):
-        for info, quantity, value in item.lines:
-            postings["p_positions"].append(position)
-            postings["p_accounts"].append(info.id)
-            postings["p_commodities"].append(info.commodity)
-            postings["p_scales"].append(info.scale)
-            postings["p_dates"].append(item.source.effective_date)
-            postings["p_quantities"].append(quantity)
-            postings["p_values"].append(value)
-    with _cursor() as cursor:
-        cursor.execute(
-            _INSERT,
-            {
-                **postings,
-                "version": chart.version,
-                "created_by": created_by_id,
-                "approved_by": approved_by_id,
-                "now": now,
-                "positions": list(range(len(unique))),
-                "dates": [item.source.effective_date for item in unique],
-                "memos": [item.source.memo for item in unique],
-                "kinds": [item.source.kind for item in unique],
-                "keys": [item.source.idempotency_key for item in unique],
-                "hashes": [item.payload_hash for item in unique],
-                "reversals": [item.reversal_of_id for item in unique],
-            },
-            # A plan made for one entry would be a poor one for a thousand: only the single
-            # entry statement is kept prepared; a batch is planned for its own size.
-            prepare=len(unique) == 1,
-        )
-        rows = cursor.fetchall()
-    if rows[0][0] != chart.version:
-        return None
-    written: dict[int, JournalEntry] = {}
-    for _version, position, entry_id, sequence in rows[1:]:
-        item = unique[position]
-        values = {
-            "id": entry_id,
-            "sequence": sequence,
-            "effective_date": item.source.effective_date,
-            "memo": item.source.memo,
-            "kind": item.source.kind,
-            "status": "posted",
-            "idempotency_key": item.source.idempotency_key,
-            "payload_hash": item.payload_hash,
-            "reversal_of_id": item.reversal_of_id,
-            "created_by_id": created_by_id,
-            "approved_by_id": approved_by_id,
-            "created_at": now,
-        }
-        # The row as written: built the way Django builds rows it reads.
-        entry = JournalEntry.from_db("default", _ENTRY_FIELDS, [values[f] for f in _ENTRY_FIELDS])
-        written[id(item)] = entry
-    return written
+    return entries_write(
+        _first_per_key(prepared),
+        version=chart.version,
+        created_by_id=getattr(created_by, "pk", created_by),
+        approved_by_id=getattr(approved_by, "pk", approved_by),
+    )
 
 
 def _with_replays(

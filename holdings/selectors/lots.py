@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import (
     F,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -46,14 +47,18 @@ def lots(
         "production_record",
         "production_record__pool_account",
     )
+    # Which lots are asked for: their movements alone are summed below.
+    wanted = Q()
     if account:
         root = Account.objects.filter(code=account).first()
         if root is None:
             raise HoldingsError(f"unknown account {account!r}", field="account")
         ids = ledger_selectors.subtree_ids(root)
         queryset = queryset.filter(account_id__in=ids)
+        wanted &= Q(lot__account_id__in=ids)
     if commodity:
         queryset = queryset.filter(commodity_id=commodity)
+        wanted &= Q(lot__commodity_id=commodity)
     if as_of is None:
         queryset = queryset.annotate(
             held_quantity=F("quantity"),
@@ -63,9 +68,10 @@ def lots(
         if open_only:
             queryset = queryset.filter(quantity__gt=0)
         return queryset.order_by("acquired_at", "id")
-    # Which lots held units at the date: one pass over the movements, grouped by lot...
+    # Which lots held units at the date: one pass over the movements of the lots asked
+    # for (one account's, not the whole book's), grouped by lot...
     movements = LotMovement.objects.filter(effective_date__lte=as_of)
-    held: QuerySet[Any, Any] = movements.values("lot_id")
+    held: QuerySet[Any, Any] = movements.filter(wanted).values("lot_id")
     if open_only:
         held = held.annotate(units=Sum("quantity")).filter(units__gt=0)
 

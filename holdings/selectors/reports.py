@@ -10,7 +10,9 @@ from typing import Any
 from django.db.models import (
     Case,
     CharField,
+    Count,
     Q,
+    QuerySet,
     Sum,
     Value,
     When,
@@ -40,12 +42,14 @@ ZERO = Decimal(0)
 @dataclass(frozen=True)
 class RealizedGains:
     """The disposals of a commodity in a period (sales and on-chain fees), each with the lot
-    it relieved, and their totals."""
+    it relieved, and their totals. `disposals` is a query, read when iterated (a page of it
+    in the API); the totals cover every disposal of the period."""
 
     commodity: str
     start: date
     end: date
-    disposals: list[Any]
+    disposals: QuerySet[Disposal]
+    count: int
     units: Decimal
     cost: Decimal
     carrying_value: Decimal
@@ -55,32 +59,34 @@ class RealizedGains:
 
 def realized_gains(*, start: date, end: date, commodity: str = "BTC") -> RealizedGains:
     """Each disposal of `commodity` from `start` to `end` (UTC dates, both included), oldest
-    first, with its lot (acquired, account, wallet), sale or transfer, and the totals."""
-    from holdings.models import Disposal
-
+    first, with its lot (acquired, account, wallet), sale or transfer, and the totals (one
+    aggregate query, whatever the period's size)."""
     if start > end:
         raise HoldingsError(f"end must not be before start ({start.isoformat()})", field="end")
-    rows = list(
-        Disposal.objects.filter(
-            disposed_on__gte=start, disposed_on__lte=end, lot__commodity_id=commodity
-        )
-        .select_related("lot__account__wallet", "lot__commodity", "sale", "transfer", "entry")
-        .order_by("disposed_on", "id")
+    disposals = Disposal.objects.filter(
+        disposed_on__gte=start, disposed_on__lte=end, lot__commodity_id=commodity
     )
-
-    def total(name: str) -> Decimal:
-        return sum((getattr(row, name) for row in rows), Decimal("0.00"))
-
+    totals = disposals.aggregate(
+        count=Count("id"),
+        **{
+            name: Sum(name)
+            for name in ("units", "cost", "carrying_value", "proceeds", "realized_gain")
+        },
+    )
+    cents = Decimal("0.00")
     return RealizedGains(
         commodity=commodity,
         start=start,
         end=end,
-        disposals=rows,
-        units=sum((row.units for row in rows), ZERO),
-        cost=total("cost"),
-        carrying_value=total("carrying_value"),
-        proceeds=total("proceeds"),
-        realized_gain=total("realized_gain"),
+        disposals=disposals.select_related(
+            "lot__account__wallet", "lot__commodity", "sale", "transfer", "entry"
+        ).order_by("disposed_on", "id"),
+        count=totals["count"],
+        units=totals["units"] if totals["units"] is not None else ZERO,
+        cost=totals["cost"] if totals["cost"] is not None else cents,
+        carrying_value=totals["carrying_value"] if totals["carrying_value"] is not None else cents,
+        proceeds=totals["proceeds"] if totals["proceeds"] is not None else cents,
+        realized_gain=totals["realized_gain"] if totals["realized_gain"] is not None else cents,
     )
 
 
@@ -359,15 +365,28 @@ def _classified_movements(code: str, start: date, end: date) -> _Movements:
         default=Value("other"),
         output_field=CharField(),
     )
-    rows = (
-        LotMovement.objects.filter(
-            lot__commodity_id=code, effective_date__gte=start, effective_date__lte=end
-        )
-        .annotate(disposed_by=by_entry)
-        .values("kind", "lot__origin", "disposed_by")
-        .annotate(q=Sum("quantity"), c=Sum("cost"), a=Sum("fair_value_adjustment"))
-        .order_by()
+    # Two passes: every movement by kind and its lot's origin (a few groups, hashed in
+    # memory), and only the disposals by the document behind them (the joins that name it
+    # are made for those rows alone). One pass grouping every row by all three sorted the
+    # period's movements, and spilled to disk on a busy quarter.
+    period = LotMovement.objects.filter(
+        lot__commodity_id=code, effective_date__gte=start, effective_date__lte=end
     )
+    totals = {"q": Sum("quantity"), "c": Sum("cost"), "a": Sum("fair_value_adjustment")}
+    rows = [
+        {**row, "disposed_by": None}
+        for row in period.exclude(kind=LotMovementKind.DISPOSAL)
+        .values("kind", "lot__origin")
+        .annotate(**totals)
+        .order_by()
+    ] + [
+        {**row, "kind": LotMovementKind.DISPOSAL}
+        for row in period.filter(kind=LotMovementKind.DISPOSAL)
+        .annotate(disposed_by=by_entry)
+        .values("disposed_by")
+        .annotate(**totals)
+        .order_by()
+    ]
     nothing = _Position(ZERO, ZERO, ZERO)
     origins = {origin: key for key, origin, _label in ADDITIONS}
     additions = {key: nothing for key, _origin, _label in ADDITIONS}

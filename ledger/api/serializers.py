@@ -421,9 +421,8 @@ class PostingSerializer(serializers.ModelSerializer):
     account: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="code", read_only=True
     )
-    commodity: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="code", read_only=True
-    )
+    # The commodity's code is the posting's own column: no row fetched per posting.
+    commodity = serializers.CharField(source="commodity_id", read_only=True)
     quantity = serializers.SerializerMethodField(
         help_text="Signed, with the commodity's decimal places."
     )

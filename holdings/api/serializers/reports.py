@@ -168,19 +168,22 @@ class RealizedGainsTotalsSerializer(serializers.Serializer):
     realized_gain = UsdOut(help_text="Proceeds less cost.")
 
     def get_disposals(self, report: RealizedGains) -> int:
-        return len(report.disposals)
+        return report.count
 
 
 class RealizedGainsReportSerializer(serializers.Serializer):
     """Each disposal in the period (sales and network fees) with the lot it relieved."""
 
-    commodity = serializers.CharField()
-    start = serializers.DateField()
-    end = serializers.DateField()
-    totals = RealizedGainsTotalsSerializer(source="*")
-    results = DisposalSerializer(
-        source="disposals", many=True, help_text="Oldest first, one per lot relieved."
-    )
+    # Instance: {"report": RealizedGains, "count", "next", "previous", "results": disposals}.
+
+    commodity = serializers.CharField(source="report.commodity")
+    start = serializers.DateField(source="report.start")
+    end = serializers.DateField(source="report.end")
+    totals = RealizedGainsTotalsSerializer(source="report", help_text="Every disposal's.")
+    count = serializers.IntegerField(help_text="Disposals in the period.")
+    next = serializers.URLField(allow_null=True, help_text="The next page, if any.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, if any.")
+    results = DisposalSerializer(many=True, help_text="Oldest first, one per lot relieved.")
 
 
 # --- the roll-forward --------------------------------------------------------------------

@@ -114,11 +114,15 @@ class RealizedGainsReportView(ReportView):
         description=(
             "Sales and on-chain network fees of one commodity from `start` to `end` (UTC "
             "dates, both included): per lot relieved, its acquisition, units, cost, carrying "
-            "value, proceeds, the gain against cost, days held and the method, with totals. "
-            "In CSV, the disposals then a Total row."
+            "value, proceeds, the gain against cost, days held and the method, with the "
+            "totals of the whole period. In JSON the disposals are paginated (`page`, "
+            "`page_size`: 100 by default, at most 1000; `count`, `next`, `previous`); the CSV "
+            "holds every disposal of the period, then a Total row."
         ),
-        parameters=[RealizedGainsQuerySerializer, FORMAT_PARAMETER],
-        responses=report_responses(RealizedGainsReportSerializer, REPORT_ERRORS, "The disposals."),
+        parameters=[RealizedGainsQuerySerializer, *PAGE_PARAMETERS, FORMAT_PARAMETER],
+        responses=report_responses(
+            RealizedGainsReportSerializer, REPORT_ERRORS, "A page of the disposals, the totals."
+        ),
     )
     def get(self, request: Request) -> Response:
         query = validated_query(RealizedGainsQuerySerializer, request)
@@ -127,8 +131,22 @@ class RealizedGainsReportView(ReportView):
         report = reports_selectors.realized_gains(
             start=query["start"], end=query["end"], commodity=commodity.code
         )
+        page = self.paginate_queryset(report.disposals)
+        if page is None:  # CSV: the whole period
+            body: dict[str, Any] = {"count": report.count, "next": None, "previous": None}
+            body["results"] = list(report.disposals)
+        else:
+            paginator: Any = self.paginator
+            body = {
+                "count": paginator.page.paginator.count,
+                "next": paginator.get_next_link(),
+                "previous": paginator.get_previous_link(),
+                "results": page,
+            }
         return Response(
-            RealizedGainsReportSerializer(report, context={"scale": commodity.decimal_places}).data
+            RealizedGainsReportSerializer(
+                {"report": report, **body}, context={"scale": commodity.decimal_places}
+            ).data
         )
 
 

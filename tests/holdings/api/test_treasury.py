@@ -543,7 +543,44 @@ def test_the_api_root_and_the_schema_list_the_treasury(treasury_world, api_clien
     create = paths["/api/v1/sales/"]["post"]
     assert {"201", "400", "401", "403"} <= set(create["responses"])
     gains = {p["name"] for p in paths["/api/v1/reports/realized-gains/"]["get"]["parameters"]}
-    assert gains == {"start", "end", "commodity", "format"}
+    assert gains == {"start", "end", "commodity", "format", "page", "page_size"}
+
+
+@pytest.mark.django_db
+def test_the_realized_gains_report_pages_its_disposals_and_totals_them_all(
+    treasury_world, api_client_for
+):
+    """JSON pages the disposals (count, next, previous) in a fixed number of queries,
+    whatever the page's size; the totals are the whole period's; CSV holds every one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_client_for("staff")
+    for n, units in enumerate(("0.1", "0.2", "0.3", "0.4"), start=1):
+        body = sale_body(reference=f"P-{n}", units=units, sold_at=f"2026-01-1{n}T09:00:00Z")
+        assert post(client, "/sales/", body).status_code == 201, n
+    disposals = list(Disposal.objects.order_by("disposed_on", "id"))
+    assert len(disposals) >= 4
+    auditor = api_client_for("auditor")
+    report(auditor, start="2026-01-01", end="2026-01-31")  # the token, once
+    queries = {}
+    for size in (1, len(disposals)):
+        with CaptureQueriesContext(connection) as captured:
+            response = report(auditor, start="2026-01-01", end="2026-01-31", page_size=str(size))
+        assert response.status_code == 200, response.content
+        body = response.json()
+        queries[size] = len(captured)
+        assert body["count"] == len(disposals) == body["totals"]["disposals"]
+        assert [row["id"] for row in body["results"]] == [d.pk for d in disposals][:size]
+        assert D(body["totals"]["cost"]) == sum((d.cost for d in disposals), D(0))
+    assert queries[1] == queries[len(disposals)], queries
+    first = report(auditor, start="2026-01-01", end="2026-01-31", page_size="1").json()
+    assert first["previous"] is None and "page=2" in first["next"]
+    second = auditor.get(first["next"]).json()
+    assert second["results"][0]["id"] == disposals[1].pk
+    csv = report(auditor, start="2026-01-01", end="2026-01-31", page_size="1", format="csv")
+    assert csv.status_code == 200
+    assert csv.content.decode().count("\n") == len(disposals) + 2  # header, rows, total
 
 
 @pytest.mark.django_db

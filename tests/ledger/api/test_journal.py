@@ -807,3 +807,44 @@ def test_post_and_cancel_committed_keep_the_trial_balance_at_zero(
         "3000": "-500000.00",
     }
     assert JournalEntry.objects.count() == 3
+
+
+# --- the list's cost ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_journal_list_costs_the_same_queries_whatever_the_page_size(chart, api_client_for):
+    """A page of entries is read in a fixed number of queries: no posting's commodity or
+    account is fetched on its own, however many postings the page shows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    services.entry_post(
+        effective_date=date(2025, 10, 1),
+        memo="opening cash",
+        postings=[
+            ("1000", Decimal("200000.00"), Decimal("200000.00")),
+            ("3000", Decimal("-200000.00"), Decimal("-200000.00")),
+        ],
+    )
+    for day in range(2, 13):
+        services.entry_post(
+            effective_date=date(2025, 10, day),
+            memo=f"bought on day {day}",
+            postings=[
+                ("1210", Decimal("0.1"), Decimal("9000.00")),
+                ("1000", Decimal("-9000.00"), Decimal("-9000.00")),
+            ],
+        )
+    client = api_client_for("auditor")
+    client.get(f"{API}/journal-entries/?page_size=2")  # the token and the chart, once
+    counts = {}
+    for size in (2, 12):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"{API}/journal-entries/?page_size={size}")
+        assert response.status_code == 200, response.content
+        assert len(response.json()["results"]) == size
+        counts[size] = len(queries)
+    assert counts[2] == counts[12], counts
+    postings = response.json()["results"][0]["postings"]
+    assert {p["commodity"] for p in postings} == {"BTC", "USD"}

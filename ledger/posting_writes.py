@@ -1,0 +1,284 @@
+"""Writing entries the posting path has validated: one INSERT statement, or COPY for a
+batch. ledger.posting validates and chooses nothing here; this module only writes.
+
+One entry, or a few: entries and their postings in one INSERT statement (one round trip;
+outside a transaction PostgreSQL commits it on its own). A batch inside a transaction (the
+import path): COPY of the entries, then COPY of their postings. PostgreSQL checks every rule
+either way (ledger/migrations/0018_set_based_writes.sql): the postings' rules once over each
+statement of postings, and that every entry has its postings once, at commit. For COPY, ids
+come from the entries' sequence first, so the postings name their entries; the global
+sequence numbers are PostgreSQL's, read back after.
+
+An idempotency key already posted is not written (ledger.posting returns the entry posted
+with it). A key that another transaction posts while a COPY writes fails the COPY on the
+key's unique index: the batch is undone to before it and goes by the INSERT statement,
+which waits for that transaction and skips its entries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from ledger.models import JournalEntry
+
+
+class _PreparedCursor(psycopg.Cursor):
+    """Server-side binding, every statement prepared once per connection."""
+
+    def execute(  # type: ignore[override]
+        self, query: Any, params: Any = None, *, prepare: bool | None = None, **kw: Any
+    ) -> Any:
+        return super().execute(query, params, prepare=True if prepare is None else prepare, **kw)
+
+
+@contextmanager
+def prepared_cursor() -> Iterator[Any]:
+    """A prepared-statement cursor on Django's connection (so in its transaction)."""
+    connection.ensure_connection()
+    # Errors reach callers as Django's (IntegrityError...), as from any Django cursor.
+    with connection.wrap_database_errors, _PreparedCursor(connection.connection) as cursor:
+        yield cursor
+
+
+# Fewer entries than this go in one INSERT statement: its single round trip costs less.
+COPY_MIN_ENTRIES = 64
+
+KEY_CONSTRAINT = "ledger_entry_idempotency_key"
+
+_ENTRY_COLUMNS = """
+    effective_date, memo, kind, status, idempotency_key, payload_hash, reversal_of_id,
+    created_by_id, approved_by_id, created_at
+"""
+_ENTRY_FIELDS = [field.attname for field in JournalEntry._meta.concrete_fields]
+_POSTING_COLUMNS = "entry_id, account_id, commodity_id, scale, effective_date, quantity, value"
+
+# Entries and their postings in one statement. The entries are written only if the chart
+# version is the one the caller validated against; an idempotency key already posted
+# inserts nothing (and that entry's postings are dropped by the join). The result always has
+# one row carrying the version seen, then one row per entry written. Arrays travel in
+# binary (%(...)b): thousands of values, no text quoting either way.
+_INSERT = f"""
+    WITH v AS (
+        SELECT version FROM ledger_chart_version
+    ), u AS MATERIALIZED (
+        SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) AS id, u.*
+          FROM unnest(%(positions)b::int[], %(dates)b::date[], %(memos)b::text[],
+                      %(kinds)b::text[], %(keys)b::text[], %(hashes)b::text[],
+                      %(reversals)b::bigint[])
+               AS u(position, effective_date, memo, kind, key, hash, reversal_of)
+         WHERE (SELECT version FROM v) = %(version)s
+    ), e AS (
+        INSERT INTO ledger_journalentry (id, {_ENTRY_COLUMNS})
+        SELECT u.id, u.effective_date, u.memo, u.kind, 'posted', u.key, u.hash, u.reversal_of,
+               %(created_by)s, %(approved_by)s, %(now)s
+          FROM u ORDER BY u.position
+        ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        RETURNING id, sequence
+    ), ep AS (
+        SELECT u.position, e.id, e.sequence FROM u JOIN e ON e.id = u.id
+    ), p AS (
+        INSERT INTO ledger_posting ({_POSTING_COLUMNS})
+        SELECT ep.id, l.account, l.commodity, l.scale, l.effective_date, l.quantity, l.value
+          FROM unnest(%(p_positions)b::int[], %(p_accounts)b::bigint[], %(p_commodities)b::text[],
+                      %(p_scales)b::smallint[], %(p_dates)b::date[], %(p_quantities)b::numeric[],
+                      %(p_values)b::numeric[])
+               AS l(position, account, commodity, scale, effective_date, quantity, value)
+          JOIN ep ON ep.position = l.position
+    )
+    SELECT v.version, NULL::int, NULL::bigint, NULL::bigint FROM v
+    UNION ALL
+    SELECT NULL, position, id, sequence FROM ep
+"""
+
+
+def entries_write(
+    unique: Sequence[Any], *, version: int, created_by_id: Any, approved_by_id: Any
+) -> dict[int, JournalEntry] | None:
+    """Write prepared entries (ledger.posting's, one per idempotency key) whose key is not
+    posted yet: the entries written, by id() of their item; None if the chart's version is no
+    longer `version` (nothing written)."""
+    now = timezone.now()
+    ids = (created_by_id, approved_by_id)
+    rows: list[tuple[Any, int, int]] | None = None
+    if len(unique) >= COPY_MIN_ENTRIES and connection.in_atomic_block:
+        try:
+            rows = _copy_entries(
+                unique, version=version, created_by_id=ids[0], approved_by_id=ids[1], now=now
+            )
+        except KeyTakenMeanwhile:
+            rows = None
+        else:
+            if rows is None:
+                return None
+    if rows is None:
+        rows = _insert_statement(unique, version, ids, now)
+    if rows is None:
+        return None
+    written: dict[int, JournalEntry] = {}
+    for item, entry_id, sequence in rows:
+        values = {
+            "id": entry_id,
+            "sequence": sequence,
+            "effective_date": item.source.effective_date,
+            "memo": item.source.memo,
+            "kind": item.source.kind,
+            "status": "posted",
+            "idempotency_key": item.source.idempotency_key,
+            "payload_hash": item.payload_hash,
+            "reversal_of_id": item.reversal_of_id,
+            "created_by_id": ids[0],
+            "approved_by_id": ids[1],
+            "created_at": now,
+        }
+        # The row as written: built the way Django builds rows it reads.
+        entry = JournalEntry.from_db("default", _ENTRY_FIELDS, [values[f] for f in _ENTRY_FIELDS])
+        written[id(item)] = entry
+    return written
+
+
+def _insert_statement(
+    unique: Sequence[Any], version: int, ids: tuple[Any, Any], now: datetime
+) -> list[tuple[Any, int, int]] | None:
+    """The entries and their postings in one INSERT statement: each written with its id and
+    sequence; None if the chart was stale."""
+    created_by_id, approved_by_id = ids
+    postings: dict[str, list[Any]] = defaultdict(list)
+    for position, item in enumerate(unique):
+        for info, quantity, value in item.lines:
+            postings["p_positions"].append(position)
+            postings["p_accounts"].append(info.id)
+            postings["p_commodities"].append(info.commodity)
+            postings["p_scales"].append(info.scale)
+            postings["p_dates"].append(item.source.effective_date)
+            postings["p_quantities"].append(quantity)
+            postings["p_values"].append(value)
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            _INSERT,
+            {
+                **postings,
+                "version": version,
+                "created_by": created_by_id,
+                "approved_by": approved_by_id,
+                "now": now,
+                "positions": list(range(len(unique))),
+                "dates": [item.source.effective_date for item in unique],
+                "memos": [item.source.memo for item in unique],
+                "kinds": [item.source.kind for item in unique],
+                "keys": [item.source.idempotency_key for item in unique],
+                "hashes": [item.payload_hash for item in unique],
+                "reversals": [item.reversal_of_id for item in unique],
+            },
+            # A plan made for one entry would be a poor one for a thousand: only the single
+            # entry statement is kept prepared; a batch is planned for its own size.
+            prepare=len(unique) == 1,
+        )
+        rows = cursor.fetchall()
+    if rows[0][0] != version:
+        return None
+    return [(unique[position], entry_id, sequence) for _v, position, entry_id, sequence in rows[1:]]
+
+
+_PREPARE = """
+    SELECT (SELECT version FROM ledger_chart_version),
+           ARRAY(SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id'))
+                   FROM generate_series(1, %(count)s)),
+           ARRAY(SELECT idempotency_key FROM ledger_journalentry
+                  WHERE idempotency_key = ANY(%(keys)s::text[]))
+"""
+
+
+class KeyTakenMeanwhile(Exception):
+    """Another transaction posted one of the batch's idempotency keys during the COPY."""
+
+
+def _copy_entries(
+    items: Sequence[Any],
+    *,
+    version: int,
+    created_by_id: int | None,
+    approved_by_id: int | None,
+    now: datetime,
+) -> list[tuple[Any, int, int]] | None:
+    """Write the prepared entries `items` (ledger.posting's, one per idempotency key) whose
+    key is not posted yet: each written one with its id and sequence, in order. None when the
+    chart's version is no longer `version` (nothing written)."""
+    keys = [item.source.idempotency_key for item in items if item.source.idempotency_key]
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        # The entries' check for postings waits for the commit even where a caller asked
+        # for checks at once: the postings follow the entries.
+        cursor.execute("SET CONSTRAINTS ledger_entries_have_postings DEFERRED")
+        cursor.execute(_PREPARE, {"count": len(items), "keys": keys})
+        row = cursor.fetchone()
+        assert row is not None
+        current, ids, taken = row
+    if current != version:
+        return None
+    posted = set(taken)
+    fresh = [item for item in items if item.source.idempotency_key not in posted]
+    if not fresh:
+        return []
+    ids = ids[: len(fresh)]
+    if keys:
+        # A key posted meanwhile fails the COPY: undone to here, then posted another way.
+        try:
+            with transaction.atomic():
+                sequences = _copy(fresh, ids, created_by_id, approved_by_id, now)
+        except IntegrityError as exc:
+            diag = getattr(exc.__cause__, "diag", None)
+            if getattr(diag, "constraint_name", None) == KEY_CONSTRAINT:
+                raise KeyTakenMeanwhile from exc
+            raise
+    else:
+        sequences = _copy(fresh, ids, created_by_id, approved_by_id, now)
+    return [
+        (item, entry_id, sequences[entry_id]) for item, entry_id in zip(fresh, ids, strict=True)
+    ]
+
+
+def _copy(
+    fresh: Sequence[Any],
+    ids: Sequence[int],
+    created_by_id: int | None,
+    approved_by_id: int | None,
+    now: datetime,
+) -> dict[int, int]:
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        with cursor.copy(f"COPY ledger_journalentry (id, {_ENTRY_COLUMNS}) FROM STDIN") as copy:
+            for item, entry_id in zip(fresh, ids, strict=True):
+                source = item.source
+                copy.write_row(
+                    (
+                        entry_id,
+                        source.effective_date,
+                        source.memo,
+                        source.kind,
+                        "posted",
+                        source.idempotency_key,
+                        item.payload_hash,
+                        item.reversal_of_id,
+                        created_by_id,
+                        approved_by_id,
+                        now,
+                    )
+                )
+        with cursor.copy(f"COPY ledger_posting ({_POSTING_COLUMNS}) FROM STDIN") as copy:
+            for item, entry_id in zip(fresh, ids, strict=True):
+                day = item.source.effective_date
+                for info, quantity, value in item.lines:
+                    copy.write_row(
+                        (entry_id, info.id, info.commodity, info.scale, day, quantity, value)
+                    )
+        cursor.execute(
+            "SELECT id, sequence FROM ledger_journalentry WHERE id = ANY(%s::bigint[])", [list(ids)]
+        )
+        return dict(cursor.fetchall())

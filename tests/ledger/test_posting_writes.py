@@ -1,0 +1,120 @@
+"""Batches written with COPY (ledger.posting_writes): the entries, then their postings, in
+two statements; PostgreSQL checks every rule as for one INSERT, and that every entry has its
+postings at commit."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from ledger import selectors, services
+from ledger.errors import InsufficientBalance
+from ledger.models import JournalEntry, Posting
+from ledger.posting import EntryInput
+from ledger.posting_writes import COPY_MIN_ENTRIES
+from tests.ledger.database.test_invariants import account_id, insert_entry_sql, run_sql
+
+D = Decimal
+DAY = date(2025, 10, 1)
+
+
+def earnings(count: int, *, keyed: bool = False, start: int = 0) -> list[EntryInput]:
+    return [
+        EntryInput(
+            effective_date=DAY,
+            memo=f"earning {n}",
+            postings=[("1300", D("0.01"), D("1000.00")), ("4000", D("-1000"), D("-1000"))],
+            idempotency_key=f"copy-test:{n}" if keyed else None,
+            kind="pool_earning",
+        )
+        for n in range(start, start + count)
+    ]
+
+
+@pytest.mark.django_db
+def test_a_large_batch_is_posted_with_every_rule_and_sequence(chart):
+    posted = services.entries_post(entries=earnings(COPY_MIN_ENTRIES + 6))
+    assert len(posted) == COPY_MIN_ENTRIES + 6
+    stored = {e.pk: e.sequence for e in JournalEntry.objects.all()}
+    assert {e.pk: e.sequence for e in posted} == stored
+    assert len(set(stored.values())) == len(stored) and None not in stored.values()
+    assert Posting.objects.count() == 2 * len(posted)
+    balance = selectors.account_balance(account="1300", as_of=DAY)
+    assert balance.quantity == D("0.01") * len(posted)
+    assert balance.value == D("1000.00") * len(posted)
+
+
+@pytest.mark.django_db
+def test_a_large_batch_replays_its_keys_and_posts_only_the_new_ones(chart):
+    first = services.entries_post(entries=earnings(COPY_MIN_ENTRIES, keyed=True))
+    again = services.entries_post(entries=earnings(COPY_MIN_ENTRIES + 10, keyed=True))
+    assert [e.pk for e in again[:COPY_MIN_ENTRIES]] == [e.pk for e in first]
+    assert JournalEntry.objects.count() == COPY_MIN_ENTRIES + 10
+    assert Posting.objects.count() == 2 * (COPY_MIN_ENTRIES + 10)
+
+
+@pytest.mark.django_db
+def test_a_large_batch_that_breaks_a_rule_writes_nothing(chart):
+    # 1000 (cash) must not go negative: the last entry of the batch overdraws it.
+    batch = earnings(COPY_MIN_ENTRIES)
+    batch.append(
+        EntryInput(
+            effective_date=DAY,
+            memo="overdraft",
+            postings=[("1000", D("-5"), D("-5")), ("5100", D("5"), D("5"))],
+        )
+    )
+    with pytest.raises(InsufficientBalance):
+        services.entries_post(entries=batch)
+    assert not JournalEntry.objects.exists() and not Posting.objects.exists()
+
+
+@pytest.mark.django_db
+def test_raw_sql_may_write_postings_after_their_entry_in_the_same_transaction(chart):
+    """The COPY path's shape in raw SQL: checked at commit, accepted with its postings..."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(insert_entry_sql())
+        (entry,) = cursor.fetchone()
+        cursor.execute(
+            "INSERT INTO ledger_posting (entry_id, account_id, commodity_id, scale, "
+            "effective_date, quantity, value) VALUES "
+            f"({entry}, {account_id('1000')}, 'USD', 2, '2025-10-02', 10, 10), "
+            f"({entry}, {account_id('3000')}, 'USD', 2, '2025-10-02', -10, -10)"
+        )
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    assert Posting.objects.filter(entry_id=entry).count() == 2
+
+
+@pytest.mark.django_db
+def test_an_entry_left_without_postings_among_others_is_refused_at_commit(chart):
+    """...and refused when one of the entries never gets its postings."""
+    sql = (
+        "WITH e AS (INSERT INTO ledger_journalentry (effective_date, memo, kind, status, "
+        "payload_hash, created_at) SELECT '2025-10-02', 'raw', 'manual', 'posted', '', now() "
+        "FROM generate_series(1, 3) RETURNING id) SELECT array_agg(id ORDER BY id) FROM e"
+    )
+    with (
+        pytest.raises(IntegrityError, match="ledger_entry_has_postings"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+        (ids,) = cursor.fetchone()
+        for entry in ids[:2]:
+            cursor.execute(
+                "INSERT INTO ledger_posting (entry_id, account_id, commodity_id, scale, "
+                "effective_date, quantity, value) VALUES "
+                f"({entry}, {account_id('1000')}, 'USD', 2, '2025-10-02', 10, 10), "
+                f"({entry}, {account_id('3000')}, 'USD', 2, '2025-10-02', -10, -10)"
+            )
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    assert not JournalEntry.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_pending_check_cannot_be_emptied_by_hand(chart):
+    with pytest.raises(IntegrityError, match="ledger_entry_pending_check_kept"):
+        run_sql(f"{insert_entry_sql()}; DELETE FROM ledger_entry_pending_check")

@@ -129,19 +129,23 @@ class SiteCostListCreate(_Listed):
         responses=IMPORT_ANSWERS,
     )
     def post(self, request: Request) -> Response:
-        body = InvoiceFileSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        upload = body.validated_data["file"]
-        try:
-            record, created = costs.site_costs_import(
-                content=upload.read(), file_name=upload.name, by=request.user
-            )
-        except ImportFailed as exc:
-            raise _refused(exc) from exc
-        return Response(
-            SiteCostFileSerializer(record).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return _import_file(request, InvoiceFileSerializer, costs.site_costs_import)
+
+
+def _import_file(request: Request, form: type[Any], load: Any) -> Response:
+    """An uploaded file checked by `form` and loaded by `load`, all or nothing: 201 for a
+    new file, 200 for one already loaded, 400 naming every problem."""
+    body = form(data=request.data)
+    body.is_valid(raise_exception=True)
+    upload = body.validated_data["file"]
+    try:
+        record, created = load(content=upload.read(), file_name=upload.name, by=request.user)
+    except ImportFailed as exc:
+        raise _refused(exc) from exc
+    return Response(
+        SiteCostFileSerializer(record).data,
+        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+    )
 
 
 @extend_schema(tags=["costs"])
@@ -177,19 +181,7 @@ class MeterReadingListCreate(_Listed):
         responses=IMPORT_ANSWERS,
     )
     def post(self, request: Request) -> Response:
-        body = MeterFileSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        upload = body.validated_data["file"]
-        try:
-            record, created = costs.meter_readings_import(
-                content=upload.read(), file_name=upload.name, by=request.user
-            )
-        except ImportFailed as exc:
-            raise _refused(exc) from exc
-        return Response(
-            SiteCostFileSerializer(record).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return _import_file(request, MeterFileSerializer, costs.meter_readings_import)
 
 
 @extend_schema(tags=["reports"])

@@ -1,4 +1,4 @@
-"""Who acted: the actor the audit triggers (ledger/migrations/0007_audit_log.sql) record on
+"""Who acted: the actor the audit triggers (ledger/sql/audit.sql) record on
 every change.
 
 PostgreSQL writes the audit log; the application only tells it who is acting, through three

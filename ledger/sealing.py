@@ -12,7 +12,7 @@ content hash, and the content hash with the previous seal's hash make the seal's
 
 (hex digests; the first seal's previous hash is GENESIS_HASH, 64 zeros).
 
-PostgreSQL checks the last two from each seal's row (ledger/migrations/0010_journal_seals.sql);
+PostgreSQL checks the last two from each seal's row (ledger/sql/seals.sql);
 the first two need the entry and are recomputed here, for sealing (`journal_seal`, re-exported by
 ledger.services) and for verification (selectors.journal_verify) alike.
 """

@@ -15,15 +15,9 @@ def statements():
         )
 
 
-def reverse_statements():
-    for table in TABLES:
-        yield f"DROP TRIGGER {table}_immutable ON {table}"
-        yield f"DROP TRIGGER {table}_no_truncate ON {table}"
-
-
 class Migration(migrations.Migration):
     """Sales, transfers and disposals are evidence too: added, never changed or removed."""
 
     dependencies = [("holdings", "0004_sales_and_transfers")]
 
-    operations = [migrations.RunSQL(list(statements()), list(reverse_statements()))]
+    operations = [migrations.RunSQL(list(statements()))]

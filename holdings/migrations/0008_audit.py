@@ -3,8 +3,8 @@ from django.db import migrations
 ALL = "{insert,update,delete,truncate}"
 
 # The miner's records whose rows change state or are business records, audited by the
-# ledger's triggers (ledger/migrations/0007_audit_log.sql, 0008_audit_events.sql): (table,
-# key column, redacted columns, omitted columns, events). A batch's file content is left out of the log (its
+# ledger's triggers (ledger/sql/audit.sql, audit_events.sql): (table, key column, redacted
+# columns, omitted columns, events). A batch's file content is left out of the log (its
 # SHA-256 stays in).
 #
 # Lots are audited from their first change on (quantity, cost, adjustment): an import opens

@@ -2,22 +2,7 @@ from pathlib import Path
 
 from django.db import migrations
 
-SQL = Path(__file__).with_suffix(".sql").read_text()
-# On the way back, what the SQL created is dropped and what it replaced restored.
-REVERSE = [
-    "DROP TRIGGER holdings_balancestatementline_immutable ON holdings_balancestatementline",
-    "DROP TRIGGER holdings_balancestatementline_no_truncate ON holdings_balancestatementline",
-    "DROP TRIGGER holdings_loanstatementline_immutable ON holdings_loanstatementline",
-    "DROP TRIGGER holdings_loanstatementline_no_truncate ON holdings_loanstatementline",
-    "DROP TRIGGER holdings_reconciliationitem_immutable ON holdings_reconciliationitem",
-    "DROP TRIGGER holdings_reconciliationitem_no_truncate ON holdings_reconciliationitem",
-    "DROP TRIGGER holdings_reconciliationrun_immutable ON holdings_reconciliationrun",
-    "DROP TRIGGER holdings_reconciliationrun_no_truncate ON holdings_reconciliationrun",
-    "DROP TRIGGER holdings_statement_immutable ON holdings_statement",
-    "DROP TRIGGER holdings_statement_no_truncate ON holdings_statement",
-    "ALTER TABLE holdings_reconciliationrun DROP CONSTRAINT holdings_recon_counts",
-    "ALTER TABLE holdings_reconciliationrun DROP CONSTRAINT holdings_recon_status",
-]
+SQL = (Path(__file__).resolve().parent.parent / "sql" / "reconciliation.sql").read_text()
 
 # Audited with their actor: who uploaded a statement, who (or which task) ran a
 # reconciliation. The lines and items are insert-only evidence tied to those rows.
@@ -64,7 +49,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(SQL, REVERSE),
+        migrations.RunSQL(SQL),
         migrations.RunSQL(
             [
                 f"SELECT ledger_audit_attach('{table}', 'id', '{{}}', '{omitted}', "

@@ -108,7 +108,7 @@ CREATE TRIGGER holdings_fixed_asset_no_truncate
     BEFORE TRUNCATE ON holdings_fixedasset
     FOR EACH STATEMENT EXECUTE FUNCTION holdings_fixed_asset_kept();
 
--- Who changed what and when (ledger/migrations/0007_audit_log.sql).
+-- Who changed what and when (ledger/sql/audit.sql).
 SELECT ledger_audit_attach('holdings_sitecost', 'id', '{}', '{}', '{insert,update,delete,truncate}');
 SELECT ledger_audit_attach('holdings_sitecostfile', 'id', '{}', '{}', '{insert,update,delete,truncate}');
 SELECT ledger_audit_attach('holdings_assetclass', 'id', '{}', '{}', '{insert,update,delete,truncate}');

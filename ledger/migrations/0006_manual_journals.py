@@ -1,5 +1,5 @@
 """Manual journals: drafted and submitted by a maker, approved (then posted) or rejected
-with a reason by a finance approver who is not the maker (ledger/migrations/0006_manual_journals.sql)."""
+with a reason by a finance approver who is not the maker (ledger/sql/manual_journals.sql)."""
 
 from pathlib import Path
 
@@ -9,20 +9,7 @@ from django.db import migrations, models
 
 import ledger.fields
 
-SQL = Path(__file__).with_suffix(".sql").read_text()
-# On the way back, what the SQL created is dropped and what it replaced restored.
-REVERSE = [
-    "DROP TRIGGER ledger_manual_journal_line_guard ON ledger_manualjournalline",
-    "DROP TRIGGER ledger_manual_journal_line_no_truncate ON ledger_manualjournalline",
-    "DROP TRIGGER ledger_manual_journal_check ON ledger_manualjournal",
-    "DROP TRIGGER ledger_manual_journal_guard ON ledger_manualjournal",
-    "DROP TRIGGER ledger_manual_journal_insert ON ledger_manualjournal",
-    "DROP TRIGGER ledger_manual_journal_no_truncate ON ledger_manualjournal",
-    "DROP FUNCTION ledger_manual_journal_check()",
-    "DROP FUNCTION ledger_manual_journal_guard()",
-    "DROP FUNCTION ledger_manual_journal_insert()",
-    "DROP FUNCTION ledger_manual_journal_line_guard()",
-]
+SQL = (Path(__file__).resolve().parent.parent / "sql" / "manual_journals.sql").read_text()
 
 
 class Migration(migrations.Migration):
@@ -250,5 +237,5 @@ class Migration(migrations.Migration):
                 name="ledger_mj_line_signs_agree",
             ),
         ),
-        migrations.RunSQL(SQL, REVERSE),
+        migrations.RunSQL(SQL),
     ]

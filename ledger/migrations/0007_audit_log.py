@@ -1,5 +1,5 @@
 """The audit log and its triggers on the ledger's tables, the users, groups and tokens, and
-the nightly jobs' schedule (ledger/migrations/0007_audit_log.sql)."""
+the nightly jobs' schedule (ledger/sql/audit.sql)."""
 
 from pathlib import Path
 
@@ -10,35 +10,7 @@ from django.db import migrations, models
 
 import ledger.models
 
-SQL = Path(__file__).with_suffix(".sql").read_text()
-# On the way back, what the SQL created is dropped and what it replaced restored.
-REVERSE = [
-    "SELECT ledger_audit_detach('auth_group')",
-    "SELECT ledger_audit_detach('auth_group_permissions')",
-    "SELECT ledger_audit_detach('auth_user')",
-    "SELECT ledger_audit_detach('auth_user_groups')",
-    "SELECT ledger_audit_detach('auth_user_user_permissions')",
-    "SELECT ledger_audit_detach('authtoken_token')",
-    "SELECT ledger_audit_detach('django_celery_beat_crontabschedule')",
-    "SELECT ledger_audit_detach('django_celery_beat_intervalschedule')",
-    "SELECT ledger_audit_detach('django_celery_beat_periodictask')",
-    "SELECT ledger_audit_detach('ledger_account')",
-    "SELECT ledger_audit_detach('ledger_commodity')",
-    "SELECT ledger_audit_detach('ledger_journalentry')",
-    "SELECT ledger_audit_detach('ledger_manualjournal')",
-    "SELECT ledger_audit_detach('ledger_manualjournalline')",
-    "SELECT ledger_audit_detach('ledger_periodclose')",
-    "DROP TRIGGER ledger_audit_log_immutable ON ledger_auditlog",
-    "DROP TRIGGER ledger_audit_log_insert ON ledger_auditlog",
-    "DROP TRIGGER ledger_audit_log_no_truncate ON ledger_auditlog",
-    "DROP VIEW ledger_audited_table",
-    "DROP FUNCTION ledger_audit_attach(regclass,text,text[],text[])",
-    "DROP FUNCTION ledger_audit_clean(jsonb,text[])",
-    "DROP FUNCTION ledger_audit_detach(regclass)",
-    "DROP FUNCTION ledger_audit_log_guard()",
-    "DROP FUNCTION ledger_audit_rows()",
-    "DROP FUNCTION ledger_audit_truncated()",
-]
+SQL = (Path(__file__).resolve().parent.parent / "sql" / "audit.sql").read_text()
 
 
 class Migration(migrations.Migration):
@@ -121,5 +93,5 @@ class Migration(migrations.Migration):
             model_name="auditlog",
             index=django.contrib.postgres.indexes.BrinIndex(fields=["at"], name="ledger_audit_at"),
         ),
-        migrations.RunSQL(SQL, REVERSE),
+        migrations.RunSQL(SQL),
     ]

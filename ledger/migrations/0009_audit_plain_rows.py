@@ -1,68 +1,13 @@
-"""The audit triggers copy plain rows without a call per row (0009_audit_plain_rows.sql)."""
+"""The audit triggers copy plain rows without a call per row (ledger/sql/audit_plain_rows.sql)."""
 
 from pathlib import Path
 
 from django.db import migrations
 
-SQL = Path(__file__).with_suffix(".sql").read_text()
-# On the way back, what the SQL created is dropped and what it replaced restored.
-REVERSE = [
-    """
-CREATE OR REPLACE FUNCTION ledger_audit_rows()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-DECLARE
-    v_key text := TG_ARGV[0];
-    v_redacted text[] := TG_ARGV[1]::text[];
-    v_omitted text[] := TG_ARGV[2]::text[];
-    v_at timestamptz := clock_timestamp();
-    v_xact bigint := pg_current_xact_id()::text::bigint;
-    v_actor text := left(coalesce(nullif(current_setting('cango.actor', true), ''),
-                                  'db:' || session_user), 200);
-    v_actor_id text := current_setting('cango.actor_user_id', true);
-    v_actor_user bigint := CASE WHEN v_actor_id ~ '^[0-9]{1,18}$' THEN v_actor_id::bigint END;
-    v_context text := left(coalesce(current_setting('cango.context', true), ''), 300);
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO ledger_auditlog (at, transaction_id, table_name, record_id, action, old, new,
-                                     actor, actor_user_id, context)
-        SELECT v_at, v_xact, TG_TABLE_NAME, coalesce(r.j ->> v_key, ''), 'insert', NULL,
-               ledger_audit_clean(r.j - v_omitted, v_redacted), v_actor, v_actor_user, v_context
-          FROM (SELECT to_jsonb(n) AS j FROM new_rows n) r;
-    ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO ledger_auditlog (at, transaction_id, table_name, record_id, action, old, new,
-                                     actor, actor_user_id, context)
-        SELECT v_at, v_xact, TG_TABLE_NAME, coalesce(r.j ->> v_key, ''), 'delete',
-               ledger_audit_clean(r.j - v_omitted, v_redacted), NULL, v_actor, v_actor_user, v_context
-          FROM (SELECT to_jsonb(o) AS j FROM old_rows o) r;
-    ELSE
-        -- Old and new rows are paired by key; a row whose key changed is logged with its
-        -- whole old row (new: null) and its whole new row (old: null).
-        INSERT INTO ledger_auditlog (at, transaction_id, table_name, record_id, action, old, new,
-                                     actor, actor_user_id, context)
-        SELECT v_at, v_xact, TG_TABLE_NAME, coalesce(n.j ->> v_key, o.j ->> v_key, ''), 'update',
-               ledger_audit_clean(CASE WHEN n.j IS NULL THEN o.j WHEN o.j IS NULL THEN NULL
-                                       ELSE d.was END, v_redacted),
-               ledger_audit_clean(d.now, v_redacted), v_actor, v_actor_user, v_context
-          FROM (SELECT to_jsonb(o) - v_omitted AS j FROM old_rows o) o
-          FULL JOIN (SELECT to_jsonb(n) - v_omitted AS j FROM new_rows n) n
-            ON n.j -> v_key = o.j -> v_key
-         CROSS JOIN LATERAL (
-              SELECT jsonb_object_agg(e.key, o.j -> e.key) AS was,
-                     jsonb_object_agg(e.key, e.value) AS now
-                FROM jsonb_each(n.j) e
-               WHERE o.j IS NULL OR e.value IS DISTINCT FROM o.j -> e.key
-         ) d
-         WHERE d.now IS NOT NULL OR n.j IS NULL;
-    END IF;
-    RETURN NULL;
-END $function$
-""",
-]
+SQL = (Path(__file__).resolve().parent.parent / "sql" / "audit_plain_rows.sql").read_text()
 
 
 class Migration(migrations.Migration):
     dependencies = [("ledger", "0008_audit_events")]
 
-    operations = [migrations.RunSQL(SQL, REVERSE)]
+    operations = [migrations.RunSQL(SQL)]

@@ -1,22 +1,12 @@
 """The sealed journal: one seal per posted entry in a hash chain, insert-only, each checked
-by PostgreSQL against its own hashes and the seal before it (ledger/migrations/0010_journal_seals.sql)."""
+by PostgreSQL against its own hashes and the seal before it (ledger/sql/seals.sql)."""
 
 from pathlib import Path
 
 import django.db.models.functions.datetime
 from django.db import migrations, models
 
-SQL = Path(__file__).with_suffix(".sql").read_text()
-# On the way back, what the SQL created is dropped and what it replaced restored.
-REVERSE = [
-    "DROP TRIGGER ledger_seal_immutable ON ledger_journalseal",
-    "DROP TRIGGER ledger_seal_no_truncate ON ledger_journalseal",
-    "DROP TRIGGER ledger_seals_after_insert ON ledger_journalseal",
-    "ALTER TABLE ledger_journalseal DROP CONSTRAINT ledger_seal_content_hash",
-    "ALTER TABLE ledger_journalseal DROP CONSTRAINT ledger_seal_entry_hash",
-    "DROP FUNCTION ledger_seal_immutable()",
-    "DROP FUNCTION ledger_seals_after_insert()",
-]
+SQL = (Path(__file__).resolve().parent.parent / "sql" / "seals.sql").read_text()
 
 
 class Migration(migrations.Migration):
@@ -78,5 +68,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunSQL(SQL, REVERSE),
+        migrations.RunSQL(SQL),
     ]

@@ -10,7 +10,7 @@ from django.db import migrations
 
 SQL = Path(__file__).with_suffix(".sql").read_text()
 
-# The functions of 0002_invariants.sql, as released.
+# The functions of ledger/sql/invariants.sql, as released.
 ENTRIES_AFTER_INSERT = """
 CREATE OR REPLACE FUNCTION ledger_entries_after_insert() RETURNS trigger
 LANGUAGE plpgsql

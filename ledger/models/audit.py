@@ -29,7 +29,7 @@ class ExactJSONDecoder(json.JSONDecoder):
 
 class AuditLog(models.Model):
     """Every change of state of an audited table: written only by PostgreSQL triggers
-    (ledger/migrations/0007_audit_log.sql), never changed or deleted.
+    (ledger/sql/audit.sql), never changed or deleted.
 
     `actor` is who acted: "user:<username>" (a request), "task:<name>" (a Celery task),
     "command:<name>" (a management command) or "db:<role>" (anything else, raw SQL).

@@ -188,7 +188,7 @@ class JournalSeal(models.Model):
     seal rewritten, breaks the chain from there on (selectors.journal_verify). Written only
     by services.journal_seal; PostgreSQL refuses UPDATE, DELETE and TRUNCATE, recomputes both
     hashes from the row and checks that each seal follows the previous one
-    (ledger/migrations/0010_journal_seals.sql).
+    (ledger/sql/seals.sql).
     """
 
     sequence = models.BigIntegerField(unique=True)

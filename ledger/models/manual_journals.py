@@ -42,7 +42,7 @@ class ManualJournal(models.Model):
     then posted, as `entry`) or rejected with a reason by a finance approver who is not the
     maker. Posted entries are never drafts: the journal itself stays immutable.
 
-    PostgreSQL keeps the states honest (ledger/migrations/0006_manual_journals.sql): only draft ->
+    PostgreSQL keeps the states honest (ledger/sql/manual_journals.sql): only draft ->
     submitted -> approved | rejected, a decided journal never changes, lines change only
     while draft, nothing is deleted, and the entry posted is exactly the lines approved.
     """

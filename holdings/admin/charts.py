@@ -57,15 +57,17 @@ def percent(ratio: Decimal | None, places: int | None = 2) -> str:
     return f"{value.quantize(Decimal(1).scaleb(-places)):f}%"
 
 
-def compact(value: float) -> str:
-    """An axis label: 320M, 1.5B, 8,000, 0.25."""
-    size = abs(value)
-    for limit, suffix in ((1e9, "B"), (1e6, "M")):
+def compact(value: Decimal | float) -> str:
+    """An axis or bar label: 320M, 1.5B, 8,000, 0.25. A Decimal (an amount) is written from
+    its own digits; a float is an axis tick."""
+    number = value if isinstance(value, Decimal) else Decimal(repr(value))
+    size = abs(number)
+    for limit, suffix in ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M")):
         if size >= limit:
-            return f"{value / limit:,.1f}".rstrip("0").rstrip(".") + suffix
-    if size >= 100 or value == int(value):
-        return f"{value:,.0f}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
+            return f"{number / limit:,.1f}".rstrip("0").rstrip(".") + suffix
+    if size >= 100 or number == number.to_integral_value():
+        return f"{number:,.0f}"
+    return f"{number:,.2f}".rstrip("0").rstrip(".")
 
 
 def nice_ticks(maximum: float, count: int = 4) -> list[float]:

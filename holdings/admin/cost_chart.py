@@ -48,7 +48,7 @@ def cost_to_mine_chart(*, start: date, as_of: date) -> SafeString | None:
             name=name,
             values=values,
             colour=colour,
-            labels=[charts.compact(float(v)) if v else "" for v in values],
+            labels=[charts.compact(v) if v else "" for v in values],
             tooltips=[
                 f"{label}: {charts.amount(v, 0, 'USD')} {name.lower()}"
                 for label, v in zip(labels, values, strict=True)

@@ -269,6 +269,9 @@ def test_figures_are_exact_and_readable():
     assert charts.percent(D("0.1414")) == "14.14%"
     assert charts.percent(D("0.6500"), None) == "65%"
     assert charts.compact(320_000_000) == "320M" and charts.compact(8000) == "8,000"
+    # An amount is written from its own digits, never through a float.
+    assert charts.compact(D("81072.00")) == "81,072" and charts.compact(D("0.25")) == "0.25"
+    assert charts.compact(D("1500000000.00")) == "1.5B"
     assert charts.nice_ticks(7528.3) == [0, 2000, 4000, 6000, 8000]
 
 

@@ -5,9 +5,9 @@ is refused without a reason, and closes with one."""
 from __future__ import annotations
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support import expected_conditions
 
 from holdings.models import PeriodCloseReview
 from ledger.models import PeriodClose
@@ -27,7 +27,15 @@ def submit_and_wait(driver: WebDriver, form: str) -> None:
     being replaced fails in Chromium's inspector)."""
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.XPATH, f"//form[@id='{form}']//*[@type='submit']").click()
-    wait_for(driver, expected_conditions.staleness_of(page), f"the {form} answer")
+
+    def replaced(_driver: WebDriver) -> bool:
+        try:
+            page.is_enabled()
+        except WebDriverException:  # stale, or its node already gone with the old document
+            return True
+        return False
+
+    wait_for(driver, replaced, f"the {form} answer")
 
 
 @pytest.mark.django_db(transaction=True)

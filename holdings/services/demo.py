@@ -17,6 +17,7 @@ from holdings.errors import ImportFailed
 from holdings.importers.prices import parse_prices
 from holdings.models import BatchStatus, ImportBatch, Loan, LoanEvent, Sale, Statement, Transfer
 from holdings.services import (
+    demo_costs,
     fair_value,
     loan_ltv,
     loans,
@@ -82,7 +83,22 @@ def demo_load(
             as_of=opening_date, rows=list(csv.DictReader(handle)), source="opening_lots.csv"
         )
     say(f"opening balances at {opening_date}: {lots} lots{'' if fresh else ' (already there)'}")
-    plan = _treasury_setup(json.loads((directory / "treasury.json").read_text()), say)
+    assets = demo_costs.costs_setup(directory, opening_date=opening_date)
+    say(f"fleet owned at {opening_date}: {assets} assets newly recorded")
+    treasury_data = json.loads((directory / "treasury.json").read_text())
+    sweeps = directory / "sweeps.json"  # generated: the hot wallets' sweeps to cold storage
+    if sweeps.exists():
+        treasury_data["events"] = json.loads(sweeps.read_text())["events"] + treasury_data["events"]
+    cash = treasury_data.get("opening_cash")
+    if cash:
+        fresh = setup.opening_cash_load(
+            as_of=date.fromisoformat(cash["on"]),
+            amount=Decimal(cash["amount"]),
+            account=cash["account"],
+            memo=cash["memo"],
+        )
+        say(f"opening cash {cash['amount']} USD{'' if fresh else ' (already there)'}")
+    plan = _treasury_setup(treasury_data, say)
     imported = events = statements = 0
     for month, rows in groupby(progress(manifest), key=lambda row: row["month"]):
         for row in rows:
@@ -90,11 +106,15 @@ def demo_load(
         statements += _import_statements(directory, month)
         first = date.fromisoformat(f"{month}-01")
         for day in _days(first, _month_end(month)):
+            demo_costs.assets_received_on(directory, day)
             for event in plan.get(day, []):
                 events += _treasury_event(event)
             # The nightly jobs of the day.
             loans.loans_accrue(through=day)
             loan_ltv.loans_check_ltv(as_of=day)
+        # The month's invoices arrive at its end, paid from the cash of that day.
+        demo_costs.month_costs_import(directory, month)
+        demo_costs.month_end_close(month)
         for remeasurement in fair_value.remeasure_all(as_of=_month_end(month)):
             say(
                 f"{month}: {remeasurement.commodity_id} remeasured, adjustment "

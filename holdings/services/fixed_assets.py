@@ -5,7 +5,8 @@ changed from a month on, impaired by a finance approver with the evidence, dispo
 Entries:
 - deposit: Dr 1500 / Cr 1000;
 - receipt: Dr the class's cost account (1600) / Cr 1500 (the deposit applied) / Cr 2210 (or
-  1000 when paid) the rest;
+  1000 when paid) the rest; machines already owned at the opening date come in at their
+  carrying amount against opening balance equity (3000);
 - depreciation, at each month end: Dr the class's expense account for the site (5400-SITE)
   / Cr its accumulated depreciation (1690);
 - impairment (ASC 360): Dr 5500-SITE the loss, Dr 1690 the accumulated depreciation closed
@@ -149,11 +150,16 @@ def asset_receive(
     deposit: VendorDeposit | str | None = None,
     deposit_applied: Decimal = ZERO,
     paid: bool = False,
+    opening: bool = False,
     by: Any = None,
 ) -> FixedAsset:
     """A batch of machines received, at cost: the deposit applied first, the rest paid or
-    owed to the vendor."""
+    owed to the vendor; `opening`: owned at the opening date, at their carrying amount."""
     _operator(by, "receive an asset")
+    if opening and (paid or deposit is not None):
+        raise AssetRefused(
+            "an asset owned at the opening date is neither paid nor from a deposit", field="opening"
+        )
     _usd(cost, "cost", positive=True)
     _usd(deposit_applied, "deposit_applied")
     if deposit_applied > cost:
@@ -189,14 +195,20 @@ def asset_receive(
         elif deposit_applied:
             raise AssetRefused("deposit_applied needs a deposit", field="deposit")
         rest = cost - deposit_applied
+        credit = chart.VENDOR_PAYABLES
+        if opening:
+            credit = chart.OPENING_EQUITY
+        elif paid:
+            credit = chart.CASH
         entry = _post(
             on=received_on,
-            memo=f"Received {code}: {units} x {description or klass.name}"
+            memo=("Owned at the opening date" if opening else "Received")
+            + f" {code}: {units} x {description or klass.name}"
             + (f" from {vendor}" if vendor else ""),
             postings=[
                 (klass.cost_account, cost),
                 (chart.VENDOR_DEPOSITS, -deposit_applied),
-                (chart.CASH if paid else chart.VENDOR_PAYABLES, -rest),
+                (credit, -rest),
             ],
             kind=RECEIPT_KIND,
             key=f"{RECEIPT_KIND}:{code}",

@@ -364,3 +364,32 @@ def _decimal(text: str, where: str) -> Decimal:
     if not value.is_finite():
         raise InvalidSetup(f"{where}: {text!r} is not a number")
     return value
+
+
+def opening_cash_load(
+    *,
+    as_of: date,
+    amount: Decimal,
+    account: str = chart.CASH,
+    memo: str = "",
+    created_by: Any = None,
+) -> bool:
+    """Cash held at the opening date, against opening balance equity, in one entry dated
+    `as_of`; the same balance again posts nothing (False)."""
+    target = Account.objects.select_related("commodity").filter(code=account).first()
+    if target is None or target.commodity_id != "USD" or target.type != AccountType.ASSET:
+        raise InvalidSetup(f"opening cash: {account!r} is not a USD asset account")
+    if amount <= 0 or not fits_scale(amount, 2):
+        raise InvalidSetup(f"opening cash: {amount} is not a positive amount of USD to the cent")
+    _entry, created = ledger_services.entry_post_or_replay(
+        effective_date=as_of,
+        memo=memo or f"Cash at the opening date {as_of}",
+        postings=[
+            PostingInput(account, amount, amount),
+            PostingInput(chart.OPENING_EQUITY, -amount, -amount),
+        ],
+        idempotency_key=f"opening-cash:{as_of.isoformat()}:{account}:{amount}",
+        kind="opening_balance",
+        created_by=created_by,
+    )
+    return created

@@ -1,5 +1,6 @@
-"""The API over the demonstration data (fixtures/demo: October 2025 to February 2026, 44 pool
-accounts, the bitcoin-collateralized loan, the sales and the repayment).
+"""The API over the demonstration data (fixtures/demo: July 2025 to February 2026, 44 pool
+accounts, the site costs and the fleet, the bitcoin-collateralized loan, the sales and the
+repayment).
 
 The demo is loaded once for the module, inside a transaction that is rolled back at the
 end; each test runs in a savepoint within it, so nothing leaks into other modules.
@@ -142,8 +143,46 @@ def test_the_demo_imports_and_lots_tie_to_the_report(demo, api_client_for):
         "2025-12-31",
         "2025-11-30",
         "2025-10-31",
+        "2025-09-30",
+        "2025-08-31",
+        "2025-07-31",
     ]
     assert remeasured["results"][2]["units"] == "7528.30000000"
+
+
+# --- the third quarter of 2025: the published cost to mine ---------------------------------
+
+Q3 = {"start": "2025-07-01", "end": "2025-09-30"}
+
+
+@pytest.mark.django_db
+def test_the_demo_third_quarter_costs_what_cango_published(demo, api_client_for):
+    client = api_client_for("auditor")
+    production = client.get(f"{API}/reports/production/", Q3).json()["results"]
+    assert [row["mined"] for row in production] == ["650.50000000", "663.70000000", "616.60000000"]
+    assert [row["held_at_month_end"] for row in production] == [
+        "4529.70000000",
+        "5193.40000000",
+        "5810.00000000",
+    ]
+    response = client.get(f"{API}/reports/cost-to-mine/", {**Q3, "group_by": "quarter"})
+    assert response.status_code == 200, response.content
+    (quarter,) = response.json()["results"]
+    assert quarter["label"] == "2025-Q3" and quarter["btc_mined"] == "1930.80000000"
+    assert (quarter["cash_cost_per_btc"], quarter["all_in_cost_per_btc"]) == (
+        "81072.00",
+        "99383.00",
+    )
+    assert (quarter["cash_cost"], quarter["depreciation"]) == ("156533817.60", "35354878.80")
+    # Month by month, the same costs; the invoices behind them are the sites' own.
+    months = client.get(f"{API}/reports/cost-to-mine/", {**Q3, "group_by": "month"}).json()
+    assert sum(D(m["cash_cost"]) for m in months["results"]) == D("156533817.60")
+    assert [m["btc_mined"] for m in months["results"]] == [
+        "650.50000000",
+        "663.70000000",
+        "616.60000000",
+    ]
+    assert account_balance(account="1600", as_of=date(2025, 9, 30)).value == D("424258545.60")
 
 
 # --- January and February 2026: sales, the loan and its repayment --------------------------
@@ -220,7 +259,9 @@ def test_the_admin_dashboard_of_the_demo_renders_fast(demo, client, auditor_user
         "3,481.869946 <span",  # BTC held, 2,549 of it pledged
         "restricted 2,549.00 · unrestricted 932.869946",
         "49,717,558.78 <span",  # USDT
-        "319,968,000.00 <span",  # cash
+        # cash: 180,000,000.00 at the opening, less 418,740,322.95 of site invoices paid and
+        # 5,184,000.00 for the HPC pilot's servers, plus the USDT sold on 8 October
+        "76,043,677.05 <span",
         "24,130,034.246528 USDT",  # principal left after the repayment
         "LTV 14.14%",
         '<td class="num">7,528.30</td>',  # held at 2025-12-31
@@ -229,7 +270,8 @@ def test_the_admin_dashboard_of_the_demo_renders_fast(demo, client, auditor_user
     ):
         assert figure in html, figure
     charts = re.findall(r'<svg[^>]*role="img".*?</svg>', html, flags=re.S)
-    assert len(charts) == 6
+    assert len(charts) == 7  # with the cost to mine against the BTC price, once costs are posted
+    assert "Cost to mine one bitcoin against its price, each month" in html
     assert charts[1].count('class="chart-bar"') == 10  # October to February, mined and sold
     # The six tier crossings, each a dot on the loan's LTV line.
     assert html.count('class="chart-marker"') == 6
@@ -273,8 +315,10 @@ def test_the_stablecoin_proceeds_are_carried_at_cost(demo):
     usdt = account_balance(account="1110-USDT-CUSTODY", as_of=date(2026, 2, 28))
     # The January proceeds remain; February's paid the lender.
     assert (usdt.quantity, usdt.value) == (D("49717558.78"), D("49717558.78"))
-    # The drawn USDT was sold for dollars on 8 October, at par less the desk's fee.
-    assert account_balance(account="1000", as_of=date(2025, 10, 8)).value == D("319968000.00")
+    # The drawn USDT was sold for dollars on 8 October, at par less the desk's fee, into the
+    # cash left after paying the third quarter's site invoices.
+    sold = account_balance(account="1000", as_of=date(2025, 10, 8)).value
+    assert sold == D("180000000.00") - D("156533817.60") + D("319968000.00")
 
 
 @pytest.mark.django_db
@@ -353,10 +397,10 @@ def test_the_rollforward_of_the_demo_ties_to_the_trial_balance(demo, api_client_
     for name in ("units", "cost", "fair_value_adjustment", "carrying_value"):
         opened = D(lines["opening"][name]) + sum(D(row[name]) for row in movements)
         assert opened == D(lines["closing"][name]), name
-    # Fair value changes are the five month-end remeasurements.
+    # Fair value changes are the period's five month-end remeasurements.
     remeasured = client.get(f"{API}/remeasurements/", {"commodity": "BTC"}).json()["results"]
     assert D(lines["fair_value_changes"]["fair_value_adjustment"]) == sum(
-        D(row["adjustment"]) for row in remeasured
+        D(row["adjustment"]) for row in remeasured if row["as_of"] >= DEMO["start"]
     )
     # Dispositions: the realized gains report's sales and fee, gains against cost.
     gains = pages(client, f"{API}/reports/realized-gains/", DEMO)
@@ -460,7 +504,9 @@ def test_the_price_evidence_of_the_demo(demo, api_client_for):
         ).json()
         counts[used_by] = page["count"]
     assert counts == {
-        "production_record": ProductionRecord.objects.filter(day__lte=date(2026, 2, 28)).count(),
+        "production_record": ProductionRecord.objects.filter(
+            day__gte=date(2025, 10, 1), day__lte=date(2026, 2, 28)
+        ).count(),
         "lot": counts["production_record"],  # each earning opened one lot at its price
         "remeasurement": 5 + 2,  # BTC's five month ends, KAS's January and February
         "sale": 5 + 1,  # the January trades and February's, all for USDT
@@ -657,8 +703,8 @@ def troubles(runs: list[ReconciliationRun], shown: int = 5) -> list[str]:
 
 @pytest.mark.django_db
 def test_the_demo_statements_are_kept_once(demo):
-    assert demo["statements"] == 10  # five months of custodian and lender statements
-    assert Statement.objects.filter(kind="custodian").count() == 5
+    assert demo["statements"] == 13  # eight months of custodian statements, five of the lender's
+    assert Statement.objects.filter(kind="custodian").count() == 8
     assert Statement.objects.filter(kind="lender").count() == 5
     assert _import_statements(DEMO_DIR, "2025-10") == 0  # again: nothing new
 

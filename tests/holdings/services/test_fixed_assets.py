@@ -250,3 +250,34 @@ def test_an_assets_documents_are_cancelled_latest_first(site, staff_user, approv
     assert again.month == date(2025, 2, 1) and again.amount == D("1000.00")
     with pytest.raises(LedgerError, match="events after its receipt"):
         ledger_services.cancellation_request(entry=asset.receipt_entry, reason="x", by=staff_user)
+
+
+def test_machines_owned_at_the_opening_date_come_in_against_opening_equity(site):
+    asset = fixed_assets.asset_receive(
+        code="OPEN-1",
+        asset_class="ASIC",
+        cost=D("36000.00"),
+        received_on=date(2025, 6, 30),
+        units=10,
+        opening=True,
+    )
+    assert asset.receipt_entry.memo.startswith("Owned at the opening date OPEN-1")
+    assert (balance("1600"), balance("3000"), balance("2210")) == (D("36000.00"), D("-36000.00"), 0)
+    fixed_assets.asset_place_in_service(asset=asset, site=site, on=date(2025, 7, 1))
+    fixed_assets.depreciation_run(through=date(2025, 9, 30))
+    assert charges(asset) == {m: D("1000.00") for m in ("2025-07", "2025-08", "2025-09")}
+
+
+@pytest.mark.parametrize("extra", [{"paid": True}, {"deposit": "DEP-1"}])
+def test_an_asset_owned_at_the_opening_date_is_neither_paid_nor_from_a_deposit(site, extra):
+    with pytest.raises(LedgerError, match="opening date") as caught:
+        fixed_assets.asset_receive(
+            code="OPEN-2",
+            asset_class="ASIC",
+            cost=D("100.00"),
+            received_on=date(2025, 6, 30),
+            opening=True,
+            **extra,
+        )
+    assert caught.value.field == "opening"
+    assert balance("1600") == 0

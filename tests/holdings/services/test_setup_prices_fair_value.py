@@ -148,6 +148,32 @@ def test_bad_opening_rows_are_refused_by_name_and_nothing_is_written(world, chan
     assert not JournalEntry.objects.exists() and not Lot.objects.exists()
 
 
+@pytest.mark.django_db
+def test_opening_cash_comes_in_once_against_opening_equity(world):
+    day = date(2025, 6, 30)
+    assert setup.opening_cash_load(as_of=day, amount=D("180000000.00")) is True
+    assert setup.opening_cash_load(as_of=day, amount=D("180000000.00")) is False
+    cash = ledger_selectors.account_balance(account="1000", as_of=day)
+    equity = ledger_selectors.account_balance(account="3000", as_of=day)
+    assert (cash.value, equity.value) == (D("180000000.00"), D("-180000000.00"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"account": "1210"}, "'1210' is not a USD asset account"),
+        ({"account": "3000"}, "'3000' is not a USD asset account"),
+        ({"amount": D("0")}, "not a positive amount of USD to the cent"),
+        ({"amount": D("1.001")}, "not a positive amount of USD to the cent"),
+    ],
+)
+def test_bad_opening_cash_is_refused_by_name_and_nothing_is_written(world, change, message):
+    with pytest.raises(InvalidSetup, match=message):
+        setup.opening_cash_load(as_of=date(2025, 6, 30), **{"amount": D("10.00"), **change})
+    assert not JournalEntry.objects.exists()
+
+
 # --- fair value --------------------------------------------------------------------------
 
 

@@ -272,7 +272,8 @@ def test_the_admin_dashboard_of_the_demo_renders_fast(demo, client, auditor_user
     charts = re.findall(r'<svg[^>]*role="img".*?</svg>', html, flags=re.S)
     assert len(charts) == 7  # with the cost to mine against the BTC price, once costs are posted
     assert "Cost to mine one bitcoin against its price, each month" in html
-    assert charts[1].count('class="chart-bar"') == 10  # October to February, mined and sold
+    # the dashboard's six months, September to February, mined and sold
+    assert charts[1].count('class="chart-bar"') == 12
     # The six tier crossings, each a dot on the loan's LTV line.
     assert html.count('class="chart-marker"') == 6
 

@@ -185,6 +185,28 @@ def test_the_demo_third_quarter_costs_what_cango_published(demo, api_client_for)
     assert account_balance(account="1600", as_of=date(2025, 9, 30)).value == D("424258545.60")
 
 
+@pytest.mark.django_db
+def test_the_demo_hpc_pilot_earns_and_takes_its_share_of_the_power(demo, api_client_for):
+    from holdings.selectors.costs import gross_profit
+
+    january = gross_profit(start=date(2026, 1, 1), end=date(2026, 1, 31))
+    hpc = next(segment for segment in january.segments if segment.name.lower().startswith("hpc"))
+    # 168,000.00 a month, and 0.015 a kWh on 2.4 MW x 744 hours x 93% = 1,660,608 kWh.
+    assert hpc.revenue == D("168000.00") + D("1660608") * D("0.015") == D("192909.12")
+    assert hpc.cost_of_revenue > 0
+    response = api_client_for("auditor").get(
+        f"{API}/reports/cost-to-mine/",
+        {"start": "2026-01-01", "end": "2026-01-31", "site": "US-TX-01", "group_by": "month"},
+    )
+    (site,) = response.json()["results"]
+    assert D(site["power_to_hpc"]) == hpc.cost_of_revenue
+    before = api_client_for("auditor").get(
+        f"{API}/reports/cost-to-mine/",
+        {"start": "2025-12-01", "end": "2025-12-31", "site": "US-TX-01", "group_by": "month"},
+    )
+    assert before.json()["results"][0]["power_to_hpc"] == "0.00"
+
+
 # --- January and February 2026: sales, the loan and its repayment --------------------------
 
 JAN_FEB = {"start": "2026-01-01", "end": "2026-02-28"}

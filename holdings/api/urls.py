@@ -47,6 +47,11 @@ urlpatterns = [
     ),
     path("reports/rollforward/", reports.RollforwardView.as_view(), name="rollforward"),
     path(
+        "reports/rollforward-by-commodity/",
+        reports.RollforwardByCommodityView.as_view(),
+        name="rollforward-by-commodity",
+    ),
+    path(
         "reports/price-evidence/",
         reports.PriceEvidenceView.as_view(),
         name="price-evidence",

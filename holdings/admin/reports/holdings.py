@@ -101,6 +101,60 @@ def rollforward(query: Query) -> Report | None:
     )
 
 
+def rollforward_by_commodity(query: Query) -> Report | None:
+    start, end = query.period()
+    if query.errors or start is None or end is None:
+        return None
+    report = reports.rollforwards_by_commodity(start=start, end=end)
+    scales = dict(Commodity.objects.values_list("code", "decimal_places"))
+    columns = [
+        Column("commodity", "Commodity"),
+        Column("line", "Line"),
+        Column("label", "Label"),
+        Column("units", "Units", AMOUNT, 8),
+        Column("cost", "Cost (USD)", AMOUNT, USD),
+        Column("fair_value_adjustment", "Fair value adjustment (USD)", AMOUNT, USD),
+        Column("carrying_value", "Carrying value (USD)", AMOUNT, USD),
+        Column("proceeds", "Proceeds (USD)", AMOUNT, USD),
+        Column("realized_gain", "Realized gain (USD)", AMOUNT, USD),
+    ]
+    tables = []
+    for title, lines in (("By commodity", report.lines), ("Total in USD", report.total)):
+        table = Table(title, columns)
+        for line in lines:
+            url = (
+                report_url(
+                    "rollforward", commodity=line.commodity, period="custom", start=start, end=end
+                )
+                if line.commodity
+                else None
+            )
+            table.add(
+                style="total" if line.section in ("opening", "closing") else "row",
+                links={"commodity": url} if url else {},
+                scales={"units": scales.get(line.commodity or "", 8)},
+                commodity=line.commodity or "Every commodity",
+                line=line.key,
+                label=line.label,
+                units=line.units,
+                cost=line.cost,
+                fair_value_adjustment=line.fair_value_adjustment,
+                carrying_value=line.carrying_value,
+                proceeds=line.proceeds,
+                realized_gain=line.realized_gain,
+            )
+        tables.append(table)
+    notes = [] if report.ties_to_trial_balance else ["Does not tie to the trial balance."]
+    codes = ", ".join(part.commodity for part in report.rollforwards) or "none with lots"
+    return Report(
+        "Digital asset roll-forward by commodity, with the total in USD",
+        f"{_between(start, end)}; commodities {codes}",
+        tables,
+        ("all", start.isoformat(), end.isoformat()),
+        notes,
+    )
+
+
 def _rollforward_line_url(key: str, commodity: str, start: date, end: date) -> str | None:
     """Where a roll-forward line's figures come from: the trial balance at the opening and
     closing days, the production report for mining, realized gains for sales and other
@@ -439,6 +493,13 @@ DEFINITIONS = [
         "Opening, additions, dispositions, fair value changes and closing of a commodity.",
         ("period", "commodity"),
         rollforward,
+    ),
+    Definition(
+        "rollforward-by-commodity",
+        "Digital asset roll-forward by commodity",
+        "Every commodity's roll-forward one after the other, and their total in USD.",
+        ("period",),
+        rollforward_by_commodity,
     ),
     Definition(
         "production",

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from holdings.api.serializers.common import DEFAULT_REPORT_COMMODITY
 from holdings.api.serializers.reports import (
+    CommodityLineSerializer,
     LoanDaySerializer,
     LoanScheduleQuerySerializer,
     LoanScheduleSerializer,
@@ -23,6 +24,8 @@ from holdings.api.serializers.reports import (
     ProductionReportSerializer,
     RealizedGainsQuerySerializer,
     RealizedGainsReportSerializer,
+    RollforwardByCommodityQuerySerializer,
+    RollforwardByCommoditySerializer,
     RollforwardLineSerializer,
     RollforwardQuerySerializer,
     RollforwardSerializer,
@@ -190,6 +193,37 @@ class RollforwardView(ReportView):
         )
         context = {"scale": report.scale}
         return Response(RollforwardSerializer(report, context=context).data)
+
+
+@extend_schema(tags=["reports"])
+class RollforwardByCommodityView(ReportView):
+    serializer_class = RollforwardByCommoditySerializer
+    csv_table = CSVTable(
+        name="rollforward-by-commodity",
+        row=CommodityLineSerializer(),
+        parts=(Rows("lines"), Rows("total")),
+    )
+
+    @extend_schema(
+        operation_id="reports_rollforward_by_commodity",
+        summary="Every commodity's roll-forward for a period, and their total in USD",
+        description=(
+            "The roll-forward of each commodity with lots (the functional currency aside), "
+            "as `reports/rollforward/` gives it, one after the other, then the same lines "
+            "totalled across commodities in USD: cost, fair value adjustment, carrying "
+            "value, proceeds and realized gains. Units are never added across commodities: "
+            "the total's are null. In CSV: every commodity's lines, then the total's."
+        ),
+        parameters=[RollforwardByCommodityQuerySerializer, FORMAT_PARAMETER],
+        responses=report_responses(
+            RollforwardByCommoditySerializer, REPORT_ERRORS, "The roll-forwards and their total."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = validated_query(RollforwardByCommodityQuerySerializer, request)
+        self.name_csv(None, query["start"], query["end"])
+        report = reports_selectors.rollforwards_by_commodity(start=query["start"], end=query["end"])
+        return Response(RollforwardByCommoditySerializer(report).data)
 
 
 @extend_schema(tags=["reports"])

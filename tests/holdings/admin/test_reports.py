@@ -31,6 +31,7 @@ REPORTS = {
     "balance-sheet": {"as_of": "2026-01-31"},
     "income-statement": JANUARY,
     "rollforward": {**JANUARY, "commodity": "BTC"},
+    "rollforward-by-commodity": JANUARY,
     "account-detail": {**JANUARY, "account": "1210"},
     "production": {**JANUARY, "commodity": "BTC"},
     "realized-gains": {**JANUARY, "commodity": "BTC"},

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.safestring import SafeString
 
+from holdings import chart
 from holdings.admin.base import hashrate, link
 from holdings.admin.forms.setup import (
     PoolAccountAddForm,
@@ -26,6 +27,7 @@ from holdings.admin.setup_file import LOAD_ROLES, setup_load_view
 from holdings.models import Pool, PoolAccount, Site, Wallet, WalletAddress
 from holdings.services import setup
 from ledger.admin import RoleAdmin, adopt, allowed
+from ledger.models import Commodity
 from ledger.roles import OPERATE_ROLES, READ_ROLES
 
 
@@ -66,6 +68,13 @@ class SiteAdmin(RoleAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         # The coin a site mines is its pool accounts' too: set once, with the site.
         return ("code", "commodity") if obj is not None else ()
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "commodity":  # the coins a pool account can mine
+            kwargs["queryset"] = Commodity.objects.filter(
+                code__in=list(chart.POOL_RECEIVABLES)
+            ).order_by("code")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(partial(setup_load_view, self))

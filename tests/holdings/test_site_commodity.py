@@ -132,6 +132,14 @@ def test_the_demo_kaspa_site_mines_kas(chart):
 
 def test_the_admin_adds_a_kas_site_and_lists_each_site_in_its_coins_unit(world, as_role):  # noqa: F811
     client = as_role("staff")
+    form = client.get(reverse("admin:holdings_site_add")).content.decode()
+    offered = form[form.index('name="commodity"') :]
+    offered = offered[: offered.index("</select>")]
+    assert [c for c in ("BTC", "ETC", "KAS", "USD", "USDT") if f'value="{c}"' in offered] == [
+        "BTC",
+        "ETC",
+        "KAS",
+    ]
     response = client.post(
         reverse("admin:holdings_site_add"),
         {**KAS_SITE, "commodity": "KAS"},

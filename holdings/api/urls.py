@@ -45,6 +45,11 @@ urlpatterns = [
         reports.RealizedGainsReportView.as_view(),
         name="realized-gains-report",
     ),
+    path(
+        "reports/realized-gains-by-commodity/",
+        reports.GainsByCommodityView.as_view(),
+        name="realized-gains-by-commodity",
+    ),
     path("reports/rollforward/", reports.RollforwardView.as_view(), name="rollforward"),
     path(
         "reports/rollforward-by-commodity/",

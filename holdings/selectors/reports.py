@@ -527,3 +527,58 @@ def rollforwards_by_commodity(*, start: date, end: date) -> RollforwardsByCommod
             )
         )
     return RollforwardsByCommodity(start, end, parts, lines, total)
+
+
+@dataclass(frozen=True)
+class CommodityGains:
+    """The disposals of one commodity in a period, added up; or (`commodity` None) of every
+    commodity, in USD only: no units, as units of different coins do not add up."""
+
+    commodity: str | None
+    disposals: int
+    units: Decimal | None
+    cost: Decimal
+    carrying_value: Decimal
+    proceeds: Decimal
+    realized_gain: Decimal
+
+
+@dataclass(frozen=True)
+class GainsByCommodity:
+    start: date
+    end: date
+    rows: list[CommodityGains]
+    total: CommodityGains
+
+
+GAINS_FIGURES = ("cost", "carrying_value", "proceeds", "realized_gain")
+
+
+def realized_gains_by_commodity(*, start: date, end: date) -> GainsByCommodity:
+    """The realized gains of every commodity disposed of from `start` to `end` (UTC dates,
+    both included), one row per commodity (units at its scale), and their total in USD."""
+    if start > end:
+        raise HoldingsError(f"end must not be before start ({start.isoformat()})", field="end")
+    scales = dict(Commodity.objects.values_list("code", "decimal_places"))
+    grouped = (
+        Disposal.objects.filter(disposed_on__gte=start, disposed_on__lte=end)
+        .values("lot__commodity_id")
+        .annotate(count=Count("id"), units=Sum("units"), **{f: Sum(f) for f in GAINS_FIGURES})
+        .order_by("lot__commodity_id")
+    )
+    rows = [
+        CommodityGains(
+            commodity=row["lot__commodity_id"],
+            disposals=row["count"],
+            units=to_scale(row["units"], scales[row["lot__commodity_id"]]),
+            **{f: to_scale(row[f], 2) for f in GAINS_FIGURES},
+        )
+        for row in grouped
+    ]
+    total = CommodityGains(
+        commodity=None,
+        disposals=sum(row.disposals for row in rows),
+        units=None,
+        **{f: to_scale(_sum(getattr(row, f) for row in rows), 2) for f in GAINS_FIGURES},
+    )
+    return GainsByCommodity(start, end, rows, total)

@@ -1,5 +1,6 @@
 """The holdings reports: the digital asset roll-forward, monthly production, realized
-gains, a loan's schedule and the price evidence, from the selectors the API reads
+gains (the roll-forward and the gains also of every commodity, with their total in USD), a
+loan's schedule and the price evidence, from the selectors the API reads
 (holdings.selectors.reports, production, loans, prices)."""
 
 from __future__ import annotations
@@ -322,6 +323,48 @@ def realized_gains(query: Query) -> Report | None:
     )
 
 
+def realized_gains_by_commodity(query: Query) -> Report | None:
+    start, end = query.period()
+    if query.errors or start is None or end is None:
+        return None
+    report = reports.realized_gains_by_commodity(start=start, end=end)
+    scales = dict(Commodity.objects.values_list("code", "decimal_places"))
+    table = Table(
+        "Realized gains by commodity",
+        [
+            Column("commodity", "Commodity"),
+            Column("disposals", "Disposals", INTEGER),
+            Column("units", "Units", AMOUNT, 8),
+            Column("cost", "Cost (USD)", AMOUNT, USD),
+            Column("carrying_value", "Carrying value (USD)", AMOUNT, USD),
+            Column("proceeds", "Proceeds (USD)", AMOUNT, USD),
+            Column("realized_gain", "Realized gain (USD)", AMOUNT, USD),
+        ],
+    )
+    for row in [*report.rows, report.total]:
+        url = row.commodity and report_url(
+            "realized-gains", commodity=row.commodity, period="custom", start=start, end=end
+        )
+        table.add(
+            style="row" if row.commodity else "total",
+            links={"commodity": url} if url else {},
+            scales={"units": scales.get(row.commodity or "", 8)},
+            commodity=row.commodity or "Total in USD",
+            disposals=row.disposals,
+            units=row.units,
+            cost=row.cost,
+            carrying_value=row.carrying_value,
+            proceeds=row.proceeds,
+            realized_gain=row.realized_gain,
+        )
+    return Report(
+        "Realized gains by commodity, with the total in USD",
+        _between(start, end),
+        [table],
+        ("all", start.isoformat(), end.isoformat()),
+    )
+
+
 # --- loan schedule -----------------------------------------------------------------------
 
 
@@ -515,6 +558,13 @@ DEFINITIONS = [
         "Each disposal of a period with the lot it relieved, and totals.",
         ("period", "commodity"),
         realized_gains,
+    ),
+    Definition(
+        "realized-gains-by-commodity",
+        "Realized gains by commodity",
+        "Each commodity's disposals of a period added up, and their total in USD.",
+        ("period",),
+        realized_gains_by_commodity,
     ),
     Definition(
         "loan-schedule",

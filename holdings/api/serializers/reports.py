@@ -186,6 +186,43 @@ class RealizedGainsReportSerializer(serializers.Serializer):
     results = DisposalSerializer(many=True, help_text="Oldest first, one per lot relieved.")
 
 
+class GainsByCommodityQuerySerializer(serializers.Serializer):
+    start = UTCDateField(help_text="Disposals on or after this UTC date.")
+    end = UTCDateField(help_text="Disposals on or before this UTC date.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return check_range(attrs)
+
+
+class CommodityGainsSerializer(serializers.Serializer):
+    """A commodity's disposals in the period added up (units at its scale, values in USD),
+    or every commodity's (`commodity` null): values in USD only, no units."""
+
+    commodity = serializers.CharField(
+        allow_null=True, help_text="The commodity; null on the total in USD."
+    )
+    disposals = serializers.IntegerField(help_text="How many disposals.")
+    units = DecimalOut(
+        NULLABLE_QUANTITY_SCHEMA,
+        allow_null=True,
+        help_text="In the commodity, at its decimal places; null on the total.",
+    )
+    cost = UsdOut()
+    carrying_value = UsdOut()
+    proceeds = UsdOut()
+    realized_gain = UsdOut(help_text="Proceeds less cost.")
+
+
+class GainsByCommoditySerializer(serializers.Serializer):
+    """Realized gains by commodity: one row per commodity disposed of in the period (sales
+    and network fees), and their total in USD."""
+
+    start = serializers.DateField()
+    end = serializers.DateField()
+    results = CommodityGainsSerializer(source="rows", many=True, help_text="In code order.")
+    total = CommodityGainsSerializer(help_text="Every commodity's, in USD; no units.")
+
+
 # --- the roll-forward --------------------------------------------------------------------
 
 

@@ -546,6 +546,14 @@ def test_every_report_of_the_demo_in_csv_is_its_json(demo, api_client_for):
     body, _, rows = both("/reports/rollforward-by-commodity/", DEMO)
     assert_same_rows(rows, body["lines"] + body["total"])
 
+    body, _, rows = both("/reports/realized-gains-by-commodity/", DEMO)
+    assert_same_rows(rows[:-1], body["results"])
+    assert figures_row(rows[-1], "commodity", "Total in USD") == {
+        k: (str(v) if k == "disposals" else v)
+        for k, v in body["total"].items()
+        if v is not None and k != "commodity"
+    }
+
     body, _, rows = both("/reports/production/", DEMO)
     assert_same_rows(rows, body["results"])
 

@@ -1,6 +1,7 @@
-"""The roll-forward of every commodity with their total in USD: through the API (JSON and
-CSV) and on its admin page, each commodity's lines as its own roll-forward gives them, and
-a total that adds up only USD figures, never units of different coins."""
+"""The reports of every commodity with their total in USD, the roll-forward and the realized
+gains: through the API (JSON and CSV) and on their admin pages, each commodity's figures as
+its own report gives them, and a total that adds up only USD figures, never units of
+different coins."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from holdings.models import BatchStatus
-from holdings.services import setup
+from holdings.services import setup, treasury
 from tests.holdings.admin.test_reports import (  # noqa: F401 (fixtures)
     API,
     JANUARY,
@@ -33,7 +34,7 @@ USD_COLUMNS = ("cost", "fair_value_adjustment", "carrying_value", "proceeds", "r
 @pytest.fixture
 def coins(books):  # noqa: F811 (fixture imported above)
     """The report books (BTC, and USDT from the sale) and a KAS sub-account that mined
-    ten days of January 2026."""
+    ten days of January 2026, paid out 5,000.5 KAS to KAS-1 of which 1,000.12345678 sold."""
     setup.pool_account_create(code="F2P-KAS", pool="f2pool", name="cango-kas", commodity="KAS")
     setup.wallet_create(code="KAS-1", name="Kaspa", commodity="KAS", addresses=[KAS_ADDRESS])
     load_prices(date(2026, 1, 1), date(2026, 1, 31), base="KAS")
@@ -42,6 +43,16 @@ def coins(books):  # noqa: F811 (fixture imported above)
     content = f2pool_file(earnings, [(77, paid_at, "5000.5", KAS_ADDRESS)])
     batch = run_import("f2pool", content, pool_account="F2P-KAS")
     assert batch.status == BatchStatus.SUCCEEDED, batch.errors
+    treasury.sale_record(
+        reference="K-1",
+        wallet="KAS-1",
+        units=Decimal("1000.12345678"),
+        sold_at=datetime(2026, 1, 20, 9, tzinfo=UTC),
+        proceeds_commodity="USDT",
+        gross_proceeds=Decimal("99.78"),
+        proceeds_value=Decimal("99.78"),
+        proceeds_wallet="USDT-1",
+    )
     return books
 
 
@@ -132,3 +143,41 @@ def test_a_bad_period_is_refused_naming_it(coins, api_client_for):
     assert response.status_code == 400
     assert response.json()["field"] == "end"
     assert response.json()["detail"] == "must not be before start (2026-02-01)."
+
+
+# --- realized gains by commodity -------------------------------------------------------
+
+
+def test_realized_gains_by_commodity_are_each_commodity_s_totals_and_their_usd_total(
+    coins, api_client_for
+):
+    body = get_json(api_client_for, "realized-gains-by-commodity", JANUARY)
+    assert [row["commodity"] for row in body["results"]] == ["BTC", "KAS"]
+    for row in body["results"]:
+        own = get_json(api_client_for, "realized-gains", {**JANUARY, "commodity": row["commodity"]})
+        assert {k: v for k, v in row.items() if k != "commodity"} == own["totals"]
+    kas = body["results"][1]
+    assert (kas["disposals"], kas["units"]) == (1, "1000.12345678")  # at KAS's scale
+    total = body["total"]
+    assert (total["commodity"], total["units"]) == (None, None)
+    assert total["disposals"] == sum(row["disposals"] for row in body["results"])
+    for column in ("cost", "carrying_value", "proceeds", "realized_gain"):
+        assert Decimal(total[column]) == sum(Decimal(row[column]) for row in body["results"])
+
+
+def test_realized_gains_by_commodity_in_csv_and_on_its_page(coins, as_role, api_client_for):  # noqa: F811
+    body = get_json(api_client_for, "realized-gains-by-commodity", JANUARY)
+    response = api_client_for("auditor").get(
+        f"{API}/realized-gains-by-commodity/", {**JANUARY, "format": "csv"}
+    )
+    table = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert [row["commodity"] for row in table] == ["BTC", "KAS", "Total in USD"]
+    assert table[-1]["units"] == ""
+    assert table[-1]["realized_gain"] == body["total"]["realized_gain"]
+    page = as_role("auditor").get(page_url("realized-gains-by-commodity"), JANUARY)
+    assert page.status_code == 200
+    shown = [(r["Commodity"], r["Units"], r["Realized gain (USD)"]) for r in rows(page)]
+    assert shown[:2] == [
+        (row["commodity"], row["units"], row["realized_gain"]) for row in body["results"]
+    ]
+    assert shown[-1] == ("Total in USD", "", body["total"]["realized_gain"])

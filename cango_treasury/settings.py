@@ -407,10 +407,11 @@ FAILED_CONTENT_KEEP_DAYS = env.int("FAILED_CONTENT_KEEP_DAYS", default=30)
 if FAILED_CONTENT_KEEP_DAYS < 0:
     raise ImproperlyConfigured("FAILED_CONTENT_KEEP_DAYS must be a number of days >= 0.")
 POOL_API_TIMEOUT_SECONDS = env.float("POOL_API_TIMEOUT_SECONDS", default=30.0)
-ESPLORA_URL = env.str("ESPLORA_URL", default="")  # on-chain evidence; empty: none
-# The other chains' explorers, by commodity (e.g. "KAS=https://...,ETC=https://..."): an
+# On-chain evidence of BTC; empty: BTC's entry in CHAIN_EXPLORERS, or none.
+ESPLORA_URL = env.str("ESPLORA_URL", default="")
+# The chains' explorers, by commodity (e.g. "KAS=https://...,ETC=https://..."): an
 # Esplora-shaped API of that chain, amounts in its smallest unit (sompi, wei). A commodity
-# with none is reported as not checked on chain.
+# with none (BTC included) is reported as not checked on chain.
 CHAIN_EXPLORERS = env.dict("CHAIN_EXPLORERS", default={})
 # Reconciliation: a payout counts as settled with this many confirmations; a difference up
 # to a commodity's tolerance matches (by default every commodity must match exactly).

@@ -23,7 +23,6 @@ from ledger.admin import RoleAdmin, allowed, refusal, utc_time
 from ledger.money import VALUE_PLACES, to_scale
 from ledger.roles import OPERATE_ROLES
 
-EXA = Decimal(10) ** 18
 # A batch page refreshes itself this often (seconds) while the batch waits or runs.
 REFRESH_SECONDS = 3
 
@@ -38,12 +37,6 @@ def units(quantity: Decimal | None, places: int, unit: str = "") -> str:
 
 def usd(value: Decimal | None) -> str:
     return units(value, VALUE_PLACES)
-
-
-def ehs(hashes_per_second: Decimal | None) -> str:
-    if hashes_per_second is None:
-        return "-"
-    return f"{(hashes_per_second / EXA).quantize(Decimal('0.01')):,f} EH/s"
 
 
 def hashrate(hashes_per_second: Decimal | None, commodity: str) -> str:

@@ -198,7 +198,7 @@ class ReconciliationRunAdmin(EvidenceUploadAdmin):
             intro=(
                 "Compares the ledger at the end of the day with the pools' reports and "
                 "statements, each coin's chain (ESPLORA_URL for BTC, CHAIN_EXPLORERS for the "
-                "others; a coin with no explorer is shown as not checked on chain) for "
+                "others; a coin with no explorer, BTC too, is shown as not checked on chain) for "
                 "payouts, inflows and wallet addresses, the custodians' and lenders' "
                 "statements, and itself. Each kind is kept as a run; breaks are mailed to the "
                 "finance approvers."

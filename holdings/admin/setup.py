@@ -14,7 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.safestring import SafeString
 
-from holdings.admin.base import ehs, link
+from holdings import chart
+from holdings.admin.base import hashrate, link
 from holdings.admin.forms.setup import (
     PoolAccountAddForm,
     PoolAccountChangeForm,
@@ -26,6 +27,7 @@ from holdings.admin.setup_file import LOAD_ROLES, setup_load_view
 from holdings.models import Pool, PoolAccount, Site, Wallet, WalletAddress
 from holdings.services import setup
 from ledger.admin import RoleAdmin, adopt, allowed
+from ledger.models import Commodity
 from ledger.roles import OPERATE_ROLES, READ_ROLES
 
 
@@ -33,8 +35,16 @@ from ledger.roles import OPERATE_ROLES, READ_ROLES
 class SiteAdmin(RoleAdmin):
     add_roles = OPERATE_ROLES
     change_roles = OPERATE_ROLES
-    list_display = ("code", "name", "region", "deployed", "pool_account_count", "is_active")
-    list_filter = ("region", "is_active")
+    list_display = (
+        "code",
+        "name",
+        "region",
+        "commodity",
+        "deployed",
+        "pool_account_count",
+        "is_active",
+    )
+    list_filter = ("region", "commodity", "is_active")
     search_fields = ("code", "name", "region")
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Site]:
@@ -44,7 +54,7 @@ class SiteAdmin(RoleAdmin):
 
     @admin.display(description="deployed hashrate", ordering="deployed_hashrate_hs")
     def deployed(self, obj: Site) -> str:
-        return ehs(obj.deployed_hashrate_hs)
+        return hashrate(obj.deployed_hashrate_hs, str(obj.commodity_id))
 
     @admin.display(description="pool accounts", ordering="pool_account_total")
     def pool_account_count(self, obj: Site) -> int:
@@ -52,11 +62,19 @@ class SiteAdmin(RoleAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:  # a new site is active
-            return ("code", "name", "region", "deployed_hashrate_hs")
-        return ("code", "name", "region", "deployed_hashrate_hs", "is_active")
+            return ("code", "name", "region", "commodity", "deployed_hashrate_hs")
+        return ("code", "name", "region", "commodity", "deployed_hashrate_hs", "is_active")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        return ("code",) if obj is not None else ()
+        # The coin a site mines is its pool accounts' too: set once, with the site.
+        return ("code", "commodity") if obj is not None else ()
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "commodity":  # the coins a pool account can mine
+            kwargs["queryset"] = Commodity.objects.filter(
+                code__in=list(chart.POOL_RECEIVABLES)
+            ).order_by("code")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(partial(setup_load_view, self))
@@ -81,6 +99,7 @@ class SiteAdmin(RoleAdmin):
                 name=data["name"],
                 region=data["region"],
                 deployed_hashrate_hs=data["deployed_hashrate_hs"],
+                commodity=data["commodity"].code,
             )
         )
         adopt(obj, created)

@@ -188,10 +188,11 @@ class WalletFilter(django_filters.FilterSet):
 class SiteFilter(django_filters.FilterSet):
     region = django_filters.CharFilter(max_length=100, help_text="Region, e.g. North America.")
     is_active = StrictBooleanFilter(help_text="true or false.")
+    commodity = _commodity()
 
     class Meta:
         model = Site
-        fields = ["region", "is_active"]
+        fields = ["region", "is_active", "commodity"]
 
 
 class SaleFilter(django_filters.FilterSet):

@@ -45,7 +45,17 @@ urlpatterns = [
         reports.RealizedGainsReportView.as_view(),
         name="realized-gains-report",
     ),
+    path(
+        "reports/realized-gains-by-commodity/",
+        reports.GainsByCommodityView.as_view(),
+        name="realized-gains-by-commodity",
+    ),
     path("reports/rollforward/", reports.RollforwardView.as_view(), name="rollforward"),
+    path(
+        "reports/rollforward-by-commodity/",
+        reports.RollforwardByCommodityView.as_view(),
+        name="rollforward-by-commodity",
+    ),
     path(
         "reports/price-evidence/",
         reports.PriceEvidenceView.as_view(),

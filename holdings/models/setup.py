@@ -15,6 +15,14 @@ class Site(models.Model):
     deployed_hashrate_hs = models.DecimalField(
         "deployed hashrate (H/s)", max_digits=30, decimal_places=0
     )
+    # The coin its machines mine: its hashrate is counted and shown as that coin's.
+    commodity = models.ForeignKey(
+        "ledger.Commodity",
+        on_delete=models.PROTECT,
+        related_name="+",
+        default="BTC",
+        help_text="The coin the site's machines mine.",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

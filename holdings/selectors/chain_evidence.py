@@ -1,11 +1,11 @@
 """Reconciliation against the chains: payouts, unexplained inflows and wallet balances.
 
 Each commodity is looked up on its own chain: BTC through the Esplora server of
-`ESPLORA_URL`, the others through the explorer `CHAIN_EXPLORERS` names for them (an
-Esplora-shaped API of that chain, amounts in its smallest unit). Where no explorer is
-configured for a commodity other than BTC, its payouts, inflows and wallets are reported
-plainly as not checked on chain: neither a break nor a gap to be mailed about. A configured
-explorer that cannot be asked is a source unreachable, as for BTC.
+`ESPLORA_URL` (or BTC's entry in `CHAIN_EXPLORERS`), the others through the explorer
+`CHAIN_EXPLORERS` names for them (an Esplora-shaped API of that chain, amounts in its
+smallest unit). Where no explorer is configured for a commodity, BTC included, its payouts,
+inflows and wallets are reported plainly as not checked on chain: neither a break nor a gap
+to be mailed about. A configured explorer that cannot be asked is a source unreachable.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def _unreachable(
 
 
 def no_explorer(commodity: str) -> str:
-    return f"no explorer is configured for {commodity} (CHAIN_EXPLORERS)"
+    setting = "ESPLORA_URL" if commodity == BTC else "CHAIN_EXPLORERS"
+    return f"no explorer is configured for {commodity} ({setting})"
 
 
 def _not_on_chain(
@@ -204,7 +205,10 @@ def _unexplained_inflows(context: Context) -> list[Finding]:
         .order_by("address")
     ):
         by_commodity[address.wallet.commodity_id].append(address)
-    by_commodity.setdefault(BTC, [])
+    if context.configured(BTC):
+        # The Bitcoin chain is asked even with no BTC address, so that an explorer that
+        # cannot be reached is said so every night.
+        by_commodity.setdefault(BTC, [])
     findings: list[Finding] = []
     for commodity in sorted(by_commodity):
         addresses = by_commodity[commodity]
@@ -401,11 +405,11 @@ def _address_balance_at(chain: EsploraClient, address: str, end: datetime) -> De
     return balance
 
 
-def chain_source() -> tuple[EsploraClient | None, str | None]:
-    url = settings.ESPLORA_URL
-    if not url:
-        return None, "no Esplora server is configured (ESPLORA_URL)"
-    return EsploraClient(url, unit=BTC_UNIT), None
+def chain_source() -> EsploraClient | None:
+    """The Bitcoin chain's explorer: ESPLORA_URL, else BTC's entry in CHAIN_EXPLORERS; None
+    when neither is set, BTC then being not checked on chain like any coin without one."""
+    url = settings.ESPLORA_URL or settings.CHAIN_EXPLORERS.get(BTC, "")
+    return EsploraClient(url, unit=BTC_UNIT) if url else None
 
 
 def explorers() -> dict[str, EsploraClient]:

@@ -185,13 +185,11 @@ def production_report(*, start: date, end: date, commodity: str = "BTC") -> list
 
 
 def deployed_hashrate_hs(commodity: str) -> Decimal:
-    """The deployed hashrate (H/s) of the active sites that mine `commodity`: those with a
-    pool account in it, and for BTC also those with no pool account at all."""
-    mining = Q(pool_accounts__commodity_id=commodity)
-    if commodity == "BTC":
-        mining |= Q(pool_accounts__isnull=True)
-    sites = Site.objects.filter(mining, is_active=True).values("pk").distinct()
-    total = Site.objects.filter(pk__in=sites).aggregate(total=Sum("deployed_hashrate_hs"))
+    """The deployed hashrate (H/s) of the active sites that mine `commodity` (the site's
+    own commodity)."""
+    total = Site.objects.filter(commodity_id=commodity, is_active=True).aggregate(
+        total=Sum("deployed_hashrate_hs")
+    )
     return total["total"] or ZERO
 
 

@@ -158,7 +158,9 @@ def compare_amounts(
 class Context:
     as_of: date
     chain: EsploraClient | None  # the Bitcoin chain's explorer (ESPLORA_URL)
-    chain_error: str | None  # why there is no Bitcoin chain source (None: there is one)
+    # Why the Bitcoin chain's explorer, configured, could not be asked. With neither an
+    # explorer nor an error, none is configured.
+    chain_error: str | None
     # The other chains' explorers by commodity (CHAIN_EXPLORERS), and why one that was
     # configured could not be asked. A commodity in neither has no explorer configured.
     explorers: dict[str, EsploraClient] = field(default_factory=dict)
@@ -177,9 +179,10 @@ class Context:
         return self.chain if commodity == BTC else self.explorers.get(commodity)
 
     def configured(self, commodity: str) -> bool:
-        """Whether an explorer is set for the commodity's chain (BTC's always counts: a
-        Bitcoin miner's payouts without one are a gap in the evidence, not a choice)."""
-        return commodity == BTC or commodity in self.explorers or commodity in self.explorer_errors
+        """Whether an explorer is set for the commodity's chain, answering or not."""
+        if commodity == BTC:
+            return self.chain is not None or bool(self.chain_error)
+        return commodity in self.explorers or commodity in self.explorer_errors
 
     def error(self, commodity: str) -> str:
         if commodity == BTC:

@@ -1,4 +1,5 @@
-"""Reports over the books: realized gains and the ASC 350-60 roll-forward. No side effects."""
+"""Reports over the books: realized gains and the ASC 350-60 roll-forward, of one commodity
+or of every commodity with their total in USD. No side effects."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
+    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -23,6 +26,7 @@ from holdings.errors import HoldingsError
 from holdings.models import (
     Disposal,
     LoanEventKind,
+    Lot,
     LotMovement,
     LotMovementKind,
     LotOrigin,
@@ -438,3 +442,143 @@ def _proceeds(code: str, start: date, end: date, by_entry: Case) -> dict[str, De
     ).aggregate(total=Sum("value"))["total"]
     proceeds["loan_repayments"] += settled or ZERO
     return proceeds
+
+
+@dataclass(frozen=True)
+class CommodityLine:
+    """A roll-forward line of one commodity, or (`commodity` None) the total of every
+    commodity's: then USD only, units of different coins never being added up."""
+
+    commodity: str | None
+    key: str
+    section: str
+    label: str
+    units: Decimal | None
+    cost: Decimal
+    fair_value_adjustment: Decimal
+    proceeds: Decimal | None = None
+    realized_gain: Decimal | None = None
+
+    @property
+    def carrying_value(self) -> Decimal:
+        return self.cost + self.fair_value_adjustment
+
+
+@dataclass(frozen=True)
+class RollforwardsByCommodity:
+    """Every commodity's roll-forward over a period (each with lots, the functional currency
+    aside), its lines one after the other, then the same lines totalled in USD."""
+
+    start: date
+    end: date
+    rollforwards: list[Rollforward]
+    lines: list[CommodityLine]
+    total: list[CommodityLine]
+
+    @property
+    def ties_to_trial_balance(self) -> bool:
+        return all(report.ties_to_trial_balance for report in self.rollforwards)
+
+
+def rollforwards_by_commodity(*, start: date, end: date) -> RollforwardsByCommodity:
+    """The roll-forward of each commodity with lots from `start` to `end` and their total
+    in USD, line by line (cost, fair value adjustment, carrying value, proceeds, gains)."""
+    if start > end:
+        raise HoldingsError(f"end must not be before start ({start.isoformat()})", field="end")
+    codes = (
+        Commodity.objects.exclude(code=FUNCTIONAL_CURRENCY)
+        .filter(Exists(Lot.objects.filter(commodity_id=OuterRef("code"))))
+        .order_by("code")
+        .values_list("code", flat=True)
+    )
+    parts = [rollforward(commodity=code, start=start, end=end) for code in codes]
+    lines = [
+        CommodityLine(
+            commodity=part.commodity,
+            key=line.key,
+            section=line.section,
+            label=line.label,
+            units=line.units,
+            cost=line.cost,
+            fair_value_adjustment=line.fair_value_adjustment,
+            proceeds=line.proceeds,
+            realized_gain=line.realized_gain,
+        )
+        for part in parts
+        for line in part.lines
+    ]
+    total = []
+    # Every commodity's roll-forward has the same lines in the same order.
+    for index, line in enumerate(parts[0].lines if parts else []):
+        same = [part.lines[index] for part in parts]
+        total.append(
+            CommodityLine(
+                commodity=None,
+                key=line.key,
+                section=line.section,
+                label=f"Every commodity, in USD: {line.label}",
+                units=None,
+                cost=_sum(s.cost for s in same),
+                fair_value_adjustment=_sum(s.fair_value_adjustment for s in same),
+                proceeds=None if line.proceeds is None else _sum(s.proceeds for s in same),
+                realized_gain=(
+                    None if line.realized_gain is None else _sum(s.realized_gain for s in same)
+                ),
+            )
+        )
+    return RollforwardsByCommodity(start, end, parts, lines, total)
+
+
+@dataclass(frozen=True)
+class CommodityGains:
+    """The disposals of one commodity in a period, added up; or (`commodity` None) of every
+    commodity, in USD only: no units, as units of different coins do not add up."""
+
+    commodity: str | None
+    disposals: int
+    units: Decimal | None
+    cost: Decimal
+    carrying_value: Decimal
+    proceeds: Decimal
+    realized_gain: Decimal
+
+
+@dataclass(frozen=True)
+class GainsByCommodity:
+    start: date
+    end: date
+    rows: list[CommodityGains]
+    total: CommodityGains
+
+
+GAINS_FIGURES = ("cost", "carrying_value", "proceeds", "realized_gain")
+
+
+def realized_gains_by_commodity(*, start: date, end: date) -> GainsByCommodity:
+    """The realized gains of every commodity disposed of from `start` to `end` (UTC dates,
+    both included), one row per commodity (units at its scale), and their total in USD."""
+    if start > end:
+        raise HoldingsError(f"end must not be before start ({start.isoformat()})", field="end")
+    scales = dict(Commodity.objects.values_list("code", "decimal_places"))
+    grouped = (
+        Disposal.objects.filter(disposed_on__gte=start, disposed_on__lte=end)
+        .values("lot__commodity_id")
+        .annotate(count=Count("id"), units=Sum("units"), **{f: Sum(f) for f in GAINS_FIGURES})
+        .order_by("lot__commodity_id")
+    )
+    rows = [
+        CommodityGains(
+            commodity=row["lot__commodity_id"],
+            disposals=row["count"],
+            units=to_scale(row["units"], scales[row["lot__commodity_id"]]),
+            **{f: to_scale(row[f], 2) for f in GAINS_FIGURES},
+        )
+        for row in grouped
+    ]
+    total = CommodityGains(
+        commodity=None,
+        disposals=sum(row.disposals for row in rows),
+        units=None,
+        **{f: to_scale(_sum(getattr(row, f) for row in rows), 2) for f in GAINS_FIGURES},
+    )
+    return GainsByCommodity(start, end, rows, total)

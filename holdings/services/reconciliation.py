@@ -1,4 +1,5 @@
-"""PLACEHOLDER"""
+"""Reconciliation's writes: a day's runs kept with their items and mailed when not all
+matched, custodian and lender statements kept with their lines, pools' balances fetched."""
 
 from __future__ import annotations
 
@@ -83,8 +84,9 @@ def reconcile(
     """Run each kind of reconciliation for the day (all of them by default) and keep each as
     a run with its items. Breaks and anything left unchecked are logged and mailed to the
     finance approvers. `chain` is the Bitcoin chain's explorer and `chains` the other
-    commodities' (by default those ESPLORA_URL and CHAIN_EXPLORERS configure); what no
-    explorer is configured for is reported as not checked on chain, and not mailed."""
+    commodities' (by default those ESPLORA_URL and CHAIN_EXPLORERS configure); a commodity
+    no explorer is configured for, BTC as any other, is reported as not checked on chain,
+    and not mailed."""
     wanted = list(kinds or KINDS)
     unknown = [kind for kind in wanted if kind not in KINDS]
     if unknown:
@@ -92,14 +94,10 @@ def reconcile(
             f"unknown reconciliation kind {unknown[0]!r}: one of {', '.join(KINDS)}",
             field="kinds",
         )
-    if chain is None:
-        client, error = chain_source()
-    else:
-        client, error = chain, None
     context = Context(
         as_of=as_of,
-        chain=client,
-        chain_error=error,
+        chain=chain_source() if chain is None else chain,
+        chain_error=None,
         explorers=dict(explorers() if chains is None else chains),
     )
     runs = []

@@ -59,8 +59,20 @@ def _clean_and_save(instance: Any, what: str) -> Any:
 
 
 def site_create(
-    *, code: str, name: str, region: str, deployed_hashrate_hs: Decimal | int | str
+    *,
+    code: str,
+    name: str,
+    region: str,
+    deployed_hashrate_hs: Decimal | int | str,
+    commodity: str = "BTC",
 ) -> Site:
+    """A mining site and the coin its machines mine: one a pool account can mine (a pool
+    receivables account for it in the chart)."""
+    if commodity not in chart.POOL_RECEIVABLES:
+        raise InvalidSetup(
+            f"a site mines one of {', '.join(chart.POOL_RECEIVABLES)}, not {commodity!r}",
+            field="commodity",
+        )
     try:
         hashrate = Decimal(str(deployed_hashrate_hs))
     except InvalidOperation:
@@ -75,7 +87,14 @@ def site_create(
             field="deployed_hashrate_hs",
         )
     return _clean_and_save(
-        Site(code=code, name=name, region=region, deployed_hashrate_hs=hashrate), f"site {code}"
+        Site(
+            code=code,
+            name=name,
+            region=region,
+            deployed_hashrate_hs=hashrate,
+            commodity_id=commodity,
+        ),
+        f"site {code}",
     )
 
 
@@ -114,6 +133,12 @@ def pool_account_create(
             f"no pool receivables account for {commodity} in the chart "
             f"(known: {', '.join(chart.POOL_RECEIVABLES)})",
             field="commodity",
+        )
+    if site_obj is not None and site_obj.commodity_id != commodity:
+        raise InvalidSetup(
+            f"site {site_obj.code} mines {site_obj.commodity_id}, not {commodity}: a pool "
+            "account at it mines the site's coin",
+            field="site",
         )
     with transaction.atomic():
         if PoolAccount.objects.filter(code=code).exists():
@@ -212,7 +237,8 @@ def setup_load(*, data: Mapping[str, Any]) -> dict[str, int]:
         for row in data.get("sites", []):
             if not Site.objects.filter(code=row["code"]).exists():
                 site_create(
-                    **{k: row[k] for k in ("code", "name", "region", "deployed_hashrate_hs")}
+                    **{k: row[k] for k in ("code", "name", "region", "deployed_hashrate_hs")},
+                    commodity=row.get("commodity") or "BTC",
                 )
                 created["sites"] += 1
         for row in data.get("pools", []):

@@ -35,7 +35,7 @@ KINDS = ("site", "pool", "wallet", "address", "pool_account")
 SECTIONS = {"sites": "site", "pools": "pool", "wallets": "wallet", "pool_accounts": "pool_account"}
 # Every field of a kind, and the ones it cannot do without.
 FIELDS: dict[str, tuple[str, ...]] = {
-    "site": ("code", "name", "region", "deployed_hashrate_hs"),
+    "site": ("code", "name", "region", "deployed_hashrate_hs", "commodity"),
     "pool": ("code", "name", "kind", "api_base_url"),
     "wallet": ("code", "name", "commodity", "parent_account", "custodian"),
     "address": ("wallet", "address", "label"),

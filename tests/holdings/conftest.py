@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -21,6 +22,13 @@ COLD_ADDRESS = "bc1q9vza2e8x573nczrlzms0wvx3gsqjx7vavgkx0l"
 
 def unix(day: date, at: time = time(0)) -> int:
     return int(datetime.combine(day, at, tzinfo=UTC).timestamp())
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: an explorer configured there never answers."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def txid(seed: object) -> str:

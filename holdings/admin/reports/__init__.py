@@ -4,8 +4,9 @@ checks, the figures of the same selectors at each commodity's scale, downloads a
 XLSX (`?format=csv`, `?format=xlsx`) and a print stylesheet.
 
 One module per report group: `statements` (the ledger's: trial balance, balance sheet,
-income statement, account detail), `holdings` (roll-forward, production, realized gains,
-loan schedule, price evidence) and `costs` (cost to mine, fixed assets); `pages` is the
+income statement, account detail), `holdings` (roll-forward and realized gains, of one
+commodity or of every commodity with their total in USD, production, loan schedule, price
+evidence) and `costs` (cost to mine, fixed assets); `pages` is the
 view they share, `params` reads the query and the period presets, `tables` writes a report
 as a page, CSV or workbook. The admin site adds `urls(site)` to its own
 (holdings.admin_site)."""

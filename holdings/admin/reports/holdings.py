@@ -1,5 +1,6 @@
 """The holdings reports: the digital asset roll-forward, monthly production, realized
-gains, a loan's schedule and the price evidence, from the selectors the API reads
+gains (the roll-forward and the gains also of every commodity, with their total in USD), a
+loan's schedule and the price evidence, from the selectors the API reads
 (holdings.selectors.reports, production, loans, prices)."""
 
 from __future__ import annotations
@@ -97,6 +98,60 @@ def rollforward(query: Query) -> Report | None:
         f"{_between(start, end)}; adjustment accounts {', '.join(report.adjustment_accounts)}",
         tables,
         (commodity.code, start.isoformat(), end.isoformat()),
+        notes,
+    )
+
+
+def rollforward_by_commodity(query: Query) -> Report | None:
+    start, end = query.period()
+    if query.errors or start is None or end is None:
+        return None
+    report = reports.rollforwards_by_commodity(start=start, end=end)
+    scales = dict(Commodity.objects.values_list("code", "decimal_places"))
+    columns = [
+        Column("commodity", "Commodity"),
+        Column("line", "Line"),
+        Column("label", "Label"),
+        Column("units", "Units", AMOUNT, 8),
+        Column("cost", "Cost (USD)", AMOUNT, USD),
+        Column("fair_value_adjustment", "Fair value adjustment (USD)", AMOUNT, USD),
+        Column("carrying_value", "Carrying value (USD)", AMOUNT, USD),
+        Column("proceeds", "Proceeds (USD)", AMOUNT, USD),
+        Column("realized_gain", "Realized gain (USD)", AMOUNT, USD),
+    ]
+    tables = []
+    for title, lines in (("By commodity", report.lines), ("Total in USD", report.total)):
+        table = Table(title, columns)
+        for line in lines:
+            url = (
+                report_url(
+                    "rollforward", commodity=line.commodity, period="custom", start=start, end=end
+                )
+                if line.commodity
+                else None
+            )
+            table.add(
+                style="total" if line.section in ("opening", "closing") else "row",
+                links={"commodity": url} if url else {},
+                scales={"units": scales.get(line.commodity or "", 8)},
+                commodity=line.commodity or "Every commodity",
+                line=line.key,
+                label=line.label,
+                units=line.units,
+                cost=line.cost,
+                fair_value_adjustment=line.fair_value_adjustment,
+                carrying_value=line.carrying_value,
+                proceeds=line.proceeds,
+                realized_gain=line.realized_gain,
+            )
+        tables.append(table)
+    notes = [] if report.ties_to_trial_balance else ["Does not tie to the trial balance."]
+    codes = ", ".join(part.commodity for part in report.rollforwards) or "none with lots"
+    return Report(
+        "Digital asset roll-forward by commodity, with the total in USD",
+        f"{_between(start, end)}; commodities {codes}",
+        tables,
+        ("all", start.isoformat(), end.isoformat()),
         notes,
     )
 
@@ -265,6 +320,48 @@ def realized_gains(query: Query) -> Report | None:
         _between(start, end),
         [table],
         (commodity.code, start.isoformat(), end.isoformat()),
+    )
+
+
+def realized_gains_by_commodity(query: Query) -> Report | None:
+    start, end = query.period()
+    if query.errors or start is None or end is None:
+        return None
+    report = reports.realized_gains_by_commodity(start=start, end=end)
+    scales = dict(Commodity.objects.values_list("code", "decimal_places"))
+    table = Table(
+        "Realized gains by commodity",
+        [
+            Column("commodity", "Commodity"),
+            Column("disposals", "Disposals", INTEGER),
+            Column("units", "Units", AMOUNT, 8),
+            Column("cost", "Cost (USD)", AMOUNT, USD),
+            Column("carrying_value", "Carrying value (USD)", AMOUNT, USD),
+            Column("proceeds", "Proceeds (USD)", AMOUNT, USD),
+            Column("realized_gain", "Realized gain (USD)", AMOUNT, USD),
+        ],
+    )
+    for row in [*report.rows, report.total]:
+        url = row.commodity and report_url(
+            "realized-gains", commodity=row.commodity, period="custom", start=start, end=end
+        )
+        table.add(
+            style="row" if row.commodity else "total",
+            links={"commodity": url} if url else {},
+            scales={"units": scales.get(row.commodity or "", 8)},
+            commodity=row.commodity or "Total in USD",
+            disposals=row.disposals,
+            units=row.units,
+            cost=row.cost,
+            carrying_value=row.carrying_value,
+            proceeds=row.proceeds,
+            realized_gain=row.realized_gain,
+        )
+    return Report(
+        "Realized gains by commodity, with the total in USD",
+        _between(start, end),
+        [table],
+        ("all", start.isoformat(), end.isoformat()),
     )
 
 
@@ -441,6 +538,13 @@ DEFINITIONS = [
         rollforward,
     ),
     Definition(
+        "rollforward-by-commodity",
+        "Digital asset roll-forward by commodity",
+        "Every commodity's roll-forward one after the other, and their total in USD.",
+        ("period",),
+        rollforward_by_commodity,
+    ),
+    Definition(
         "production",
         "Monthly production",
         "Mined, held, hashrate and sales month by month, as miners publish them.",
@@ -454,6 +558,13 @@ DEFINITIONS = [
         "Each disposal of a period with the lot it relieved, and totals.",
         ("period", "commodity"),
         realized_gains,
+    ),
+    Definition(
+        "realized-gains-by-commodity",
+        "Realized gains by commodity",
+        "Each commodity's disposals of a period added up, and their total in USD.",
+        ("period",),
+        realized_gains_by_commodity,
     ),
     Definition(
         "loan-schedule",

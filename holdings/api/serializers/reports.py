@@ -186,6 +186,43 @@ class RealizedGainsReportSerializer(serializers.Serializer):
     results = DisposalSerializer(many=True, help_text="Oldest first, one per lot relieved.")
 
 
+class GainsByCommodityQuerySerializer(serializers.Serializer):
+    start = UTCDateField(help_text="Disposals on or after this UTC date.")
+    end = UTCDateField(help_text="Disposals on or before this UTC date.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return check_range(attrs)
+
+
+class CommodityGainsSerializer(serializers.Serializer):
+    """A commodity's disposals in the period added up (units at its scale, values in USD),
+    or every commodity's (`commodity` null): values in USD only, no units."""
+
+    commodity = serializers.CharField(
+        allow_null=True, help_text="The commodity; null on the total in USD."
+    )
+    disposals = serializers.IntegerField(help_text="How many disposals.")
+    units = DecimalOut(
+        NULLABLE_QUANTITY_SCHEMA,
+        allow_null=True,
+        help_text="In the commodity, at its decimal places; null on the total.",
+    )
+    cost = UsdOut()
+    carrying_value = UsdOut()
+    proceeds = UsdOut()
+    realized_gain = UsdOut(help_text="Proceeds less cost.")
+
+
+class GainsByCommoditySerializer(serializers.Serializer):
+    """Realized gains by commodity: one row per commodity disposed of in the period (sales
+    and network fees), and their total in USD."""
+
+    start = serializers.DateField()
+    end = serializers.DateField()
+    results = CommodityGainsSerializer(source="rows", many=True, help_text="In code order.")
+    total = CommodityGainsSerializer(help_text="Every commodity's, in USD; no units.")
+
+
 # --- the roll-forward --------------------------------------------------------------------
 
 
@@ -261,6 +298,67 @@ class RollforwardSerializer(serializers.Serializer):
         help_text="Shown apart, at both ends: pledged with control retained (restricted, "
         "included above) and the collateral receivable (included above).",
     )
+
+
+class RollforwardByCommodityQuerySerializer(serializers.Serializer):
+    start = UTCDateField(help_text="The first UTC date of the period; opening is the day before.")
+    end = UTCDateField(help_text="The last UTC date of the period; closing is its end.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return check_range(attrs)
+
+
+class CommodityLineSerializer(serializers.Serializer):
+    """One line of a commodity's roll-forward (units at its scale, values in USD), or of
+    the total of every commodity (`commodity` null): values in USD only, no units, as units
+    of different coins do not add up."""
+
+    commodity = serializers.CharField(
+        allow_null=True, help_text="The commodity; null on the lines of the USD total."
+    )
+    line = serializers.CharField(source="key", help_text="Its name: opening, additions.mining, ...")
+    section = serializers.ChoiceField(
+        choices=[
+            "opening",
+            "additions",
+            "dispositions",
+            "fair_value_changes",
+            "unexplained",
+            "closing",
+        ]
+    )
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not .label
+    units = DecimalOut(
+        NULLABLE_QUANTITY_SCHEMA,
+        allow_null=True,
+        help_text="In the commodity, at its decimal places; null on the USD total.",
+    )
+    cost = UsdOut()
+    fair_value_adjustment = UsdOut()
+    carrying_value = UsdOut(help_text="Cost plus fair value adjustment.")
+    proceeds = UsdOut(allow_null=True, help_text="USD; dispositions only.")
+    realized_gain = UsdOut(allow_null=True, help_text="Proceeds less cost; dispositions only.")
+
+
+class RollforwardByCommoditySerializer(serializers.Serializer):
+    """Every commodity's roll-forward, one after the other, then their total in USD line by
+    line: opening plus the movement lines is closing, in each commodity and in the total."""
+
+    start = serializers.DateField()
+    end = serializers.DateField()
+    commodities = serializers.SerializerMethodField(
+        help_text="The commodities with lots, the functional currency aside, in code order."
+    )
+    ties_to_trial_balance = serializers.BooleanField(
+        help_text="Every commodity's opening and closing equal the trial balance's."
+    )
+    lines = CommodityLineSerializer(many=True, help_text="Each commodity's lines, in turn.")
+    total = CommodityLineSerializer(
+        many=True, help_text="The same lines, every commodity's, in USD."
+    )
+
+    def get_commodities(self, report: Any) -> list[str]:
+        return [part.commodity for part in report.rollforwards]
 
 
 # --- price evidence ----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from holdings.api.serializers.common import EHS_SCHEMA, DecimalOut, exact
 from holdings.models import ImportSource, Pool, PoolAccount, PoolKind, Site, Wallet, WalletAddress
+from holdings.selectors.production import hashrate_unit, in_unit
 from holdings.services.setup_file import MAX_FILE_BYTES
 from ledger.api.serializers import StrictCharField, StrictSerializer
 
@@ -21,7 +22,18 @@ class SiteSerializer(serializers.ModelSerializer):
         help_text="Deployed hashrate, H/s.",
     )
     deployed_hashrate_ehs = serializers.SerializerMethodField(
-        help_text="Deployed hashrate, EH/s (rounded half-even to 0.01)."
+        help_text="Deployed hashrate, EH/s (rounded half-even to 0.01), whatever the coin; "
+        "deployed_hashrate is in the unit that fits the site's coin."
+    )
+    commodity = serializers.CharField(
+        source="commodity_id", read_only=True, help_text="The coin the site's machines mine."
+    )
+    hashrate_unit = serializers.SerializerMethodField(
+        help_text="The unit of deployed_hashrate, by the site's coin: EH/s (BTC), TH/s (KAS), "
+        "GH/s (ETC)."
+    )
+    deployed_hashrate = serializers.SerializerMethodField(
+        help_text="Deployed hashrate in hashrate_unit (rounded half-even to 0.01)."
     )
 
     class Meta:
@@ -30,7 +42,10 @@ class SiteSerializer(serializers.ModelSerializer):
             "code",
             "name",
             "region",
+            "commodity",
             "deployed_hashrate_hs",
+            "hashrate_unit",
+            "deployed_hashrate",
             "deployed_hashrate_ehs",
             "is_active",
         ]
@@ -39,6 +54,13 @@ class SiteSerializer(serializers.ModelSerializer):
     @extend_schema_field(EHS_SCHEMA)
     def get_deployed_hashrate_ehs(self, site: Site) -> str:
         return exact((site.deployed_hashrate_hs / Decimal(10) ** 18).quantize(Decimal("0.01")))
+
+    def get_hashrate_unit(self, site: Site) -> str:
+        return hashrate_unit(str(site.commodity_id))[0]
+
+    @extend_schema_field(EHS_SCHEMA)
+    def get_deployed_hashrate(self, site: Site) -> str:
+        return exact(in_unit(site.deployed_hashrate_hs, str(site.commodity_id)))
 
 
 class PoolAccountSerializer(serializers.ModelSerializer):
@@ -136,6 +158,12 @@ class SiteCreateSerializer(_CreateBody):
         max_length=30,
         validators=[RegexValidator(r"^[0-9]+$", "a whole number of H/s, digits only.")],
         help_text="Deployed hashrate, H/s, as a string of digits.",
+    )
+    commodity = StrictCharField(
+        max_length=16,
+        required=False,
+        default="BTC",
+        help_text="The coin the site's machines mine (BTC, KAS, ETC); BTC by default.",
     )
 
 

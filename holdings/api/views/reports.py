@@ -1,5 +1,6 @@
 """The holdings reports: monthly production, realized gains, and those auditors pull: the
-digital asset roll-forward, the price evidence and the loan schedule. Read-only, every role
+digital asset roll-forward, the price evidence and the loan schedule; the roll-forward and
+the realized gains also of every commodity, with their total in USD. Read-only, every role
 reads (the default permission class); JSON by default, CSV with `?format=csv`
 (ledger.api.renderers)."""
 
@@ -13,6 +14,10 @@ from rest_framework.response import Response
 
 from holdings.api.serializers.common import DEFAULT_REPORT_COMMODITY
 from holdings.api.serializers.reports import (
+    CommodityGainsSerializer,
+    CommodityLineSerializer,
+    GainsByCommodityQuerySerializer,
+    GainsByCommoditySerializer,
     LoanDaySerializer,
     LoanScheduleQuerySerializer,
     LoanScheduleSerializer,
@@ -23,6 +28,8 @@ from holdings.api.serializers.reports import (
     ProductionReportSerializer,
     RealizedGainsQuerySerializer,
     RealizedGainsReportSerializer,
+    RollforwardByCommodityQuerySerializer,
+    RollforwardByCommoditySerializer,
     RollforwardLineSerializer,
     RollforwardQuerySerializer,
     RollforwardSerializer,
@@ -151,6 +158,46 @@ class RealizedGainsReportView(ReportView):
 
 
 @extend_schema(tags=["reports"])
+class GainsByCommodityView(ReportView):
+    serializer_class = GainsByCommoditySerializer
+    csv_table = CSVTable(
+        name="realized-gains-by-commodity",
+        row=CommodityGainsSerializer(),
+        parts=(
+            Rows("results"),
+            Figures(
+                "Total in USD",
+                {"disposals": "total.disposals"}
+                | {name: f"total.{name}" for name in reports_selectors.GAINS_FIGURES},
+            ),
+        ),
+    )
+
+    @extend_schema(
+        operation_id="reports_realized_gains_by_commodity",
+        summary="Realized gains by commodity, and their total in USD",
+        description=(
+            "The disposals (sales and on-chain network fees) of every commodity from `start` "
+            "to `end` (UTC dates, both included), one row per commodity: how many, units (at "
+            "its decimal places), cost, carrying value, proceeds and the gain against cost; "
+            "then their total, in USD only: units of different coins are never added up. "
+            "In CSV: the commodities, then a `Total in USD` row."
+        ),
+        parameters=[GainsByCommodityQuerySerializer, FORMAT_PARAMETER],
+        responses=report_responses(
+            GainsByCommoditySerializer, REPORT_ERRORS, "Each commodity's gains, and the total."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = validated_query(GainsByCommodityQuerySerializer, request)
+        self.name_csv(None, query["start"], query["end"])
+        report = reports_selectors.realized_gains_by_commodity(
+            start=query["start"], end=query["end"]
+        )
+        return Response(GainsByCommoditySerializer(report).data)
+
+
+@extend_schema(tags=["reports"])
 class RollforwardView(ReportView):
     serializer_class = RollforwardSerializer
     csv_table = CSVTable(
@@ -190,6 +237,37 @@ class RollforwardView(ReportView):
         )
         context = {"scale": report.scale}
         return Response(RollforwardSerializer(report, context=context).data)
+
+
+@extend_schema(tags=["reports"])
+class RollforwardByCommodityView(ReportView):
+    serializer_class = RollforwardByCommoditySerializer
+    csv_table = CSVTable(
+        name="rollforward-by-commodity",
+        row=CommodityLineSerializer(),
+        parts=(Rows("lines"), Rows("total")),
+    )
+
+    @extend_schema(
+        operation_id="reports_rollforward_by_commodity",
+        summary="Every commodity's roll-forward for a period, and their total in USD",
+        description=(
+            "The roll-forward of each commodity with lots (the functional currency aside), "
+            "as `reports/rollforward/` gives it, one after the other, then the same lines "
+            "totalled across commodities in USD: cost, fair value adjustment, carrying "
+            "value, proceeds and realized gains. Units are never added across commodities: "
+            "the total's are null. In CSV: every commodity's lines, then the total's."
+        ),
+        parameters=[RollforwardByCommodityQuerySerializer, FORMAT_PARAMETER],
+        responses=report_responses(
+            RollforwardByCommoditySerializer, REPORT_ERRORS, "The roll-forwards and their total."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query = validated_query(RollforwardByCommodityQuerySerializer, request)
+        self.name_csv(None, query["start"], query["end"])
+        report = reports_selectors.rollforwards_by_commodity(start=query["start"], end=query["end"])
+        return Response(RollforwardByCommoditySerializer(report).data)
 
 
 @extend_schema(tags=["reports"])

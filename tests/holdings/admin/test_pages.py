@@ -412,11 +412,13 @@ def test_sites_and_pools_are_added_and_edited(as_role, chart):
             "code": "US-GA-01",
             "name": "Dalton",
             "region": "North America",
+            "commodity": "BTC",
             "deployed_hashrate_hs": "3040000000000000000",
         },
     )
     assert response.status_code == 302
     site = Site.objects.get(code="US-GA-01")
+    assert site.commodity_id == "BTC"
     response = client.post(
         url("site_change", site.pk),
         {

@@ -31,9 +31,11 @@ REPORTS = {
     "balance-sheet": {"as_of": "2026-01-31"},
     "income-statement": JANUARY,
     "rollforward": {**JANUARY, "commodity": "BTC"},
+    "rollforward-by-commodity": JANUARY,
     "account-detail": {**JANUARY, "account": "1210"},
     "production": {**JANUARY, "commodity": "BTC"},
     "realized-gains": {**JANUARY, "commodity": "BTC"},
+    "realized-gains-by-commodity": JANUARY,
     "loan-schedule": {"loan": "L-1", "start": "2026-01-01", "end": "2026-01-20"},
     "price-evidence": JANUARY,
 }

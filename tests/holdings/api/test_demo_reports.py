@@ -612,6 +612,17 @@ def test_every_report_of_the_demo_in_csv_is_its_json(demo, api_client_for):
     body, _, rows = both("/reports/rollforward/", DEMO)
     assert_same_rows(rows, body["lines"] + body["memo"])
 
+    body, _, rows = both("/reports/rollforward-by-commodity/", DEMO)
+    assert_same_rows(rows, body["lines"] + body["total"])
+
+    body, _, rows = both("/reports/realized-gains-by-commodity/", DEMO)
+    assert_same_rows(rows[:-1], body["results"])
+    assert figures_row(rows[-1], "commodity", "Total in USD") == {
+        k: (str(v) if k == "disposals" else v)
+        for k, v in body["total"].items()
+        if v is not None and k != "commodity"
+    }
+
     body, _, rows = both("/reports/production/", DEMO)
     assert_same_rows(rows, body["results"])
 
@@ -830,3 +841,16 @@ def test_the_dashboard_of_the_demo_shows_kas_beside_btc(demo, api_client_for):
     assert [row["mined"] for row in rows] == ["12990689.84949289", "11928943.87515459"]
     assert {row["hashrate_unit"] for row in rows} == {"TH/s"}
     assert {row["deployed_hashrate"] for row in rows} == {"120000.00"}
+    # The Kaspa site mines KAS, shown in TH/s; the Bitcoin sites in EH/s.
+    sites = api_client_for("auditor").get(f"{API}/sites/", {"page_size": 100}).json()["results"]
+    units = {site["code"]: (site["commodity"], site["hashrate_unit"]) for site in sites}
+    assert units.pop("US-TX-06") == ("KAS", "TH/s")
+    assert set(units.values()) == {("BTC", "EH/s")}
+    # The roll-forward by commodity: BTC and KAS (and the USDT of the sales) with their
+    # total in USD, each commodity's closing carrying value adding up to the total's.
+    both = api_client_for("auditor").get(f"{API}/reports/rollforward-by-commodity/", JAN_FEB).json()
+    assert both["commodities"][:2] == ["BTC", "KAS"] and both["ties_to_trial_balance"]
+    closing = [line for line in both["lines"] if line["line"] == "closing"]
+    [total] = [line for line in both["total"] if line["line"] == "closing"]
+    assert D(total["carrying_value"]) == sum(D(line["carrying_value"]) for line in closing)
+    assert total["units"] is None

@@ -782,7 +782,10 @@ def test_pool_accounts_wallets_and_sites(world, api_client_for):
         "code": "US-TX-01",
         "name": "Rockdale",
         "region": "North America",
+        "commodity": "BTC",
         "deployed_hashrate_hs": "1500000000000000000",
+        "hashrate_unit": "EH/s",
+        "deployed_hashrate": "1.50",
         "deployed_hashrate_ehs": "1.50",
         "is_active": True,
     }

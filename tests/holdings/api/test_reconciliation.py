@@ -1,6 +1,6 @@
 """Reconciliations and statements through the API, the admin, the command and the nightly
-task: every role, what a run shows, and nothing passing silently when no chain source is
-configured. Statement uploads in depth: test_statement_uploads.py."""
+task: every role, what a run shows, and nothing passing silently when a chain source does
+not answer. Statement uploads in depth: test_statement_uploads.py."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from holdings.models import (
 from holdings.services import reconciliation, statement_uploads
 from tests.holdings.admin.test_pages import as_role, users  # noqa: F401 (fixtures)
 from tests.holdings.api.test_endpoints import API, READ_STATUS, ROLES, build_world
+from tests.holdings.conftest import closed_port
 
 DAY = date(2025, 12, 3)
 STATEMENT = b"date,account,commodity,balance\n2025-12-03,COLD-1,BTC,10.00000000\n"
@@ -80,14 +81,17 @@ def test_reconcile_a_day_for_every_role(world, api_client_for, role):
     # Earned 0.5 + 0.6 + 0.4, paid 0.75 on Dec 3.
     assert receivable["ledger_amount"] == receivable["source_amount"] == "0.75000000"
     assert receivable["difference"] == "0.00000000"
-    # No chain source: never "matched", and the reason is given.
-    assert runs["payouts"]["status"] == "incomplete"
-    assert runs["payouts"]["unchecked"] >= 1
+    # No explorer configured for BTC: each payout and the inflows said plainly not checked
+    # on chain, neither a break nor a gap.
+    assert runs["payouts"]["status"] == "matched"
+    assert (runs["payouts"]["breaks"], runs["payouts"]["unchecked"]) == (0, 0)
+    assert runs["payouts"]["items"]
     assert all(
-        "no Esplora server is configured (ESPLORA_URL)" in item["message"]
+        item["status"] == "not_on_chain"
+        and "no explorer is configured for BTC (ESPLORA_URL)" in item["message"]
         for item in runs["payouts"]["items"]
     )
-    assert runs["wallets"]["status"] == "incomplete"
+    assert runs["wallets"]["status"] == "matched"
     assert runs["internal"]["status"] == "matched"
     assert runs["internal"]["created_by"] == role
 
@@ -185,14 +189,15 @@ def test_run_filters_refuse_unknown_values(world, api_client_for):
 
 
 @pytest.mark.django_db
-def test_the_command_prints_what_could_not_be_checked_and_exits_2(world):
+def test_the_command_prints_what_could_not_be_checked_and_exits_2(world, settings):
+    settings.ESPLORA_URL = f"http://127.0.0.1:{closed_port()}/api"  # configured, not answering
     out = StringIO()
     with pytest.raises(SystemExit) as exit_:
         call_command("reconcile", "--date", "2025-12-03", stdout=out)
     assert exit_.value.code == 2
     text = out.getvalue()
     assert "Payouts on-chain at the end of 2025-12-03: Incomplete" in text
-    assert "no Esplora server is configured (ESPLORA_URL)" in text
+    assert f"{settings.ESPLORA_URL}/tx/" in text and "could not be reached" in text
 
 
 @pytest.mark.django_db
@@ -276,15 +281,18 @@ def test_finance_staff_reconcile_and_upload_in_the_admin(
         follow=True,
     )
     shown = [str(m) for m in response.context["messages"]]
-    assert any(m.startswith("Wallet balances at the end of 2025-12-03: Incomplete") for m in shown)
+    assert any(m.startswith("Wallet balances at the end of 2025-12-03: All matched") for m in shown)
     assert any(m.startswith("Internal at the end of 2025-12-03: All matched") for m in shown)
     runs = ReconciliationRun.objects.order_by("kind")
     assert [(r.kind, r.status) for r in runs] == [
         ("internal", ReconciliationStatus.MATCHED),
-        ("wallets", ReconciliationStatus.INCOMPLETE),
+        ("wallets", ReconciliationStatus.MATCHED),
     ]
     detail = client.get(reverse("admin:holdings_reconciliationrun_change", args=[runs[1].pk]))
-    assert "not checked: no Esplora server is configured" in detail.content.decode()
+    assert (
+        "not checked on chain: no custodian statement for the day and no explorer is "
+        "configured for BTC (ESPLORA_URL)"
+    ) in detail.content.decode()
 
 
 # --- the nightly jobs' schedule ----------------------------------------------------------

@@ -17,7 +17,7 @@ from holdings.selectors import dashboard
 from holdings.selectors import loans as loans_selectors
 from holdings.services import loans, reconciliation, setup
 from holdings.services import treasury as treasury_services
-from tests.holdings.conftest import ADDRESS, f2pool_file, run_import, txid
+from tests.holdings.conftest import ADDRESS, closed_port, f2pool_file, run_import, txid
 from tests.holdings.services.test_treasury import OPENING
 
 pytestmark = pytest.mark.django_db
@@ -336,7 +336,8 @@ def test_lists_filter_and_search(as_role, treasury):
 
 
 def test_the_latest_reconciliation_is_shown_with_its_status(as_role, treasury, settings):
-    settings.ESPLORA_URL = ""  # no chain source: the payouts run is incomplete, and says so
+    # A chain source that does not answer: the payouts run is incomplete, and says so.
+    settings.ESPLORA_URL = f"http://127.0.0.1:{closed_port()}/api"
     reconciliation.reconcile(as_of=date(2026, 1, 30), kinds=["internal"])
     reconciliation.reconcile(as_of=AS_OF, kinds=["internal", "payouts"])
     board = dashboard.dashboard(as_of=AS_OF)

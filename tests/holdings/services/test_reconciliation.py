@@ -8,7 +8,6 @@ import hashlib
 import json
 import logging
 import re
-import socket
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from tests.holdings.conftest import (
     ADDRESS,
     ADDRESS_2,
     COLD_ADDRESS,
+    closed_port,
     csv_file,
     f2pool_file,
     run_import,
@@ -801,29 +801,20 @@ def test_inflows_are_read_across_pages_of_an_address(chain, httpserver):
 # --- no chain to ask -----------------------------------------------------------------------
 
 
-def closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.django_db
-@pytest.mark.parametrize("why", ["closed port", "not configured"])
-def test_with_no_chain_to_ask_the_on_chain_items_are_unreachable_never_matched(
-    recon_world, settings, why
+@pytest.mark.parametrize("how", ["handed in", "ESPLORA_URL", "CHAIN_EXPLORERS"])
+def test_with_a_chain_configured_that_does_not_answer_the_on_chain_items_are_unreachable(
+    recon_world, settings, how
 ):
     clean_statements()
-    settings.ESPLORA_URL = ""
-    if why == "closed port":
-        port = closed_port()
-        client = EsploraClient(f"http://127.0.0.1:{port}/api", retries=0, backoff=0)
-        reason = (
-            f"Esplora API http://127.0.0.1:{port}/api/tx/{PAYOUT_2}: "
-            "could not be reached (ConnectionError)"
-        )
-    else:
-        client = None
-        reason = "no Esplora server is configured (ESPLORA_URL)"
+    port = closed_port()
+    url = f"http://127.0.0.1:{port}/api"
+    settings.ESPLORA_URL = url if how == "ESPLORA_URL" else ""
+    settings.CHAIN_EXPLORERS = {"BTC": url} if how == "CHAIN_EXPLORERS" else {}
+    client = EsploraClient(url, retries=0, backoff=0) if how == "handed in" else None
+    reason = f"Esplora API {url}/tx/{PAYOUT_2}: could not be reached (ConnectionError)"
+    if client is None:
+        reason += " after 3 attempts"  # the configured client asks again before giving up
 
     runs = by_kind(reconcile(as_of=DAY, chain=client))
 
@@ -851,6 +842,51 @@ def test_with_no_chain_to_ask_the_on_chain_items_are_unreachable_never_matched(
     ]
     assert all(i.ledger_amount is None and i.difference is None for i in breaks_of(runs["wallets"]))
     assert wallet_item(runs["wallets"], "USDT-1").status == ItemStatus.MATCHED
+
+
+@pytest.mark.django_db
+def test_with_no_bitcoin_explorer_configured_btc_is_not_checked_on_chain_never_a_gap(
+    recon_world, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    """No ESPLORA_URL and no BTC in CHAIN_EXPLORERS: BTC is a coin with no explorer like
+    any other, said so plainly; neither a break nor an incomplete run, and nothing mailed."""
+    clean_statements()
+    settings.ESPLORA_URL = ""
+    settings.CHAIN_EXPLORERS = {}
+    reason = "no explorer is configured for BTC (ESPLORA_URL)"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        runs = by_kind(reconcile(as_of=DAY))
+
+    assert {kind: counts(run) for kind, run in runs.items()} == {
+        "pool": ("matched", 2, 0, 0),
+        "payouts": ("matched", 0, 0, 0),
+        "wallets": ("matched", 1, 0, 0),
+        "loans": ("matched", 3, 0, 0),
+        "internal": ("matched", 7, 0, 0),
+    }
+    assert [(i.subject, i.checked, i.status, i.message) for i in items_of(runs["payouts"])] == [
+        (PAYOUT_2, "on_chain", "not_on_chain", f"{payout_what(2)}: not checked on chain, {reason}"),
+        (PAYOUT_3, "on_chain", "not_on_chain", f"{payout_what(3)}: not checked on chain, {reason}"),
+        (
+            "all company BTC addresses",
+            "inflows",
+            "not_on_chain",
+            f"inflows to the 3 company BTC addresses not checked on chain: {reason}",
+        ),
+    ]
+    assert runs["payouts"].sources == []
+    assert [(i.subject, i.status, i.message) for i in breaks_of(runs["wallets"])] == [
+        (
+            code,
+            "not_on_chain",
+            f"wallet {code} at the end of {DAY} not checked on chain: no custodian statement "
+            f"for the day and {reason}",
+        )
+        for code in ("COLD-1", "HOT-1")
+    ]
+    assert wallet_item(runs["wallets"], "USDT-1").status == ItemStatus.MATCHED
+    assert mailoutbox == []
 
 
 @pytest.mark.django_db
@@ -1354,14 +1390,15 @@ def test_an_incomplete_run_is_mailed_as_a_warning_and_a_clean_run_mails_nothing(
     ]
 
     caplog.clear()
-    settings.ESPLORA_URL = ""
+    url = f"http://127.0.0.1:{closed_port()}/api"  # configured, and not answering
     with django_capture_on_commit_callbacks(execute=True):
-        reconcile(as_of=DAY, kinds=["payouts"])
+        reconcile(as_of=DAY, kinds=["payouts"], chain=EsploraClient(url, retries=0, backoff=0))
     [mail] = mailoutbox
     assert mail.subject == "Reconciliation 2026-01-05: incomplete"
     assert mail.body.startswith(
         "Reconciliation of 2026-01-05\nPayouts on-chain: Incomplete: a source could not be "
-        f"checked\n  - payout {PAYOUT_2} not checked: no Esplora server is configured"
+        f"checked\n  - payout {PAYOUT_2} not checked: Esplora API {url}/tx/{PAYOUT_2}: could "
+        "not be reached"
     )
     assert [r.levelno for r in logged(caplog)] == [logging.WARNING]
 

@@ -328,12 +328,14 @@ def test_the_production_report_of_kas_and_etc_in_their_own_units(world):
         name="Kaspa site",
         region="North America",
         deployed_hashrate_hs="3000000000000000",
+        commodity="KAS",
     )
     etc_site = setup.site_create(
         code="US-TX-10",
         name="ETC site",
         region="North America",
         deployed_hashrate_hs="4500000000000",
+        commodity="ETC",
     )
     setup.pool_account_create(
         code="F2P-KAS", pool="f2pool", name="cango-kas", commodity="KAS", site=kas_site

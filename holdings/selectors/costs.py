@@ -424,7 +424,7 @@ def cost_to_mine_by_pool(*, start: date, end: date, site: Site | None = None) ->
             ] = row["mined"]
     names = [name for name, _ in extra_items()]
     taken: dict[str, list[_Costs]] = {pool: [] for pool in produced}
-    for each in [site] if site is not None else Site.objects.filter(pk__in=mined_at):
+    for each in [site] if site is not None else Site.objects.filter(pk__in=list(mined_at)):
         weights = mined_at.get(each.pk)
         if not weights:
             continue

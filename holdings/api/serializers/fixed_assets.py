@@ -5,9 +5,11 @@ of useful life, impairments, disposals, the depreciation run)."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
+from drf_spectacular.drainage import set_override
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -19,7 +21,13 @@ from holdings.api.serializers.documents import (
 )
 from holdings.models import AssetClass, AssetEvent, FixedAsset, Site, VendorDeposit
 from holdings.selectors.fixed_assets import asset_state, deposit_unapplied
-from ledger.api.serializers import CodeField, StrictSerializer, UTCDateField, ValueField
+from ledger.api.serializers import (
+    CodeField,
+    DecimalStringField,
+    StrictSerializer,
+    UTCDateField,
+    ValueField,
+)
 
 NULLABLE_RATING_SCHEMA = {
     "type": "string",
@@ -212,15 +220,40 @@ def _code_field(model: Any, slug: str, what: str, help_text: str, **kwargs: Any)
     )
 
 
-def _rating(help_text: str) -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=24,
-        decimal_places=3,
-        min_value=0,
+class DecimalIn(DecimalStringField):
+    """A decimal sent as a string with at most `places` decimals (`minimum`: not below it);
+    the schema says so."""
+
+    def __init__(
+        self,
+        *,
+        places: int,
+        whole: int,
+        example: str,
+        minimum: Decimal | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(max_places=places, max_whole_digits=whole, example=example, **kwargs)
+        self.minimum = minimum
+        pattern = rf"^-?[0-9]+(\.[0-9]{{1,{places}}})?$"
+        set_override(self, "field", {"type": "string", "example": example, "pattern": pattern})
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        value = super().to_internal_value(data)
+        if self.minimum is not None and value < self.minimum:
+            raise serializers.ValidationError(f"must be {self.minimum} or more.")
+        return value
+
+
+def _rating(help_text: str) -> DecimalIn:
+    return DecimalIn(
+        places=3,
+        whole=21,
+        example="3500.000",
+        minimum=Decimal(0),
         required=False,
         allow_null=True,
         default=None,
-        coerce_to_string=True,
         help_text=help_text,
     )
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.drainage import set_override
 from rest_framework import serializers
 
 from holdings.api.serializers.common import HOLDINGS_CODE_PATTERN, DecimalOut, UsdOut
 from holdings.api.serializers.documents import CancellableSerializer
+from holdings.api.serializers.fixed_assets import DecimalIn
 from holdings.models import HpcContract, HpcRevenue, Site
 from holdings.selectors.fixed_assets import month_end
 from holdings.selectors.hpc import contract_end
-from ledger.api.serializers import CodeField, DecimalStringField, StrictSerializer, UTCDateField
+from ledger.api.serializers import CodeField, StrictSerializer, UTCDateField
 from ledger.dates import posting_date_problem
 
 MW_SCHEMA = {"type": "string", "example": "2.000", "pattern": r"^[0-9]+\.[0-9]{3}$"}
@@ -101,17 +101,8 @@ class HpcRevenueQuerySerializer(serializers.Serializer):
 # --- the bodies --------------------------------------------------------------------------
 
 
-class _Decimal(DecimalStringField):
-    """A decimal sent as a string with at most `places` decimals; the schema says so."""
-
-    def __init__(self, *, places: int, whole: int, example: str, **kwargs: Any) -> None:
-        super().__init__(max_places=places, max_whole_digits=whole, example=example, **kwargs)
-        pattern = rf"^-?[0-9]+(\.[0-9]{{1,{places}}})?$"
-        set_override(self, "field", {"type": "string", "example": example, "pattern": pattern})
-
-
-def _decimal(places: int, whole: int, example: str, help_text: str) -> _Decimal:
-    return _Decimal(places=places, whole=whole, example=example, help_text=help_text)
+def _decimal(places: int, whole: int, example: str, help_text: str) -> DecimalIn:
+    return DecimalIn(places=places, whole=whole, example=example, help_text=help_text)
 
 
 class HpcContractBodySerializer(StrictSerializer):

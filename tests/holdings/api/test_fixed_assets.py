@@ -147,6 +147,9 @@ def test_an_asset_from_deposit_to_disposal(site, api_client_for):
         ("fixed-assets/", {**RECEIPT, "deposit_applied": "5.00"}, "deposit"),
         ("fixed-assets/", {**RECEIPT, "received_on": "9999-12-31"}, "received_on"),
         ("fixed-assets/", {**RECEIPT, "colour": "red"}, "colour"),
+        ("fixed-assets/", {**RECEIPT, "power_kw": 350}, "power_kw"),
+        ("fixed-assets/", {**RECEIPT, "power_kw": "-1"}, "power_kw"),
+        ("fixed-assets/", {**RECEIPT, "hashrate_ths": "1.0001"}, "hashrate_ths"),
         ("vendor-deposits/", {"vendor": "V", "reference": "R", "amount": "-1.00"}, "paid_on"),
         (
             "vendor-deposits/",

@@ -16,6 +16,7 @@ from holdings.selectors import production as production_selectors
 from holdings.selectors import reconciliation as reconciliation_selectors
 from holdings.selectors import seals
 from holdings.services import (
+    cost_month_end,
     fair_value,
     loan_ltv,
     loans,
@@ -137,6 +138,20 @@ def remeasure_month_end(as_of: str | None = None) -> dict[str, Any]:
     return {
         "as_of": on.isoformat(),
         "remeasured": {r.commodity_id: str(r.adjustment) for r in done},
+    }
+
+
+@shared_task(name="holdings.costs_month_end")
+def costs_month_end(month: str | None = None) -> dict[str, Any]:
+    """On the 1st: the month just ended's site cost accruals, depreciation and HPC revenue,
+    each posted once (again: nothing new)."""
+    last_month = (timezone.now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    done = cost_month_end.costs_month_end(month=_day(month, last_month))
+    return {
+        "month": f"{done.month:%Y-%m}",
+        "accruals": [cost.pk for cost in done.accruals],
+        "depreciation": [event.pk for event in done.depreciation],
+        "hpc_revenue": [revenue.pk for revenue in done.hpc_revenue],
     }
 
 

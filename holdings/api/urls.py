@@ -5,6 +5,8 @@ from django.urls import path
 from holdings.api.exports import BeancountExportView
 from holdings.api.views import (
     costs,
+    fixed_assets,
+    hpc,
     loans,
     lots,
     prices,
@@ -124,4 +126,47 @@ urlpatterns = [
         "reports/fixed-assets/", costs.FixedAssetsReportView.as_view(), name="fixed-assets-report"
     ),
     path("reports/gross-profit/", costs.GrossProfitView.as_view(), name="gross-profit-report"),
+    path(
+        "vendor-deposits/",
+        fixed_assets.VendorDepositListCreate.as_view(),
+        name="vendor-deposit-list",
+    ),
+    path("fixed-assets/", fixed_assets.FixedAssetListCreate.as_view(), name="fixed-asset-list"),
+    path(
+        "fixed-assets/depreciation/",
+        fixed_assets.DepreciationRunCreate.as_view(),
+        name="fixed-asset-depreciation",
+    ),
+    path(
+        "fixed-assets/<str:code>/",
+        fixed_assets.FixedAssetDetail.as_view(),
+        name="fixed-asset-detail",
+    ),
+    path(
+        "fixed-assets/<str:code>/events/",
+        fixed_assets.FixedAssetEventList.as_view(),
+        name="fixed-asset-event-list",
+    ),
+    path(
+        "fixed-assets/<str:code>/in-service/",
+        fixed_assets.AssetInServiceCreate.as_view(),
+        name="fixed-asset-in-service",
+    ),
+    path(
+        "fixed-assets/<str:code>/life-changes/",
+        fixed_assets.AssetLifeChangeCreate.as_view(),
+        name="fixed-asset-life-change",
+    ),
+    path(
+        "fixed-assets/<str:code>/impairments/",
+        fixed_assets.AssetImpairmentCreate.as_view(),
+        name="fixed-asset-impairment",
+    ),
+    path(
+        "fixed-assets/<str:code>/disposals/",
+        fixed_assets.AssetDisposalCreate.as_view(),
+        name="fixed-asset-disposal",
+    ),
+    path("hpc-contracts/", hpc.HpcContractListCreate.as_view(), name="hpc-contract-list"),
+    path("hpc-revenue/", hpc.HpcRevenueListCreate.as_view(), name="hpc-revenue-list"),
 ]

@@ -41,11 +41,13 @@ from holdings.models import (
     SiteCost,
 )
 from holdings.selectors.hpc import Segment, hpc_power_total, segments
+from holdings.valuation import allocate
 from ledger.models import Account, CancellationStatus, Posting
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
-GROUPS = ("month", "quarter", "year", "site")
+GROUPS = ("month", "quarter", "year", "site", "pool")
+UNATTRIBUTED = "Unattributed"
 MAX_ROWS = 120  # periods of a report grouped by month, quarter or year
 PETA = Decimal(10) ** 15
 TERA = Decimal(10) ** 12
@@ -111,6 +113,7 @@ class CostToMine:
     kwh: Decimal | None
     power_cost_per_kwh: Decimal | None
     joules_per_th: Decimal | None
+    pool: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,13 +177,19 @@ def _moved(parents: list[str], site: Site | None, start: date, end: date) -> Dec
     return total or ZERO
 
 
-def _production(site: Site | None, start: date, end: date) -> dict[str, Any]:
+def _records(site: Site | None, start: date, end: date) -> QuerySet[ProductionRecord]:
     records = ProductionRecord.objects.filter(
         pool_account__commodity_id="BTC", day__gte=start, day__lte=end
     ).exclude(entry__cancellations__status=CancellationStatus.APPROVED)
     if site is not None:
         records = records.filter(pool_account__site=site)
-    return records.aggregate(mined=Sum("net"), value=Sum("value"), hashrate=Sum("hashrate_hs"))
+    return records
+
+
+def _production(site: Site | None, start: date, end: date) -> dict[str, Any]:
+    return _records(site, start, end).aggregate(
+        mined=Sum("net"), value=Sum("value"), hashrate=Sum("hashrate_hs")
+    )
 
 
 def standing_costs() -> QuerySet[SiteCost]:
@@ -210,39 +219,67 @@ def _mining_kwh(site: Site | None, start: date, end: date) -> Decimal | None:
     return invoices.aggregate(kwh=Sum("kwh"))["kwh"]
 
 
-def cost_to_mine_for(*, label: str, start: date, end: date, site: Site | None) -> CostToMine:
+@dataclass(frozen=True)
+class _Costs:
+    """A row's cost lines before the figures derived from them."""
+
+    power: Decimal
+    credits: Decimal
+    to_hpc: Decimal
+    hosting: Decimal
+    other: Decimal
+    depreciation: Decimal
+    extras: list[ExtraItem]
+    kwh: Decimal | None
+
+
+def _site_costs(site: Site | None, start: date, end: date) -> _Costs:
+    return _Costs(
+        power=_moved([chart.POWER_COST], site, start, end),
+        credits=-_moved([chart.POWER_CREDITS], site, start, end),
+        to_hpc=hpc_power_total(start, end, site),
+        hosting=_moved([chart.HOSTING_COST], site, start, end),
+        other=_moved([chart.OTHER_SITE_COST], site, start, end),
+        depreciation=_moved(mining_depreciation_accounts(), site, start, end),
+        extras=[ExtraItem(name, _moved([code], site, start, end)) for name, code in extra_items()],
+        kwh=_mining_kwh(site, start, end),
+    )
+
+
+def _assemble(
+    *,
+    label: str,
+    start: date,
+    end: date,
+    site: str | None,
+    costs: _Costs,
+    produced: dict[str, Any],
+    pool: str | None = None,
+) -> CostToMine:
     days = (end - start).days + 1
-    power = _moved([chart.POWER_COST], site, start, end)
-    credits = -_moved([chart.POWER_CREDITS], site, start, end)
-    hosting = _moved([chart.HOSTING_COST], site, start, end)
-    other = _moved([chart.OTHER_SITE_COST], site, start, end)
-    to_hpc = hpc_power_total(start, end, site)
-    cash = power - credits - to_hpc + hosting + other
-    depreciation = _moved(mining_depreciation_accounts(), site, start, end)
-    extras = [ExtraItem(name, _moved([code], site, start, end)) for name, code in extra_items()]
-    all_in = cash + depreciation + sum((item.amount for item in extras), ZERO)
-    produced = _production(site, start, end)
+    cash = costs.power - costs.credits - costs.to_hpc + costs.hosting + costs.other
+    all_in = cash + costs.depreciation + sum((item.amount for item in costs.extras), ZERO)
     mined = produced["mined"] or Decimal(0)
     revenue = produced["value"] or ZERO
     hashrate = produced["hashrate"]
     phs = (Decimal(hashrate) / days / PETA) if hashrate else None
-    kwh = _mining_kwh(site, start, end)
+    kwh = costs.kwh
     ph_days = phs * days if phs else None
     return CostToMine(
         label=label,
         start=start,
         end=end,
-        site=site.code if site else None,
+        site=site,
         days=days,
         btc_mined=mined,
-        power=power,
-        power_credits=credits,
-        power_to_hpc=to_hpc,
-        hosting=hosting,
-        other_direct=other,
+        power=costs.power,
+        power_credits=costs.credits,
+        power_to_hpc=costs.to_hpc,
+        hosting=costs.hosting,
+        other_direct=costs.other,
         cash_cost=cash,
-        depreciation=depreciation,
-        extras=extras,
+        depreciation=costs.depreciation,
+        extras=costs.extras,
         all_in_cost=all_in,
         cash_cost_per_btc=_per(cash, mined),
         all_in_cost_per_btc=_per(all_in, mined),
@@ -252,12 +289,24 @@ def cost_to_mine_for(*, label: str, start: date, end: date, site: Site | None) -
         hashcost=_per(cash, ph_days),
         all_in_hashcost=_per(all_in, ph_days),
         kwh=kwh,
-        power_cost_per_kwh=_per(power - credits - to_hpc, kwh, "0.0001"),
+        power_cost_per_kwh=_per(costs.power - costs.credits - costs.to_hpc, kwh, "0.0001"),
         joules_per_th=(
             _per(kwh * JOULES_PER_KWH, phs * 1000 * days * SECONDS_PER_DAY)  # PH/s to TH/s
             if kwh and phs
             else None
         ),
+        pool=pool,
+    )
+
+
+def cost_to_mine_for(*, label: str, start: date, end: date, site: Site | None) -> CostToMine:
+    return _assemble(
+        label=label,
+        start=start,
+        end=end,
+        site=site.code if site else None,
+        costs=_site_costs(site, start, end),
+        produced=_production(site, start, end),
     )
 
 
@@ -289,6 +338,8 @@ def cost_to_mine(
     if group_by == "site":
         sites = [site_obj] if site_obj is not None else list(Site.objects.order_by("code"))
         rows = [cost_to_mine_for(label=s.code, start=start, end=end, site=s) for s in sites]
+    elif group_by == "pool":
+        rows = cost_to_mine_by_pool(start=start, end=end, site=site_obj)
     elif group_by:
         spans = periods(start, end, group_by) if _span_count(start, end, group_by) else []
         rows = [
@@ -307,6 +358,112 @@ def cost_to_mine(
         total=total,
         extra_names=[name for name, _ in extra_items()],
     )
+
+
+# --- by pool -----------------------------------------------------------------------------
+
+_LINES = ("power", "credits", "to_hpc", "hosting", "other", "depreciation")
+
+
+def _kwh_parts(kwh: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """`kwh` split pro rata to the watt-hour, the parts adding up to it."""
+    return [part / 10 for part in allocate(kwh.quantize(Decimal("0.001")) * 10, weights)]
+
+
+def _sum_costs(parts: list[_Costs], names: list[str]) -> _Costs:
+    kwhs = [part.kwh for part in parts if part.kwh is not None]
+    return _Costs(
+        **{line: sum((getattr(part, line) for part in parts), ZERO) for line in _LINES},
+        extras=[
+            ExtraItem(name, sum((part.extras[i].amount for part in parts), ZERO))
+            for i, name in enumerate(names)
+        ],
+        kwh=sum(kwhs, Decimal("0.000")) if kwhs else None,
+    )
+
+
+def _shares(costs: _Costs, weights: list[Decimal]) -> list[_Costs]:
+    """A site's costs split between its pools by `weights` (BTC mined), each line to the
+    cent, the parts adding up to the site's."""
+    lines = {line: allocate(getattr(costs, line), weights) for line in _LINES}
+    extras = [allocate(item.amount, weights) for item in costs.extras]
+    kwh = _kwh_parts(costs.kwh, weights) if costs.kwh is not None else None
+    return [
+        _Costs(
+            **{line: parts[i] for line, parts in lines.items()},
+            extras=[ExtraItem(item.name, extras[n][i]) for n, item in enumerate(costs.extras)],
+            kwh=kwh[i] if kwh is not None else None,
+        )
+        for i in range(len(weights))
+    ]
+
+
+def cost_to_mine_by_pool(*, start: date, end: date, site: Site | None = None) -> list[CostToMine]:
+    """One row per pool that mined BTC in the period (the site's pool accounts only, with
+    `site`): its own production, and each site's costs attributed to the pools in proportion
+    to the BTC that site's pool accounts mined there in the period. Costs no pool can take
+    (a site that mined nothing, a cost booked to no site) are the row Unattributed, so the
+    rows add up to the total."""
+    records = _records(site, start, end)
+    produced = {
+        row["pool_account__pool__code"]: row
+        for row in records.values("pool_account__pool__code").annotate(
+            mined=Sum("net"), value=Sum("value"), hashrate=Sum("hashrate_hs")
+        )
+    }
+    mined_at: dict[int, dict[str, Decimal]] = {}
+    for row in (
+        records.filter(pool_account__site__isnull=False)
+        .values("pool_account__site_id", "pool_account__pool__code")
+        .annotate(mined=Sum("net"))
+        .order_by("pool_account__pool__code")
+    ):
+        if row["mined"] and row["mined"] > 0:
+            mined_at.setdefault(row["pool_account__site_id"], {})[
+                row["pool_account__pool__code"]
+            ] = row["mined"]
+    names = [name for name, _ in extra_items()]
+    taken: dict[str, list[_Costs]] = {pool: [] for pool in produced}
+    for each in [site] if site is not None else Site.objects.filter(pk__in=list(mined_at)):
+        weights = mined_at.get(each.pk)
+        if not weights:
+            continue
+        pools = list(weights)
+        for pool, part in zip(
+            pools, _shares(_site_costs(each, start, end), [weights[p] for p in pools]), strict=True
+        ):
+            taken[pool].append(part)
+    code = site.code if site is not None else None
+    rows = [
+        _assemble(
+            label=pool,
+            start=start,
+            end=end,
+            site=code,
+            costs=_sum_costs(taken[pool], names),
+            produced=produced[pool],
+            pool=pool,
+        )
+        for pool in sorted(produced)
+    ]
+    whole = _site_costs(site, start, end)
+    attributed = _sum_costs([_sum_costs(taken[pool], names) for pool in produced], names)
+    left = _Costs(
+        **{line: getattr(whole, line) - getattr(attributed, line) for line in _LINES},
+        extras=[
+            ExtraItem(item.name, item.amount - attributed.extras[i].amount)
+            for i, item in enumerate(whole.extras)
+        ],
+        kwh=None,
+    )
+    if any(getattr(left, line) for line in _LINES) or any(i.amount for i in left.extras):
+        nothing = {"mined": None, "value": None, "hashrate": None}
+        rows.append(
+            _assemble(
+                label=UNATTRIBUTED, start=start, end=end, site=code, costs=left, produced=nothing
+            )
+        )
+    return rows
 
 
 def site_costs_between(*, start: date, end: date, site: Site | None = None) -> QuerySet[SiteCost]:

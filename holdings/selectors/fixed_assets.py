@@ -20,9 +20,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 
-from holdings.models import AssetClass, AssetEvent, AssetEventKind, FixedAsset
+from holdings.models import AssetClass, AssetEvent, AssetEventKind, FixedAsset, VendorDeposit
 from holdings.valuation import ALLOCATION, cents
 from ledger import selectors as ledger_selectors
 from ledger.models import CancellationStatus
@@ -58,6 +58,12 @@ def standing_assets() -> QuerySet[FixedAsset]:
     return FixedAsset.objects.exclude(
         receipt_entry__cancellations__status=CancellationStatus.APPROVED
     )
+
+
+def deposit_unapplied(deposit: VendorDeposit) -> Decimal:
+    """What is left of a deposit after the standing receipts that applied it."""
+    applied = standing_assets().filter(deposit=deposit).aggregate(total=Sum("deposit_applied"))
+    return deposit.amount - (applied["total"] or ZERO)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from holdings.models import (
     ItemStatus,
 )
 from holdings.selectors import lots, seals
+from holdings.selectors.cost_integrity import cost_findings
 from holdings.selectors.reconciliation import Context, Finding, clean_finding, compare_amounts
 from ledger import selectors as ledger_selectors
 
@@ -91,6 +92,7 @@ def check_internal(context: Context) -> list[Finding]:
         findings.append(
             clean_finding("below_zero", "no guarded account goes below zero on any day")
         )
+    findings.extend(cost_findings(context.as_of))
     findings.append(_journal_chain())
     findings.append(_subledger_chain())
     return findings

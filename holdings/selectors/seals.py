@@ -9,6 +9,19 @@ in sequence order, one subledger seal over the rows tied to it
     disposals      entry_id
     loan events    entry_id              (an event without an entry, a tier crossing, is
                                           not tied to the journal and is not sealed)
+    site costs     entry_id              (invoices and accruals, once posted)
+    vendor deposits entry_id
+    fixed assets   receipt_entry_id      (the receipt; where and how long the asset is in
+                                          service, and its disposal, are its events')
+    asset events   entry_id              (depreciation, impairments, disposals)
+    HPC revenue    entry_id
+
+A kind added after entries were sealed is sealed from the first entry sealed after it was
+added: `holdings_subledgercoverage` keeps, per kind, the last sequence sealed before (null:
+from the start), written once by the migration that added it and kept as written, so the
+seals written before stay true. Meter readings are tied to no entry: the nightly internal
+check (holdings.selectors.integrity) holds them against their files and the HPC revenue
+that used them.
 
 Each row's canonical content is a compact JSON document (keys sorted, no spaces, UTF-8) of
 every column of its table, read from the database's own description of the table (so a
@@ -49,6 +62,9 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from holdings.selectors.seal_kinds import BY_RECORD, ORDER, SUBLEDGERS
+from holdings.selectors.seal_kinds import REASONS as REASONS  # the chain's, for its callers
+from holdings.selectors.seal_kinds import Subledger as Subledger
 from ledger.sealing import (
     GENESIS_HASH,
     ChainVerification,
@@ -63,69 +79,6 @@ BATCH = 2000
 
 
 _BEFORE_ANY = -(2**63)
-
-
-@dataclass(frozen=True)
-class Subledger:
-    record: str  # the row's kind, as a break names it and as its key starts
-    table: str
-    entry_column: str  # the entry the row is tied to
-    mutable: frozenset[str]  # columns checked otherwise, not hashed
-    reason: str  # the break when a row differs from what was sealed
-    label: str
-
-
-SUBLEDGERS = (
-    Subledger(
-        "lot",
-        "holdings_lot",
-        "opened_by_entry_id",
-        frozenset({"quantity", "cost", "fair_value_adjustment"}),
-        "lot_altered",
-        "lot",
-    ),
-    Subledger(
-        "lot_movement",
-        "holdings_lotmovement",
-        "entry_id",
-        frozenset(),
-        "movement_altered",
-        "lot movement",
-    ),
-    Subledger(
-        "disposal", "holdings_disposal", "entry_id", frozenset(), "disposal_altered", "disposal"
-    ),
-    Subledger(
-        "loan_event",
-        "holdings_loanevent",
-        "entry_id",
-        frozenset(),
-        "loan_event_altered",
-        "loan event",
-    ),
-)
-
-
-_BY_RECORD = {subledger.record: subledger for subledger in SUBLEDGERS}
-
-
-_ORDER = {subledger.record: n for n, subledger in enumerate(SUBLEDGERS)}
-
-
-REASONS = {
-    "lot_altered": "a lot's opening fields (account, commodity, acquisition, origin, parent, "
-    "original units or cost) differ from what was sealed",
-    "movement_altered": "a lot movement differs from what was sealed",
-    "disposal_altered": "a disposal differs from what was sealed",
-    "loan_event_altered": "a loan event differs from what was sealed",
-    "row_removed": "a sealed subledger row (lot, lot movement, disposal, loan event) is gone "
-    "or no longer tied to its entry",
-    "row_added": "a subledger row is tied to a sealed entry (or to no entry) but was not "
-    "sealed with it",
-    "seal_altered": "a seal's hashes do not follow from the seal's own columns",
-    "chain_broken": "a seal's previous hash is not the hash of the seal before it",
-    "entry_unsealed": "an entry inside the sealed range has no seal",
-}
 
 
 _HEAD = "SELECT sequence, seal_hash FROM holdings_subledgerseal ORDER BY sequence DESC LIMIT 1"
@@ -183,7 +136,7 @@ def canonical_row(
 ) -> bytes:
     """A row's canonical document: its columns but the mutable ones, nulls left out; a
     JSON column as the document it holds."""
-    mutable = _BY_RECORD[record].mutable
+    mutable = BY_RECORD[record].mutable
     document = {
         "kind": record,
         "row": {
@@ -211,7 +164,7 @@ def content_hash(*, sequence: int, entry_id: int, rows_hash: str, row_count: int
 
 def _key_order(key: str) -> tuple[int, int]:
     record, _, row_id = key.partition(":")
-    return _ORDER.get(record, len(_ORDER)), int(row_id) if row_id.isdigit() else 0
+    return ORDER.get(record, len(ORDER)), int(row_id) if row_id.isdigit() else 0
 
 
 def entry_rows(entry_ids: Sequence[int]) -> dict[int, dict[str, str]]:
@@ -326,12 +279,36 @@ def _row_hashes(value: Any) -> dict[str, str]:
     return {str(key): str(item) for key, item in document.items()}
 
 
+def coverage() -> dict[str, int]:
+    """Per kind added after entries were sealed, the last sequence sealed before it: its
+    rows are not in the seals up to that sequence."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT record, after_sequence FROM holdings_subledgercoverage "
+            "WHERE after_sequence IS NOT NULL"
+        )
+        return {record: after for record, after in cursor.fetchall()}
+
+
+def _covered(seal: _Seal, now: dict[str, str], since: Mapping[str, int]) -> dict[str, str]:
+    """The rows the seal covers: those of kinds sealed by its time."""
+    if not since:
+        return now
+    return {
+        key: digest
+        for key, digest in now.items()
+        if seal.sequence > since.get(key.partition(":")[0], _BEFORE_ANY)
+    }
+
+
 def _walk() -> tuple[int, JournalBreak | None]:
     previous, checked = GENESIS_HASH, 0
+    since = coverage()
     for batch in _seal_batches():
         rows = entry_rows([seal.entry_id for seal in batch])
         for seal in batch:
-            found = _check_seal(seal, previous) or _check_rows(seal, rows.get(seal.entry_id, {}))
+            now = _covered(seal, rows.get(seal.entry_id, {}), since)
+            found = _check_seal(seal, previous) or _check_rows(seal, now)
             if found is not None:
                 return checked, found
             previous, checked = seal.seal_hash, checked + 1
@@ -386,7 +363,7 @@ def _check_rows(seal: _Seal, now: dict[str, str]) -> JournalBreak | None:
         if sealed_hash == current:
             continue
         record, _, raw_id = key.partition(":")
-        subledger = _BY_RECORD.get(record)
+        subledger = BY_RECORD.get(record)
         label = subledger.label if subledger else record
         row_id = int(raw_id) if raw_id.isdigit() else None
         if sealed_hash is None:

@@ -161,6 +161,10 @@ class ApiRoot(LedgerView):
         "cost_to_mine_report": "cost-to-mine",
         "fixed_assets_report": "fixed-assets-report",
         "gross_profit_report": "gross-profit-report",
+        "vendor_deposits": "vendor-deposit-list",
+        "fixed_assets": "fixed-asset-list",
+        "hpc_contracts": "hpc-contract-list",
+        "hpc_revenue": "hpc-revenue-list",
         "schema": "schema",
         "docs": "docs",
     }

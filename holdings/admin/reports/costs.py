@@ -36,6 +36,30 @@ def _account(parent: str, site: str | None) -> str:
     return f"{parent}-{site}" if site else parent
 
 
+def _cells(row: CostToMine) -> dict[str, object]:
+    return {
+        "label": row.label,
+        "days": row.days,
+        "btc_mined": row.btc_mined,
+        "power": row.power,
+        "power_credits": row.power_credits,
+        "power_to_hpc": row.power_to_hpc,
+        "hosting": row.hosting,
+        "other_direct": row.other_direct,
+        "cash_cost": row.cash_cost,
+        "depreciation": row.depreciation,
+        **{f"extra{i}": item.amount for i, item in enumerate(row.extras)},
+        "all_in_cost": row.all_in_cost,
+        "cash_cost_per_btc": row.cash_cost_per_btc,
+        "all_in_cost_per_btc": row.all_in_cost_per_btc,
+        "hashprice": row.hashprice,
+        "hashcost": row.hashcost,
+        "power_cost_per_kwh": row.power_cost_per_kwh,
+        "joules_per_th": row.joules_per_th,
+        "invoices": "invoices",
+    }
+
+
 def cost_to_mine(query: Query) -> Report | None:
     start, end = query.period()
     site = query.code("site", Site.objects.all(), "site", required=False)
@@ -46,7 +70,7 @@ def cost_to_mine(query: Query) -> Report | None:
         return None
     report = costs.cost_to_mine(start=start, end=end, site=site, group_by=group_by or None)
     columns = [
-        Column("label", "Period or site"),
+        Column("label", "Period, site or pool"),
         Column("days", "Days", INTEGER),
         Column("btc_mined", "BTC mined", AMOUNT, 8),
         Column("power", "Power (5000)", AMOUNT, USD),
@@ -70,6 +94,14 @@ def cost_to_mine(query: Query) -> Report | None:
 
     def add(row: CostToMine, style: str) -> None:
         site_code = row.site
+        if row.pool is not None or row.label == costs.UNATTRIBUTED:
+            # A pool's costs are shares of its sites': the invoices are the sites'.
+            table.add_cells(
+                _cells(row),
+                links={"invoices": invoices_url(row.start, row.end, site_code)},
+                style=style,
+            )
+            return
         links = {
             "invoices": invoices_url(row.start, row.end, site_code),
             "power": detail_url(_account(chart.POWER_COST, site_code), row.start, row.end),
@@ -82,27 +114,7 @@ def cost_to_mine(query: Query) -> Report | None:
             ),
         }
         table.add_cells(
-            {
-                "label": row.label,
-                "days": row.days,
-                "btc_mined": row.btc_mined,
-                "power": row.power,
-                "power_credits": row.power_credits,
-                "power_to_hpc": row.power_to_hpc,
-                "hosting": row.hosting,
-                "other_direct": row.other_direct,
-                "cash_cost": row.cash_cost,
-                "depreciation": row.depreciation,
-                **{f"extra{i}": item.amount for i, item in enumerate(row.extras)},
-                "all_in_cost": row.all_in_cost,
-                "cash_cost_per_btc": row.cash_cost_per_btc,
-                "all_in_cost_per_btc": row.all_in_cost_per_btc,
-                "hashprice": row.hashprice,
-                "hashcost": row.hashcost,
-                "power_cost_per_kwh": row.power_cost_per_kwh,
-                "joules_per_th": row.joules_per_th,
-                "invoices": "invoices",
-            },
+            _cells(row),
             links={
                 key: url for key, url in links.items() if key == "invoices" or getattr(row, key)
             },
@@ -121,6 +133,12 @@ def cost_to_mine(query: Query) -> Report | None:
         "Hashprice = mining revenue / average PH/s / days; hashcost = cash cost / average "
         "PH/s / days.",
     ]
+    if report.group_by == "pool":
+        notes.append(
+            "By pool: a pool's BTC mined is its own production; each site's costs go to the "
+            "pools in proportion to the BTC that site's pool accounts mined in the period; "
+            "the costs of a site that mined nothing, or booked to no site, are Unattributed."
+        )
     return Report(
         "Cost to mine one bitcoin" + (f": {site.code}" if site else ""),
         f"From {start} to {end} (UTC, both included)",
@@ -206,8 +224,8 @@ DEFINITIONS = [
     Definition(
         "cost-to-mine",
         "Cost to mine one bitcoin",
-        "Cash and all-in cost per BTC mined by month, quarter or site, with the invoices "
-        "behind them.",
+        "Cash and all-in cost per BTC mined by month, quarter, site or pool, with the "
+        "invoices behind them.",
         ("period", "site", "group_by"),
         cost_to_mine,
         defaults=(("period", "this_quarter"), ("group_by", "month")),

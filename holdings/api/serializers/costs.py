@@ -162,8 +162,9 @@ class CostToMineQuerySerializer(serializers.Serializer):
     group_by = serializers.ChoiceField(
         choices=GROUPS,
         required=False,
-        help_text="One row per month, quarter, year or site, and the total; the total alone "
-        "by default.",
+        help_text="One row per month, quarter, year, site or pool, and the total; the total "
+        "alone by default. By pool, each site's costs go to the pools in proportion to the BTC "
+        "its pool accounts mined there in the period; what no pool can take is Unattributed.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -181,11 +182,12 @@ def _figure(places: int | None = None, help_text: str = "") -> DecimalOut:
 
 class CostToMineRowSerializer(serializers.Serializer):
     label = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.label
-        help_text="YYYY-MM, YYYY-Qn, YYYY, a site's code, or Total."
+        help_text="YYYY-MM, YYYY-Qn, YYYY, a site's code, a pool's code, Unattributed, or Total."
     )
     start = serializers.DateField()
     end = serializers.DateField()
     site = serializers.CharField(allow_null=True)
+    pool = serializers.CharField(allow_null=True, help_text="The pool's code, by pool.")
     days = serializers.IntegerField()
     btc_mined = DecimalOut(
         {"type": "string", "example": "650.50000000", "pattern": r"^[0-9]+\.[0-9]{8}$"},
@@ -216,6 +218,13 @@ class CostToMineRowSerializer(serializers.Serializer):
     joules_per_th = _figure(2, "Energy per terahash: the fleet's efficiency.")
 
 
+BY_POOL = (
+    "a pool's BTC mined is its own production; each site's costs go to the pools in "
+    "proportion to the BTC that site's pool accounts mined in the period; the costs of a "
+    "site that mined nothing, or booked to no site, are Unattributed"
+)
+
+
 class CostToMineReportSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
@@ -234,6 +243,7 @@ class CostToMineReportSerializer(serializers.Serializer):
             f"items included: {extras}) / BTC mined",
             "hashprice": "mining revenue / average PH/s / days",
             "hashcost": "cash cost / average PH/s / days",
+            **({"pool": BY_POOL} if report.group_by == "pool" else {}),
         }
 
 

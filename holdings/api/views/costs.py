@@ -206,14 +206,17 @@ class CostToMineView(CSVReportMixin, LedgerView):
 
     @extend_schema(
         operation_id="reports_cost_to_mine",
-        summary="The cost to mine a bitcoin: cash and all-in, per period or site",
+        summary="The cost to mine a bitcoin: cash and all-in, per period, site or pool",
         description=(
             "cash cost per BTC = (power - power credits + hosting + other direct site costs) "
             "/ BTC mined; all-in cost per BTC = (cash cost + depreciation of mining machines "
             "+ the other items configured in COST_TO_MINE_EXTRAS, shown by name) / BTC mined. "
             "Costs are the ledger's postings to the cost accounts from `start` to `end`, a "
             "site's in its own accounts; BTC mined is the pools' net production. With "
-            "`group_by`, one row per month, quarter, year or site, and always the total. "
+            "`group_by`, one row per month, quarter, year, site or pool, and always the "
+            "total. By pool, each site's costs are attributed to the pools in proportion to "
+            "the BTC that site's pool accounts mined in the period; what no pool can take "
+            "(a site that mined nothing, a cost booked to no site) is the row Unattributed. "
             "Hashprice and hashcost (per PH/s per day), energy (kWh), power cost per kWh and "
             "J/TH where the data allows, else null. In CSV: the rows, then Total."
         ),

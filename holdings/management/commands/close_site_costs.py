@@ -2,8 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from holdings.selectors.fixed_assets import month_end
-from holdings.services import costs, fixed_assets, hpc
+from holdings.services.cost_month_end import costs_month_end
 from ledger.errors import LedgerError
 
 
@@ -26,11 +25,10 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"{month!r} is not a month written YYYY-MM") from exc
         try:
-            accrued = [] if no_accruals else costs.site_costs_accrue(month=first)
-            depreciated = fixed_assets.depreciation_run(through=month_end(first))
-            revenue = hpc.hpc_revenue_recognize(month=first)
+            done = costs_month_end(month=first, accruals=not no_accruals)
         except LedgerError as exc:
             raise CommandError(exc.message) from exc
+        accrued, depreciated, revenue = done.accruals, done.depreciation, done.hpc_revenue
         self.stdout.write(
             f"{month}: {len(accrued)} accrual(s), {len(depreciated)} depreciation entr"
             f"{'y' if len(depreciated) == 1 else 'ies'}, {len(revenue)} HPC revenue entr"

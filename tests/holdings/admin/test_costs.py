@@ -156,6 +156,20 @@ def test_the_cost_to_mine_page_drills_down_to_the_invoices(cost_world, users, cl
     assert csv.status_code == 200 and "80000.00" in csv.content.decode()
 
 
+def test_the_cost_to_mine_page_by_pool_says_how_costs_are_attributed(cost_world, users, client):  # noqa: F811
+    as_user(client, users["auditor"])
+    url = reverse("admin:reports_cost_to_mine")
+    response = client.get(url, {"start": "2025-07-01", "end": "2025-07-31", "group_by": "pool"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "80000.00" in page and '<option value="pool"' in page.replace("'", '"')
+    assert "in proportion to the BTC that site&#x27;s pool accounts mined" in page
+    csv = client.get(
+        url, {"start": "2025-07-01", "end": "2025-07-31", "group_by": "pool", "format": "csv"}
+    )
+    assert csv.status_code == 200 and "\nother," in csv.content.decode()
+
+
 def test_the_income_statement_shows_gross_profit_and_the_register_ties(
     cost_world,  # noqa: F811
     users,

@@ -277,3 +277,17 @@ def test_a_typed_invoice_is_checked_then_approved_by_another_person(
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
     assert api_client_for("staff").post(f"{API}/site-costs/999999/approve/").status_code == 403
     assert approver.post(f"{API}/site-costs/999999/approve/").status_code == 404
+
+
+def test_the_cost_to_mine_by_pool_in_json_and_csv(cost_world, api_client_for):  # noqa: F811
+    client = api_client_for("auditor")
+    query = {"start": "2025-07-01", "end": "2025-07-31", "group_by": "pool"}
+    body = client.get(f"{API}/reports/cost-to-mine/", query).json()
+    (row,) = body["results"]
+    assert (row["label"], row["pool"], row["btc_mined"]) == ("other", "other", "2.50000000")
+    assert row["cash_cost"] == body["total"]["cash_cost"] == "200000.00"
+    assert "in proportion to the BTC" in body["definitions"]["pool"]
+    response = client.get(f"{API}/reports/cost-to-mine/", {**query, "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(r["label"], r["pool"]) for r in rows] == [("other", "other"), ("Total", "")]
+    assert rows[0]["cash_cost_per_btc"] == "80000.00"

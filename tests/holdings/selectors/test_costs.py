@@ -189,3 +189,57 @@ def test_the_beancount_export_carries_the_cost_accounts(cost_world):
     text = export_text(date(2025, 8, 31))
     assert "Expenses:5000:5000-SITE-A" in text and "Assets:1690" in text
     assert assert_ties_to_the_trial_balance(load_checked(text), date(2025, 8, 31)) > 0
+
+
+@pytest.fixture
+def two_pools(cost_world):
+    """SITE-A mines with a second pool too (1 BTC of its 3 in July); SITE-C has a cost and
+    mines nothing."""
+    setup.pool_create(code="second", name="Second pool", kind="other")
+    setup.pool_account_create(
+        code="PA-A2", pool="second", name="a2", site=cost_world["a"], source="csv"
+    )
+    mine([("2025-07-03", "PA-A2", "1.00000000", None)], name="second.csv")
+    setup.site_create(code="SITE-C", name="C", region="NA", deployed_hashrate_hs=str(EH))
+    costs.site_costs_import(
+        content=(HEADER + "SITE-C,other,,O-C,2025-07-01,2025-07-31,,,,,,5000.00,,rent,\n").encode(),
+        file_name="c.csv",
+    )
+    return cost_world
+
+
+def test_by_pool_each_sites_costs_go_to_its_pools_by_btc_mined(two_pools):
+    report = cost_to_mine(start=date(2025, 7, 1), end=date(2025, 7, 31), group_by="pool")
+    rows = {row.label: row for row in report.rows}
+    assert list(rows) == ["other", "second", "Unattributed"]
+    other, second, left = rows["other"], rows["second"], rows["Unattributed"]
+    # SITE-A mined 2 BTC with "other" and 1 with "second": its power (175,000.00), credits
+    # (15,000.00), hosting (30,000.00) and depreciation (1,000.00) go 2/3 and 1/3, the
+    # spare cent to the larger share; SITE-B (0.5 BTC, all "other") its 10,000.00.
+    assert (other.btc_mined, second.btc_mined) == (D("2.5"), D("1"))
+    assert (other.power, second.power) == (D("116666.67"), D("58333.33"))
+    assert (other.power_credits, second.power_credits) == (D("10000.00"), D("5000.00"))
+    assert (other.hosting, second.hosting) == (D("20000.00"), D("10000.00"))
+    assert (other.other_direct, second.other_direct) == (D("10000.00"), D("0.00"))
+    assert (other.depreciation, second.depreciation) == (D("666.67"), D("333.33"))
+    assert other.cash_cost == D("136666.67") and other.cash_cost_per_btc == D("54666.67")
+    assert other.all_in_cost_per_btc == D("54933.34")  # 137,333.34 / 2.5
+    assert second.cash_cost_per_btc == D("63333.33") and second.all_in_cost == D("63666.66")
+    assert other.kwh + second.kwh == D("4000000") and other.pool == "other"
+    # SITE-C mined nothing: its 5,000.00 is no pool's; the rows add up to the total.
+    assert left.other_direct == D("5000.00") and left.cash_cost_per_btc is None
+    assert left.btc_mined == 0 and left.pool is None
+    total = report.total
+    assert total.cash_cost == D("205000.00") and total.btc_mined == D("3.5")
+    for line in ("power", "power_credits", "hosting", "other_direct", "depreciation", "cash_cost"):
+        assert sum(getattr(row, line) for row in report.rows) == getattr(total, line), line
+
+
+def test_by_pool_for_one_site(two_pools):
+    report = cost_to_mine(
+        start=date(2025, 7, 1), end=date(2025, 7, 31), site="SITE-A", group_by="pool"
+    )
+    rows = {row.label: row for row in report.rows}
+    assert list(rows) == ["other", "second"]
+    assert rows["other"].btc_mined == D("2") and rows["other"].cash_cost == D("126666.67")
+    assert rows["second"].cash_cost == D("63333.33") and rows["second"].site == "SITE-A"

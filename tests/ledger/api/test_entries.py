@@ -587,6 +587,17 @@ def test_schema_describes_every_path(chart, api_client_for):
         "/api/v1/reports/cost-to-mine/",
         "/api/v1/reports/fixed-assets/",
         "/api/v1/reports/gross-profit/",
+        "/api/v1/vendor-deposits/",
+        "/api/v1/fixed-assets/",
+        "/api/v1/fixed-assets/depreciation/",
+        "/api/v1/fixed-assets/{code}/",
+        "/api/v1/fixed-assets/{code}/events/",
+        "/api/v1/fixed-assets/{code}/in-service/",
+        "/api/v1/fixed-assets/{code}/life-changes/",
+        "/api/v1/fixed-assets/{code}/impairments/",
+        "/api/v1/fixed-assets/{code}/disposals/",
+        "/api/v1/hpc-contracts/",
+        "/api/v1/hpc-revenue/",
     }
     assert set(paths["/api/v1/journal-entries/"]) == {"get", "post"}
     post = paths["/api/v1/journal-entries/"]["post"]

@@ -17,14 +17,7 @@ DECLARE
     entries_wrong boolean;
     accounts_wrong boolean;
     draws_guarded boolean;
-    first_entry bigint;
-    last_entry bigint;
 BEGIN
-    -- The range of entries the statement names bounds every look-up of them: without it a
-    -- merge join may read the journal's key from its first entry, a cost that grows with
-    -- the journal rather than with the statement.
-    SELECT min(entry_id), max(entry_id) INTO first_entry, last_entry FROM new_postings;
-
     -- Per entry touched: it exists, was posted by this transaction, carries its postings'
     -- date; its postings balance in value (rule 1) and, all in one non-USD commodity,
     -- conserve quantity (rule 3).
@@ -40,8 +33,13 @@ BEGIN
                    sum(value) AS value_sum, sum(quantity) AS quantity_sum,
                    min(commodity_id) AS only_commodity, max(commodity_id) AS other_commodity
               FROM new_postings GROUP BY entry_id) s
+      -- The range of entries the statement names bounds the look-up: without it a merge
+      -- join may read the journal's key from its first entry, a cost that grows with the
+      -- journal rather than with the statement.
       LEFT JOIN ledger_journalentry e
-        ON e.id = s.entry_id AND e.id BETWEEN first_entry AND last_entry;
+        ON e.id = s.entry_id
+       AND e.id BETWEEN (SELECT min(entry_id) FROM new_postings)
+                    AND (SELECT max(entry_id) FROM new_postings);
 
     -- Per account touched: it exists and holds the commodity and scale its postings name;
     -- and whether the statement draws on an account flagged must-not-go-negative.
@@ -65,7 +63,9 @@ BEGIN
           INTO bad
           FROM new_postings p
           LEFT JOIN ledger_journalentry e
-            ON e.id = p.entry_id AND e.id BETWEEN first_entry AND last_entry
+            ON e.id = p.entry_id
+           AND e.id BETWEEN (SELECT min(entry_id) FROM new_postings)
+                        AND (SELECT max(entry_id) FROM new_postings)
           LEFT JOIN ledger_account a ON a.id = p.account_id
           LEFT JOIN ledger_commodity c ON c.code = a.commodity_id
          WHERE e.id IS NULL

@@ -157,3 +157,18 @@ def test_the_payload_hash_is_the_canonical_json_it_always_was(memo):
     }
     expected = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     assert _payload_hash(entry, lines) == hashlib.sha256(expected).hexdigest()
+
+
+@pytest.mark.django_db
+def test_the_rollups_leave_room_for_their_rows_updates():
+    """An update of a roll-up row stays on its page (no index written) when there is room."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class "
+            "WHERE relname IN ('ledger_dailybalance', 'ledger_monthlybalance') ORDER BY relname"
+        )
+        rows = cursor.fetchall()
+    assert rows == [
+        ("ledger_dailybalance", ["fillfactor=70"]),
+        ("ledger_monthlybalance", ["fillfactor=70"]),
+    ]

@@ -1,6 +1,7 @@
-"""The posting trigger's look-ups of the entries a statement names, bounded to their range
-of ids so that they read what the statement touched, not the journal from its start
-(0019_bounded_entry_lookups.sql). On the way back, the function as 0018 released it."""
+"""The triggers' look-ups of entries and their postings, bounded to the range of entry ids
+they concern, so that they read what a statement or a transaction touched, not the journal
+from its start (0019_bounded_entry_lookups.sql). On the way back, the functions as 0018
+released them."""
 
 from pathlib import Path
 
@@ -8,10 +9,23 @@ from django.db import migrations
 
 SQL = Path(__file__).with_suffix(".sql").read_text()
 
-# The function as 0018_set_based_writes.sql released it (that file never changes).
+# The functions as 0018_set_based_writes.sql released them (that file never changes).
 _RELEASED = Path(__file__).with_name("0018_set_based_writes.sql").read_text()
-_START = _RELEASED.index("CREATE OR REPLACE FUNCTION ledger_posting_after_insert()")
-REVERSE = _RELEASED[_START : _RELEASED.index("END $$;", _START) + len("END $$;")]
+
+
+def _released(head: str) -> str:
+    start = _RELEASED.index(head)
+    return _RELEASED[start : _RELEASED.index("END $$;", start) + len("END $$;")]
+
+
+REVERSE = [
+    _released("CREATE OR REPLACE FUNCTION ledger_posting_after_insert()"),
+    _released("CREATE OR REPLACE FUNCTION ledger_entries_after_insert()"),
+    # Released as CREATE FUNCTION; on the way back it replaces this migration's version.
+    _released("CREATE FUNCTION ledger_entries_have_postings()").replace(
+        "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1
+    ),
+]
 
 
 class Migration(migrations.Migration):

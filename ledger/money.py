@@ -60,7 +60,12 @@ def decimal_places(amount: Decimal) -> int:
         return 0
     if exponent >= 0:
         return 0
-    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0") or "0")
+    # Trailing zeros after the first digit: a zero ("0.000", one digit) keeps its places.
+    trailing_zeros = 0
+    for digit in reversed(digits[1:]):
+        if digit:
+            break
+        trailing_zeros += 1
     return max(0, -(exponent + trailing_zeros))
 
 
@@ -71,7 +76,11 @@ def exceeds_scale(amount: Decimal, places: int) -> bool:
 
 
 def fits_scale(amount: Decimal, places: int) -> bool:
-    return amount.is_finite() and decimal_places(amount) <= places
+    if not amount.is_finite():
+        return False
+    # Written with no more decimals than allowed: nothing to count (most amounts).
+    exponent = amount.as_tuple().exponent
+    return (isinstance(exponent, int) and -exponent <= places) or decimal_places(amount) <= places
 
 
 def format_amount(amount: Decimal, places: int) -> str:

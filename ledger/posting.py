@@ -11,7 +11,6 @@ give the caller a clear error, naming the field, before anything is written.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 from collections import defaultdict
@@ -20,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, Inexact, localcontext
+from json.encoder import encode_basestring_ascii as _json_text
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -332,9 +332,9 @@ def _prepare_one(
         def at(n: int = n) -> str:
             return where(f"postings[{n}]")
 
-        line = raw if isinstance(raw, PostingInput) else _as_posting(raw, at())
-        account_key = line.account.pk if isinstance(line.account, Account) else line.account
-        info = accounts.get(account_key)
+        line = raw if type(raw) is PostingInput else _as_posting(raw, at())
+        account = line.account
+        info = accounts.get(account.pk if isinstance(account, Account) else account)
         if info is None:
             raise UnknownAccount(f"no account {line.account!r}", field=f"{at()}.account")
         if not info.is_active:
@@ -417,15 +417,18 @@ def _canonical(amount: Decimal) -> str:
 
 
 def _payload_hash(entry: EntryInput, lines: list[tuple[_AccountInfo, Decimal, Decimal]]) -> str:
-    payload = {
-        "effective_date": entry.effective_date.isoformat(),
-        "memo": entry.memo,
-        "kind": entry.kind,
-        "postings": sorted(
-            [info.code, _canonical(quantity), _canonical(value)] for info, quantity, value in lines
-        ),
-    }
-    encoded = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    """SHA-256 of the entry's canonical JSON: exactly json.dumps(payload, sort_keys=True,
+    separators=(",", ":")) of {effective_date, kind, memo, postings} (what earlier replays
+    were hashed with), written out directly, an import hashing thousands of entries."""
+    postings = sorted(
+        [info.code, _canonical(quantity), _canonical(value)] for info, quantity, value in lines
+    )
+    encoded = (
+        f'{{"effective_date":"{entry.effective_date.isoformat()}",'
+        f'"kind":{_json_text(entry.kind)},"memo":{_json_text(entry.memo)},"postings":['
+        + ",".join(f'[{_json_text(code)},"{q}","{v}"]' for code, q, v in postings)
+        + "]}"
+    ).encode()
     return hashlib.sha256(encoded).hexdigest()
 
 

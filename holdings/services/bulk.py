@@ -20,11 +20,14 @@ def next_ids(table: str, count: int) -> list[int]:
     if count == 0:
         return []
     with connection.cursor() as cursor:
+        # One row holding them all: thousands of rows would each be fetched and converted.
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            "SELECT ARRAY(SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+            "FROM generate_series(1, %s))",
             [table, count],
         )
-        return [row[0] for row in cursor.fetchall()]
+        (ids,) = cursor.fetchone()
+        return list(ids)
 
 
 def insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

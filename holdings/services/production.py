@@ -150,7 +150,17 @@ def import_batch_run(*, batch_id: int) -> ImportBatch:
             batch.records_skipped = outcome.skipped
             batch.errors = []
             batch.finished_at = timezone.now()
-            batch.save()
+            # Only what the run changed: the file's content is not written again.
+            batch.save(
+                update_fields=[
+                    "status",
+                    "records_total",
+                    "records_created",
+                    "records_skipped",
+                    "errors",
+                    "finished_at",
+                ]
+            )
     except ImportFailed as failure:
         return _fail(batch_id, failure.errors)
     except ImportFileError as error:

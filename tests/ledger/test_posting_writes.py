@@ -48,6 +48,19 @@ def test_a_large_batch_is_posted_with_every_rule_and_sequence(chart):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, COPY_MIN_ENTRIES])
+def test_the_entries_returned_are_the_rows_as_read_back(chart, count):
+    posted = services.entries_post(entries=earnings(count, keyed=True))
+    stored = {e.pk: e for e in JournalEntry.objects.all()}
+    fields = [field.attname for field in JournalEntry._meta.concrete_fields]
+    for entry in posted:
+        read = stored[entry.pk]
+        assert [getattr(entry, f) for f in fields] == [getattr(read, f) for f in fields]
+        assert entry._state.adding is False and entry._state.db == "default"
+        assert entry == read and entry.reversal_of is None
+
+
+@pytest.mark.django_db
 def test_a_large_batch_replays_its_keys_and_posts_only_the_new_ones(chart):
     first = services.entries_post(entries=earnings(COPY_MIN_ENTRIES, keyed=True))
     again = services.entries_post(entries=earnings(COPY_MIN_ENTRIES + 10, keyed=True))
@@ -118,3 +131,44 @@ def test_an_entry_left_without_postings_among_others_is_refused_at_commit(chart)
 def test_the_pending_check_cannot_be_emptied_by_hand(chart):
     with pytest.raises(IntegrityError, match="ledger_entry_pending_check_kept"):
         run_sql(f"{insert_entry_sql()}; DELETE FROM ledger_entry_pending_check")
+
+
+@pytest.mark.parametrize(
+    "memo",
+    ["plain", 'quote " and \\ backslash', "line\nbreak\ttab", "café ₿ \U0001d518 \u200d", ""],
+)
+def test_the_payload_hash_is_the_canonical_json_it_always_was(memo):
+    import hashlib
+    import json
+
+    from ledger.posting import _AccountInfo, _payload_hash
+
+    account = _AccountInfo(1, 'Ünïcode "code"', "BTC", 8, False, True)
+    other = _AccountInfo(2, "4000", "USD", 2, False, True)
+    entry = EntryInput(effective_date=DAY, memo=memo, postings=[], kind="pool_earning")
+    lines = [(other, D("-1000.10"), D("-1000.10")), (account, D("0.01000000"), D("1000.10"))]
+    payload = {
+        "effective_date": DAY.isoformat(),
+        "memo": memo,
+        "kind": "pool_earning",
+        "postings": sorted(
+            [info.code, f"{q.normalize():f}", f"{v.normalize():f}"] for info, q, v in lines
+        ),
+    }
+    expected = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    assert _payload_hash(entry, lines) == hashlib.sha256(expected).hexdigest()
+
+
+@pytest.mark.django_db
+def test_the_rollups_leave_room_for_their_rows_updates():
+    """An update of a roll-up row stays on its page (no index written) when there is room."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class "
+            "WHERE relname IN ('ledger_dailybalance', 'ledger_monthlybalance') ORDER BY relname"
+        )
+        rows = cursor.fetchall()
+    assert rows == [
+        ("ledger_dailybalance", ["fillfactor=70"]),
+        ("ledger_monthlybalance", ["fillfactor=70"]),
+    ]

@@ -70,9 +70,10 @@ def application_database(django_db_setup):
 # so the test database's superuser flushes in replica mode, where those triggers are off.
 # Django's flush knows the models' tables only: it empties those the migrations made in SQL
 # too (the subledger seals...), so that no test finds another's rows, all but the migrations'
-# record and the chart version's single row, which the migrations seeded.
+# record, the chart version's single row and the subledgers' coverage, which the migrations
+# seeded and which refuse to change.
 _sql_flush = DatabaseOperations.sql_flush
-_KEPT_BY_FLUSH = {"django_migrations", "ledger_chart_version"}
+_KEPT_BY_FLUSH = {"django_migrations", "ledger_chart_version", "holdings_subledgercoverage"}
 
 
 def _sql_flush_past_guards(self, style, tables, *, reset_sequences=False, allow_cascade=False):
@@ -108,6 +109,7 @@ _SEEDS = [
     ("holdings.migrations.0011_pool_balance_schedule", "schedule"),
     ("holdings.migrations.0014_statement_uploads", "schedule"),
     ("holdings.migrations.0017_site_costs_and_fixed_assets", "seed"),
+    ("holdings.migrations.0021_month_end_costs_schedule", "schedule"),
 ]
 
 

@@ -4,7 +4,7 @@ posted through ledger.services with its lot adjustments.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -183,10 +183,13 @@ def _post_correction(
 
 
 def remeasure_all(*, as_of: date, created_by: Any = None) -> list[Remeasurement]:
-    """Remeasure every fair-value commodity that has lots, at one date."""
+    """Remeasure every fair-value commodity that has lots by the end of `as_of`, at that
+    date: one whose lots all came later has nothing to remeasure then (and may already be
+    remeasured at a later date, as when a year's data is loaded again)."""
+    day_after = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC)
     codes = (
         Commodity.objects.filter(measurement_policy=MeasurementPolicy.FAIR_VALUE)
-        .filter(code__in=Lot.objects.values("commodity_id"))
+        .filter(code__in=Lot.objects.filter(acquired_at__lt=day_after).values("commodity_id"))
         .order_by("code")
         .values_list("code", flat=True)
     )

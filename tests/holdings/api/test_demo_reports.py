@@ -25,6 +25,7 @@ from holdings.importers.esplora import EsploraClient
 from holdings.models import (
     Disposal,
     Loan,
+    Lot,
     LotMovement,
     Payout,
     ProductionRecord,
@@ -148,6 +149,14 @@ def test_the_demo_imports_and_lots_tie_to_the_report(demo, api_client_for):
         "2025-07-31",
     ]
     assert remeasured["results"][2]["units"] == "7528.30000000"
+
+
+@pytest.mark.django_db
+def test_loading_the_demo_again_writes_nothing(demo):
+    entries, lots = JournalEntry.objects.count(), Lot.objects.count()
+    again = demo_load()
+    assert (again["files"], again["events"], again["statements"]) == (0, 0, 0)
+    assert (JournalEntry.objects.count(), Lot.objects.count()) == (entries, lots)
 
 
 # --- the third quarter of 2025: the published cost to mine ---------------------------------

@@ -248,6 +248,18 @@ def test_remeasuring_with_no_lots_records_the_evidence_and_posts_nothing(world):
 
 
 @pytest.mark.django_db
+def test_remeasuring_all_at_a_date_leaves_out_a_commodity_whose_lots_came_later(world):
+    mined_and_partly_paid(world)
+    fair_value.remeasure(commodity="BTC", as_of=JAN[4])
+    # A month end before the first lot, as when a year's data is loaded again: nothing to
+    # remeasure then, where remeasuring BTC itself is refused (remeasured later already).
+    assert fair_value.remeasure_all(as_of=date(2025, 12, 31)) == []
+    with pytest.raises(RemeasurementError, match="already remeasured at 2026-01-05"):
+        fair_value.remeasure(commodity="BTC", as_of=date(2025, 12, 31))
+    assert [r.as_of for r in fair_value.remeasure_all(as_of=JAN[4])] == [JAN[4]]
+
+
+@pytest.mark.django_db
 def test_lots_as_of_a_date_are_summed_from_their_movements(world):
     mined_and_partly_paid(world)
     fair_value.remeasure(commodity="BTC", as_of=JAN[4])

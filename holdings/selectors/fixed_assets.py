@@ -15,6 +15,7 @@ left from then on.
 from __future__ import annotations
 
 from calendar import monthrange
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -53,6 +54,21 @@ def standing_events(asset: FixedAsset) -> QuerySet[AssetEvent]:
     )
 
 
+def standing_events_of(assets: Iterable[FixedAsset]) -> dict[int, list[AssetEvent]]:
+    """The standing events of many assets in one query, by asset id, each in order (an
+    asset with none maps to an empty list)."""
+    ids = [asset.pk for asset in assets]
+    found: dict[int, list[AssetEvent]] = {pk: [] for pk in ids}
+    events = (
+        AssetEvent.objects.filter(asset_id__in=ids)
+        .exclude(entry__cancellations__status=CancellationStatus.APPROVED)
+        .order_by("asset_id", "effective_date", "id")
+    )
+    for event in events:
+        found[event.asset_id].append(event)
+    return found
+
+
 def standing_assets() -> QuerySet[FixedAsset]:
     """Assets whose receipt stands."""
     return FixedAsset.objects.exclude(
@@ -84,15 +100,21 @@ class AssetState:
         return self.basis - self.accumulated
 
 
-def asset_state(asset: FixedAsset, *, through: date | None = None) -> AssetState:
-    """The asset's state after its standing events dated up to `through` (all by default)."""
+def asset_state(
+    asset: FixedAsset,
+    *,
+    through: date | None = None,
+    events: Iterable[AssetEvent] | None = None,
+) -> AssetState:
+    """The asset's state after its standing events dated up to `through` (all by default);
+    `events`, its standing events in order when already read (standing_events_of)."""
     basis = asset.cost
     accumulated = ZERO
     total = ZERO
     life = asset.useful_life_months
     last_month = None
     disposed = None
-    for event in standing_events(asset):
+    for event in standing_events(asset) if events is None else events:
         if through is not None and event.effective_date > through:
             break
         if event.kind == AssetEventKind.DEPRECIATION:
@@ -169,13 +191,15 @@ def asset_register(*, as_of: date) -> list[RegisterRow]:
     """Every asset received by `as_of` and not disposed of before it, with its cost basis,
     accumulated depreciation and net book value at the end of `as_of`."""
     rows = []
-    for asset in (
+    assets = list(
         standing_assets()
         .filter(received_on__lte=as_of)
         .select_related("asset_class", "site")
         .order_by("code")
-    ):
-        state = asset_state(asset, through=as_of)
+    )
+    events = standing_events_of(assets)
+    for asset in assets:
+        state = asset_state(asset, through=as_of, events=events[asset.pk])
         if state.disposed_on is not None:
             continue
         rows.append(

@@ -153,7 +153,11 @@ class FixedAssetSerializer(serializers.ModelSerializer):
     @extend_schema_field(AssetStateSerializer)
     def get_state(self, asset: FixedAsset) -> dict[str, Any]:
         through: date | None = self.context.get("as_of")
-        return dict(AssetStateSerializer(asset_state(asset, through=through)).data)
+        # A list reads every asset's events in one query beforehand (the view's context).
+        events_by_asset = self.context.get("events")
+        events = None if events_by_asset is None else events_by_asset.get(asset.pk, [])
+        state = asset_state(asset, through=through, events=events)
+        return dict(AssetStateSerializer(state).data)
 
     @extend_schema_field(DocumentCancellationSerializer(allow_null=True))
     def get_receipt_cancellation(self, asset: FixedAsset) -> dict[str, Any] | None:

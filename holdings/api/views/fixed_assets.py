@@ -33,6 +33,7 @@ from holdings.api.serializers.fixed_assets import (
 )
 from holdings.api.views.common import JSON_415, LIST_ERRORS, errors, validated_query
 from holdings.models import AssetEvent, AssetEventKind, FixedAsset, VendorDeposit
+from holdings.selectors import fixed_assets as fixed_assets_selectors
 from holdings.services import fixed_assets as assets_services
 from holdings.services.idempotency import request_once
 from ledger.api.views import LedgerView, idempotency_key, idempotency_parameter
@@ -173,7 +174,11 @@ class FixedAssetListCreate(LedgerView):
     def get(self, request: Request) -> Response:
         query = validated_query(AssetQuerySerializer, request)
         page = self.paginate_queryset(_assets().order_by("code"))
-        context = {"request": request, "as_of": query.get("as_of")}
+        context = {
+            "request": request,
+            "as_of": query.get("as_of"),
+            "events": fixed_assets_selectors.standing_events_of(page or []),
+        }
         return self.get_paginated_response(
             FixedAssetSerializer(page, many=True, context=context).data
         )

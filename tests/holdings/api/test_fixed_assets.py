@@ -255,3 +255,38 @@ def test_a_cancelled_receipt_shows_its_cancellation(site, api_client_for, approv
     assert response.status_code == 201, response.content
     shown = staff.get(f"{API}/fixed-assets/M-1/").json()
     assert shown["receipt_cancellation"]["status"] == response.json()["status"]
+
+
+def test_the_asset_list_reads_every_assets_events_in_one_query(site, api_client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from holdings.services import fixed_assets
+
+    def machines(code: str) -> None:
+        fixed_assets.asset_receive(
+            code=code, asset_class="ASIC", cost=D("3600.00"), received_on=date(2025, 1, 1)
+        )
+        fixed_assets.asset_place_in_service(asset=code, site=site, on=date(2025, 1, 1))
+
+    client = api_client_for("auditor")
+
+    def listed() -> tuple[int, list[dict]]:
+        client.get(f"{API}/fixed-assets/")  # the log-in and the first read settled
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"{API}/fixed-assets/", {"as_of": "2025-03-31"})
+        assert response.status_code == 200, response.content
+        return len(queries), response.json()["results"]
+
+    machines("M-1")
+    fixed_assets.depreciation_run(through=date(2025, 3, 31))
+    few, _ = listed()
+    for n in range(2, 7):
+        machines(f"M-{n}")
+    fixed_assets.depreciation_run(through=date(2025, 3, 31))
+    many, rows = listed()
+    assert many == few
+    # Each asset's state from its own events: three months of 100.00.
+    assert {row["code"]: row["state"]["accumulated"] for row in rows} == {
+        f"M-{n}": "300.00" for n in range(1, 7)
+    }

@@ -21,7 +21,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from holdings.models import AssetClass, AssetEvent, AssetEventKind, FixedAsset, VendorDeposit
 from holdings.valuation import ALLOCATION, cents
@@ -77,9 +78,30 @@ def standing_assets() -> QuerySet[FixedAsset]:
 
 
 def deposit_unapplied(deposit: VendorDeposit) -> Decimal:
-    """What is left of a deposit after the standing receipts that applied it."""
-    applied = standing_assets().filter(deposit=deposit).aggregate(total=Sum("deposit_applied"))
-    return deposit.amount - (applied["total"] or ZERO)
+    """What is left of a deposit after the standing receipts that applied it (read with the
+    deposit when it comes from with_unapplied)."""
+    applied = getattr(deposit, "applied_by_receipts", None)
+    if applied is None:
+        applied = (
+            standing_assets()
+            .filter(deposit=deposit)
+            .aggregate(total=Sum("deposit_applied"))["total"]
+        )
+    return deposit.amount - (applied or ZERO)
+
+
+def with_unapplied(deposits: QuerySet[VendorDeposit]) -> QuerySet[VendorDeposit]:
+    """The deposits with what standing receipts applied of each, in the same query."""
+    applied = (
+        standing_assets()
+        .filter(deposit=OuterRef("pk"))
+        .values("deposit")
+        .annotate(total=Sum("deposit_applied"))
+        .values("total")
+    )
+    return deposits.annotate(
+        applied_by_receipts=Coalesce(Subquery(applied), Value(ZERO), output_field=DecimalField())
+    )
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,10 @@ def _events() -> QuerySet[AssetEvent]:
 
 
 def _deposits() -> QuerySet[VendorDeposit]:
-    return VendorDeposit.objects.select_related("entry", "created_by").prefetch_related(
-        "entry__cancellations"
+    return fixed_assets_selectors.with_unapplied(
+        VendorDeposit.objects.select_related("entry", "created_by").prefetch_related(
+            "entry__cancellations"
+        )
     )
 
 

@@ -290,3 +290,40 @@ def test_the_asset_list_reads_every_assets_events_in_one_query(site, api_client_
     assert {row["code"]: row["state"]["accumulated"] for row in rows} == {
         f"M-{n}": "300.00" for n in range(1, 7)
     }
+
+
+def test_the_deposit_list_reads_what_is_left_of_each_in_the_same_query(site, api_client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from holdings.services import fixed_assets
+
+    client = api_client_for("auditor")
+
+    def listed() -> tuple[int, dict[str, str]]:
+        client.get(f"{API}/vendor-deposits/")  # the log-in and the first read settled
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"{API}/vendor-deposits/")
+        assert response.status_code == 200, response.content
+        return len(queries), {r["reference"]: r["left"] for r in response.json()["results"]}
+
+    def deposit(n: int) -> None:
+        fixed_assets.vendor_deposit_record(
+            vendor="Bitmain", reference=f"DEP-{n}", amount=D("1000.00"), paid_on=date(2025, 1, 1)
+        )
+
+    deposit(1)
+    few, _ = listed()
+    for n in range(2, 6):
+        deposit(n)
+    fixed_assets.asset_receive(
+        code="M-1",
+        asset_class="ASIC",
+        cost=D("3600.00"),
+        received_on=date(2025, 2, 1),
+        deposit="DEP-2",
+        deposit_applied=D("400.00"),
+    )
+    many, left = listed()
+    assert many == few
+    assert left == {f"DEP-{n}": ("600.00" if n == 2 else "1000.00") for n in range(1, 6)}

@@ -70,8 +70,15 @@ def compact(value: Decimal | float) -> str:
     return f"{number:,.2f}".rstrip("0").rstrip(".")
 
 
-def nice_ticks(maximum: float, count: int = 4) -> list[float]:
-    """0 and 1-2-5 steps up to at least `maximum`."""
+def position(value: Decimal | float) -> float:
+    """A figure as a place on the chart: pixel geometry only, never a figure shown. Sums
+    and maxima are taken in Decimal first, so the chart's shapes match the exact figures."""
+    return float(value)
+
+
+def nice_ticks(highest: Decimal | float, count: int = 4) -> list[float]:
+    """0 and 1-2-5 steps up to at least `highest`."""
+    maximum = position(highest)
     if maximum <= 0:
         return [0.0, 1.0]
     rough = maximum / count
@@ -142,9 +149,9 @@ class Frame:
     def baseline(self) -> float:
         return self.height - self.bottom
 
-    def y(self, value: float) -> float:
+    def y(self, value: Decimal | float) -> float:
         top = self.ticks[-1] or 1.0
-        return self.baseline - self.plot_height * value / top
+        return self.baseline - self.plot_height * position(value) / top
 
     def x(self, index: int, count: int) -> float:
         if count <= 1:
@@ -232,12 +239,12 @@ def stacked_area(
 ) -> SafeString:
     """Layers stacked bottom up, one point per day."""
     count = len(days)
-    totals = [sum((float(layer.values[i]) for layer in layers), 0.0) for i in range(count)]
-    frame = Frame(width, height, 64, 16, 34, 28, nice_ticks(max(totals, default=0.0)))
+    totals = [sum((layer.values[i] for layer in layers), Decimal(0)) for i in range(count)]
+    frame = Frame(width, height, 64, 16, 34, 28, nice_ticks(max(totals, default=Decimal(0))))
     body = frame.value_axis(axis_label)
-    below = [0.0] * count
+    below = [Decimal(0)] * count
     for layer in layers:
-        above = [below[i] + float(layer.values[i]) for i in range(count)]
+        above = [below[i] + layer.values[i] for i in range(count)]
         top_edge = [f"{_n(frame.x(i, count))},{_n(frame.y(above[i]))}" for i in range(count)]
         bottom_edge = [
             f"{_n(frame.x(i, count))},{_n(frame.y(below[i]))}" for i in reversed(range(count))
@@ -276,7 +283,7 @@ def bar_chart(
 ) -> SafeString:
     """Grouped bars: one group per category, one bar per series (zero-height bars keep
     their place and their tooltip)."""
-    highest = max((float(v) for s in series for v in s.values), default=0.0)
+    highest = max((v for s in series for v in s.values), default=Decimal(0))
     frame = Frame(width, height, 64, 16, 34, 28, nice_ticks(highest))
     body = frame.value_axis(axis_label)
     group = frame.plot_width / max(len(categories), 1)
@@ -284,7 +291,7 @@ def bar_chart(
     for index, category in enumerate(categories):
         start = frame.left + group * index + (group - bar * len(series)) / 2
         for number, one in enumerate(series):
-            value = float(one.values[index])
+            value = one.values[index]
             x, y = start + bar * number, frame.y(value)
             body.append(
                 f'<rect class="chart-bar" data-series="{escape(one.name)}" x="{_n(x + 1)}" '
@@ -340,12 +347,12 @@ def line_chart(
 ) -> SafeString:
     """One daily line (broken where a day has no value), with optional horizontal lines."""
     count = len(days)
-    known = [float(v) for v in line.values if v is not None]
-    highest = max(known + [float(t.value) for t in line.thresholds], default=0.0)
+    known = [v for v in line.values if v is not None]
+    highest = max(known + [t.value for t in line.thresholds], default=Decimal(0))
     frame = Frame(width, height, 52, 12 if not line.thresholds else 84, 12, 28, nice_ticks(highest))
     body = frame.value_axis(axis_label, tick_format)
     for threshold in line.thresholds:
-        y = frame.y(float(threshold.value))
+        y = frame.y(threshold.value)
         body.append(
             f'<line class="chart-threshold" x1="{_n(frame.left)}" x2="{_n(width - frame.right)}" '
             f'y1="{_n(y)}" y2="{_n(y)}" stroke="{threshold.colour}" stroke-width="1.5" '
@@ -358,7 +365,7 @@ def line_chart(
             if runs[-1]:
                 runs.append([])
             continue
-        runs[-1].append((frame.x(index, count), frame.y(float(value))))
+        runs[-1].append((frame.x(index, count), frame.y(value)))
     for run in (r for r in runs if r):
         points = " ".join(f"{_n(x)},{_n(y)}" for x, y in run)
         if line.fill:
@@ -376,7 +383,7 @@ def line_chart(
     for index, value, tip, colour in line.markers:
         body.append(
             f'<circle class="chart-marker" cx="{_n(frame.x(index, count))}" '
-            f'cy="{_n(frame.y(float(value)))}" r="4.5" fill="{colour}" stroke="#fff" '
+            f'cy="{_n(frame.y(value))}" r="4.5" fill="{colour}" stroke="#fff" '
             f'stroke-width="1.5"><title>{escape(tip)}</title></circle>'
         )
     return _svg(key, width, height, title, desc, body)
@@ -405,10 +412,10 @@ def gauge(
     """A horizontal scale in coloured zones, a labelled mark at each zone's edge and a
     marker at the value (or a note that there is none)."""
     left, right, top, bar_height = 12.0, 12.0, 30.0, 22.0
-    maximum = float(zones[-1].end) if zones else 1.0
+    maximum = position(zones[-1].end) if zones else 1.0
 
     def x(at: Decimal | float) -> float:
-        return left + (width - left - right) * min(float(at), maximum) / maximum
+        return left + (width - left - right) * min(position(at), maximum) / maximum
 
     body = []
     for zone in zones:

@@ -11,8 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from holdings.models import FixedAsset, HpcContract
-from holdings.selectors.fixed_assets import month_end
-from holdings.services import costs, fixed_assets, hpc
+from holdings.services import cost_month_end, costs, fixed_assets, hpc
 
 
 def _fleet(directory: Path) -> list[dict[str, str]]:
@@ -97,8 +96,6 @@ def month_costs_import(directory: Path, month: str) -> int:
 
 
 def month_end_close(month: str) -> None:
-    """What `close_site_costs` does at a month end, but for accruals: every invoice of the
-    demonstration is in its month's file."""
-    first = date.fromisoformat(f"{month}-01")
-    fixed_assets.depreciation_run(through=month_end(first))
-    hpc.hpc_revenue_recognize(month=first)
+    """The month-end work on costs, as its schedule runs it; nothing is accrued, since every
+    invoice of the demonstration is in its month's file."""
+    cost_month_end.costs_month_end(month=date.fromisoformat(f"{month}-01"), accruals=False)

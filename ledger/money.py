@@ -85,6 +85,9 @@ def fits_scale(amount: Decimal, places: int) -> bool:
 
 def format_amount(amount: Decimal, places: int) -> str:
     """The amount with exactly `places` decimals; refuses to round."""
+    # Already written with exactly that many (PostgreSQL's numeric of that scale): as is.
+    if amount.as_tuple().exponent == -places and places > 0:
+        return f"{amount:f}"
     if not fits_scale(amount, places):
         raise ValueError(f"{amount} has more than {places} decimal places")
     with localcontext(EXACT):
@@ -93,6 +96,9 @@ def format_amount(amount: Decimal, places: int) -> str:
 
 def to_scale(amount: Decimal, places: int) -> Decimal:
     """The same amount written with exactly `places` decimals; refuses to round."""
+    # Already so (a sum of a column of that scale, most of the time): nothing to do.
+    if amount.as_tuple().exponent == -places and places > 0:
+        return amount
     if decimal_places(amount) > places:
         raise ValueError(f"{amount} has more than {places} decimal places")
     with localcontext(EXACT):

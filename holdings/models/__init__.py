@@ -47,7 +47,9 @@ from holdings.models.loans import (
 from holdings.models.lots import (
     Lot,
     LotMovement,
+    LotMovementDaily,
     LotMovementKind,
+    LotOpenSpan,
     LotOrigin,
 )
 from holdings.models.prices import (
@@ -120,7 +122,9 @@ __all__ = [
     "LoanStatementLine",
     "Lot",
     "LotMovement",
+    "LotMovementDaily",
     "LotMovementKind",
+    "LotOpenSpan",
     "LotOrigin",
     "MeterReading",
     "Payout",

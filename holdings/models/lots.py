@@ -129,3 +129,83 @@ class LotMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} lot {self.lot_id} {self.quantity}"
+
+
+class LotMovementDaily(models.Model):
+    """Lot movements of one account, lot origin and kind on one day, added up: kept by a
+    trigger on the movements (holdings/migrations/0022_lot_rollups.sql), so that a
+    report over a period or as of a date reads a row per day rather than every movement."""
+
+    # Written only by that trigger. No index of its own: the unique key leads with the account.
+    account = models.ForeignKey(
+        "ledger.Account",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    commodity = models.ForeignKey(
+        "ledger.Commodity",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    origin = models.CharField(max_length=16, choices=LotOrigin.choices)
+    kind = models.CharField(max_length=16, choices=LotMovementKind.choices)
+    day = models.DateField()
+    quantity = quantity_field()
+    cost = value_field()
+    fair_value_adjustment = value_field()
+    movements = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "day", "kind", "origin"], name="holdings_lotdaily_key"
+            )
+        ]
+        indexes = [models.Index(fields=["commodity", "day"], name="holdings_lotdaily_commodity")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day} {self.kind}: {self.quantity}"
+
+
+class LotOpenSpan(models.Model):
+    """A run of days through whose ends a lot held units: from `opened_on` to the day before
+    `closed_on` (open still, when null). Kept by a trigger on the movements
+    (holdings/migrations/0022_lot_rollups.sql), so that the lots open as of a date are found
+    by their spans rather than by summing every movement of their account."""
+
+    # Written only by that trigger.
+    lot = models.ForeignKey(
+        Lot, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    account = models.ForeignKey(
+        "ledger.Account",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    commodity = models.ForeignKey(
+        "ledger.Commodity",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    opened_on = models.DateField()
+    closed_on = models.DateField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lot", "opened_on"], name="holdings_lotspan_key")
+        ]
+        indexes = [
+            models.Index(fields=["account", "opened_on"], name="holdings_lotspan_account"),
+            models.Index(fields=["commodity", "opened_on"], name="holdings_lotspan_commodity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lot {self.lot_id} {self.opened_on} to {self.closed_on or 'now'}"

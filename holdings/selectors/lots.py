@@ -21,6 +21,7 @@ from holdings.errors import HoldingsError
 from holdings.models import (
     Lot,
     LotMovement,
+    LotOpenSpan,
     Payout,
 )
 from ledger import selectors as ledger_selectors
@@ -41,12 +42,14 @@ def lots(
     The state as of a date is the sum of the lot's movements up to that date, so it is
     exact whatever was posted later.
     """
+    # The production record names the lot's pool account and day; its raw row (the pool's
+    # own, as imported) is not read back for a page of lots.
     queryset = Lot.objects.select_related(
         "account",
         "price",
         "production_record",
         "production_record__pool_account",
-    )
+    ).defer("production_record__raw")
     # Which lots are asked for: their movements alone are summed below.
     wanted = Q()
     if account:
@@ -68,12 +71,22 @@ def lots(
         if open_only:
             queryset = queryset.filter(quantity__gt=0)
         return queryset.order_by("acquired_at", "id")
-    # Which lots held units at the date: one pass over the movements of the lots asked
-    # for (one account's, not the whole book's), grouped by lot...
+    # Which lots held units at the date: those with a span of days open across it (a row
+    # per lot, kept by the database from the movements); every lot asked for with a movement
+    # by then, when closed ones are wanted too...
     movements = LotMovement.objects.filter(effective_date__lte=as_of)
-    held: QuerySet[Any, Any] = movements.filter(wanted).values("lot_id")
+    held: QuerySet[Any, Any]
     if open_only:
-        held = held.annotate(units=Sum("quantity")).filter(units__gt=0)
+        spans = LotOpenSpan.objects.filter(
+            Q(closed_on__isnull=True) | Q(closed_on__gt=as_of), opened_on__lte=as_of
+        )
+        if account:
+            spans = spans.filter(account_id__in=ids)
+        if commodity:
+            spans = spans.filter(commodity_id=commodity)
+        held = spans.values("lot_id")
+    else:
+        held = movements.filter(wanted).values("lot_id")
 
     # ...and their state summed per lot only for the rows a page returns.
     def held_sum(field: str) -> Subquery:

@@ -28,6 +28,7 @@ from holdings.models import (
     LoanEventKind,
     Lot,
     LotMovement,
+    LotMovementDaily,
     LotMovementKind,
     LotOrigin,
 )
@@ -199,13 +200,18 @@ def rollforward(*, commodity: str, start: date, end: date) -> Rollforward:
     receivable_adjustment_ids = _subtree(receivable_adjustment) if receivable_ids else set()
     restricted_ids = _subtree(chart.PLEDGED_ACCOUNTS.get(code, ""), code)
 
+    # Each date's trial balance read once: the positions and the tie both come from it.
+    trial_balances = {
+        day: ledger_selectors.trial_balance(as_of=day).rows for day in (start - timedelta(1), end)
+    }
+
     def position(as_of: date) -> tuple[_Position, _Position, _Position]:
-        own = ledger_selectors.balances(as_of=as_of, include_children=False)
+        own = trial_balances[as_of]
         held = [r for r in own if r.type == AccountType.ASSET and r.commodity == code]
         restricted = [r for r in held if r.account_id in restricted_ids]
         receivable = [r for r in held if r.account_id in receivable_ids]
-        restricted_adjustment = LotMovement.objects.filter(
-            lot__account__in=restricted_ids, effective_date__lte=as_of
+        restricted_adjustment = LotMovementDaily.objects.filter(
+            account__in=restricted_ids, day__lte=as_of
         ).aggregate(total=Sum("fair_value_adjustment"))["total"]
         return (
             _Position(
@@ -317,8 +323,8 @@ def rollforward(*, commodity: str, start: date, end: date) -> Rollforward:
         memo=memo,
         adjustment_accounts=sorted(adjustment_codes),
         ties_to_trial_balance=(
-            _trial_balance_position(code, before, adjustment_ids) == opening
-            and _trial_balance_position(code, end, adjustment_ids) == closing
+            _trial_balance_position(code, trial_balances[before], adjustment_ids) == opening
+            and _trial_balance_position(code, trial_balances[end], adjustment_ids) == closing
         ),
     )
 
@@ -327,8 +333,9 @@ def _sum(values: Any) -> Decimal:
     return exact_sum(values)
 
 
-def _trial_balance_position(code: str, as_of: date, adjustment_ids: set[int]) -> _Position:
-    rows = ledger_selectors.trial_balance(as_of=as_of).rows
+def _trial_balance_position(
+    code: str, rows: list[ledger_selectors.Balance], adjustment_ids: set[int]
+) -> _Position:
     held = [r for r in rows if r.type == AccountType.ASSET and r.commodity == code]
     return _Position(
         _sum(r.quantity for r in held),
@@ -369,21 +376,22 @@ def _classified_movements(code: str, start: date, end: date) -> _Movements:
         default=Value("other"),
         output_field=CharField(),
     )
-    # Two passes: every movement by kind and its lot's origin (a few groups, hashed in
-    # memory), and only the disposals by the document behind them (the joins that name it
-    # are made for those rows alone). One pass grouping every row by all three sorted the
-    # period's movements, and spilled to disk on a busy quarter.
-    period = LotMovement.objects.filter(
-        lot__commodity_id=code, effective_date__gte=start, effective_date__lte=end
-    )
+    # Two passes: the movements other than disposals by kind and lot origin, from their
+    # daily totals (a row per account and day, not every movement); and the disposals alone
+    # by the document behind them (the joins that name it are made for those rows only).
     totals = {"q": Sum("quantity"), "c": Sum("cost"), "a": Sum("fair_value_adjustment")}
     rows = [
         {**row, "disposed_by": None}
-        for row in period.exclude(kind=LotMovementKind.DISPOSAL)
-        .values("kind", "lot__origin")
+        for row in LotMovementDaily.objects.filter(commodity_id=code, day__gte=start, day__lte=end)
+        .exclude(kind=LotMovementKind.DISPOSAL)
+        .values("kind", "origin")
         .annotate(**totals)
         .order_by()
-    ] + [
+    ]
+    period = LotMovement.objects.filter(
+        lot__commodity_id=code, effective_date__gte=start, effective_date__lte=end
+    )
+    rows += [
         {**row, "kind": LotMovementKind.DISPOSAL}
         for row in period.filter(kind=LotMovementKind.DISPOSAL)
         .annotate(disposed_by=by_entry)
@@ -401,8 +409,8 @@ def _classified_movements(code: str, start: date, end: date) -> _Movements:
         return _Position(total.units + row["q"], total.cost + row["c"], total.adjustment + row["a"])
 
     for row in rows:
-        if row["kind"] == LotMovementKind.OPEN and row["lot__origin"] in origins:
-            key = origins[row["lot__origin"]]
+        if row["kind"] == LotMovementKind.OPEN and row["origin"] in origins:
+            key = origins[row["origin"]]
             additions[key] = plus(additions[key], row)
         elif row["kind"] == LotMovementKind.DISPOSAL:
             key = row["disposed_by"]

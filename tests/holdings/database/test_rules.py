@@ -59,3 +59,65 @@ def test_a_lot_cannot_drift_from_its_movements(imported):
 def test_a_lot_holds_its_accounts_commodity(imported):
     with pytest.raises(IntegrityError, match="holdings_lot_account_commodity"):
         execute("UPDATE holdings_lot SET commodity_id = 'KAS'")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE holdings_lotmovementdaily SET quantity = quantity + 1",
+        "DELETE FROM holdings_lotmovementdaily",
+        "INSERT INTO holdings_lotmovementdaily (account_id, commodity_id, origin, kind, day,"
+        " quantity, cost, fair_value_adjustment, movements)"
+        " VALUES (1, 'BTC', 'mined', 'open', '2026-02-01', 1, 1, 0, 1)",
+        "TRUNCATE holdings_lotmovementdaily",
+    ],
+)
+def test_the_movements_daily_totals_are_kept_by_the_movements_alone(imported, sql):
+    with pytest.raises(IntegrityError, match="holdings_rollup_maintained_by_movements"):
+        execute(sql)
+
+
+@pytest.mark.django_db
+def test_the_movements_daily_totals_follow_every_movement(imported):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT l.account_id, l.origin, m.kind, m.effective_date, m.quantity, m.cost"
+            " FROM holdings_lotmovement m JOIN holdings_lot l ON l.id = m.lot_id"
+        )
+        [(account, origin, kind, day, quantity, cost)] = cursor.fetchall()
+        cursor.execute(
+            "SELECT account_id, commodity_id, origin, kind, day, quantity, cost, movements"
+            " FROM holdings_lotmovementdaily"
+        )
+        assert cursor.fetchall() == [(account, "BTC", origin, kind, day, quantity, cost, 1)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change",
+    [
+        "account_id = (SELECT id FROM ledger_account WHERE commodity_id = 'BTC'"
+        " AND type = 'asset' AND id <> holdings_lot.account_id LIMIT 1)",
+        "origin = 'purchase'",
+    ],
+)
+def test_a_lot_keeps_its_account_and_origin(imported, change):
+    with pytest.raises(IntegrityError, match="holdings_lot_identity_kept"):
+        execute(f"UPDATE holdings_lot SET {change}")
+
+
+@pytest.mark.django_db
+def test_a_movement_is_written_after_its_lot(imported):
+    # Before the foreign key's check at commit: the daily totals could not place it.
+    with (
+        pytest.raises(IntegrityError, match="holdings_lot_movement_lot_exists"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "INSERT INTO holdings_lotmovement (lot_id, entry_id, effective_date, kind, quantity,"
+            " cost, fair_value_adjustment, created_at)"
+            " SELECT 999999999, entry_id, effective_date, kind, 0, 0, 0, now()"
+            " FROM holdings_lotmovement LIMIT 1"
+        )

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
 
 from holdings.errors import InsufficientLots, InvalidSetup
 from holdings.models import Disposal, Lot, LotMovement, LotMovementKind, Sale
@@ -30,6 +31,40 @@ DAYS = [date(2025, 12, 30) + timedelta(days=n) for n in range(45)]
 def lots_equal_ledger_every_day() -> None:
     for day in DAYS:
         assert lots.lot_differences(as_of=day) == [], day
+        # The lots open at the day, found by their spans, are those whose movements sum to
+        # units then (a cancelled disposal opens its lot again).
+        held = (
+            LotMovement.objects.filter(effective_date__lte=day)
+            .values("lot_id")
+            .annotate(units=Sum("quantity"))
+            .filter(units__gt=0)
+        )
+        assert set(lots.lots(as_of=day).values_list("pk", flat=True)) == {
+            row["lot_id"] for row in held
+        }, day
+    # The movements' daily totals, which the roll-forward reads, are the movements' own.
+    assert daily_totals() == movement_totals()
+
+
+def movement_totals() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT l.account_id, l.commodity_id, l.origin, m.kind, m.effective_date,"
+            " sum(m.quantity), sum(m.cost), sum(m.fair_value_adjustment), count(*)"
+            " FROM holdings_lotmovement m JOIN holdings_lot l ON l.id = m.lot_id"
+            " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
+        )
+        return cursor.fetchall()
+
+
+def daily_totals() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT account_id, commodity_id, origin, kind, day, quantity, cost,"
+            " fair_value_adjustment, movements FROM holdings_lotmovementdaily"
+            " ORDER BY 1, 2, 3, 4, 5"
+        )
+        return cursor.fetchall()
 
 
 def cancel(entry: JournalEntry, maker, approver, **options) -> Cancellation:

@@ -211,6 +211,13 @@ class CSVReportMixin(generics.GenericAPIView):
             return None
         return super().paginate_queryset(queryset)
 
+    def paginate_counted(self, queryset: Any, count: int) -> Any:
+        """As paginate_queryset, for a queryset the report has counted already."""
+        if self.wants_csv:
+            return None
+        paginator: Any = self.paginator
+        return paginator.paginate_counted(queryset, self.request, self, count)
+
     def get_paginated_response(self, data: Any) -> Response:
         if self.wants_csv:
             return Response({"results": data})

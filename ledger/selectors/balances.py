@@ -77,10 +77,20 @@ _ACCOUNT_COLUMNS = """
 """
 
 
-def _own_balances(*, as_of: date, account_ids: Sequence[int] | None) -> list[Balance]:
-    """Each account's own postings up to `as_of` (children not included)."""
+def _own_balances(
+    *,
+    as_of: date,
+    account_ids: Sequence[int] | None,
+    type: str | None = None,
+    commodity: str | None = None,
+) -> list[Balance]:
+    """Each account's own postings up to `as_of` (children not included); only the accounts
+    of `type` and `commodity` when given."""
     only = "AND account_id = ANY(%(ids)s)" if account_ids is not None else ""
-    where = "WHERE a.id = ANY(%(ids)s)" if account_ids is not None else ""
+    conditions = ["a.id = ANY(%(ids)s)"] if account_ids is not None else []
+    conditions += ["a.type = %(type)s"] if type is not None else []
+    conditions += ["a.commodity_id = %(commodity)s"] if commodity is not None else []
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     sql = f"""
         SELECT {_ACCOUNT_COLUMNS},
                coalesce(m.q, 0) + coalesce(d.q, 0), coalesce(m.v, 0) + coalesce(d.v, 0)
@@ -99,6 +109,8 @@ def _own_balances(*, as_of: date, account_ids: Sequence[int] | None) -> list[Bal
         "month": _month_start(as_of),
         "as_of": as_of,
         "ids": list(account_ids or []),
+        "type": type,
+        "commodity": commodity,
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -171,8 +183,10 @@ def balances(
     include_children: bool = True,
 ) -> list[Balance]:
     """Every account's balance as of a date, each including its subtree (unless told not)."""
-    own = _own_balances(as_of=as_of, account_ids=None)
-    rows = _with_subtrees(own) if include_children else own
+    if not include_children:
+        # Only the accounts asked for are read (a subtree may mix types, so not otherwise).
+        return _own_balances(as_of=as_of, account_ids=None, type=type, commodity=commodity)
+    rows = _with_subtrees(_own_balances(as_of=as_of, account_ids=None))
     return [
         row
         for row in rows

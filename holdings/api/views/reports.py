@@ -138,7 +138,7 @@ class RealizedGainsReportView(ReportView):
         report = reports_selectors.realized_gains(
             start=query["start"], end=query["end"], commodity=commodity.code
         )
-        page = self.paginate_queryset(report.disposals)
+        page = self.paginate_counted(report.disposals, report.count)
         if page is None:  # CSV: the whole period
             body: dict[str, Any] = {"count": report.count, "next": None, "previous": None}
             body["results"] = list(report.disposals)

@@ -83,8 +83,9 @@ def realized_gains(*, start: date, end: date, commodity: str = "BTC") -> Realize
         commodity=commodity,
         start=start,
         end=end,
+        # The entry is named by its id alone: not joined.
         disposals=disposals.select_related(
-            "lot__account__wallet", "lot__commodity", "sale", "transfer", "entry"
+            "lot__account__wallet", "lot__commodity", "sale", "transfer"
         ).order_by("disposed_on", "id"),
         count=totals["count"],
         units=totals["units"] if totals["units"] is not None else ZERO,

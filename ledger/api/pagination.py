@@ -1,5 +1,5 @@
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from django.core.paginator import Paginator as DjangoPaginator
 from rest_framework.pagination import PageNumberPagination
@@ -21,7 +21,7 @@ class Pagination(PageNumberPagination):
 
     def paginate_counted(self, queryset: Any, request: Any, view: Any, count: int) -> Any:
         """A page of `queryset`, which holds `count` rows."""
-        self.django_paginator_class = partial(CountedPaginator, count=count)
+        self.django_paginator_class = cast(Any, partial(CountedPaginator, count=count))
         try:
             return self.paginate_queryset(queryset, request, view)
         finally:

@@ -106,7 +106,14 @@ def main() -> int:
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            process.kill()
+            # Still finishing a task (the worker waits for it): a cold shutdown ends it now,
+            # through its exit handlers, the last of which stops the embedded database; a
+            # process killed outright would leave the database running.
+            process.send_signal(signal.SIGQUIT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
     return exit_code
 
 

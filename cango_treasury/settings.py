@@ -176,6 +176,11 @@ _options = DATABASES["default"].setdefault("OPTIONS", {})
 _options["options"] = (
     f"{_options.get('options', '')} -c random_page_cost={RANDOM_PAGE_COST}".strip()
 )
+# The posting path's statements are prepared once per connection (they ask for it; no other
+# statement is, whatever its count). Off behind a pooler that cannot keep a session's
+# prepared statements: PgBouncer in transaction mode before 1.21.
+if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    _options["prepare_threshold"] = 2**31 - 1
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 # Tests get a database of their own, named after the one configured, so two checkouts (or
 # two runs) on one server do not drop each other's.

@@ -17,7 +17,7 @@ which waits for that transaction and skips its entries.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -32,7 +32,8 @@ from ledger.models import JournalEntry
 
 
 class _PreparedCursor(psycopg.Cursor):
-    """Server-side binding, every statement prepared once per connection."""
+    """Server-side binding, every statement prepared once per connection (unless
+    DATABASE_PREPARED_STATEMENTS is off: psycopg then sends each one whole)."""
 
     def execute(  # type: ignore[override]
         self, query: Any, params: Any = None, *, prepare: bool | None = None, **kw: Any
@@ -63,17 +64,18 @@ _POSTING_COLUMNS = "entry_id, account_id, commodity_id, scale, effective_date, q
 # Entries and their postings in one statement. The entries are written only if the chart
 # version is the one the caller validated against; an idempotency key already posted
 # inserts nothing (and that entry's postings are dropped by the join). The result always has
-# one row carrying the version seen, then one row per entry written. Arrays travel in
-# binary (%(...)b): thousands of values, no text quoting either way.
+# one row carrying the version seen, then one row per entry written (its position counted
+# from 1). Entries and postings travel as two JSON arrays of arrays: one parameter each,
+# dumped by the json module rather than a dozen typed arrays dumped value by value; amounts
+# are JSON strings, read back as numeric exactly.
 _INSERT = f"""
     WITH v AS (
         SELECT version FROM ledger_chart_version
     ), u AS MATERIALIZED (
-        SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) AS id, u.*
-          FROM unnest(%(positions)b::int[], %(dates)b::date[], %(memos)b::text[],
-                      %(kinds)b::text[], %(keys)b::text[], %(hashes)b::text[],
-                      %(reversals)b::bigint[])
-               AS u(position, effective_date, memo, kind, key, hash, reversal_of)
+        SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) AS id, j.position,
+               (j.e->>0)::date AS effective_date, j.e->>1 AS memo, j.e->>2 AS kind,
+               j.e->>3 AS key, j.e->>4 AS hash, (j.e->>5)::bigint AS reversal_of
+          FROM jsonb_array_elements(%(entries)s::jsonb) WITH ORDINALITY AS j(e, position)
          WHERE (SELECT version FROM v) = %(version)s
     ), e AS (
         INSERT INTO ledger_journalentry (id, {_ENTRY_COLUMNS})
@@ -83,17 +85,15 @@ _INSERT = f"""
         ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id, sequence
     ), ep AS (
-        SELECT u.position, e.id, e.sequence FROM u JOIN e ON e.id = u.id
+        SELECT u.position, u.effective_date, e.id, e.sequence FROM u JOIN e ON e.id = u.id
     ), p AS (
         INSERT INTO ledger_posting ({_POSTING_COLUMNS})
-        SELECT ep.id, l.account, l.commodity, l.scale, l.effective_date, l.quantity, l.value
-          FROM unnest(%(p_positions)b::int[], %(p_accounts)b::bigint[], %(p_commodities)b::text[],
-                      %(p_scales)b::smallint[], %(p_dates)b::date[], %(p_quantities)b::numeric[],
-                      %(p_values)b::numeric[])
-               AS l(position, account, commodity, scale, effective_date, quantity, value)
-          JOIN ep ON ep.position = l.position
+        SELECT ep.id, (l.p->>1)::bigint, l.p->>2, (l.p->>3)::smallint, ep.effective_date,
+               (l.p->>4)::numeric, (l.p->>5)::numeric
+          FROM jsonb_array_elements(%(postings)s::jsonb) AS l(p)
+          JOIN ep ON ep.position = (l.p->>0)::bigint
     )
-    SELECT v.version, NULL::int, NULL::bigint, NULL::bigint FROM v
+    SELECT v.version, NULL::bigint, NULL::bigint, NULL::bigint FROM v
     UNION ALL
     SELECT NULL, position, id, sequence FROM ep
 """
@@ -166,32 +166,34 @@ def _insert_statement(
     """The entries and their postings in one INSERT statement: each written with its id and
     sequence; None if the chart was stale."""
     created_by_id, approved_by_id = ids
-    postings: dict[str, list[Any]] = defaultdict(list)
-    for position, item in enumerate(unique):
+    entries = []
+    postings = []
+    for position, item in enumerate(unique, start=1):
+        source = item.source
+        entries.append(
+            (
+                source.effective_date.isoformat(),
+                source.memo,
+                source.kind,
+                source.idempotency_key,
+                item.payload_hash,
+                item.reversal_of_id,
+            )
+        )
         for info, quantity, value in item.lines:
-            postings["p_positions"].append(position)
-            postings["p_accounts"].append(info.id)
-            postings["p_commodities"].append(info.commodity)
-            postings["p_scales"].append(info.scale)
-            postings["p_dates"].append(item.source.effective_date)
-            postings["p_quantities"].append(quantity)
-            postings["p_values"].append(value)
+            postings.append(
+                (position, info.id, info.commodity, info.scale, str(quantity), str(value))
+            )
     with prepared_cursor() as cursor:
         cursor.execute(
             _INSERT,
             {
-                **postings,
+                "entries": json.dumps(entries),
+                "postings": json.dumps(postings),
                 "version": version,
                 "created_by": created_by_id,
                 "approved_by": approved_by_id,
                 "now": now,
-                "positions": list(range(len(unique))),
-                "dates": [item.source.effective_date for item in unique],
-                "memos": [item.source.memo for item in unique],
-                "kinds": [item.source.kind for item in unique],
-                "keys": [item.source.idempotency_key for item in unique],
-                "hashes": [item.payload_hash for item in unique],
-                "reversals": [item.reversal_of_id for item in unique],
             },
             # A plan made for one entry would be a poor one for a thousand: only the single
             # entry statement is kept prepared; a batch is planned for its own size.
@@ -200,7 +202,9 @@ def _insert_statement(
         rows = cursor.fetchall()
     if rows[0][0] != version:
         return None
-    return [(unique[position], entry_id, sequence) for _v, position, entry_id, sequence in rows[1:]]
+    return [
+        (unique[position - 1], entry_id, sequence) for _v, position, entry_id, sequence in rows[1:]
+    ]
 
 
 _PREPARE = """

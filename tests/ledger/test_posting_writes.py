@@ -172,3 +172,56 @@ def test_the_rollups_leave_room_for_their_rows_updates():
         ("ledger_dailybalance", ["fillfactor=70"]),
         ("ledger_monthlybalance", ["fillfactor=70"]),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_single_entry_statement_is_prepared_once_per_connection(chart):
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements "
+                "WHERE statement LIKE '%%INSERT INTO ledger_journalentry%%'"
+            )
+            return cursor.fetchone()[0]
+
+    first, second = earnings(2)
+    services.entry_post(
+        effective_date=first.effective_date, memo=first.memo, postings=first.postings
+    )
+    assert prepared() == 1
+    services.entry_post(
+        effective_date=second.effective_date, memo=second.memo, postings=second.postings
+    )
+    assert prepared() == 1
+    assert Posting.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_amounts_and_text_travel_exactly(chart):
+    memo = 'quotes " and \\ backslash, {braces}, commas, ünïcode — and\na second line'
+    (entry,) = services.entries_post(
+        entries=[
+            EntryInput(
+                effective_date=DAY,
+                memo=memo,
+                postings=[
+                    ("1300", D("0.00000001"), D("0.01")),
+                    ("1300", D("12345678.12345678"), D("99999999999.99")),
+                    ("4000", D("-99999999999.99"), D("-99999999999.99")),
+                    ("4000", D("-0.01"), D("-0.01")),
+                ],
+                kind="pool_earning",
+            )
+        ]
+    )
+    entry.refresh_from_db()
+    assert entry.memo == memo
+    stored = sorted((p.quantity, p.value) for p in Posting.objects.filter(entry=entry))
+    assert stored == sorted(
+        [
+            (D("0.00000001"), D("0.01")),
+            (D("12345678.12345678"), D("99999999999.99")),
+            (D("-99999999999.99"), D("-99999999999.99")),
+            (D("-0.01"), D("-0.01")),
+        ]
+    )

@@ -53,9 +53,18 @@ def _forbidden(multiline: bool) -> re.Pattern[str]:
     return re.compile(f"(?![{allowed}])[{_forbidden_class()}]")
 
 
+# In ASCII only the C0 controls and DEL are refused: text people type is checked against
+# these, and the class of every refused code point is built only for text beyond ASCII.
+_FORBIDDEN_ASCII = {
+    False: re.compile(r"[\x00-\x1f\x7f]"),
+    True: re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"),
+}
+
+
 def text_problem(text: str, *, multiline: bool = False) -> str | None:
     """Why `text` is refused (naming the first character at fault), or None."""
-    found = _forbidden(multiline).search(text)
+    pattern = _FORBIDDEN_ASCII[multiline] if text.isascii() else _forbidden(multiline)
+    found = pattern.search(text)
     if found is None:
         return None
     char = found.group()

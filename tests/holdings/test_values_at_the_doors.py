@@ -193,6 +193,19 @@ def test_tabs_and_line_breaks_only_in_text_that_spans_lines():
     assert text_problem("Société 東京 👨\u200d👩") is None
 
 
+@pytest.mark.parametrize("multiline", [False, True])
+def test_ascii_text_is_judged_as_the_whole_of_unicode_judges_it(multiline):
+    # ASCII text is checked against its own short class; with one character beyond ASCII
+    # the same text goes through the class of every refused code point.
+    for point in range(128):
+        text = f"a{chr(point)}b"
+        problem = text_problem(text, multiline=multiline)
+        assert problem == text_problem(text + "é", multiline=multiline), repr(chr(point))
+        assert (problem is None) == (
+            chr(point).isprintable() or (multiline and chr(point) in "\t\n\r")
+        ), repr(chr(point))
+
+
 JOURNAL = {
     "effective_date": "2026-01-05",
     "memo": "Accrued audit fee",

@@ -7,6 +7,7 @@ import time
 from datetime import UTC, date, datetime
 
 import pytest
+from django.db import connection
 
 from holdings.models import ImportBatch, Lot
 from holdings.services import production
@@ -67,6 +68,38 @@ def test_an_import_by_the_task_is_logged_with_the_tasks_name(world):
     # Insert-only evidence is not logged (README: The audit log).
     for table in ("holdings_productionrecord", "holdings_payout", "holdings_lotmovement"):
         assert not logged(table), table
+
+
+@pytest.mark.django_db
+def test_a_files_content_is_left_out_of_every_change_logged(world):
+    batches = [
+        production.import_batch_create(
+            source="f2pool",
+            file_name=f"{n}.json",
+            content=a_file() + b" " * n,
+            pool_account="F2P-A",
+        )
+        for n in range(3)
+    ]
+    ids = [batch.pk for batch in batches]
+    with connection.cursor() as cursor:
+        # Several rows in one statement; then one changing only what the log leaves out.
+        cursor.execute(
+            "UPDATE holdings_importbatch SET attempts = attempts + 1 WHERE id = ANY(%s)", [ids]
+        )
+        cursor.execute(
+            "UPDATE holdings_importbatch SET content = content || ' '::bytea WHERE id = %s",
+            [ids[0]],
+        )
+        cursor.execute("DELETE FROM holdings_importbatch WHERE id = %s", [ids[2]])
+    updates = logged("holdings_importbatch", action="update")
+    assert sorted(row.record_id for row in updates) == sorted(str(pk) for pk in ids)
+    assert all((row.old, row.new) == ({"attempts": 0}, {"attempts": 1}) for row in updates)
+    (deleted,) = logged("holdings_importbatch", action="delete")
+    assert deleted.record_id == str(ids[2]) and deleted.new is None
+    assert deleted.old["file_name"] == "2.json" and "content" not in deleted.old
+    inserted = logged("holdings_importbatch", action="insert")
+    assert len(inserted) == 3 and all("content" not in row.new for row in inserted)
 
 
 @pytest.mark.django_db

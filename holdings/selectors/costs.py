@@ -42,7 +42,8 @@ from holdings.models import (
 )
 from holdings.selectors.hpc import Segment, hpc_power_total, segments
 from holdings.valuation import allocate
-from ledger.models import Account, CancellationStatus, Posting
+from ledger.models import Account, CancellationStatus
+from ledger.selectors import value_moved
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -171,10 +172,7 @@ def _moved(parents: list[str], site: Site | None, start: date, end: date) -> Dec
     ids = _accounts(parents, site)
     if not ids:
         return ZERO
-    total = Posting.objects.filter(
-        account_id__in=ids, effective_date__gte=start, effective_date__lte=end
-    ).aggregate(total=Sum("value"))["total"]
-    return total or ZERO
+    return value_moved(account_ids=ids, start=start, end=end)
 
 
 def _records(site: Site | None, start: date, end: date) -> QuerySet[ProductionRecord]:

@@ -18,7 +18,8 @@ from django.db.models import Q, Sum
 from holdings import chart
 from holdings.models import AssetClass, FixedAsset, HpcContract, MeterReading, Site
 from holdings.selectors.fixed_assets import add_months
-from ledger.models import Account, Posting
+from ledger.models import Account
+from ledger.selectors import value_moved
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -81,10 +82,7 @@ def _site_moved(parent: str, site: Site, start: date, end: date) -> Decimal:
     account = Account.objects.filter(code=f"{parent}-{site.code}").first()
     if account is None:
         return ZERO
-    total = Posting.objects.filter(
-        account=account, effective_date__gte=start, effective_date__lte=end
-    ).aggregate(total=Sum("value"))["total"]
-    return total or ZERO
+    return value_moved(account_ids=[account.pk], start=start, end=end)
 
 
 def hpc_power_cost(site: Site, start: date, end: date) -> Decimal:
@@ -129,10 +127,8 @@ def segments(*, start: date, end: date, cost_of_revenue: Decimal) -> list[Segmen
     revenue = {}
     for name, parent in (("Mining", chart.MINING_REVENUE), ("HPC", chart.HPC_REVENUE)):
         accounts = Account.objects.filter(Q(code=parent) | Q(code__startswith=f"{parent}-"))
-        total = Posting.objects.filter(
-            account__in=accounts, effective_date__gte=start, effective_date__lte=end
-        ).aggregate(total=Sum("value"))["total"]
-        revenue[name] = -(total or ZERO)
+        ids = list(accounts.values_list("id", flat=True))
+        revenue[name] = -value_moved(account_ids=ids, start=start, end=end)
     hpc_cost = hpc_power_total(start, end)
     return [
         Segment("Mining", revenue["Mining"], cost_of_revenue - hpc_cost),

@@ -16,6 +16,7 @@ from ledger.selectors.balances import (
     daily_movements,
     subtree_ids,
     trial_balance,
+    value_moved,
 )
 from ledger.selectors.integrity import (
     IntegrityReport,
@@ -101,6 +102,7 @@ __all__ = [
     "rollup_differences",
     "subtree_ids",
     "trial_balance",
+    "value_moved",
     "waiting_cancellations",
     "waiting_counts",
     "waiting_journals",

@@ -264,3 +264,19 @@ def daily_movements(
             [list(account_ids), start, end],
         )
         return {(row[0], row[1]): (row[2], row[3]) for row in cursor.fetchall()}
+
+
+def value_moved(*, account_ids: Sequence[int], start: date, end: date) -> Decimal:
+    """The accounts' own postings' value from `start` to `end`, both included, summed from
+    the daily roll-ups (a row per account and day, not a row per posting)."""
+    if not account_ids:
+        return Decimal(0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT coalesce(sum(value), 0) FROM ledger_dailybalance
+             WHERE account_id = ANY(%s) AND day >= %s AND day <= %s
+            """,
+            [list(account_ids), start, end],
+        )
+        return Decimal(cursor.fetchone()[0])

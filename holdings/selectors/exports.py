@@ -276,6 +276,8 @@ def _first_day(as_of: date) -> date:
 
 
 def _string(text: str) -> str:
+    if _TO_ESCAPE.search(text) is None:  # most text: nothing to escape
+        return f'"{text}"'
     return '"' + _TO_ESCAPE.sub(lambda m: _ESCAPES[m.group(0)], text) + '"'
 
 
@@ -324,9 +326,11 @@ def _header(
 
 # --- transactions --------------------------------------------------------------------------
 
+# The date as text, as written; the value at its two places (every value has at most two:
+# the postings' check), so that a USD posting is written as read.
 _ENTRIES_SQL = """
-    SELECT e.id, e.sequence, e.effective_date, e.kind, e.memo, r.sequence,
-           p.account_id, p.quantity, p.value
+    SELECT e.id, e.sequence, e.effective_date::text, e.kind, e.memo, r.sequence,
+           p.account_id, p.quantity, round(p.value, 2)
       FROM ledger_journalentry e
       JOIN ledger_posting p ON p.entry_id = e.id
       LEFT JOIN ledger_journalentry r ON r.id = e.reversal_of_id
@@ -386,8 +390,7 @@ def _transaction(
     lots: dict[int, _LotState],
 ) -> str:
     _id, sequence, day, kind, memo, reversal_of = postings[0][:6]
-    lines = [f"{day.isoformat()} * {_string(memo)}", f"  sequence: {sequence}"]
-    lines.append(f"  kind: {_string(kind)}")
+    lines = [f"{day} * {_string(memo)}", f"  sequence: {sequence}", f"  kind: {_string(kind)}"]
     if reversal_of is not None:
         lines.append(f"  reversal-of: {reversal_of}")
 
@@ -418,7 +421,7 @@ def _transaction(
     for account_id, amounts in per_account.items():
         account = accounts[account_id]
         if not account.booking:
-            lines += [f"  {account.beancount_name}  {_usd(value)} USD" for _q, value in amounts]
+            lines += [f"  {account.beancount_name}  {value:f} USD" for _q, value in amounts]
             continue
         lines += lot_lines.get(account_id, [])
         if account_id in lot_totals or account.booking == STRICT:

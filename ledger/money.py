@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
     Context,
     Decimal,
     DivisionByZero,
@@ -69,18 +72,25 @@ def decimal_places(amount: Decimal) -> int:
     return max(0, -(exponent + trailing_zeros))
 
 
+# Rounding to a scale, only to compare: no trap, room for any amount the ledger holds.
+_UNTRAPPED = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[])
+_QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(41))
+
+
 def exceeds_scale(amount: Decimal, places: int) -> bool:
     """More decimals than `places` (trailing zeros do not count)."""
+    if amount and amount.is_finite() and amount.adjusted() <= 60 and 0 <= places <= 40:
+        # A non-zero amount of sane size: rounding it to `places` changes it exactly when it
+        # has a digit beyond them (without taking its digits apart: the posting path's
+        # every amount comes here).
+        return amount.quantize(_QUANTA[places], context=_UNTRAPPED) != amount
+    # A zero keeps the places it is written with; infinities and NaN have none.
     exponent = amount.as_tuple().exponent
     return isinstance(exponent, int) and -exponent > places and decimal_places(amount) > places
 
 
 def fits_scale(amount: Decimal, places: int) -> bool:
-    if not amount.is_finite():
-        return False
-    # Written with no more decimals than allowed: nothing to count (most amounts).
-    exponent = amount.as_tuple().exponent
-    return (isinstance(exponent, int) and -exponent <= places) or decimal_places(amount) <= places
+    return amount.is_finite() and not exceeds_scale(amount, places)
 
 
 def format_amount(amount: Decimal, places: int) -> str:

@@ -44,3 +44,16 @@ def test_zeros_and_exponents():
     assert decimal_places(Decimal("1E-3")) == 3
     assert not fits_scale(Decimal("NaN"), 8) and not fits_scale(Decimal("Infinity"), 8)
     assert fits_scale(Decimal("0.10000000000"), 1) and not fits_scale(Decimal("0.11"), 1)
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False), st.integers(min_value=0, max_value=40))
+def test_any_writing_of_an_amount_agrees_with_the_definition(amount, places):
+    assert exceeds_scale(amount, places) == (places_by_text(amount) > places)
+    assert fits_scale(amount, places) == (places_by_text(amount) <= places)
+
+
+def test_amounts_far_from_any_scale_are_judged_without_writing_them_out():
+    assert not exceeds_scale(Decimal("1E+100000000"), 8)
+    assert exceeds_scale(Decimal("1E-100000000"), 8)
+    assert exceeds_scale(Decimal("-0.000000001"), 8) and not exceeds_scale(Decimal("-1.5E-7"), 8)
+    assert exceeds_scale(Decimal("0E-9"), 8) and not exceeds_scale(Decimal("0E+3"), 0)

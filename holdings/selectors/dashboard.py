@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, DateField, Max, Min, Sum
+from django.db.models import Count, DateField, Exists, Max, Min, OuterRef, Subquery, Sum
 from django.db.models.functions import TruncMonth
 
 from holdings import chart
@@ -30,6 +30,7 @@ from holdings.models import (
     Loan,
     LoanEvent,
     LoanEventKind,
+    PoolAccount,
     Price,
     ProductionRecord,
     ReconciliationRun,
@@ -342,14 +343,15 @@ def digital_assets(*, as_of: date) -> list[str]:
     """The digital assets the dashboard offers: BTC, and every other commodity measured at
     fair value that an asset account held by `as_of` (wallets, pool receivables,
     collateral), BTC first."""
+    # Account by account, whether it has a day by then (an index probe each), rather than
+    # every day of every account.
     codes = set(
-        DailyBalance.objects.filter(
-            day__lte=as_of,
-            account__type=AccountType.ASSET,
-            account__commodity__measurement_policy=MeasurementPolicy.FAIR_VALUE,
+        Account.objects.filter(
+            type=AccountType.ASSET,
+            commodity__measurement_policy=MeasurementPolicy.FAIR_VALUE,
         )
-        .values_list("account__commodity_id", flat=True)
-        .distinct()
+        .filter(Exists(DailyBalance.objects.filter(account=OuterRef("pk"), day__lte=as_of)))
+        .values_list("commodity_id", flat=True)
     )
     return [BTC, *sorted(codes - {BTC})]
 
@@ -501,8 +503,15 @@ def _production(*, start: date, as_of: date, commodity: str) -> list[MonthProduc
         month = last_day + timedelta(days=1)
     # Months before the first production or sale ever recorded are left out: mining (or the
     # books) started later, and a zero there would read as a month without production.
-    first_mined = ProductionRecord.objects.filter(pool_account__commodity_id=commodity).aggregate(
-        first=Min("day")
+    # Pool account by pool account (its first record, found by its key's index).
+    first_mined = PoolAccount.objects.filter(commodity_id=commodity).aggregate(
+        first=Min(
+            Subquery(
+                ProductionRecord.objects.filter(pool_account=OuterRef("pk"))
+                .order_by("day")
+                .values("day")[:1]
+            )
+        )
     )["first"]
     first_sold = Sale.objects.filter(commodity_id=commodity).aggregate(first=Min("sold_at"))[
         "first"

@@ -139,13 +139,13 @@ def production_report(*, start: date, end: date, commodity: str = "BTC") -> list
     unit = hashrate_unit(commodity)[0]
     rows = []
     previous_mined = (per_month.get(_previous_month(months[0])) or {}).get("mined")
-    previous_held = _held(commodity, _month_end(_previous_month(months[0])), restricted_ids)[0]
-    for month in months:
+    previous_held, *helds = _held(commodity, [_previous_month(months[0]), *months])
+    restricteds = _held(commodity, months, restricted_ids)
+    for month, held, restricted in zip(months, helds, restricteds, strict=True):
         days = calendar.monthrange(month.year, month.month)[1]
         data = per_month.get(month) or {}
         mined = data.get("mined") or ZERO
         hashrate = data.get("hashrate")
-        held, restricted = _held(commodity, _month_end(month), restricted_ids)
         sold = sales.get(month) or {}
         units, gross = sold.get("units") or ZERO, sold.get("gross") or ZERO
         rows.append(
@@ -193,13 +193,14 @@ def deployed_hashrate_hs(commodity: str) -> Decimal:
     return total["total"] or ZERO
 
 
-def _held(commodity: str, as_of: date, restricted_ids: set[int]) -> tuple[Decimal, Decimal]:
-    own = ledger_selectors.balances(
-        as_of=as_of, type=AccountType.ASSET, commodity=commodity, include_children=False
-    )
-    held = sum((row.quantity for row in own), ZERO)
-    restricted = sum((row.quantity for row in own if row.account_id in restricted_ids), ZERO)
-    return held, restricted
+def _held(commodity: str, months: list[date], among: set[int] | None = None) -> list[Decimal]:
+    """The units the asset accounts of `commodity` (those `among` these ids) held at the end
+    of each month."""
+    accounts = Account.objects.filter(type=AccountType.ASSET, commodity_id=commodity)
+    if among is not None:
+        accounts = accounts.filter(pk__in=among)
+    ids = list(accounts.values_list("pk", flat=True))
+    return ledger_selectors.month_end_quantities(account_ids=ids, months=months)
 
 
 def _restricted_account_ids() -> set[int]:

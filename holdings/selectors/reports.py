@@ -14,7 +14,6 @@ from django.db.models import (
     Count,
     Exists,
     OuterRef,
-    Q,
     QuerySet,
     Sum,
     Value,
@@ -37,6 +36,7 @@ from ledger.models import (
     Account,
     AccountType,
     Commodity,
+    JournalEntry,
     Posting,
 )
 from ledger.money import FUNCTIONAL_CURRENCY, exact_sum, to_scale
@@ -353,18 +353,18 @@ class _Movements:
     remeasured: _Position
 
 
-def _classified_movements(code: str, start: date, end: date) -> _Movements:
-    """The period's lot movements of a commodity, added up by what they were."""
-    # A cancelled document's mirror movements (under its reversal) count where the
-    # document's own did, so the two net to nothing.
-    by_entry = Case(
+def _disposed_by() -> Case:
+    """What an entry's disposals were, by the document behind the entry. A cancelled
+    document's mirror movements (under its reversal) count where the document's own did, so
+    the two net to nothing."""
+    return Case(
         *(
             When(**{f"{path}sale__isnull": False}, then=Value("sales"))
-            for path in ("entry__", "entry__reversal_of__")
+            for path in ("", "reversal_of__")
         ),
         *(
             When(**{f"{path}transfer__isnull": False}, then=Value("network_fees"))
-            for path in ("entry__", "entry__reversal_of__")
+            for path in ("", "reversal_of__")
         ),
         *(
             When(**{f"{path}loan_event__kind": kind}, then=Value(label))
@@ -372,34 +372,52 @@ def _classified_movements(code: str, start: date, end: date) -> _Movements:
                 (LoanEventKind.LIQUIDATION, "liquidations"),
                 (LoanEventKind.REPAYMENT, "loan_repayments"),
             )
-            for path in ("entry__", "entry__reversal_of__")
+            for path in ("", "reversal_of__")
         ),
         default=Value("other"),
         output_field=CharField(),
     )
-    # Two passes: the movements other than disposals by kind and lot origin, from their
-    # daily totals (a row per account and day, not every movement); and the disposals alone
-    # by the document behind them (the joins that name it are made for those rows only).
+
+
+def _classified_movements(code: str, start: date, end: date) -> _Movements:
+    """The period's lot movements of a commodity, added up by what they were."""
+    # The movements other than disposals by kind and lot origin, from their daily totals (a
+    # row per account and day, not every movement); the disposals added up per entry, and
+    # each entry named by the document behind it (the joins are made once an entry, not once
+    # a disposal: a sale relieves hundreds of lots).
     totals = {"q": Sum("quantity"), "c": Sum("cost"), "a": Sum("fair_value_adjustment")}
-    rows = [
-        {**row, "disposed_by": None}
-        for row in LotMovementDaily.objects.filter(commodity_id=code, day__gte=start, day__lte=end)
+    rows = list(
+        LotMovementDaily.objects.filter(commodity_id=code, day__gte=start, day__lte=end)
         .exclude(kind=LotMovementKind.DISPOSAL)
         .values("kind", "origin")
         .annotate(**totals)
         .order_by()
-    ]
-    period = LotMovement.objects.filter(
-        lot__commodity_id=code, effective_date__gte=start, effective_date__lte=end
     )
-    rows += [
-        {**row, "kind": LotMovementKind.DISPOSAL}
-        for row in period.filter(kind=LotMovementKind.DISPOSAL)
-        .annotate(disposed_by=by_entry)
-        .values("disposed_by")
+    disposed = list(
+        LotMovement.objects.filter(
+            lot__commodity_id=code,
+            effective_date__gte=start,
+            effective_date__lte=end,
+            kind=LotMovementKind.DISPOSAL,
+        )
+        .values("entry_id")
         .annotate(**totals)
         .order_by()
-    ]
+    )
+    sold = list(
+        Disposal.objects.filter(
+            lot__commodity_id=code, disposed_on__gte=start, disposed_on__lte=end
+        )
+        .values("entry_id")
+        .annotate(total=Sum("proceeds"))
+        .order_by()
+    )
+    entries = {row["entry_id"] for row in disposed} | {row["entry_id"] for row in sold}
+    disposed_by = dict(
+        JournalEntry.objects.filter(pk__in=entries)
+        .annotate(disposed_by=_disposed_by())
+        .values_list("pk", "disposed_by")
+    )
     nothing = _Position(ZERO, ZERO, ZERO)
     origins = {origin: key for key, origin, _label in ADDITIONS}
     additions = {key: nothing for key, _origin, _label in ADDITIONS}
@@ -413,43 +431,34 @@ def _classified_movements(code: str, start: date, end: date) -> _Movements:
         if row["kind"] == LotMovementKind.OPEN and row["origin"] in origins:
             key = origins[row["origin"]]
             additions[key] = plus(additions[key], row)
-        elif row["kind"] == LotMovementKind.DISPOSAL:
-            key = row["disposed_by"]
-            dispositions[key] = plus(dispositions[key], row)
         elif row["kind"] == LotMovementKind.REMEASUREMENT:
             remeasured = plus(remeasured, row)
         # Transfers in and out cancel out within the commodity's accounts; anything else
         # shows in the unexplained line.
-    return _Movements(additions, dispositions, _proceeds(code, start, end, by_entry), remeasured)
+    for row in disposed:
+        key = disposed_by[row["entry_id"]]
+        dispositions[key] = plus(dispositions[key], row)
+    repayments = [
+        row["entry_id"] for row in disposed if disposed_by[row["entry_id"]] == "loan_repayments"
+    ]
+    proceeds = _proceeds(sold, disposed_by, repayments)
+    return _Movements(additions, dispositions, proceeds, remeasured)
 
 
-def _proceeds(code: str, start: date, end: date, by_entry: Case) -> dict[str, Decimal]:
+def _proceeds(
+    sold: list[dict[str, Any]], disposed_by: dict[int, str], repayments: list[int]
+) -> dict[str, Decimal]:
     """Proceeds (USD) of the period's dispositions by kind: the disposal records' (sales,
-    network fees, liquidations); for units paid to a lender, the debt they settled (the
-    repayment entry's postings to the loan's liability accounts)."""
+    network fees, liquidations), `sold` per entry; for units paid to a lender, the debt they
+    settled (the postings of the `repayments` entries to the loan's liability accounts)."""
     proceeds = {key: Decimal("0.00") for key, _label in DISPOSITIONS}
-    for row in (
-        Disposal.objects.filter(
-            lot__commodity_id=code, disposed_on__gte=start, disposed_on__lte=end
-        )
-        .annotate(disposed_by=by_entry)
-        .values("disposed_by")
-        .annotate(total=Sum("proceeds"))
-        .order_by()
-    ):
-        proceeds[row["disposed_by"]] += row["total"]
-    repaid_with = LotMovement.objects.filter(
-        Q(entry__loan_event__kind=LoanEventKind.REPAYMENT)
-        | Q(entry__reversal_of__loan_event__kind=LoanEventKind.REPAYMENT),
-        lot__commodity_id=code,
-        effective_date__gte=start,
-        effective_date__lte=end,
-        kind=LotMovementKind.DISPOSAL,
-    ).values("entry_id")
-    settled = Posting.objects.filter(
-        entry_id__in=repaid_with, account__type=AccountType.LIABILITY
-    ).aggregate(total=Sum("value"))["total"]
-    proceeds["loan_repayments"] += settled or ZERO
+    for row in sold:
+        proceeds[disposed_by[row["entry_id"]]] += row["total"]
+    if repayments:
+        settled = Posting.objects.filter(
+            entry_id__in=repayments, account__type=AccountType.LIABILITY
+        ).aggregate(total=Sum("value"))["total"]
+        proceeds["loan_repayments"] += settled or ZERO
     return proceeds
 
 

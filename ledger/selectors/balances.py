@@ -280,3 +280,29 @@ def value_moved(*, account_ids: Sequence[int], start: date, end: date) -> Decima
             [list(account_ids), start, end],
         )
         return Decimal(cursor.fetchone()[0])
+
+
+def month_end_quantities(*, account_ids: Sequence[int], months: Sequence[date]) -> list[Decimal]:
+    """The accounts' own quantity, added up, at the end of each of `months` (each given by
+    its first day), in their order: one query over the monthly roll-ups, each month's
+    total carried forward."""
+    if not months:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH moved AS (
+                SELECT month, sum(quantity) AS quantity FROM ledger_monthlybalance
+                 WHERE account_id = ANY(%(accounts)s) AND month <= %(last)s
+                 GROUP BY month
+            ), held AS (
+                SELECT month, sum(quantity) OVER (ORDER BY month) AS quantity FROM moved
+            )
+            SELECT coalesce((SELECT h.quantity FROM held h WHERE h.month <= m.month
+                              ORDER BY h.month DESC LIMIT 1), 0)
+              FROM unnest(%(months)s::date[]) WITH ORDINALITY AS m(month, position)
+             ORDER BY m.position
+            """,
+            {"accounts": list(account_ids), "months": list(months), "last": max(months)},
+        )
+        return [Decimal(row[0]) for row in cursor.fetchall()]

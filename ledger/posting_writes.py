@@ -65,9 +65,9 @@ _POSTING_COLUMNS = "entry_id, account_id, commodity_id, scale, effective_date, q
 # version is the one the caller validated against; an idempotency key already posted
 # inserts nothing (and that entry's postings are dropped by the join). The result always has
 # one row carrying the version seen, then one row per entry written (its position counted
-# from 1). Entries and postings travel as two JSON arrays of arrays: one parameter each,
-# dumped by the json module rather than a dozen typed arrays dumped value by value; amounts
-# are JSON strings, read back as numeric exactly.
+# from 1). Postings take their ids in the order given. Entries and postings travel as two
+# JSON arrays of arrays: one parameter each, dumped by the json module rather than a dozen
+# typed arrays dumped value by value; amounts are JSON strings, read back as numeric exactly.
 _INSERT = f"""
     WITH v AS (
         SELECT version FROM ledger_chart_version
@@ -90,8 +90,9 @@ _INSERT = f"""
         INSERT INTO ledger_posting ({_POSTING_COLUMNS})
         SELECT ep.id, (l.p->>1)::bigint, l.p->>2, (l.p->>3)::smallint, ep.effective_date,
                (l.p->>4)::numeric, (l.p->>5)::numeric
-          FROM jsonb_array_elements(%(postings)s::jsonb) AS l(p)
+          FROM jsonb_array_elements(%(postings)s::jsonb) WITH ORDINALITY AS l(p, n)
           JOIN ep ON ep.position = (l.p->>0)::bigint
+         ORDER BY l.n
     )
     SELECT v.version, NULL::bigint, NULL::bigint, NULL::bigint FROM v
     UNION ALL

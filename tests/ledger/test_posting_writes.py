@@ -225,3 +225,19 @@ def test_amounts_and_text_travel_exactly(chart):
             (D("-0.01"), D("-0.01")),
         ]
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("entries", [1, 5])
+def test_postings_take_their_ids_in_the_order_given(chart, entries):
+    amounts = [D(n) for n in range(1, 21)]
+    lines = [("4000", -a, -a) for a in amounts] + [("1000", a, a) for a in reversed(amounts)]
+    posted = services.entries_post(
+        entries=[
+            EntryInput(effective_date=DAY, memo=f"entry {n}", postings=lines, kind="manual")
+            for n in range(entries)
+        ]
+    )
+    for entry in posted:
+        stored = Posting.objects.filter(entry=entry).order_by("id")
+        assert [(p.account.code, p.quantity) for p in stored] == [(a, q) for a, q, _ in lines]

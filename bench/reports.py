@@ -9,7 +9,7 @@ bench/results/reports.json with the revision and a table on stdout. Targets (QUA
 every report's p95 under 300 ms, the beancount export at least 20 MB/s in memory that does
 not grow with the journal, and no paginated list whose query count grows with its page.
 
-The world takes a while to build (about half an hour on two cores at full size);
+The world takes a while to build (about twenty minutes on two cores at full size);
 `--reuse` times the reports again over the world a previous run left.
 """
 

@@ -51,6 +51,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from holdings.importers.generic_csv import EARNINGS_HEADER, PAYOUTS_HEADER  # noqa: E402
 from holdings.importers.records import PriceQuote  # noqa: E402
 from holdings.models import BatchStatus, Wallet  # noqa: E402
+from holdings.selectors.prices import price_timestamp  # noqa: E402
 from holdings.services import prices, production, reconciliation, setup, treasury  # noqa: E402
 from ledger.roles import AUDITOR, FINANCE_STAFF  # noqa: E402
 from ledger.selectors import account_balance  # noqa: E402
@@ -105,15 +106,9 @@ def build(accounts: int, years: int, postings: int) -> dict[str, Any]:
     codes = [f"POOL-{n + 1:03d}" for n in range(accounts)]
     for code in codes:
         setup.pool_account_create(code=code, pool=pool, name=code.lower(), source="csv")
+    # Each day valued at the price the product's policy looks for.
     quotes = [
-        PriceQuote(
-            datetime.combine(day + timedelta(1), clock(0), tzinfo=UTC),
-            "BTC",
-            "USD",
-            price_of(day),
-            "bench-close",
-            row,
-        )
+        PriceQuote(price_timestamp(day), "BTC", "USD", price_of(day), "bench-close", row)
         for row, day in enumerate(calendar, start=2)
     ]
     prices.prices_import(quotes=quotes, file_name="bench prices")
@@ -122,8 +117,7 @@ def build(accounts: int, years: int, postings: int) -> dict[str, Any]:
     for year in sorted({day.year for day in calendar}):
         year_days = [day for day in calendar if day.year == year]
         for n, code in enumerate(codes):
-            wallet = wallets[n // ACCOUNTS_PER_WALLET]
-            earnings, payouts = _account_year(code, n, year_days, address(wallets.index(wallet)))
+            earnings, payouts = _account_year(code, n, year_days, address(n // ACCOUNTS_PER_WALLET))
             _import(f"{code}-{year}-earnings.csv", earnings, code)
             _import(f"{code}-{year}-payouts.csv", payouts, code)
         log(f"{year}: earnings and payouts imported ({time.perf_counter() - started:.0f} s)")
@@ -143,7 +137,7 @@ def _account_year(
     code: str, n: int, year_days: list[date], to_address: str
 ) -> tuple[list[str], list[str]]:
     """A pool account's year: a row of earnings a day, and a payout of each full week's net
-    on the Monday after it."""
+    on the day after it."""
     rng = random.Random(f"{code}-{year_days[0].year}")
     petahashes = 20 + n % 60
     earnings = [EARNINGS_HEADER]

@@ -196,9 +196,6 @@ def _insert_statement(
                 "approved_by": approved_by_id,
                 "now": now,
             },
-            # A plan made for one entry would be a poor one for a thousand: only the single
-            # entry statement is kept prepared; a batch is planned for its own size.
-            prepare=len(unique) == 1,
         )
         rows = cursor.fetchall()
     if rows[0][0] != version:

@@ -45,6 +45,7 @@ from holdings.models.loans import (
     LoanEventKind,
 )
 from holdings.models.lots import (
+    DisposalTotal,
     Lot,
     LotMovement,
     LotMovementDaily,
@@ -109,6 +110,7 @@ __all__ = [
     "CostStatus",
     "DayCount",
     "Disposal",
+    "DisposalTotal",
     "FixedAsset",
     "HostingBasis",
     "HpcContract",

@@ -193,3 +193,39 @@ class LotOpenSpan(models.Model):
 
     def __str__(self) -> str:
         return f"lot {self.lot_id} {self.opened_on} to {self.closed_on or 'now'}"
+
+
+class DisposalTotal(models.Model):
+    """What one journal entry relieved of one commodity's lots on a day, added up: its
+    disposal lot movements (units, cost and adjustment, negative) and its disposal records
+    (units, cost, carrying value, proceeds and gain). Kept by triggers on both
+    (holdings/migrations/0023_disposal_totals.sql), so that the realized gains and the
+    roll-forward of a period read a row per entry rather than every lot it relieved."""
+
+    # Written only by those triggers.
+    entry = _kept_reference("ledger.JournalEntry")
+    commodity = _kept_reference("ledger.Commodity")
+    day = models.DateField()
+    moved_quantity = quantity_field()
+    moved_cost = value_field()
+    moved_adjustment = value_field()
+    movements = models.BigIntegerField()
+    disposals = models.BigIntegerField()
+    units = quantity_field()
+    cost = value_field()
+    carrying_value = value_field()
+    proceeds = value_field()
+    realized_gain = value_field()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry", "commodity", "day"], name="holdings_disposaltotal_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["commodity", "day"], name="holdings_disposaltotal_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"entry {self.entry_id} {self.commodity_id} {self.day}: {self.units}"

@@ -11,7 +11,6 @@ from typing import Any
 from django.db.models import (
     Case,
     CharField,
-    Count,
     Exists,
     OuterRef,
     QuerySet,
@@ -24,9 +23,9 @@ from holdings import chart
 from holdings.errors import HoldingsError
 from holdings.models import (
     Disposal,
+    DisposalTotal,
     LoanEventKind,
     Lot,
-    LotMovement,
     LotMovementDaily,
     LotMovementKind,
     LotOrigin,
@@ -71,12 +70,17 @@ def realized_gains(*, start: date, end: date, commodity: str = "BTC") -> Realize
     disposals = Disposal.objects.filter(
         disposed_on__gte=start, disposed_on__lte=end, lot__commodity_id=commodity
     )
-    totals = disposals.aggregate(
-        count=Count("id"),
-        **{
-            name: Sum(name)
-            for name in ("units", "cost", "carrying_value", "proceeds", "realized_gain")
-        },
+    # The totals from the disposals added up per entry (a row per sale, not per lot).
+    totals = (
+        _disposal_totals(start, end)
+        .filter(commodity_id=commodity)
+        .aggregate(
+            count=Sum("disposals"),
+            **{
+                name: Sum(name)
+                for name in ("units", "cost", "carrying_value", "proceeds", "realized_gain")
+            },
+        )
     )
     cents = Decimal("0.00")
     return RealizedGains(
@@ -87,13 +91,18 @@ def realized_gains(*, start: date, end: date, commodity: str = "BTC") -> Realize
         disposals=disposals.select_related(
             "lot__account__wallet", "lot__commodity", "sale", "transfer"
         ).order_by("disposed_on", "id"),
-        count=totals["count"],
+        count=totals["count"] or 0,
         units=totals["units"] if totals["units"] is not None else ZERO,
         cost=totals["cost"] if totals["cost"] is not None else cents,
         carrying_value=totals["carrying_value"] if totals["carrying_value"] is not None else cents,
         proceeds=totals["proceeds"] if totals["proceeds"] is not None else cents,
         realized_gain=totals["realized_gain"] if totals["realized_gain"] is not None else cents,
     )
+
+
+def _disposal_totals(start: date, end: date) -> QuerySet[DisposalTotal]:
+    """What each entry relieved from `start` to `end`, a row per entry, commodity and day."""
+    return DisposalTotal.objects.filter(day__gte=start, day__lte=end)
 
 
 ADDITIONS = (
@@ -393,25 +402,13 @@ def _classified_movements(code: str, start: date, end: date) -> _Movements:
         .annotate(**totals)
         .order_by()
     )
+    relieved = _disposal_totals(start, end).filter(commodity_id=code).order_by()
     disposed = list(
-        LotMovement.objects.filter(
-            lot__commodity_id=code,
-            effective_date__gte=start,
-            effective_date__lte=end,
-            kind=LotMovementKind.DISPOSAL,
-        )
+        relieved.filter(movements__gt=0)
         .values("entry_id")
-        .annotate(**totals)
-        .order_by()
+        .annotate(q=Sum("moved_quantity"), c=Sum("moved_cost"), a=Sum("moved_adjustment"))
     )
-    sold = list(
-        Disposal.objects.filter(
-            lot__commodity_id=code, disposed_on__gte=start, disposed_on__lte=end
-        )
-        .values("entry_id")
-        .annotate(total=Sum("proceeds"))
-        .order_by()
-    )
+    sold = list(relieved.filter(disposals__gt=0).values("entry_id").annotate(total=Sum("proceeds")))
     entries = {row["entry_id"] for row in disposed} | {row["entry_id"] for row in sold}
     disposed_by = dict(
         JournalEntry.objects.filter(pk__in=entries)
@@ -579,16 +576,17 @@ def realized_gains_by_commodity(*, start: date, end: date) -> GainsByCommodity:
         raise HoldingsError(f"end must not be before start ({start.isoformat()})", field="end")
     scales = dict(Commodity.objects.values_list("code", "decimal_places"))
     grouped = (
-        Disposal.objects.filter(disposed_on__gte=start, disposed_on__lte=end)
-        .values("lot__commodity_id")
-        .annotate(count=Count("id"), units=Sum("units"), **{f: Sum(f) for f in GAINS_FIGURES})
-        .order_by("lot__commodity_id")
+        _disposal_totals(start, end)
+        .filter(disposals__gt=0)
+        .values("commodity_id")
+        .annotate(count=Sum("disposals"), units=Sum("units"), **{f: Sum(f) for f in GAINS_FIGURES})
+        .order_by("commodity_id")
     )
     rows = [
         CommodityGains(
-            commodity=row["lot__commodity_id"],
+            commodity=row["commodity_id"],
             disposals=row["count"],
-            units=to_scale(row["units"], scales[row["lot__commodity_id"]]),
+            units=to_scale(row["units"], scales[row["commodity_id"]]),
             **{f: to_scale(row[f], 2) for f in GAINS_FIGURES},
         )
         for row in grouped

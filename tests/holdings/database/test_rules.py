@@ -79,6 +79,24 @@ def test_the_movements_daily_totals_are_kept_by_the_movements_alone(imported, sq
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE holdings_disposaltotal SET units = units + 1",
+        "DELETE FROM holdings_disposaltotal",
+        "INSERT INTO holdings_disposaltotal (entry_id, commodity_id, day, moved_quantity,"
+        " moved_cost, moved_adjustment, movements, disposals, units, cost, carrying_value,"
+        " proceeds, realized_gain) VALUES (1, 'BTC', '2026-02-01', -1, -1, 0, 1, 1, 1, 1, 1,"
+        " 2, 1)",
+        "TRUNCATE holdings_disposaltotal",
+    ],
+)
+def test_the_disposal_totals_are_kept_by_the_disposals_alone(imported, sql):
+    with pytest.raises(IntegrityError, match="holdings_rollup_maintained_by_movements"):
+        execute(sql)
+
+
+@pytest.mark.django_db
 def test_the_movements_daily_totals_follow_every_movement(imported):
     with connection.cursor() as cursor:
         cursor.execute(
@@ -105,6 +123,22 @@ def test_the_movements_daily_totals_follow_every_movement(imported):
 def test_a_lot_keeps_its_account_and_origin(imported, change):
     with pytest.raises(IntegrityError, match="holdings_lot_identity_kept"):
         execute(f"UPDATE holdings_lot SET {change}")
+
+
+@pytest.mark.django_db
+def test_a_disposal_is_written_after_its_lot(imported):
+    # Its entry's totals are kept by its lot's commodity: it could not be placed.
+    with (
+        pytest.raises(IntegrityError, match="holdings_disposal_lot_exists"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "INSERT INTO holdings_disposal (lot_id, entry_id, disposed_on, units, cost,"
+            " carrying_value, proceeds, realized_gain, days_held, method, created_at)"
+            " SELECT 999999999, entry_id, effective_date, 1, 1, 1, 2, 1, 0, 'fifo', now()"
+            " FROM holdings_lotmovement LIMIT 1"
+        )
 
 
 @pytest.mark.django_db

@@ -44,6 +44,36 @@ def lots_equal_ledger_every_day() -> None:
         }, day
     # The movements' daily totals, which the roll-forward reads, are the movements' own.
     assert daily_totals() == movement_totals()
+    # So are the totals per entry that the realized gains and the roll-forward read.
+    assert disposal_totals() == disposals_per_entry()
+
+
+def disposals_per_entry() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT entry_id, commodity_id, day, sum(mq), sum(mc), sum(ma), sum(mn)::bigint,"
+            " sum(dn)::bigint, sum(u), sum(c), sum(cv), sum(p), sum(g) FROM ("
+            " SELECT m.entry_id, l.commodity_id, m.effective_date AS day, m.quantity AS mq,"
+            " m.cost AS mc, m.fair_value_adjustment AS ma, 1 AS mn, 0 AS dn, 0 AS u, 0 AS c,"
+            " 0 AS cv, 0 AS p, 0 AS g"
+            " FROM holdings_lotmovement m JOIN holdings_lot l ON l.id = m.lot_id"
+            " WHERE m.kind = 'disposal'"
+            " UNION ALL SELECT d.entry_id, l.commodity_id, d.disposed_on, 0, 0, 0, 0, 1,"
+            " d.units, d.cost, d.carrying_value, d.proceeds, d.realized_gain"
+            " FROM holdings_disposal d JOIN holdings_lot l ON l.id = d.lot_id) r"
+            " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        )
+        return cursor.fetchall()
+
+
+def disposal_totals() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT entry_id, commodity_id, day, moved_quantity, moved_cost, moved_adjustment,"
+            " movements, disposals, units, cost, carrying_value, proceeds, realized_gain"
+            " FROM holdings_disposaltotal ORDER BY 1, 2, 3"
+        )
+        return cursor.fetchall()
 
 
 def movement_totals() -> list[tuple]:

@@ -108,7 +108,16 @@ class ProductionRecord(models.Model):
                 name="holdings_production_gross_less_fee",
             ),
         ]
-        indexes = [models.Index(fields=["day"], name="holdings_production_day")]
+        indexes = [
+            # Covering the figures added up over a period (the cost to mine, the dashboard,
+            # the production report), so that they are read from the index alone: records
+            # are never updated, so their pages stay all-visible.
+            models.Index(
+                fields=["day"],
+                include=["pool_account", "entry", "net", "value", "hashrate_hs"],
+                name="holdings_production_day_totals",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.pool_account_id} {self.day} {self.net}"

@@ -21,6 +21,7 @@ efficiency in J/TH.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -40,10 +41,12 @@ from holdings.models import (
     Site,
     SiteCost,
 )
+from holdings.selectors.calendar import PeriodStart
 from holdings.selectors.hpc import Segment, hpc_power_total, segments
 from holdings.valuation import allocate
 from ledger.models import Account, CancellationStatus
-from ledger.selectors import value_moved
+from ledger.money import exact_sum
+from ledger.selectors import value_moved, values_moved
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -157,19 +160,34 @@ def periods(start: date, end: date, by: str) -> list[tuple[str, date, date]]:
 # --- the figures -------------------------------------------------------------------------
 
 
-def _accounts(parents: list[str], site: Site | None) -> list[int]:
-    """The ids of `parents` and their site children, or the site's children alone."""
+def _line_accounts(lines: dict[str, list[str]], site: Site | None) -> dict[str, list[int]]:
+    """Per line, the ids of its `parents` and their site children, or the site's children
+    alone: one query for every line."""
+    found: dict[str, list[int]] = {line: [] for line in lines}
+    parents = {parent for codes in lines.values() for parent in codes}
+    if not parents:
+        return found
     if site is not None:
-        codes = [f"{parent}-{site.code}" for parent in parents]
-        return list(Account.objects.filter(code__in=codes).values_list("id", flat=True))
-    query = Q()
-    for parent in parents:
-        query |= Q(code=parent) | Q(code__startswith=f"{parent}-")
-    return list(Account.objects.filter(query).values_list("id", flat=True))
+        query = Q(code__in=[f"{parent}-{site.code}" for parent in parents])
+    else:
+        query = Q()
+        for parent in parents:
+            query |= Q(code=parent) | Q(code__startswith=f"{parent}-")
+    for pk, code in Account.objects.filter(query).values_list("id", "code"):
+        for line, codes in lines.items():
+            if any(_under(code, parent, site) for parent in codes):
+                found[line].append(pk)
+    return found
+
+
+def _under(code: str, parent: str, site: Site | None) -> bool:
+    if site is not None:
+        return code == f"{parent}-{site.code}"
+    return code == parent or code.startswith(f"{parent}-")
 
 
 def _moved(parents: list[str], site: Site | None, start: date, end: date) -> Decimal:
-    ids = _accounts(parents, site)
+    ids = _line_accounts({"": parents}, site)[""]
     if not ids:
         return ZERO
     return value_moved(account_ids=ids, start=start, end=end)
@@ -188,6 +206,31 @@ def _production(site: Site | None, start: date, end: date) -> dict[str, Any]:
     return _records(site, start, end).aggregate(
         mined=Sum("net"), value=Sum("value"), hashrate=Sum("hashrate_hs")
     )
+
+
+def _production_by_period(
+    site: Site | None, start: date, end: date, by: str, firsts: list[date]
+) -> list[dict[str, Any]]:
+    """The production of each period (given by its first day) in one query: the records
+    of [start, end] grouped by their calendar month, quarter or year."""
+    grouped = {
+        row["period"]: row
+        for row in _records(site, start, end)
+        .annotate(period=PeriodStart("day", by))
+        .values("period")
+        .annotate(mined=Sum("net"), value=Sum("value"), hashrate=Sum("hashrate_hs"))
+        .order_by()
+    }
+    nothing = {"mined": None, "value": None, "hashrate": None}
+    return [grouped.get(_period_start(first, by), nothing) for first in firsts]
+
+
+def _period_start(day: date, by: str) -> date:
+    if by == "month":
+        return day.replace(day=1)
+    if by == "quarter":
+        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    return date(day.year, 1, 1)
 
 
 def standing_costs() -> QuerySet[SiteCost]:
@@ -232,16 +275,36 @@ class _Costs:
 
 
 def _site_costs(site: Site | None, start: date, end: date) -> _Costs:
-    return _Costs(
-        power=_moved([chart.POWER_COST], site, start, end),
-        credits=-_moved([chart.POWER_CREDITS], site, start, end),
-        to_hpc=hpc_power_total(start, end, site),
-        hosting=_moved([chart.HOSTING_COST], site, start, end),
-        other=_moved([chart.OTHER_SITE_COST], site, start, end),
-        depreciation=_moved(mining_depreciation_accounts(), site, start, end),
-        extras=[ExtraItem(name, _moved([code], site, start, end)) for name, code in extra_items()],
-        kwh=_mining_kwh(site, start, end),
-    )
+    return _site_costs_over(site, [(start, end)])[0]
+
+
+def _site_costs_over(site: Site | None, spans: list[tuple[date, date]]) -> list[_Costs]:
+    """The cost lines of each span: the ledger's in one query for every line and span."""
+    extras = extra_items()
+    lines = {
+        "power": [chart.POWER_COST],
+        "credits": [chart.POWER_CREDITS],
+        "hosting": [chart.HOSTING_COST],
+        "other": [chart.OTHER_SITE_COST],
+        "depreciation": mining_depreciation_accounts(),
+        **{f"extra {n}": [code] for n, (_name, code) in enumerate(extras)},
+    }
+    moved = values_moved(groups=_line_accounts(lines, site), spans=spans)
+    return [
+        _Costs(
+            power=moved["power"][n],
+            credits=-moved["credits"][n],
+            to_hpc=hpc_power_total(start, end, site),
+            hosting=moved["hosting"][n],
+            other=moved["other"][n],
+            depreciation=moved["depreciation"][n],
+            extras=[
+                ExtraItem(name, moved[f"extra {i}"][n]) for i, (name, _code) in enumerate(extras)
+            ],
+            kwh=_mining_kwh(site, start, end),
+        )
+        for n, (start, end) in enumerate(spans)
+    ]
 
 
 def _assemble(
@@ -339,11 +402,7 @@ def cost_to_mine(
     elif group_by == "pool":
         rows = cost_to_mine_by_pool(start=start, end=end, site=site_obj)
     elif group_by:
-        spans = periods(start, end, group_by) if _span_count(start, end, group_by) else []
-        rows = [
-            cost_to_mine_for(label=label, start=first, end=last, site=site_obj)
-            for label, first, last in spans
-        ]
+        return _by_period(start, end, site_obj, group_by)
     else:
         rows = []
     total = cost_to_mine_for(label="Total", start=start, end=end, site=site_obj)
@@ -356,6 +415,41 @@ def cost_to_mine(
         total=total,
         extra_names=[name for name, _ in extra_items()],
     )
+
+
+def _by_period(start: date, end: date, site: Site | None, by: str) -> CostToMineReport:
+    """A row per month, quarter or year and the total: every cost line of every row read in
+    one query, and the total's production added up from the rows' (the periods partition
+    the range; its energy and HPC share are its own, as they do not add up)."""
+    spans = periods(start, end, by) if _span_count(start, end, by) else []
+    *costs, whole_costs = _site_costs_over(
+        site, [(first, last) for _label, first, last in spans] + [(start, end)]
+    )
+    produced = _production_by_period(site, start, end, by, [first for _l, first, _e in spans])
+    code = site.code if site else None
+    rows = [
+        _assemble(label=label, start=first, end=last, site=code, costs=part, produced=made)
+        for (label, first, last), part, made in zip(spans, costs, produced, strict=True)
+    ]
+    whole = {key: _added(made[key] for made in produced) for key in ("mined", "value", "hashrate")}
+    total = _assemble(
+        label="Total", start=start, end=end, site=code, costs=whole_costs, produced=whole
+    )
+    return CostToMineReport(
+        start=start,
+        end=end,
+        site=code,
+        group_by=by,
+        rows=rows,
+        total=total,
+        extra_names=[name for name, _ in extra_items()],
+    )
+
+
+def _added(sums: Iterable[Decimal | None]) -> Decimal | None:
+    """Sums of parts added up, None when every part had nothing (as SQL's SUM)."""
+    present = [part for part in sums if part is not None]
+    return exact_sum(present) if present else None
 
 
 # --- by pool -----------------------------------------------------------------------------

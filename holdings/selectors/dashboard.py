@@ -38,6 +38,7 @@ from holdings.models import (
     Sale,
 )
 from holdings.selectors import loans
+from holdings.selectors.calendar import PeriodStart
 from holdings.selectors.prices import price_for, price_timestamp
 from holdings.valuation import cents
 from ledger import selectors as ledger_selectors
@@ -112,34 +113,44 @@ def daily_balances(*, groups: Mapping[str, Iterable[int]], start: date, end: dat
                 if row.account_id in ids:
                     quantity[name] += row.quantity
                     value[name] += row.value
-        pairs = [(account_id, name) for name, ids in members.items() for account_id in ids]
-        moves: dict[date, list[tuple[str, Decimal, Decimal]]] = {}
-        if pairs:
+        # Accounts in the same groups are added up together, once: the roll-ups' rows are
+        # read and summed once, whatever the number of groups an account is in.
+        groups_of: dict[int, set[str]] = {}
+        for name, ids in members.items():
+            for account_id in ids:
+                groups_of.setdefault(account_id, set()).add(name)
+        classes: dict[frozenset[str], list[int]] = {}
+        for account_id, names in groups_of.items():
+            classes.setdefault(frozenset(names), []).append(account_id)
+        shared = list(classes)
+        moves: dict[date, list[tuple[int, Decimal, Decimal]]] = {}
+        if classes:
             with connection.cursor() as cursor:
                 cursor.execute(
                     """
-                    SELECT d.day, g.name, sum(d.quantity), sum(d.value)
+                    SELECT d.day, g.shared, sum(d.quantity), sum(d.value)
                       FROM ledger_dailybalance d
-                      JOIN unnest(%(ids)s::bigint[], %(names)s::text[]) AS g(account_id, name)
+                      JOIN unnest(%(ids)s::bigint[], %(shared)s::int[]) AS g(account_id, shared)
                         ON g.account_id = d.account_id
                      WHERE d.day >= %(start)s AND d.day <= %(end)s
-                     GROUP BY d.day, g.name
+                     GROUP BY d.day, g.shared
                     """,
                     {
-                        "ids": [account_id for account_id, _ in pairs],
-                        "names": [name for _, name in pairs],
+                        "ids": [a for ids in classes.values() for a in ids],
+                        "shared": [n for n, ids in enumerate(classes.values()) for _ in ids],
                         "start": start,
                         "end": end,
                     },
                 )
-                for day, name, q, v in cursor.fetchall():
-                    moves.setdefault(day, []).append((name, q, v))
+                for day, n, q, v in cursor.fetchall():
+                    moves.setdefault(day, []).append((n, q, v))
         by_day_q: dict[str, list[Decimal]] = {name: [] for name in members}
         by_day_v: dict[str, list[Decimal]] = {name: [] for name in members}
         for day in days:
-            for name, q, v in moves.get(day, ()):
-                quantity[name] += q
-                value[name] += v
+            for n, q, v in moves.get(day, ()):
+                for name in shared[n]:
+                    quantity[name] += q
+                    value[name] += v
             for name in members:
                 by_day_q[name].append(quantity[name])
                 by_day_v[name].append(value[name])
@@ -474,7 +485,7 @@ def _production(*, start: date, as_of: date, commodity: str) -> list[MonthProduc
         ProductionRecord.objects.filter(
             pool_account__commodity_id=commodity, day__gte=first, day__lte=as_of
         )
-        .annotate(month=TruncMonth("day"))
+        .annotate(month=PeriodStart("day", "month"))
         .values("month")
         .annotate(total=Sum("net"))
         .values_list("month", "total")

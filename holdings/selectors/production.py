@@ -31,6 +31,7 @@ from holdings.models import (
     Sale,
     Site,
 )
+from holdings.selectors.calendar import PeriodStart
 from ledger import selectors as ledger_selectors
 from ledger.models import (
     Account,
@@ -116,7 +117,7 @@ def production_report(*, start: date, end: date, commodity: str = "BTC") -> list
             day__gte=_previous_month(months[0]),
             day__lte=_month_end(months[-1]),
         )
-        .annotate(month=TruncMonth("day"))
+        .annotate(month=PeriodStart("day", "month"))
         .values("month")
         .annotate(mined=Sum("net"), hashrate=Sum("hashrate_hs"))
         .order_by("month")

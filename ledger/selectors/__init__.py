@@ -18,6 +18,7 @@ from ledger.selectors.balances import (
     subtree_ids,
     trial_balance,
     value_moved,
+    values_moved,
 )
 from ledger.selectors.integrity import (
     IntegrityReport,
@@ -105,6 +106,7 @@ __all__ = [
     "subtree_ids",
     "trial_balance",
     "value_moved",
+    "values_moved",
     "waiting_cancellations",
     "waiting_counts",
     "waiting_journals",

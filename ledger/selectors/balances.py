@@ -9,7 +9,7 @@ back-dated entries are exact because roll-ups are sums, not running totals.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
@@ -269,17 +269,41 @@ def daily_movements(
 def value_moved(*, account_ids: Sequence[int], start: date, end: date) -> Decimal:
     """The accounts' own postings' value from `start` to `end`, both included, summed from
     the daily roll-ups (a row per account and day, not a row per posting)."""
-    if not account_ids:
-        return Decimal(0)
+    return values_moved(groups={"": account_ids}, spans=[(start, end)])[""][0]
+
+
+def values_moved(
+    *, groups: Mapping[str, Sequence[int]], spans: Sequence[tuple[date, date]]
+) -> dict[str, list[Decimal]]:
+    """Per group of accounts, the value its accounts' own postings moved in each span
+    (first and last day, both included), in the spans' order: one query over the daily
+    roll-ups, whatever the number of groups and spans. An account may be in several
+    groups, and spans may overlap."""
+    moved = {name: [Decimal(0)] * len(spans) for name in groups}
+    pairs = [(account_id, name) for name, ids in groups.items() for account_id in ids]
+    if not pairs or not spans:
+        return moved
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT coalesce(sum(value), 0) FROM ledger_dailybalance
-             WHERE account_id = ANY(%s) AND day >= %s AND day <= %s
+            SELECT g.name, s.n, sum(d.value)
+              FROM unnest(%(ids)s::bigint[], %(names)s::text[]) AS g(account_id, name)
+             CROSS JOIN unnest(%(firsts)s::date[], %(lasts)s::date[])
+                   WITH ORDINALITY AS s(first, last, n)
+              JOIN ledger_dailybalance d
+                ON d.account_id = g.account_id AND d.day >= s.first AND d.day <= s.last
+             GROUP BY g.name, s.n
             """,
-            [list(account_ids), start, end],
+            {
+                "ids": [account_id for account_id, _ in pairs],
+                "names": [name for _, name in pairs],
+                "firsts": [first for first, _ in spans],
+                "lasts": [last for _, last in spans],
+            },
         )
-        return Decimal(cursor.fetchone()[0])
+        for name, n, value in cursor.fetchall():
+            moved[name][n - 1] = Decimal(value)
+    return moved
 
 
 def month_end_quantities(*, account_ids: Sequence[int], months: Sequence[date]) -> list[Decimal]:

@@ -390,3 +390,30 @@ def test_commodity_scale_is_fixed_once_held(chart):
         services.commodity_create(
             code="XYZ", name="x", decimal_places=19, kind="crypto", measurement_policy="cost"
         )
+
+
+@pytest.mark.django_db
+def test_values_moved_adds_up_each_group_in_each_span_from_the_roll_ups(chart):
+    mined("0.5", "50000.00", effective_date=date(2025, 10, 1))
+    mined("0.25", "26000.00", effective_date=date(2025, 10, 3))
+    mined("0.125", "14000.00", effective_date=date(2025, 11, 2))
+    receivable = Account.objects.get(code="1300").pk
+    revenue = Account.objects.get(code="4000").pk
+    spans = [
+        (date(2025, 10, 1), date(2025, 10, 31)),
+        (date(2025, 10, 2), date(2025, 11, 30)),  # overlaps the first
+        (date(2025, 12, 1), date(2025, 12, 31)),  # nothing moved
+    ]
+    moved = selectors.values_moved(
+        groups={"in": [receivable], "both": [receivable, revenue], "none": []}, spans=spans
+    )
+    assert moved == {
+        "in": [D("76000.00"), D("40000.00"), D(0)],
+        "both": [D(0), D(0), D(0)],
+        "none": [D(0), D(0), D(0)],
+    }
+    # An account may be in several groups; each span is its own, whatever the others.
+    assert selectors.values_moved(groups={"out": [revenue]}, spans=spans[1:2]) == {
+        "out": [D("-40000.00")]
+    }
+    assert selectors.value_moved(account_ids=[receivable], start=OCT1, end=OCT1) == D("50000.00")

@@ -89,6 +89,7 @@ from ledger.money import FUNCTIONAL_CURRENCY, format_amount
 
 ZERO = Decimal(0)
 FETCH_ROWS = 2000
+PIECE_CHARS = 256 * 1024
 ROOTS = {
     AccountType.ASSET: "Assets",
     AccountType.LIABILITY: "Liabilities",
@@ -199,9 +200,24 @@ def _export(as_of: date) -> Iterator[str]:
         commodities = list(Commodity.objects.order_by("code"))
         first_day = _first_day(as_of)
         yield _header(as_of, commodities, accounts, first_day)
-        yield from _transactions(as_of, accounts)
+        yield from _joined(_transactions(as_of, accounts))
         yield from _prices(as_of)
         yield from _balances(as_of, accounts)
+
+
+def _joined(pieces: Iterable[str]) -> Iterator[str]:
+    """The pieces joined into pieces of PIECE_CHARS or more: a transaction each would be
+    millions of writes, each with its own cost in the response."""
+    held: list[str] = []
+    size = 0
+    for piece in pieces:
+        held.append(piece)
+        size += len(piece)
+        if size >= PIECE_CHARS:
+            yield "".join(held)
+            held, size = [], 0
+    if held:
+        yield "".join(held)
 
 
 # --- accounts and what they hold ----------------------------------------------------------
@@ -326,11 +342,13 @@ def _header(
 
 # --- transactions --------------------------------------------------------------------------
 
-# The date as text, as written; the value at its two places (every value has at most two:
-# the postings' check), so that a USD posting is written as read.
+# Numbers and dates as text, as written: a USD posting is written as read, without a
+# Decimal made for it (the value at its two places: every value has at most two, the
+# postings' check); the quantities and costs of other accounts are made Decimals to be
+# added up, as their lots are followed.
 _ENTRIES_SQL = """
     SELECT e.id, e.sequence, e.effective_date::text, e.kind, e.memo, r.sequence,
-           p.account_id, p.quantity, round(p.value, 2)
+           p.account_id, p.quantity::text, round(p.value, 2)::text
       FROM ledger_journalentry e
       JOIN ledger_posting p ON p.entry_id = e.id
       LEFT JOIN ledger_journalentry r ON r.id = e.reversal_of_id
@@ -339,7 +357,8 @@ _ENTRIES_SQL = """
 """
 
 _MOVEMENTS_SQL = """
-    SELECT e.id, m.lot_id, l.account_id, l.acquired_at, m.quantity, m.cost
+    SELECT e.id, m.lot_id, l.account_id, (l.acquired_at AT TIME ZONE 'UTC')::date::text,
+           m.quantity::text, m.cost::text
       FROM holdings_lotmovement m
       JOIN ledger_journalentry e ON e.id = m.entry_id
       JOIN holdings_lot l ON l.id = m.lot_id
@@ -369,18 +388,46 @@ class _LotState:
 
 def _transactions(as_of: date, accounts: dict[int, ExportAccount]) -> Iterator[str]:
     params = {"as_of": as_of}
-    movements = itertools.groupby(_rows(_MOVEMENTS_SQL, params), key=lambda row: row[0])
+    movements = itertools.groupby(_rows(_MOVEMENTS_SQL, params), key=_entry_of)
     pending = next(movements, None)
+    usd = {
+        account.id: account.beancount_name for account in accounts.values() if not account.booking
+    }
     lots: dict[int, _LotState] = {}
-    for entry_id, rows in itertools.groupby(_rows(_ENTRIES_SQL, params), key=lambda r: r[0]):
+    for entry_id, rows in itertools.groupby(_rows(_ENTRIES_SQL, params), key=_entry_of):
         postings = list(rows)
-        moved: list[tuple] = []
         if pending is not None and pending[0] == entry_id:
-            moved = list(pending[1])
+            moved = [_moved(row) for row in pending[1]]
             pending = next(movements, None)
-        yield _transaction(postings, moved, accounts, lots)
+        elif all(row[6] in usd for row in postings):
+            # USD postings alone, no lot moved: written as read.
+            yield _usd_transaction(postings, usd)
+            continue
+        else:
+            moved = []
+        yield _transaction([_posted(row) for row in postings], moved, accounts, lots)
     if pending is not None:  # pragma: no cover - movements always belong to an entry read
         raise ExportError(f"lot movements of entry {pending[0]} have no entry in the export")
+
+
+def _entry_of(row: tuple) -> int:
+    return row[0]  # type: ignore[no-any-return]
+
+
+def _posted(row: tuple) -> tuple:
+    return (*row[:7], Decimal(row[7]), Decimal(row[8]))
+
+
+def _moved(row: tuple) -> tuple:
+    return (*row[:3], date.fromisoformat(row[3]), Decimal(row[4]), Decimal(row[5]))
+
+
+def _usd_transaction(postings: list[tuple], names: dict[int, str]) -> str:
+    _id, sequence, day, kind, memo, reversal_of = postings[0][:6]
+    head = f"{day} * {_string(memo)}\n  sequence: {sequence}\n  kind: {_string(kind)}\n"
+    if reversal_of is not None:
+        head += f"  reversal-of: {reversal_of}\n"
+    return head + "".join(f"  {names[row[6]]}  {row[8]} USD\n" for row in postings) + "\n"
 
 
 def _transaction(
@@ -444,7 +491,7 @@ def _transaction(
 
 def _lot_postings(
     lot_id: int,
-    acquired_at: datetime,
+    acquired: date,
     quantity: Decimal,
     cost: Decimal,
     account: ExportAccount,
@@ -455,7 +502,7 @@ def _lot_postings(
     after opened (again) at the cost the ledger carries."""
     before = lots.get(lot_id)
     if before is None:
-        before = _LotState(ZERO, ZERO, acquired_at.astimezone(UTC).date())
+        before = _LotState(ZERO, ZERO, acquired)
     after = _LotState(before.quantity + quantity, before.cost + cost, before.acquired)
     if after.quantity < 0 or after.cost < 0 or (after.quantity == 0 and after.cost != 0):
         raise ExportError(

@@ -397,3 +397,14 @@ def test_the_file_is_text_only(chart, api_client_for):
     assert response.status_code == 406
     assert response["Content-Type"] == "application/json"
     assert response.json()["code"] == "not_acceptable"
+
+
+def test_the_transactions_are_streamed_in_large_pieces_in_order():
+    from holdings.selectors.exports import PIECE_CHARS, _joined
+
+    pieces = [f"{n:08d}\n" * 1000 for n in range(100)]  # 9,000 characters each
+    joined = list(_joined(iter(pieces)))
+    assert "".join(joined) == "".join(pieces)
+    assert all(len(piece) >= PIECE_CHARS for piece in joined[:-1])
+    assert len(joined) == 4  # 900,000 characters: three of 30 pieces, then the rest
+    assert list(_joined(iter([]))) == []

@@ -42,7 +42,7 @@ from holdings.models import (
     SiteCost,
 )
 from holdings.selectors.calendar import PeriodStart
-from holdings.selectors.hpc import Segment, hpc_power_total, segments
+from holdings.selectors.hpc import Segment, any_shared, hpc_power_total, segments
 from holdings.valuation import allocate
 from ledger.models import Account, CancellationStatus
 from ledger.money import exact_sum
@@ -239,21 +239,26 @@ def standing_costs() -> QuerySet[SiteCost]:
     )
 
 
-def _mining_kwh(site: Site | None, start: date, end: date) -> Decimal | None:
+def _kwh_sources(site: Site | None, start: date, end: date) -> tuple[QuerySet, QuerySet]:
+    """The meter readings and the standing power invoices with their kWh within the span."""
     readings = MeterReading.objects.filter(period_start__gte=start, period_end__lte=end)
     invoices = (
         standing_costs()
-        .filter(
-            kind="power",
-            period_start__gte=start,
-            period_end__lte=end,
-            kwh__isnull=False,
-        )
+        .filter(kind="power", period_start__gte=start, period_end__lte=end, kwh__isnull=False)
         .exclude(origin=CostOrigin.ACCRUAL)
     )
     if site is not None:
-        readings = readings.filter(site=site)
-        invoices = invoices.filter(site=site)
+        readings, invoices = readings.filter(site=site), invoices.filter(site=site)
+    return readings, invoices
+
+
+def _any_kwh(site: Site | None, start: date, end: date) -> bool:
+    readings, invoices = _kwh_sources(site, start, end)
+    return readings.exists() or invoices.exists()
+
+
+def _mining_kwh(site: Site | None, start: date, end: date) -> Decimal | None:
+    readings, invoices = _kwh_sources(site, start, end)
     metered = readings.aggregate(kwh=Sum("kwh"), hpc=Sum("hpc_kwh"))
     if metered["kwh"] is not None:
         return metered["kwh"] - (metered["hpc"] or ZERO)
@@ -289,19 +294,27 @@ def _site_costs_over(site: Site | None, spans: list[tuple[date, date]]) -> list[
         "depreciation": mining_depreciation_accounts(),
         **{f"extra {n}": [code] for n, (_name, code) in enumerate(extras)},
     }
-    moved = values_moved(groups=_line_accounts(lines, site), spans=spans)
+    accounts = _line_accounts(lines, site)
+    moved = {
+        line: values if accounts[line] else [ZERO] * len(spans)
+        for line, values in values_moved(groups=accounts, spans=spans).items()
+    }
+    # Energy and HPC power per span only where the whole range has any.
+    first, last = min(start for start, _ in spans), max(end for _, end in spans)
+    shared = any_shared(first, last)
+    metered = _any_kwh(site, first, last)
     return [
         _Costs(
             power=moved["power"][n],
             credits=-moved["credits"][n],
-            to_hpc=hpc_power_total(start, end, site),
+            to_hpc=hpc_power_total(start, end, site) if shared else ZERO,
             hosting=moved["hosting"][n],
             other=moved["other"][n],
             depreciation=moved["depreciation"][n],
             extras=[
                 ExtraItem(name, moved[f"extra {i}"][n]) for i, (name, _code) in enumerate(extras)
             ],
-            kwh=_mining_kwh(site, start, end),
+            kwh=_mining_kwh(site, start, end) if metered else None,
         )
         for n, (start, end) in enumerate(spans)
     ]

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -125,24 +126,18 @@ def daily_balances(*, groups: Mapping[str, Iterable[int]], start: date, end: dat
         shared = list(classes)
         moves: dict[date, list[tuple[int, Decimal, Decimal]]] = {}
         if classes:
+            # A part per set of accounts in the same groups, each reading its accounts' rows
+            # by their (account, day) key, which a join would not: one statement.
+            part = """
+                SELECT %s, day, sum(quantity), sum(value) FROM ledger_dailybalance
+                 WHERE account_id = ANY(%s) AND day >= %s AND day <= %s GROUP BY day
+            """
+            params: list[Any] = []
+            for n, accounts in enumerate(classes.values()):
+                params += [n, accounts, start, end]
             with connection.cursor() as cursor:
-                cursor.execute(
-                    """
-                    SELECT d.day, g.shared, sum(d.quantity), sum(d.value)
-                      FROM ledger_dailybalance d
-                      JOIN unnest(%(ids)s::bigint[], %(shared)s::int[]) AS g(account_id, shared)
-                        ON g.account_id = d.account_id
-                     WHERE d.day >= %(start)s AND d.day <= %(end)s
-                     GROUP BY d.day, g.shared
-                    """,
-                    {
-                        "ids": [a for ids in classes.values() for a in ids],
-                        "shared": [n for n, ids in enumerate(classes.values()) for _ in ids],
-                        "start": start,
-                        "end": end,
-                    },
-                )
-                for day, n, q, v in cursor.fetchall():
+                cursor.execute(" UNION ALL ".join([part] * len(classes)), params)
+                for n, day, q, v in cursor.fetchall():
                     moves.setdefault(day, []).append((n, q, v))
         by_day_q: dict[str, list[Decimal]] = {name: [] for name in members}
         by_day_v: dict[str, list[Decimal]] = {name: [] for name in members}

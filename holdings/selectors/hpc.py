@@ -95,6 +95,17 @@ def hpc_power_cost(site: Site, start: date, end: date) -> Decimal:
     return (power * share).quantize(CENT, ROUND_HALF_EVEN)
 
 
+def any_shared(start: date, end: date) -> bool:
+    """Whether any site shares its power with HPC in some part of [start, end]: when none
+    does, no part of the range has a site to look at."""
+    return (
+        HpcContract.objects.filter(start__lte=end).exists()
+        or MeterReading.objects.filter(
+            period_start__gte=start, period_end__lte=end, hpc_kwh__gt=0
+        ).exists()
+    )
+
+
 def shared_sites(start: date, end: date) -> list[Site]:
     """Sites with an HPC contract or HPC kWh in the period."""
     ids = set(HpcContract.objects.filter(start__lte=end).values_list("site_id", flat=True)) | set(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -72,6 +72,15 @@ def _month_start(day: date) -> date:
     return day.replace(day=1)
 
 
+def _months_through(as_of: date) -> date:
+    """The first day of the month after the last whole month through `as_of`: the monthly
+    roll-ups cover the months before it, the daily ones the days from it to `as_of` (none
+    when `as_of` ends its month, as balance sheets mostly do)."""
+    if as_of < date.max and (as_of + timedelta(days=1)).day == 1:
+        return as_of + timedelta(days=1)
+    return _month_start(as_of)
+
+
 _ACCOUNT_COLUMNS = """
     a.id, a.code, a.name, a.type, a.commodity_id, c.decimal_places, a.parent_id
 """
@@ -106,7 +115,7 @@ def _own_balances(
          ORDER BY a.code
     """
     params: dict[str, Any] = {
-        "month": _month_start(as_of),
+        "month": _months_through(as_of),
         "as_of": as_of,
         "ids": list(account_ids or []),
         "type": type,

@@ -417,3 +417,25 @@ def test_values_moved_adds_up_each_group_in_each_span_from_the_roll_ups(chart):
         "out": [D("-40000.00")]
     }
     assert selectors.value_moved(account_ids=[receivable], start=OCT1, end=OCT1) == D("50000.00")
+
+
+@pytest.mark.django_db
+def test_a_balance_at_a_month_end_counts_that_day_and_not_the_next(chart):
+    # At a month's last day the monthly roll-ups alone are read: the day itself included.
+    mined("0.5", "50000.00", effective_date=date(2025, 12, 31))
+    mined("0.25", "26000.00", effective_date=date(2026, 1, 1))
+    mined("0.125", "14000.00", effective_date=date(2026, 1, 31))
+    mined("0.0625", "7000.00", effective_date=date(2026, 2, 1))
+    expected = {
+        date(2025, 12, 30): D(0),
+        date(2025, 12, 31): D("0.5"),
+        date(2026, 1, 1): D("0.75"),
+        date(2026, 1, 30): D("0.75"),
+        date(2026, 1, 31): D("0.875"),
+        date(2026, 2, 1): D("0.9375"),
+        date(2026, 2, 28): D("0.9375"),
+    }
+    for as_of, quantity in expected.items():
+        assert selectors.account_balance(account="1300", as_of=as_of).quantity == quantity, as_of
+        rows = {row.code: row.quantity for row in selectors.trial_balance(as_of=as_of).rows}
+        assert rows.get("1300", D(0)) == quantity, as_of  # a zero balance is left out

@@ -299,10 +299,12 @@ def _site_costs_over(site: Site | None, spans: list[tuple[date, date]]) -> list[
         line: values if accounts[line] else [ZERO] * len(spans)
         for line, values in values_moved(groups=accounts, spans=spans).items()
     }
-    # Energy and HPC power per span only where the whole range has any.
+    # Energy and HPC power per span only where the whole range has any (a look worth
+    # taking for several spans; one span is simply read).
     first, last = min(start for start, _ in spans), max(end for _, end in spans)
-    shared = any_shared(first, last)
-    metered = _any_kwh(site, first, last)
+    several = len(spans) > 1
+    shared = any_shared(first, last) if several else True
+    metered = _any_kwh(site, first, last) if several else True
     return [
         _Costs(
             power=moved["power"][n],

@@ -41,7 +41,7 @@ from holdings.models import (
     Site,
     SiteCost,
 )
-from holdings.selectors.calendar import PeriodStart
+from holdings.selectors.calendar import PeriodStart, period_start
 from holdings.selectors.hpc import Segment, any_shared, hpc_power_total, segments
 from holdings.valuation import allocate
 from ledger.models import Account, CancellationStatus
@@ -222,15 +222,7 @@ def _production_by_period(
         .order_by()
     }
     nothing = {"mined": None, "value": None, "hashrate": None}
-    return [grouped.get(_period_start(first, by), nothing) for first in firsts]
-
-
-def _period_start(day: date, by: str) -> date:
-    if by == "month":
-        return day.replace(day=1)
-    if by == "quarter":
-        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
-    return date(day.year, 1, 1)
+    return [grouped.get(period_start(first, by), nothing) for first in firsts]
 
 
 def standing_costs() -> QuerySet[SiteCost]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 
 from holdings import chart
 from holdings.models import AssetClass, FixedAsset, HpcContract, MeterReading, Site
@@ -95,24 +95,27 @@ def hpc_power_cost(site: Site, start: date, end: date) -> Decimal:
     return (power * share).quantize(CENT, ROUND_HALF_EVEN)
 
 
+def _sharing(start: date, end: date) -> tuple[QuerySet[HpcContract], QuerySet[MeterReading]]:
+    """What makes a site share its power with HPC in [start, end]: a contract begun by its
+    end, or HPC kWh metered within it."""
+    return (
+        HpcContract.objects.filter(start__lte=end),
+        MeterReading.objects.filter(period_start__gte=start, period_end__lte=end, hpc_kwh__gt=0),
+    )
+
+
 def any_shared(start: date, end: date) -> bool:
     """Whether any site shares its power with HPC in some part of [start, end]: when none
     does, no part of the range has a site to look at."""
-    return (
-        HpcContract.objects.filter(start__lte=end).exists()
-        or MeterReading.objects.filter(
-            period_start__gte=start, period_end__lte=end, hpc_kwh__gt=0
-        ).exists()
-    )
+    contracts, readings = _sharing(start, end)
+    return contracts.exists() or readings.exists()
 
 
 def shared_sites(start: date, end: date) -> list[Site]:
     """Sites with an HPC contract or HPC kWh in the period."""
-    ids = set(HpcContract.objects.filter(start__lte=end).values_list("site_id", flat=True)) | set(
-        MeterReading.objects.filter(
-            period_start__gte=start, period_end__lte=end, hpc_kwh__gt=0
-        ).values_list("site_id", flat=True)
-    )
+    contracts, readings = _sharing(start, end)
+    ids = set(contracts.values_list("site_id", flat=True))
+    ids |= set(readings.values_list("site_id", flat=True))
     return list(Site.objects.filter(pk__in=ids).order_by("code"))
 
 

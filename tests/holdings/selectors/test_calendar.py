@@ -1,4 +1,5 @@
-"""PeriodStart: the first day of a date's month, quarter or year, in any session zone."""
+"""A date's month, quarter or year: period_start in Python, PeriodStart in PostgreSQL in
+any session zone, the same day."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from django.db import connection
 from django.db.models import DateField, Value
 
-from holdings.selectors.calendar import PeriodStart
+from holdings.selectors.calendar import PeriodStart, period_start
 from ledger.models import Commodity
 
 DAYS = [
@@ -18,14 +19,6 @@ DAYS = [
     date(2025, 4, 1),
     date(2025, 12, 31),
 ]
-
-
-def python_start(day: date, kind: str) -> date:
-    if kind == "month":
-        return day.replace(day=1)
-    if kind == "quarter":
-        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
-    return date(day.year, 1, 1)
 
 
 @pytest.mark.django_db
@@ -42,12 +35,22 @@ def test_a_date_starts_its_period_whatever_the_session_zone(reference_data, zone
                 .values_list("start", flat=True)
                 .get()
             )
-            assert found == python_start(day, kind), (day, kind, zone)
+            assert found == period_start(day, kind), (day, kind, zone)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SET TIME ZONE 'UTC'")
 
 
+def test_a_period_starts_on_its_calendar_day():
+    assert period_start(date(2024, 2, 29), "month") == date(2024, 2, 1)
+    assert period_start(date(2025, 3, 31), "quarter") == date(2025, 1, 1)
+    assert period_start(date(2025, 4, 1), "quarter") == date(2025, 4, 1)
+    assert period_start(date(2025, 12, 31), "quarter") == date(2025, 10, 1)
+    assert period_start(date(2025, 12, 31), "year") == date(2025, 1, 1)
+
+
 def test_only_calendar_periods_are_known():
     with pytest.raises(ValueError, match="month, quarter or year"):
         PeriodStart(Value(date(2025, 1, 1)), "week")
+    with pytest.raises(ValueError, match="month, quarter or year"):
+        period_start(date(2025, 1, 1), "week")

@@ -30,7 +30,7 @@ django.setup()
 
 import limits  # noqa: E402
 import workload as w  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import DatabaseError, connection, transaction  # noqa: E402
 
 from holdings.importers.generic_csv import EARNINGS_HEADER  # noqa: E402
 from holdings.importers.records import PriceQuote  # noqa: E402
@@ -170,8 +170,8 @@ def busiest_account() -> Account:
     return Account.objects.select_related("commodity").get(pk=account_id)
 
 
-def pool_account_code(n: int) -> str:
-    return f"POOL-{n + 1:02d}"
+def pool_account_code(n: int, prefix: str = "POOL") -> str:
+    return f"{prefix}-{n + 1:02d}"
 
 
 def production_setup() -> None:
@@ -179,11 +179,7 @@ def production_setup() -> None:
     accounts, and the day-end prices the import values the year's earnings at."""
     with CHART.open(newline="") as handle:
         chart_load(rows=list(csv.DictReader(handle)), source=CHART.name)
-    pool = setup.pool_create(code="bench-pool", name="Bench pool", kind="other")
-    for n in range(w.POOL_ACCOUNTS):
-        setup.pool_account_create(
-            code=pool_account_code(n), pool=pool, name=f"sub-{n + 1:02d}", source="csv"
-        )
+    pool_accounts_setup("POOL")
     quotes = [
         PriceQuote(w.price_timestamp(day), "BTC", "USD", price, "bench-close", row)
         for row, (day, price) in enumerate(w.production_prices().items(), start=2)
@@ -193,11 +189,21 @@ def production_setup() -> None:
         raise SystemExit(f"project: {created} prices created, expected {w.PRODUCTION_DAYS}")
 
 
-def production_files(earnings: list[w.PoolEarning]) -> list[tuple[str, bytes]]:
+def pool_accounts_setup(prefix: str) -> None:
+    pool = setup.pool_create(code=f"bench-{prefix.lower()}", name=f"Bench {prefix}", kind="other")
+    for n in range(w.POOL_ACCOUNTS):
+        setup.pool_account_create(
+            code=pool_account_code(n, prefix), pool=pool, name=f"sub-{n + 1:02d}", source="csv"
+        )
+
+
+def production_files(
+    earnings: list[w.PoolEarning], prefix: str = "POOL"
+) -> list[tuple[str, bytes]]:
     """One generic earnings CSV per pool account: its year, a row a day."""
     files = []
     for n, year in enumerate(w.production_by_account(earnings)):
-        code = pool_account_code(n)
+        code = pool_account_code(n, prefix)
         lines = [EARNINGS_HEADER]
         lines += [
             f"{e.day.isoformat()},{code},{e.gross},{e.fee},{e.net},{e.hashrate_hs}," for e in year
@@ -206,13 +212,9 @@ def production_files(earnings: list[w.PoolEarning]) -> list[tuple[str, bytes]]:
     return files
 
 
-def production_import(info: dict[str, Any]) -> float:
-    """Timed: the 50 batches created and each run as the Celery task runs it, one
-    transaction each (parse, check against earlier imports, value at the day-end price,
-    post an entry per earning, write its production record, lot and lot movement)."""
-    earnings = w.production_earnings()
-    production_setup()
-    files = production_files(earnings)
+def import_files(files: list[tuple[str, bytes]]) -> tuple[float, float, float]:
+    """Timed: the batches created, then each run as the Celery task runs it, one
+    transaction each. Seconds in all, seconds creating, statements per batch."""
     with w.StatementCounter() as counter:
         start = time.perf_counter()
         batches = [
@@ -228,9 +230,20 @@ def production_import(info: dict[str, Any]) -> float:
         for batch in batches:
             production.import_batch_run(batch_id=batch.pk)
         elapsed = time.perf_counter() - start
-    info["production_import_create_seconds"] = created - start
-    info["production_import_run_seconds"] = elapsed - (created - start)
-    info["statements_per_production_batch"] = counter.count / len(batches)
+    return elapsed, created - start, counter.count / len(batches)
+
+
+def production_import(info: dict[str, Any]) -> float:
+    """Timed: the 50 batches created and each run as the Celery task runs it, one
+    transaction each (parse, check against earlier imports, value at the day-end price,
+    post an entry per earning, write its production record, lot and lot movement)."""
+    earnings = w.production_earnings()
+    production_setup()
+    files = production_files(earnings)
+    elapsed, creating, statements = import_files(files)
+    info["production_import_create_seconds"] = creating
+    info["production_import_run_seconds"] = elapsed - creating
+    info["statements_per_production_batch"] = statements
 
     # Not timed: every batch succeeded and wrote what it should.
     failed = ImportBatch.objects.exclude(status=BatchStatus.SUCCEEDED)
@@ -265,6 +278,30 @@ def production_import(info: dict[str, Any]) -> float:
         "postings, a production record, a lot and its lot movement per earning)"
     )
     return elapsed
+
+
+def without_rules(wallets: list[Account], income: Account) -> dict[str, float]:
+    """The three writes again, with PostgreSQL's triggers and foreign keys off for the
+    session (session_replication_role = replica, a superuser's setting): what the rules
+    cost, and the most this write path could reach were every rule free. Run last: it
+    leaves roll-ups and lots behind the journal, and nothing is read after it. Empty when
+    the role may not switch the rules off (an external server's ordinary role)."""
+    pool_accounts_setup("FREE")
+    files = production_files(w.production_earnings(), "FREE")
+    with connection.cursor() as cursor:
+        try:
+            with transaction.atomic():
+                cursor.execute("SET session_replication_role = replica")
+        except DatabaseError as error:
+            w.log(f"project: writes without the rules not measured ({error})")
+            return {}
+        try:
+            single, _ = single_entry_posting(wallets, income)
+            batch, _ = batch_posting(wallets, income)
+            elapsed, _, _ = import_files(files)
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
+    return {"single_entry_posting": single, "batch_posting": batch, "production_import": elapsed}
 
 
 def run(legs: int) -> dict[str, Any]:
@@ -313,6 +350,9 @@ def run(legs: int) -> dict[str, Any]:
 
     w.log("project: production import")
     figures["production_import"] = production_import(info)
+
+    w.log("project: the writes again, the rules off")
+    info["without_rules"] = without_rules(wallets, income)
     return {"figures": figures, "info": info}
 
 

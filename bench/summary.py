@@ -58,7 +58,11 @@ def summary(results: dict[str, Any]) -> str:
             f"{number(figure['hordak'])} | {ratio} | {share(figure.get('project_of_limit'))} | "
             f"{share(figure.get('hordak_of_limit'))} |"
         )
-    lines += ["", "Writes as a share of PostgreSQL's own limit (`#` = the project, `=` = hordak):"]
+    lines += [
+        "",
+        "Writes as a share of PostgreSQL's own limit (`#` = the project, `=` = hordak, `o` = "
+        "the project with PostgreSQL's triggers and foreign keys off for its session):",
+    ]
     lines.append("```")
     for name, figure in results["figures"].items():
         if "limit" not in figure:
@@ -69,6 +73,9 @@ def summary(results: dict[str, Any]) -> str:
         )
         hordak = bar(figure.get("hordak_of_limit")).replace("#", "=")
         lines.append(f"{'  django-hordak':<22} {hordak} {share(figure.get('hordak_of_limit'))}")
+        if figure.get("without_rules_of_limit") is not None:
+            free = bar(figure["without_rules_of_limit"]).replace("#", "o")
+            lines.append(f"{'  rules off':<22} {free} {share(figure['without_rules_of_limit'])}")
     lines.append("```")
     met = [t for t in results["targets"] if t["met"]]
     lines.append("")
@@ -89,6 +96,10 @@ def summary(results: dict[str, Any]) -> str:
             )
         )
         state = {True: "met", False: "not met", None: "-"}[target["met"]]
+        free = target.get("found_without_rules")
+        if free is not None:
+            free_text = f"{free:.2f}x" if target["against"] == "hordak" else f"{free:.0%}"
+            state += f" (rules off: {free_text})"
         lines.append(f"- {target['figure'].replace('_', ' ')}: at least {wanted}: {found}, {state}")
     return "\n".join(lines)
 

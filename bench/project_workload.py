@@ -301,6 +301,9 @@ def without_rules(wallets: list[Account], income: Account) -> dict[str, float]:
             elapsed, _, _ = import_files(files)
         finally:
             cursor.execute("SET session_replication_role = DEFAULT")
+    imported = Record.objects.filter(pool_account__code__startswith="FREE-").count()
+    if imported != len(w.production_earnings()):
+        raise SystemExit(f"project: the import without the rules wrote {imported} records")
     return {"single_entry_posting": single, "batch_posting": batch, "production_import": elapsed}
 
 

@@ -287,7 +287,8 @@ def without_rules(wallets: list[Account], income: Account) -> dict[str, float]:
     leaves roll-ups and lots behind the journal, and nothing is read after it. Empty when
     the role may not switch the rules off (an external server's ordinary role)."""
     pool_accounts_setup("FREE")
-    files = production_files(w.production_earnings(), "FREE")
+    earnings = w.production_earnings()
+    files = production_files(earnings, "FREE")
     with connection.cursor() as cursor:
         try:
             with transaction.atomic():
@@ -302,7 +303,7 @@ def without_rules(wallets: list[Account], income: Account) -> dict[str, float]:
         finally:
             cursor.execute("SET session_replication_role = DEFAULT")
     imported = Record.objects.filter(pool_account__code__startswith="FREE-").count()
-    if imported != len(w.production_earnings()):
+    if imported != len(earnings):
         raise SystemExit(f"project: the import without the rules wrote {imported} records")
     return {"single_entry_posting": single, "batch_posting": batch, "production_import": elapsed}
 

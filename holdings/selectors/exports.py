@@ -63,14 +63,13 @@ Prices. Every price through `as_of` (and the one the price policy values `as_of`
 with its timestamp and source as metadata.
 
 The export reads one snapshot (a repeatable-read transaction when the caller has none), and
-is streamed: entries, postings and lot movements are read through server-side cursors, in
-the order of the journal (date, then sequence), a transaction at a time.
+is streamed: PostgreSQL writes the transactions, in the order of the journal (date, then
+sequence), and sends them a day at a time as they are written (COPY); memory holds a day.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -87,7 +86,6 @@ from ledger import selectors as ledger_selectors
 from ledger.models import Account, AccountType, Commodity
 from ledger.money import FUNCTIONAL_CURRENCY, format_amount
 
-ZERO = Decimal(0)
 FETCH_ROWS = 2000
 PIECE_CHARS = 256 * 1024
 ROOTS = {
@@ -250,27 +248,29 @@ def _unexplained_accounts(as_of: date) -> set[int]:
     """Accounts in a commodity other than USD with a posting, among the entries exported,
     that the movements of their lots do not explain (entry by entry, in quantity and
     value); an account without lots and with postings is one of them."""
+    # Every entry compared, then the differences kept that are in entries exported: the
+    # few that differ are looked up, rather than every entry.
     sql = """
-        WITH exported AS MATERIALIZED (
-            SELECT id FROM ledger_journalentry
-             WHERE effective_date <= %(as_of)s AND status = 'posted'
-        ), moved AS MATERIALIZED (
+        WITH moved AS (
             SELECT m.entry_id, l.account_id, sum(m.quantity) q, sum(m.cost) c
               FROM holdings_lotmovement m
-              JOIN exported e ON e.id = m.entry_id
               JOIN holdings_lot l ON l.id = m.lot_id
              GROUP BY 1, 2
-        ), posted AS MATERIALIZED (
+        ), posted AS (
             SELECT p.entry_id, p.account_id, sum(p.quantity) q, sum(p.value) v
               FROM ledger_posting p
-              JOIN exported e ON e.id = p.entry_id
-             WHERE p.commodity_id <> %(usd)s
+             WHERE p.commodity_id <> %(usd)s AND p.effective_date <= %(as_of)s
              GROUP BY 1, 2
         )
-        SELECT DISTINCT coalesce(m.account_id, p.account_id)
-          FROM moved m FULL JOIN posted p
-            ON p.entry_id = m.entry_id AND p.account_id = m.account_id
-         WHERE coalesce(m.q, 0) <> coalesce(p.q, 0) OR coalesce(m.c, 0) <> coalesce(p.v, 0)
+        SELECT DISTINCT d.account_id
+          FROM (SELECT coalesce(m.entry_id, p.entry_id) AS entry_id,
+                       coalesce(m.account_id, p.account_id) AS account_id
+                  FROM moved m FULL JOIN posted p
+                    ON p.entry_id = m.entry_id AND p.account_id = m.account_id
+                 WHERE coalesce(m.q, 0) <> coalesce(p.q, 0)
+                    OR coalesce(m.c, 0) <> coalesce(p.v, 0)) d
+          JOIN ledger_journalentry e ON e.id = d.entry_id
+         WHERE e.effective_date <= %(as_of)s AND e.status = 'posted'
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, {"as_of": as_of, "usd": FUNCTIONAL_CURRENCY})
@@ -342,209 +342,224 @@ def _header(
 
 # --- transactions --------------------------------------------------------------------------
 
-# Numbers and dates as text, as written: a USD posting is written as read, without a
-# Decimal made for it (the value at its two places: every value has at most two, the
-# postings' check); the quantities and costs of other accounts are made Decimals to be
-# added up, as their lots are followed.
-_ENTRIES_SQL = """
-    SELECT e.id, e.sequence, e.effective_date::text, e.kind, e.memo, r.sequence,
-           p.account_id, p.quantity::text, round(p.value, 2)::text
-      FROM ledger_journalentry e
-      JOIN ledger_posting p ON p.entry_id = e.id
-      LEFT JOIN ledger_journalentry r ON r.id = e.reversal_of_id
-     WHERE e.effective_date <= %(as_of)s AND e.status = 'posted'
-     ORDER BY e.effective_date, e.sequence, p.id
-"""
-
-_MOVEMENTS_SQL = """
-    SELECT e.id, m.lot_id, l.account_id, (l.acquired_at AT TIME ZONE 'UTC')::date::text,
-           m.quantity::text, m.cost::text
-      FROM holdings_lotmovement m
-      JOIN ledger_journalentry e ON e.id = m.entry_id
-      JOIN holdings_lot l ON l.id = m.lot_id
-     WHERE e.effective_date <= %(as_of)s AND e.status = 'posted'
-       AND (m.quantity <> 0 OR m.cost <> 0)
-     ORDER BY e.effective_date, e.sequence, m.id
-"""
+# PostgreSQL writes the transactions and sends them a day to a row: about a hundred bytes a
+# posting, which Python took most of the export's time to write one by one. The query
+# follows the lots as beancount needs them: each lot's change in an entry (its movements
+# there added up) and what it holds after it (a running sum over the entries in order).
+# A row names the first problem of its day, if any: the export stops there.
+#
+# The fragments below are SQL over `a`, the account (name, booking, scale, commodity, code),
+# written once where the same text is needed twice.
 
 
-def _rows(sql: str, params: dict) -> Iterator[tuple]:
-    """Rows of a query read through a server-side cursor, a few thousand at a time."""
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        while True:
-            rows = cursor.fetchmany(FETCH_ROWS)
-            if not rows:
-                return
-            yield from rows
+def _sql_units(amount: str, scale: str) -> str:
+    """An amount written with exactly `scale` places (format_amount's text)."""
+    return f"round({amount}, {scale})::text"
 
 
-@dataclass
-class _LotState:
-    quantity: Decimal
-    cost: Decimal
-    acquired: date
-
-
-def _transactions(as_of: date, accounts: dict[int, ExportAccount]) -> Iterator[str]:
-    params = {"as_of": as_of}
-    movements = itertools.groupby(_rows(_MOVEMENTS_SQL, params), key=_entry_of)
-    pending = next(movements, None)
-    usd = {
-        account.id: account.beancount_name for account in accounts.values() if not account.booking
-    }
-    lots: dict[int, _LotState] = {}
-    for entry_id, rows in itertools.groupby(_rows(_ENTRIES_SQL, params), key=_entry_of):
-        postings = list(rows)
-        if pending is not None and pending[0] == entry_id:
-            moved = [_moved(row) for row in pending[1]]
-            pending = next(movements, None)
-        elif all(row[6] in usd for row in postings):
-            # USD postings alone, no lot moved: written as read.
-            yield _usd_transaction(postings, usd)
-            continue
-        else:
-            moved = []
-        yield _transaction([_posted(row) for row in postings], moved, accounts, lots)
-    if pending is not None:  # pragma: no cover - movements always belong to an entry read
-        raise ExportError(f"lot movements of entry {pending[0]} have no entry in the export")
-
-
-def _entry_of(row: tuple) -> int:
-    return row[0]  # type: ignore[no-any-return]
-
-
-def _posted(row: tuple) -> tuple:
-    return (*row[:7], Decimal(row[7]), Decimal(row[8]))
-
-
-def _moved(row: tuple) -> tuple:
-    return (*row[:3], date.fromisoformat(row[3]), Decimal(row[4]), Decimal(row[5]))
-
-
-def _usd_transaction(postings: list[tuple], names: dict[int, str]) -> str:
-    _id, sequence, day, kind, memo, reversal_of = postings[0][:6]
-    head = f"{day} * {_string(memo)}\n  sequence: {sequence}\n  kind: {_string(kind)}\n"
-    if reversal_of is not None:
-        head += f"  reversal-of: {reversal_of}\n"
-    return head + "".join(f"  {names[row[6]]}  {row[8]} USD\n" for row in postings) + "\n"
-
-
-def _transaction(
-    postings: list[tuple],
-    moved: list[tuple],
-    accounts: dict[int, ExportAccount],
-    lots: dict[int, _LotState],
-) -> str:
-    _id, sequence, day, kind, memo, reversal_of = postings[0][:6]
-    lines = [f"{day} * {_string(memo)}", f"  sequence: {sequence}", f"  kind: {_string(kind)}"]
-    if reversal_of is not None:
-        lines.append(f"  reversal-of: {reversal_of}")
-
-    # What each lot-tracked account's lots did in this entry, lot by lot.
-    by_lot: dict[int, list[tuple]] = {}
-    for row in moved:
-        by_lot.setdefault(row[1], []).append(row)
-    lot_lines: dict[int, list[str]] = {}
-    lot_totals: dict[int, tuple[Decimal, Decimal]] = {}
-    for lot_id, lot_rows in by_lot.items():
-        account = accounts[lot_rows[0][2]]
-        if not account.booking:
-            continue  # a USD account is written as posted
-        quantity = sum((row[4] for row in lot_rows), ZERO)
-        cost = sum((row[5] for row in lot_rows), ZERO)
-        q, c = lot_totals.get(account.id, (ZERO, ZERO))
-        lot_totals[account.id] = (q + quantity, c + cost)
-        lot_lines.setdefault(account.id, []).extend(
-            _lot_postings(lot_id, lot_rows[0][3], quantity, cost, account, lots, sequence)
-        )
-
-    # Postings in the order posted; a lot-tracked account's at its first posting.
-    per_account: dict[int, list[tuple[Decimal, Decimal]]] = {}
-    for row in postings:
-        per_account.setdefault(row[6], []).append((row[7], row[8]))
-    for account_id in lot_totals:
-        per_account.setdefault(account_id, [])
-    for account_id, amounts in per_account.items():
-        account = accounts[account_id]
-        if not account.booking:
-            lines += [f"  {account.beancount_name}  {value:f} USD" for _q, value in amounts]
-            continue
-        lines += lot_lines.get(account_id, [])
-        if account_id in lot_totals or account.booking == STRICT:
-            moved_q, moved_c = lot_totals.get(account_id, (ZERO, ZERO))
-            rest_q = sum((q for q, _v in amounts), ZERO) - moved_q
-            rest_v = sum((v for _q, v in amounts), ZERO) - moved_c
-            if account.booking == STRICT and (rest_q or rest_v):
-                raise ExportError(
-                    f"entry #{sequence}: the lots of account {account.code} moved "
-                    f"{moved_q} {account.commodity} at {moved_c} USD, its postings differ by "
-                    f"{rest_q} {account.commodity} and {rest_v} USD",
-                    field="as_of",
-                )
-            lines += _cost_postings(account, rest_q, rest_v)
-        else:
-            for quantity, value in amounts:
-                lines += _cost_postings(account, quantity, value)
-    return "\n".join(lines) + "\n\n"
-
-
-def _lot_postings(
-    lot_id: int,
-    acquired: date,
-    quantity: Decimal,
-    cost: Decimal,
-    account: ExportAccount,
-    lots: dict[int, _LotState],
-    sequence: int,
-) -> list[str]:
-    """A lot's change in one entry: its position before reduced in full, and its position
-    after opened (again) at the cost the ledger carries."""
-    before = lots.get(lot_id)
-    if before is None:
-        before = _LotState(ZERO, ZERO, acquired)
-    after = _LotState(before.quantity + quantity, before.cost + cost, before.acquired)
-    if after.quantity < 0 or after.cost < 0 or (after.quantity == 0 and after.cost != 0):
-        raise ExportError(
-            f"entry #{sequence}: lot {lot_id} in account {account.code} would hold "
-            f"{after.quantity} {account.commodity} at {after.cost} USD",
-            field="as_of",
-        )
-    if quantity == 0 and cost == 0:
-        return []
-    lines = []
-    if before.quantity:
-        lines.append(_lot_line(account, -before.quantity, before, lot_id))
-    if after.quantity:
-        lines.append(_lot_line(account, after.quantity, after, lot_id))
-        lots[lot_id] = after
-    else:
-        lots.pop(lot_id, None)
-    return lines
-
-
-def _lot_line(account: ExportAccount, units: Decimal, state: _LotState, lot_id: int) -> str:
+def _sql_lot_line(units: str, cost: str) -> str:
+    """A lot's position: `units` at the total `cost`, with the lot's date and label."""
     return (
-        f"  {account.beancount_name}  {format_amount(units, account.scale)} {account.commodity}"
-        f' {{{{{_usd(state.cost)} USD, {state.acquired.isoformat()}, "lot-{lot_id}"}}}}'
+        f"'  ' || a.name || '  ' || {_sql_units(units, 'a.scale')} || ' ' || a.commodity"
+        f" || ' {{{{' || {_sql_units(cost, '2')} || ' USD, ' || s.acquired"
+        f" || ', \"lot-' || s.lot_id || E'\"}}}}\\n'"
     )
 
 
-def _cost_postings(account: ExportAccount, quantity: Decimal, value: Decimal) -> list[str]:
-    """A posting held at its own cost (no lot)."""
-    name, commodity = account.beancount_name, account.commodity
-    if quantity:
-        units = format_amount(quantity, account.scale)
-        return [f"  {name}  {units} {commodity} {{{{{_usd(abs(value))} USD}}}}"]
-    if value:
-        # Beancount holds no cost on zero units: one unit at the value, one back at none.
-        one = Decimal(1) if value > 0 else Decimal(-1)
-        return [
-            f"  {name}  {format_amount(one, account.scale)} {commodity} "
-            f"{{{{{_usd(abs(value))} USD}}}}",
-            f"  {name}  {format_amount(-one, account.scale)} {commodity} {{{{0.00 USD}}}}",
-        ]
-    return []
+def _sql_cost_postings(quantity: str, value: str) -> str:
+    """A position held at its own cost (no lot). Beancount holds no cost on no units: zero
+    units with a value are one unit at the value and one unit back at none."""
+    start = "'  ' || a.name || '  ' || "
+    at_cost = f" || ' ' || a.commodity || ' {{{{' || {_sql_units(f'abs({value})', '2')}"
+    at_value = f"{at_cost} || E' USD}}}}\\n'"
+    return (
+        f"CASE WHEN {quantity} <> 0 THEN {start}{_sql_units(quantity, 'a.scale')}{at_value}"
+        f" WHEN {value} <> 0 THEN {start}{_sql_units(f'sign({value})', 'a.scale')}{at_value}"
+        f" || {start}{_sql_units(f'-sign({value})', 'a.scale')}"
+        f" || ' ' || a.commodity || E' {{{{0.00 USD}}}}\\n'"
+        " ELSE '' END"
+    )
+
+
+def _sql_misfit(amount: str, scale: str) -> str:
+    """True when an amount has more places than `scale` (format_amount refuses it)."""
+    return f"{amount} <> round({amount}, {scale})"
+
+
+def _sql_string(column: str) -> str:
+    """A text column as a beancount string, with _string's escapes."""
+    escaped = column
+    for char, escape in _ESCAPES.items():
+        sql_char = char.encode("unicode_escape").decode().replace("'", "''")
+        sql_escape = escape.encode("unicode_escape").decode()
+        escaped = f"replace({escaped}, E'{sql_char}', E'{sql_escape}')"
+    return f"'\"' || {escaped} || '\"'"
+
+
+_HEAD_SQL = f"""
+    e.effective_date::text || ' * ' || {_sql_string("e.memo")}
+    || E'\\n  sequence: ' || e.sequence || E'\\n  kind: ' || {_sql_string("e.kind")} || E'\\n'
+    || CASE WHEN e.reversal_of_id IS NULL THEN ''
+       ELSE '  reversal-of: ' || (SELECT r.sequence FROM ledger_journalentry r
+                                   WHERE r.id = e.reversal_of_id) || E'\\n' END
+"""
+
+_ACCOUNTS_SQL = """(
+    SELECT * FROM unnest(%(ids)s::bigint[], %(names)s::text[], %(bookings)s::text[],
+                         %(scales)s::int[], %(commodities)s::text[], %(codes)s::text[])
+           AS a(id, name, booking, scale, commodity, code)
+)"""
+
+# Entries written account by account: a lot moved, or a posting in a commodity other than
+# USD (an account with a booking); the others are their USD postings as posted.
+_MOVED_SQL = """
+    SELECT FROM holdings_lotmovement m
+     WHERE m.entry_id = e.id AND (m.quantity <> 0 OR m.cost <> 0)
+"""
+_NOT_USD_SQL = """
+    SELECT FROM ledger_posting n WHERE n.entry_id = e.id AND n.commodity_id <> %(usd)s
+"""
+
+_TRANSACTIONS_SQL = f"""
+    WITH lot_groups AS (
+        SELECT s.entry_id, s.account_id, min(s.first_id) AS first_id,
+               sum(s.q) AS q, sum(s.c) AS c,
+               string_agg(
+                   CASE WHEN s.q = 0 AND s.c = 0 THEN ''
+                   ELSE CASE WHEN s.held_q <> s.q
+                             THEN {_sql_lot_line("s.q - s.held_q", "s.held_c - s.c")}
+                             ELSE '' END
+                     || CASE WHEN s.held_q <> 0
+                             THEN {_sql_lot_line("s.held_q", "s.held_c")}
+                             ELSE '' END
+                   END, '' ORDER BY s.first_id) AS lines,
+               min(CASE
+                   WHEN s.held_q < 0 OR s.held_c < 0 OR (s.held_q = 0 AND s.held_c <> 0)
+                     OR {_sql_misfit("s.held_q", "a.scale")} OR {_sql_misfit("s.held_c", "2")}
+                   THEN format('lot %%s in account %%s would hold %%s %%s at %%s USD',
+                               s.lot_id, a.code, s.held_q, a.commodity, s.held_c)
+                   END) AS error
+          FROM (
+            -- each lot's change in each entry, and what it holds after it
+            SELECT s.entry_id, s.lot_id, s.first_id, s.q, s.c, l.account_id,
+                   (l.acquired_at AT TIME ZONE 'UTC')::date::text AS acquired,
+                   sum(s.q) OVER w AS held_q, sum(s.c) OVER w AS held_c
+              FROM (
+                SELECT m.entry_id, m.lot_id, min(m.id) AS first_id,
+                       sum(m.quantity) AS q, sum(m.cost) AS c
+                  FROM holdings_lotmovement m
+                 WHERE m.quantity <> 0 OR m.cost <> 0
+                 GROUP BY m.entry_id, m.lot_id
+              ) s
+              JOIN ledger_journalentry e ON e.id = s.entry_id
+               AND e.effective_date <= %(as_of)s AND e.status = 'posted'
+              JOIN holdings_lot l ON l.id = s.lot_id
+            WINDOW w AS (PARTITION BY s.lot_id ORDER BY e.effective_date, e.sequence)
+          ) s
+          JOIN {_ACCOUNTS_SQL} a ON a.id = s.account_id AND a.booking <> ''
+         GROUP BY s.entry_id, s.account_id
+    ), post_groups AS (
+        SELECT p.entry_id, p.account_id, min(p.id) AS first_id,
+               sum(p.quantity) AS q, sum(round(p.value, 2)) AS v,
+               string_agg(CASE a.booking
+                   WHEN '' THEN '  ' || a.name || '  ' || round(p.value, 2) || E' USD\\n'
+                   WHEN 'NONE' THEN {_sql_cost_postings("p.quantity", "round(p.value, 2)")}
+                   END, '' ORDER BY p.id) AS lines,
+               min(CASE WHEN {_sql_misfit("p.quantity", "a.scale")}
+                          OR {_sql_misfit("p.value", "2")}
+                   THEN format('a posting to account %%s of %%s %%s at %%s USD has more places '
+                               'than its commodity''s %%s', a.code, p.quantity, a.commodity,
+                               p.value, a.scale)
+                   END) AS error
+          FROM ledger_posting p
+          JOIN {_ACCOUNTS_SQL} a ON a.id = p.account_id
+         WHERE p.effective_date <= %(as_of)s
+           AND p.entry_id IN (
+               SELECT m.entry_id FROM holdings_lotmovement m
+                WHERE m.quantity <> 0 OR m.cost <> 0
+               UNION
+               SELECT n.entry_id FROM ledger_posting n
+                WHERE n.effective_date <= %(as_of)s AND n.commodity_id <> %(usd)s)
+         GROUP BY p.entry_id, p.account_id
+    ), groups AS (
+        SELECT coalesce(pg.entry_id, lg.entry_id) AS entry_id,
+               pg.first_id IS NULL AS lots_alone,
+               coalesce(pg.first_id, lg.first_id) AS first_id,
+               CASE WHEN a.booking = '' OR (a.booking = 'NONE' AND lg.entry_id IS NULL)
+                    THEN pg.lines
+                    ELSE coalesce(lg.lines, '') || r.lines
+               END AS lines,
+               coalesce(pg.error, lg.error, CASE
+                   WHEN a.booking = 'STRICT' AND (r.q <> 0 OR r.v <> 0)
+                   THEN format('the lots of account %%s moved %%s %%s at %%s USD, its postings '
+                               'differ by %%s %%s and %%s USD', a.code, coalesce(lg.q, 0),
+                               a.commodity, coalesce(lg.c, 0), r.q, a.commodity, r.v)
+                   END) AS error
+          FROM post_groups pg
+          FULL JOIN lot_groups lg ON lg.entry_id = pg.entry_id AND lg.account_id = pg.account_id
+          JOIN {_ACCOUNTS_SQL} a ON a.id = coalesce(pg.account_id, lg.account_id)
+          CROSS JOIN LATERAL (
+              SELECT rest.q, rest.v, {_sql_cost_postings("rest.q", "rest.v")} AS lines
+                FROM (SELECT coalesce(pg.q, 0) - coalesce(lg.q, 0) AS q,
+                             coalesce(pg.v, 0) - coalesce(lg.c, 0) AS v) rest
+          ) r
+    )
+    -- A row a day: the rows are few and large for the reader, and no day holds more than
+    -- the journal of a day. The error named is the day's first.
+    SELECT (array_agg(t.error ORDER BY t.sequence) FILTER (WHERE t.error IS NOT NULL))[1],
+           string_agg(t.text, '' ORDER BY t.sequence)
+      FROM (
+        -- USD postings alone: written as posted. Grouped by the journal's order (a group
+        -- key other than the entry's id alone), so that no text needs sorting after.
+        SELECT e.effective_date, e.sequence, NULL AS error,
+               {_HEAD_SQL}
+               || string_agg('  ' || a.name || '  ' || round(p.value, 2) || E' USD\\n', ''
+                             ORDER BY p.id) || E'\\n' AS text
+          FROM ledger_journalentry e
+          JOIN ledger_posting p ON p.entry_id = e.id
+          JOIN {_ACCOUNTS_SQL} a ON a.id = p.account_id
+         WHERE e.effective_date <= %(as_of)s AND e.status = 'posted'
+           AND NOT EXISTS ({_MOVED_SQL}) AND NOT EXISTS ({_NOT_USD_SQL})
+         GROUP BY e.effective_date, e.sequence, e.memo, e.kind, e.reversal_of_id
+        UNION ALL
+        SELECT e.effective_date, e.sequence, 'entry #' || e.sequence || ': ' || min(g.error),
+               {_HEAD_SQL}
+               || string_agg(g.lines, '' ORDER BY g.lots_alone, g.first_id) || E'\\n'
+          FROM groups g
+          JOIN ledger_journalentry e ON e.id = g.entry_id
+         WHERE e.effective_date <= %(as_of)s AND e.status = 'posted'
+         GROUP BY e.effective_date, e.sequence, e.memo, e.kind, e.reversal_of_id
+    ) t
+     GROUP BY t.effective_date
+     ORDER BY t.effective_date
+"""
+
+
+def _transactions(as_of: date, accounts: dict[int, ExportAccount]) -> Iterator[str]:
+    chart = list(accounts.values())
+    params = {
+        "as_of": as_of,
+        "usd": FUNCTIONAL_CURRENCY,
+        "ids": [account.id for account in chart],
+        "names": [account.beancount_name for account in chart],
+        "bookings": [account.booking for account in chart],
+        "scales": [account.scale for account in chart],
+        "commodities": [account.commodity for account in chart],
+        "codes": [account.code for account in chart],
+    }
+    # A savepoint of its own: stopping early (a problem found, the reader gone) cancels
+    # the COPY, which fails what it runs in.
+    with transaction.atomic(), connection.cursor() as cursor:
+        # One large query read once: not compiled (JIT), its sorts and hashes in memory.
+        cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'")
+        # COPY streams the rows as they are made, while the previous ones are written.
+        statement = f"COPY ({_TRANSACTIONS_SQL}) TO STDOUT (FORMAT binary)"
+        with cursor.cursor.copy(statement, params) as copy:
+            copy.set_types(["text", "text"])
+            for error, text in copy.rows():
+                if error is not None:
+                    raise ExportError(error, field="as_of")
+                yield text
 
 
 # --- prices and balances -------------------------------------------------------------------

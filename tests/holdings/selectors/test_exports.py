@@ -13,9 +13,11 @@ import pytest
 from beancount import loader
 from beancount.core.data import Open, Price, Transaction
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from holdings.importers.records import PriceQuote
 from holdings.models import Lot
+from holdings.selectors import exports
 from holdings.selectors.exports import (
     ExportError,
     account_component,
@@ -408,3 +410,71 @@ def test_the_transactions_are_streamed_in_large_pieces_in_order():
     assert all(len(piece) >= PIECE_CHARS for piece in joined[:-1])
     assert len(joined) == 4  # 900,000 characters: three of 30 pieces, then the rest
     assert list(_joined(iter([]))) == []
+
+
+@pytest.mark.django_db
+def test_usd_postings_alone_are_written_in_the_order_posted(chart):
+    ledger_services.entry_post(
+        effective_date=date(2026, 1, 5),
+        memo="Fees paid, part refunded",
+        postings=[
+            PostingInput("5000", D("10.00"), D("10.00")),
+            PostingInput("2200", D("-12.00"), D("-12.00")),
+            PostingInput("5000", D("2.00"), D("2.00")),
+        ],
+    )
+    text = export_text(date(2026, 1, 5))
+    entry = JournalEntry.objects.get(memo="Fees paid, part refunded")
+    names = beancount_account_names(Account.objects.all())
+    fees, payable = (names[Account.objects.get(code=code).pk] for code in ("5000", "2200"))
+    assert (
+        f'2026-01-05 * "Fees paid, part refunded"\n  sequence: {entry.sequence}\n'
+        f'  kind: "{entry.kind}"\n  {fees}  10.00 USD\n  {payable}  -12.00 USD\n'
+        f"  {fees}  2.00 USD\n\n"
+    ) in text
+    load_checked(text)
+
+
+def take_more_than_the_lot_holds() -> Lot:
+    """A lot movement taking twice what its lot holds, written with the lots' rules off
+    (as only a broken database could hold it): what the export must refuse to write."""
+    lot = Lot.objects.filter(quantity__gt=0).order_by("id").first()
+    assert lot is not None
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the checks pending, run now
+        cursor.execute("ALTER TABLE holdings_lotmovement DISABLE TRIGGER USER")
+        cursor.execute(
+            "INSERT INTO holdings_lotmovement (effective_date, kind, quantity, cost, "
+            "fair_value_adjustment, created_at, entry_id, lot_id) "
+            "SELECT %s, 'disposal', -2 * quantity, -2 * cost, 0, now(), opened_by_entry_id, id "
+            "FROM holdings_lot WHERE id = %s",
+            [date(2026, 1, 2), lot.pk],
+        )
+        cursor.execute("ALTER TABLE holdings_lotmovement ENABLE TRIGGER USER")
+    return lot
+
+
+@pytest.mark.django_db
+def test_a_lot_that_would_hold_less_than_nothing_stops_the_export_naming_it(world):
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    lot = take_more_than_the_lot_holds()
+    entry = lot.opened_by_entry
+    with pytest.raises(ExportError) as refused:
+        export_text(date(2026, 1, 31))
+    message = str(refused.value)
+    assert f"entry #{entry.sequence}: lot {lot.pk} in account " in message
+    assert "would hold -" in message
+    # The transaction it ran in is still usable.
+    assert JournalEntry.objects.filter(pk=entry.pk).exists()
+
+
+@pytest.mark.django_db
+def test_an_export_closed_early_leaves_the_transaction_usable(books, monkeypatch):
+    monkeypatch.setattr(exports, "PIECE_CHARS", 1)  # a piece a day: stopped mid-journal
+    pieces = beancount_export(as_of=END)
+    assert next(pieces).startswith("; cango-treasury")
+    assert re.match(r"2025-12-30 \* ", next(pieces))
+    pieces.close()
+    assert JournalEntry.objects.filter(status="posted").exists()
+    # And a whole export still follows.
+    assert export_text(END).endswith("\n")

@@ -7,7 +7,9 @@ cancellation's date, and each disposal by its mirror (negative units and amounts
 lots, disposals, the journal and every report built on them agree on every day. What may
 not be undone is refused, naming the later event that depends on it: a lot the document
 opened that has moved since, a lot its remeasurement adjusted that has moved since, a later
-remeasurement, a later event of the same loan.
+remeasurement, a later event of the same loan; and a cancellation dated where a lot would not
+hold the units it takes back (a later document, cancelled since, held them until its own
+reversal).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from datetime import date
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from holdings.errors import HoldingsError
@@ -31,9 +33,10 @@ from holdings.models import (
 )
 from holdings.services import bulk
 from holdings.services.loan_ltv import loan_check_ltv
-from holdings.services.lots import MOVEMENT_COLUMNS
+from holdings.services.lots import MOVEMENT_COLUMNS, held_after, later_moves
 from ledger.cancellations import DocumentType, register_document
 from ledger.models import CancellationStatus, JournalEntry
+from ledger.money import format_amount
 
 OPENING_KINDS = (LotMovementKind.OPEN, LotMovementKind.TRANSFER_IN)
 
@@ -130,14 +133,70 @@ def _refuse_moved_since(entry: JournalEntry, document: str, moved_after: Q) -> N
         )
 
 
-def _check_lots(entry: JournalEntry, document: str) -> None:
-    """A lot the document opened must still be as it opened: nothing took from it since."""
+def _check_lots(entry: JournalEntry, document: str, on: date) -> None:
+    """A lot the document opened must still be as it opened: nothing took from it since.
+    And each lot the reversal takes units from must hold them where the reversal goes."""
     opened = LotMovement.objects.filter(entry=entry, kind__in=OPENING_KINDS).values("lot_id")
     _refuse_moved_since(entry, document, Q(lot_id__in=opened))
+    _refuse_units_not_kept(entry, document, on)
+
+
+def _refuse_units_not_kept(entry: JournalEntry, document: str, on: date) -> None:
+    """The reversal, dated `on` after every entry of that day, takes back the units the
+    document put in a lot: the lot must hold them then and after every later entry. A later
+    document cancelled since is no longer live, but held the units until its own reversal:
+    cancelling this one dated before that would empty the lot in between."""
+    taken_back = dict(
+        LotMovement.objects.filter(entry=entry)
+        .values("lot_id")
+        .annotate(units=Sum("quantity"))
+        .filter(units__gt=0)
+        .values_list("lot_id", "units")
+    )
+    if not taken_back:
+        return
+    later = later_moves(list(taken_back), on)
+    refusal = ""
+    kept_from: date | None = on  # the first date the reversal finds every lot holding them
+    for lot in (
+        Lot.objects.filter(pk__in=taken_back).select_related("account", "commodity").order_by("pk")
+    ):
+        moves = later.get(lot.pk, [])
+        held = held_after(lot.quantity, moves)
+        short = [n for n, units in enumerate(held) if units < taken_back[lot.pk]]
+        if not short:
+            continue
+        # held[n] is what the lot holds after moves[n - 1] (held[0]: at the end of `on`); a
+        # reversal dated on the day of the entry after the last shortfall comes after it.
+        first, last = short[0], short[-1]
+        if last == len(moves):  # short even now: only undoing what took them helps
+            kept_from = None
+        elif kept_from is not None:
+            kept_from = max(kept_from, moves[last].effective_date)
+        if refusal:
+            continue
+        if first == 0:
+            when = f"at the end of {on}"
+        else:
+            dip = moves[first - 1]
+            when = f"after entry #{dip.sequence} ({dip.kind} on {dip.effective_date})"
+        places = lot.commodity.decimal_places
+        refusal = (
+            f"{document} cannot be cancelled on {on}: it takes "
+            f"{format_amount(taken_back[lot.pk], places)} units back from lot {lot.pk} in "
+            f"{lot.account.code}, which holds only {format_amount(held[first], places)} {when}"
+        )
+    if refusal:
+        remedy = (
+            f"date the cancellation on or after {kept_from}"
+            if kept_from is not None
+            else "cancel what took them first"
+        )
+        raise CancellationRefused(f"{refusal}; {remedy}", field="effective_date")
 
 
 def _check_lots_only(entry: JournalEntry, on: date) -> None:
-    _check_lots(entry, document_name(entry))
+    _check_lots(entry, document_name(entry), on)
 
 
 def _check_remeasurement(entry: JournalEntry, on: date) -> None:
@@ -168,7 +227,7 @@ def _check_remeasurement(entry: JournalEntry, on: date) -> None:
 
 def _check_loan_event(entry: JournalEntry, on: date) -> None:
     document = document_name(entry)
-    _check_lots(entry, document)
+    _check_lots(entry, document, on)
     event = _related(entry, "loan_event")
     if event is None:
         return

@@ -199,32 +199,53 @@ def lots_to_take(
         queryset = queryset.select_for_update()
     lots = sorted(queryset, key=lambda lot: (lot.acquired_at, lot.pk))
     available = {lot.pk: lot.quantity for lot in lots}
-    if lots:
-        later: dict[int, list[Decimal]] = {}
-        with connection.cursor() as cursor:
-            # In the journal's order (date, then sequence): what every report replays.
-            cursor.execute(
-                "SELECT m.lot_id, sum(m.quantity) FROM holdings_lotmovement m "
-                "JOIN ledger_journalentry e ON e.id = m.entry_id "
-                "WHERE m.lot_id = ANY(%s) AND m.effective_date > %s "
-                "GROUP BY m.lot_id, m.effective_date, e.sequence "
-                "ORDER BY m.lot_id, m.effective_date, e.sequence",
-                [list(available), on],
-            )
-            for lot_id, moved in cursor.fetchall():
-                later.setdefault(lot_id, []).append(moved)
-        for lot in lots:
-            moves = later.get(lot.pk)
-            if not moves:
-                continue
-            # Units held at the end of `on`, then after each later entry: the least of them.
-            units = lot.quantity - sum(moves, ZERO)
-            least = units
-            for moved in moves:
-                units += moved
-                least = min(least, units)
-            available[lot.pk] = max(least, ZERO)
+    later = later_moves(list(available), on) if lots else {}
+    for lot in lots:
+        moves = later.get(lot.pk)
+        if moves:
+            # The least it holds at the end of `on` and after any later entry.
+            available[lot.pk] = max(min(held_after(lot.quantity, moves)), ZERO)
     return Candidates(lots=lots, available=available)
+
+
+@dataclass(frozen=True)
+class LaterMove:
+    """What one entry dated after a day moved a lot by."""
+
+    effective_date: date
+    sequence: int
+    kind: str
+    quantity: Decimal
+
+
+def later_moves(lot_ids: Sequence[int], on: date) -> dict[int, list[LaterMove]]:
+    """Per lot, what each entry dated after `on` moved it by, in the journal's order (date,
+    then sequence): what every report, and PostgreSQL's check of the lots, replays."""
+    later: dict[int, list[LaterMove]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT m.lot_id, m.effective_date, e.sequence, e.kind, sum(m.quantity) "
+            "FROM holdings_lotmovement m "
+            "JOIN ledger_journalentry e ON e.id = m.entry_id "
+            "WHERE m.lot_id = ANY(%s) AND m.effective_date > %s "
+            "GROUP BY m.lot_id, m.effective_date, e.sequence, e.kind "
+            "ORDER BY m.lot_id, m.effective_date, e.sequence",
+            [list(lot_ids), on],
+        )
+        for lot_id, effective_date, sequence, kind, moved in cursor.fetchall():
+            later.setdefault(lot_id, []).append(LaterMove(effective_date, sequence, kind, moved))
+    return later
+
+
+def held_after(quantity: Decimal, moves: Sequence[LaterMove]) -> list[Decimal]:
+    """The units a lot holding `quantity` now held at the end of the day `moves` follow
+    (`later_moves`), then after each of them."""
+    units = quantity - sum((move.quantity for move in moves), ZERO)
+    held = [units]
+    for move in moves:
+        units += move.quantity
+        held.append(units)
+    return held
 
 
 class LotPlan:

@@ -416,3 +416,51 @@ def test_a_lot_given_back_by_a_cancellation_is_not_taken_before_it(
     assert [d.lot_id for d in early.disposals.all()] == [lot_b.pk]
     lots_equal_ledger_every_day()
     load_checked(export_text(date(2026, 1, 31)))
+
+
+@pytest.mark.django_db
+def test_a_cancellation_cannot_take_back_units_a_cancelled_later_transfer_held_meanwhile(
+    world, staff_user, approver_user
+):
+    """A transfer on 01-30 moves 1.63 BTC to HOT-1; one on 02-05 takes 1.16 of them back to
+    COLD-1 and is cancelled (its reversal dated 02-05 too). Cancelling the first on its own
+    date would take the 1.63 out of HOT-1's lots on 01-30, while the second still held 1.16
+    of them until its reversal on 02-05: refused, naming the lot, the entry and the date
+    from which it can be done, with nothing written. Dated 02-05, it is done."""
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    out = treasury.transfer_record(
+        txid="01" * 32,
+        from_wallet="COLD-1",
+        to_wallet="HOT-1",
+        units=D("1.63"),
+        fee_units=D("0.0001"),
+        sent_at=datetime(2026, 1, 30, 12, tzinfo=UTC),
+    )
+    back = treasury.transfer_record(
+        txid="02" * 32,
+        from_wallet="HOT-1",
+        to_wallet="COLD-1",
+        units=D("1.16"),
+        fee_units=D("0.0001"),
+        sent_at=datetime(2026, 2, 5, 12, tzinfo=UTC),
+    )
+    cancel(back.entry, staff_user, approver_user)
+    written = (JournalEntry.objects.count(), LotMovement.objects.count())
+
+    with pytest.raises(
+        CancellationRefused,
+        match=(
+            rf"lot \d+ in 1220-HOT-1, which holds only 0\.00000000 after entry "
+            rf"#{back.entry.sequence} \(wallet_transfer on 2026-02-05\); date the "
+            r"cancellation on or after 2026-02-05"
+        ),
+    ):
+        ledger_services.cancellation_request(entry=out.entry, reason="wrong", by=staff_user)
+    assert not Cancellation.objects.filter(entry=out.entry).exists()
+    assert (JournalEntry.objects.count(), LotMovement.objects.count()) == written
+
+    cancel(out.entry, staff_user, approver_user, effective_date=date(2026, 2, 5))
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what COMMIT would check
+    assert Lot.objects.filter(account__code="1220-HOT-1", quantity__gt=0).count() == 0
+    lots_equal_ledger_every_day()

@@ -547,8 +547,9 @@ def _transactions(as_of: date, accounts: dict[int, ExportAccount]) -> Iterator[s
         "commodities": [account.commodity for account in chart],
         "codes": [account.code for account in chart],
     }
-    # A savepoint of its own: stopping early (a problem found, the reader gone) cancels
-    # the COPY, which fails what it runs in.
+    # A savepoint of its own, always rolled back (nothing is written): stopping early (a
+    # problem found, the reader gone) cancels the COPY, which fails what it runs in, and
+    # the settings below end with it rather than with the caller's transaction.
     with transaction.atomic(), connection.cursor() as cursor:
         # One large query that reads every row: not compiled (JIT), its sorts and hashes in
         # memory, and tables read in order rather than through their indexes (the pages
@@ -565,6 +566,7 @@ def _transactions(as_of: date, accounts: dict[int, ExportAccount]) -> Iterator[s
                 if error is not None:
                     raise ExportError(error, field="as_of")
                 yield text
+        transaction.set_rollback(True)
 
 
 # --- prices and balances -------------------------------------------------------------------

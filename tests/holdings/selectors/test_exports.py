@@ -476,5 +476,10 @@ def test_an_export_closed_early_leaves_the_transaction_usable(books, monkeypatch
     assert re.match(r"2025-12-30 \* ", next(pieces))
     pieces.close()
     assert JournalEntry.objects.filter(status="posted").exists()
-    # And a whole export still follows.
-    assert export_text(END).endswith("\n")
+    # And a whole export still follows, leaving the transaction's settings as they were.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        before = cursor.fetchone()
+        assert export_text(END).endswith("\n")
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone() == before

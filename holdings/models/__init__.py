@@ -60,6 +60,7 @@ from holdings.models.production import (
     BatchStatus,
     ImportBatch,
     Payout,
+    ProductionMonthTotal,
     ProductionRecord,
 )
 from holdings.models.reconciliation import (
@@ -135,6 +136,7 @@ __all__ = [
     "PoolAccount",
     "PoolKind",
     "Price",
+    "ProductionMonthTotal",
     "ProductionRecord",
     "ReconciliationItem",
     "ReconciliationKind",

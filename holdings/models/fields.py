@@ -4,7 +4,10 @@ and USD values to the cent.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.validators import RegexValidator
+from django.db import models
 
 from ledger.fields import ExactDecimalField
 from ledger.models import QUANTITY_DIGITS, QUANTITY_PLACES, VALUE_DIGITS, VALUE_PLACES
@@ -20,3 +23,11 @@ def quantity_field(**kwargs):  # type: ignore[no-untyped-def]
 
 def value_field(**kwargs):  # type: ignore[no-untyped-def]
     return ExactDecimalField(max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES, **kwargs)
+
+
+def kept_reference(to: Any) -> Any:
+    """A roll-up's reference to the row it adds up for: the trigger that writes it has just
+    read that row, so neither a constraint nor an index of its own."""
+    return models.ForeignKey(
+        to, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import models
 from django.db.models import Q
 
-from holdings.models.fields import quantity_field, value_field
+from holdings.models.fields import kept_reference, quantity_field, value_field
 from holdings.models.prices import Price
 from holdings.models.production import ProductionRecord
 
@@ -133,22 +131,14 @@ class LotMovement(models.Model):
         return f"{self.kind} lot {self.lot_id} {self.quantity}"
 
 
-def _kept_reference(to: Any) -> Any:
-    """A roll-up's reference to the row it adds up for: the trigger that writes it has just
-    read that row, so neither a constraint nor an index of its own."""
-    return models.ForeignKey(
-        to, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
-    )
-
-
 class LotMovementDaily(models.Model):
     """Lot movements of one account, lot origin and kind on one day, added up: kept by a
     trigger on the movements (holdings/migrations/0022_lot_rollups.sql), so that a
     report over a period or as of a date reads a row per day rather than every movement."""
 
     # Written only by that trigger. No index of its own: the unique key leads with the account.
-    account = _kept_reference("ledger.Account")
-    commodity = _kept_reference("ledger.Commodity")
+    account = kept_reference("ledger.Account")
+    commodity = kept_reference("ledger.Commodity")
     origin = models.CharField(max_length=16, choices=LotOrigin.choices)
     kind = models.CharField(max_length=16, choices=LotMovementKind.choices)
     day = models.DateField()
@@ -176,9 +166,9 @@ class LotOpenSpan(models.Model):
     by their spans rather than by summing every movement of their account."""
 
     # Written only by that trigger.
-    lot = _kept_reference(Lot)
-    account = _kept_reference("ledger.Account")
-    commodity = _kept_reference("ledger.Commodity")
+    lot = kept_reference(Lot)
+    account = kept_reference("ledger.Account")
+    commodity = kept_reference("ledger.Commodity")
     opened_on = models.DateField()
     closed_on = models.DateField(null=True)
 
@@ -203,8 +193,8 @@ class DisposalTotal(models.Model):
     roll-forward of a period read a row per entry rather than every lot it relieved."""
 
     # Written only by those triggers.
-    entry = _kept_reference("ledger.JournalEntry")
-    commodity = _kept_reference("ledger.Commodity")
+    entry = kept_reference("ledger.JournalEntry")
+    commodity = kept_reference("ledger.Commodity")
     day = models.DateField()
     moved_quantity = quantity_field()
     moved_cost = value_field()

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from holdings.models.fields import quantity_field, value_field
+from holdings.models.fields import kept_reference, quantity_field, value_field
 from holdings.models.prices import Price
 from holdings.models.setup import ImportSource, PoolAccount, Wallet
 
@@ -121,6 +121,34 @@ class ProductionRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pool_account_id} {self.day} {self.net}"
+
+
+class ProductionMonthTotal(models.Model):
+    """The standing records of one pool account in one calendar month, added up: kept by
+    triggers on the records and on the cancellations
+    (holdings/migrations/0026_production_months.sql), so that the production report and the
+    dashboard read a row per account and month rather than every record. A record whose
+    entry's cancellation is approved is taken out: a cancelled pool record was not mined."""
+
+    # Written only by those triggers. No index of its own: the unique key leads with it.
+    pool_account = kept_reference(PoolAccount)
+    month = models.DateField()  # the first day of the month
+    records = models.BigIntegerField()
+    net = quantity_field()
+    value = value_field()
+    hashrate_hs = models.DecimalField("hashrate (H/s)", max_digits=40, decimal_places=6)
+    # Records that gave a hashrate: none, and the month has no hashrate rather than zero.
+    hashrate_records = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pool_account", "month"], name="holdings_production_month_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pool_account_id} {self.month:%Y-%m}: {self.net}"
 
 
 class Payout(models.Model):

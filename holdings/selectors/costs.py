@@ -41,8 +41,9 @@ from holdings.models import (
     Site,
     SiteCost,
 )
-from holdings.selectors.calendar import PeriodStart, period_start
+from holdings.selectors.calendar import period_start
 from holdings.selectors.hpc import Segment, any_shared, hpc_power_total, segments
+from holdings.selectors.production import ProducedMonth, production_by_month
 from holdings.valuation import allocate
 from ledger.models import Account, CancellationStatus
 from ledger.money import exact_sum
@@ -203,26 +204,31 @@ def _records(site: Site | None, start: date, end: date) -> QuerySet[ProductionRe
 
 
 def _production(site: Site | None, start: date, end: date) -> dict[str, Any]:
-    return _records(site, start, end).aggregate(
-        mined=Sum("net"), value=Sum("value"), hashrate=Sum("hashrate_hs")
-    )
+    return _added_up(production_by_month(commodity="BTC", start=start, end=end, site=site))
 
 
 def _production_by_period(
     site: Site | None, start: date, end: date, by: str, firsts: list[date]
 ) -> list[dict[str, Any]]:
-    """The production of each period (given by its first day) in one query: the records
-    of [start, end] grouped by their calendar month, quarter or year."""
-    grouped = {
-        row["period"]: row
-        for row in _records(site, start, end)
-        .annotate(period=PeriodStart("day", by))
-        .values("period")
-        .annotate(mined=Sum("net"), value=Sum("value"), hashrate=Sum("hashrate_hs"))
-        .order_by()
+    """The production of each period (given by its first day): the months of [start, end]
+    (production_by_month) added up by their calendar month, quarter or year."""
+    months = production_by_month(commodity="BTC", start=start, end=end, site=site)
+    periods: dict[date, dict[date, ProducedMonth]] = {}
+    for month, produced in months.items():
+        periods.setdefault(period_start(month, by), {})[month] = produced
+    return [_added_up(periods.get(period_start(first, by), {})) for first in firsts]
+
+
+def _added_up(months: dict[date, ProducedMonth]) -> dict[str, Any]:
+    """Months' production added up, as the sum of their records: None where none has any."""
+    if not months:
+        return {"mined": None, "value": None, "hashrate": None}
+    hashrates = [m.hashrate_hs for m in months.values() if m.hashrate_hs is not None]
+    return {
+        "mined": exact_sum(m.mined for m in months.values()),
+        "value": exact_sum(m.value for m in months.values()),
+        "hashrate": exact_sum(hashrates) if hashrates else None,
     }
-    nothing = {"mined": None, "value": None, "hashrate": None}
-    return [grouped.get(period_start(first, by), nothing) for first in firsts]
 
 
 def standing_costs() -> QuerySet[SiteCost]:

@@ -38,8 +38,7 @@ from holdings.models import (
     ReconciliationStatus,
     Sale,
 )
-from holdings.selectors import loans
-from holdings.selectors.calendar import PeriodStart
+from holdings.selectors import loans, production
 from holdings.selectors.prices import price_for, price_timestamp
 from holdings.valuation import cents
 from ledger import selectors as ledger_selectors
@@ -476,15 +475,12 @@ def _production(*, start: date, as_of: date, commodity: str) -> list[MonthProduc
     """The commodity mined (net of the pools' fees) and sold in each month of the window,
     through the date: a month still running counts its days up to the date only."""
     first = start.replace(day=1)
-    mined = dict(
-        ProductionRecord.objects.filter(
-            pool_account__commodity_id=commodity, day__gte=first, day__lte=as_of
-        )
-        .annotate(month=PeriodStart("day", "month"))
-        .values("month")
-        .annotate(total=Sum("net"))
-        .values_list("month", "total")
-    )
+    mined = {
+        month: row.mined
+        for month, row in production.production_by_month(
+            commodity=commodity, start=first, end=as_of
+        ).items()
+    }
     sold = dict(
         Sale.objects.filter(
             commodity_id=commodity, sold_at__date__gte=first, sold_at__date__lte=as_of

@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -27,15 +28,16 @@ from holdings.models import (
     BatchStatus,
     ImportBatch,
     PoolAccount,
+    ProductionMonthTotal,
     ProductionRecord,
     Sale,
     Site,
 )
-from holdings.selectors.calendar import PeriodStart
 from ledger import selectors as ledger_selectors
 from ledger.models import (
     Account,
     AccountType,
+    CancellationStatus,
 )
 
 ZERO = Decimal(0)
@@ -102,6 +104,17 @@ class ProductionMonth:
     deployed_hashrate: Decimal = ZERO  # in hashrate_unit
 
 
+@dataclass(frozen=True)
+class ProducedMonth:
+    """A month's standing pool records, added up: the units mined (net of the pools' fees),
+    their value at recognition (USD), and the sum of the days' hashrates (H/s), None when no
+    record gave one."""
+
+    mined: Decimal
+    value: Decimal
+    hashrate_hs: Decimal | None
+
+
 def production_report(*, start: date, end: date, commodity: str = "BTC") -> list[ProductionMonth]:
     """One row per month from `start`'s month to `end`'s month."""
     months = _months(start, end)
@@ -110,18 +123,9 @@ def production_report(*, start: date, end: date, commodity: str = "BTC") -> list
     first = commodity_accounts.first()
     if first is not None:
         scale = first.commodity.decimal_places
-    per_month = {
-        row["month"]: row
-        for row in ProductionRecord.objects.filter(
-            pool_account__commodity_id=commodity,
-            day__gte=_previous_month(months[0]),
-            day__lte=_month_end(months[-1]),
-        )
-        .annotate(month=PeriodStart("day", "month"))
-        .values("month")
-        .annotate(mined=Sum("net"), hashrate=Sum("hashrate_hs"))
-        .order_by("month")
-    }
+    per_month = production_by_month(
+        commodity=commodity, start=_previous_month(months[0]), end=_month_end(months[-1])
+    )
     sales = {
         row["month"]: row
         for row in Sale.objects.filter(
@@ -139,14 +143,15 @@ def production_report(*, start: date, end: date, commodity: str = "BTC") -> list
     deployed_ehs = _ehs(deployed_hs)
     unit = hashrate_unit(commodity)[0]
     rows = []
-    previous_mined = (per_month.get(_previous_month(months[0])) or {}).get("mined")
+    before = per_month.get(_previous_month(months[0]))
+    previous_mined = before.mined if before else None
     previous_held, *helds = _held(commodity, [_previous_month(months[0]), *months])
     restricteds = _held(commodity, months, restricted_ids)
     for month, held, restricted in zip(months, helds, restricteds, strict=True):
         days = calendar.monthrange(month.year, month.month)[1]
-        data = per_month.get(month) or {}
-        mined = data.get("mined") or ZERO
-        hashrate = data.get("hashrate")
+        data = per_month.get(month)
+        mined = data.mined if data else ZERO
+        hashrate = data.hashrate_hs if data else None
         sold = sales.get(month) or {}
         units, gross = sold.get("units") or ZERO, sold.get("gross") or ZERO
         rows.append(
@@ -183,6 +188,53 @@ def production_report(*, start: date, end: date, commodity: str = "BTC") -> list
         )
         previous_mined, previous_held = mined, held
     return rows
+
+
+def production_by_month(
+    *, commodity: str, start: date, end: date, site: Site | None = None
+) -> dict[date, ProducedMonth]:
+    """What the pool accounts of `commodity` (those of `site`) mined from `start` through
+    `end`, month by month (by the month's first day); months without a standing record are
+    left out. A cancelled pool record (its entry's cancellation approved) was not mined.
+    Whole months are read from their totals (a row per pool account and month,
+    ProductionMonthTotal); a month the range cuts, from its records."""
+    accounts: dict[str, Any] = {"pool_account__commodity_id": commodity}
+    if site is not None:
+        accounts["pool_account__site"] = site
+    first_whole = start if start.day == 1 else _next_month(start.replace(day=1))
+    last_whole = end.replace(day=1) if end == _month_end(end) else _previous_month(end)
+    months: dict[date, ProducedMonth] = {}
+    for row in (
+        ProductionMonthTotal.objects.filter(
+            **accounts, month__gte=first_whole, month__lte=last_whole
+        )
+        .values("month")
+        .annotate(
+            mined=Sum("net"),
+            value=Sum("value"),
+            hashrate=Sum("hashrate_hs"),
+            hashrates=Sum("hashrate_records"),
+            records=Sum("records"),
+        )
+        .filter(records__gt=0)
+        .order_by()
+    ):
+        hashrate = row["hashrate"] if row["hashrates"] else None
+        months[row["month"]] = ProducedMonth(row["mined"], row["value"], hashrate)
+    cut = {(start, min(end, _month_end(start))), (max(start, end.replace(day=1)), end)}
+    for first, last in cut:
+        if first > last or (first.day == 1 and last == _month_end(first)):
+            continue  # empty, or a whole month
+        part = (
+            ProductionRecord.objects.filter(**accounts, day__gte=first, day__lte=last)
+            .exclude(entry__cancellations__status=CancellationStatus.APPROVED)
+            .aggregate(mined=Sum("net"), value=Sum("value"), hashrate=Sum("hashrate_hs"))
+        )
+        if part["mined"] is not None:
+            months[first.replace(day=1)] = ProducedMonth(
+                part["mined"], part["value"], part["hashrate"]
+            )
+    return months
 
 
 def deployed_hashrate_hs(commodity: str) -> Decimal:

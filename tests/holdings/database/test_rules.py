@@ -113,6 +113,41 @@ def test_the_movements_daily_totals_follow_every_movement(imported):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE holdings_productionmonthtotal SET net = net + 1",
+        "DELETE FROM holdings_productionmonthtotal",
+        "INSERT INTO holdings_productionmonthtotal (pool_account_id, month, records, net,"
+        " value, hashrate_hs, hashrate_records) SELECT pool_account_id, '2026-02-01', 1, 1, 1,"
+        " 0, 0 FROM holdings_productionrecord",
+        "TRUNCATE holdings_productionmonthtotal",
+    ],
+)
+def test_the_production_months_are_kept_by_the_records_alone(imported, sql):
+    with pytest.raises(IntegrityError, match="holdings_production_months_kept_by_records"):
+        execute(sql)
+
+
+@pytest.mark.django_db
+def test_the_production_months_follow_every_record(imported):
+    run_import("f2pool", f2pool_file([(date(2026, 1, 2), "0.25"), (date(2026, 2, 1), "0.125")]))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pool_account_id, date_trunc('month', day)::date, count(*), sum(net),"
+            " sum(value), sum(hashrate_hs), count(hashrate_hs) FROM holdings_productionrecord"
+            " GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+        records = cursor.fetchall()
+        cursor.execute(
+            "SELECT pool_account_id, month, records, net, value, hashrate_hs, hashrate_records"
+            " FROM holdings_productionmonthtotal ORDER BY 1, 2"
+        )
+        assert cursor.fetchall() == records
+    assert [row[2] for row in records] == [2, 1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
     "change",
     [
         "account_id = (SELECT id FROM ledger_account WHERE commodity_id = 'BTC'"

@@ -12,19 +12,30 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
 from holdings.errors import InsufficientLots, InvalidSetup
-from holdings.models import Disposal, Lot, LotMovement, LotMovementKind, Sale
+from holdings.models import (
+    Disposal,
+    Lot,
+    LotMovement,
+    LotMovementKind,
+    ProductionMonthTotal,
+    ProductionRecord,
+    Sale,
+)
 from holdings.selectors import loans as loans_selectors
 from holdings.selectors import lots
+from holdings.selectors.production import ProducedMonth, production_by_month, production_report
 from holdings.services import loans, setup, treasury
 from holdings.services.cancellations import CancellationRefused
 from ledger import services as ledger_services
 from ledger.errors import Conflict, Forbidden, InvalidEntry, InvalidState, LedgerError
 from ledger.models import Cancellation, CancellationStatus, JournalEntry
 from ledger.posting import EntryInput, PostingInput, post
+from tests.holdings.conftest import f2pool_file, run_import
 from tests.holdings.services.test_loans import make_loan
 from tests.holdings.services.test_treasury import OPENING, SOLD_AT, holdings_at_fair_value, sell
 
 D = Decimal
+JAN = date(2026, 1, 1)
 DAYS = [date(2025, 12, 30) + timedelta(days=n) for n in range(45)]
 
 
@@ -464,3 +475,30 @@ def test_a_cancellation_cannot_take_back_units_a_cancelled_later_transfer_held_m
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what COMMIT would check
     assert Lot.objects.filter(account__code="1220-HOT-1", quantity__gt=0).count() == 0
     lots_equal_ledger_every_day()
+
+
+@pytest.mark.django_db
+def test_a_cancelled_pool_record_was_not_mined(world, staff_user, approver_user):
+    """The month's totals, the production report and a month read from its records all
+    leave a cancelled pool record out, as the cost of mining did already."""
+    january = [(date(2026, 1, 1), "0.5"), (date(2026, 1, 2), "0.25")]
+    assert run_import("f2pool", f2pool_file(january)).status == "succeeded"
+    kept, wrong = ProductionRecord.objects.order_by("day")
+    whole = {"commodity": "BTC", "start": date(2026, 1, 1), "end": date(2026, 1, 31)}
+    running = {**whole, "end": date(2026, 1, 20)}
+    both = ProducedMonth(D("0.75"), kept.value + wrong.value, D("2.4e18"))
+    assert production_by_month(**whole) == production_by_month(**running) == {JAN: both}
+
+    cancel(wrong.entry, staff_user, approver_user)
+
+    total = ProductionMonthTotal.objects.get(month=JAN)
+    assert (total.records, total.net, total.value, total.hashrate_records) == (
+        1,
+        D("0.5"),
+        kept.value,
+        1,
+    )
+    one = ProducedMonth(D("0.5"), kept.value, D("1.2e18"))
+    assert production_by_month(**whole) == production_by_month(**running) == {JAN: one}
+    [report] = production_report(start=JAN, end=date(2026, 1, 31))
+    assert report.mined == D("0.5")

@@ -1,5 +1,6 @@
 """The books against themselves, the nightly internal check: the ledger's integrity, every
-lot against its movements and its account, and the journal's and subledgers' seal chains.
+lot against its movements and its account, the pool accounts' monthly production totals
+against their records, and the journal's and subledgers' seal chains.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from decimal import Decimal
 from holdings.models import (
     ItemStatus,
 )
-from holdings.selectors import lots, seals
+from holdings.selectors import lots, production, seals
 from holdings.selectors.cost_integrity import cost_findings
 from holdings.selectors.reconciliation import Context, Finding, clean_finding, compare_amounts
 from ledger import selectors as ledger_selectors
@@ -92,10 +93,52 @@ def check_internal(context: Context) -> list[Finding]:
         findings.append(
             clean_finding("below_zero", "no guarded account goes below zero on any day")
         )
+    findings.extend(_production_months())
     findings.extend(cost_findings(context.as_of))
     findings.append(_journal_chain())
     findings.append(_subledger_chain())
     return findings
+
+
+def _production_months() -> list[Finding]:
+    """The pool accounts' monthly totals, which the production report and the dashboard
+    read, against the standing records they add up."""
+    found = production.production_month_differences()
+    if not found:
+        return [
+            Finding(
+                subject_type="ledger",
+                subject="production months",
+                check="production_months",
+                status=ItemStatus.MATCHED,
+                message="every pool account's monthly totals equal its standing records",
+                source="production records",
+            )
+        ]
+    return [
+        Finding(
+            subject_type="pool_account",
+            subject=month.pool_account,
+            check="production_months",
+            status=ItemStatus.UNMATCHED,
+            message=(
+                f"pool account {month.pool_account}, {month.month:%Y-%m}: its records add up to "
+                f"{month.net[0]} {month.commodity} in {month.records[0]} records, its "
+                f"monthly totals hold {month.net[1]} in {month.records[1]}"
+            ),
+            commodity=month.commodity,
+            ledger_amount=month.net[1],
+            source_amount=month.net[0],
+            source="production records",
+            details={
+                "month": str(month.month),
+                "records": list(month.records),
+                "value": [str(v) for v in month.value],
+                "hashrate_hs": [str(h) for h in month.hashrate_hs],
+            },
+        )
+        for month in found
+    ]
 
 
 def _lot_rows() -> list[Finding]:

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     DateField,
     Q,
@@ -235,6 +235,59 @@ def production_by_month(
                 part["mined"], part["value"], part["hashrate"]
             )
     return months
+
+
+@dataclass(frozen=True)
+class MonthTotalDifference:
+    """A pool account's month whose totals differ from its standing records: what the
+    records add up to, and what the totals hold."""
+
+    pool_account: str
+    commodity: str
+    month: date
+    records: tuple[int, int]
+    net: tuple[Decimal, Decimal]
+    value: tuple[Decimal, Decimal]
+    hashrate_hs: tuple[Decimal, Decimal]
+
+
+def production_month_differences() -> list[MonthTotalDifference]:
+    """Pool accounts' months whose totals (ProductionMonthTotal) are not their standing
+    records added up, in any figure: PostgreSQL keeps them, so any would be a break."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH r AS (
+                SELECT r.pool_account_id, date_trunc('month', r.day)::date AS month,
+                       count(*) AS records, sum(r.net) AS net, sum(r.value) AS value,
+                       coalesce(sum(r.hashrate_hs), 0) AS hashrate_hs,
+                       count(r.hashrate_hs) AS hashrate_records
+                  FROM holdings_productionrecord r
+                 WHERE NOT EXISTS (SELECT 1 FROM ledger_cancellation c
+                                    WHERE c.entry_id = r.entry_id AND c.status = 'approved')
+                 GROUP BY 1, 2
+            )
+            SELECT p.code, p.commodity_id, coalesce(r.month, t.month),
+                   coalesce(r.records, 0), coalesce(t.records, 0),
+                   coalesce(r.net, 0), coalesce(t.net, 0),
+                   coalesce(r.value, 0), coalesce(t.value, 0),
+                   coalesce(r.hashrate_hs, 0), coalesce(t.hashrate_hs, 0)
+              FROM r
+              FULL JOIN holdings_productionmonthtotal t
+                ON t.pool_account_id = r.pool_account_id AND t.month = r.month
+              JOIN holdings_poolaccount p ON p.id = coalesce(r.pool_account_id, t.pool_account_id)
+             WHERE coalesce(r.records, 0) <> coalesce(t.records, 0)
+                OR coalesce(r.net, 0) <> coalesce(t.net, 0)
+                OR coalesce(r.value, 0) <> coalesce(t.value, 0)
+                OR coalesce(r.hashrate_hs, 0) <> coalesce(t.hashrate_hs, 0)
+                OR coalesce(r.hashrate_records, 0) <> coalesce(t.hashrate_records, 0)
+             ORDER BY 1, 3
+            """
+        )
+        return [
+            MonthTotalDifference(code, commodity, month, *zip(row[::2], row[1::2], strict=True))
+            for code, commodity, month, *row in cursor.fetchall()
+        ]
 
 
 def deployed_hashrate_hs(commodity: str) -> Decimal:

@@ -26,6 +26,7 @@ from holdings.models import (
     ItemStatus,
     LoanStatementLine,
     Payout,
+    ProductionMonthTotal,
     ReconciliationItem,
     ReconciliationRun,
     Statement,
@@ -489,7 +490,7 @@ def test_a_clean_day_matches_every_kind_with_a_message_for_each_item(chain, sett
         "payouts": ("matched", 2, 0, 0),
         "wallets": ("matched", 3, 0, 0),
         "loans": ("matched", 3, 0, 0),
-        "internal": ("matched", 7, 0, 0),
+        "internal": ("matched", 8, 0, 0),
     }
     assert all(run.as_of == DAY and run.finished_at >= run.started_at for run in runs.values())
     assert runs["payouts"].sources == ["esplora"]
@@ -584,6 +585,7 @@ def test_a_clean_day_matches_every_kind_with_a_message_for_each_item(chain, sett
         ),
         ("rollup", "the roll-ups equal the postings they summarise"),
         ("below_zero", "no guarded account goes below zero on any day"),
+        ("production_months", "every pool account's monthly totals equal its standing records"),
         (
             "seals",
             "the journal matches its seals through sequence - (0 entries; head "
@@ -823,7 +825,7 @@ def test_with_a_chain_configured_that_does_not_answer_the_on_chain_items_are_unr
         "payouts": ("incomplete", 0, 0, 3),
         "wallets": ("incomplete", 1, 0, 2),
         "loans": ("matched", 3, 0, 0),
-        "internal": ("matched", 7, 0, 0),
+        "internal": ("matched", 8, 0, 0),
     }
     assert [(i.subject, i.checked, i.status, i.message) for i in items_of(runs["payouts"])] == [
         (PAYOUT_2, "on_chain", "unreachable", f"payout {PAYOUT_2} not checked: {reason}"),
@@ -863,7 +865,7 @@ def test_with_no_bitcoin_explorer_configured_btc_is_not_checked_on_chain_never_a
         "payouts": ("matched", 0, 0, 0),
         "wallets": ("matched", 1, 0, 0),
         "loans": ("matched", 3, 0, 0),
-        "internal": ("matched", 7, 0, 0),
+        "internal": ("matched", 8, 0, 0),
     }
     assert [(i.subject, i.checked, i.status, i.message) for i in items_of(runs["payouts"])] == [
         (PAYOUT_2, "on_chain", "not_on_chain", f"{payout_what(2)}: not checked on chain, {reason}"),
@@ -1145,7 +1147,7 @@ def tamper(sql: str, params: list) -> None:
 
 @pytest.mark.django_db
 def test_a_tampered_roll_up_is_found_with_its_account_and_difference(recon_world):
-    assert counts(reconcile(as_of=DAY, kinds=["internal"])[0]) == ("matched", 7, 0, 0)
+    assert counts(reconcile(as_of=DAY, kinds=["internal"])[0]) == ("matched", 8, 0, 0)
     hot = recon_world["hot"].account
     tamper(
         "UPDATE ledger_dailybalance SET quantity = quantity + 0.001 "
@@ -1155,7 +1157,7 @@ def test_a_tampered_roll_up_is_found_with_its_account_and_difference(recon_world
 
     run = reconcile(as_of=DAY, kinds=["internal"])[0]
 
-    assert counts(run) == ("breaks", 5, 2, 0)
+    assert counts(run) == ("breaks", 6, 2, 0)
     lots, rollup = breaks_of(run)
     assert (lots.subject, lots.checked, lots.commodity) == (hot.code, "lots", "BTC")
     assert (lots.ledger_amount, lots.source_amount, lots.difference) == (
@@ -1193,7 +1195,7 @@ def test_a_tampered_lot_is_found_with_its_account_and_difference(recon_world):
 
     run = reconcile(as_of=DAY, kinds=["internal"])[0]
 
-    assert counts(run) == ("breaks", 5, 2, 0)
+    assert counts(run) == ("breaks", 6, 2, 0)
     item, lot = breaks_of(run)
     # The lot no longer opened with what its opening movement says.
     assert (lot.subject_type, lot.checked, lot.details["field"]) == (
@@ -1224,7 +1226,7 @@ def test_a_sealed_entry_altered_behind_the_triggers_breaks_the_journal(recon_wor
 
     run = reconcile(as_of=DAY, kinds=["internal"])[0]
 
-    assert counts(run) == ("breaks", 6, 1, 0)
+    assert counts(run) == ("breaks", 7, 1, 0)
     [item] = breaks_of(run)
     assert (item.subject_type, item.subject, item.checked) == (
         "journal_entry",
@@ -1233,6 +1235,28 @@ def test_a_sealed_entry_altered_behind_the_triggers_breaks_the_journal(recon_wor
     )
     assert item.details["sequence"] == entry.sequence
     assert item.message.startswith(f"the journal breaks at sequence {entry.sequence}: ")
+
+
+@pytest.mark.django_db
+def test_a_production_month_changed_behind_the_triggers_is_found(recon_world):
+    """The production report reads the monthly totals: a total that is not its records
+    added up is named with its pool account and month."""
+    month = ProductionMonthTotal.objects.order_by("month").first()
+    tamper("UPDATE holdings_productionmonthtotal SET net = net + 0.001 WHERE id = %s", [month.pk])
+
+    run = reconcile(as_of=DAY, kinds=["internal"])[0]
+
+    assert counts(run) == ("breaks", 7, 1, 0)
+    [item] = breaks_of(run)
+    code = month.pool_account.code
+    assert (item.subject_type, item.subject, item.checked) == (
+        "pool_account",
+        code,
+        "production_months",
+    )
+    assert (item.source_amount, item.ledger_amount) == (month.net, month.net + D("0.001"))
+    assert item.details["month"] == str(month.month)
+    assert item.message.startswith(f"pool account {code}, {month.month:%Y-%m}: its records add up")
 
 
 # --- statements ----------------------------------------------------------------------------

@@ -106,12 +106,10 @@ def _production_months() -> list[Finding]:
     found = production.production_month_differences()
     if not found:
         return [
-            Finding(
-                subject_type="ledger",
+            clean_finding(
+                "production_months",
+                "every pool account's monthly totals equal its standing records",
                 subject="production months",
-                check="production_months",
-                status=ItemStatus.MATCHED,
-                message="every pool account's monthly totals equal its standing records",
                 source="production records",
             )
         ]
@@ -147,12 +145,10 @@ def _lot_rows() -> list[Finding]:
     found = seals.lot_breaks()
     if not found:
         return [
-            Finding(
-                subject_type="ledger",
+            clean_finding(
+                "lot_rows",
+                "every lot equals the sum of its movements and what opened it",
                 subject="lots",
-                check="lot_rows",
-                status=ItemStatus.MATCHED,
-                message="every lot equals the sum of its movements and what opened it",
                 source="lot movements",
             )
         ]

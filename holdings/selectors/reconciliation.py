@@ -347,14 +347,16 @@ def _loan_figures(loan: Loan, as_of: date) -> tuple[Decimal, Decimal, Decimal]:
         return -principal.quantity, -interest.quantity, units
 
 
-def clean_finding(check: str, message: str) -> Finding:
+def clean_finding(
+    check: str, message: str, *, subject: str = "ledger", source: str = "postings"
+) -> Finding:
     return Finding(
         subject_type="ledger",
-        subject="ledger",
+        subject=subject,
         check=check,
         status=ItemStatus.MATCHED,
         message=message,
-        source="postings",
+        source=source,
     )
 
 

@@ -43,7 +43,7 @@ from holdings.models import (
 )
 from holdings.selectors.calendar import period_start
 from holdings.selectors.hpc import Segment, any_shared, hpc_power_total, segments
-from holdings.selectors.production import ProducedMonth, production_by_month
+from holdings.selectors.production import ProducedMonth, production_by_month, standing_records
 from holdings.valuation import allocate
 from ledger.models import Account, CancellationStatus
 from ledger.money import exact_sum
@@ -195,12 +195,7 @@ def _moved(parents: list[str], site: Site | None, start: date, end: date) -> Dec
 
 
 def _records(site: Site | None, start: date, end: date) -> QuerySet[ProductionRecord]:
-    records = ProductionRecord.objects.filter(
-        pool_account__commodity_id="BTC", day__gte=start, day__lte=end
-    ).exclude(entry__cancellations__status=CancellationStatus.APPROVED)
-    if site is not None:
-        records = records.filter(pool_account__site=site)
-    return records
+    return standing_records(commodity="BTC", start=start, end=end, site=site)
 
 
 def _production(site: Site | None, start: date, end: date) -> dict[str, Any]:

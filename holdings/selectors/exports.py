@@ -460,12 +460,13 @@ _TRANSACTIONS_SQL = f"""
           FROM ledger_posting p
           JOIN {_ACCOUNTS_SQL} a ON a.id = p.account_id
          WHERE p.effective_date <= %(as_of)s
-           AND p.entry_id IN (
-               SELECT m.entry_id FROM holdings_lotmovement m
-                WHERE m.quantity <> 0 OR m.cost <> 0
-               UNION
-               SELECT n.entry_id FROM ledger_posting n
-                WHERE n.effective_date <= %(as_of)s AND n.commodity_id <> %(usd)s)
+           -- Two sets of ids each posting is looked up in, rather than one made of both:
+           -- the postings are kept or dropped as they are read, before any sort.
+           AND (p.entry_id IN (SELECT m.entry_id FROM holdings_lotmovement m
+                                WHERE m.quantity <> 0 OR m.cost <> 0)
+                OR p.entry_id IN (SELECT n.entry_id FROM ledger_posting n
+                                   WHERE n.effective_date <= %(as_of)s
+                                     AND n.commodity_id <> %(usd)s))
          GROUP BY p.entry_id, p.account_id
     ), groups AS MATERIALIZED (
         -- Read twice: for the accounts the lots do not explain, then for the text.

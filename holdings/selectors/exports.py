@@ -251,8 +251,9 @@ def _booked_none(
     accounts: dict[int, ExportAccount], booked_none: list[int]
 ) -> dict[int, ExportAccount]:
     """The accounts with those the lots do not explain booked NONE."""
+    none = set(booked_none)
     return {
-        pk: replace(account, booking=NONE) if pk in booked_none else account
+        pk: replace(account, booking=NONE) if pk in none else account
         for pk, account in accounts.items()
     }
 

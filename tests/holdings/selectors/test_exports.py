@@ -210,9 +210,7 @@ def test_the_export_is_accepted_by_beancount_and_ties_to_the_trial_balance(books
     assert prices[-1].meta["timestamp"] == "2026-03-01T00:00:00Z"
     assert prices[-1].meta["source"] == "test-close"
 
-    booking = {
-        e.account: e.booking.name if e.booking else None for e in entries if isinstance(e, Open)
-    }
+    booking = bookings(entries)
     names = beancount_account_names(Account.objects.all())
     name = {Account.objects.get(pk=pk).code: n for pk, n in names.items()}
     # Lots explain these accounts entry by entry: beancount matches every relief, the
@@ -224,6 +222,24 @@ def test_the_export_is_accepted_by_beancount_and_ties_to_the_trial_balance(books
         assert booking[name[code]] == "NONE", code
     assert booking[name["4100"]] is None
     assert name["1220-hot_2.b"] == "Assets:1220:1220-hot-2-b-X" + name["1220-hot_2.b"][-8:]
+
+
+def bookings(entries: list) -> dict[str, str | None]:
+    """Each beancount account's booking method, as its `open` directive names it."""
+    return {
+        e.account: e.booking.name if e.booking else None for e in entries if isinstance(e, Open)
+    }
+
+
+@pytest.mark.django_db
+def test_an_account_is_booked_none_only_through_a_date_that_has_what_its_lots_do_not_explain(
+    books,
+):
+    # The manual entry that no lot explains is dated 2026-02-13: the day before, the hot
+    # wallet's lots explain every posting to it, and beancount matches them strictly.
+    hot = beancount_account_names(Account.objects.all())[Account.objects.get(code="1220-HOT-1").pk]
+    assert bookings(load_checked(export_text(date(2026, 2, 12))))[hot] == "STRICT"
+    assert bookings(load_checked(export_text(date(2026, 2, 13))))[hot] == "NONE"
 
 
 @pytest.mark.django_db

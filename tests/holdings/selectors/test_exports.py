@@ -4,16 +4,19 @@ balance's in units and in USD, whatever the books went through."""
 from __future__ import annotations
 
 import io
+import logging
 import re
+import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import pytest
 from beancount import loader
 from beancount.core.data import Open, Price, Transaction
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, connections, transaction
 
 from holdings.importers.records import PriceQuote
 from holdings.models import Lot
@@ -524,3 +527,92 @@ def test_an_export_closed_early_leaves_the_transaction_usable(books, monkeypatch
         assert export_text(END).endswith("\n")
         cursor.execute("SHOW random_page_cost")
         assert cursor.fetchone() == before
+
+
+def day_of(day: date, entries: list[tuple[int, str]], error: str | None = None) -> Any:
+    """A row of one of the export's two queries: its entries as (sequence, text)."""
+    sequences = b"".join(sequence.to_bytes(8, "big") for sequence, _ in entries)
+    lengths = b"".join(len(text).to_bytes(4, "big") for _, text in entries)
+    text = "".join(text for _, text in entries)
+    return exports._Day(day, error, text, sequences, lengths, None)
+
+
+def test_the_two_queries_days_are_merged_entry_by_entry_in_the_journals_order():
+    first, second, third = date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)
+    usd = [
+        day_of(first, [(1, "a1 café\n\n")]),
+        day_of(second, [(3, "a3\n\n"), (4, "a4 €\n\n"), (8, "a8\n\n"), (9, "a9\n\n")]),
+    ]
+    others = [
+        day_of(second, [(2, "b2 ü\n\n"), (5, "b5\n\n"), (6, "b6 ✓\n\n"), (10, "b10\n\n")]),
+        day_of(third, [(11, "b11\n\n")]),
+    ]
+    merged = "".join(exports._in_order(iter(usd), iter(others)))
+    assert merged == ("a1 café\n\nb2 ü\n\na3\n\na4 €\n\nb5\n\nb6 ✓\n\na8\n\na9\n\nb10\n\nb11\n\n")
+    # A day's problem stops the export before its text, after the days before it.
+    others[0] = day_of(second, [(2, "b2\n\n")], error="entry #2: lot 7 would hold -1")
+    pieces = exports._in_order(iter(usd), iter(others))
+    assert next(pieces) == "a1 café\n\n"
+    with pytest.raises(ExportError, match="entry #2: lot 7 would hold -1"):
+        next(pieces)
+
+
+def days_of_both_kinds(text: str) -> list[date]:
+    """The days with entries of USD postings alone and others."""
+    kinds: dict[date, set[bool]] = {}
+    for entry in load_checked(text):
+        if isinstance(entry, Transaction):
+            alone = all(
+                p.units and p.units.currency == "USD" and not p.cost for p in entry.postings
+            )
+            kinds.setdefault(entry.date, set()).add(alone)
+    return [day for day, found in kinds.items() if len(found) == 2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_transaction_of_its_own_the_export_reads_on_two_connections(
+    books, monkeypatch, caplog
+):
+    payout = first_payout()
+    ledger_services.entry_post(
+        effective_date=payout.effective_date,
+        memo="Bank fee, the day of a payout",
+        postings=[
+            PostingInput("5000", D("10.00"), D("10.00")),
+            PostingInput("2200", D("-10.00"), D("-10.00")),
+        ],
+    )
+    inside = {}
+    with transaction.atomic():  # the caller's transaction: both queries on its connection
+        inside["text"] = export_text(END)
+    assert payout.effective_date in days_of_both_kinds(inside["text"])
+    apart = []
+    copied_aside = exports._copied_aside
+    monkeypatch.setattr(
+        exports, "_copied_aside", lambda *args: apart.append(args) or copied_aside(*args)
+    )
+    # On its own: the entries other than USD alone on a second connection, on one snapshot.
+    assert export_text(END) == inside["text"]
+    assert len(apart) == 1
+    # No second connection to be had: both on the export's own, one after the other.
+    wrapper = type(connections["default"])
+
+    def refused(self, params):
+        raise psycopg.OperationalError("sorry, too many clients already")
+
+    monkeypatch.setattr(wrapper, "get_new_connection", refused)
+    with caplog.at_level(logging.WARNING, logger="holdings.selectors.exports"):
+        assert export_text(END) == inside["text"]
+    assert len(apart) == 1
+    assert "no second connection" in caplog.text
+
+    # Stopped mid-journal: the second connection's reader ends with it.
+    monkeypatch.undo()
+    monkeypatch.setattr(exports, "PIECE_CHARS", 1)
+    threads = threading.active_count()
+    pieces = beancount_export(as_of=END)
+    assert next(pieces).startswith("; cango-treasury")
+    assert re.match(r"2025-12-30 \* ", next(pieces))
+    pieces.close()
+    assert threading.active_count() == threads
+    assert JournalEntry.objects.filter(status="posted").exists()

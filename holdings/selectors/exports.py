@@ -66,42 +66,31 @@ The export reads one snapshot (a repeatable-read transaction when the caller has
 is streamed: PostgreSQL writes the transactions, and sends them a day at a time as they are
 written; memory holds a few days. Two queries write them: the entries whose postings are all
 in USD, and the others (lots, other commodities). With a transaction of its own, the export
-runs the second on another connection reading the same snapshot, so that PostgreSQL works on
-both at once (its COPY read by a thread of the export's); in the caller's transaction, both
-run on its connection. Each day's entries of the two are then put in the journal's order
-(date, then sequence).
+runs them at once on two connections reading the same snapshot; in the caller's
+transaction, one after the other on its connection (holdings.selectors.side_by_side). Each
+day's entries of the two are then put in the journal's order (date, then sequence).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-import queue
 import re
-import sys
-import threading
-from array import array
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from itertools import accumulate, chain
-from typing import Any, NamedTuple
+from itertools import chain
+from typing import Any
 
-import psycopg
-from django.db import OperationalError, connection, connections, transaction
-from psycopg import sql
+from django.db import connection
 
 from holdings.errors import HoldingsError
 from holdings.models import Price
+from holdings.selectors import side_by_side
 from holdings.selectors.prices import price_timestamp
 from ledger import selectors as ledger_selectors
 from ledger.models import Account, AccountType, Commodity
 from ledger.money import FUNCTIONAL_CURRENCY, format_amount
-
-logger = logging.getLogger(__name__)
 
 FETCH_ROWS = 2000
 PIECE_CHARS = 256 * 1024
@@ -198,33 +187,21 @@ def beancount_export(*, as_of: date) -> Iterator[str]:
     return _export(as_of)
 
 
-@contextmanager
-def _snapshot() -> Iterator[str | None]:
-    """The snapshot the export reads: the caller's transaction (None), or a transaction of
-    the export's own, whose snapshot another connection can read too (its id)."""
-    if connection.in_atomic_block:
-        yield None
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            cursor.execute("SELECT pg_export_snapshot()")
-            (snapshot,) = cursor.fetchone()
-        yield snapshot
-
-
 def _export(as_of: date) -> Iterator[str]:
-    with _snapshot() as snapshot:
+    with side_by_side.own_snapshot() as snapshot:
         accounts = _accounts()
         commodities = list(Commodity.objects.order_by("code"))
         first_day = _first_day(as_of)
-        with _days(as_of, accounts, snapshot) as (usd, others):
+        params = _params(as_of, accounts)
+        # The entries that move lots or hold another commodity (the longer query) aside.
+        days = side_by_side.days_side_by_side(_USD_DAYS_SQL, _OTHER_DAYS_SQL, params, snapshot)
+        with days as (usd, others):
             first = next(others, None)
             if first is not None:
-                accounts = _booked_none(accounts, first.booked_none)
+                accounts = _booked_none(accounts, first.booked_none or [])
                 others = chain([first], others)
             yield _header(as_of, commodities, accounts, first_day)
-            yield from _joined(_in_order(usd, others))
+            yield from _joined(_texts(side_by_side.in_journal_order(usd, others)))
         yield from _prices(as_of)
         yield from _balances(as_of, accounts)
 
@@ -585,101 +562,11 @@ _USD_DAYS_SQL = f"""
 _OTHER_DAYS_SQL = _GROUPS_SQL + _days_sql(_OTHER_ENTRIES_SQL, "(SELECT u.ids FROM unexplained u)")
 
 
-# One large query that reads every row: not compiled (JIT), its sorts and hashes in memory,
-# and tables read in order rather than through their indexes (the pages cheap to fetch out
-# of order that the reports are planned with would have the postings read account by
-# account, at random).
-_QUERY_SETTINGS = (
-    "SET LOCAL jit = off; SET LOCAL work_mem = '256MB'; SET LOCAL random_page_cost = 4"
-)
-_DAY_TYPES = ["date", "text", "text", "bytea", "bytea", "int8[]"]
-# Days a fetch, when the two queries share the caller's connection.
-FETCH_DAYS = 16
-
-
-class _Day(NamedTuple):
-    """One day of one of the two queries (a row of _days_sql)."""
-
-    day: date
-    error: str | None
-    text: str
-    sequences: bytes  # each entry's, in order, 8 bytes in network order
-    lengths: bytes  # each entry's text's, 4 bytes in network order
-    # The accounts in a commodity other than USD with a posting, among the entries
-    # exported, that the movements of their lots do not explain (entry by entry, in
-    # quantity and value; an account without lots and with postings is one of them).
-    booked_none: list[int] | None
-
-
-def _in_order(usd: Iterator[_Day], others: Iterator[_Day]) -> Iterator[str]:
-    """The two queries' days as one journal: day by day, and within a day the entries by
-    sequence. A day's first problem stops the export before its text."""
-    a, b = next(usd, None), next(others, None)
-    while a is not None or b is not None:
-        if a is not None and (b is None or a.day < b.day):
-            error, text = a.error, a.text
-            a = next(usd, None)
-        elif b is not None and (a is None or b.day < a.day):
-            error, text = b.error, b.text
-            b = next(others, None)
-        else:  # the same day in both
-            assert a is not None and b is not None
-            error, text = a.error or b.error, _interleaved(a, b)
-            a, b = next(usd, None), next(others, None)
-        if error is not None:
-            raise ExportError(error, field="as_of")
-        yield text
-
-
-class _Entries(NamedTuple):
-    """A day's text and, for each of its entries, its sequence and where its text ends."""
-
-    text: str
-    sequences: array
-    ends: array
-
-    @classmethod
-    def of(cls, day: _Day) -> _Entries:
-        ends = array("q", accumulate(_numbers("i", day.lengths)))
-        return cls(day.text, _numbers("q", day.sequences), ends)
-
-    def start(self, entry: int) -> int:
-        """Where the text of the entry at `entry` (counted from 0) starts."""
-        return self.ends[entry - 1] if entry else 0
-
-
-def _numbers(typecode: str, data: bytes) -> array:
-    numbers = array(typecode, data)
-    if sys.byteorder == "little":  # PostgreSQL sends them in network order
-        numbers.byteswap()
-    return numbers
-
-
-def _interleaved(a_day: _Day, b_day: _Day) -> str:
-    """One day's entries of both queries by sequence, a run of one query's at a time."""
-    a, b = _Entries.of(a_day), _Entries.of(b_day)
-    days, taken = (a, b), [0, 0]
-    pieces = []
-    while taken[0] < len(a.sequences) and taken[1] < len(b.sequences):
-        n = 0 if a.sequences[taken[0]] < b.sequences[taken[1]] else 1
-        this, other = days[n], days[1 - n]
-        run_end = bisect_left(this.sequences, other.sequences[taken[1 - n]], taken[n])
-        pieces.append(this.text[this.start(taken[n]) : this.ends[run_end - 1]])
-        taken[n] = run_end
-    pieces += [a.text[a.start(taken[0]) :], b.text[b.start(taken[1]) :]]
-    return "".join(pieces)
-
-
-@contextmanager
-def _days(as_of: date, accounts: dict[int, ExportAccount], snapshot: str | None) -> Any:
-    """The transactions, a day at a time, from two queries: the entries in USD alone, and
-    the others (a pair of iterators of _Day). The others on a second connection reading
-    the export's `snapshot`, so that PostgreSQL runs both at once, when the export has its
-    transaction to itself; otherwise both in the caller's, one after the other. The
-    accounts' bookings given are provisional (USD or not): the query finds those booked
-    NONE and writes their postings so."""
+def _params(as_of: date, accounts: dict[int, ExportAccount]) -> dict[str, Any]:
+    """The queries' parameters. The accounts' bookings given are provisional (USD or not):
+    the query finds those booked NONE and writes their postings so."""
     chart = list(accounts.values())
-    params = {
+    return {
         "as_of": as_of,
         "usd": FUNCTIONAL_CURRENCY,
         "ids": [account.id for account in chart],
@@ -690,110 +577,14 @@ def _days(as_of: date, accounts: dict[int, ExportAccount], snapshot: str | None)
         "codes": [account.code for account in chart],
         "at_costs": [f" {account.commodity} {{{{" for account in chart],
     }
-    # A savepoint of its own, always rolled back (nothing is written): stopping early (a
-    # problem found, the reader gone) cancels a COPY, which fails what it runs in, and the
-    # settings end with it rather than with the caller's transaction.
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_QUERY_SETTINGS)
-        with ExitStack() as stack:
-            other = stack.enter_context(_snapshot_reader(snapshot)) if snapshot else None
-            if other is not None:
-                # COPY streams the rows as they are made; the longer query starts first.
-                others = stack.enter_context(_copied_aside(other, _OTHER_DAYS_SQL, params))
-                usd = stack.enter_context(_copied_days(cursor.cursor, _USD_DAYS_SQL, params))
-            else:
-                others = stack.enter_context(_fetched_days(_OTHER_DAYS_SQL, params, "others"))
-                usd = stack.enter_context(_fetched_days(_USD_DAYS_SQL, params, "usd"))
-            yield usd, others
-        transaction.set_rollback(True)
 
 
-@contextmanager
-def _snapshot_reader(snapshot: str) -> Iterator[Any | None]:
-    """A cursor on a second connection, in a read-only transaction on `snapshot`; None
-    when no second connection can be had (the server's connections all taken)."""
-    wrapper = connections[connection.alias]
-    reader = type(wrapper)(wrapper.settings_dict, wrapper.alias)
-    try:
-        try:
-            reader.ensure_connection()
-        except OperationalError:
-            logger.warning("beancount export: no second connection, one query after the other")
-            yield None
-            return
-        with reader.wrap_database_errors, reader.connection.cursor() as cursor:
-            cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            cursor.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(snapshot))
-            cursor.execute(_QUERY_SETTINGS)
-            yield cursor
-    finally:
-        reader.close()
-
-
-@contextmanager
-def _copied_days(cursor: Any, query: str, params: dict[str, Any]) -> Iterator[Iterator[_Day]]:
-    with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)", params) as copy:
-        copy.set_types(_DAY_TYPES)
-        yield (_Day(*row) for row in copy.rows())
-
-
-@contextmanager
-def _copied_aside(cursor: Any, query: str, params: dict[str, Any]) -> Iterator[Iterator[_Day]]:
-    """_copied_days on another connection's cursor, read by a thread of its own: PostgreSQL
-    answers a COPY only with its first rows, and this query is to run while the export's
-    own connection waits for the other's. A few days are held, at most, between them."""
-    days: queue.Queue[_Day | BaseException | None] = queue.Queue(maxsize=4)
-    stop = threading.Event()
-
-    def hand_over(item: _Day | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                days.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        try:
-            with _copied_days(cursor, query, params) as rows:
-                for day in rows:
-                    if not hand_over(day):
-                        return  # the export stopped: leaving the COPY cancels it
-            hand_over(None)
-        except BaseException as error:  # raised again in the export's thread
-            hand_over(error)
-
-    def taken() -> Iterator[_Day]:
-        while (item := days.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    reader = threading.Thread(target=read, name="beancount-export", daemon=True)
-    reader.start()
-    try:
-        yield taken()
-    finally:
-        stop.set()
-        if reader.is_alive():  # stopped early: waiting for the server, if not for a day taken
-            cursor.connection.cancel_safe()
-        reader.join()
-
-
-@contextmanager
-def _fetched_days(query: str, params: dict[str, Any], name: str) -> Iterator[Iterator[_Day]]:
-    with (
-        connection.wrap_database_errors,
-        psycopg.ServerCursor(connection.connection, f"beancount_{name}") as cursor,
-    ):
-        cursor.execute(query, params)
-
-        def days() -> Iterator[_Day]:
-            while rows := cursor.fetchmany(FETCH_DAYS):
-                yield from (_Day(*row) for row in rows)
-
-        yield days()
+def _texts(days: Iterator[tuple[str | None, str]]) -> Iterator[str]:
+    """The days' text; a day's first problem stops the export before its text."""
+    for error, text in days:
+        if error is not None:
+            raise ExportError(error, field="as_of")
+        yield text
 
 
 # --- prices and balances -------------------------------------------------------------------

@@ -20,7 +20,7 @@ from django.db import connection, connections, transaction
 
 from holdings.importers.records import PriceQuote
 from holdings.models import Lot
-from holdings.selectors import exports
+from holdings.selectors import exports, side_by_side
 from holdings.selectors.exports import (
     ExportError,
     account_component,
@@ -534,7 +534,7 @@ def day_of(day: date, entries: list[tuple[int, str]], error: str | None = None) 
     sequences = b"".join(sequence.to_bytes(8, "big") for sequence, _ in entries)
     lengths = b"".join(len(text).to_bytes(4, "big") for _, text in entries)
     text = "".join(text for _, text in entries)
-    return exports._Day(day, error, text, sequences, lengths, None)
+    return side_by_side.Day(day, error, text, sequences, lengths, None)
 
 
 def test_the_two_queries_days_are_merged_entry_by_entry_in_the_journals_order():
@@ -547,11 +547,14 @@ def test_the_two_queries_days_are_merged_entry_by_entry_in_the_journals_order():
         day_of(second, [(2, "b2 ü\n\n"), (5, "b5\n\n"), (6, "b6 ✓\n\n"), (10, "b10\n\n")]),
         day_of(third, [(11, "b11\n\n")]),
     ]
-    merged = "".join(exports._in_order(iter(usd), iter(others)))
-    assert merged == ("a1 café\n\nb2 ü\n\na3\n\na4 €\n\nb5\n\nb6 ✓\n\na8\n\na9\n\nb10\n\nb11\n\n")
+    days = list(side_by_side.in_journal_order(iter(usd), iter(others)))
+    assert [error for error, _ in days] == [None, None, None]
+    assert "".join(text for _, text in days) == (
+        "a1 café\n\nb2 ü\n\na3\n\na4 €\n\nb5\n\nb6 ✓\n\na8\n\na9\n\nb10\n\nb11\n\n"
+    )
     # A day's problem stops the export before its text, after the days before it.
     others[0] = day_of(second, [(2, "b2\n\n")], error="entry #2: lot 7 would hold -1")
-    pieces = exports._in_order(iter(usd), iter(others))
+    pieces = exports._texts(side_by_side.in_journal_order(iter(usd), iter(others)))
     assert next(pieces) == "a1 café\n\n"
     with pytest.raises(ExportError, match="entry #2: lot 7 would hold -1"):
         next(pieces)
@@ -587,9 +590,9 @@ def test_with_a_transaction_of_its_own_the_export_reads_on_two_connections(
         inside["text"] = export_text(END)
     assert payout.effective_date in days_of_both_kinds(inside["text"])
     apart = []
-    copied_aside = exports._copied_aside
+    copied_aside = side_by_side._copied_aside
     monkeypatch.setattr(
-        exports, "_copied_aside", lambda *args: apart.append(args) or copied_aside(*args)
+        side_by_side, "_copied_aside", lambda *args: apart.append(args) or copied_aside(*args)
     )
     # On its own: the entries other than USD alone on a second connection, on one snapshot.
     assert export_text(END) == inside["text"]
@@ -601,7 +604,7 @@ def test_with_a_transaction_of_its_own_the_export_reads_on_two_connections(
         raise psycopg.OperationalError("sorry, too many clients already")
 
     monkeypatch.setattr(wrapper, "get_new_connection", refused)
-    with caplog.at_level(logging.WARNING, logger="holdings.selectors.exports"):
+    with caplog.at_level(logging.WARNING, logger="holdings.selectors.side_by_side"):
         assert export_text(END) == inside["text"]
     assert len(apart) == 1
     assert "no second connection" in caplog.text

@@ -47,8 +47,8 @@ def own_snapshot() -> Iterator[str | None]:
         yield snapshot
 
 
-# One large query that reads every row: not compiled (JIT), its sorts and hashes in memory,
-# and tables read in order rather than through their indexes (the pages cheap to fetch out
+# Queries that read every row: not compiled (JIT), their sorts and hashes in memory, and
+# tables read in order rather than through their indexes (the pages cheap to fetch out
 # of order that the reports are planned with would have the postings read account by
 # account, at random).
 QUERY_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '256MB'; SET LOCAL random_page_cost = 4"
@@ -72,21 +72,23 @@ class Day(NamedTuple):
     booked_none: list[int] | None
 
 
-def in_journal_order(usd: Iterator[Day], others: Iterator[Day]) -> Iterator[tuple[str | None, str]]:
+def in_journal_order(
+    first: Iterator[Day], second: Iterator[Day]
+) -> Iterator[tuple[str | None, str]]:
     """The two queries' days as one journal, (the day's first problem, its text) a day:
     day by day, and within a day the entries by sequence."""
-    a, b = next(usd, None), next(others, None)
+    a, b = next(first, None), next(second, None)
     while a is not None or b is not None:
         if a is not None and (b is None or a.day < b.day):
             error, text = a.error, a.text
-            a = next(usd, None)
+            a = next(first, None)
         elif b is not None and (a is None or b.day < a.day):
             error, text = b.error, b.text
-            b = next(others, None)
+            b = next(second, None)
         else:  # the same day in both
             assert a is not None and b is not None
             error, text = a.error or b.error, _interleaved(a, b)
-            a, b = next(usd, None), next(others, None)
+            a, b = next(first, None), next(second, None)
         yield error, text
 
 

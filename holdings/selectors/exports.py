@@ -194,7 +194,9 @@ def _export(as_of: date) -> Iterator[str]:
         first_day = _first_day(as_of)
         params = _params(as_of, accounts)
         # The entries that move lots or hold another commodity (the longer query) aside.
-        days = side_by_side.days_side_by_side(_USD_DAYS_SQL, _OTHER_DAYS_SQL, params, snapshot)
+        days = side_by_side.days_side_by_side(
+            _USD_DAYS_SQL, _OTHER_DAYS_SQL, params, snapshot, _USD_DAYS_SETTINGS
+        )
         with days as (usd, others):
             first = next(others, None)
             if first is not None:
@@ -557,6 +559,14 @@ _USD_DAYS_SQL = f"""
     SELECT * FROM ({_days_sql(_USD_ENTRIES_SQL, "NULL::int8[]")}) u
      ORDER BY u.effective_date + 0
 """
+# It reads every entry and posting: merge joins over the two tables in id order (the order
+# they are stored in) rather than a hash of every entry, probed at random, and no parallel
+# workers, which would take the second core from the other query, the one the export
+# waits for (the header needs its first row). At 10,000,000 postings: 19-21 MB/s before,
+# 23-24 after, the same bytes.
+_USD_DAYS_SETTINGS = (
+    "SET LOCAL enable_hashjoin = off; SET LOCAL max_parallel_workers_per_gather = 0"
+)
 # Every row names the accounts booked NONE (the header, written before the first day,
 # needs them).
 _OTHER_DAYS_SQL = _GROUPS_SQL + _days_sql(_OTHER_ENTRIES_SQL, "(SELECT u.ids FROM unexplained u)")

@@ -133,12 +133,13 @@ def _interleaved(a_day: Day, b_day: Day) -> str:
 
 @contextmanager
 def days_side_by_side(
-    own: str, aside: str, params: dict[str, Any], snapshot: str | None
+    own: str, aside: str, params: dict[str, Any], snapshot: str | None, own_settings: str = ""
 ) -> Iterator[tuple[Iterator[Day], Iterator[Day]]]:
     """The days of the queries `own` and `aside` (each a row a day, as Day), a pair of
     iterators. With a `snapshot` (own_snapshot's), `aside` runs on a second connection
     reading it, so that PostgreSQL works on both at once, and `own` on the caller's; with
-    none, both on the caller's connection, one after the other."""
+    none, both on the caller's connection, one after the other. `own_settings` (SET LOCAL
+    statements) are `own`'s alone, on top of QUERY_SETTINGS."""
     # A savepoint of its own, always rolled back (nothing is written): stopping early (a
     # problem found, the reader gone) cancels a COPY, which fails what it runs in, and the
     # settings end with it rather than with the caller's transaction.
@@ -146,12 +147,17 @@ def days_side_by_side(
         cursor.execute(QUERY_SETTINGS)
         with ExitStack() as stack:
             other = stack.enter_context(_snapshot_reader(snapshot)) if snapshot else None
+            # The query aside starts first (COPY streams the rows as they are made), then
+            # `own`, planned with its settings (a cursor's plan is made when it is opened).
             if other is not None:
-                # COPY streams the rows as they are made; the query aside starts first.
                 second = stack.enter_context(_copied_aside(other, aside, params))
-                first = stack.enter_context(_copied_days(cursor.cursor, own, params))
             else:
                 second = stack.enter_context(_fetched_days(aside, params, "aside"))
+            if own_settings:
+                cursor.execute(own_settings)
+            if other is not None:
+                first = stack.enter_context(_copied_days(cursor.cursor, own, params))
+            else:
                 first = stack.enter_context(_fetched_days(own, params, "own"))
             yield first, second
         transaction.set_rollback(True)

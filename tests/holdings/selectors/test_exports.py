@@ -619,3 +619,86 @@ def test_with_a_transaction_of_its_own_the_export_reads_on_two_connections(
     pieces.close()
     assert threading.active_count() == threads
     assert JournalEntry.objects.filter(status="posted").exists()
+
+
+def planned(query: str, settings: list[str]) -> str:
+    """The export's plan of `query` with `settings` (SET LOCAL statements) in effect."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in settings:
+            cursor.execute(statement)
+        cursor.execute(f"EXPLAIN {query}", exports._params(END, exports._accounts()))
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+        transaction.set_rollback(True)
+    return plan
+
+
+@pytest.mark.django_db
+def test_the_usd_entries_are_planned_without_hash_joins_or_parallel_workers(books, monkeypatch):
+    used = []
+    days_side_by_side = side_by_side.days_side_by_side
+    monkeypatch.setattr(
+        side_by_side,
+        "days_side_by_side",
+        lambda *args: used.append(args) or days_side_by_side(*args),
+    )
+    export_text(END)
+    assert [(args[0], args[4]) for args in used] == [
+        (exports._USD_DAYS_SQL, exports._USD_DAYS_SETTINGS)
+    ]
+    query = exports._USD_DAYS_SQL
+    # What the planner would choose for it with the settings every query of the export has.
+    assert "Hash Join" in planned(query, [side_by_side.QUERY_SETTINGS])
+    plan = planned(query, [side_by_side.QUERY_SETTINGS, exports._USD_DAYS_SETTINGS])
+    assert "Hash" not in plan
+    assert "Gather" not in plan
+
+
+def setting_day(name: str) -> str:
+    """A query of one day whose text is the setting `name` as the query's cursor reads it."""
+    return (
+        f"SELECT date '2026-01-01', NULL::text, current_setting('{name}'), ''::bytea, "
+        "''::bytea, NULL::int8[]"
+    )
+
+
+@pytest.mark.django_db
+def test_on_one_connection_the_query_aside_is_planned_before_the_own_querys_settings(
+    monkeypatch,
+):
+    opened = []
+    fetched_days = side_by_side._fetched_days
+
+    def recorded(query: str, params: dict[str, Any], name: str) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW enable_hashjoin")
+            opened.append((name, cursor.fetchone()[0]))
+        return fetched_days(query, params, name)
+
+    monkeypatch.setattr(side_by_side, "_fetched_days", recorded)
+    query = setting_day("enable_hashjoin")
+    own_settings = "SET LOCAL enable_hashjoin = off"
+    with side_by_side.own_snapshot() as snapshot:  # in the test's transaction: none
+        days = side_by_side.days_side_by_side(query, query, {}, snapshot, own_settings)
+        with days as (own, aside):
+            assert [day.text for day in own] == ["off"]
+            list(aside)
+    assert opened == [("aside", "on"), ("own", "off")]
+    # The settings end with the export.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_hashjoin")
+        assert cursor.fetchone() == ("on",)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_two_connections_the_own_querys_settings_are_its_alone():
+    query = setting_day("enable_hashjoin")
+    own_settings = "SET LOCAL enable_hashjoin = off"
+    with side_by_side.own_snapshot() as snapshot:
+        assert snapshot is not None
+        days = side_by_side.days_side_by_side(query, query, {}, snapshot, own_settings)
+        with days as (own, aside):
+            assert [day.text for day in own] == ["off"]
+            assert [day.text for day in aside] == ["on"]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_hashjoin")
+        assert cursor.fetchone() == ("on",)

@@ -151,14 +151,13 @@ def days_side_by_side(
             # `own`, planned with its settings (a cursor's plan is made when it is opened).
             if other is not None:
                 second = stack.enter_context(_copied_aside(other, aside, params))
+                own_days = _copied_days(cursor.cursor, own, params)
             else:
                 second = stack.enter_context(_fetched_days(aside, params, "aside"))
+                own_days = _fetched_days(own, params, "own")
             if own_settings:
                 cursor.execute(own_settings)
-            if other is not None:
-                first = stack.enter_context(_copied_days(cursor.cursor, own, params))
-            else:
-                first = stack.enter_context(_fetched_days(own, params, "own"))
+            first = stack.enter_context(own_days)
             yield first, second
         transaction.set_rollback(True)
 

@@ -7,6 +7,8 @@ import io
 import logging
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -668,11 +670,13 @@ def test_on_one_connection_the_query_aside_is_planned_before_the_own_querys_sett
     opened = []
     fetched_days = side_by_side._fetched_days
 
-    def recorded(query: str, params: dict[str, Any], name: str) -> Any:
-        with connection.cursor() as cursor:
+    @contextmanager
+    def recorded(query: str, params: dict[str, Any], name: str) -> Iterator[Any]:
+        with connection.cursor() as cursor:  # as the cursor is opened, and its plan made
             cursor.execute("SHOW enable_hashjoin")
             opened.append((name, cursor.fetchone()[0]))
-        return fetched_days(query, params, name)
+        with fetched_days(query, params, name) as days:
+            yield days
 
     monkeypatch.setattr(side_by_side, "_fetched_days", recorded)
     query = setting_day("enable_hashjoin")

@@ -3,6 +3,7 @@ API), Celery task, management command, or the database role for raw SQL; never c
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -203,6 +204,39 @@ def test_a_celery_task_is_the_actor(chart, approver_user):
         selectors.ledger_integrity = original
     assert seen == ["task:ledger.verify_integrity"]
     assert audit.current_actor() is None
+
+
+def test_each_row_is_turned_into_json_once():
+    # A row's JSON is read twice (its key, the whole row). A subquery the planner folds into
+    # the statement would have to_jsonb() run for each read; OFFSET 0 keeps it whole.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_functiondef('ledger_audit_rows'::regproc)")
+        (source,) = cursor.fetchone()
+    made = re.findall(r"to_jsonb\(", source)
+    fenced = re.findall(r"\(SELECT to_jsonb\((\w)\.\*\) AS j FROM \S+ \1 OFFSET 0\)", source)
+    assert len(made) == 5 and len(fenced) == len(made)
+
+
+def test_a_table_with_columns_named_like_the_rows_is_logged_whole():
+    # The audit statements call a table's rows n (new) and o (old): a table's own columns n
+    # and o must not be taken for them.
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE audit_probe (id bigint PRIMARY KEY, n integer, o text)")
+        cursor.execute("SELECT ledger_audit_attach('audit_probe')")
+        cursor.execute("INSERT INTO audit_probe VALUES (1, 10, 'ten'), (2, 20, 'twenty')")
+        cursor.execute("UPDATE audit_probe SET n = 11 WHERE id = 1")
+        cursor.execute("DELETE FROM audit_probe WHERE id = 2")
+
+    logged = rows("audit_probe")
+    assert [(r.action, r.record_id) for r in logged] == [
+        ("insert", "1"),
+        ("insert", "2"),
+        ("update", "1"),
+        ("delete", "2"),
+    ]
+    assert logged[0].new == {"id": 1, "n": 10, "o": "ten"}
+    assert (logged[2].old, logged[2].new) == ({"n": 10}, {"n": 11})
+    assert logged[3].old == {"id": 2, "n": 20, "o": "twenty"} and logged[3].new is None
 
 
 # --- the log cannot be changed ------------------------------------------------------------

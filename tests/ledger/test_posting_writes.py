@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from ledger import selectors, services
+from ledger import posting_writes, selectors, services
 from ledger.errors import InsufficientBalance
 from ledger.models import JournalEntry, Posting
 from ledger.posting import EntryInput
@@ -19,6 +19,7 @@ from tests.ledger.database.test_invariants import account_id, insert_entry_sql, 
 
 D = Decimal
 DAY = date(2025, 10, 1)
+LINES = [("1300", D("0.01"), D("1000.00")), ("4000", D("-1000"), D("-1000"))]
 
 
 def earnings(count: int, *, keyed: bool = False, start: int = 0) -> list[EntryInput]:
@@ -26,7 +27,7 @@ def earnings(count: int, *, keyed: bool = False, start: int = 0) -> list[EntryIn
         EntryInput(
             effective_date=DAY,
             memo=f"earning {n}",
-            postings=[("1300", D("0.01"), D("1000.00")), ("4000", D("-1000"), D("-1000"))],
+            postings=LINES,
             idempotency_key=f"copy-test:{n}" if keyed else None,
             kind="pool_earning",
         )
@@ -58,6 +59,31 @@ def test_the_entries_returned_are_the_rows_as_read_back(chart, count):
         assert [getattr(entry, f) for f in fields] == [getattr(read, f) for f in fields]
         assert entry._state.adding is False and entry._state.db == "default"
         assert entry == read and entry.reversal_of is None
+
+
+@pytest.mark.django_db
+def test_a_batch_whose_ids_enclose_another_entry_gets_its_own_sequences(chart, monkeypatch):
+    """Ids drawn by another writer between the batch's own (a busy sequence) lie inside the
+    range the batch reads its sequences back from: each entry still gets its own."""
+    write = posting_writes._copy
+    others = []
+
+    def with_another_entry_drawn_meanwhile(fresh, ids, *args):
+        # Another entry takes the id after the batch's; the batch's last id is drawn after it.
+        others.append(services.entry_post(effective_date=DAY, memo="meanwhile", postings=LINES))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id'))")
+            (ids[-1],) = cursor.fetchone()
+        return write(fresh, ids, *args)
+
+    monkeypatch.setattr(posting_writes, "_copy", with_another_entry_drawn_meanwhile)
+    posted = services.entries_post(entries=earnings(COPY_MIN_ENTRIES))
+    (other,) = others
+    ids = [e.pk for e in posted]
+    assert min(ids) < other.pk < max(ids) and other.pk not in ids
+    stored = {e.pk: e.sequence for e in JournalEntry.objects.all()}
+    assert {e.pk: e.sequence for e in posted} == {pk: stored[pk] for pk in ids}
+    assert len(stored) == COPY_MIN_ENTRIES + 1
 
 
 @pytest.mark.django_db

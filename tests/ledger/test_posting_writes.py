@@ -69,7 +69,8 @@ def test_a_batch_whose_ids_enclose_another_entry_gets_its_own_sequences(chart, m
     others = []
 
     def with_another_entry_drawn_meanwhile(fresh, ids, *args):
-        # Another entry takes the id after the batch's; the batch's last id is drawn after it.
+        # Another entry takes the id after the batch's; the batch's last id, in the list it
+        # pairs its entries with, is drawn after that one.
         others.append(services.entry_post(effective_date=DAY, memo="meanwhile", postings=LINES))
         with connection.cursor() as cursor:
             cursor.execute("SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id'))")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -102,24 +103,37 @@ def live_costs() -> QuerySet[SiteCost]:
     )
 
 
-def _open_accrual(site: Site, kind: str, period_end: date, taken: set[int]) -> SiteCost | None:
-    """The standing accrual of the site's `kind` for `period_end`'s month that no standing
-    invoice has reversed yet."""
-    month = period_end.replace(day=1)
+OpenAccruals = dict[tuple[int, str, date], list[SiteCost]]
+
+
+def _open_accruals(sites: Iterable[Site], months: Iterable[date]) -> OpenAccruals:
+    """The standing accruals of `sites` for `months` (their first days) that no standing
+    invoice has reversed yet, by site, kind and month, each group in the documents' order.
+    Read once for a whole file of invoices rather than once an invoice."""
     reversed_ids = live_costs().filter(reverses__isnull=False).values("reverses_id")
-    return (
+    accruals = (
         live_costs()
         .filter(
-            site=site,
-            kind=kind,
+            site__in=list(sites),
             origin=CostOrigin.ACCRUAL,
             status=CostStatus.POSTED,
-            period_start=month,
+            period_start__in=set(months),
         )
         .exclude(pk__in=reversed_ids)
-        .exclude(pk__in=taken)
-        .first()
     )
+    found: OpenAccruals = defaultdict(list)
+    for accrual in accruals:
+        found[accrual.site_id, accrual.kind, accrual.period_start].append(accrual)
+    return found
+
+
+def _take_accrual(
+    accruals: OpenAccruals, site: Site, kind: str, period_end: date
+) -> SiteCost | None:
+    """The first of `accruals` of the site's `kind` for `period_end`'s month, taken out of
+    them: the next invoice of that month reverses the next accrual, if any."""
+    group = accruals.get((site.pk, kind, period_end.replace(day=1)))
+    return group.pop(0) if group else None
 
 
 # --- posting -----------------------------------------------------------------------------
@@ -180,8 +194,22 @@ def _post(cost: SiteCost, *, by: Any, approved_by: Any = None) -> SiteCost:
 # --- invoices from a file ----------------------------------------------------------------
 
 
-def _refuse_duplicate(site: Site, vendor: str, reference: str) -> str | None:
-    existing = live_costs().filter(site=site, vendor=vendor, reference=reference).first()
+RecordedInvoices = dict[tuple[int, str, str], SiteCost]
+
+
+def _recorded_invoices(sites: Iterable[Site], references: Iterable[str]) -> RecordedInvoices:
+    """The standing documents of `sites` carrying one of `references`: the first of each
+    site, vendor and reference, in the documents' order."""
+    found: RecordedInvoices = {}
+    for cost in live_costs().filter(site__in=list(sites), reference__in=set(references)):
+        found.setdefault((cost.site_id, cost.vendor, cost.reference), cost)
+    return found
+
+
+def _refuse_duplicate(
+    recorded: RecordedInvoices, site: Site, vendor: str, reference: str
+) -> str | None:
+    existing = recorded.get((site.pk, vendor, reference))
     if existing is None:
         return None
     return (
@@ -227,21 +255,26 @@ def site_costs_import(
         raise ImportFailed(exc.as_dicts()) from exc
     with transaction.atomic():
         sites = _sites({line.site for line in lines})
+        recorded = _recorded_invoices(sites.values(), (line.reference for line in lines))
         errors: list[dict[str, Any]] = []
         for line in lines:
             site = sites.get(line.site)
             if site is None:
                 errors.append(_error(file_name, line.row, "site", f"no site {line.site!r}"))
                 continue
-            problem = _refuse_duplicate(site, line.vendor, line.reference)
+            problem = _refuse_duplicate(recorded, site, line.vendor, line.reference)
             if problem:
                 errors.append(_error(file_name, line.row, "reference", problem))
         if errors:
             raise ImportFailed(errors)
         record = _file(CostFileKind.INVOICES, content, file_name, len(lines), by)
-        taken: set[int] = set()
+        accruals = _open_accruals(
+            sites.values(), (line.period_end.replace(day=1) for line in lines)
+        )
         for line in lines:
-            cost = _new_invoice(line, sites[line.site], CostOrigin.FILE, by, taken)
+            site = sites[line.site]
+            accrual = _take_accrual(accruals, site, line.kind, line.period_end)
+            cost = _new_invoice(line, site, CostOrigin.FILE, by, reverses=accrual)
             cost.file = record
             cost.row = line.row
             cost.save()
@@ -259,10 +292,9 @@ def _error(file_name: str, row: int | None, field: str, message: str) -> dict[st
     return {"file": file_name, "row": row, "field": field, "message": message}
 
 
-def _new_invoice(line: InvoiceLine, site: Site, origin: str, by: Any, taken: set[int]) -> SiteCost:
-    accrual = _open_accrual(site, line.kind, line.period_end, taken)
-    if accrual is not None:
-        taken.add(accrual.pk)
+def _new_invoice(
+    line: InvoiceLine, site: Site, origin: str, by: Any, *, reverses: SiteCost | None
+) -> SiteCost:
     return SiteCost(
         site=site,
         kind=line.kind,
@@ -280,7 +312,7 @@ def _new_invoice(line: InvoiceLine, site: Site, origin: str, by: Any, taken: set
         hosting_basis=line.hosting_basis,
         description=line.description,
         paid=line.paid,
-        reverses=accrual,
+        reverses=reverses,
         status=CostStatus.SUBMITTED,
         created_by=by if getattr(by, "pk", None) else None,
     )
@@ -298,11 +330,13 @@ def site_cost_submit(*, line: InvoiceLine, by: Any) -> SiteCost:
         site = _sites({line.site}).get(line.site)
         if site is None:
             raise CostRefused(f"no site {line.site!r}", field="site")
-        problem = _refuse_duplicate(site, line.vendor, line.reference)
+        problem = _refuse_duplicate(
+            _recorded_invoices([site], [line.reference]), site, line.vendor, line.reference
+        )
         if problem:
             raise CostRefused(problem, field="reference")
-        cost = _new_invoice(line, site, CostOrigin.TYPED, by, set())
-        cost.reverses = None  # chosen when approved: an accrual may be posted meanwhile
+        # The accrual it reverses is chosen when approved: one may be posted meanwhile.
+        cost = _new_invoice(line, site, CostOrigin.TYPED, by, reverses=None)
         cost.save()
         return cost
 
@@ -338,7 +372,9 @@ def site_cost_approve(*, cost: SiteCost | int, by: Any) -> SiteCost:
     with transaction.atomic():
         locked = _decide(cost, by, "approve")
         _sites({locked.site.code})
-        locked.reverses = _open_accrual(locked.site, locked.kind, locked.period_end, set())
+        month = locked.period_end.replace(day=1)
+        accruals = _open_accruals([locked.site], [month])
+        locked.reverses = _take_accrual(accruals, locked.site, locked.kind, locked.period_end)
         locked.decided_by = by
         locked.decided_at = timezone.now()
         locked.save(update_fields=["reverses", "decided_by", "decided_at"])

@@ -166,11 +166,11 @@ def test_an_accrual_is_cancelled_only_after_the_invoice_that_reversed_it(
     assert moved("5000-SITE-A", date(2025, 8, 1), date(2025, 8, 31)) == D("149000.00")
 
 
-def _typed(reference: str = "T-1") -> object:
+def _typed(reference: str = "T-1", month: str = "2025-07") -> object:
     content = (
         HEADER
         + (
-            f"SITE-A,hosting,Host Co,{reference},2025-07-01,2025-07-31,,,,,,800.00,fixed,,\n"
+            f"SITE-A,hosting,Host Co,{reference},{month}-01,{month}-31,,,,,,800.00,fixed,,\n"
         ).encode()
     )
     (line,) = parse_invoices(content, file_name="typed invoice")
@@ -200,6 +200,33 @@ def test_a_typed_invoice_is_posted_when_another_person_approves_it(
     assert rejected.status == CostStatus.REJECTED
     # A rejected invoice's number may be typed again.
     assert costs.site_cost_submit(line=_typed("T-2"), by=staff_user).status == "submitted"
+
+
+def test_each_accrual_is_reversed_by_one_invoice_filed_or_typed(sites, staff_user, approver_user):
+    costs.site_costs_import(content=JULY, file_name="july.csv")
+    costs.site_costs_accrue(month=date(2025, 8, 1))  # SITE-A's power and hosting
+    power, hosting = (
+        SiteCost.objects.get(origin=CostOrigin.ACCRUAL, kind=kind) for kind in ("power", "hosting")
+    )
+    august = HEADER + (
+        b"SITE-A,power,Grid Co,P-08,2025-08-01,2025-08-31,,150000.00,,,,,,,\n"
+        b"SITE-A,power,Grid Co,P-08B,2025-08-01,2025-08-31,,1000.00,,,,,,,\n"
+    )
+    costs.site_costs_import(content=august, file_name="august.csv")
+    # The file's first power invoice of the month reverses the accrual; the second, none.
+    filed = [SiteCost.objects.get(reference=ref).reverses for ref in ("P-08", "P-08B")]
+    assert filed == [power, None]
+    # A typed invoice takes the hosting accrual when it is approved; a second one, none.
+    typed = [
+        costs.site_cost_submit(line=_typed(ref, month="2025-08"), by=staff_user)
+        for ref in ("H-08", "H-08B")
+    ]
+    assert [cost.reverses for cost in typed] == [None, None]
+    approved = [costs.site_cost_approve(cost=cost, by=approver_user) for cost in typed]
+    assert [cost.reverses for cost in approved] == [hosting, None]
+    assert balance("2200-SITE-A", date(2025, 8, 31)) == 0
+    with pytest.raises(costs.CostRefused, match="H-08 of site SITE-A from Host Co is already"):
+        costs.site_cost_submit(line=_typed("H-08", month="2025-08"), by=staff_user)
 
 
 def test_meter_readings_are_recorded_once_and_an_overlap_refused(sites):

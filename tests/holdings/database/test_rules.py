@@ -4,6 +4,7 @@ a lot always equals the sum of its movements."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -229,3 +230,71 @@ def test_the_lot_rollups_read_only_the_lots_a_statement_moves(imported):
         after = sequential_scans(cursor, tables)
         assert {t: after.get(t, 0) - before.get(t, 0) for t in tables} == dict.fromkeys(tables, 0)
         raise Undo  # the lot no longer matches its movements: undone before the commit's check
+
+
+MOVEMENT = (
+    "INSERT INTO holdings_lotmovement (lot_id, entry_id, effective_date, kind, quantity, cost,"
+    " fair_value_adjustment, created_at) SELECT lot_id, entry_id, %s, %s, %s, %s, %s, now()"
+    " FROM holdings_lotmovement ORDER BY id LIMIT 1"
+)
+LOT_MOVED = (
+    "UPDATE holdings_lot SET quantity = quantity + %s, cost = cost + %s,"
+    " fair_value_adjustment = fair_value_adjustment + %s"
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("movements", "rule"),
+    [
+        # Units out under an opening's kind, back the next day: below zero for a day.
+        (
+            [("2026-01-02", "open", "-0.6", "0", "0"), ("2026-01-03", "open", "0.6", "0", "0")],
+            "holdings_lot_never_negative",
+        ),
+        # No units at all (a remeasurement's), dated before the lot opened.
+        ([("2025-12-31", "remeasurement", "0", "0", "10.00")], "holdings_lot_moved_after_opening"),
+    ],
+)
+def test_a_lot_is_checked_whatever_kind_of_movement_moves_it(imported, movements, rule):
+    # The checks at commit read only the lots that can break them (those with units out,
+    # those with other movements than their openings): these can, by their units or kind.
+    with (
+        pytest.raises(IntegrityError, match=rule),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        for movement in movements:
+            cursor.execute(MOVEMENT, movement)
+        # The lot as its movements add up (it may not hold below zero even for a statement).
+        cursor.execute(LOT_MOVED, [sum(Decimal(m[n]) for m in movements) for n in (2, 3, 4)])
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+@pytest.mark.django_db
+def test_a_lots_open_spans_follow_its_units_not_its_remeasurements(imported):
+    class Undo(Exception):
+        pass
+
+    def spans(cursor) -> list[tuple]:
+        cursor.execute("SELECT opened_on, closed_on FROM holdings_lotopenspan ORDER BY 1")
+        return cursor.fetchall()
+
+    with pytest.raises(Undo), transaction.atomic(), connection.cursor() as cursor:
+        assert spans(cursor) == [(date(2026, 1, 1), None)]
+        # A remeasurement moves no units: the span stays as it was.
+        cursor.execute(MOVEMENT, ["2026-01-05", "remeasurement", "0", "0", "10.00"])
+        cursor.execute(LOT_MOVED, ["0", "0", "10.00"])
+        assert spans(cursor) == [(date(2026, 1, 1), None)]
+        # Every unit out on the 6th, half back on the 8th: the span closes, another opens.
+        cursor.execute("SELECT quantity, cost FROM holdings_lot")
+        [(units, cost)] = cursor.fetchall()
+        for moved in (
+            ["2026-01-06", "disposal", -units, -cost, Decimal("-10.00")],
+            ["2026-01-08", "transfer_in", units / 2, cost / 2, Decimal(0)],
+        ):
+            cursor.execute(MOVEMENT, moved)
+            cursor.execute(LOT_MOVED, moved[2:])
+        assert spans(cursor) == [(date(2026, 1, 1), date(2026, 1, 6)), (date(2026, 1, 8), None)]
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        raise Undo

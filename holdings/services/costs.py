@@ -106,8 +106,8 @@ def live_costs() -> QuerySet[SiteCost]:
 OpenAccruals = dict[tuple[int, str, date], list[SiteCost]]
 
 
-def _open_accruals(sites: Iterable[Site], months: Iterable[date]) -> OpenAccruals:
-    """The standing accruals of `sites` for `months` (their first days) that no standing
+def _open_accruals(sites: Iterable[Site], period_ends: Iterable[date]) -> OpenAccruals:
+    """The standing accruals of `sites` for the months of `period_ends` that no standing
     invoice has reversed yet, by site, kind and month, each group in the documents' order.
     Read once for a whole file of invoices rather than once an invoice."""
     reversed_ids = live_costs().filter(reverses__isnull=False).values("reverses_id")
@@ -117,7 +117,7 @@ def _open_accruals(sites: Iterable[Site], months: Iterable[date]) -> OpenAccrual
             site__in=list(sites),
             origin=CostOrigin.ACCRUAL,
             status=CostStatus.POSTED,
-            period_start__in=set(months),
+            period_start__in={day.replace(day=1) for day in period_ends},
         )
         .exclude(pk__in=reversed_ids)
     )
@@ -268,9 +268,7 @@ def site_costs_import(
         if errors:
             raise ImportFailed(errors)
         record = _file(CostFileKind.INVOICES, content, file_name, len(lines), by)
-        accruals = _open_accruals(
-            sites.values(), (line.period_end.replace(day=1) for line in lines)
-        )
+        accruals = _open_accruals(sites.values(), (line.period_end for line in lines))
         for line in lines:
             site = sites[line.site]
             accrual = _take_accrual(accruals, site, line.kind, line.period_end)
@@ -372,8 +370,7 @@ def site_cost_approve(*, cost: SiteCost | int, by: Any) -> SiteCost:
     with transaction.atomic():
         locked = _decide(cost, by, "approve")
         _sites({locked.site.code})
-        month = locked.period_end.replace(day=1)
-        accruals = _open_accruals([locked.site], [month])
+        accruals = _open_accruals([locked.site], [locked.period_end])
         locked.reverses = _take_accrual(accruals, locked.site, locked.kind, locked.period_end)
         locked.decided_by = by
         locked.decided_at = timezone.now()

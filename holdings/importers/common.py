@@ -25,6 +25,7 @@ from holdings.addresses import AddressError, normalize_txid
 from holdings.importers.records import Earning, ImportFileError, ParseContext, ParsedFile, Payout
 from ledger.dates import posting_date_problem
 from ledger.money import EXACT, fits_scale
+from ledger.text import text_problem
 
 # A double holds 15 significant decimal digits exactly: text with no more is its own
 # shortest form. Its shortest text never needs more than 17: text with more significant
@@ -32,6 +33,14 @@ from ledger.money import EXACT, fits_scale
 # written.
 DOUBLE_EXACT_DIGITS = 15
 DOUBLE_MAX_DIGITS = 17
+
+# The sizes of what a pool file's values are kept in: digits before the point of an amount
+# (the ledger's quantities), a provider's id and an address (their columns), and a hashrate,
+# far above any pool's (a month's sum of them still fits its column).
+AMOUNT_WHOLE_DIGITS = 20
+MAX_ID_LENGTH = 100
+MAX_ADDRESS_LENGTH = 128
+HASHRATE_CEILING = Decimal("1e30")
 
 
 def significant_digits(value: Decimal) -> int:
@@ -189,13 +198,14 @@ def _header_kind(
     return None
 
 
-_DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+# ASCII digits only: `\d` would read other scripts' digits (Arabic-Indic, ...) as numbers.
+_DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
-_DAY_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DAY_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-_NAIVE_TIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+_NAIVE_TIME_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 def to_decimal(value: Any) -> Decimal | None:
@@ -259,20 +269,29 @@ class Fields:
             raise self.error("must be an object", name)
         return Fields(value, file_name=self.file_name, row=self.row, prefix=f"{self.prefix}{name}.")
 
-    def text(self, name: str) -> str:
+    def text(self, name: str, *, max_length: int | None = None) -> str:
+        """One line of printable text (ledger/text.py), at most `max_length` characters."""
         value = self.get(name)
         if not isinstance(value, str):
             raise self.error(f"must be text, got {value!r}", name)
-        return value.strip()
+        value = value.strip()
+        problem = text_problem(value)
+        if problem is not None:
+            raise self.error(problem, name)
+        if max_length is not None and len(value) > max_length:
+            raise self.error(f"is longer than {max_length} characters", name)
+        return value
 
     def ident(self, name: str) -> str:
         """A provider's id: an integer or a non-empty string, as text."""
         value = self.get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
         if isinstance(value, str):
-            return value.strip()
-        raise self.error(f"must be an integer or text id, got {jsonable(value)!r}", name)
+            return self.text(name, max_length=MAX_ID_LENGTH)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.error(f"must be an integer or text id, got {jsonable(value)!r}", name)
+        if len(str(value)) > MAX_ID_LENGTH:
+            raise self.error(f"is longer than {MAX_ID_LENGTH} characters", name)
+        return str(value)
 
     def number(self, name: str) -> Decimal:
         value = self.get(name)
@@ -295,6 +314,10 @@ class Fields:
             raise self.error(f"must not be negative, got {value}", name)
         if positive and value == 0:
             raise self.error("must be greater than zero", name)
+        if value and value.adjusted() >= AMOUNT_WHOLE_DIGITS:
+            raise self.error(
+                f"{value} is too large: at most {AMOUNT_WHOLE_DIGITS} digits before the point", name
+            )
         return value
 
     def hashrate(self, name: str) -> Decimal | None:
@@ -304,6 +327,8 @@ class Fields:
         value = self.number(name)
         if value < 0:
             raise self.error(f"must not be negative, got {value}", name)
+        if value >= HASHRATE_CEILING:
+            raise self.error(f"{value} H/s is beyond any pool's hashrate", name)
         return self._plain(value, name)
 
     def _plain(self, value: Decimal, name: str) -> Decimal:
@@ -378,7 +403,7 @@ class Fields:
             raise self.error(str(exc), name) from exc
 
     def address(self, name: str) -> str:
-        text = self.text(name)
+        text = self.text(name, max_length=MAX_ADDRESS_LENGTH)
         if not text or any(char.isspace() for char in text):
             raise self.error(f"{text!r} is not an address", name)
         return text

@@ -82,7 +82,7 @@ def _earning(row: CsvRow, ctx: ParseContext, names: dict[str, str]) -> Earning:
         gross=gross,
         fee=fee,
         hashrate_hs=item.hashrate("hashrate_hs"),
-        external_id=item.text("external_id") if item.present("external_id") else None,
+        external_id=item.ident("external_id") if item.present("external_id") else None,
         raw=dict(row.raw),
         row=row.line,
         pool_account=item.text("pool_account"),
@@ -96,7 +96,7 @@ def _payout(row: CsvRow, ctx: ParseContext) -> Payout:
     # Payout has no pool_account field: the import finds it in raw["pool_account"].
     raw = {**row.raw, "pool_account": item.text("pool_account")}
     return Payout(
-        external_id=item.text("external_id") if item.present("external_id") else txid,
+        external_id=item.ident("external_id") if item.present("external_id") else txid,
         txid=txid,
         address=item.address("address"),
         amount=item.amount("amount", scale=ctx.scale, positive=True),

@@ -29,6 +29,7 @@ from holdings.errors import InvalidSetup
 from holdings.models import Pool, PoolAccount, Site, Wallet, WalletAddress
 from holdings.services import setup
 from ledger.errors import LedgerError
+from ledger.text import text_problem
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 KINDS = ("site", "pool", "wallet", "address", "pool_account")
@@ -258,6 +259,10 @@ def _plain(name: str, where: str, key: str, value: Any) -> Any:
         raise InvalidSetup(
             f"{name}, {where}, field {key}: must be text, not {type(value).__name__}", field=key
         )
+    # Refused here, naming the row, before any look-up of it (PostgreSQL takes no NUL).
+    problem = text_problem(value.strip(), multiline=False)
+    if problem is not None:
+        raise InvalidSetup(f"{name}, {where}, field {key}: {problem}", field=key)
     return value.strip()
 
 

@@ -123,6 +123,12 @@ class Posting(models.Model):
                 condition=~Q(commodity="USD") | Q(quantity=models.F("value")),
                 name="ledger_posting_usd_quantity_is_value",
             ),
+            # Added NOT VALID (migration 0024): postings of earlier releases are not re-read.
+            models.CheckConstraint(
+                condition=Q(quantity__gt=-(10**20), quantity__lt=10**20)
+                & Q(value__gt=-(10**22), value__lt=10**22),
+                name="ledger_posting_amounts_fit",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -213,3 +213,38 @@ def test_row_numbers_are_file_lines():
 def test_not_utf8_is_refused():
     with pytest.raises(ImportFileError, match=r"not UTF-8"):
         generic_csv.parse(EARNINGS.encode() + b"2026-01-01,\xe9,1,0.1,0.9,,\n", BTC)
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "words"),
+    [
+        # What no column can hold is refused naming its row and field, before the database.
+        ("2026-01-01,a\x00b,1,0.1,0.9,,", "pool_account", "U+0000"),
+        ("2026-01-01,a,1,0.1,0.9,,id\x00", "external_id", "U+0000"),
+        (f"2026-01-01,a,1,0.1,0.9,,{'x' * 101}", "external_id", "longer than 100"),
+        ("2026-01-01,a,1,0.1,0.9,1e34,", "hashrate_hs", "beyond any pool"),
+        ("2026-01-01,a,1e20,0,1e20,,", "gross_btc", "at most 20 digits"),
+        # Digits of other scripts are not numbers.
+        ("2026-01-01,a,\u0661,0,\u0661,,", "gross_btc", "must be a number"),
+    ],
+)
+def test_values_no_column_can_hold_are_refused_naming_the_field(row, field, words):
+    with pytest.raises(ImportFileError) as caught:
+        parse(EARNINGS + row + "\n")
+    assert (caught.value.row, caught.value.field) == (2, field)
+    assert words in caught.value.message
+
+
+def test_the_largest_values_a_column_holds_are_taken():
+    amount = "99999999999999999999.99999999"
+    (earning,) = parse(
+        EARNINGS + f"2026-01-01,a,{amount},0,{amount},{'9' * 30},{'x' * 100}\n"
+    ).earnings
+    assert earning.net == Decimal(amount) and len(earning.external_id) == 100
+
+
+def test_a_payouts_address_and_id_fit_their_columns():
+    with pytest.raises(ImportFileError, match=r"row 2, field address: is longer than 128"):
+        parse(PAYOUTS + f"2026-01-02T00:00:00Z,a,{TXID},{'b' * 129},1,\n")
+    with pytest.raises(ImportFileError, match=r"row 2, field external_id: contains U\+0000"):
+        parse(PAYOUTS + f"2026-01-02T00:00:00Z,a,{TXID},bc1q,1,x\x00\n")

@@ -146,6 +146,14 @@ def test_a_dry_run_reports_and_writes_nothing(chart):
         (b"", "s.yaml", "empty", "file"),
         (b"[" * 100_000, "s.yaml", "not valid YAML", "file"),
         (b"sites: [{code: X, name: 2020-01-01}]", "s.yaml", "sites[0], field name", "name"),
+        # NUL reaches no look-up: refused naming its row and field, with the character.
+        (
+            YAML.replace(b"site: US-ND-01", b'site: "US\\0ND"'),
+            "s.yaml",
+            "pool_accounts[0], field site: contains U+0000",
+            "site",
+        ),
+        (CSV.replace(b"f2pool,US-ND-01", b"f2\x00pool,US-ND-01"), "s.csv", "U+0000", "pool"),
     ],
 )
 def test_a_bad_file_is_refused_naming_where_and_writes_nothing(

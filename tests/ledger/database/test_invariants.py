@@ -148,6 +148,29 @@ def test_a_value_finer_than_a_cent_is_refused(chart):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("quantity", "value"),
+    [("1e20", "100.00"), ("-1e20", "-100.00"), ("0.1", "1e22"), ("-0.1", "-1e22")],
+)
+def test_amounts_beyond_the_columns_sizes_are_refused(chart, quantity, value):
+    for code in ("9901", "9902"):
+        services.account_create(code=code, name=code, type="asset", commodity="BTC")
+
+    def transfer(quantity: str, value: str) -> str:
+        # Between two BTC accounts, balanced and conserving: only the bound can refuse it.
+        return raw_entry(
+            [
+                ("9901", "BTC", "", 8, quantity, value),
+                ("9902", "BTC", "", 8, f"-({quantity})", f"-({value})"),
+            ]
+        )
+
+    assert "ledger_posting_amounts_fit" in refused(transfer(quantity, value))
+    run_sql(transfer("99999999999999999999.99999999", "9999999999999999999999.99"))
+    assert JournalEntry.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_a_posting_cannot_claim_another_commodity_or_scale(chart):
     message = refused(
         raw_entry(

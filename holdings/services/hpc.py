@@ -25,6 +25,7 @@ from holdings.services.costs import site_account
 from holdings.valuation import allocate, share
 from ledger import services as ledger_services
 from ledger.cancellations import DocumentType, register_document
+from ledger.dates import REPORT_CEILING
 from ledger.errors import Forbidden
 from ledger.models import CancellationStatus, JournalEntry
 from ledger.money import fits_scale
@@ -66,6 +67,13 @@ def hpc_contract_create(
         raise HpcRefused("usage_rate is USD per kWh to 6 places", field="usage_rate")
     if not 1 <= term_months <= 600:
         raise HpcRefused("term_months must be 1 to 600", field="term_months")
+    # Its term is worked out on every read: it must end on a date the ledger can show.
+    if (start.year * 12 + start.month - 1 + term_months) // 12 > REPORT_CEILING.year:
+        raise HpcRefused(
+            f"a contract starting {start.isoformat()} for {term_months} months would end after "
+            f"{REPORT_CEILING.isoformat()}, the latest date the ledger takes",
+            field="start",
+        )
     with transaction.atomic():
         if HpcContract.objects.filter(code=code).exists():
             raise HpcRefused(f"contract {code} already exists", field="code")

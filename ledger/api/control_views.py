@@ -9,6 +9,7 @@ one's own journal to approve) or 409 (the journal is not in a state that allows 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -16,7 +17,8 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -334,6 +336,15 @@ class AuditLogPagination(CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        cursor = super().decode_cursor(request)
+        # A cursor is the client's to send: its position must be an id, as every cursor this
+        # pagination writes holds, or it is refused as any other unreadable cursor is.
+        position = None if cursor is None else cursor.position
+        if position is not None and not re.fullmatch(r"[0-9]{1,18}", str(position)):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 @extend_schema(tags=["audit"])

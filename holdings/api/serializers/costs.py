@@ -17,7 +17,7 @@ from holdings.models import MeterReading, Site, SiteCost, SiteCostFile
 from holdings.selectors.costs import GROUPS
 from holdings.services.production import size_text, too_large
 from ledger.api.report_serializers import check_range
-from ledger.api.serializers import CodeField, StrictSerializer, UTCDateField
+from ledger.api.serializers import CodeField, StrictCharField, StrictSerializer, UTCDateField
 
 KWH_SCHEMA = {"type": "string", "example": "1250000.000", "pattern": r"^[0-9]+\.[0-9]{3}$"}
 NULLABLE_KWH_SCHEMA = {**KWH_SCHEMA, "nullable": True}
@@ -332,7 +332,7 @@ class GrossProfitSerializer(serializers.Serializer):
 
 
 def _text(help_text: str, max_length: int = 40) -> serializers.CharField:
-    return serializers.CharField(
+    return StrictCharField(
         required=False, allow_blank=True, max_length=max_length, help_text=help_text
     )
 
@@ -342,11 +342,11 @@ class TypedInvoiceSerializer(StrictSerializer):
     as decimal strings; checked as a file's row is. It waits for a finance approver other
     than its author."""
 
-    site = serializers.CharField(max_length=27, help_text="The site's code.")
+    site = StrictCharField(max_length=27, help_text="The site's code.")
     kind = serializers.ChoiceField(choices=KINDS)
-    reference = serializers.CharField(max_length=100, help_text="The invoice number.")
-    period_start = serializers.CharField(max_length=10, help_text="YYYY-MM-DD (UTC).")
-    period_end = serializers.CharField(max_length=10, help_text="YYYY-MM-DD (UTC).")
+    reference = StrictCharField(max_length=100, help_text="The invoice number.")
+    period_start = StrictCharField(max_length=10, help_text="YYYY-MM-DD (UTC).")
+    period_end = StrictCharField(max_length=10, help_text="YYYY-MM-DD (UTC).")
     vendor = _text("The vendor.", 200)
     kwh = _text("Power: the energy billed (kWh, to 3 places).")
     energy = _text("Power: kWh x tariff (USD).")
@@ -362,4 +362,6 @@ class TypedInvoiceSerializer(StrictSerializer):
 
 
 class InvoiceRejectSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=2000, help_text="Why the invoice is refused.")
+    reason = StrictCharField(
+        multiline=True, max_length=2000, help_text="Why the invoice is refused."
+    )

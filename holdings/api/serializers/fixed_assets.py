@@ -24,6 +24,7 @@ from holdings.selectors.fixed_assets import asset_state, deposit_unapplied
 from ledger.api.serializers import (
     CodeField,
     DecimalStringField,
+    StrictCharField,
     StrictSerializer,
     UTCDateField,
     ValueField,
@@ -268,8 +269,8 @@ class _Body(StrictSerializer):
 
 
 class VendorDepositBodySerializer(_Body):
-    vendor = serializers.CharField(max_length=200, help_text="Who was paid.")
-    reference = serializers.CharField(max_length=100, help_text="The payment's reference.")
+    vendor = StrictCharField(max_length=200, help_text="Who was paid.")
+    reference = StrictCharField(max_length=100, help_text="The payment's reference.")
     amount = ValueField(help_text="USD paid, more than zero.")
     paid_on = UTCDateField(posting=True, help_text="The UTC date it was paid.")
 
@@ -286,9 +287,11 @@ class AssetReceiptBodySerializer(_Body):
     asset_class = _code_field(AssetClass, "code", "asset class", "ASIC, GPU, ...")
     cost = ValueField(help_text="USD, more than zero.")
     received_on = UTCDateField(posting=True, help_text="The UTC date received.")
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    vendor = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    units = serializers.IntegerField(min_value=1, required=False, default=1)
+    description = StrictCharField(multiline=True, max_length=500, required=False, allow_blank=True)
+    vendor = StrictCharField(max_length=200, required=False, allow_blank=True)
+    units = serializers.IntegerField(
+        min_value=1, max_value=2_147_483_647, required=False, default=1
+    )
     hashrate_ths = _rating("The batch's hashrate (TH/s).")
     power_kw = _rating("The batch's rated power draw (kW).")
     deposit = _code_field(
@@ -332,8 +335,10 @@ class LifeChangeBodySerializer(_Body):
 class ImpairmentBodySerializer(_Body):
     on = UTCDateField(posting=True, help_text="A month end, depreciated through.")
     fair_value = ValueField(help_text="USD: the new cost basis, below the net book value.")
-    evidence = serializers.CharField(
-        max_length=5000, help_text="What shows the impairment (a valuation, a quote, ...)."
+    evidence = StrictCharField(
+        multiline=True,
+        max_length=5000,
+        help_text="What shows the impairment (a valuation, a quote, ...).",
     )
 
 

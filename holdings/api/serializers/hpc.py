@@ -13,7 +13,7 @@ from holdings.api.serializers.fixed_assets import DecimalIn
 from holdings.models import HpcContract, HpcRevenue, Site
 from holdings.selectors.fixed_assets import month_end
 from holdings.selectors.hpc import contract_end
-from ledger.api.serializers import CodeField, StrictSerializer, UTCDateField
+from ledger.api.serializers import CodeField, StrictCharField, StrictSerializer, UTCDateField
 from ledger.dates import posting_date_problem
 
 MW_SCHEMA = {"type": "string", "example": "2.000", "pattern": r"^[0-9]+\.[0-9]{3}$"}
@@ -111,7 +111,7 @@ class HpcContractBodySerializer(StrictSerializer):
         max_length=27,
         help_text="The contract's code: letters, digits, '.', '_' or '-', at most 27.",
     )
-    customer = serializers.CharField(max_length=200)
+    customer = StrictCharField(max_length=200)
     site = CodeField(
         slug_field="code",
         queryset=Site.objects.all(),

@@ -150,6 +150,7 @@ def test_an_asset_from_deposit_to_disposal(site, api_client_for):
         ("fixed-assets/", {**RECEIPT, "power_kw": 350}, "power_kw"),
         ("fixed-assets/", {**RECEIPT, "power_kw": "-1"}, "power_kw"),
         ("fixed-assets/", {**RECEIPT, "hashrate_ths": "1.0001"}, "hashrate_ths"),
+        ("fixed-assets/", {**RECEIPT, "units": 2_147_483_648}, "units"),
         ("vendor-deposits/", {"vendor": "V", "reference": "R", "amount": "-1.00"}, "paid_on"),
         (
             "vendor-deposits/",

@@ -93,6 +93,9 @@ def test_a_contract_and_its_months_revenue(site, api_client_for):
         ({**CONTRACT, "customer": " "}, "customer"),
         ({**CONTRACT, "code": "a b"}, "code"),
         ({**CONTRACT, "start": "2025-02-30"}, "start"),
+        # Its term would end after the last date the ledger takes (9998-12-31).
+        ({**CONTRACT, "start": "9990-01-01", "term_months": 600}, "start"),
+        ({**CONTRACT, "start": "9998-12-01", "term_months": 1}, "start"),
         ({**CONTRACT, "rate": "1"}, "rate"),
     ],
 )

@@ -3,8 +3,10 @@ log, for every role."""
 
 from __future__ import annotations
 
+import base64
 from datetime import date
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pytest
 
@@ -384,6 +386,18 @@ def test_the_audit_log_filters_and_pages(api_client_for, staff_draft, staff_user
 )
 def test_audit_log_bad_queries_are_400(api_client_for, chart, query, field):
     assert_error(api_client_for("auditor").get(f"{API}/audit-log/", query), 400, field)
+
+
+@pytest.mark.parametrize("position", ["abc", "1.5", "\x00", "-1", "2026-12-07", "9" * 19])
+def test_an_audit_log_cursor_not_written_by_the_api_is_404(api_client_for, chart, position):
+    cursor = base64.b64encode(urlencode({"p": position}).encode()).decode()
+    response = api_client_for("auditor").get(f"{API}/audit-log/", {"cursor": cursor})
+    assert response.status_code == 404 and "cursor" in response.json()["detail"].lower()
+    # A cursor the API writes still reads.
+    written = base64.b64encode(b"p=12").decode()
+    assert (
+        api_client_for("auditor").get(f"{API}/audit-log/", {"cursor": written}).status_code == 200
+    )
 
 
 def test_audit_log_is_read_only(api_client_for, chart):

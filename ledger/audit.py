@@ -70,7 +70,9 @@ def _values(actor: Actor | None) -> tuple[str, str, str]:
     if actor is None or not actor.label:
         return ("", "", "")
     user_id = "" if actor.user_id is None else str(actor.user_id)
-    return (actor.label, user_id, actor.context[:CONTEXT_LENGTH])
+    # A setting cannot hold NUL, which a request's path may (%00): written visibly instead.
+    label, context = (text.replace("\x00", "\\x00") for text in (actor.label, actor.context))
+    return (label, user_id, context[:CONTEXT_LENGTH])
 
 
 def _apply(actor: Actor | None) -> None:
@@ -113,8 +115,10 @@ connection_created.connect(_on_connection_created, dispatch_uid="ledger.audit.ac
 def acting_as(actor: Actor | None) -> Iterator[None]:
     """Within the block, audit rows name `actor` (None: the database role)."""
     token = _current.set(actor)
-    _apply(actor)
     try:
+        # Inside the try: an actor the session refuses is still reset, never left behind
+        # for the thread's next request.
+        _apply(actor)
         yield
     finally:
         _current.reset(token)

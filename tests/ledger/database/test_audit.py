@@ -142,6 +142,21 @@ def test_admin_create_and_update_record_the_user(as_role, chart, users):
     assert rows("ledger_account", record_id=str(account.pk))[-1].actor == db_role()
 
 
+def test_a_nul_in_a_requests_path_is_answered_and_leaves_no_actor_behind(as_role, chart):
+    client = as_role("staff")
+    # A session setting cannot hold NUL: the path's is written visibly, and each request
+    # still ends with the actor cleared (once, a refused actor stayed for the thread).
+    for path in ("/admin/ledger/journalentry/%00/change/", "/api/v1/accounts/%00/"):
+        assert client.get(path).status_code in (302, 401, 403, 404)
+        assert audit.current_actor() is None
+        assert client.get(reverse("admin:index")).status_code == 200
+    assert audit._values(audit.Actor(label="user:x", context="GET /a\x00b")) == (
+        "user:x",
+        "",
+        "GET /a\\x00b",
+    )
+
+
 def test_api_token_requests_record_the_tokens_user(
     api_client_for, chart, staff_user, approver_user
 ):

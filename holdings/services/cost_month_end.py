@@ -14,6 +14,7 @@ from django.db import transaction
 from holdings.models import AssetEvent, HpcRevenue, SiteCost
 from holdings.selectors.fixed_assets import month_end
 from holdings.services import costs, fixed_assets, hpc
+from ledger.dates import check_posting_date
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class MonthEnd:
 def costs_month_end(*, month: date, accruals: bool = True, by: Any = None) -> MonthEnd:
     """The month-end work on costs for `month` (any day of it)."""
     first = month.replace(day=1)
+    check_posting_date(month_end(first), field="month")
     with transaction.atomic():
         accrued = costs.site_costs_accrue(month=first, by=by) if accruals else []
         depreciated = fixed_assets.depreciation_run(through=month_end(first), by=by)

@@ -23,6 +23,7 @@ from holdings.services.fair_value_later import (
 from holdings.services.lots import LotPlan
 from holdings.valuation import allocate, cents
 from ledger import services as ledger_services
+from ledger.dates import check_posting_date
 from ledger.models import Commodity, JournalEntry, MeasurementPolicy
 from ledger.services import PostingInput
 
@@ -37,6 +38,7 @@ def remeasure(*, commodity: Commodity | str, as_of: date, created_by: Any = None
     that left it later (see holdings.services.fair_value_later). Idempotent per commodity and
     date: a second call returns the first remeasurement.
     """
+    check_posting_date(as_of, field="as_of")
     code = commodity.code if isinstance(commodity, Commodity) else commodity
     commodity_obj = Commodity.objects.filter(code=code).first()
     if commodity_obj is None:
@@ -186,6 +188,7 @@ def remeasure_all(*, as_of: date, created_by: Any = None) -> list[Remeasurement]
     """Remeasure every fair-value commodity that has lots by the end of `as_of`, at that
     date: one whose lots all came later has nothing to remeasure then (and may already be
     remeasured at a later date, as when a year's data is loaded again)."""
+    check_posting_date(as_of, field="as_of")
     day_after = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=UTC)
     codes = (
         Commodity.objects.filter(measurement_policy=MeasurementPolicy.FAIR_VALUE)

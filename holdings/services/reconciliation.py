@@ -59,6 +59,7 @@ from holdings.selectors.reconciliation import (
     run_scales,
 )
 from holdings.services.alerts import alert_approvers
+from ledger.dates import check_posting_date
 from ledger.models import Commodity
 from ledger.money import format_amount
 
@@ -87,6 +88,7 @@ def reconcile(
     commodities' (by default those ESPLORA_URL and CHAIN_EXPLORERS configure); a commodity
     no explorer is configured for, BTC as any other, is reported as not checked on chain,
     and not mailed."""
+    check_posting_date(as_of, field="as_of")
     wanted = list(kinds or KINDS)
     unknown = [kind for kind in wanted if kind not in KINDS]
     if unknown:

@@ -10,10 +10,20 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
-from holdings.models import Disposal, LoanEvent, Lot, LotMovement, Price, Sale, Transfer
+from holdings.models import (
+    Disposal,
+    LoanEvent,
+    Lot,
+    LotMovement,
+    Price,
+    ReconciliationRun,
+    Sale,
+    Transfer,
+)
 from ledger.models import JournalEntry, ManualJournal, PeriodClose, Posting
 from tests.holdings.api.test_loans import loan_world, running_loan  # noqa: F401
 
@@ -351,3 +361,20 @@ def test_a_pool_file_with_days_outside_the_books_fails_naming_the_field(world, d
     error = batch.errors[0]
     assert error["file"] == "far.json" and error["field"].endswith("mining_date"), error
     assert ProductionRecord.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["remeasure", "--date", "9999-12-31"],
+        ["remeasure", "--date", "0001-01-01"],
+        ["reconcile", "--date", "9999-12-31"],
+        ["reconcile", "--date", "0001-01-01"],
+        ["close_site_costs", "9999-12"],
+        ["close_site_costs", "0001-01"],
+    ],
+)
+def test_the_commands_refuse_dates_outside_the_books_and_write_nothing(chart, arguments):
+    with pytest.raises(CommandError, match=r"(as_of|month) .*(after|before)"):
+        call_command(*arguments)
+    assert not ReconciliationRun.objects.exists() and not JournalEntry.objects.exists()

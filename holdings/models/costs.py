@@ -156,6 +156,12 @@ class SiteCost(models.Model):
                 condition=~Q(status="posted") | Q(entry__isnull=False),
                 name="holdings_site_cost_posted_entry",
             ),
+            # Maker-checker: nobody decides a cost they recorded (NULLs pass: files, accruals).
+            # NOT VALID in the database (holdings/migrations/0028_*.sql).
+            models.CheckConstraint(
+                condition=~Q(decided_by=models.F("created_by")),
+                name="holdings_site_cost_not_self_decided",
+            ),
         ]
 
     def __str__(self) -> str:

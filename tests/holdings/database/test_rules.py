@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from holdings.models import Lot
 from tests.holdings.conftest import f2pool_file, run_import
 
 
@@ -159,6 +160,54 @@ def test_the_production_months_follow_every_record(imported):
 def test_a_lot_keeps_its_account_and_origin(imported, change):
     with pytest.raises(IntegrityError, match="holdings_lot_identity_kept"):
         execute(f"UPDATE holdings_lot SET {change}")
+
+
+# Every column of a lot but its units, cost and adjustment (kept by its movements) and its
+# commodity (its account's, by the composite key): each changed alone, to another value.
+LOT_IDENTITY = {
+    "id": "id = id + 1000000",
+    "acquired_at": "acquired_at = acquired_at - interval '1 day'",
+    "parent_id": "parent_id = id",
+    "production_record_id": "production_record_id = CASE WHEN production_record_id IS NULL"
+    " THEN (SELECT min(id) FROM holdings_productionrecord) END",
+    "price_id": "price_id = CASE WHEN price_id IS NULL THEN (SELECT min(id) FROM holdings_price)"
+    " END",
+    "opened_by_entry_id": "opened_by_entry_id = (SELECT max(id) FROM ledger_journalentry) + 1",
+    "original_quantity": "original_quantity = original_quantity + 1",
+    "original_cost": "original_cost = original_cost + 1",
+    "created_at": "created_at = created_at - interval '1 day'",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("column", "change"), LOT_IDENTITY.items(), ids=list(LOT_IDENTITY))
+def test_a_lot_keeps_what_it_was_opened_with(imported, column, change):
+    with pytest.raises(IntegrityError, match="holdings_lot_identity_kept") as caught:
+        execute(f"UPDATE holdings_lot SET {change}")
+    assert caught.value.__cause__.sqlstate == "23514"
+    assert str(caught.value).startswith("holdings_lot_identity_kept: lot ")
+    assert f"({column} would change)" in str(caught.value)
+
+
+def test_every_column_of_a_lot_is_kept_or_follows_its_movements():
+    # A column added to lots is kept by the rule (and named above) or changed by a movement.
+    columns = {field.column for field in Lot._meta.concrete_fields}
+    moved = {"quantity", "cost", "fair_value_adjustment"}
+    keyed = {"commodity_id", "account_id", "origin"}  # by the composite key; by the test above
+    assert columns == set(LOT_IDENTITY) | moved | keyed
+
+
+@pytest.mark.django_db
+def test_a_lot_still_follows_its_movements_and_may_be_written_unchanged(imported):
+    # The services set units, cost and adjustment (holdings/services/bulk.py update_lots), and
+    # an UPDATE naming the kept columns without changing them passes.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE holdings_lot SET acquired_at = acquired_at, original_cost = original_cost,"
+            " account_id = account_id, quantity = quantity, cost = cost"
+        )
+        assert cursor.rowcount == 1
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 @pytest.mark.django_db

@@ -1,0 +1,230 @@
+"""What PostgreSQL refuses of the documents the services write, whoever writes
+(holdings/migrations/0028_documents_kept_by_the_database.sql): a loan event changed, deleted
+or truncated; a loan's terms or accounts changed once it has events; a site cost decided by
+its maker or posted by another kind of entry. And what the services do still passes."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from holdings.models import CostStatus, Loan, LoanEvent, SiteCost
+from holdings.services import costs, loans, setup
+from ledger import services as ledger_services
+from tests.holdings.services.test_costs import JULY, _typed
+from tests.holdings.services.test_loans import make_loan
+
+D = Decimal
+
+
+def run_sql(sql: str, params: list | None = None) -> None:
+    """Run SQL with the checks deferred to commit fired, as a COMMIT would: first those the
+    fixtures' writes left pending (as their commit would have), then the statement's."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(sql, params or [])
+
+
+def refused(sql: str, params: list | None = None) -> str:
+    """Run SQL that must fail as a rule's refusal (SQLSTATE 23514); return its message."""
+    with pytest.raises(IntegrityError) as caught:
+        run_sql(sql, params)
+    assert caught.value.__cause__.sqlstate == "23514", caught.value
+    return str(caught.value)
+
+
+# --- loans -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def loan(chart) -> Loan:
+    return make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
+
+
+@pytest.fixture
+def drawn(loan) -> Loan:
+    """A loan with a draw, a day's interest and a repayment, each with its entry (and the
+    tier its LTV crossed, with no collateral pledged)."""
+    loans.loan_draw(loan=loan, amount=D("1000.00"), on=date(2026, 6, 1))
+    loans.loan_accrue(loan=loan, on=date(2026, 6, 1))
+    loans.loan_repay(loan=loan, amount=D("100.00"), on=date(2026, 6, 2))
+    kinds = sorted(loan.events.values_list("kind", flat=True))
+    assert kinds == ["accrual", "draw", "repayment", "tier"]
+    return loan
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("sql", "done"),
+    [
+        ("UPDATE holdings_loanevent SET amount = amount * 10 WHERE kind = 'draw'", "updated"),
+        ("UPDATE holdings_loanevent SET details = '{}' WHERE kind = 'repayment'", "updated"),
+        ("UPDATE holdings_loanevent SET entry_id = NULL WHERE kind = 'accrual'", "updated"),
+        ("UPDATE holdings_loanevent SET effective_date = effective_date + 1", "updated"),
+        ("DELETE FROM holdings_loanevent WHERE kind = 'repayment'", "deleted"),
+        ("TRUNCATE holdings_loanevent CASCADE", "truncated"),
+    ],
+)
+def test_a_loan_event_is_evidence_even_to_raw_sql(drawn, sql, done):
+    message = refused(sql)
+    assert message.startswith(
+        f"holdings_loanevent_immutable: holdings_loanevent rows are evidence: they cannot be {done}"
+    )
+    assert LoanEvent.objects.filter(loan=drawn).count() == 4
+
+
+# Every column of a loan, each changed alone to another value.
+LOAN_COLUMNS = {
+    "id": "id = id + 1000000",
+    "code": "code = 'L-2'",
+    "lender": "lender = 'Another Lender'",
+    "principal_commodity_id": "principal_commodity_id = 'USDT'",
+    "collateral_commodity_id": "collateral_commodity_id = 'KAS'",
+    "annual_rate": "annual_rate = annual_rate + 0.01",
+    "day_count": "day_count = 'ACT/360'",
+    "start_date": "start_date = start_date + 1",
+    "maturity_date": "maturity_date = maturity_date + 1",
+    "warning_ltv": "warning_ltv = warning_ltv - 0.01",
+    "margin_call_ltv": "margin_call_ltv = margin_call_ltv + 0.01",
+    "liquidation_ltv": "liquidation_ltv = liquidation_ltv + 0.01",
+    "cure_hours": "cure_hours = cure_hours + 1",
+    "principal_account_id": "principal_account_id = (SELECT id FROM ledger_account"
+    " WHERE code = '1000')",
+    "interest_account_id": "interest_account_id = (SELECT id FROM ledger_account"
+    " WHERE code = '1000')",
+    "pledged_account_id": "pledged_account_id = (SELECT id FROM ledger_account"
+    " WHERE code = '1000')",
+    "lent_account_id": "lent_account_id = (SELECT id FROM ledger_account WHERE code = '1000')",
+    "created_at": "created_at = created_at - interval '1 day'",
+}
+
+
+def test_every_column_of_a_loan_is_tried():
+    assert set(LOAN_COLUMNS) == {field.column for field in Loan._meta.concrete_fields}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("column", "change"), LOAN_COLUMNS.items(), ids=list(LOAN_COLUMNS))
+def test_a_loan_with_events_keeps_its_terms_and_accounts(drawn, column, change):
+    message = refused(f"UPDATE holdings_loan SET {change} WHERE id = %s", [drawn.pk])
+    assert message.startswith("holdings_loan_terms_kept: loan L-1 has events")
+    assert f"({column} would change)" in message
+
+
+@pytest.mark.django_db
+def test_a_loan_is_set_up_until_its_first_event_and_its_events_still_recorded(loan):
+    # No event yet: nothing was computed or posted by its terms.
+    run_sql(
+        "UPDATE holdings_loan SET annual_rate = 0.073, day_count = 'ACT/360' WHERE id = %s",
+        [loan.pk],
+    )
+    loan.refresh_from_db()
+    # The services record its events (an accrual locks the loan's row, and changes nothing).
+    loans.loan_draw(loan=loan, amount=D("1000000.00"), on=date(2026, 6, 1))
+    accrued = loans.loan_accrue(loan=loan, on=date(2026, 6, 1))
+    assert accrued.amount == D("202.78")  # 1,000,000 x 7.3% / 360
+    loans.loan_repay(loan=loan, amount=D("1000.00"), on=date(2026, 6, 2))
+    # An UPDATE that changes nothing is no change.
+    run_sql("UPDATE holdings_loan SET annual_rate = annual_rate WHERE id = %s", [loan.pk])
+    assert "annual_rate would change" in refused(
+        "UPDATE holdings_loan SET annual_rate = 0.10 WHERE id = %s", [loan.pk]
+    )
+
+
+# --- site costs --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def site(chart):
+    return setup.site_create(
+        code="SITE-A", name="SITE-A", region="North America", deployed_hashrate_hs="1000"
+    )
+
+
+@pytest.fixture
+def typed(site, staff_user) -> SiteCost:
+    """An invoice a person typed, waiting for another person's approval."""
+    return costs.site_cost_submit(line=_typed(), by=staff_user)
+
+
+def post_entry(kind: str) -> int:
+    """An entry of `kind`, no site cost's."""
+    return ledger_services.entry_post(
+        effective_date=date(2025, 7, 31),
+        memo=f"a {kind} entry",
+        postings=[("1000", D("800.00"), D("800.00")), ("3000", D("-800.00"), D("-800.00"))],
+        kind=kind,
+    ).pk
+
+
+@pytest.mark.django_db
+def test_a_site_cost_is_not_decided_by_its_maker(typed):
+    # Posted by an entry of its kind, approved by the person who typed it.
+    entry = post_entry("site_cost")
+    for decision in (
+        f"status = 'posted', entry_id = {entry}",
+        "status = 'rejected', rejection_reason = 'mine'",
+    ):
+        message = refused(
+            f"UPDATE holdings_sitecost SET {decision}, decided_by_id = created_by_id,"
+            " decided_at = now() WHERE id = %s",
+            [typed.pk],
+        )
+        assert 'violates check constraint "holdings_site_cost_not_self_decided"' in message
+    typed.refresh_from_db()
+    assert (typed.status, typed.entry_id, typed.decided_by_id) == ("submitted", None, None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["manual", "sale", "loan_draw", "cost_accrual"])
+def test_a_typed_invoice_is_posted_by_a_site_cost_entry_alone(typed, approver_user, kind):
+    entry = post_entry(kind)
+    message = refused(
+        "UPDATE holdings_sitecost SET status = 'posted', entry_id = %s, decided_by_id = %s,"
+        " decided_at = now() WHERE id = %s",
+        [entry, approver_user.pk, typed.pk],
+    )
+    assert message.startswith(
+        f"holdings_site_cost_entry_kind: site cost {typed.pk} (origin typed) is posted by a "
+        f"site_cost entry; entry {entry} is a {kind} entry"
+    )
+
+
+@pytest.mark.django_db
+def test_an_accrual_is_posted_by_an_accrual_entry_even_when_inserted(site):
+    costs.site_costs_import(content=JULY.replace(b"SITE-B", b"SITE-A"), file_name="july.csv")
+    invoice = SiteCost.objects.get(reference="H-07")
+    entry = post_entry("site_cost")
+    message = refused(
+        "INSERT INTO holdings_sitecost (site_id, kind, origin, vendor, reference, period_start,"
+        " period_end, energy, demand, taxes, credits, amount, hosting_basis, description, paid,"
+        " status, entry_id, created_at, rejection_reason)"
+        " SELECT site_id, kind, 'accrual', vendor, 'ACCRUAL-2025-07', period_start, period_end,"
+        " 0, 0, 0, 0, amount, '', '', false, 'posted', %s, now(), '' FROM holdings_sitecost"
+        " WHERE id = %s",
+        [entry, invoice.pk],
+    )
+    assert message.startswith("holdings_site_cost_entry_kind: site cost ")
+    assert f"(origin accrual) is posted by a cost_accrual entry; entry {entry} is a site_cost" in (
+        message
+    )
+
+
+@pytest.mark.django_db
+def test_the_services_still_post_and_decide_site_costs(site, staff_user, approver_user):
+    costs.site_costs_import(content=JULY.replace(b"SITE-B", b"SITE-A"), file_name="july.csv")
+    accruals = costs.site_costs_accrue(month=date(2025, 8, 1))
+    typed = costs.site_cost_submit(line=_typed("T-8", month="2025-08"), by=staff_user)
+    other = costs.site_cost_submit(line=_typed("T-9", month="2025-08"), by=staff_user)
+    approved = costs.site_cost_approve(cost=typed, by=approver_user)
+    rejected = costs.site_cost_reject(cost=other, by=approver_user, reason="duplicate")
+    posted = {
+        (cost.origin, cost.entry.kind)
+        for cost in SiteCost.objects.filter(status=CostStatus.POSTED).select_related("entry")
+    }
+    assert posted == {("file", "site_cost"), ("accrual", "cost_accrual"), ("typed", "site_cost")}
+    assert len(accruals) == 2 and approved.reverses is not None
+    assert (approved.decided_by, rejected.decided_by) == (approver_user, approver_user)

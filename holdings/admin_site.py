@@ -20,7 +20,10 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.db.models.constants import LOOKUP_SEP
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -30,13 +33,47 @@ from holdings.selectors import dashboard
 from ledger.dates import REPORT_CEILING, REPORT_FLOOR, parse_report_date
 from ledger.roles import OPERATE_ROLES, READ_ROLES, has_any_role
 
+NUL = "\x00"
+
+
+def looked_up_field(model: type[models.Model], lookup: str) -> models.Field | None:
+    """The field a change list's filter (`?<path>__<lookup>=`) compares its value with,
+    following relations; None when the path names no field (a list filter's own parameter)
+    or stops at a relation."""
+    opts = model._meta
+    field = None
+    for part in lookup.split(LOOKUP_SEP):
+        try:
+            field = opts.pk if part == "pk" else opts.get_field(part)
+        except FieldDoesNotExist:
+            break  # a lookup or a transform of `field`
+        path_infos = getattr(field, "path_infos", None)
+        if not path_infos:
+            break  # a field of its own: what follows are its lookups
+        opts = path_infos[-1].to_opts
+    return field if isinstance(field, models.Field) else None
+
 
 class BoundedDateChangeList(ChangeList):
-    """A change list whose date drill-down (`?<field>__year=`) stays within the report dates
-    (ledger/dates.py): Django works out the end of the year, month or day asked for, which
-    for 9999 is no date at all. Outside them the list answers as for any bad filter."""
+    """The change list of every admin on the site (TreasuryAdminSite.register): a filter the
+    database could not take answers as Django answers any bad filter (IncorrectLookupParameters:
+    the list again, with ?e=1), never an error page:
+
+    - a value or name with NUL (PostgreSQL text cannot hold it), in any filter, the list
+      filters' own (`?wallet=`) included; the search (`?q=`) is Django's, which refuses NUL
+      itself with a message;
+    - a lookup on a binary field (`?content__gte=abc`): its value is text, never bytes;
+    - a date drill-down (`?<field>__year=`) outside the report dates (ledger/dates.py): Django
+      works out the end of the year, month or day asked for, which for 9999 is no date at all.
+    """
 
     def get_filters(self, request: HttpRequest) -> Any:
+        for key, values in self.get_filters_params().items():
+            if NUL in key or any(NUL in value for value in values):
+                raise IncorrectLookupParameters(f"{key!r}: a filter cannot contain NUL")
+            field = looked_up_field(self.model, key)
+            if isinstance(field, models.BinaryField):
+                raise IncorrectLookupParameters(f"{key!r}: {field.name} is not filtered on")
         if self.date_hierarchy:
             year = request.GET.get(f"{self.date_hierarchy}__year")
             if year is not None:
@@ -51,18 +88,39 @@ class BoundedDateChangeList(ChangeList):
         return super().get_filters(request)
 
 
+class CheckedModelAdmin(admin.ModelAdmin):
+    """What every admin registered on the site gets, its own or a third party's (the nightly
+    jobs' schedule, the task results), ahead of its own classes (TreasuryAdminSite.register)."""
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> Any:
+        return BoundedDateChangeList
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Any:
+        """An id with NUL (`/admin/ledger/commodity/US%00D/change/`) names nothing: the page
+        answers as for any id that names nothing."""
+        if NUL in str(object_id):
+            return None
+        return super().get_object(request, object_id, from_field)
+
+
 class TreasuryAdminSite(admin.AdminSite):
     dashboard_template = "admin/holdings/dashboard.html"
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
-        """Every model's change list keeps its date drill-down within the report dates."""
+        """Every model's admin is a CheckedModelAdmin (above): its change list refuses what
+        the database could not take, and its pages an id with NUL."""
         base = admin_class or admin.ModelAdmin
+        checked = type(base.__name__, (CheckedModelAdmin, base), {})
+        super().register(model_or_iterable, checked, **options)
 
-        def get_changelist(model_admin: Any, request: HttpRequest, **kwargs: Any) -> Any:
-            return BoundedDateChangeList
-
-        bounded = type(base.__name__, (base,), {"get_changelist": get_changelist})
-        super().register(model_or_iterable, bounded, **options)
+    def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
+        """The search behind an autocomplete field: a term with NUL is refused (400), as the
+        database could not compare it."""
+        if NUL in request.GET.get("term", ""):
+            return JsonResponse({"error": "The search cannot contain NUL."}, status=400)
+        return super().autocomplete_view(request)
 
     # --- the month-end close (/admin/close/) and the reports (/admin/reports/<name>/,
     # holdings.admin.reports), with a Reports entry in the navigation and on the index, after

@@ -271,6 +271,13 @@ class ManualJournalLineForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        account = self.fields.get("account")
+        if account is not None:  # an id naming no account (`abc`), on the line's account
+            account.error_messages = {
+                **account.error_messages,
+                "invalid_choice": f"Line {line_number(self)}: there is no such account: "
+                "choose one from the list.",
+            }
         line = self.instance
         if line.pk is not None and line.account_id is not None:
             # A draft's line, shown at its commodity's scale in its column.

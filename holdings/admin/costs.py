@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
@@ -177,7 +178,9 @@ class SiteCostAdmin(EvidenceUploadAdmin):
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
-        waiting = SiteCost.objects.filter(pk=object_id, status=CostStatus.SUBMITTED).exists()
+        # Django's own lookup: an id naming nothing (`abc`) is its "doesn't exist" answer.
+        cost = self.get_object(request, unquote(object_id))
+        waiting = cost is not None and cost.status == CostStatus.SUBMITTED
         extra = {
             **(extra_context or {}),
             "can_reject": waiting and allowed(request.user, APPROVE_ROLES),

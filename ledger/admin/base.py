@@ -1,18 +1,24 @@
-"""What the ledger's admins share: role checks, amounts and entry links, and RoleAdmin, the
-base of every admin of the ledger and of the holdings (holdings/admin.py)."""
+"""What the ledger's admins share: role checks, amounts and entry links, autocomplete fields
+that take any value posted (CheckedAutocompleteFields), and RoleAdmin, the base of every
+admin of the ledger and of the holdings (holdings/admin.py)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.contrib import admin, messages
-from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.options import BaseModelAdmin, IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.widgets import (
+    AutocompleteMixin,
+    AutocompleteSelect,
+    AutocompleteSelectMultiple,
+)
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -139,7 +145,59 @@ class WaitingFilter(admin.SimpleListFilter):
         raise NotImplementedError
 
 
-class RoleAdmin(admin.ModelAdmin):
+class CheckedAutocompleteMixin(AutocompleteMixin):
+    """An autocomplete field that shows a form posted with a value that is no id (`abc`,
+    `1%00` for an account) again, with the error on the field: Django's widget looks the
+    value up to show it selected, and fails on what is no id. Only the values the target
+    field takes are looked up; the form's field has already said the rest is no choice."""
+
+    def optgroups(self, name: str, value: Sequence[str], attr: Any = None) -> Any:
+        return super().optgroups(name, self.looked_up(value), attr)
+
+    def looked_up(self, value: Sequence[str]) -> list[str]:
+        remote = self.field.remote_field
+        opts = remote.model._meta
+        target = opts.get_field(getattr(remote, "field_name", None) or opts.pk.attname)
+        kept = []
+        for choice in value:
+            if "\x00" in choice:  # PostgreSQL text cannot hold it
+                continue
+            try:
+                target.to_python(choice)
+            except (ValidationError, ValueError, TypeError):
+                continue
+            kept.append(choice)
+        return kept
+
+
+class CheckedAutocompleteSelect(CheckedAutocompleteMixin, AutocompleteSelect):
+    pass
+
+
+class CheckedAutocompleteSelectMultiple(CheckedAutocompleteMixin, AutocompleteSelectMultiple):
+    pass
+
+
+class CheckedAutocompleteFields(BaseModelAdmin):
+    """An admin, or an inline, whose autocomplete fields are the checked ones (above). The
+    base of RoleAdmin; an inline with `autocomplete_fields` has it first among its bases."""
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = CheckedAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = CheckedAutocompleteSelectMultiple(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class RoleAdmin(CheckedAutocompleteFields, admin.ModelAdmin):
     """Permissions from role membership; an empty set of roles means nobody.
 
     A page refused says why (the admin's 403 page shows it): the role it needs, or that

@@ -18,6 +18,7 @@ from django.utils.text import Truncator
 
 from ledger import selectors, services
 from ledger.admin.base import (
+    CheckedAutocompleteFields,
     RoleAdmin,
     WaitingFilter,
     adopt,
@@ -72,7 +73,7 @@ def _side_amount(line: ManualJournalLine, *, debit: bool) -> str:
     return f"{figure(abs(line.quantity), commodity.decimal_places)} {commodity.code}"
 
 
-class ManualJournalLineInline(admin.TabularInline):
+class ManualJournalLineInline(CheckedAutocompleteFields, admin.TabularInline):
     """The lines as accountants write them: account, commodity, Debit or Credit (in the
     account's commodity), USD value; kept signed (debit positive, credit negative)."""
 

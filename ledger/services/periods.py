@@ -19,6 +19,9 @@ def period_close(*, through: date, by: Any) -> PeriodClose:
     """Close the books through a date: no entry may be dated on or before it."""
     if not has_any_role(by, APPROVE_ROLES):
         raise PeriodError("only a finance approver can close a period", field="by")
+    problem = dates.report_date_problem(through)
+    if problem is not None:  # the dates every door takes (ledger/dates.py), as the API's
+        raise PeriodError(f"through {problem}", field="through")
     if through > dates.today():
         raise PeriodError(
             f"through {through.isoformat()} is after today ({dates.today().isoformat()}, UTC): "

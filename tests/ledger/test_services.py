@@ -97,6 +97,8 @@ def test_account_statement_runs_from_opening_to_closing(chart):
         ([("1300", "-0.1", "10"), ("4000", "-10", "-10")], "postings[0].value", "same sign"),
         ([("1210", "1", "10"), ("1220", "-0.9", "-10")], "postings", "conserve quantity"),
         ([("1300", "1", "10")], "postings", "at least two"),
+        ([("1300", "1e20", "10"), ("4000", "-10", "-10")], "postings[0].quantity", "20 digits"),
+        ([("1300", "1", "1e22"), ("4000", "-1e22", "-1e22")], "postings[0].value", "22 digits"),
     ],
 )
 @pytest.mark.django_db
@@ -297,6 +299,26 @@ def test_closed_period_refuses_entries_and_reopening_needs_an_approver_and_a_rea
         mined(effective_date=date(2025, 9, 1))
     close.refresh_from_db()
     assert close.is_open
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("through", "problem"),
+    [
+        (date(1, 1, 1), "0001-01-01 is before 1900-01-01, the earliest date taken"),
+        (date(1899, 12, 31), "1899-12-31 is before 1900-01-01, the earliest date taken"),
+    ],
+)
+def test_a_period_is_closed_only_through_a_date_the_ledger_takes(
+    chart, approver_user, through, problem
+):
+    """The report dates (ledger/dates.py), as the API's and the month-end close's."""
+    with pytest.raises(PeriodError) as caught:
+        services.period_close(through=through, by=approver_user)
+    assert (caught.value.field, caught.value.message) == ("through", f"through {problem}")
+    assert selectors.closed_through() is None
+    services.period_close(through=date(1900, 1, 1), by=approver_user)
+    assert selectors.closed_through() == date(1900, 1, 1)
 
 
 @pytest.mark.django_db

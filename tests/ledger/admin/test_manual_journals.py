@@ -561,3 +561,48 @@ def test_a_line_marked_for_deletion_is_left_out_whatever_it_holds(as_role, journ
     response = as_role("staff").post(url("manualjournal_change", journal.pk), data)
     assert response.status_code == 302, response.content.decode()[-3000:]
     assert sorted(line.value for line in journal.lines.all()) == [D("-190000"), D("190000")]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", "Line 1: there is no such account: choose one from the list."),
+        ("1.5", "Line 1: there is no such account: choose one from the list."),
+        ("99999999999999999999999", "Line 1: there is no such account: choose one from the list."),
+        ("1\x00", "Null characters are not allowed."),
+        ("\x00", "Null characters are not allowed."),
+    ],
+    ids=["letters", "decimal", "too-large", "nul-after", "nul"],
+)
+def test_an_account_that_is_no_account_is_an_error_on_its_line(as_role, opening, value, message):
+    """The autocomplete field shows the form again (Django's widget looks the value up to
+    show it selected, and failed on what is no account id): the error is on the line's
+    account."""
+    data = typed([("1000", "1.00", "", ""), ("3000", "", "1.00", "")], effective_date="2026-01-15")
+    data["lines-0-account"] = value
+    html = errors_of(as_role("staff").post(url("manualjournal_add"), data))
+    on_account = html.split('id="id_lines-0-account_error">', 1)[1].split("</ul>", 1)[0]
+    assert on_account == f"<li>{message}</li>"
+    assert 'id="id_lines-1-account_error"' not in html
+    assert not ManualJournal.objects.exists()
+
+
+def test_every_autocomplete_field_of_the_admin_is_the_checked_one(as_role, opening):
+    """Admins and their inlines alike (a new one with autocomplete_fields is checked too)."""
+    from django.contrib import admin
+    from django.contrib.admin.widgets import AutocompleteMixin
+
+    from ledger.admin.base import CheckedAutocompleteMixin
+
+    request = as_role("staff").get(url("manualjournal_add")).wsgi_request
+    seen = 0
+    for model_admin in admin.site._registry.values():
+        for each in [model_admin, *model_admin.get_inline_instances(request)]:
+            for name in each.get_autocomplete_fields(request):
+                field = each.model._meta.get_field(name)
+                formfield = each.formfield_for_dbfield(field, request)
+                widget = getattr(formfield.widget, "widget", formfield.widget)
+                assert isinstance(widget, AutocompleteMixin)
+                assert isinstance(widget, CheckedAutocompleteMixin), (each, name)
+                seen += 1
+    assert seen

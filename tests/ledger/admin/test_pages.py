@@ -587,6 +587,15 @@ def test_an_approver_closes_a_period(as_role, chart, users):
     assert PeriodClose.objects.count() == 1
 
 
+@pytest.mark.parametrize("through", ["0001-01-01", "1899-12-31"])
+def test_a_period_is_not_closed_through_a_date_the_ledger_does_not_take(as_role, chart, through):
+    response = as_role("approver").post(url("periodclose_add"), {"through": through})
+    assert response.status_code == 200
+    error = response.content.decode().split('id="id_through_error">', 1)[1].split("</ul>")[0]
+    assert error == f"<li>through {through} is before 1900-01-01, the earliest date taken</li>"
+    assert not PeriodClose.objects.exists()
+
+
 def test_finance_staff_and_auditors_cannot_close_a_period(as_role, chart):
     for role in ("staff", "auditor"):
         client = as_role(role)

@@ -389,6 +389,16 @@ class _Importer:
                 continue
             price = prices[(account.commodity_id, price_timestamp(earning.day))]
             value = cents(earning.net * price.price)
+            if value == 0:
+                # Revenue is recognised in cents: an earning worth less than one has no
+                # revenue to post and no cost for its lot. Named, so the pool's figure is seen.
+                self.error(
+                    earning.row,
+                    earning.field_names.get("net", "net"),
+                    f"{earning.net:f} {account.commodity_id} of {earning.day} is worth less than "
+                    f"a cent at {price.price} {settings.PRICE_QUOTE}: no revenue to recognise",
+                )
+                continue
             entry_index = len(entries)
             record = _NewRecord(account, earning, price, value, entry_index, None)
             records.append(record)

@@ -171,6 +171,16 @@ def test_payouts_to_unknown_addresses_or_beyond_what_was_earned_are_refused(worl
 
 
 @pytest.mark.django_db
+def test_an_earning_worth_less_than_a_cent_is_named_by_its_row(world):
+    batch = run_import("f2pool", f2pool_file([(JAN[0], "0.1"), (JAN[1], "0.00000001")]))
+    assert batch.status == BatchStatus.FAILED
+    [error] = batch.errors
+    assert (error["row"], error["field"]) == (2, "net")
+    assert "0.00000001 BTC of 2026-01-02 is worth less than a cent" in error["message"]
+    assert written() == (0, 0, 0, 0)
+
+
+@pytest.mark.django_db
 def test_a_day_that_earned_nothing_is_kept_without_an_entry_or_a_lot(world):
     batch = run_import("f2pool", f2pool_file([(JAN[0], "0"), (JAN[1], "0.1")]))
     assert batch.status == BatchStatus.SUCCEEDED

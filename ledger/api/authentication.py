@@ -15,6 +15,7 @@ HEX = frozenset(b"0123456789abcdef")
 # Tokens issued here are 64 hex characters; 40 are those made before tokens were stored
 # hashed (ledger migration 0016 kept them, as digests, until they expire).
 TOKEN_LENGTHS = frozenset({40, 64})
+USERNAME_LENGTH = 150  # django.contrib.auth's User.username
 
 
 class StrictTokenAuthentication(TokenAuthentication):
@@ -46,6 +47,10 @@ class PasswordAuthentication(BasicAuthentication):
     LOGIN_COOLOFF_MINUTES, the right password included."""
 
     def authenticate_credentials(self, userid: str, password: str, request: Any = None) -> Any:
+        # A name no user can have (NUL, which PostgreSQL cannot compare, or longer than a
+        # username) is a wrong login before any look-up; it can never succeed, so no count.
+        if "\x00" in userid or len(userid) > USERNAME_LENGTH:
+            raise AuthenticationFailed("Invalid username/password.")
         try:
             user, auth = super().authenticate_credentials(userid, password, request)
         except AuthenticationFailed:

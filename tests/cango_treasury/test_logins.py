@@ -103,6 +103,12 @@ def test_the_token_login_locks_out_too(auditor_user, lockout):
     assert api_login("auditor", PASSWORD).status_code == 201
 
 
+@pytest.mark.parametrize("username", ["a" * 151, "a" * 300, "audi\x00tor", "\x00"])
+def test_a_username_no_user_can_have_is_refused_as_a_wrong_password(auditor_user, username):
+    response = api_login(username, PASSWORD)
+    assert response.status_code == 401 and not AuthToken.objects.exists()
+
+
 # --- throttling ------------------------------------------------------------------------------
 
 

@@ -10,7 +10,9 @@ class RequestKey(models.Model):
     created: the same request again answers the same record; other content is refused."""
 
     key = models.CharField(max_length=200, unique=True)
-    scope = models.CharField(max_length=32)  # what the key created: loan_event, transfer...
+    # What the key created: a transfer, or a loan's or an asset's event of a kind (their code,
+    # up to 27 characters, and the kind's name).
+    scope = models.CharField(max_length=100)
     payload_hash = models.CharField(max_length=64)
     result_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -65,6 +65,28 @@ def post(client: Any, url: str, body: Any) -> Any:
     return client.post(f"{API}{url}", body, format="json")
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("/loans/L-1/liquidations/", LIQUIDATE),
+        ("/loans/L-1/repayments/", REPAY),
+        ("/loans/L-1/releases/", RELEASE),
+    ],
+)
+def test_a_loan_event_sent_with_an_idempotency_key_is_written_once(
+    running_loan, api_client_for, url, body
+):
+    # Its scope names the loan and the event's kind: longer than the column once was.
+    staff = api_client_for("staff")
+    first = staff.post(f"{API}{url}", body, format="json", HTTP_IDEMPOTENCY_KEY="event-1")
+    assert first.status_code == 201, first.content
+    before = written()
+    again = staff.post(f"{API}{url}", body, format="json", HTTP_IDEMPOTENCY_KEY="event-1")
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert written() == before
+
+
 # --- roles on every endpoint -------------------------------------------------------------
 
 

@@ -507,6 +507,26 @@ def collapse(
     return kept
 
 
+def one_day_per_id(earnings: list[Earning], *, field: str, file_name: str) -> list[Earning]:
+    """Earnings (one per pool account and day) whose provider ids name one day each: the
+    ledger keeps an id once per pool account, so an id on two days is refused naming both
+    rows."""
+    first_day: dict[tuple[str | None, str], Earning] = {}
+    for earning in earnings:
+        if earning.external_id is None:
+            continue
+        first = first_day.setdefault((earning.pool_account, earning.external_id), earning)
+        if first is not earning:
+            raise ImportFileError(
+                f"id {earning.external_id!r} of {earning.day} is also the id of {first.day} "
+                f"(row {first.row}): a provider's id names one day",
+                file_name=file_name,
+                row=earning.row,
+                field=field,
+            )
+    return earnings
+
+
 def finish(
     earnings: list[Earning],
     payouts: list[Payout],
@@ -523,14 +543,15 @@ def finish(
     A clash names the record as `day_name`/`id_name` and its value, in the field
     `day_field`/`id_field` it was read from.
     """
+    days = collapse(
+        earnings,
+        key=lambda e: e.day,
+        describe=lambda e: f"{day_name} {e.day}",
+        field=day_field,
+        file_name=ctx.file_name,
+    )
     return ParsedFile(
-        earnings=collapse(
-            earnings,
-            key=lambda e: e.day,
-            describe=lambda e: f"{day_name} {e.day}",
-            field=day_field,
-            file_name=ctx.file_name,
-        ),
+        earnings=one_day_per_id(days, field=id_field, file_name=ctx.file_name),
         payouts=collapse(
             payouts,
             key=lambda p: p.external_id,

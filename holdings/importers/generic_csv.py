@@ -13,7 +13,7 @@ as the file spells it.
 
 from __future__ import annotations
 
-from holdings.importers.common import CsvRow, Fields, collapse, read_csv
+from holdings.importers.common import CsvRow, Fields, collapse, one_day_per_id, read_csv
 from holdings.importers.records import Earning, ParseContext, ParsedFile, Payout
 
 EARNINGS_COLUMNS = ("date", "pool_account", "gross", "fee", "net")
@@ -39,14 +39,15 @@ def parse(content: bytes, ctx: ParseContext) -> ParsedFile:
     if kind in ("earnings", "earnings_btc"):
         names = LEGACY_AMOUNTS if kind == "earnings_btc" else {n: n for n in LEGACY_AMOUNTS}
         earnings = [_earning(row, ctx, names) for row in rows]
+        days = collapse(
+            earnings,
+            key=lambda e: (e.pool_account, e.day),
+            describe=lambda e: f"pool account {e.pool_account} on {e.day}",
+            field="date",
+            file_name=ctx.file_name,
+        )
         return ParsedFile(
-            earnings=collapse(
-                earnings,
-                key=lambda e: (e.pool_account, e.day),
-                describe=lambda e: f"pool account {e.pool_account} on {e.day}",
-                field="date",
-                file_name=ctx.file_name,
-            )
+            earnings=one_day_per_id(days, field="external_id", file_name=ctx.file_name)
         )
     payouts = [_payout(row, ctx) for row in rows]
     return ParsedFile(

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db import DataError, OperationalError, connection, transaction
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from holdings.errors import ImportFailed, InvalidSetup
@@ -167,14 +167,10 @@ def import_batch_run(*, batch_id: int) -> ImportBatch:
         return _fail(batch_id, [error.as_dict()])
     except OperationalError:
         raise  # transient (connection lost, deadlock): the task retries
-    except DataError as error:
-        # A value no column can hold that the file's checks let through: the batch fails
-        # with PostgreSQL's reason rather than being retried for ever.
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return _fail(
-            batch_id,
-            [{"file": None, "row": None, "field": None, "message": f"not storable: {reason}"}],
-        )
+    except (DataError, IntegrityError) as error:
+        # What the file's checks let through and PostgreSQL refuses (a value no column holds,
+        # a key taken): the batch fails with its reason rather than being retried for ever.
+        return _fail(batch_id, [refused_by_database(error)])
     except LedgerError as error:
         return _fail(
             batch_id, [{"file": None, "row": None, "field": error.field, "message": error.message}]
@@ -193,7 +189,7 @@ def _fail(batch_id: int, errors: list[dict[str, Any]]) -> ImportBatch:
     with transaction.atomic():
         batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
         batch.status = BatchStatus.FAILED
-        batch.errors = [_storable(error) for error in errors[:MAX_REPORTED_ERRORS]]
+        batch.errors = storable(errors)
         batch.records_created = 0
         batch.finished_at = timezone.now()
         batch.save()
@@ -201,12 +197,22 @@ def _fail(batch_id: int, errors: list[dict[str, Any]]) -> ImportBatch:
     return batch
 
 
-def _storable(error: dict[str, Any]) -> dict[str, Any]:
-    """An error as JSON PostgreSQL keeps: a provider's text may hold NUL, which jsonb cannot."""
-    return {
-        key: value.replace("\x00", "\\x00") if isinstance(value, str) else value
-        for key, value in error.items()
-    }
+def storable(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first errors, as JSON PostgreSQL keeps: a file's or a provider's text may hold
+    NUL, which jsonb cannot."""
+    return [
+        {
+            key: value.replace("\x00", "\\x00") if isinstance(value, str) else value
+            for key, value in error.items()
+        }
+        for error in errors[:MAX_REPORTED_ERRORS]
+    ]
+
+
+def refused_by_database(error: DataError | IntegrityError) -> dict[str, Any]:
+    """An import's error for what PostgreSQL refused, in its words."""
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return {"file": None, "row": None, "field": None, "message": f"not storable: {reason}"}
 
 
 def pool_account_fetch(*, pool_account_id: int, day: date) -> ImportBatch:

@@ -20,13 +20,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from holdings.errors import ImportFailed, InvalidSetup
 from holdings.models import BatchStatus, ImportBatch, Statement, StatementKind, StatementUpload
 from holdings.services import reconciliation
-from holdings.services.production import MAX_REPORTED_ERRORS, too_large
+from holdings.services.production import refused_by_database, storable, too_large
 from ledger.errors import LedgerError
 
 logger = logging.getLogger(__name__)
@@ -123,6 +123,8 @@ def statement_upload_run(*, upload_id: int) -> StatementUpload:
         return _fail(upload_id, failure.errors)
     except OperationalError:
         raise  # transient (connection lost, deadlock): the task retries
+    except (DataError, IntegrityError) as error:
+        return _fail(upload_id, [refused_by_database(error)])
     except LedgerError as error:
         return _fail(
             upload_id,
@@ -145,7 +147,7 @@ def _fail(upload_id: int, errors: list[dict[str, Any]]) -> StatementUpload:
     with transaction.atomic():
         upload = StatementUpload.objects.select_for_update().defer("content").get(pk=upload_id)
         upload.status = BatchStatus.FAILED
-        upload.errors = errors[:MAX_REPORTED_ERRORS]
+        upload.errors = storable(errors)
         upload.finished_at = timezone.now()
         upload.save(update_fields=["status", "errors", "finished_at"])
     logger.warning(

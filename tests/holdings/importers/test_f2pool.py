@@ -178,6 +178,13 @@ def test_two_different_earnings_for_one_day_are_refused_naming_both_rows():
     assert "row 1" in caught.value.message and "2026-01-01" in caught.value.message
 
 
+def test_one_id_on_two_days_is_refused_naming_both_rows():
+    with pytest.raises(ImportFileError) as caught:
+        parse(doc(revenue(id_=1), revenue(id_=1, day=1767225600 + 86400)))
+    assert (caught.value.row, caught.value.field) == (2, "id")
+    assert "also the id of 2026-01-01 (row 1)" in caught.value.message
+
+
 def test_two_different_payouts_with_one_id_are_refused():
     with pytest.raises(
         ImportFileError, match=r"row 2, field id: payout id 9 also appears at row 1"

@@ -248,3 +248,14 @@ def test_a_payouts_address_and_id_fit_their_columns():
         parse(PAYOUTS + f"2026-01-02T00:00:00Z,a,{TXID},{'b' * 129},1,\n")
     with pytest.raises(ImportFileError, match=r"row 2, field external_id: contains U\+0000"):
         parse(PAYOUTS + f"2026-01-02T00:00:00Z,a,{TXID},bc1q,1,x\x00\n")
+
+
+def test_an_id_on_two_days_is_refused_naming_both_rows():
+    rows = (
+        "2026-01-01,a,1,0.1,0.9,,ID-1\n2026-01-02,b,1,0.1,0.9,,ID-1\n2026-01-03,a,1,0.1,0.9,,ID-1\n"
+    )
+    with pytest.raises(ImportFileError) as caught:
+        parse(EARNINGS + rows)
+    # Another pool account may use the same id; the same account on another day may not.
+    assert (caught.value.row, caught.value.field) == (4, "external_id")
+    assert "'ID-1' of 2026-01-03 is also the id of 2026-01-01 (row 2)" in caught.value.message

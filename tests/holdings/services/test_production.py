@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import DataError, IntegrityError
 
 from holdings.models import BatchStatus, Lot, LotOrigin, Payout, ProductionRecord
 from holdings.selectors import lots
@@ -177,6 +178,27 @@ def test_an_earning_worth_less_than_a_cent_is_named_by_its_row(world):
     [error] = batch.errors
     assert (error["row"], error["field"]) == (2, "net")
     assert "0.00000001 BTC of 2026-01-02 is worth less than a cent" in error["message"]
+    assert written() == (0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("refusal", [DataError, IntegrityError])
+def test_what_postgresql_refuses_fails_the_batch_once_with_its_reason(world, monkeypatch, refusal):
+    def refused(batch):
+        raise refusal("value too long for type character varying(100)\nDETAIL: ...")
+
+    monkeypatch.setattr(production, "batch_post", refused)
+    batch = run_import("f2pool", f2pool_file([(JAN[0], "0.1")]))
+    # Failed, not left running for the stalled-import sweep to retry for ever.
+    assert batch.status == BatchStatus.FAILED and batch.attempts == 1
+    assert batch.errors == [
+        {
+            "file": None,
+            "row": None,
+            "field": None,
+            "message": "not storable: value too long for type character varying(100)",
+        }
+    ]
     assert written() == (0, 0, 0, 0)
 
 

@@ -202,6 +202,20 @@ def test_a_bad_file_fails_naming_row_and_field_and_writes_nothing_else(
 
 
 @pytest.mark.django_db
+def test_a_header_holding_nul_fails_the_upload_once_and_is_kept_readable(
+    world, api_client_for, queued, django_capture_on_commit_callbacks
+):
+    client = api_client_for("staff")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, b"date,account,commodity,balance,x\x00y\n2025-12-03,W,BTC,1,2\n")
+    detail = client.get(response.json()["url"]).json()
+    # Failed, not left running: its error, whose field holds the NUL, is stored escaped.
+    assert detail["status"] == "failed" and detail["errors"]
+    assert [error["field"] for error in detail["errors"]] == ["x\\x00y"]
+    assert StatementUpload.objects.get().attempts == 1
+
+
+@pytest.mark.django_db
 def test_rows_naming_nothing_known_fail_the_whole_file(
     world, api_client_for, queued, django_capture_on_commit_callbacks
 ):

@@ -81,27 +81,31 @@ def loan_check_ltv(*, loan: Loan, as_of: date) -> LoanEvent | None:
     except HoldingsError as error:  # no price for the day: nothing to compare with yet
         logger.warning("loan %s: LTV not checked on %s: %s", loan.code, as_of, error.message)
         return None
-    # The tier the loan stood at by that day: checking a past day again (a reload, a late
-    # price) compares with what was recorded then, not with a later crossing.
-    last = (
-        LoanEvent.objects.filter(loan=loan, kind=LoanEventKind.TIER, effective_date__lte=as_of)
-        .order_by("-effective_date", "-id")
-        .first()
-    )
-    previous = last.details.get("tier") if last else "ok"
-    if status.tier == previous:
-        return None
-    event = LoanEvent.objects.create(
-        loan=loan,
-        kind=LoanEventKind.TIER,
-        effective_date=as_of,
-        details={
-            "tier": status.tier,
-            "previous": previous,
-            "ltv": str(status.ltv) if status.ltv is not None else None,
-            "price": str(status.collateral_price) if status.collateral_price else None,
-        },
-    )
+    with transaction.atomic():
+        # Checks of one loan run one after the other (the nightly check and the one after a
+        # price import may overlap): the second sees the first's crossing and records none.
+        Loan.objects.select_for_update().filter(pk=loan.pk).first()
+        # The tier the loan stood at by that day: checking a past day again (a reload, a late
+        # price) compares with what was recorded then, not with a later crossing.
+        last = (
+            LoanEvent.objects.filter(loan=loan, kind=LoanEventKind.TIER, effective_date__lte=as_of)
+            .order_by("-effective_date", "-id")
+            .first()
+        )
+        previous = last.details.get("tier") if last else "ok"
+        if status.tier == previous:
+            return None
+        event = LoanEvent.objects.create(
+            loan=loan,
+            kind=LoanEventKind.TIER,
+            effective_date=as_of,
+            details={
+                "tier": status.tier,
+                "previous": previous,
+                "ltv": str(status.ltv) if status.ltv is not None else None,
+                "price": str(status.collateral_price) if status.collateral_price else None,
+            },
+        )
     message = (
         f"Loan {loan.code} ({loan.lender}) moved from {previous} to {status.tier} on "
         f"{as_of}: LTV {status.ltv} (debt {status.debt_value} USD, collateral "

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from holdings.errors import HoldingsError
 from holdings.models import Loan, LoanEvent, LoanEventKind
@@ -322,3 +324,44 @@ def test_a_loan_against_kas_collateral_has_its_own_accounts_ltv_and_roll_forward
             liquidation_ltv=D("0.80"),
             collateral_commodity="USDT",
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_checks_of_one_day_at_once_record_the_crossing_once(world, monkeypatch):
+    setup.opening_lots_load(as_of=date(2025, 12, 30), rows=OPENING)
+    loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
+    # Pledged and drawn unchecked: 2 BTC at 100,000 against 150,000.00 is a margin call
+    # no check has recorded yet.
+    with monkeypatch.context() as unchecked:
+        unchecked.setattr(loans, "balances_changed", lambda loan, on: None)
+        loans.loan_pledge(loan=loan, units=D("2"), from_wallet="COLD-1", on=date(2026, 1, 1))
+        loans.loan_draw(loan=loan, amount=D("150000.00"), on=date(2026, 1, 1))
+    assert not loan.events.filter(kind=LoanEventKind.TIER).exists()
+
+    # Both checks work out the tier before either records it (the nightly check and the
+    # one after a price import, overlapping).
+    barrier = threading.Barrier(2, timeout=30)
+    status_of = loan_ltv.loan_status
+
+    def at_once(**kwargs):
+        status = status_of(**kwargs)
+        barrier.wait()
+        return status
+
+    monkeypatch.setattr(loan_ltv, "loan_status", at_once)
+    recorded: list[object] = []
+
+    def check() -> None:
+        try:
+            recorded.append(loan_ltv.loan_check_ltv(loan=loan, as_of=date(2026, 1, 1)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=check) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(event is None for event in recorded) == [False, True]
+    tiers = loan.events.filter(kind=LoanEventKind.TIER)
+    assert [event.details["tier"] for event in tiers] == ["margin_call"]

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from holdings.management.files import read_file
 from holdings.models import BatchStatus, ImportBatch, ImportSource
 from holdings.services import production
 from holdings.tasks import import_batch
@@ -59,10 +60,7 @@ class Command(BaseCommand):
             )
 
     def _create(self, path: Path, source: str, pool_account: str | None) -> int:
-        try:
-            content = path.read_bytes()
-        except OSError as exc:
-            raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
+        content = read_file(path)
         try:
             batch = production.import_batch_create(
                 source=source, file_name=path.name, content=content, pool_account=pool_account

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from holdings.errors import ImportFailed
 from holdings.importers.site_costs import INVOICE_HEADER, METER_HEADER
+from holdings.management.files import read_file
 from holdings.services import costs
 from ledger.errors import LedgerError
 
@@ -24,10 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args, meter_readings, file, **options):  # type: ignore[no-untyped-def]
         run = costs.meter_readings_import if meter_readings else costs.site_costs_import
         for path in file:
-            try:
-                content = path.read_bytes()
-            except OSError as exc:
-                raise CommandError(f"{path}: {exc.strerror}") from exc
+            content = read_file(path)
             try:
                 record, created = run(content=content, file_name=path.name)
             except ImportFailed as exc:

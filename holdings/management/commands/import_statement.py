@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from holdings import tasks
+from holdings.management.files import read_file
 from holdings.models import BatchStatus, StatementKind
 from holdings.services import statement_uploads
 from ledger.errors import LedgerError
@@ -28,10 +29,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, kind, sync, file, **options):  # type: ignore[no-untyped-def]
         for path in file:
-            try:
-                content = path.read_bytes()
-            except OSError as exc:
-                raise CommandError(f"{path}: {exc.strerror}") from exc
+            content = read_file(path)
             try:
                 with transaction.atomic():
                     upload, queued = statement_uploads.statement_upload_create(

@@ -14,7 +14,7 @@ from ledger.errors import InvalidAccount, InvalidCommodity, LedgerError
 from ledger.models import Account, AccountType, Commodity
 from ledger.money import ensure_currency, format_amount
 from ledger.selectors import account_first_day_below_zero
-from ledger.text import unprintable_field
+from ledger.text import text_problem, unprintable_field
 
 # --- accounts ----------------------------------------------------------------------------
 
@@ -190,11 +190,20 @@ def chart_load(*, rows: Sequence[dict[str, str]], source: str = "chart") -> list
     created: list[Account] = []
     with transaction.atomic():
         for line, row in enumerate(rows, start=2):
-            missing = [column for column in CHART_COLUMNS if column not in row]
+            # A short row's missing cells come as None (csv.DictReader), a long row's extra
+            # ones under None.
+            missing = [column for column in CHART_COLUMNS if row.get(column) is None]
             if missing:
                 raise InvalidAccount(
                     f"{source} line {line}: missing column(s) {', '.join(missing)}"
                 )
+            if row.get(None):  # type: ignore[call-overload]
+                raise InvalidAccount(f"{source} line {line}: more cells than the header names")
+            for column in CHART_COLUMNS:
+                # Refused here, naming the line, before any look-up (PostgreSQL takes no NUL).
+                problem = text_problem(row[column])
+                if problem is not None:
+                    raise InvalidAccount(f"{source} line {line}, {column}: {problem}", field=column)
             flag = (row["must_not_go_negative"] or "false").strip().lower()
             if flag not in {"true", "false"}:
                 raise InvalidAccount(

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from ledger import selectors, services
 from ledger.errors import (
@@ -366,6 +367,30 @@ def test_chart_load_is_idempotent_and_refuses_a_disagreeing_chart(chart):
                 }
             ]
         )
+
+
+HEADER = "code,name,type,commodity,parent,must_not_go_negative\n"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (HEADER.encode() + b"9990,Caf\xe9,asset,USD,,false\n", "not UTF-8 text"),
+        (HEADER.encode() + b"9990,Short\n", "line 2: missing column(s) type"),
+        (HEADER.encode() + b"9990,Long,asset,USD,,false,extra\n", "line 2: more cells"),
+        (HEADER.encode() + b"99\x0091,Nul,asset,USD,,false\n", "line 2, code: contains U+0000"),
+        (HEADER.encode() + b'9990,"' + b"x" * 140_000 + b'"\n', "not readable CSV"),
+    ],
+)
+def test_the_chart_command_refuses_a_bad_file_naming_where(chart, tmp_path, content, words):
+    path = tmp_path / "chart.csv"
+    path.write_bytes(content)
+    before = Account.objects.count()
+    with pytest.raises(CommandError) as refused:
+        call_command("load_chart", str(path))
+    assert words in str(refused.value)
+    assert Account.objects.count() == before
 
 
 @pytest.mark.django_db

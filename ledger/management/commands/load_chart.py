@@ -20,10 +20,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, path: str, **options):  # type: ignore[no-untyped-def]
         try:
-            with open(path, newline="") as handle:
+            with open(path, newline="", encoding="utf-8-sig") as handle:
                 created = chart_load(rows=list(csv.DictReader(handle)), source=path)
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"{path}: not UTF-8 text") from exc
+        except csv.Error as exc:
+            raise CommandError(f"{path}: not readable CSV: {exc}") from exc
         except LedgerError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(f"{len(created)} account(s) created from {path}")

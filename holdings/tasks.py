@@ -25,12 +25,19 @@ from holdings.services import (
     reconciliation,
     statement_uploads,
 )
+from ledger.dates import check_posting_date
 
 logger = logging.getLogger(__name__)
 
 
 def _day(value: str | None, default: date) -> date:
-    return date.fromisoformat(value) if value else default
+    """The day a task was given (a date the ledger posts at, or the task fails naming it),
+    else its default."""
+    if not value:
+        return default
+    day = date.fromisoformat(value)
+    check_posting_date(day, field="day")
+    return day
 
 
 @shared_task(

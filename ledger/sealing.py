@@ -41,6 +41,7 @@ LAST_SEQUENCE = 2**63 - 1
 # Postings still in flight are waited for this long before a run gives up (and the next
 # run seals what this one could not).
 DEFAULT_WAIT_SECONDS = 10.0
+MAX_WAIT_SECONDS = 3600.0  # an hour: a posting in flight longer is not waited for
 SEAL_LOCK = "ledger:journal_seal"
 
 
@@ -399,6 +400,12 @@ def journal_seal(
     transaction, up to the journal's last seal (what the sealing job does)."""
     if limit is not None and limit < 1:
         raise LedgerError("limit must be at least 1", field="limit", code="invalid_limit")
+    if not 0 <= wait <= MAX_WAIT_SECONDS:  # NaN too: it compares false
+        raise LedgerError(
+            f"wait must be 0 to {MAX_WAIT_SECONDS:g} seconds, not {wait:g}",
+            field="wait",
+            code="invalid_wait",
+        )
     through = sealable_through(wait=wait)
     with transaction.atomic():
         with connection.cursor() as cursor:

@@ -23,12 +23,16 @@ from holdings.models import (
 )
 from holdings.services import production
 from holdings.tasks import (
+    accrue_interest,
+    check_ltv,
     fetch_prices,
     fetch_production,
+    reconcile,
     remeasure_month_end,
     resume_stalled_imports,
     verify_lots,
 )
+from ledger.errors import InvalidEntry
 from tests.holdings.conftest import ADDRESS, f2pool_file, run_import
 
 D = Decimal
@@ -186,3 +190,13 @@ def test_prices_are_fetched_for_every_commodity_held_by_default(world, httpserve
     at = datetime(2026, 3, 4, tzinfo=UTC)
     assert Price.objects.get(base="KAS", timestamp=at).price == D("0.09978")
     assert Price.objects.get(base="ETC", timestamp=at).price == D("17.25")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "task", [check_ltv, fetch_prices, accrue_interest, reconcile, remeasure_month_end]
+)
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_task_given_a_day_outside_the_books_fails_naming_it(chart, task, day):
+    with pytest.raises(InvalidEntry, match=r"^day "):
+        task.run(day)

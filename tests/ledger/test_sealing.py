@@ -826,3 +826,12 @@ def test_sealing_is_scheduled_every_five_minutes_and_verification_nightly():
     verify = PeriodicTask.objects.get(name="Journal chain verification")
     assert verify.task == "ledger.verify_journal" and verify.enabled
     assert (verify.crontab.hour, verify.crontab.minute) == ("2", "35")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("wait", ["nan", "inf", "-1", "3601"])
+def test_the_seal_command_refuses_a_wait_that_is_no_bound(chart, wait):
+    post_entries(1)
+    with pytest.raises(CommandError, match=r"wait must be 0 to 3600 seconds"):
+        call_command("seal_journal", "--wait", wait)
+    assert not JournalSeal.objects.exists()

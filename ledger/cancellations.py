@@ -12,6 +12,11 @@ The ledger knows nothing of the miner's documents: the application that posts th
 per entry kind, how to name the document, what would stop its cancellation and how to undo
 its subledger (`register_document`). An entry of a kind nobody registered is its own document
 with no subledger (a manual journal's entry, say).
+
+A document may have entries besides the one it is cancelled by (a back-dated remeasurement
+corrects the disposals after its date with entries of their own): its type names them
+(`companions`), and the approval cancels each with it, in the same transaction, by a
+cancellation of its own that the same two people ask for and approve.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ from ledger.posting import MAX_KEY_LENGTH, EntryInput, PostingInput, check, post
 from ledger.roles import APPROVE_ROLES, OPERATE_ROLES, has_any_role
 from ledger.text import check_printable
 
+# An entry of a document, its reversal and the reversal's date.
+Undone = tuple[JournalEntry, JournalEntry, date]
+
 
 @dataclass(frozen=True)
 class DocumentType:
@@ -43,12 +51,28 @@ class DocumentType:
     a LedgerError naming what depends on the document (later events to cancel first);
     `undo(entry, reversal, on)` writes the subledger's side of the cancellation, in the
     transaction that posts `reversal`; `lock(entry)` locks, before the approval checks, the
-    subledger rows that later events could change meanwhile."""
+    subledger rows that later events could change meanwhile (the companions' too).
+
+    `companions(entry)` lists the document's other standing entries, cancelled with it: each
+    is reversed on the cancellation's date, or on its own date when that is later. With
+    companions, `undo_together(parts)` undoes the subledger of all of them at once, given
+    (entry, reversal, date) for the entry and each companion, so that no row passes through
+    a state its rules refuse between one entry and the next; without it, `undo` is called
+    for each in turn."""
 
     describe: Callable[[JournalEntry], str]
     check: Callable[[JournalEntry, date], None]
     undo: Callable[[JournalEntry, JournalEntry, date], None]
     lock: Callable[[JournalEntry], None] = lambda entry: None
+    companions: Callable[[JournalEntry], list[JournalEntry]] = lambda entry: []
+    undo_together: Callable[[list[Undone]], None] | None = None
+
+    def undo_all(self, parts: list[Undone]) -> None:
+        if len(parts) > 1 and self.undo_together is not None:
+            self.undo_together(parts)
+            return
+        for entry, reversal, on in parts:
+            self.undo(entry, reversal, on)
 
 
 _DOCUMENT_TYPES: dict[str, DocumentType] = {}
@@ -184,7 +208,15 @@ def cancellation_request(
     kind = document_type(original)
     document = kind.describe(original)
     kind.check(original, on)
-    check([_reversal_input(original, on, document, reason)])
+    companions = kind.companions(original)
+    for companion in companions:
+        _refuse_if_undone(companion)
+    check(
+        [
+            _reversal_input(entry, _companion_date(entry, on), document, reason)
+            for entry in [original, *companions]
+        ]
+    )
     cancellation = Cancellation(
         entry=original,
         document=document[:200],
@@ -258,13 +290,62 @@ def cancellation_approve(*, cancellation: Cancellation | int, by: Any) -> Cancel
             approved_by=by,
             reversal_of=original,
         )
-        kind.undo(original, reversal, locked.effective_date)
+        parts: list[Undone] = [(original, reversal, locked.effective_date)]
+        parts.extend(
+            _cancel_companion(companion, locked, by) for companion in kind.companions(original)
+        )
+        kind.undo_all(parts)
         locked.status = CancellationStatus.APPROVED
         locked.decided_by = by
         locked.decided_at = timezone.now()
         locked.reversal = reversal
         locked.save(update_fields=["status", "decided_by", "decided_at", "reversal"])
     return locked
+
+
+def _companion_date(entry: JournalEntry, on: date) -> date:
+    """A document's entry is reversed on the cancellation's date, never before its own."""
+    return max(on, entry.effective_date)
+
+
+def _cancel_companion(companion: JournalEntry, cancellation: Cancellation, by: Any) -> Undone:
+    """Cancel one of a document's other entries with it: a cancellation of its own, asked
+    for and approved by the same people as the document's, with its reversal, in the
+    approval's transaction (the subledger is undone with the document's)."""
+    _refuse_if_undone(companion)
+    on = _companion_date(companion, cancellation.effective_date)
+    reason = (
+        f"With cancellation #{cancellation.pk} of {cancellation.document}: {cancellation.reason}"
+    )
+    part = Cancellation(
+        entry=companion,
+        document=cancellation.document,
+        effective_date=on,
+        reason=reason,
+        requested_by_id=cancellation.requested_by_id,
+    )
+    part.save(force_insert=True)
+    source = _reversal_input(companion, on, cancellation.document, cancellation.reason)
+    ((reversal, _created),) = post(
+        [
+            EntryInput(
+                effective_date=source.effective_date,
+                memo=source.memo,
+                postings=source.postings,
+                kind=source.kind,
+                idempotency_key=f"cancellation:{part.pk}",
+            )
+        ],
+        created_by=cancellation.requested_by_id,
+        approved_by=by,
+        reversal_of=companion,
+    )
+    part.status = CancellationStatus.APPROVED
+    part.decided_by = by
+    part.decided_at = timezone.now()
+    part.reversal = reversal
+    part.save(update_fields=["status", "decided_by", "decided_at", "reversal"])
+    return companion, reversal, on
 
 
 def cancellation_reject(*, cancellation: Cancellation | int, by: Any, reason: str) -> Cancellation:

@@ -10,6 +10,12 @@ opened that has moved since, a lot its remeasurement adjusted that has moved sin
 remeasurement, a later event of the same loan; and a cancellation dated where a lot would not
 hold the units it takes back (a later document, cancelled since, held them until its own
 reversal).
+
+A remeasurement is one document of several entries: its entry at its date and the entries
+correcting the disposals and transfers after it that it was made knowing
+(holdings/services/fair_value_later.py). Cancelling its entry cancels them with it (the
+ledger's companions); none is cancelled alone; and a disposal a standing correction corrects
+is cancelled only after the remeasurement (see `_refuse_corrected`).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from collections.abc import Callable
 from datetime import date
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from holdings.errors import HoldingsError
@@ -32,9 +38,15 @@ from holdings.models import (
     Remeasurement,
 )
 from holdings.services import bulk
+from holdings.services.fair_value_later import (
+    REMEASUREMENT_KIND,
+    corrected_key_suffix,
+    correcting_remeasurement_key,
+    correction_key,
+)
 from holdings.services.loan_ltv import loan_check_ltv
 from holdings.services.lots import MOVEMENT_COLUMNS, held_after, later_moves
-from ledger.cancellations import DocumentType, register_document
+from ledger.cancellations import DocumentType, Undone, document_of, register_document
 from ledger.models import CancellationStatus, JournalEntry
 from ledger.money import format_amount
 
@@ -92,9 +104,10 @@ def _describe_loan_event(entry: JournalEntry) -> str:
 
 
 def _describe_remeasurement(entry: JournalEntry) -> str:
-    remeasurement = _related(entry, "remeasurement")
+    own = _remeasurement_entry(entry) or entry
+    remeasurement = _related(own, "remeasurement")
     if remeasurement is None:
-        return f"remeasurement of entry #{entry.sequence}"
+        return f"remeasurement of entry #{own.sequence}"
     return (
         f"remeasurement of {remeasurement.commodity_id} "  # type: ignore[attr-defined]
         f"at {remeasurement.as_of}"  # type: ignore[attr-defined]
@@ -103,6 +116,77 @@ def _describe_remeasurement(entry: JournalEntry) -> str:
 
 def _describe_opening(entry: JournalEntry) -> str:
     return f"opening balances at {entry.effective_date}"
+
+
+# --- a remeasurement's entries -----------------------------------------------------------
+
+
+def _standing(entries: QuerySet[JournalEntry]) -> QuerySet[JournalEntry]:
+    """Entries neither a reversal nor cancelled."""
+    return entries.filter(reversal_of__isnull=True).exclude(
+        cancellations__status=CancellationStatus.APPROVED
+    )
+
+
+def _remeasurement_entry(entry: JournalEntry) -> JournalEntry | None:
+    """For a remeasurement's correction, the remeasurement's own entry; None otherwise."""
+    if entry.kind != REMEASUREMENT_KIND:
+        return None
+    key = correcting_remeasurement_key(entry.idempotency_key)
+    if key is None:
+        return None
+    return JournalEntry.objects.filter(kind=REMEASUREMENT_KIND, idempotency_key=key).first()
+
+
+def _corrections(entry: JournalEntry) -> list[JournalEntry]:
+    """The standing corrections of a remeasurement's entry, in the journal's order."""
+    if entry.kind != REMEASUREMENT_KIND or not entry.idempotency_key:
+        return []
+    if correcting_remeasurement_key(entry.idempotency_key) is not None:
+        return []  # a correction has none of its own
+    prefix = correction_key(entry.idempotency_key, 0)[:-1]
+    return list(
+        _standing(
+            JournalEntry.objects.filter(
+                kind=REMEASUREMENT_KIND,
+                effective_date__gte=entry.effective_date,
+                idempotency_key__startswith=prefix,
+            )
+        ).order_by("effective_date", "sequence", "id")
+    )
+
+
+def _refuse_corrected(entry: JournalEntry, document: str) -> None:
+    """A disposal (or transfer) that a back-dated remeasurement corrected stands until the
+    remeasurement is cancelled. The remeasurement was made knowing it: it measured the lots
+    at its date and carried their adjustment out with the units this entry took. Undoing
+    this entry alone would give the units back without the adjustment they carried, leave
+    4100 with a correction of a disposal that no longer exists, and the remeasurement's
+    figures no longer what 1290 holds; reversing the correction with it would change the
+    remeasurement's own document behind it, which only its own cancellation may. So the
+    remeasurement is cancelled first (all its entries together), then this: the order a
+    finance team follows for any document another was built on."""
+    correction = (
+        _standing(
+            JournalEntry.objects.filter(
+                kind=REMEASUREMENT_KIND,
+                effective_date__gte=entry.effective_date,
+                idempotency_key__startswith="remeasure:",
+                idempotency_key__endswith=corrected_key_suffix(entry.pk),
+            )
+        )
+        .order_by("effective_date", "sequence", "id")
+        .first()
+    )
+    if correction is None:
+        return
+    own = _remeasurement_entry(correction) or correction
+    raise CancellationRefused(
+        f"{document} cannot be cancelled: the {document_name(correction)} (entry "
+        f"#{own.sequence}), made after it, carried its adjustment out with it by entry "
+        f"#{correction.sequence} on {correction.effective_date}; cancel that first",
+        field="entry",
+    )
 
 
 # --- what depends on a document ----------------------------------------------------------
@@ -116,10 +200,13 @@ def _live(movements: Q | None = None) -> Q:
     return standing if movements is None else standing & movements
 
 
-def _refuse_moved_since(entry: JournalEntry, document: str, moved_after: Q) -> None:
+def _refuse_moved_since(
+    entry: JournalEntry, document: str, moved_after: Q, own: list[JournalEntry] | None = None
+) -> None:
+    """Refuse if a live movement other than the document's own entries' matches."""
     later = (
         LotMovement.objects.filter(_live(moved_after))
-        .exclude(entry=entry)
+        .exclude(entry__in=own or [entry])
         .select_related("entry", "lot__account")
         .order_by("effective_date", "id")
         .first()
@@ -127,8 +214,9 @@ def _refuse_moved_since(entry: JournalEntry, document: str, moved_after: Q) -> N
     if later is not None:
         raise CancellationRefused(
             f"{document} cannot be cancelled: lot {later.lot_id} in "
-            f"{later.lot.account.code} was since moved by entry #{later.entry.sequence} "
-            f"({later.entry.kind} on {later.effective_date}); cancel that first",
+            f"{later.lot.account.code} was since moved by the {document_of(later.entry)} "
+            f"(entry #{later.entry.sequence}, {later.entry.kind} on {later.effective_date}); "
+            "cancel that first",
             field="entry",
         )
 
@@ -136,6 +224,7 @@ def _refuse_moved_since(entry: JournalEntry, document: str, moved_after: Q) -> N
 def _check_lots(entry: JournalEntry, document: str, on: date) -> None:
     """A lot the document opened must still be as it opened: nothing took from it since.
     And each lot the reversal takes units from must hold them where the reversal goes."""
+    _refuse_corrected(entry, document)
     opened = LotMovement.objects.filter(entry=entry, kind__in=OPENING_KINDS).values("lot_id")
     _refuse_moved_since(entry, document, Q(lot_id__in=opened))
     _refuse_units_not_kept(entry, document, on)
@@ -200,7 +289,21 @@ def _check_lots_only(entry: JournalEntry, on: date) -> None:
 
 
 def _check_remeasurement(entry: JournalEntry, on: date) -> None:
+    """A remeasurement is cancelled by its own entry, with its corrections; a later
+    remeasurement, or a later document that took the lots as it left them, goes first."""
     document = document_name(entry)
+    own = _remeasurement_entry(entry)
+    if own is not None:
+        if not own.cancellations.filter(status=CancellationStatus.APPROVED).exists():
+            raise CancellationRefused(
+                f"entry #{entry.sequence} is part of the {document} (entry #{own.sequence}) "
+                "and is cancelled only with it: cancel that instead",
+                field="entry",
+            )
+        # Left standing by a cancellation of its remeasurement before corrections went with
+        # it: the one way it is undone now.
+        _check_lots(entry, document, on)
+        return
     remeasurement = _related(entry, "remeasurement")
     if remeasurement is not None:
         later = (
@@ -219,10 +322,13 @@ def _check_remeasurement(entry: JournalEntry, on: date) -> None:
                 "from it; cancel that first",
                 field="entry",
             )
-    first = LotMovement.objects.filter(entry=entry).order_by("id").first()
+    # Its own entries (its corrections, its adjustment carried with later transfers) are
+    # undone with it; only another document's movement since it was made stands in the way.
+    entries = [entry, *_corrections(entry)]
+    first = LotMovement.objects.filter(entry__in=entries).order_by("id").first()
     if first is not None:
-        adjusted = LotMovement.objects.filter(entry=entry).values("lot_id")
-        _refuse_moved_since(entry, document, Q(lot_id__in=adjusted, id__gt=first.pk))
+        adjusted = LotMovement.objects.filter(entry__in=entries).values("lot_id")
+        _refuse_moved_since(entry, document, Q(lot_id__in=adjusted, id__gt=first.pk), entries)
 
 
 def _check_loan_event(entry: JournalEntry, on: date) -> None:
@@ -267,20 +373,60 @@ def lock_lots(entry: JournalEntry) -> None:
     )
 
 
+def _lock_remeasurement(entry: JournalEntry) -> None:
+    """The lots of every entry of the remeasurement, in id order."""
+    moved = LotMovement.objects.filter(entry__in=[entry, *_corrections(entry)]).values("lot_id")
+    list(
+        Lot.objects.select_for_update()
+        .filter(pk__in=moved)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def undo_subledger(entry: JournalEntry, reversal: JournalEntry, on: date) -> None:
     """Match every lot movement and disposal of `entry` with its mirror, under `reversal`,
     dated `on`; the lots' state follows (locked in id order first)."""
-    movements = list(LotMovement.objects.filter(entry=entry).order_by("id"))
-    if movements:
+    _undo([(entry, reversal, on)], keep_later_dates=False)
+
+
+def _undo_remeasurement(parts: list[Undone]) -> None:
+    """Undo a remeasurement's lots: its entry's movements and its corrections', given with
+    their reversals, together (one lot can be adjusted by the entry and emptied of it by a
+    correction: undone one entry after the other, it would carry an adjustment without
+    units in between).
+
+    Its entry moved lots on its date, and on the later dates of the transfers that carried
+    its adjustment from lot to lot within one adjustment account (movements of no balance:
+    the entry posts nothing then). Each movement is mirrored on its reversal's date, or on
+    its own date when that is later: a lot a transfer opened is never moved before it was
+    there, and as each day's carried movements net to nothing per adjustment account, so
+    do their mirrors; what moves balances (the entry's own date, each correction's) is
+    mirrored on its reversal's date, with the reversal's postings. So the journal and the
+    lots agree on every day."""
+    _undo(parts, keep_later_dates=True)
+
+
+def _undo_one_remeasurement_entry(entry: JournalEntry, reversal: JournalEntry, on: date) -> None:
+    _undo_remeasurement([(entry, reversal, on)])
+
+
+def _undo(parts: list[Undone], *, keep_later_dates: bool) -> None:
+    moved = [
+        (movement, reversal, max(on, movement.effective_date) if keep_later_dates else on)
+        for entry, reversal, on in parts
+        for movement in LotMovement.objects.filter(entry=entry).order_by("id")
+    ]
+    if moved:
         lots = {
             lot.pk: lot
             for lot in Lot.objects.select_for_update()
-            .filter(pk__in={m.lot_id for m in movements})
+            .filter(pk__in={movement.lot_id for movement, _reversal, _on in moved})
             .order_by("pk")
         }
         now = timezone.now()
         rows = []
-        for movement in movements:
+        for movement, reversal, on in moved:
             lot = lots[movement.lot_id]
             lot.quantity -= movement.quantity
             lot.cost -= movement.cost
@@ -315,6 +461,7 @@ def undo_subledger(entry: JournalEntry, reversal: JournalEntry, on: date) -> Non
             method=disposal.method,
             reversal_of=disposal,
         )
+        for entry, reversal, on in parts
         for disposal in Disposal.objects.filter(entry=entry).order_by("id")
     )
 
@@ -358,8 +505,15 @@ def register() -> None:
     for kind, describe in _DESCRIBERS.items():
         if kind.startswith("loan_"):
             document = DocumentType(describe, _check_loan_event, _undo_loan_event, lock_lots)
-        elif kind == "fair_value_remeasurement":
-            document = DocumentType(describe, _check_remeasurement, undo_subledger, lock_lots)
+        elif kind == REMEASUREMENT_KIND:
+            document = DocumentType(
+                describe,
+                _check_remeasurement,
+                _undo_one_remeasurement_entry,
+                _lock_remeasurement,
+                companions=_corrections,
+                undo_together=_undo_remeasurement,
+            )
         else:
             document = DocumentType(describe, _check_lots_only, undo_subledger, lock_lots)
         register_document((kind,), document)

@@ -18,13 +18,15 @@ from holdings.services.fair_value_later import (
     Correction,
     adjustment_targets,
     carry_forward,
+    correction_key,
     later_movements,
+    remeasurement_key,
 )
 from holdings.services.lots import LotPlan
 from holdings.valuation import allocate, cents
 from ledger import services as ledger_services
 from ledger.dates import check_posting_date
-from ledger.models import Commodity, JournalEntry, MeasurementPolicy
+from ledger.models import CancellationStatus, Commodity, JournalEntry, MeasurementPolicy
 from ledger.services import PostingInput
 
 
@@ -55,6 +57,18 @@ def remeasure(*, commodity: Commodity | str, as_of: date, created_by: Any = None
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"remeasure:{code}"])
         done = Remeasurement.objects.filter(commodity_id=code, as_of=as_of).first()
         if done is not None:
+            posted = done.entry
+            if (
+                posted is not None
+                and posted.cancellations.filter(status=CancellationStatus.APPROVED).exists()
+            ):
+                # Returning it would say the day is measured when nothing of it stands.
+                raise RemeasurementError(
+                    f"{code} was remeasured at {as_of} by entry #{posted.sequence}, which "
+                    "was cancelled: a day is remeasured once, and a cancelled remeasurement "
+                    "is not made again",
+                    field="as_of",
+                )
             return done
         later = Remeasurement.objects.filter(commodity_id=code, as_of__gt=as_of).order_by("as_of")
         if later.exists():
@@ -117,7 +131,7 @@ def _remeasure(commodity: Commodity, as_of: date, price: Price, created_by: Any)
             memo=f"{code} remeasured to fair value at {as_of}: {units} units at {price.price} "
             f"{price.quote_id} ({price.source}, {price.timestamp:%Y-%m-%dT%H:%M:%SZ})",
             postings=postings,
-            idempotency_key=f"remeasure:{code}:{as_of.isoformat()}",
+            idempotency_key=remeasurement_key(code, as_of),
             kind="fair_value_remeasurement",
             created_by=created_by,
         )
@@ -178,7 +192,7 @@ def _post_correction(
         memo=f"{code} remeasurement at {as_of}: its adjustment on the units entry "
         f"#{correction.source_sequence} of {correction.on} {correction.reason}",
         postings=[PostingInput(account, amount, amount) for account, amount in correction.postings],
-        idempotency_key=f"remeasure:{code}:{as_of.isoformat()}:after:{correction.source_id}",
+        idempotency_key=correction_key(remeasurement_key(code, as_of), correction.source_id),
         kind="fair_value_remeasurement",
         created_by=created_by,
     )

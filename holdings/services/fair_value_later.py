@@ -9,6 +9,12 @@ disposed of, so the gain on carrying value posted then was off by it: a correcti
 the disposal's date moves it out of the adjustment account against 4100. What a transfer
 takes goes into the child lot the same entry opened, and a correcting entry moves it
 between adjustment accounts when parent and child sit under different ones.
+
+The correcting entries belong to the remeasurement: its document is its entry and them, and
+they are cancelled only with it (holdings/services/cancellations.py). Each is found from its
+idempotency key, the remeasurement entry's followed by the entry it corrects
+(`correction_key`): unique in the journal, and written by this service alone, as no other
+poster uses the remeasurement's entry kind.
 """
 
 from __future__ import annotations
@@ -26,6 +32,32 @@ from ledger import selectors as ledger_selectors
 from ledger.models import Account
 
 ZERO = Decimal(0)
+
+
+REMEASUREMENT_KIND = "fair_value_remeasurement"
+_CORRECTS = ":after:"
+
+
+def remeasurement_key(code: str, as_of: date) -> str:
+    """The idempotency key of the remeasurement's entry."""
+    return f"remeasure:{code}:{as_of.isoformat()}"
+
+
+def correction_key(remeasurement: str, source_id: int) -> str:
+    """The key of the entry correcting entry `source_id`, from the remeasurement entry's."""
+    return f"{remeasurement}{_CORRECTS}{source_id}"
+
+
+def corrected_key_suffix(source_id: int) -> str:
+    """How the key of every correction of entry `source_id` ends."""
+    return f"{_CORRECTS}{source_id}"
+
+
+def correcting_remeasurement_key(key: str | None) -> str | None:
+    """The remeasurement entry's key, for a correction's key; None for any other key."""
+    if not key or not key.startswith("remeasure:") or _CORRECTS not in key:
+        return None
+    return key.rsplit(_CORRECTS, 1)[0]
 
 
 @dataclass(frozen=True)

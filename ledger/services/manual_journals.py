@@ -28,6 +28,7 @@ from ledger.models import (
 from ledger.posting import MAX_KEY_LENGTH, CheckedEntry, EntryInput, PostingInput, check
 from ledger.roles import APPROVE_ROLES, OPERATE_ROLES, has_any_role
 from ledger.services.entries import entry_post
+from ledger.subledgers import kept_accounts
 from ledger.text import check_printable
 
 RESERVED_KINDS = frozenset({"reversal"})
@@ -48,7 +49,22 @@ def _checked(
     (checked,) = check(
         [EntryInput(effective_date=effective_date, memo=memo, postings=postings, kind=kind)]
     )
+    _refuse_kept_accounts([account for account, _quantity, _value in checked.lines])
     return checked
+
+
+def _refuse_kept_accounts(accounts: Sequence[int], *, refusing: str = "") -> None:
+    """Refuse a journal posting to an account a subledger keeps (lots, fair value
+    adjustments, loans, fixed assets: ledger.subledgers), naming the first such line and the
+    documents that post there instead."""
+    kept = kept_accounts(accounts)
+    for n, account in enumerate(accounts):
+        if account in kept:
+            raise InvalidEntry(
+                f"{refusing}{kept[account]}",
+                field=f"postings[{n}].account",
+                code="subledger_account",
+            )
 
 
 def kind_problem(kind: object) -> str:
@@ -267,6 +283,12 @@ def manual_journal_approve(*, journal: ManualJournal | int, by: Any) -> ManualJo
     with transaction.atomic():
         locked = _lock(journal)
         _decision_allowed(locked, by, "approve")
+        # Checked again: an account may have become a subledger's since the journal was
+        # submitted (a loan's, an asset class's...).
+        _refuse_kept_accounts(
+            list(locked.lines.order_by("id").values_list("account_id", flat=True)),
+            refusing=f"{_label(locked)} cannot be approved (reject it): ",
+        )
         try:
             entry = entry_post(
                 effective_date=locked.effective_date,

@@ -28,7 +28,9 @@ from tests.conftest import UserFactory
 
 D = Decimal
 OCT_1 = date(2025, 10, 1)
-BUY = [("1210", D("1.5"), D("142500.00")), ("1000", D("-142500.00"), D("-142500.00"))]
+# BTC units on 5110 (an expense in BTC units): a wallet (1210) holds lots, and no manual
+# journal posts to it (tests/holdings/test_manual_journal_subledgers.py).
+BUY = [("5110", D("1.5"), D("142500.00")), ("1000", D("-142500.00"), D("-142500.00"))]
 OPENING = [("1000", D("500000.00"), D("500000.00")), ("3000", D("-500000.00"), D("-500000.00"))]
 
 
@@ -73,7 +75,7 @@ def test_draft_submit_approve_posts_once_as_made_and_approved(chart, staff_user,
     journal = draft(staff_user)
     assert journal.status == "draft" and journal.entry is None
     assert [(line.account.code, line.quantity, line.value) for line in journal.lines.all()] == [
-        ("1210", D("1.5"), D("142500.00")),
+        ("5110", D("1.5"), D("142500.00")),
         ("1000", D("-142500.00"), D("-142500.00")),
     ]
     entries = JournalEntry.objects.count()
@@ -180,7 +182,7 @@ def test_only_the_maker_edits_or_submits_and_only_a_draft(chart, staff_user, app
         by=staff_user,
         memo="Bought 1 BTC",
         effective_date=date(2025, 10, 2),
-        postings=[("1210", D("1"), D("95000.00")), ("1000", D("-95000"), D("-95000"))],
+        postings=[("5110", D("1"), D("95000.00")), ("1000", D("-95000"), D("-95000"))],
     )
     assert (edited.memo, edited.effective_date) == ("Bought 1 BTC", date(2025, 10, 2))
     assert [line.quantity for line in edited.lines.all()] == [D("1"), D("-95000")]
@@ -193,19 +195,19 @@ def test_only_the_maker_edits_or_submits_and_only_a_draft(chart, staff_user, app
 
 def test_a_draft_is_checked_as_the_ledger_would_post_it(chart, staff_user):
     opening_cash()
-    unbalanced = [("1210", D("1.5"), D("142500.01")), ("1000", D("-142500.00"), D("-142500.00"))]
+    unbalanced = [("5110", D("1.5"), D("142500.01")), ("1000", D("-142500.00"), D("-142500.00"))]
     with pytest.raises(InvalidEntry, match="does not balance") as caught:
         draft(staff_user, postings=unbalanced)
     assert caught.value.field == "postings"
     with pytest.raises(InvalidEntry, match="more than 8 decimal places") as caught:
         draft(
-            staff_user, postings=[("1210", D("0.000000001"), D("1.00")), ("1000", D("-1"), D("-1"))]
+            staff_user, postings=[("5110", D("0.000000001"), D("1.00")), ("1000", D("-1"), D("-1"))]
         )
     assert caught.value.field == "postings[0].quantity"
     with pytest.raises(InsufficientBalance, match="account 1000 must not go negative"):
         draft(
             staff_user,
-            postings=[("1210", D("10"), D("950000.00")), ("1000", D("-950000"), D("-950000"))],
+            postings=[("5110", D("10"), D("950000.00")), ("1000", D("-950000"), D("-950000"))],
         )
     with pytest.raises(InvalidEntry, match="needs a memo"):
         draft(staff_user, memo="  ")
@@ -374,6 +376,54 @@ def test_raw_sql_cannot_approve_with_an_entry_other_than_the_lines(
         "approved_at = now(), entry_id = %s WHERE id = %s",
         [approver_user.pk, other.pk, journal.pk],
     )
+
+
+# --- accounts a subledger keeps (ledger.subledgers) -----------------------------------------
+
+
+def test_an_account_a_subledger_starts_keeping_after_submission_is_refused_at_approval(
+    chart, staff_user, approver_user, monkeypatch
+):
+    """The ledger asks the registered keepers at every step: here one that starts keeping
+    the trading fees (5300) once the journal was submitted. A cancellation's reversal is
+    not a manual journal: it is not asked about."""
+    from ledger import subledgers
+    from ledger.models import Account
+
+    opening_cash()
+    fees = [("5300", D("25.00"), D("25.00")), ("1000", D("-25.00"), D("-25.00"))]
+    posted = services.manual_journal_approve(
+        journal=submitted(staff_user, postings=fees, memo="Fees"), by=approver_user
+    )
+    journal = submitted(staff_user, postings=list(reversed(fees)), memo="Fees back")
+    kept = Account.objects.get(code="5300").pk
+    monkeypatch.setattr(
+        subledgers,
+        "_KEEPERS",
+        [
+            *subledgers._KEEPERS,
+            lambda ids: (
+                {kept: "account 5300 is kept: it moves by fee documents"} if kept in ids else {}
+            ),
+        ],
+    )
+    entries = JournalEntry.objects.count()
+    with pytest.raises(InvalidEntry) as caught:
+        services.manual_journal_approve(journal=journal, by=approver_user)
+    assert (caught.value.field, caught.value.code) == ("postings[1].account", "subledger_account")
+    assert caught.value.message == (
+        f"manual journal #{journal.pk} cannot be approved (reject it): account 5300 is kept: "
+        "it moves by fee documents"
+    )
+    journal.refresh_from_db()
+    assert journal.status == "submitted" and JournalEntry.objects.count() == entries
+    with pytest.raises(InvalidEntry, match="account 5300 is kept") as caught:
+        draft(staff_user, postings=fees)
+    assert caught.value.field == "postings[0].account"
+    # The approved journal is still undone by its cancellation.
+    asked, _ = services.cancellation_request(entry=posted.entry, reason="twice", by=staff_user)
+    done = services.cancellation_approve(cancellation=asked, by=approver_user)
+    assert done.reversal is not None
 
 
 # --- concurrency: approval posts exactly once ----------------------------------------------

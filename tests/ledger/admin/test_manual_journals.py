@@ -62,7 +62,9 @@ def form_data(
     return data
 
 
-BUY = [("1210", "1.5", "142500.00"), ("1000", "-142500.00", "-142500.00")]
+# BTC units on 5110 (an expense in BTC units): a wallet (1210) holds lots, and no manual
+# journal posts to it.
+BUY = [("5110", "1.5", "142500.00"), ("1000", "-142500.00", "-142500.00")]
 
 
 def errors_of(response) -> str:
@@ -83,7 +85,7 @@ def test_finance_staff_draft_a_journal_with_its_lines(as_role, opening, users):
         "Bought 1.5 BTC",
     )
     assert [(line.account.code, line.quantity, line.value) for line in journal.lines.all()] == [
-        ("1210", D("1.5"), D("142500.00")),
+        ("5110", D("1.5"), D("142500.00")),
         ("1000", D("-142500.00"), D("-142500.00")),
     ]
     assert not JournalEntry.objects.filter(memo="Bought 1.5 BTC").exists()
@@ -92,7 +94,7 @@ def test_finance_staff_draft_a_journal_with_its_lines(as_role, opening, users):
     lines = list(journal.lines.order_by("id"))
     data = form_data(
         [
-            ("1210", "1", "95000.00"),
+            ("5110", "1", "95000.00"),
             ("1000", "-142500.00", "-142500.00"),
             ("1000", "47500", "47500"),
         ],
@@ -111,24 +113,24 @@ def test_finance_staff_draft_a_journal_with_its_lines(as_role, opening, users):
     ("lines", "message"),
     [
         (
-            [("1210", "1.5", "142500.01"), ("1000", "-142500.00", "-142500.00")],
+            [("5110", "1.5", "142500.01"), ("1000", "-142500.00", "-142500.00")],
             "The lines do not balance: debits 142,500.01 USD, credits 142,500.00 USD, a "
             "difference of 0.01 USD.",
         ),
-        ([("1210", "1.5", "142500.00")], "A journal needs at least two lines"),
+        ([("5110", "1.5", "142500.00")], "A journal needs at least two lines"),
         (
-            [("1210", "1.123456789", "1.00"), ("1000", "-1.00", "-1.00")],
+            [("5110", "1.123456789", "1.00"), ("1000", "-1.00", "-1.00")],
             "has more than 8 decimal places, the scale of BTC",
         ),
         (
-            [("1210", "10", "950000.00"), ("1000", "-950000.00", "-950000.00")],
+            [("5110", "10", "950000.00"), ("1000", "-950000.00", "-950000.00")],
             "Account 1000 must not go negative",
         ),
         (
-            [("1210", "1", "-95000.00"), ("1000", "95000.00", "95000.00")],
+            [("5110", "1", "-95000.00"), ("1000", "95000.00", "95000.00")],
             "Line 1: the USD value is written without a sign.",
         ),
-        ([("1210", "1", "95000.001"), ("1000", "-95000", "-95000")], "no more than 2 decimal"),
+        ([("5110", "1", "95000.001"), ("1000", "-95000", "-95000")], "no more than 2 decimal"),
     ],
     ids=["unbalanced", "one-line", "scale", "overdraw", "signs", "cents"],
 )
@@ -149,7 +151,7 @@ def test_submit_then_another_approver_approves_and_it_posts(as_role, opening, us
     journal, _ = services.manual_journal_create(
         effective_date=date(2025, 10, 1),
         memo="Bought 1.5 BTC",
-        postings=[("1210", D("1.5"), D("142500")), ("1000", D("-142500"), D("-142500"))],
+        postings=[("5110", D("1.5"), D("142500")), ("1000", D("-142500"), D("-142500"))],
         by=users["staff"],
     )
     staff = as_role("staff")
@@ -190,7 +192,7 @@ def test_the_maker_cannot_approve_their_own_journal(as_role, opening, users):
     journal, _ = services.manual_journal_create(
         effective_date=date(2025, 10, 1),
         memo="Mine",
-        postings=[("1210", D("1"), D("1000")), ("1000", D("-1000"), D("-1000"))],
+        postings=[("5110", D("1"), D("1000")), ("1000", D("-1000"), D("-1000"))],
         by=users["approver"],
         submit=True,
     )
@@ -218,7 +220,7 @@ def test_a_rejection_needs_a_reason_and_the_maker_drafts_a_copy(as_role, opening
     journal, _ = services.manual_journal_create(
         effective_date=date(2025, 10, 1),
         memo="Bought 1.5 BTC",
-        postings=[("1210", D("1.5"), D("142500")), ("1000", D("-142500"), D("-142500"))],
+        postings=[("5110", D("1.5"), D("142500")), ("1000", D("-142500"), D("-142500"))],
         by=users["staff"],
         submit=True,
     )
@@ -248,11 +250,11 @@ def test_only_the_maker_edits_a_draft_and_auditors_only_read(as_role, opening, u
     journal, _ = services.manual_journal_create(
         effective_date=date(2025, 10, 1),
         memo="Draft",
-        postings=[("1210", D("1"), D("1000")), ("1000", D("-1000"), D("-1000"))],
+        postings=[("5110", D("1"), D("1000")), ("1000", D("-1000"), D("-1000"))],
         by=users["staff"],
     )
     lines = [line.pk for line in journal.lines.order_by("id")]
-    data = form_data([("1210", "2", "2000"), ("1000", "-2000", "-2000")], initial=lines)
+    data = form_data([("5110", "2", "2000"), ("1000", "-2000", "-2000")], initial=lines)
     for role in ("approver", "auditor"):
         client = as_role(role)
         assert client.get(url("manualjournal_change", journal.pk)).status_code == 200
@@ -273,7 +275,7 @@ def test_approvers_find_the_submitted_journals(as_role, opening, users):
         services.manual_journal_create(
             effective_date=date(2025, 10, 1),
             memo=f"Journal {n}",
-            postings=[("1210", D("1"), D("1000")), ("1000", D("-1000"), D("-1000"))],
+            postings=[("5110", D("1"), D("1000")), ("1000", D("-1000"), D("-1000"))],
             by=users["staff"],
             submit=submit,
         )
@@ -306,14 +308,14 @@ RAW = re.compile(r"\d\.\d{18}\b(?! ETC)")
 def test_debit_and_credit_columns_keep_the_same_signed_lines(as_role, opening, users):
     response = as_role("staff").post(
         url("manualjournal_add"),
-        typed([("1210", "1.5", "", "142,500.00"), ("1000", "", "142500", "")]),
+        typed([("5110", "1.5", "", "142,500.00"), ("1000", "", "142500", "")]),
     )
     assert response.status_code == 302, response.content.decode()[-3000:]
     typed_journal = ManualJournal.objects.get()
     same, _ = services.manual_journal_create(
         effective_date=date(2025, 10, 1),
         memo="Bought 1.5 BTC",
-        postings=[("1210", D("1.5"), D("142500")), ("1000", D("-142500"), D("-142500"))],
+        postings=[("5110", D("1.5"), D("142500")), ("1000", D("-142500"), D("-142500"))],
         by=users["staff"],
     )
 
@@ -325,7 +327,7 @@ def test_debit_and_credit_columns_keep_the_same_signed_lines(as_role, opening, u
         kept(typed_journal)
         == kept(same)
         == [
-            ("1210", D("1.5"), D("142500")),
+            ("5110", D("1.5"), D("142500")),
             ("1000", D("-142500"), D("-142500")),
         ]
     )
@@ -335,32 +337,32 @@ def test_debit_and_credit_columns_keep_the_same_signed_lines(as_role, opening, u
     ("lines", "message"),
     [
         (
-            [("1210", "1", "", "95000"), ("1000", "95000", "95000", "")],
+            [("5110", "1", "", "95000"), ("1000", "95000", "95000", "")],
             "Line 2 has both a debit and a credit: write its amount in one column only.",
         ),
         (
-            [("1210", "", "", "95000"), ("1000", "", "95000", "")],
+            [("5110", "", "", "95000"), ("1000", "", "95000", "")],
             "Line 1 has neither a debit nor a credit: write its amount.",
         ),
         (
-            [("1210", "1", "", "95000"), ("1000", "", "94000", "")],
+            [("5110", "1", "", "95000"), ("1000", "", "94000", "")],
             "The lines do not balance: debits 95,000.00 USD, credits 94,000.00 USD, a "
             "difference of 1,000.00 USD.",
         ),
         (
-            [("1210", "1", "", ""), ("1000", "", "95000", "")],
+            [("5110", "1", "", ""), ("1000", "", "95000", "")],
             "Line 1: its USD value is required.",
         ),
         (
-            [("1210", "1", "", "95000"), ("1000", "", "95000", "94000")],
+            [("5110", "1", "", "95000"), ("1000", "", "95000", "94000")],
             "Line 2 is in USD: its value is its amount, 95000; leave the value blank.",
         ),
         (
-            [("1210", "-1", "", "95000"), ("1000", "", "95000", "")],
+            [("5110", "-1", "", "95000"), ("1000", "", "95000", "")],
             "Line 1: amounts are written without a sign; a credit goes in the Credit column.",
         ),
         (
-            [("1210", "1.123456789", "", "1.00"), ("1000", "", "1", "")],
+            [("5110", "1.123456789", "", "1.00"), ("1000", "", "1", "")],
             "Line 1: quantity 1.123456789 has more than 8 decimal places, the scale of BTC",
         ),
     ],
@@ -379,13 +381,13 @@ def test_the_page_types_with_a_script_of_its_own_and_shows_amounts_at_scale(
     page = staff.get(url("manualjournal_add")).content.decode()
     # The script is the app's static file (no CDN); it gets each account's commodity.
     assert 'src="/static/ledger/manual_journal.js"' in page and "cdn" not in page.lower()
-    assert 'id="journal-accounts"' in page and f'"{account("1210")}": ["BTC", 8]' in page
+    assert 'id="journal-accounts"' in page and f'"{account("5110")}": ["BTC", 8]' in page
     assert 'id="journal-totals"' in page and "0.00 USD" in page
 
     journal, _ = services.manual_journal_create(
         effective_date=date(2025, 10, 1),
         memo="Bought 1.5 BTC",
-        postings=[("1210", D("1.5"), D("142500")), ("1000", D("-142500"), D("-142500"))],
+        postings=[("5110", D("1.5"), D("142500")), ("1000", D("-142500"), D("-142500"))],
         by=users["staff"],
     )
     draft = staff.get(url("manualjournal_change", journal.pk)).content.decode()
@@ -410,7 +412,7 @@ def test_the_page_types_with_a_script_of_its_own_and_shows_amounts_at_scale(
     journal.refresh_from_db()
     for page_url in (
         url("journalentry_change", journal.entry.pk),
-        url("account_change", account("1210")),
+        url("account_change", account("5110")),
         url("account_changelist"),
         url("manualjournal_change", journal.pk),
     ):
@@ -442,7 +444,7 @@ def journal(opening, users):
     made, _ = services.manual_journal_create(
         effective_date=date(2025, 10, 1),
         memo="Bought 1.5 BTC",
-        postings=[("1210", D("1.5"), D("142500")), ("1000", D("-142500"), D("-142500"))],
+        postings=[("5110", D("1.5"), D("142500")), ("1000", D("-142500"), D("-142500"))],
         by=users["staff"],
     )
     return made
@@ -486,7 +488,7 @@ def test_documents_are_attached_listed_and_downloaded_with_their_hash(as_role, j
     other, _ = services.manual_journal_create(
         effective_date=date(2025, 10, 1),
         memo="Other",
-        postings=[("1210", D("1"), D("1000")), ("1000", D("-1000"), D("-1000"))],
+        postings=[("5110", D("1"), D("1000")), ("1000", D("-1000"), D("-1000"))],
         by=users["staff"],
     )
     assert (
@@ -549,7 +551,7 @@ def test_after_approval_no_document_is_added_changed_or_deleted(as_role, journal
 
 def test_a_line_marked_for_deletion_is_left_out_whatever_it_holds(as_role, journal):
     kept = [line.pk for line in journal.lines.order_by("id")]
-    data = typed([("1210", "2", "", "190000"), ("1000", "", "190000", ""), ("1000", "", "", "")])
+    data = typed([("5110", "2", "", "190000"), ("1000", "", "190000", ""), ("1000", "", "", "")])
     data.update(
         {"lines-INITIAL_FORMS": "2", "lines-0-id": str(kept[0]), "lines-1-id": str(kept[1])}
     )

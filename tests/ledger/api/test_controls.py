@@ -151,7 +151,7 @@ def test_post_journal_entry_is_submitted_then_posted_once_approved(
     assert journal["status"] == "submitted" and journal["entry"] is None
     assert journal["created_by"] == "staff" and journal["submitted_at"]
     assert journal["postings"] == [
-        {"account": "1210", "commodity": "BTC", "quantity": "1.50000000", "value": "142500.00"},
+        {"account": "5110", "commodity": "BTC", "quantity": "1.50000000", "value": "142500.00"},
         {"account": "1000", "commodity": "USD", "quantity": "-142500.00", "value": "-142500.00"},
     ]
     assert response["Location"].endswith(f"/manual-journals/{journal['id']}/")
@@ -223,7 +223,7 @@ def test_edits_replace_the_postings_and_are_checked(api_client_for, staff_draft)
     url = f"{API}/manual-journals/{staff_draft.pk}/"
     unbalanced = {
         "postings": [
-            {"account": "1210", "quantity": "1.00000000", "value": "95000.00"},
+            {"account": "5110", "quantity": "1.00000000", "value": "95000.00"},
             {"account": "1000", "quantity": "-94000.00", "value": "-94000.00"},
         ]
     }
@@ -233,7 +233,7 @@ def test_edits_replace_the_postings_and_are_checked(api_client_for, staff_draft)
     fixed = {
         "effective_date": "2025-10-02",
         "postings": [
-            {"account": "1210", "quantity": "1.00000000", "value": "95000.00"},
+            {"account": "5110", "quantity": "1.00000000", "value": "95000.00"},
             {"account": "1000", "quantity": "-95000.00", "value": "-95000.00"},
         ],
     }

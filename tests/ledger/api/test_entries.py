@@ -28,9 +28,21 @@ OPENING = {
         {"account": "3000", "quantity": "-500000.00", "value": "-500000.00"},
     ],
 }
+# A manual journal with BTC units: on 5110 (an expense in BTC units), an account no
+# subledger keeps. A wallet (1210) holds lots, whose units move by holdings' documents alone:
+# no manual journal posts there.
 BUY_BTC = {
     "effective_date": "2025-10-01",
     "memo": "Bought 1.5 BTC",
+    "postings": [
+        {"account": "5110", "quantity": "1.50000000", "value": "142500.00"},
+        {"account": "1000", "quantity": "-142500.00", "value": "-142500.00"},
+    ],
+}
+# The same purchase posted to the wallet by the ledger's own service (as holdings' documents
+# post), for the reads below.
+BOUGHT_BTC = {
+    **BUY_BTC,
     "postings": [
         {"account": "1210", "quantity": "1.50000000", "value": "142500.00"},
         {"account": "1000", "quantity": "-142500.00", "value": "-142500.00"},
@@ -71,7 +83,7 @@ def seed_entries() -> tuple[JournalEntry, JournalEntry]:
         effective_date=date(2025, 9, 30), memo=OPENING["memo"], postings=lines(OPENING)
     )
     buy = services.entry_post(
-        effective_date=date(2025, 10, 1), memo=BUY_BTC["memo"], postings=lines(BUY_BTC)
+        effective_date=date(2025, 10, 1), memo=BOUGHT_BTC["memo"], postings=lines(BOUGHT_BTC)
     )
     return opening, buy
 

@@ -59,12 +59,12 @@ def test_post_and_read_back_exact_decimals(chart, api_client_for, approver_user)
     response = post_entry(client, BUY_BTC)
     assert response.status_code == 202, response.content
     assert response.json()["postings"] == [
-        {"account": "1210", "commodity": "BTC", "quantity": "1.50000000", "value": "142500.00"},
+        {"account": "5110", "commodity": "BTC", "quantity": "1.50000000", "value": "142500.00"},
         {"account": "1000", "commodity": "USD", "quantity": "-142500.00", "value": "-142500.00"},
     ]
     body = post_entry_approved(client, BUY_BTC, approver=approver_user)
     assert body["postings"] == [
-        {"account": "1210", "commodity": "BTC", "quantity": "1.50000000", "value": "142500.00"},
+        {"account": "5110", "commodity": "BTC", "quantity": "1.50000000", "value": "142500.00"},
         {"account": "1000", "commodity": "USD", "quantity": "-142500.00", "value": "-142500.00"},
     ]
     assert body["memo"] == "Bought 1.5 BTC"
@@ -73,7 +73,7 @@ def test_post_and_read_back_exact_decimals(chart, api_client_for, approver_user)
     assert (body["created_by"], body["approved_by"]) == ("staff", "approver")
     assert body["sequence"] is not None
     assert client.get(f"{API}/journal-entries/{body['id']}/").json() == body
-    stored = Posting.objects.get(entry_id=body["id"], account__code="1210")
+    stored = Posting.objects.get(entry_id=body["id"], account__code="5110")
     assert (stored.quantity, stored.value) == (Decimal("1.5"), Decimal("142500"))
 
 
@@ -86,10 +86,12 @@ def test_every_scale_round_trips_exactly(chart, api_client_for, second_approver)
             "effective_date": "2025-10-05",
             "memo": "Mined altcoins and a USDT receipt",
             "kind": "adjustment",
+            # Each commodity's scale on its expense in units (5112 ETC, 5111 KAS, 5113
+            # USDT): wallets hold lots, and no manual journal posts to them.
             "postings": [
-                {"account": "1260", "quantity": "12.123456789012345678", "value": "100.01"},
-                {"account": "1250", "quantity": "0.00000001", "value": "0.01"},
-                {"account": "1110", "quantity": "1000.000001", "value": "1000.00"},
+                {"account": "5112", "quantity": "12.123456789012345678", "value": "100.01"},
+                {"account": "5111", "quantity": "0.00000001", "value": "0.01"},
+                {"account": "5113", "quantity": "1000.000001", "value": "1000.00"},
                 {"account": "4000", "quantity": "-1100.02", "value": "-1100.02"},
             ],
         },
@@ -102,7 +104,7 @@ def test_every_scale_round_trips_exactly(chart, api_client_for, second_approver)
         ("1000.000001", "1000.00"),
         ("-1100.02", "-1100.02"),
     ]
-    balance = client.get(f"{API}/accounts/1260/balance/", {"as_of": "2025-10-05"}).json()
+    balance = client.get(f"{API}/accounts/5112/balance/", {"as_of": "2025-10-05"}).json()
     assert balance["quantity"] == "12.123456789012345678"
 
 
@@ -117,7 +119,7 @@ def test_the_largest_amounts_accepted_round_trip(chart, api_client_for):
             "effective_date": "2025-10-01",
             "memo": "Very large",
             "postings": [
-                {"account": "1300", "quantity": quantity, "value": value},
+                {"account": "5110", "quantity": quantity, "value": value},
                 {"account": "4000", "quantity": f"-{value}", "value": f"-{value}"},
             ],
         },
@@ -389,7 +391,7 @@ def test_every_problem_is_listed(chart, api_client_for):
 def test_an_inactive_account_is_refused(chart, api_client_for):
     client = api_client_for("staff")
     post_entry(client, OPENING)
-    Account.objects.filter(code="1210").update(is_active=False)
+    Account.objects.filter(code="5110").update(is_active=False)
     before = JournalEntry.objects.count()
     assert_error(post_entry(client, BUY_BTC), 400, "postings[0].account", "invalid_entry")
     assert JournalEntry.objects.count() == before
@@ -455,8 +457,8 @@ FUZZ_VALUES: list[Any] = [
     "9" * 5000,
     "\x00",
     "\ud7ff",
-    "\u202e1210",
-    "1210\n",
+    "\u202e5110",
+    "5110\n",
     "'; DROP TABLE ledger_posting; --",
     [],
     [None],
@@ -495,7 +497,7 @@ FUZZ_RAW = [
 # Fuzz values the ledger accepts outside memo and kind (each request now submits a journal,
 # which posts nothing, so cash no longer runs out and these are seen for what they are).
 ACCEPTED = {
-    ("postings.0.account", "1210\n"),  # surrounding whitespace is trimmed: account 1210
+    ("postings.0.account", "5110\n"),  # surrounding whitespace is trimmed: account 5110
     ("postings.0.quantity", "0"),  # no BTC, a value: balanced, signs not in conflict
     ("postings.0.quantity", "-0"),
 }
@@ -535,7 +537,7 @@ def test_fuzz_malformed_bodies_never_answer_500(chart, api_client_for, approver_
         "effective_date": "2025-10-02",
         "memo": "Mined",
         "postings": [
-            {"account": "1300", "quantity": "0.10000000", "value": "10000.00"},
+            {"account": "5110", "quantity": "0.10000000", "value": "10000.00"},
             {"account": "4000", "quantity": "-10000.00", "value": "-10000.00"},
         ],
     }

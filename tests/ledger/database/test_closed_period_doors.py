@@ -96,7 +96,7 @@ def test_the_approval_of_a_journal_submitted_before_the_close(chart, staff_user,
     journal, _ = services.manual_journal_create(
         effective_date=date(2025, 10, 1),
         memo="Bought 1.5 BTC",
-        postings=[("1210", D("1.5"), D("142500")), ("1000", D("-142500"), D("-142500"))],
+        postings=[("5110", D("1.5"), D("142500")), ("1000", D("-142500"), D("-142500"))],
         by=staff_user,
         submit=True,
     )

@@ -30,7 +30,7 @@ def journal(chart, staff_user):
     made, _ = services.manual_journal_create(
         effective_date=date(2025, 10, 1),
         memo="Bought 1.5 BTC",
-        postings=[("1210", D("1.5"), D("142500")), ("1000", D("-142500"), D("-142500"))],
+        postings=[("5110", D("1.5"), D("142500")), ("1000", D("-142500"), D("-142500"))],
         by=staff_user,
     )
     return made
@@ -84,7 +84,7 @@ def test_before_approval_documents_change_after_it_none_does(journal, staff_user
     other, _ = services.manual_journal_create(
         effective_date=date(2025, 10, 1),
         memo="Other",
-        postings=[("1210", D("1"), D("1000")), ("1000", D("-1000"), D("-1000"))],
+        postings=[("5110", D("1"), D("1000")), ("1000", D("-1000"), D("-1000"))],
         by=staff_user,
     )
     assert frozen in refused(

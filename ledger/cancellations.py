@@ -275,32 +275,45 @@ def cancellation_approve(*, cancellation: Cancellation | int, by: Any) -> Cancel
         kind = document_type(original)
         kind.lock(original)
         kind.check(original, locked.effective_date)
-        source = _reversal_input(original, locked.effective_date, locked.document, locked.reason)
-        ((reversal, _created),) = post(
-            [
-                EntryInput(
-                    effective_date=source.effective_date,
-                    memo=source.memo,
-                    postings=source.postings,
-                    kind=source.kind,
-                    idempotency_key=f"cancellation:{locked.pk}",
-                )
-            ],
-            created_by=locked.requested_by_id,
-            approved_by=by,
-            reversal_of=original,
-        )
+        reversal = _reverse(locked, locked.reason, by)
         parts: list[Undone] = [(original, reversal, locked.effective_date)]
         parts.extend(
             _cancel_companion(companion, locked, by) for companion in kind.companions(original)
         )
         kind.undo_all(parts)
-        locked.status = CancellationStatus.APPROVED
-        locked.decided_by = by
-        locked.decided_at = timezone.now()
-        locked.reversal = reversal
-        locked.save(update_fields=["status", "decided_by", "decided_at", "reversal"])
+        _approved(locked, by, reversal)
     return locked
+
+
+def _reverse(cancellation: Cancellation, reason: str, by: Any) -> JournalEntry:
+    """Post the reversal of the cancellation's entry, on its date (in the caller's
+    transaction)."""
+    source = _reversal_input(
+        cancellation.entry, cancellation.effective_date, cancellation.document, reason
+    )
+    ((reversal, _created),) = post(
+        [
+            EntryInput(
+                effective_date=source.effective_date,
+                memo=source.memo,
+                postings=source.postings,
+                kind=source.kind,
+                idempotency_key=f"cancellation:{cancellation.pk}",
+            )
+        ],
+        created_by=cancellation.requested_by_id,
+        approved_by=by,
+        reversal_of=cancellation.entry,
+    )
+    return reversal
+
+
+def _approved(cancellation: Cancellation, by: Any, reversal: JournalEntry) -> None:
+    cancellation.status = CancellationStatus.APPROVED
+    cancellation.decided_by = by
+    cancellation.decided_at = timezone.now()
+    cancellation.reversal = reversal
+    cancellation.save(update_fields=["status", "decided_by", "decided_at", "reversal"])
 
 
 def _companion_date(entry: JournalEntry, on: date) -> date:
@@ -325,26 +338,9 @@ def _cancel_companion(companion: JournalEntry, cancellation: Cancellation, by: A
         requested_by_id=cancellation.requested_by_id,
     )
     part.save(force_insert=True)
-    source = _reversal_input(companion, on, cancellation.document, cancellation.reason)
-    ((reversal, _created),) = post(
-        [
-            EntryInput(
-                effective_date=source.effective_date,
-                memo=source.memo,
-                postings=source.postings,
-                kind=source.kind,
-                idempotency_key=f"cancellation:{part.pk}",
-            )
-        ],
-        created_by=cancellation.requested_by_id,
-        approved_by=by,
-        reversal_of=companion,
-    )
-    part.status = CancellationStatus.APPROVED
-    part.decided_by = by
-    part.decided_at = timezone.now()
-    part.reversal = reversal
-    part.save(update_fields=["status", "decided_by", "decided_at", "reversal"])
+    # Its reversal's memo gives the document's reason, as the document's own reversal does.
+    reversal = _reverse(part, cancellation.reason, by)
+    _approved(part, by, reversal)
     return companion, reversal, on
 
 

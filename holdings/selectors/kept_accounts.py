@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 
 from holdings import chart
 from holdings.models import AssetClass, Loan, Lot
 from ledger.models import Account, AccountType
 from ledger.money import FUNCTIONAL_CURRENCY
+from ledger.selectors import TreePath
 
 NOT_MANUAL = "not by a manual journal"
 LOTS = (
@@ -52,27 +52,6 @@ FAIR_VALUE_TREES = {
     **{code: f"{c} lots" for c, code in chart.FAIR_VALUE_ADJUSTMENT.items()},
     **{code: f"{c} collateral receivable" for c, code in chart.COLLATERAL_ADJUSTMENTS.items()},
 }
-
-
-def _lines_up(account_ids: Collection[int]) -> dict[int, list[str]]:
-    """Each account's code and its parents' codes, itself first."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            WITH RECURSIVE up(start, parent_id, code, depth) AS (
-                SELECT id, parent_id, code, 0 FROM ledger_account WHERE id = ANY(%s)
-                UNION ALL
-                SELECT up.start, a.parent_id, a.code, up.depth + 1
-                  FROM ledger_account a JOIN up ON a.id = up.parent_id
-            )
-            SELECT start, code FROM up ORDER BY start, depth
-            """,
-            [list(account_ids)],
-        )
-        lines: dict[int, list[str]] = {}
-        for start, code in cursor.fetchall():
-            lines.setdefault(start, []).append(code)
-    return lines
 
 
 def _fixed_asset_trees() -> dict[str, str]:
@@ -106,12 +85,12 @@ def subledger_accounts(account_ids: Collection[int]) -> dict[int, str]:
     ids = set(account_ids)
     if not ids:
         return {}
-    lines = _lines_up(ids)
+    # Each account with its code, type, commodity and the codes up its tree, itself first.
     accounts = {
-        pk: (code, kind, commodity)
-        for pk, code, kind, commodity in Account.objects.filter(pk__in=ids).values_list(
-            "pk", "code", "type", "commodity_id"
-        )
+        pk: (code, kind, commodity, path[::-1])
+        for pk, code, kind, commodity, path in Account.objects.filter(pk__in=ids)
+        .annotate(path=TreePath(F("id")))
+        .values_list("pk", "code", "type", "commodity_id", "path")
     }
     loans: dict[int, str] = {}
     roles = Q()
@@ -127,8 +106,7 @@ def subledger_accounts(account_ids: Collection[int]) -> dict[int, str]:
     with_lots = set(Lot.objects.filter(account_id__in=ids).values_list("account_id", flat=True))
     fixed_assets = _fixed_asset_trees()
     kept: dict[int, str] = {}
-    for pk, (code, kind, commodity) in accounts.items():
-        line = lines.get(pk, [code])
+    for pk, (code, kind, commodity, line) in accounts.items():
         reason: str | None = loans.get(pk)
         if reason is None and (found := _under(line, fixed_assets)) is not None:
             reason = f"is under {found[0]}, " if found[0] != code else "is "

@@ -6,9 +6,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import F, Func
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -21,6 +20,7 @@ from ledger.forms import AccountAddForm, AccountChangeForm
 from ledger.models import Account, Commodity
 from ledger.money import FUNCTIONAL_CURRENCY, VALUE_PLACES
 from ledger.roles import APPROVE_ROLES, OPERATE_ROLES
+from ledger.selectors import TreePath
 
 # --- commodities -------------------------------------------------------------------------
 
@@ -62,23 +62,6 @@ class CommodityAdmin(RoleAdmin):
 
 
 # --- accounts ----------------------------------------------------------------------------
-
-
-class TreePath(Func):
-    """The codes from the root down to the account: ordering by it lists the chart as a tree
-    (parents before their children, siblings by code); its length is the depth plus one."""
-
-    arity = 1
-    template = (
-        "(WITH RECURSIVE up(id, parent_id, code, depth) AS ("
-        " SELECT a.id, a.parent_id, a.code::text, 0 FROM ledger_account a"
-        " WHERE a.id = %(expressions)s"
-        " UNION ALL"
-        " SELECT p.id, p.parent_id, p.code::text, up.depth + 1"
-        " FROM ledger_account p JOIN up ON p.id = up.parent_id WHERE up.depth < 64)"
-        " SELECT array_agg(up.code ORDER BY up.depth DESC) FROM up)"
-    )
-    output_field = ArrayField(models.TextField())
 
 
 ACCOUNT_EDITABLE = ("name", "must_not_go_negative", "is_active")

@@ -10,6 +10,7 @@ code reads through this package.
 from ledger.sealing import ChainVerification, JournalBreak
 from ledger.selectors.balances import (
     Balance,
+    TreePath,
     TrialBalance,
     account_balance,
     balances,
@@ -82,6 +83,7 @@ __all__ = [
     "JournalVerification",
     "StatementLine",
     "StatementSection",
+    "TreePath",
     "TrialBalance",
     "account_balance",
     "account_detail",

@@ -15,7 +15,9 @@ from datetime import date, timedelta
 from decimal import Decimal, localcontext
 from typing import Any
 
-from django.db import connection
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection, models
+from django.db.models import Func
 from moneyed import Money
 
 from ledger.models import DEBIT_NORMAL_TYPES, Account
@@ -148,6 +150,23 @@ def _resolve(account: Account | str | int) -> Account:
     if isinstance(account, str):
         return accounts.get(code=account)
     return accounts.get(pk=account)
+
+
+class TreePath(Func):
+    """The codes from the root down to the account: ordering by it lists the chart as a tree
+    (parents before their children, siblings by code); its length is the depth plus one."""
+
+    arity = 1
+    template = (
+        "(WITH RECURSIVE up(id, parent_id, code, depth) AS ("
+        " SELECT a.id, a.parent_id, a.code::text, 0 FROM ledger_account a"
+        " WHERE a.id = %(expressions)s"
+        " UNION ALL"
+        " SELECT p.id, p.parent_id, p.code::text, up.depth + 1"
+        " FROM ledger_account p JOIN up ON p.id = up.parent_id WHERE up.depth < 64)"
+        " SELECT array_agg(up.code ORDER BY up.depth DESC) FROM up)"
+    )
+    output_field = ArrayField(models.TextField())
 
 
 def subtree_ids(account: Account) -> list[int]:

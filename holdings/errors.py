@@ -42,6 +42,12 @@ class RemeasurementError(HoldingsError):
     code = "remeasurement_error"
 
 
+class RemeasuredDay(HoldingsError, Conflict):
+    """A lot movement dated on or before a standing remeasurement of its commodity."""
+
+    code = "remeasured_day"
+
+
 class ImportFailed(HoldingsError):
     """A batch that cannot be imported; `errors` lists every problem found (file, row,
     field, message)."""

@@ -22,6 +22,7 @@ class RemeasurementAdmin(EvidenceAdmin):
         "fair_value_display",
         "adjustment_display",
         "lots",
+        "attempt",
         "entry_display",
     )
     list_filter = ("commodity",)
@@ -37,6 +38,7 @@ class RemeasurementAdmin(EvidenceAdmin):
         "fair_value_display",
         "adjustment_display",
         "lots",
+        "attempt",
         "entry_display",
         "created_by_name",
         "created_at",

@@ -20,6 +20,8 @@ class Remeasurement(models.Model):
     fair_value = value_field()
     adjustment = value_field()
     lots = models.PositiveIntegerField()
+    # A day is remeasured again only once its earlier attempt is cancelled: 1, 2, ...
+    attempt = models.PositiveSmallIntegerField(default=1)
     entry = models.OneToOneField(
         "ledger.JournalEntry",
         null=True,
@@ -40,8 +42,12 @@ class Remeasurement(models.Model):
         ordering = ["-as_of", "commodity"]
         constraints = [
             models.UniqueConstraint(
-                fields=["commodity", "as_of"], name="holdings_remeasurement_once_per_day"
-            )
+                fields=["commodity", "as_of", "attempt"],
+                name="holdings_remeasurement_attempt_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(attempt__gte=1), name="holdings_remeasurement_attempt_counted"
+            ),
         ]
 
     def __str__(self) -> str:

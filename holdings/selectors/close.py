@@ -22,6 +22,7 @@ from holdings.models import (
     ReconciliationStatus,
     Remeasurement,
 )
+from holdings.selectors.fair_value import standing
 from holdings.selectors.prices import price_timestamp
 from holdings.selectors.reconciliation import KINDS
 from ledger.models import (
@@ -164,7 +165,7 @@ def _fair_value(end: date) -> Check:
         .values_list("code", flat=True)
     )
     done = set(
-        Remeasurement.objects.filter(as_of=end, commodity_id__in=codes).values_list(
+        standing(Remeasurement.objects.filter(as_of=end, commodity_id__in=codes)).values_list(
             "commodity_id", flat=True
         )
     )

@@ -37,6 +37,7 @@ from holdings.models import (
     LotMovementKind,
     Remeasurement,
 )
+from holdings.selectors.fair_value import measured_through
 from holdings.services import bulk
 from holdings.services.fair_value_later import (
     REMEASUREMENT_KIND,
@@ -284,8 +285,26 @@ def _refuse_units_not_kept(entry: JournalEntry, document: str, on: date) -> None
         raise CancellationRefused(f"{refusal}; {remedy}", field="effective_date")
 
 
+def _refuse_remeasured(entry: JournalEntry, document: str, on: date) -> None:
+    """The reversal moves the document's lots on `on`: not on or before the day of a
+    standing remeasurement of their commodity, which measured them as they stood then."""
+    codes = set(LotMovement.objects.filter(entry=entry).values_list("lot__commodity_id", flat=True))
+    found = measured_through(codes, on) if codes else {}
+    if found:
+        remeasurement = max(found.values(), key=lambda found: (found.as_of, found.commodity_id))
+        raise CancellationRefused(
+            f"{document} cannot be cancelled on {on}: {remeasurement.commodity_id} was "
+            f"remeasured at {remeasurement.as_of} (entry #{remeasurement.entry.sequence}), "  # type: ignore[union-attr]
+            "which measured its lots as they stood that day; date the cancellation after "
+            f"{remeasurement.as_of}, or cancel that remeasurement first",
+            field="effective_date",
+        )
+
+
 def _check_lots_only(entry: JournalEntry, on: date) -> None:
-    _check_lots(entry, document_name(entry), on)
+    document = document_name(entry)
+    _check_lots(entry, document, on)
+    _refuse_remeasured(entry, document, on)
 
 
 def _check_remeasurement(entry: JournalEntry, on: date) -> None:
@@ -334,6 +353,7 @@ def _check_remeasurement(entry: JournalEntry, on: date) -> None:
 def _check_loan_event(entry: JournalEntry, on: date) -> None:
     document = document_name(entry)
     _check_lots(entry, document, on)
+    _refuse_remeasured(entry, document, on)
     event = _related(entry, "loan_event")
     if event is None:
         return

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from holdings import chart
 from holdings.errors import RemeasurementError
 from holdings.models import Lot, Price, Remeasurement
+from holdings.selectors import fair_value as fair_value_selectors
 from holdings.selectors.prices import price_for
 from holdings.services.fair_value_later import (
     Correction,
@@ -38,7 +39,9 @@ def remeasure(*, commodity: Commodity | str, as_of: date, created_by: Any = None
     carrying value and units * price goes to the fair value adjustment against 4100, spread
     over the lots open at `as_of` pro rata by units; each lot's part then follows its units
     that left it later (see holdings.services.fair_value_later). Idempotent per commodity and
-    date: a second call returns the first remeasurement.
+    date: a second call returns the standing remeasurement. Once that is cancelled (dated on
+    its day), the day is measured again as its next attempt; so is a day whose remeasurement
+    posted nothing when the lots held then have changed since.
     """
     check_posting_date(as_of, field="as_of")
     code = commodity.code if isinstance(commodity, Commodity) else commodity
@@ -55,34 +58,61 @@ def remeasure(*, commodity: Commodity | str, as_of: date, created_by: Any = None
         with connection.cursor() as cursor:
             # One remeasurement of a commodity at a time; ledger rows are left unlocked.
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"remeasure:{code}"])
-        done = Remeasurement.objects.filter(commodity_id=code, as_of=as_of).first()
+        done = fair_value_selectors.latest_attempt(code, as_of)
+        attempt = 1
         if done is not None:
-            posted = done.entry
-            if (
-                posted is not None
-                and posted.cancellations.filter(status=CancellationStatus.APPROVED).exists()
-            ):
-                # Returning it would say the day is measured when nothing of it stands.
-                raise RemeasurementError(
-                    f"{code} was remeasured at {as_of} by entry #{posted.sequence}, which "
-                    "was cancelled: a day is remeasured once, and a cancelled remeasurement "
-                    "is not made again",
-                    field="as_of",
-                )
-            return done
-        later = Remeasurement.objects.filter(commodity_id=code, as_of__gt=as_of).order_by("as_of")
-        if later.exists():
+            if not fair_value_selectors.is_cancelled(done):
+                if done.entry_id is not None or _measures_the_same(done):
+                    return done
+            else:
+                _refuse_cancelled_after(done)
+            # Cancelled, or it posted nothing and the lots at its day have changed since
+            # (a back-dated record): the day is measured again.
+            attempt = done.attempt + 1
+        later = (
+            fair_value_selectors.standing(
+                Remeasurement.objects.filter(commodity_id=code, as_of__gt=as_of)
+            )
+            .order_by("as_of")
+            .first()
+        )
+        if later is not None:
             raise RemeasurementError(
-                f"{code} was already remeasured at {later.first().as_of}; remeasure "  # type: ignore[union-attr]
-                f"{as_of} or earlier dates is no longer possible",
+                f"{code} was already remeasured at {later.as_of}; remeasure {as_of} or earlier "
+                f"dates is no longer possible (unless that remeasurement is cancelled)",
                 field="as_of",
             )
         price = price_for(base=code, on=as_of)
-        return _remeasure(commodity_obj, as_of, price, created_by)
+        return _remeasure(commodity_obj, as_of, price, created_by, attempt)
 
 
-def _remeasure(commodity: Commodity, as_of: date, price: Price, created_by: Any) -> Remeasurement:
+def _measures_the_same(done: Remeasurement) -> bool:
+    """Whether the lots held at its day are still the units and carrying value it found."""
+    held = _held_at(done.commodity_id, done.as_of)
+    units = sum((state[0] for state in held.values()), Decimal(0))
+    carrying = sum((state[1] for state in held.values()), Decimal(0))
+    return units == done.units and carrying == done.carrying_value_before
+
+
+def _refuse_cancelled_after(done: Remeasurement) -> None:
+    """A remeasurement cancelled on a later day left its adjustment in the lots at its own
+    day: measured again there, the day would carry both."""
+    cancellation = done.entry.cancellations.get(status=CancellationStatus.APPROVED)  # type: ignore[union-attr]
+    if cancellation.effective_date > done.as_of:
+        raise RemeasurementError(
+            f"{done.commodity_id} was remeasured at {done.as_of} by entry "
+            f"#{done.entry.sequence}, cancelled on {cancellation.effective_date}: its "  # type: ignore[union-attr]
+            f"adjustment stood at the end of {done.as_of}, so that day cannot be measured "
+            f"again (a cancellation dated {done.as_of} would have undone it there)",
+            field="as_of",
+        )
+
+
+def _remeasure(
+    commodity: Commodity, as_of: date, price: Price, created_by: Any, attempt: int
+) -> Remeasurement:
     code = commodity.code
+    key = remeasurement_key(code, as_of, attempt)
     # The lots that hold units first, in id order: every operation that takes units locks
     # the lots it takes from, so none moves (nor opens a child) while they are measured.
     by_id = {
@@ -131,7 +161,7 @@ def _remeasure(commodity: Commodity, as_of: date, price: Price, created_by: Any)
             memo=f"{code} remeasured to fair value at {as_of}: {units} units at {price.price} "
             f"{price.quote_id} ({price.source}, {price.timestamp:%Y-%m-%dT%H:%M:%SZ})",
             postings=postings,
-            idempotency_key=remeasurement_key(code, as_of),
+            idempotency_key=key,
             kind="fair_value_remeasurement",
             created_by=created_by,
         )
@@ -144,7 +174,7 @@ def _remeasure(commodity: Commodity, as_of: date, price: Price, created_by: Any)
         for correction in carried:
             index = 0
             if correction.postings:
-                entries.append(_post_correction(code, as_of, correction, created_by))
+                entries.append(_post_correction(code, as_of, key, correction, created_by))
                 index = len(entries) - 1
             # A move between lots of one adjustment account changes no balance: it goes
             # with the remeasurement's entry.
@@ -160,6 +190,7 @@ def _remeasure(commodity: Commodity, as_of: date, price: Price, created_by: Any)
         fair_value=fair,
         adjustment=adjustment,
         lots=len(held),
+        attempt=attempt,
         entry=entry,
         created_by=created_by,
     )
@@ -183,7 +214,7 @@ def _held_at(code: str, as_of: date) -> dict[int, tuple[Decimal, Decimal]]:
 
 
 def _post_correction(
-    code: str, as_of: date, correction: Correction, created_by: Any
+    code: str, as_of: date, key: str, correction: Correction, created_by: Any
 ) -> JournalEntry:
     """The entry that moves the adjustment carried by a later entry's units out of its
     account: to 4100 for a disposal, to another adjustment account for a transfer."""
@@ -192,7 +223,7 @@ def _post_correction(
         memo=f"{code} remeasurement at {as_of}: its adjustment on the units entry "
         f"#{correction.source_sequence} of {correction.on} {correction.reason}",
         postings=[PostingInput(account, amount, amount) for account, amount in correction.postings],
-        idempotency_key=correction_key(remeasurement_key(code, as_of), correction.source_id),
+        idempotency_key=correction_key(key, correction.source_id),
         kind="fair_value_remeasurement",
         created_by=created_by,
     )

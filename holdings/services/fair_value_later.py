@@ -38,9 +38,11 @@ REMEASUREMENT_KIND = "fair_value_remeasurement"
 _CORRECTS = ":after:"
 
 
-def remeasurement_key(code: str, as_of: date) -> str:
-    """The idempotency key of the remeasurement's entry."""
-    return f"remeasure:{code}:{as_of.isoformat()}"
+def remeasurement_key(code: str, as_of: date, attempt: int = 1) -> str:
+    """The idempotency key of the remeasurement's entry (a day remeasured again after its
+    remeasurement was cancelled: the attempt's number)."""
+    key = f"remeasure:{code}:{as_of.isoformat()}"
+    return key if attempt == 1 else f"{key}:attempt-{attempt}"
 
 
 def correction_key(remeasurement: str, source_id: int) -> str:

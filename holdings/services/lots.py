@@ -17,8 +17,11 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from holdings.errors import RemeasuredDay
 from holdings.models import Disposal, Lot, LotMovementKind, LotOrigin, Sale, Transfer
+from holdings.selectors.fair_value import measured_through
 from holdings.services import bulk
+from holdings.services.fair_value_later import REMEASUREMENT_KIND
 from holdings.valuation import share
 from ledger.models import Account, JournalEntry
 
@@ -349,6 +352,7 @@ class LotPlan:
 
     def write(self, entries: Sequence[JournalEntry]) -> None:
         """Write the plan once `entries` (by the indexes used above) are posted."""
+        self._refuse_remeasured_days(entries)
         now = timezone.now()
         ids = bulk.next_ids("holdings_lot", len(self.new_lots))
         for lot, lot_id in zip(self.new_lots, ids, strict=True):
@@ -403,6 +407,33 @@ class LotPlan:
                 for lot, index, on, kind, quantity, cost, adjustment in self.movements
             ],
         )
+
+    def _refuse_remeasured_days(self, entries: Sequence[JournalEntry]) -> None:
+        """No lot moves on or before the day of a standing remeasurement of its commodity
+        but by that remeasurement's own entries (PostgreSQL keeps the same rule:
+        holdings_lot_measured_days_kept)."""
+        earliest: dict[str, date] = {}
+        dated = [(lot.commodity_id, index, on) for lot, index, on, *_ in self.movements]
+        dated += [
+            (lot.commodity_id, self._opening[id(lot)][0], self._opening[id(lot)][1])
+            for lot in self.new_lots
+        ]
+        for code, index, on in dated:
+            if entries[index].kind != REMEASUREMENT_KIND and on < earliest.get(code, date.max):
+                earliest[code] = on
+        if not earliest:
+            return
+        found = measured_through(earliest, min(earliest.values()))
+        for code, on in sorted(earliest.items()):
+            remeasurement = found.get(code)
+            if remeasurement is not None and on <= remeasurement.as_of:
+                raise RemeasuredDay(
+                    f"{code} was remeasured at {remeasurement.as_of} (entry "
+                    f"#{remeasurement.entry.sequence}), which measured its lots as they stood "  # type: ignore[union-attr]
+                    f"that day: nothing moves them on {on} any more; date it after "
+                    f"{remeasurement.as_of}, or cancel that remeasurement first",
+                    field="effective_date",
+                )
 
 
 LOT_COLUMNS = (

@@ -106,6 +106,7 @@ class RemeasurementSerializer(serializers.ModelSerializer):
             "fair_value",
             "adjustment",
             "lots",
+            "attempt",
             "entry",
             "entry_sequence",
             "created_by",

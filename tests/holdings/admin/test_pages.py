@@ -28,6 +28,7 @@ from holdings.models import (
     WalletAddress,
 )
 from holdings.services import prices, setup
+from ledger import services as ledger_services
 from ledger.models import Account
 from tests.conftest import UserFactory
 from tests.holdings.api.test_endpoints import (
@@ -479,7 +480,7 @@ def test_uploading_a_pool_file_queues_a_batch_whose_page_shows_its_status(
 
 
 def test_a_bad_pool_file_shows_its_errors_and_is_imported_again_once_fixed(
-    as_role, world, queued, django_capture_on_commit_callbacks
+    as_role, world, queued, django_capture_on_commit_callbacks, staff_user, approver_user
 ):
     client = as_role("staff")
     with django_capture_on_commit_callbacks(execute=True):
@@ -505,8 +506,19 @@ def test_a_bad_pool_file_shows_its_errors_and_is_imported_again_once_fixed(
     assert any("only failed batches" in m and f"#{world['batch'].pk}" in m for m in shown)
     assert any(f"Queued for import again: #{batch.pk}." in m for m in shown)
     batch.refresh_from_db()
-    assert (batch.status, batch.attempts, batch.errors) == (BatchStatus.SUCCEEDED, 2, [])
     assert queued[-1] == batch.pk
+    # Its days were remeasured at 2025-12-31 meanwhile: the file waits for that
+    # remeasurement to be cancelled, and is imported once it is.
+    assert batch.status == BatchStatus.FAILED and batch.attempts == 2
+    assert "BTC was remeasured at 2025-12-31" in batch.errors[0]["message"]
+    requested, _ = ledger_services.cancellation_request(
+        entry=world["remeasurement"].entry, reason="a late pool file", by=staff_user
+    )
+    ledger_services.cancellation_approve(cancellation=requested, by=approver_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("importbatch_retry", batch.pk), follow=True)
+    batch.refresh_from_db()
+    assert (batch.status, batch.attempts, batch.errors) == (BatchStatus.SUCCEEDED, 3, [])
 
 
 def test_the_batch_page_imports_a_failed_batch_again(

@@ -364,8 +364,10 @@ def test_postgresql_refuses_a_lot_moved_before_it_opened_or_below_zero(world):
     )
     update = "UPDATE holdings_lot SET quantity = quantity + %s, cost = cost + %s WHERE id = %s"
     cases = [
-        # Units out before the lot was in the account.
-        (date(2025, 12, 1), D("-0.1"), D("-8000.00"), "holdings_lot_moved_after_opening"),
+        # Units out before the lot was in the account, on a day since remeasured: the
+        # remeasured day speaks first (tests/holdings/database/test_rules.py has the opening
+        # rule alone).
+        (date(2025, 12, 1), D("-0.1"), D("-8000.00"), "holdings_lot_measured_days_kept"),
         # Units out on a day, back the next: below zero for a day.
         (date(2026, 1, 3), -lot.quantity - 1, -lot.cost - 1, "holdings_lot_never_negative"),
     ]

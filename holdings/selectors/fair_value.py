@@ -1,0 +1,50 @@
+"""Remeasurements as they stand. A remeasurement whose entry was cancelled measures nothing
+any more; one that posted nothing (its lots already at fair value, or none held) cannot be
+cancelled and stands as measured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.db.models import QuerySet
+
+from holdings.models import Remeasurement
+from ledger.models import CancellationStatus
+
+
+def standing(remeasurements: QuerySet[Remeasurement] | None = None) -> QuerySet[Remeasurement]:
+    """The remeasurements whose entry, if any, is not cancelled."""
+    if remeasurements is None:
+        remeasurements = Remeasurement.objects.all()
+    return remeasurements.exclude(entry__cancellations__status=CancellationStatus.APPROVED)
+
+
+def latest_attempt(code: str, as_of: date) -> Remeasurement | None:
+    """The last remeasurement of `code` at `as_of`, standing or not."""
+    return (
+        Remeasurement.objects.filter(commodity_id=code, as_of=as_of)
+        .select_related("entry")
+        .order_by("-attempt")
+        .first()
+    )
+
+
+def is_cancelled(remeasurement: Remeasurement) -> bool:
+    return remeasurement.entry_id is not None and (
+        remeasurement.entry.cancellations.filter(status=CancellationStatus.APPROVED).exists()  # type: ignore[union-attr]
+    )
+
+
+def measured_through(codes: Iterable[str], since: date) -> dict[str, Remeasurement]:
+    """For each commodity of `codes`, its latest standing remeasurement that posted, dated
+    on or after `since`: its lots may not move on or before that day but by it."""
+    found: dict[str, Remeasurement] = {}
+    for remeasurement in (
+        standing(Remeasurement.objects.filter(commodity_id__in=list(codes), as_of__gte=since))
+        .filter(entry__isnull=False)
+        .select_related("entry")
+        .order_by("commodity_id", "-as_of")
+    ):
+        found.setdefault(remeasurement.commodity_id, remeasurement)
+    return found

@@ -1,0 +1,224 @@
+"""A remeasurement measures its commodity's lots as they stood at the end of its day. While
+it stands, nothing moves those lots on or before that day but the remeasurement's own
+entries (a back-dated sale, record or cancellation is refused, by the services and by
+PostgreSQL); once it is cancelled on its day, the day is remeasured again, as its next
+attempt."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from holdings.errors import RemeasuredDay, RemeasurementError
+from holdings.models import Disposal, Lot, LotMovement, Remeasurement, Sale
+from holdings.selectors.close import FAIR_VALUE, close_checks
+from holdings.services import fair_value, setup, treasury
+from holdings.services.cancellations import CancellationRefused
+from ledger import services as ledger_services
+from ledger.models import Cancellation, JournalEntry
+from tests.holdings.services.test_cancellations import cancel
+from tests.holdings.services.test_fair_value_cancellations import (
+    MONTH_END,
+    balance,
+    books_agree,
+    opening,
+    sale,
+)
+from tests.holdings.services.test_treasury import OPENING
+
+D = Decimal
+JANUARY_END = date(2026, 1, 31)
+
+
+def sell_on(day: date, reference: str = "S9") -> Sale:
+    return treasury.sale_record(
+        reference=reference,
+        wallet="COLD-1",
+        units=D("0.5"),
+        sold_at=datetime(day.year, day.month, day.day, 10, tzinfo=UTC),
+        proceeds_commodity="USD",
+        gross_proceeds=D("55000.00"),
+    )
+
+
+def written() -> tuple[int, ...]:
+    return (
+        JournalEntry.objects.count(),
+        LotMovement.objects.count(),
+        Disposal.objects.count(),
+        Sale.objects.count(),
+        Cancellation.objects.count(),
+    )
+
+
+def fair_value_closed(month: date) -> bool:
+    return next(c for c in close_checks(month=month) if c.key == FAIR_VALUE).ok
+
+
+@pytest.mark.django_db
+def test_a_day_is_remeasured_again_once_its_remeasurement_is_cancelled(
+    world, staff_user, approver_user
+):
+    opening()
+    sale()
+    first = fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    assert first.attempt == 1 and first.entry.idempotency_key == "remeasure:BTC:2025-12-31"
+    assert fair_value_closed(date(2025, 12, 1))
+
+    cancel(first.entry, staff_user, approver_user)
+    books_agree(None)
+    # Cancelled, the month end stands unmeasured: the close says so.
+    assert not fair_value_closed(date(2025, 12, 1))
+
+    again = fair_value.remeasure(commodity="BTC", as_of=MONTH_END, created_by=staff_user)
+    assert again.pk != first.pk and again.attempt == 2
+    assert again.entry.idempotency_key == "remeasure:BTC:2025-12-31:attempt-2"
+    assert (again.units, again.adjustment) == (first.units, first.adjustment)
+    # Its correction of the sale after it has a key of its own attempt.
+    assert JournalEntry.objects.filter(
+        idempotency_key__startswith="remeasure:BTC:2025-12-31:attempt-2:after:"
+    ).exists()
+    books_agree(again)
+    assert fair_value_closed(date(2025, 12, 1))
+    # Idempotent again: the standing attempt is returned.
+    assert fair_value.remeasure(commodity="BTC", as_of=MONTH_END) == again
+    assert Remeasurement.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_remeasurement_cancelled_after_its_day_is_not_made_again(
+    world, staff_user, approver_user
+):
+    """Cancelled on a later day, its adjustment stood at the end of its own: measured again
+    there, the day would carry both."""
+    opening()
+    first = fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    cancel(first.entry, staff_user, approver_user, effective_date=date(2026, 1, 5))
+    before = written()
+    with pytest.raises(RemeasurementError, match="cancelled on 2026-01-05") as refused:
+        fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    assert refused.value.field == "as_of"
+    assert written() == before
+
+
+@pytest.mark.django_db
+def test_a_cancelled_later_remeasurement_no_longer_stops_an_earlier_one(
+    world, staff_user, approver_user
+):
+    opening()
+    january = fair_value.remeasure(commodity="BTC", as_of=JANUARY_END)
+    with pytest.raises(RemeasurementError, match="already remeasured at 2026-01-31"):
+        fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    cancel(january.entry, staff_user, approver_user)
+    december = fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    assert december.attempt == 1 and december.entry is not None
+    books_agree(december)
+
+
+@pytest.mark.django_db
+def test_a_back_dated_sale_is_refused_while_its_day_stands_remeasured(
+    world, staff_user, approver_user
+):
+    opening()
+    first = fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    before = written()
+    for day in (MONTH_END, date(2025, 12, 30)):
+        with pytest.raises(RemeasuredDay) as refused:
+            sell_on(day)
+        assert refused.value.field == "effective_date"
+        message = str(refused.value)
+        assert "BTC was remeasured at 2025-12-31" in message
+        assert f"entry #{first.entry.sequence}" in message and str(day) in message
+        assert written() == before
+    books_agree(first)
+
+    # Cancelled on its day, the remeasurement lets the back-dated sale in, and the day is
+    # measured again with it.
+    cancel(first.entry, staff_user, approver_user)
+    sell_on(MONTH_END)
+    again = fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    assert again.attempt == 2 and again.units == first.units - D("0.5")
+    assert balance("1290", MONTH_END) == again.adjustment
+    books_agree(again)
+
+
+@pytest.mark.django_db
+def test_a_cancellation_dated_on_a_remeasured_day_is_refused(world, staff_user, approver_user):
+    """A sale before the month end, cancelled on the month end after it was remeasured:
+    the units would come back into lots the remeasurement measured without them."""
+    opening()
+    sold = sell_on(date(2025, 12, 31))
+    remeasured = fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    assert remeasured.units == D("2.5")
+    before = written()
+    with pytest.raises(CancellationRefused) as refused:
+        ledger_services.cancellation_request(
+            entry=sold.entry, reason="never settled", by=staff_user, effective_date=MONTH_END
+        )
+    assert refused.value.field == "effective_date"
+    message = str(refused.value)
+    assert "sale S9 cannot be cancelled on 2025-12-31" in message
+    assert "remeasured at 2025-12-31" in message and "date the cancellation after" in message
+    assert written() == before
+
+    # Dated after it, the units come back then; the month end stays as measured.
+    cancel(sold.entry, staff_user, approver_user, effective_date=date(2026, 1, 1))
+    assert Lot.objects.filter(quantity=D("1")).exists()
+    books_agree(remeasured)
+
+
+@pytest.mark.django_db
+def test_a_remeasurement_that_posted_nothing_is_made_again_when_its_lots_changed(world):
+    """Nothing held at its day, it posted nothing and cannot be cancelled: holdings brought
+    in later with an earlier date are measured by calling it again."""
+    empty = fair_value.remeasure(commodity="BTC", as_of=date(2025, 12, 29))
+    assert empty.entry is None and empty.units == 0
+    assert fair_value.remeasure(commodity="BTC", as_of=date(2025, 12, 29)) == empty
+    setup.opening_lots_load(as_of=date(2025, 12, 20), rows=OPENING)
+    again = fair_value.remeasure(commodity="BTC", as_of=date(2025, 12, 29))
+    assert again.attempt == 2 and again.units == 3 and again.entry is not None
+    assert balance("1290", date(2025, 12, 29)) == again.adjustment
+
+
+@pytest.mark.django_db
+def test_postgresql_keeps_the_remeasured_days(world, staff_user, approver_user):
+    opening()
+    first = fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    lot = Lot.objects.order_by("pk").first()
+    entry = JournalEntry.objects.get(kind="opening_balance")
+    moved = (
+        "INSERT INTO holdings_lotmovement (lot_id, entry_id, effective_date, kind, quantity, "
+        "cost, fair_value_adjustment, created_at) VALUES (%s, %s, %s, 'disposal', 0, 0, 0, now())"
+    )
+    remeasured = (
+        "INSERT INTO holdings_remeasurement (commodity_id, as_of, price_id, units, "
+        "carrying_value_before, fair_value, adjustment, lots, attempt, created_at) "
+        "SELECT commodity_id, as_of, price_id, units, carrying_value_before, fair_value, "
+        "adjustment, lots, %s, now() FROM holdings_remeasurement WHERE id = %s"
+    )
+    cases = [
+        (moved, [lot.pk, entry.pk, MONTH_END], "holdings_lot_measured_days_kept"),
+        (remeasured, [2, first.pk], "holdings_remeasurement_attempt_follows"),
+        (remeasured, [3, first.pk], "holdings_remeasurement_attempt_follows"),
+        (remeasured, [1, first.pk], "holdings_remeasurement_attempt_once"),
+        (remeasured, [0, first.pk], "holdings_remeasurement_attempt_counted"),
+    ]
+    for sql, params, rule in cases:
+        with (
+            pytest.raises(IntegrityError, match=rule),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, params)
+    # After its day, or once it is cancelled on its day, the same rows are taken.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(moved, [lot.pk, entry.pk, date(2026, 1, 1)])
+        transaction.set_rollback(True)
+    cancel(first.entry, staff_user, approver_user)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(moved, [lot.pk, entry.pk, MONTH_END])
+        cursor.execute(remeasured, [2, first.pk])
+        transaction.set_rollback(True)

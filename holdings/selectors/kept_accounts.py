@@ -9,7 +9,9 @@ ledger asks, through ledger.subledgers, when a journal is drafted, submitted and
   2010, 2100, 2110): they equal the loan's events;
 - each asset class's cost and accumulated depreciation accounts (1600, 1610, 1690, 1695,
   and their children): they equal the fixed asset register
-  (holdings.selectors.cost_integrity.fixed_assets).
+  (holdings.selectors.cost_integrity.fixed_assets);
+- accrued site costs (2200), vendor deposits (1500) and HPC revenue (4200), with their
+  children: they equal the cost documents (holdings.selectors.cost_integrity).
 
 No side effects.
 """
@@ -47,6 +49,17 @@ LOAN_ROLES = (
 LOAN_TREES = {
     **{code: "loans payable" for code in chart.LOANS_PAYABLE.values()},
     **{code: "interest payable" for code in chart.INTEREST_PAYABLE.values()},
+}
+COST_TREES = {
+    chart.ACCRUED_SITE_COSTS: (
+        f"accrued site costs: it moves by month-end accruals and the invoices that reverse "
+        f"them, {NOT_MANUAL}"
+    ),
+    chart.VENDOR_DEPOSITS: (
+        f"vendor deposits: it moves by deposits paid and the fixed asset receipts that apply "
+        f"them, {NOT_MANUAL}"
+    ),
+    chart.HPC_REVENUE: f"HPC revenue: it moves by the months' HPC revenue documents, {NOT_MANUAL}",
 }
 FAIR_VALUE_TREES = {
     **{code: f"{c} lots" for c, code in chart.FAIR_VALUE_ADJUSTMENT.items()},
@@ -120,6 +133,9 @@ def subledger_accounts(account_ids: Collection[int]) -> dict[int, str]:
                 f"{found[1]}, kept in each loan's own accounts: it moves by loan draws, "
                 f"interest accruals, repayments and liquidations, {NOT_MANUAL}"
             )
+        if reason is None and (found := _under(line, COST_TREES)) is not None:
+            reason = f"is under {found[0]}, " if found[0] != code else "is "
+            reason += found[1]
         if reason is None and (
             (kind == AccountType.ASSET and commodity != FUNCTIONAL_CURRENCY) or pk in with_lots
         ):

@@ -1,9 +1,10 @@
 """No manual journal posts to an account a subledger keeps: wallets and every other account
 holding lots, the fair value adjustments, loans' accounts, fixed assets' cost and
-accumulated depreciation. Each is refused when drafted, changed, submitted and again when
-approved, naming the line (`postings[N].account`) and the documents that post there instead;
-ordinary accounts (cash, expenses, equity) take manual journals as before, and a manual
-journal's cancellation still posts its reversal."""
+accumulated depreciation, accrued site costs, vendor deposits and HPC revenue. Each is
+refused when drafted, changed, submitted and again when approved, naming the line
+(`postings[N].account`) and the documents that post there instead; ordinary accounts (cash,
+expenses, equity) take manual journals as before, and a manual journal's cancellation still
+posts its reversal."""
 
 from __future__ import annotations
 
@@ -81,6 +82,9 @@ def draft(by, postings, *, submit: bool = False) -> ManualJournal:
         ("1695", "100.00", "100.00", "account 1695 is asset class GPU's accumulated dep"),
         ("2000", "100.00", "100.00", "account 2000 is loans payable, kept in each loan's"),
         ("2110", "100.00", "100.00", "account 2110 is interest payable, kept in each loan's"),
+        ("2200", "100.00", "100.00", "account 2200 is accrued site costs: it moves by month"),
+        ("1500", "100.00", "100.00", "account 1500 is vendor deposits: it moves by deposits"),
+        ("4200", "100.00", "100.00", "account 4200 is HPC revenue: it moves by the months'"),
     ],
 )
 @pytest.mark.parametrize("at", [0, 1])

@@ -1,5 +1,5 @@
 """A document's cancellation, as the documents that can be cancelled show it: sales,
-transfers and loan events."""
+transfers, loan events and remeasurements."""
 
 from __future__ import annotations
 

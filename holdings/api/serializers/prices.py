@@ -15,6 +15,7 @@ from holdings.api.serializers.common import (
     UsdOut,
     commodity_field,
 )
+from holdings.api.serializers.documents import CancellableSerializer
 from holdings.models import Price, Remeasurement
 from ledger.api.report_serializers import check_range
 from ledger.api.serializers import UTCDateField
@@ -75,8 +76,9 @@ class PricesQuerySerializer(serializers.Serializer):
 # --- fair value remeasurements -----------------------------------------------------------
 
 
-class RemeasurementSerializer(serializers.ModelSerializer):
-    """A fair value remeasurement of one commodity at one date, with its price evidence."""
+class RemeasurementSerializer(CancellableSerializer, serializers.ModelSerializer):
+    """A fair value remeasurement of one commodity at one date, with its price evidence. A
+    day is remeasured again (the next `attempt`) once its remeasurement is cancelled."""
 
     commodity = serializers.CharField(source="commodity_id", read_only=True)
     price = serializers.SerializerMethodField()
@@ -109,6 +111,7 @@ class RemeasurementSerializer(serializers.ModelSerializer):
             "attempt",
             "entry",
             "entry_sequence",
+            "cancellation",
             "created_by",
             "created_at",
         ]

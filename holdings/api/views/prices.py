@@ -46,9 +46,11 @@ class PriceList(LedgerView):
 
 @extend_schema(tags=["evidence"])
 class RemeasurementList(FilteredList):
-    queryset = Remeasurement.objects.select_related(
-        "commodity", "price", "entry", "created_by"
-    ).order_by("-as_of", "commodity")
+    queryset = (
+        Remeasurement.objects.select_related("commodity", "price", "entry", "created_by")
+        .prefetch_related("entry__cancellations")
+        .order_by("-as_of", "commodity", "-attempt")
+    )
     serializer_class = RemeasurementSerializer
     filterset_class = RemeasurementFilter
 

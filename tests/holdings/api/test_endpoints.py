@@ -730,7 +730,34 @@ def test_remeasurements(world, api_client_for):
     assert row["price"]["price"] == "95000.50"
     assert row["price"]["timestamp"] == "2026-01-01T00:00:00Z"
     assert row["entry"] == world["remeasurement"].entry_id
+    assert (row["attempt"], row["cancellation"]) == (1, None)
     assert results(client.get(f"{API}/remeasurements/", {"start": "2026-01-01"})) == []
+
+
+@pytest.mark.django_db
+def test_a_remeasurement_cancelled_and_made_again_shows_both_attempts(
+    world, api_client_for, staff_user, approver_user
+):
+    from holdings.services import fair_value
+    from ledger import services as ledger_services
+
+    first = world["remeasurement"]
+    requested, _ = ledger_services.cancellation_request(
+        entry=first.entry, reason="wrong price", by=staff_user
+    )
+    done = ledger_services.cancellation_approve(cancellation=requested, by=approver_user)
+    again = fair_value.remeasure(commodity="BTC", as_of=first.as_of)
+    client = api_client_for("auditor")
+    rows = results(client.get(f"{API}/remeasurements/", {"commodity": "BTC"}))
+    assert [(row["id"], row["attempt"]) for row in rows] == [(again.pk, 2), (first.pk, 1)]
+    assert rows[0]["cancellation"] is None
+    assert rows[1]["cancellation"] == {
+        "id": done.pk,
+        "status": "approved",
+        "effective_date": "2025-12-31",
+        "reversal": done.reversal_id,
+    }
+    assert rows[0]["adjustment"] == rows[1]["adjustment"] == "454605.75"
 
 
 # --- set-up ------------------------------------------------------------------------------

@@ -170,7 +170,7 @@ def loan_draw(
             created_by=created_by,
         )
         if target.commodity_id != "USD":
-            plan = LotPlan()
+            plan = LotPlan(dated_by="on")
             plan.open(
                 entry_index=0,
                 account=target,
@@ -296,7 +296,7 @@ def _move_collateral(
             kind=f"loan_{kind}",
             created_by=created_by,
         )
-        plan = LotPlan()
+        plan = LotPlan(dated_by="on")
         plan.transfer(takes, to=target, entry_index=0, effective_date=on)
         plan.write([entry])
         event = LoanEvent.objects.create(
@@ -400,7 +400,7 @@ def loan_repay(
         split = _interest_first(loan, amount, on, field="amount")
         to_interest, to_principal = split.to_interest, split.to_principal
         interest_value, principal_value = split.interest_value, split.principal_value
-        plan = LotPlan()
+        plan = LotPlan(dated_by="on")
         if loan.principal_commodity_id == "USD":
             source = Account.objects.get(code=chart.CASH)
             paid_cost = amount
@@ -499,7 +499,7 @@ def loan_liquidate(
             kind="loan_liquidation",
             created_by=created_by,
         )
-        plan = LotPlan()
+        plan = LotPlan(dated_by="on")
         plan.dispose(takes, entry_index=0, on=on)
         plan.write([entry])
         parts = allocate(settled, [t.quantity for t in takes])

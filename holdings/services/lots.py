@@ -254,7 +254,9 @@ def held_after(quantity: Decimal, moves: Sequence[LaterMove]) -> list[Decimal]:
 class LotPlan:
     """Lot changes decided in memory, each tied to the index of the entry that posts it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, dated_by: str = "effective_date") -> None:
+        # The caller's name for the date its movements take, for the error that refuses one.
+        self.dated_by = dated_by
         self.new_lots: list[NewLot] = []
         # Per new lot: its entry, the date and kind of the movement that opens it, and the
         # adjustment it opens with (its state may change again within the plan).
@@ -432,7 +434,7 @@ class LotPlan:
                     f"#{remeasurement.entry.sequence}), which measured its lots as they stood "  # type: ignore[union-attr]
                     f"that day: nothing moves them on {on} any more; date it after "
                     f"{remeasurement.as_of}, or cancel that remeasurement first",
-                    field="effective_date",
+                    field=self.dated_by,
                 )
 
 

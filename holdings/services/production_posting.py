@@ -6,7 +6,7 @@ A record already known is skipped when identical and refused when it differs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -36,6 +36,7 @@ from holdings.models import (
     ProductionRecord,
     WalletAddress,
 )
+from holdings.selectors.fair_value import measured_through
 from holdings.selectors.prices import earned_at, earning_day_for, price_timestamp
 from holdings.services import bulk
 from holdings.services.lots import AnyLot, LotPlan, NewLot, take_fifo
@@ -124,6 +125,14 @@ class _Importer:
         self.check()
         earnings = self._new_earnings(accounts)
         payouts = self._new_payouts(accounts)
+        self.check()
+        self._refuse_remeasured_days(
+            [(account, earning.day, earning.row, "day") for account, earning in earnings]
+            + [
+                (account, payout.paid_at.date(), payout.row, "paid_at")
+                for account, payout, _address in payouts
+            ]
+        )
         self.check()
         prices = self._prices(earnings)
         self.check()
@@ -216,6 +225,27 @@ class _Importer:
         if self.batch.pool_account is not None:
             return accounts[self.batch.pool_account.code]
         return accounts[str(code)]
+
+    def _refuse_remeasured_days(self, dated: list[tuple[PoolAccount, date, int, str]]) -> None:
+        """A record dated on or before a standing remeasurement of its commodity would change
+        the lots it measured: each is named by its row (the lots' plan and PostgreSQL keep
+        the same rule)."""
+        if not dated:
+            return
+        found = measured_through(
+            {account.commodity_id for account, *_ in dated}, min(on for _a, on, *_ in dated)
+        )
+        for account, on, row, field_name in dated:
+            remeasurement = found.get(account.commodity_id)
+            if remeasurement is not None and on <= remeasurement.as_of:
+                self.error(
+                    row,
+                    field_name,
+                    f"{account.commodity_id} was remeasured at {remeasurement.as_of} (entry "
+                    f"#{remeasurement.entry.sequence}), which measured its lots as they stood "  # type: ignore[union-attr]
+                    f"that day: a record of {on} would change them; cancel that remeasurement "
+                    "first, import this file, and remeasure the day again",
+                )
 
     def _new_earnings(self, accounts: dict[str, PoolAccount]) -> list[tuple[PoolAccount, Earning]]:
         by_account: dict[int, list[Earning]] = {}

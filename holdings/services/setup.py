@@ -367,7 +367,7 @@ def opening_lots_load(
         )
         if not created:
             return len(parsed), False
-        plan = LotPlan()
+        plan = LotPlan(dated_by="as_of")
         for wallet, acquired_at, quantity, cost in parsed:
             plan.open(
                 entry_index=0,

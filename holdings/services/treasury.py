@@ -167,7 +167,7 @@ def sale_record(
             kind="sale",
             created_by=created_by,
         )
-        lot_plan = LotPlan()
+        lot_plan = LotPlan(dated_by="sold_at")
         lot_plan.dispose(plan.takes, entry_index=0, on=sold_at.date())
         if plan.proceeds_account.commodity_id != "USD":
             lot_plan.open(
@@ -403,7 +403,7 @@ def transfer_record(
         if Transfer.objects.filter(txid=txid).exists():
             raise AlreadyRecorded(f"transfer {txid} is already recorded", field="txid")
         candidates = lots_to_take(account=source.account, on=sent_at.date(), acquired_by=sent_at)
-        plan = LotPlan()
+        plan = LotPlan(dated_by="sent_at")
         spent: list[Take] = []
         moved, short = take_fifo(
             candidates.lots, units, acquired_by=sent_at, available=candidates.available

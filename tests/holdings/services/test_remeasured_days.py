@@ -13,12 +13,22 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from holdings.errors import RemeasuredDay, RemeasurementError
-from holdings.models import Disposal, Lot, LotMovement, Remeasurement, Sale
+from holdings.models import (
+    BatchStatus,
+    Disposal,
+    Lot,
+    LotMovement,
+    ProductionRecord,
+    Remeasurement,
+    Sale,
+)
 from holdings.selectors.close import FAIR_VALUE, close_checks
 from holdings.services import fair_value, setup, treasury
 from holdings.services.cancellations import CancellationRefused
 from ledger import services as ledger_services
 from ledger.models import Cancellation, JournalEntry
+from tests.holdings.api.test_treasury import post, sale_body
+from tests.holdings.conftest import csv_file, run_import
 from tests.holdings.services.test_cancellations import cancel
 from tests.holdings.services.test_fair_value_cancellations import (
     MONTH_END,
@@ -128,7 +138,7 @@ def test_a_back_dated_sale_is_refused_while_its_day_stands_remeasured(
     for day in (MONTH_END, date(2025, 12, 30)):
         with pytest.raises(RemeasuredDay) as refused:
             sell_on(day)
-        assert refused.value.field == "effective_date"
+        assert refused.value.field == "sold_at"
         message = str(refused.value)
         assert "BTC was remeasured at 2025-12-31" in message
         assert f"entry #{first.entry.sequence}" in message and str(day) in message
@@ -222,3 +232,57 @@ def test_postgresql_keeps_the_remeasured_days(world, staff_user, approver_user):
         cursor.execute(moved, [lot.pk, entry.pk, MONTH_END])
         cursor.execute(remeasured, [2, first.pk])
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_a_late_pool_file_names_its_rows_dated_on_a_remeasured_day(
+    world, staff_user, approver_user
+):
+    opening()
+    first = fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    content = csv_file(
+        [
+            (date(2025, 12, 30), "OTH-B", "0.11", "0.01", "0.1"),
+            (MONTH_END, "OTH-B", "0.11", "0.01", "0.1"),
+            (date(2026, 1, 1), "OTH-B", "0.11", "0.01", "0.1"),
+        ]
+    )
+    batch = run_import("csv", content, pool_account=None, file_name="late.csv")
+    assert batch.status == BatchStatus.FAILED
+    assert [(e["row"], e["field"]) for e in batch.errors] == [(2, "day"), (3, "day")]
+    assert "BTC was remeasured at 2025-12-31" in batch.errors[0]["message"]
+    assert "a record of 2025-12-30 would change them" in batch.errors[0]["message"]
+    assert not ProductionRecord.objects.exists()
+
+    # Cancel the remeasurement, import the file, remeasure the day again.
+    cancel(first.entry, staff_user, approver_user)
+    batch = run_import("csv", content, pool_account=None, file_name="late-again.csv")
+    assert batch.status == BatchStatus.SUCCEEDED
+    again = fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    assert again.attempt == 2 and again.units == first.units + D("0.2")
+    books_agree(again)
+
+
+@pytest.mark.django_db
+def test_the_api_answers_409_naming_the_date_field(world, api_client_for):
+    opening()
+    fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    before = written()
+    response = post(
+        api_client_for("staff"),
+        "/sales/",
+        sale_body(
+            sold_at="2025-12-31T15:30:00Z",
+            units="0.5",
+            proceeds_commodity="USD",
+            gross_proceeds="50000.00",
+            fee="0",
+            proceeds_value=...,
+            proceeds_wallet=...,
+        ),
+    )
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["code"], body["field"]) == ("remeasured_day", "sold_at")
+    assert "BTC was remeasured at 2025-12-31" in body["detail"]
+    assert written() == before

@@ -48,3 +48,11 @@ def measured_through(codes: Iterable[str], since: date) -> dict[str, Remeasureme
     ):
         found.setdefault(remeasurement.commodity_id, remeasurement)
     return found
+
+
+def measured_its_lots(remeasurement: Remeasurement) -> str:
+    """Why a lot of its commodity no longer moves on or before its day, for a refusal."""
+    return (
+        f"{remeasurement.commodity_id} was remeasured at {remeasurement.as_of} (entry "
+        f"#{remeasurement.entry.sequence}), which measured its lots as they stood that day"  # type: ignore[union-attr]
+    )

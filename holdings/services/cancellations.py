@@ -37,7 +37,7 @@ from holdings.models import (
     LotMovementKind,
     Remeasurement,
 )
-from holdings.selectors.fair_value import measured_through
+from holdings.selectors.fair_value import measured_its_lots, measured_through
 from holdings.services import bulk
 from holdings.services.fair_value_later import (
     REMEASUREMENT_KIND,
@@ -293,10 +293,9 @@ def _refuse_remeasured(entry: JournalEntry, document: str, on: date) -> None:
     if found:
         remeasurement = max(found.values(), key=lambda found: (found.as_of, found.commodity_id))
         raise CancellationRefused(
-            f"{document} cannot be cancelled on {on}: {remeasurement.commodity_id} was "
-            f"remeasured at {remeasurement.as_of} (entry #{remeasurement.entry.sequence}), "  # type: ignore[union-attr]
-            "which measured its lots as they stood that day; date the cancellation after "
-            f"{remeasurement.as_of}, or cancel that remeasurement first",
+            f"{document} cannot be cancelled on {on}: {measured_its_lots(remeasurement)}; "
+            f"date the cancellation after {remeasurement.as_of}, or cancel that remeasurement "
+            "first",
             field="effective_date",
         )
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from holdings.errors import RemeasuredDay
 from holdings.models import Disposal, Lot, LotMovementKind, LotOrigin, Sale, Transfer
-from holdings.selectors.fair_value import measured_through
+from holdings.selectors.fair_value import measured_its_lots, measured_through
 from holdings.services import bulk
 from holdings.services.fair_value_later import REMEASUREMENT_KIND
 from holdings.valuation import share
@@ -430,10 +430,9 @@ class LotPlan:
             remeasurement = found.get(code)
             if remeasurement is not None and on <= remeasurement.as_of:
                 raise RemeasuredDay(
-                    f"{code} was remeasured at {remeasurement.as_of} (entry "
-                    f"#{remeasurement.entry.sequence}), which measured its lots as they stood "  # type: ignore[union-attr]
-                    f"that day: nothing moves them on {on} any more; date it after "
-                    f"{remeasurement.as_of}, or cancel that remeasurement first",
+                    f"{measured_its_lots(remeasurement)}: nothing moves them on {on} any "
+                    f"more; date it after {remeasurement.as_of}, or cancel that remeasurement "
+                    "first",
                     field=self.dated_by,
                 )
 

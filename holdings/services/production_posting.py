@@ -36,7 +36,7 @@ from holdings.models import (
     ProductionRecord,
     WalletAddress,
 )
-from holdings.selectors.fair_value import measured_through
+from holdings.selectors.fair_value import measured_its_lots, measured_through
 from holdings.selectors.prices import earned_at, earning_day_for, price_timestamp
 from holdings.services import bulk
 from holdings.services.lots import AnyLot, LotPlan, NewLot, take_fifo
@@ -241,10 +241,9 @@ class _Importer:
                 self.error(
                     row,
                     field_name,
-                    f"{account.commodity_id} was remeasured at {remeasurement.as_of} (entry "
-                    f"#{remeasurement.entry.sequence}), which measured its lots as they stood "  # type: ignore[union-attr]
-                    f"that day: a record of {on} would change them; cancel that remeasurement "
-                    "first, import this file, and remeasure the day again",
+                    f"{measured_its_lots(remeasurement)}: a record of {on} would change them; "
+                    "cancel that remeasurement first, import this file, and remeasure the day "
+                    "again",
                 )
 
     def _new_earnings(self, accounts: dict[str, PoolAccount]) -> list[tuple[PoolAccount, Earning]]:

@@ -45,7 +45,7 @@ from holdings.services.fair_value_later import (
     correcting_remeasurement_key,
     correction_key,
 )
-from holdings.services.loan_ltv import loan_check_ltv
+from holdings.services.loan_ltv import loan_check_ltv, lock_loan
 from holdings.services.lots import MOVEMENT_COLUMNS, held_after, later_moves
 from ledger.cancellations import DocumentType, Undone, document_of, register_document
 from ledger.models import CancellationStatus, JournalEntry
@@ -392,6 +392,14 @@ def lock_lots(entry: JournalEntry) -> None:
     )
 
 
+def _lock_loan_event(entry: JournalEntry) -> None:
+    """The loan's row, then its lots: the order the loan's services lock them in."""
+    event = _related(entry, "loan_event")
+    if event is not None:
+        lock_loan(event.loan_id)  # type: ignore[attr-defined]
+    lock_lots(entry)
+
+
 def _lock_remeasurement(entry: JournalEntry) -> None:
     """The lots of every entry of the remeasurement, in id order."""
     moved = LotMovement.objects.filter(entry__in=[entry, *_corrections(entry)]).values("lot_id")
@@ -523,7 +531,7 @@ def register() -> None:
     """Tell the ledger how each of the miner's documents is cancelled."""
     for kind, describe in _DESCRIBERS.items():
         if kind.startswith("loan_"):
-            document = DocumentType(describe, _check_loan_event, _undo_loan_event, lock_lots)
+            document = DocumentType(describe, _check_loan_event, _undo_loan_event, _lock_loan_event)
         elif kind == REMEASUREMENT_KIND:
             document = DocumentType(
                 describe,

@@ -52,6 +52,13 @@ def settlement() -> Iterator[None]:
         _settling.reset(token)
 
 
+def lock_loan(loan_id: int) -> None:
+    """The loan's row, locked for the caller's transaction. Whatever records or undoes a
+    loan's event locks it before the lots it moves (and PostgreSQL has an event's insert
+    share it: holdings_loan_event_locks_loan), so that one order holds for every writer."""
+    Loan.objects.select_for_update().filter(pk=loan_id).first()
+
+
 def balances_changed(loan: Loan, on: date) -> None:
     pending = _settling.get()
     if pending is None:
@@ -84,7 +91,7 @@ def loan_check_ltv(*, loan: Loan, as_of: date) -> LoanEvent | None:
     with transaction.atomic():
         # Checks of one loan run one after the other (the nightly check and the one after a
         # price import may overlap): the second sees the first's crossing and records none.
-        Loan.objects.select_for_update().filter(pk=loan.pk).first()
+        lock_loan(loan.pk)
         # The tier the loan stood at by that day: checking a past day again (a reload, a late
         # price) compares with what was recorded then, not with a later crossing.
         last = (

@@ -31,7 +31,7 @@ from holdings.models import (
 from holdings.quantities import check_positive_amount
 from holdings.selectors.prices import price_for
 from holdings.selectors.treasury import wallet_get
-from holdings.services.loan_ltv import balances_changed
+from holdings.services.loan_ltv import balances_changed, lock_loan
 from holdings.services.lots import (
     LotPlan,
     Take,
@@ -158,6 +158,7 @@ def loan_draw(
     _within_term(loan, on)
     check_positive_amount(amount, loan.principal_commodity, "amount")
     with transaction.atomic():
+        lock_loan(loan.pk)
         target, usd = _principal_side(loan, amount, on, to_wallet, value)
         entry = ledger_services.entry_post(
             effective_date=on,
@@ -265,6 +266,7 @@ def _move_collateral(
     _within_term(loan, on)
     check_positive_amount(units, loan.collateral_commodity, "units")
     with transaction.atomic():
+        lock_loan(loan.pk)
         takes, short = _take(source, units, on)
         if short:
             raise InsufficientLots(
@@ -332,7 +334,7 @@ def loan_accrue_once(*, loan: Loan, on: date) -> tuple[LoanEvent, bool]:
     the second finds the first."""
     _within_term(loan, on)
     with transaction.atomic():
-        Loan.objects.select_for_update().filter(pk=loan.pk).first()
+        lock_loan(loan.pk)
         done = LoanEvent.objects.filter(
             loan=loan, kind=LoanEventKind.ACCRUAL, effective_date=on
         ).first()
@@ -397,6 +399,7 @@ def loan_repay(
     _within_term(loan, on)
     check_positive_amount(amount, loan.principal_commodity, "amount")
     with transaction.atomic():
+        lock_loan(loan.pk)
         split = _interest_first(loan, amount, on, field="amount")
         to_interest, to_principal = split.to_interest, split.to_principal
         interest_value, principal_value = split.interest_value, split.principal_value
@@ -471,6 +474,7 @@ def loan_liquidate(
         else chart.COLLATERAL_ADJUSTMENTS[loan.collateral_commodity_id]
     )
     with transaction.atomic():
+        lock_loan(loan.pk)
         split = _interest_first(loan, proceeds, on, field="proceeds")
         to_interest, to_principal = split.to_interest, split.to_principal
         interest_value, principal_value = split.interest_value, split.principal_value

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 
@@ -228,3 +229,27 @@ def test_the_services_still_post_and_decide_site_costs(site, staff_user, approve
     assert posted == {("file", "site_cost"), ("accrual", "cost_accrual"), ("typed", "site_cost")}
     assert len(accruals) == 2 and approved.reverses is not None
     assert (approved.decided_by, rejected.decided_by) == (approver_user, approver_user)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_update_racing_a_loans_first_event_waits_for_it_and_is_refused(tx_world):
+    """The first event is inserted by a transaction not yet committed; an update of the
+    loan's terms meanwhile waits for it (it would otherwise see no event and pass), then is
+    refused once the event is committed."""
+    loan = make_loan(start=date(2026, 1, 1), maturity=date(2026, 12, 31))
+    params = connection.get_connection_params()
+    event = (
+        "INSERT INTO holdings_loanevent (loan_id, kind, effective_date, amount, units, details,"
+        " created_at) VALUES (%s, 'tier', '2026-06-01', 0, 0, '{}', now())"
+    )
+    with psycopg.connect(**params) as first, psycopg.connect(**params) as second:
+        first.execute(event, [loan.pk])  # left uncommitted
+        second.execute("SET lock_timeout = '1s'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            second.execute("UPDATE holdings_loan SET annual_rate = 0.2 WHERE id = %s", [loan.pk])
+        second.rollback()
+        first.commit()
+        with pytest.raises(psycopg.errors.CheckViolation, match="holdings_loan_terms_kept"):
+            second.execute("UPDATE holdings_loan SET annual_rate = 0.2 WHERE id = %s", [loan.pk])
+    loan.refresh_from_db()
+    assert loan.annual_rate == D("0.10") and loan.events.count() == 1

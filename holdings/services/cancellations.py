@@ -46,7 +46,7 @@ from holdings.services.fair_value_later import (
     correction_key,
 )
 from holdings.services.loan_ltv import loan_check_ltv, lock_loan
-from holdings.services.lots import MOVEMENT_COLUMNS, held_after, later_moves
+from holdings.services.lots import MOVEMENT_COLUMNS, held_after, later_moves, share_lots
 from ledger.cancellations import DocumentType, Undone, document_of, register_document
 from ledger.models import CancellationStatus, JournalEntry
 from ledger.money import format_amount
@@ -384,6 +384,7 @@ def _check_loan_event(entry: JournalEntry, on: date) -> None:
 def lock_lots(entry: JournalEntry) -> None:
     """The lots the entry moved, locked in id order: a sale or transfer taking from them
     waits for the cancellation, which checks and undoes them as they stand."""
+    share_lots()
     list(
         Lot.objects.select_for_update(of=("self",))
         .filter(movements__entry=entry)
@@ -403,6 +404,7 @@ def _lock_loan_event(entry: JournalEntry) -> None:
 def _lock_remeasurement(entry: JournalEntry) -> None:
     """The lots of every entry of the remeasurement, in id order."""
     moved = LotMovement.objects.filter(entry__in=[entry, *_corrections(entry)]).values("lot_id")
+    share_lots()
     list(
         Lot.objects.select_for_update()
         .filter(pk__in=moved)

@@ -23,7 +23,7 @@ from holdings.services.fair_value_later import (
     later_movements,
     remeasurement_key,
 )
-from holdings.services.lots import LotPlan
+from holdings.services.lots import LotPlan, measure_lots
 from holdings.valuation import allocate, cents
 from ledger import services as ledger_services
 from ledger.dates import check_posting_date
@@ -55,9 +55,9 @@ def remeasure(*, commodity: Commodity | str, as_of: date, created_by: Any = None
             field="commodity",
         )
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            # One remeasurement of a commodity at a time; ledger rows are left unlocked.
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"remeasure:{code}"])
+        # One remeasurement at a time, while nothing moves lots (writers in progress are
+        # waited for; ledger rows are left unlocked).
+        measure_lots()
         done = fair_value_selectors.latest_attempt(code, as_of)
         attempt = 1
         if done is not None:

@@ -183,6 +183,25 @@ class Candidates:
         return sum(self.available.values(), ZERO)
 
 
+# Lots are moved under a shared lock, measured under an exclusive one (PostgreSQL takes the
+# shared one too, before any lot movement is inserted: holdings_lot_movement_shares_lots).
+LOTS_MEASURED = "holdings:lots-measured"
+
+
+def share_lots() -> None:
+    """Wait for a remeasurement in progress, and keep the next from starting until this
+    transaction ends: what it moves is then either measured or refused by its date. Taken
+    before any lot is locked, so that it and the remeasurement's lot locks never cross."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", [LOTS_MEASURED])
+
+
+def measure_lots() -> None:
+    """The exclusive side of share_lots, for a remeasurement."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [LOTS_MEASURED])
+
+
 def lots_to_take(
     *, account: Account | int, on: date, acquired_by: datetime | None = None, lock: bool = True
 ) -> Candidates:
@@ -199,6 +218,7 @@ def lots_to_take(
         acquired = Q(acquired_at__lte=acquired_by)
     queryset = Lot.objects.filter(acquired, account=account, quantity__gt=0).order_by("pk")
     if lock:
+        share_lots()
         queryset = queryset.select_for_update()
     lots = sorted(queryset, key=lambda lot: (lot.acquired_at, lot.pk))
     available = {lot.pk: lot.quantity for lot in lots}
@@ -354,6 +374,7 @@ class LotPlan:
 
     def write(self, entries: Sequence[JournalEntry]) -> None:
         """Write the plan once `entries` (by the indexes used above) are posted."""
+        share_lots()
         self._refuse_remeasured_days(entries)
         now = timezone.now()
         ids = bulk.next_ids("holdings_lot", len(self.new_lots))

@@ -39,7 +39,7 @@ from holdings.models import (
 from holdings.selectors.fair_value import measured_its_lots, measured_through
 from holdings.selectors.prices import earned_at, earning_day_for, price_timestamp
 from holdings.services import bulk
-from holdings.services.lots import AnyLot, LotPlan, NewLot, take_fifo
+from holdings.services.lots import AnyLot, LotPlan, NewLot, share_lots, take_fifo
 from holdings.valuation import cents
 from ledger import services as ledger_services
 from ledger.errors import LedgerError
@@ -121,6 +121,9 @@ class _Importer:
     # The steps ----------------------------------------------------------------------------
 
     def run(self) -> ImportOutcome:
+        # Before the pool accounts and lots are locked, and the records' dates are checked
+        # against the remeasurements (one in progress is waited for).
+        share_lots()
         accounts = self._lock_pool_accounts()
         self.check()
         earnings = self._new_earnings(accounts)

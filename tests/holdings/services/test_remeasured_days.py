@@ -6,9 +6,12 @@ attempt."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 
@@ -286,3 +289,64 @@ def test_the_api_answers_409_naming_the_date_field(world, api_client_for):
     assert (body["code"], body["field"]) == ("remeasured_day", "sold_at")
     assert "BTC was remeasured at 2025-12-31" in body["detail"]
     assert written() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_late_file_imported_while_the_day_is_remeasured_waits_and_is_refused(
+    tx_world, monkeypatch
+):
+    """The remeasurement has read the lots and not committed yet; a pool file with a record
+    of the day before, imported meanwhile, would see no remeasurement and be measured by
+    none. It waits for the remeasurement, then names its rows."""
+    opening()
+    barrier = threading.Barrier(2, timeout=30)
+    held_at = fair_value._held_at
+
+    def held_then_slow(code: str, as_of: date):
+        held = held_at(code, as_of)
+        barrier.wait()
+        time.sleep(1.0)  # the import starts meanwhile
+        return held
+
+    monkeypatch.setattr(fair_value, "_held_at", held_then_slow)
+    made: list[Remeasurement] = []
+
+    def remeasure() -> None:
+        try:
+            made.append(fair_value.remeasure(commodity="BTC", as_of=MONTH_END))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=remeasure)
+    thread.start()
+    barrier.wait()
+    content = csv_file([(date(2025, 12, 30), "OTH-B", "0.11", "0.01", "0.1")])
+    batch = run_import("csv", content, pool_account=None, file_name="late.csv")
+    thread.join()
+    [remeasured] = made
+    assert remeasured.units == 3
+    assert batch.status == BatchStatus.FAILED
+    assert [(e["row"], e["field"]) for e in batch.errors] == [(2, "day")]
+    assert "BTC was remeasured at 2025-12-31" in batch.errors[0]["message"]
+    assert not ProductionRecord.objects.exists()
+    books_agree(remeasured)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_has_lot_movements_wait_for_a_remeasurement_in_progress(tx_world):
+    opening()
+    lot = Lot.objects.order_by("pk").first()
+    entry = JournalEntry.objects.get(kind="opening_balance")
+    params = connection.get_connection_params()
+    with psycopg.connect(**params) as measuring, psycopg.connect(**params) as moving:
+        measuring.execute("SELECT pg_advisory_xact_lock(hashtext('holdings:lots-measured'))")
+        moving.execute("SET lock_timeout = '1s'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            moving.execute(
+                "INSERT INTO holdings_lotmovement (lot_id, entry_id, effective_date, kind, "
+                "quantity, cost, fair_value_adjustment, created_at) "
+                "VALUES (%s, %s, '2026-01-05', 'disposal', 0, 0, 0, now())",
+                [lot.pk, entry.pk],
+            )
+        moving.rollback()
+        measuring.rollback()

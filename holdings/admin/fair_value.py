@@ -1,14 +1,18 @@
 """Fair value remeasurements in the admin, read-only: each with the price, the carrying
-value before, the fair value and the adjustment posted."""
+value before, the fair value and the adjustment posted, and whether it stands (a day is
+remeasured again, as its next attempt, once its remeasurement is cancelled)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
 from holdings.admin.base import EvidenceAdmin, price_text, units, usd
 from holdings.models import Remeasurement
 from ledger.admin import entry_link
+from ledger.models import CancellationStatus
 
 
 @admin.register(Remeasurement)
@@ -23,9 +27,11 @@ class RemeasurementAdmin(EvidenceAdmin):
         "adjustment_display",
         "lots",
         "attempt",
+        "standing_display",
         "entry_display",
     )
     list_filter = ("commodity",)
+    ordering = ("-as_of", "commodity", "-attempt")  # a day's newest attempt first
     date_hierarchy = "as_of"
     search_fields = ("commodity__code",)
     list_select_related = ("commodity", "price", "entry", "created_by")
@@ -39,6 +45,7 @@ class RemeasurementAdmin(EvidenceAdmin):
         "adjustment_display",
         "lots",
         "attempt",
+        "standing_display",
         "entry_display",
         "created_by_name",
         "created_at",
@@ -64,6 +71,18 @@ class RemeasurementAdmin(EvidenceAdmin):
     @admin.display(description="adjustment (USD)")
     def adjustment_display(self, obj: Remeasurement) -> str:
         return usd(obj.adjustment)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Remeasurement]:
+        return super().get_queryset(request).prefetch_related("entry__cancellations")
+
+    @admin.display(description="standing")
+    def standing_display(self, obj: Remeasurement) -> str:
+        if obj.entry is None:
+            return "stands (posted nothing)"
+        for cancellation in obj.entry.cancellations.all():
+            if cancellation.status == CancellationStatus.APPROVED:
+                return f"cancelled on {cancellation.effective_date}"
+        return "stands"
 
     @admin.display(description="entry")
     def entry_display(self, obj: Remeasurement) -> SafeString | str:

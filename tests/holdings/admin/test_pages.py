@@ -672,3 +672,24 @@ def test_a_production_records_hashrate_is_in_its_coins_unit(as_role, world):
     assert run_import("f2pool", content, pool_account="F2P-KAS").status == "succeeded"
     page = as_role("auditor").get(url("productionrecord_changelist")).content.decode()
     assert "1,200,000.00 TH/s" in page  # KAS, not 1.20 EH/s
+
+
+def test_a_cancelled_remeasurement_and_its_next_attempt_show_which_stands(
+    as_role, world, staff_user, approver_user
+):
+    from holdings.services import fair_value
+
+    first = world["remeasurement"]
+    requested, _ = ledger_services.cancellation_request(
+        entry=first.entry, reason="wrong price", by=staff_user
+    )
+    ledger_services.cancellation_approve(cancellation=requested, by=approver_user)
+    again = fair_value.remeasure(commodity="BTC", as_of=first.as_of)
+    client = as_role("auditor")
+    page = client.get(url("remeasurement_changelist")).content.decode()
+    assert "cancelled on 2025-12-31" in page and ">stands<" in page
+    assert page.index(">stands<") < page.index("cancelled on 2025-12-31")  # newest attempt first
+    shown = client.get(url("remeasurement_change", again.pk)).content.decode()
+    assert ">stands<" in shown and ">2<" in shown
+    shown = client.get(url("remeasurement_change", first.pk)).content.decode()
+    assert "cancelled on 2025-12-31" in shown

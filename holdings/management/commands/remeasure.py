@@ -9,7 +9,8 @@ from ledger.errors import LedgerError
 class Command(BaseCommand):
     help = (
         "Remeasure fair-value commodities to fair value at the end of a date "
-        "(idempotent per commodity and date)."
+        "(idempotent per commodity and date; a day whose remeasurement was cancelled on its "
+        "date is remeasured again)."
     )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
@@ -25,8 +26,9 @@ class Command(BaseCommand):
         except LedgerError as exc:
             raise CommandError(exc.message) from exc
         for r in done:
+            again = f" (attempt {r.attempt})" if r.attempt > 1 else ""
             self.stdout.write(
-                f"{r.commodity_id} at {r.as_of}: {r.units} units at {r.price.price} "
+                f"{r.commodity_id} at {r.as_of}{again}: {r.units} units at {r.price.price} "
                 f"({r.price.source}); carrying value {r.carrying_value_before} -> fair value "
                 f"{r.fair_value}, adjustment {r.adjustment} over {r.lots} lot(s)"
             )

@@ -10,9 +10,11 @@ import threading
 import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from io import StringIO
 
 import psycopg
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
 from holdings.errors import RemeasuredDay, RemeasurementError
@@ -350,3 +352,15 @@ def test_postgresql_has_lot_movements_wait_for_a_remeasurement_in_progress(tx_wo
             )
         moving.rollback()
         measuring.rollback()
+
+
+@pytest.mark.django_db
+def test_the_command_remeasures_a_cancelled_day_again_and_says_so(world, staff_user, approver_user):
+    opening()
+    out = StringIO()
+    call_command("remeasure", "--date", "2025-12-31", "--commodity", "BTC", stdout=out)
+    assert out.getvalue().startswith("BTC at 2025-12-31: 3 units")
+    cancel(Remeasurement.objects.get().entry, staff_user, approver_user)
+    out = StringIO()
+    call_command("remeasure", "--date", "2025-12-31", stdout=out)
+    assert out.getvalue().startswith("BTC at 2025-12-31 (attempt 2): 3 units")

@@ -37,7 +37,7 @@ from holdings.models import (
     LotMovementKind,
     Remeasurement,
 )
-from holdings.selectors.fair_value import measured_its_lots, measured_through
+from holdings.selectors.fair_value import measured_its_lots, measured_through, standing
 from holdings.services import bulk
 from holdings.services.fair_value_later import (
     REMEASUREMENT_KIND,
@@ -325,12 +325,13 @@ def _check_remeasurement(entry: JournalEntry, on: date) -> None:
     remeasurement = _related(entry, "remeasurement")
     if remeasurement is not None:
         later = (
-            Remeasurement.objects.filter(
-                commodity_id=remeasurement.commodity_id,  # type: ignore[attr-defined]
-                as_of__gt=remeasurement.as_of,  # type: ignore[attr-defined]
-                entry__isnull=False,
+            standing(
+                Remeasurement.objects.filter(
+                    commodity_id=remeasurement.commodity_id,  # type: ignore[attr-defined]
+                    as_of__gt=remeasurement.as_of,  # type: ignore[attr-defined]
+                    entry__isnull=False,
+                )
             )
-            .exclude(entry__cancellations__status=CancellationStatus.APPROVED)
             .order_by("as_of")
             .first()
         )

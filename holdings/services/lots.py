@@ -444,18 +444,25 @@ class LotPlan:
         for code, index, on in dated:
             if entries[index].kind != REMEASUREMENT_KIND and on < earliest.get(code, date.max):
                 earliest[code] = on
-        if not earliest:
-            return
-        found = measured_through(earliest, min(earliest.values()))
-        for code, on in sorted(earliest.items()):
-            remeasurement = found.get(code)
-            if remeasurement is not None and on <= remeasurement.as_of:
-                raise RemeasuredDay(
-                    f"{measured_its_lots(remeasurement)}: nothing moves them on {on} any "
-                    f"more; date it after {remeasurement.as_of}, or cancel that remeasurement "
-                    "first",
-                    field=self.dated_by,
-                )
+        refuse_remeasured_days(earliest, field=self.dated_by)
+
+
+def refuse_remeasured_days(earliest: Mapping[str, date], *, field: str) -> None:
+    """Refuse moving the lots of a commodity of `earliest` on its date there, if a standing
+    remeasurement of that commodity is dated on or after it (`field` names the caller's
+    date). LotPlan asks before it writes; a preview asks before it plans."""
+    if not earliest:
+        return
+    found = measured_through(earliest, min(earliest.values()))
+    for code, on in sorted(earliest.items()):
+        remeasurement = found.get(code)
+        if remeasurement is not None and on <= remeasurement.as_of:
+            raise RemeasuredDay(
+                f"{measured_its_lots(remeasurement)}: nothing moves them on {on} any "
+                f"more; date it after {remeasurement.as_of}, or cancel that remeasurement "
+                "first",
+                field=field,
+            )
 
 
 LOT_COLUMNS = (

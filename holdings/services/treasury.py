@@ -39,6 +39,7 @@ from holdings.services.lots import (
     disposals_record,
     lot_reliefs,
     lots_to_take,
+    refuse_remeasured_days,
     saved_id,
     take_fifo,
 )
@@ -264,6 +265,12 @@ def _plan_sale(
             "the proceeds' USD value must be positive, in cents", field="proceeds_value"
         )
     fee_value = share(value, fee, gross_proceeds) if fee else Decimal("0.00")
+    # Refused on a remeasured day before any lot is read, so a preview says what the sale
+    # itself would.
+    moved = {commodity.code: sold_at.date()}
+    if proceeds.code != "USD":
+        moved[proceeds.code] = sold_at.date()
+    refuse_remeasured_days(moved, field="sold_at")
 
     candidates = lots_to_take(
         account=source.account, on=sold_at.date(), acquired_by=sold_at, lock=lock

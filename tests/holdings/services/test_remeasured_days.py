@@ -293,6 +293,43 @@ def test_the_api_answers_409_naming_the_date_field(world, api_client_for):
     assert written() == before
 
 
+@pytest.mark.django_db
+def test_a_sales_preview_says_what_the_sale_would_on_a_remeasured_day(world, api_client_for):
+    """The preview is refused as the sale itself would be, naming sold_at (it used to show
+    the lots and the gain of a sale the ledger then refused); the day after, it plans."""
+    opening()
+    fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    before = written()
+    with pytest.raises(RemeasuredDay) as refused:
+        treasury.sale_preview(
+            wallet="COLD-1",
+            units=D("0.5"),
+            sold_at=datetime(2025, 12, 31, 10, tzinfo=UTC),
+            proceeds_commodity="USD",
+            gross_proceeds=D("55000.00"),
+        )
+    assert refused.value.field == "sold_at"
+    assert "BTC was remeasured at 2025-12-31" in str(refused.value)
+
+    body = sale_body(
+        units="0.5",
+        proceeds_commodity="USD",
+        gross_proceeds="50000.00",
+        fee="0",
+        proceeds_value=...,
+        proceeds_wallet=...,
+    )
+    client = api_client_for("staff")
+    response = post(client, "/sales/preview/", {**body, "sold_at": "2025-12-31T15:30:00Z"})
+    assert response.status_code == 409
+    assert (response.json()["code"], response.json()["field"]) == ("remeasured_day", "sold_at")
+    assert written() == before
+
+    response = post(client, "/sales/preview/", {**body, "sold_at": "2026-01-01T15:30:00Z"})
+    assert response.status_code == 200, response.json()
+    assert written() == before
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_late_file_imported_while_the_day_is_remeasured_waits_and_is_refused(
     tx_world, monkeypatch

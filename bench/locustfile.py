@@ -9,6 +9,10 @@
   (a new one per file, so every record is new) uploaded every few seconds, imported by the
   Celery worker while the others read and write.
 
+The sales and the pool files are dated in the month after the books (March 2026): every
+month of the books is remeasured at its end, and nothing moves lots on or before the day of
+a standing remeasurement. bench/load.py imports that month's day-end prices first.
+
 Tokens, the host and the pool accounts to import into come from bench/load.py through the
 environment. Each request is named by its endpoint, so the statistics are per endpoint.
 """
@@ -31,9 +35,12 @@ TOKENS = {
 }
 # Pool accounts set up for the load (bench/load.py), one file each.
 POOL_ACCOUNTS = [code for code in os.environ.get("LOAD_POOL_ACCOUNTS", "").split(",") if code]
-# The demonstration's books: October 2025 to February 2026.
+# The demonstration's books: October 2025 to February 2026, read by the reports.
 FIRST_DAY = date(2025, 10, 1)
 LAST_DAY = date(2026, 2, 28)
+# The month the load's sales and pool files are dated in (bench/load.py prices it).
+WRITES_FIRST_DAY = date(2026, 3, 1)
+WRITES_LAST_DAY = date(2026, 3, 31)
 WALLETS = ["COLD-02", "COLD-03", "HOT-01", "HOT-02", "HOT-03", "HOT-04", "HOT-05"]
 _counter = itertools.count(1)
 _counter_lock = threading.Lock()
@@ -131,11 +138,12 @@ class Staff(HttpUser):
         self.client.headers["Authorization"] = f"Token {TOKENS['staff']}"
 
     def sale(self) -> dict[str, object]:
-        """A small OTC sale for USDT in the demonstration's last fortnight (its prices end
-        there), valued at the USDT received."""
+        """A small OTC sale for USDT in the month after the books, valued at the USDT
+        received."""
         units = random.choice(["0.01000000", "0.02000000", "0.05000000"])
         proceeds = f"{float(units) * random.randint(90_000, 110_000):.2f}"
-        sold_at = datetime(2026, 2, random.randint(15, 27), random.randint(0, 23), tzinfo=UTC)
+        day = some_day(WRITES_FIRST_DAY, WRITES_LAST_DAY)
+        sold_at = datetime(day.year, day.month, day.day, random.randint(0, 23), tzinfo=UTC)
         return {
             "reference": unique("LOAD-OTC"),
             "wallet": random.choice(WALLETS),
@@ -205,8 +213,8 @@ class PoolImport(HttpUser):
         if code is None:
             return
         rows = ["date,pool_account,gross_btc,fee_btc,net_btc,hashrate_hs,external_id"]
-        day = FIRST_DAY
-        while day <= LAST_DAY:
+        day = WRITES_FIRST_DAY
+        while day <= WRITES_LAST_DAY:
             gross = random.randint(20_000_000, 30_000_000)
             fee = gross * 25 // 1000
             rows.append(

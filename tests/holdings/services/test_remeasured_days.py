@@ -69,6 +69,19 @@ def written() -> tuple[int, ...]:
     )
 
 
+def usd_sale_body(sold_at: str) -> dict[str, object]:
+    """Half a BTC of COLD-1 sold for USD at `sold_at`, as the API takes it."""
+    return sale_body(
+        sold_at=sold_at,
+        units="0.5",
+        proceeds_commodity="USD",
+        gross_proceeds="50000.00",
+        fee="0",
+        proceeds_value=...,
+        proceeds_wallet=...,
+    )
+
+
 def fair_value_closed(month: date) -> bool:
     return next(c for c in close_checks(month=month) if c.key == FAIR_VALUE).ok
 
@@ -273,19 +286,7 @@ def test_the_api_answers_409_naming_the_date_field(world, api_client_for):
     opening()
     fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
     before = written()
-    response = post(
-        api_client_for("staff"),
-        "/sales/",
-        sale_body(
-            sold_at="2025-12-31T15:30:00Z",
-            units="0.5",
-            proceeds_commodity="USD",
-            gross_proceeds="50000.00",
-            fee="0",
-            proceeds_value=...,
-            proceeds_wallet=...,
-        ),
-    )
+    response = post(api_client_for("staff"), "/sales/", usd_sale_body("2025-12-31T15:30:00Z"))
     assert response.status_code == 409
     body = response.json()
     assert (body["code"], body["field"]) == ("remeasured_day", "sold_at")
@@ -311,21 +312,13 @@ def test_a_sales_preview_says_what_the_sale_would_on_a_remeasured_day(world, api
     assert refused.value.field == "sold_at"
     assert "BTC was remeasured at 2025-12-31" in str(refused.value)
 
-    body = sale_body(
-        units="0.5",
-        proceeds_commodity="USD",
-        gross_proceeds="50000.00",
-        fee="0",
-        proceeds_value=...,
-        proceeds_wallet=...,
-    )
     client = api_client_for("staff")
-    response = post(client, "/sales/preview/", {**body, "sold_at": "2025-12-31T15:30:00Z"})
+    response = post(client, "/sales/preview/", usd_sale_body("2025-12-31T15:30:00Z"))
     assert response.status_code == 409
     assert (response.json()["code"], response.json()["field"]) == ("remeasured_day", "sold_at")
     assert written() == before
 
-    response = post(client, "/sales/preview/", {**body, "sold_at": "2026-01-01T15:30:00Z"})
+    response = post(client, "/sales/preview/", usd_sale_body("2026-01-01T15:30:00Z"))
     assert response.status_code == 200, response.json()
     assert written() == before
 

@@ -40,11 +40,15 @@ def measured_through(codes: Iterable[str], since: date) -> dict[str, Remeasureme
     """For each commodity of `codes`, its latest standing remeasurement that posted, dated
     on or after `since`: its lots may not move on or before that day but by it."""
     found: dict[str, Remeasurement] = {}
+    posted = Remeasurement.objects.filter(
+        commodity_id__in=list(codes), as_of__gte=since, entry__isnull=False
+    )
+    # Every sale, transfer and pool file asks, and mostly none is dated after theirs: a
+    # plain look first, a third of the cost of the standing ones' query.
+    if not posted.exists():
+        return found
     for remeasurement in (
-        standing(Remeasurement.objects.filter(commodity_id__in=list(codes), as_of__gte=since))
-        .filter(entry__isnull=False)
-        .select_related("entry")
-        .order_by("commodity_id", "-as_of")
+        standing(posted).select_related("entry").order_by("commodity_id", "-as_of")
     ):
         found.setdefault(remeasurement.commodity_id, remeasurement)
     return found

@@ -48,6 +48,12 @@ class RemeasuredDay(HoldingsError, Conflict):
     code = "remeasured_day"
 
 
+class PaymentOutOfOrder(HoldingsError, Conflict):
+    """A loan's repayment or liquidation dated before a later standing one."""
+
+    code = "payment_out_of_order"
+
+
 class ImportFailed(HoldingsError):
     """A batch that cannot be imported; `errors` lists every problem found (file, row,
     field, message)."""

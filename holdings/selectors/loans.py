@@ -87,6 +87,20 @@ class LoanSchedule:
     totals: dict[str, Decimal]  # each flow over the period
 
 
+PAYMENTS = (LoanEventKind.REPAYMENT, LoanEventKind.LIQUIDATION)
+
+
+def payment_after(loan: Loan, on: date) -> LoanEvent | None:
+    """The loan's latest standing repayment or liquidation dated after `on`, if any."""
+    return (
+        LoanEvent.objects.filter(loan=loan, kind__in=PAYMENTS, effective_date__gt=on)
+        .exclude(entry__cancellations__status=CancellationStatus.APPROVED)
+        .select_related("entry")
+        .order_by("-effective_date", "-id")
+        .first()
+    )
+
+
 def loan_schedule(*, loan: Any, start: date | None = None, end: date | None = None) -> LoanSchedule:
     """The loan day by day from `start` (its start date by default) to `end` (its maturity,
     or today if earlier, by default): drawn, repaid (interest and principal), interest

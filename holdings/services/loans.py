@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 
 from holdings import chart
-from holdings.errors import HoldingsError, InsufficientLots, InvalidSetup
+from holdings.errors import HoldingsError, InsufficientLots, InvalidSetup, PaymentOutOfOrder
 from holdings.models import (
     DayCount,
     Loan,
@@ -29,6 +29,7 @@ from holdings.models import (
     Wallet,
 )
 from holdings.quantities import check_positive_amount
+from holdings.selectors.loans import payment_after
 from holdings.selectors.prices import price_for
 from holdings.selectors.treasury import wallet_get
 from holdings.services.loan_ltv import balances_changed, lock_loan
@@ -400,6 +401,7 @@ def loan_repay(
     check_positive_amount(amount, loan.principal_commodity, "amount")
     with transaction.atomic():
         lock_loan(loan.pk)
+        _refuse_before_later_payment(loan, on)
         split = _interest_first(loan, amount, on, field="amount")
         to_interest, to_principal = split.to_interest, split.to_principal
         interest_value, principal_value = split.interest_value, split.principal_value
@@ -475,6 +477,7 @@ def loan_liquidate(
     )
     with transaction.atomic():
         lock_loan(loan.pk)
+        _refuse_before_later_payment(loan, on)
         split = _interest_first(loan, proceeds, on, field="proceeds")
         to_interest, to_principal = split.to_interest, split.to_principal
         interest_value, principal_value = split.interest_value, split.principal_value
@@ -566,6 +569,23 @@ class InterestFirst:
     to_principal: Decimal
     interest_value: Decimal
     principal_value: Decimal
+
+
+def _refuse_before_later_payment(loan: Loan, on: date) -> None:
+    """A payment is split interest first on what the loan owes on its day, and is capped by
+    it: one dated before a later payment would be split and capped on figures that the later
+    one has already paid (and could repay the loan twice). Payments go in date order
+    (PostgreSQL keeps it too: holdings_loan_payments_in_order)."""
+    later = payment_after(loan, on)
+    if later is not None:
+        raise PaymentOutOfOrder(
+            f"loan {loan.code} has a {later.get_kind_display().lower()} of "
+            f"{later.effective_date} (entry #{later.entry.sequence if later.entry else '?'}): "
+            f"a payment dated {on} would be split and capped on what that one already paid; "
+            f"date it on or after {later.effective_date}, or cancel that "
+            f"{later.get_kind_display().lower()} first",
+            field="on",
+        )
 
 
 def _interest_first(loan: Loan, amount: Decimal, on: date, *, field: str) -> InterestFirst:

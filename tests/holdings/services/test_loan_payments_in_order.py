@@ -1,0 +1,119 @@
+"""A loan's payments go in date order. A repayment or liquidation is split interest first on
+what the loan owes on its day and capped by it; dated before a later standing payment, it
+would be split and capped on what that one already paid (the loan repaid twice, its
+principal account left in debit). Refused by the services (409, naming `on`) and by
+PostgreSQL; cancelling the later payment lets it in."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from holdings.errors import HoldingsError, PaymentOutOfOrder
+from holdings.models import LoanEvent, LoanEventKind
+from holdings.services import loans
+from ledger import selectors as ledger_selectors
+from ledger import services as ledger_services
+from tests.holdings.api.test_loans import loan_world, post, running_loan  # noqa: F401
+from tests.holdings.api.test_loans import written as loan_rows
+from tests.holdings.services.test_cancellations import cancel
+from tests.holdings.services.test_loans import make_loan
+
+D = Decimal
+
+
+def owed_principal(loan, on: date) -> Decimal:
+    return -ledger_selectors.account_balance(account=loan.principal_account, as_of=on).quantity
+
+
+@pytest.fixture
+def repaid_loan(chart, settings):
+    """A USD loan L-1 (2028-02-27 to 2028-03-31): 1,000.00 drawn on 02-27, all of it repaid
+    on 03-10, with 5,000.00 of cash to pay from."""
+    settings.POSTING_HORIZON_DAYS = 3660
+    loan = make_loan()
+    ledger_services.entry_post(
+        effective_date=date(2028, 2, 27),
+        memo="Capital",
+        postings=[("1000", D("5000.00"), D("5000.00")), ("3000", D("-5000.00"), D("-5000.00"))],
+    )
+    loans.loan_draw(loan=loan, amount=D("1000.00"), on=date(2028, 2, 27))
+    loans.loan_repay(loan=loan, amount=D("1000.00"), on=date(2028, 3, 10))
+    return loan
+
+
+@pytest.mark.django_db
+def test_a_payment_dated_before_a_later_one_is_refused(repaid_loan, staff_user, approver_user):
+    loan = repaid_loan
+    with pytest.raises(HoldingsError, match="exceeds"):
+        loans.loan_repay(loan=loan, amount=D("1000.00"), on=date(2028, 3, 12))
+    before = loan_rows()
+    # Dated before the repayment of 03-10, it would have repaid the loan a second time.
+    with pytest.raises(PaymentOutOfOrder) as refused:
+        loans.loan_repay(loan=loan, amount=D("1000.00"), on=date(2028, 3, 1))
+    assert refused.value.field == "on"
+    repayment = LoanEvent.objects.get(loan=loan, kind=LoanEventKind.REPAYMENT)
+    message = str(refused.value)
+    assert "repayment of 2028-03-10" in message and f"#{repayment.entry.sequence}" in message
+    assert "date it on or after 2028-03-10" in message
+    assert loan_rows() == before
+    assert owed_principal(loan, date(2028, 3, 31)) == 0
+
+    # Once the later repayment is cancelled, the earlier one goes in, and the loan is repaid
+    # once.
+    cancel(repayment.entry, staff_user, approver_user)
+    loans.loan_repay(loan=loan, amount=D("1000.00"), on=date(2028, 3, 1))
+    assert owed_principal(loan, date(2028, 3, 31)) == 0
+    # On the day of the last payment, or after it, is in order.
+    loans.loan_draw(loan=loan, amount=D("500.00"), on=date(2028, 3, 5))
+    loans.loan_repay(loan=loan, amount=D("200.00"), on=date(2028, 3, 5))
+    loans.loan_repay(loan=loan, amount=D("100.00"), on=date(2028, 3, 5))  # the same day
+    loans.loan_repay(loan=loan, amount=D("200.00"), on=date(2028, 3, 6))
+    assert owed_principal(loan, date(2028, 3, 31)) == 0
+
+
+@pytest.mark.django_db
+def test_the_api_answers_409_naming_on(running_loan, api_client_for):  # noqa: F811
+    client = api_client_for("staff")
+    first = post(client, "/loans/L-1/repayments/", {"amount": "100.00", "on": "2026-01-05"})
+    assert first.status_code == 201, first.content
+    before = loan_rows()
+    response = post(client, "/loans/L-1/repayments/", {"amount": "100.00", "on": "2026-01-04"})
+    assert response.status_code == 409, response.content
+    body = response.json()
+    assert (body["code"], body["field"]) == ("payment_out_of_order", "on")
+    assert "repayment of 2026-01-05" in body["detail"]
+    assert loan_rows() == before
+
+
+@pytest.mark.django_db
+def test_postgresql_keeps_payments_in_order(repaid_loan):
+    loan = repaid_loan
+    later = LoanEvent.objects.get(loan=loan, kind=LoanEventKind.REPAYMENT)
+    for kind in ("repayment", "liquidation"):
+        with (
+            pytest.raises(IntegrityError, match="holdings_loan_payments_in_order") as refused,
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                "INSERT INTO holdings_loanevent (loan_id, kind, effective_date, amount, "
+                "units, entry_id, details, created_at) "
+                "VALUES (%s, %s, '2028-03-01', 1000.00, 0, NULL, '{}', now())",
+                [loan.pk, kind],
+            )
+        assert f"comes before its repayment of 2028-03-10 (entry #{later.entry.sequence})" in str(
+            refused.value
+        )
+    # A draw is no payment: dated before the repayment, it is let in by this rule.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO holdings_loanevent (loan_id, kind, effective_date, amount, units, "
+            "entry_id, details, created_at) "
+            "VALUES (%s, 'draw', '2028-03-01', 1000.00, 0, NULL, '{}', now())",
+            [loan.pk],
+        )
+        transaction.set_rollback(True)

@@ -47,7 +47,7 @@ from holdings.valuation import allocate, cents, share
 from ledger import services as ledger_services
 from ledger.models import Account, Commodity
 from ledger.money import fits_scale, format_amount
-from ledger.services import PostingInput
+from ledger.services import EntryInput, PostingInput
 
 ZERO = Decimal(0)
 
@@ -105,8 +105,14 @@ def sale_preview(
     proceeds_value: Decimal | None = None,
     proceeds_wallet: Wallet | str | None = None,
     lots: Sequence[tuple[int, Decimal]] | None = None,
+    reference: str | None = None,
 ) -> SalePlan:
-    """The lots a sale would relieve and its figures, without writing anything."""
+    """The lots a sale would relieve and its figures, without writing anything; refused as
+    recording it would be (its reference already recorded, a closed period, a guarded
+    account...)."""
+    reference = (reference or "").strip()
+    if reference and Sale.objects.filter(reference=reference).exists():
+        raise AlreadyRecorded(f"sale {reference} is already recorded", field="reference")
     with transaction.atomic():
         plan = _plan_sale(
             wallet=wallet,
@@ -120,6 +126,7 @@ def sale_preview(
             lots=lots,
             lock=False,
         )
+        ledger_services.entries_check(entries=[_sale_entry(plan, reference or "(preview)")])
         transaction.set_rollback(True)
     return plan
 
@@ -158,15 +165,8 @@ def sale_record(
             lots=lots,
             lock=True,
         )
-        entry = ledger_services.entry_post(
-            effective_date=sold_at.date(),
-            memo=f"Sale {reference}: {plan.units} {plan.wallet.commodity_id} from "
-            f"{plan.wallet.code} for {plan.gross_proceeds} {plan.proceeds_commodity} "
-            f"({plan.method})",
-            postings=_sale_postings(plan),
-            idempotency_key=f"sale:{reference}",
-            kind="sale",
-            created_by=created_by,
+        (entry,) = ledger_services.entries_post(
+            entries=[_sale_entry(plan, reference)], created_by=created_by
         )
         lot_plan = LotPlan(dated_by="sold_at")
         lot_plan.dispose(plan.takes, entry_index=0, on=sold_at.date())
@@ -343,6 +343,18 @@ def _take_named(
     if total != units:
         raise InvalidSetup(f"the named lots add up to {total}, not {units}", field="lots")
     return takes
+
+
+def _sale_entry(plan: SalePlan, reference: str) -> EntryInput:
+    return EntryInput(
+        effective_date=plan.sold_at.date(),
+        memo=f"Sale {reference}: {plan.units} {plan.wallet.commodity_id} from "
+        f"{plan.wallet.code} for {plan.gross_proceeds} {plan.proceeds_commodity} "
+        f"({plan.method})",
+        postings=_sale_postings(plan),
+        idempotency_key=f"sale:{reference}",
+        kind="sale",
+    )
 
 
 def _sale_postings(plan: SalePlan) -> list[PostingInput]:

@@ -25,7 +25,12 @@ from ledger.services.accounts import (
     commodity_create,
     commodity_update,
 )
-from ledger.services.entries import entries_post, entry_post, entry_post_or_replay
+from ledger.services.entries import (
+    entries_check,
+    entries_post,
+    entry_post,
+    entry_post_or_replay,
+)
 from ledger.services.manual_journals import (
     RESERVED_KINDS,
     attachment_problem,
@@ -58,6 +63,7 @@ __all__ = [
     "chart_load",
     "commodity_create",
     "commodity_update",
+    "entries_check",
     "entries_post",
     "entry_post",
     "entry_post_or_replay",

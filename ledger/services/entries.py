@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.models import JournalEntry
-from ledger.posting import EntryInput, PostingInput, post
+from ledger.posting import EntryInput, PostingInput, check, post
 
 
 def entry_post(
@@ -66,3 +66,9 @@ def entries_post(
 ) -> list[JournalEntry]:
     """Post many entries in one transaction (the import path): all or nothing."""
     return [entry for entry, _ in post(entries, created_by=created_by, approved_by=approved_by)]
+
+
+def entries_check(*, entries: Sequence[EntryInput]) -> None:
+    """What entries_post would say to these entries as the books stand now, writing
+    nothing: the same errors, naming the same fields (a preview's answer)."""
+    check(entries)

@@ -122,7 +122,9 @@ class SaleRecordForm(forms.Form):
         """The plan the service makes of the form's sale (writing nothing), or None with the
         service's refusal on the form."""
         try:
-            return treasury.sale_preview(**self.service_arguments())
+            return treasury.sale_preview(
+                **self.service_arguments(), reference=self.cleaned_data["reference"]
+            )
         except LedgerError as error:
             add_service_error(self, error)
             return None

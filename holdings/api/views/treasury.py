@@ -151,7 +151,9 @@ class SalePreview(LedgerView):
     def post(self, request: Request) -> Response:
         body = SaleCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        plan = treasury.sale_preview(**body.service_arguments())
+        plan = treasury.sale_preview(
+            **body.service_arguments(), reference=body.validated_data["reference"]
+        )
         context = {
             "scale": plan.wallet.commodity.decimal_places,
             "proceeds_scale": Commodity.objects.get(code=plan.proceeds_commodity).decimal_places,

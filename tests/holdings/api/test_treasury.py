@@ -4,7 +4,7 @@ same as the services' and tied to the lots."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 from holdings.models import Disposal, Lot, LotMovement, Sale, Transfer
 from holdings.services import treasury
 from ledger.models import JournalEntry, Posting
+from ledger.services import period_close
 from tests.holdings.services.test_treasury import SOLD_AT, holdings_at_fair_value
 from tests.ledger.api.test_entries import assert_error
 
@@ -321,6 +322,33 @@ def test_bad_sales_are_refused_naming_the_field_and_write_nothing(
     before = written()
     for url in ("/sales/preview/", "/sales/"):
         assert_error(post(client, url, sale_body(**changes)), status, field)
+    assert written() == before
+
+
+@pytest.mark.django_db
+def test_the_preview_is_refused_as_the_sale_itself_would_be(
+    treasury_world, api_client_for, approver_user
+):
+    """The preview answers what recording the same body would: its reference already
+    recorded (409), its day in a closed period (400), each naming its field, nothing
+    written. It used to show the lots and the gain of sales the ledger then refused."""
+    client = api_client_for("staff")
+    recorded = post(client, "/sales/", sale_body(units="0.5"))
+    assert recorded.status_code == 201, recorded.content
+    before = written()
+    for url in ("/sales/", "/sales/preview/"):
+        assert_error(
+            post(client, url, sale_body(units="0.5")), 409, "reference", "already_recorded"
+        )
+
+    period_close(through=date(2026, 1, 15), by=approver_user)  # the sale's day, 2026-01-10
+    for url in ("/sales/", "/sales/preview/"):
+        assert_error(
+            post(client, url, sale_body(reference="OTC-2", units="0.5")),
+            400,
+            "effective_date",
+            "closed_period",
+        )
     assert written() == before
 
 

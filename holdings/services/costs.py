@@ -53,6 +53,7 @@ from ledger.cancellations import DocumentType, register_document
 from ledger.errors import Forbidden, InvalidState, LedgerError
 from ledger.models import Account, CancellationStatus, JournalEntry
 from ledger.roles import APPROVE_ROLES, OPERATE_ROLES, has_any_role
+from ledger.services import EntryInput
 
 INVOICE_KIND = "site_cost"
 ACCRUAL_KIND = "cost_accrual"
@@ -174,16 +175,21 @@ def _postings(cost: SiteCost) -> list[tuple[str, Decimal, Decimal]]:
     return [(code, value, value) for code, value in lines.items() if value != 0]
 
 
-def _post(cost: SiteCost, *, by: Any, approved_by: Any = None) -> SiteCost:
-    key = f"{ACCRUAL_KIND if cost.origin == CostOrigin.ACCRUAL else INVOICE_KIND}:{cost.pk}"
-    entry = ledger_services.entry_post(
+def _entry(cost: SiteCost) -> EntryInput:
+    """The entry that posts `cost` (keyed by its id once it has one)."""
+    kind = ACCRUAL_KIND if cost.origin == CostOrigin.ACCRUAL else INVOICE_KIND
+    return EntryInput(
         effective_date=cost.period_end,
         memo=_memo(cost)[:1000],
         postings=_postings(cost),
-        idempotency_key=key,
-        kind=ACCRUAL_KIND if cost.origin == CostOrigin.ACCRUAL else INVOICE_KIND,
-        created_by=by,
-        approved_by=approved_by,
+        idempotency_key=None if cost.pk is None else f"{kind}:{cost.pk}",
+        kind=kind,
+    )
+
+
+def _post(cost: SiteCost, *, by: Any, approved_by: Any = None) -> SiteCost:
+    (entry,) = ledger_services.entries_post(
+        entries=[_entry(cost)], created_by=by, approved_by=approved_by
     )
     cost.entry = entry
     cost.status = CostStatus.POSTED
@@ -279,11 +285,16 @@ def site_costs_import(
             try:
                 _post(cost, by=by)
             except LedgerError as exc:
-                # The entry's date is the invoice's period_end; anything else refused is
-                # about what the invoice owes (cash it cannot pay, say).
-                field = "period_end" if exc.field in (None, "effective_date") else "amount"
-                raise ImportFailed([_error(file_name, line.row, field, exc.message)]) from exc
+                raise ImportFailed(
+                    [_error(file_name, line.row, _invoice_field(exc), exc.message)]
+                ) from exc
     return record, True
+
+
+def _invoice_field(refused: LedgerError) -> str:
+    """The invoice's field that the ledger's refusal of its entry is about: the entry's date
+    is its period_end; anything else is about what it owes (cash it cannot pay, say)."""
+    return "period_end" if refused.field in (None, "effective_date") else "amount"
 
 
 def _error(file_name: str, row: int | None, field: str, message: str) -> dict[str, Any]:
@@ -333,8 +344,20 @@ def site_cost_submit(*, line: InvoiceLine, by: Any) -> SiteCost:
         )
         if problem:
             raise CostRefused(problem, field="reference")
-        # The accrual it reverses is chosen when approved: one may be posted meanwhile.
         cost = _new_invoice(line, site, CostOrigin.TYPED, by, reverses=None)
+        # Refused now if its entry would be refused as the books stand (a closed month, cash
+        # it cannot pay), as a file's row is, rather than left for an approval that can only
+        # fail. The accrual it reverses is chosen again when approved: one may be posted
+        # meanwhile.
+        cost.reverses = _take_accrual(
+            _open_accruals([site], [line.period_end]), site, line.kind, line.period_end
+        )
+        try:
+            ledger_services.entries_check(entries=[_entry(cost)])
+        except LedgerError as exc:
+            exc.field = _invoice_field(exc)
+            raise
+        cost.reverses = None
         cost.save()
         return cost
 

@@ -202,6 +202,31 @@ def test_a_typed_invoice_is_posted_when_another_person_approves_it(
     assert costs.site_cost_submit(line=_typed("T-2"), by=staff_user).status == "submitted"
 
 
+def test_a_typed_invoice_is_refused_at_once_where_its_approval_would_be(
+    sites, staff_user, approver_user
+):
+    """Refused when typed, naming its field, as the same row of a file is: a month already
+    closed (period_end), paid from cash the books do not hold (amount). It used to wait
+    for an approval that could only fail."""
+    paid = HEADER + b"SITE-A,hosting,Host Co,H-1,2025-08-01,2025-08-31,,,,,,100.00,fixed,,true\n"
+    with pytest.raises(ImportFailed) as filed:
+        costs.site_costs_import(content=paid, file_name="paid.csv")
+    assert filed.value.errors[0]["field"] == "amount"
+    (line,) = parse_invoices(paid, file_name="typed invoice")
+    with pytest.raises(LedgerError) as typed:
+        costs.site_cost_submit(line=line, by=staff_user)
+    assert (typed.value.code, typed.value.field) == ("insufficient_balance", "amount")
+
+    ledger_services.period_close(through=date(2025, 7, 31), by=approver_user)
+    with pytest.raises(ImportFailed) as filed:
+        costs.site_costs_import(content=JULY, file_name="july.csv")
+    assert filed.value.errors[0]["field"] == "period_end"
+    with pytest.raises(LedgerError) as typed:
+        costs.site_cost_submit(line=_typed(), by=staff_user)  # July's hosting
+    assert (typed.value.code, typed.value.field) == ("closed_period", "period_end")
+    assert not SiteCost.objects.exists() and not JournalEntry.objects.exists()
+
+
 def test_each_accrual_is_reversed_by_one_invoice_filed_or_typed(sites, staff_user, approver_user):
     costs.site_costs_import(content=JULY, file_name="july.csv")
     costs.site_costs_accrue(month=date(2025, 8, 1))  # SITE-A's power and hosting

@@ -36,7 +36,7 @@ from ledger.errors import (
     UnknownAccount,
 )
 from ledger.models import Account, JournalEntry
-from ledger.models.accounts import QUANTITY_DIGITS, QUANTITY_PLACES, VALUE_DIGITS
+from ledger.models.accounts import QUANTITY_WHOLE_DIGITS, VALUE_WHOLE_DIGITS
 from ledger.money import EXACT, FUNCTIONAL_CURRENCY, VALUE_PLACES, exceeds_scale, format_amount
 from ledger.posting_writes import entries_write
 from ledger.posting_writes import prepared_cursor as _cursor
@@ -45,10 +45,6 @@ from ledger.text import text_problem
 KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
 MAX_KEY_LENGTH = 200
 STALE_CHART_RETRIES = 3
-# Digits before the point a posting's amounts may have: the columns' sizes (their sums, of
-# 60 digits, then never round).
-QUANTITY_WHOLE_DIGITS = QUANTITY_DIGITS - QUANTITY_PLACES
-VALUE_WHOLE_DIGITS = VALUE_DIGITS - VALUE_PLACES
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ from holdings.importers.common import (
     finish,
     is_earning_row,
     join_json_array,
-    jsonable,
     load_json,
     plain,
     saved_coded_data,
@@ -98,8 +97,10 @@ def _earning(item: Fields, ctx: ParseContext) -> Earning:
         fee=None,
         hashrate_hs=hashrate_hs(item, "hashrate"),
         external_id=None,
-        raw=jsonable(item.data),
+        raw=item.raw(),
         row=item.row,
+        # The day's net is the sum of these, the ones the row reports.
+        field_names={"net": " + ".join(EARNING_FIELDS)},
     )
 
 
@@ -128,7 +129,7 @@ def _payout(item: Fields, ctx: ParseContext) -> Payout:
         address=item.address("walletAddress"),
         amount=item.amount("amount", scale=ctx.scale, positive=True),
         paid_at=item.zoneless_utc("timestamp"),
-        raw=jsonable(item.data),
+        raw=item.raw(),
         row=item.row,
     )
 

@@ -107,14 +107,56 @@ def load_json(content: bytes, *, file_name: str) -> Any:
 
 
 def jsonable(value: Any) -> Any:
-    """A received JSON value with its Decimals back as text, so that `raw` can be stored."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {key: jsonable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [jsonable(item) for item in value]
-    return value
+    """A received JSON value with its Decimals back as text, so that `raw` can be stored.
+    Built without recursion: a received value may nest deeper than Python's stack."""
+
+    def converted(item: Any, stack: list[tuple[Any, Any]]) -> Any:
+        if isinstance(item, Decimal):
+            return str(item)
+        if isinstance(item, dict | list):
+            copy: Any = {} if isinstance(item, dict) else []
+            stack.append((item, copy))
+            return copy
+        return item
+
+    stack: list[tuple[Any, Any]] = []
+    root = converted(value, stack)
+    while stack:
+        source, target = stack.pop()
+        if isinstance(source, dict):
+            for key, item in source.items():
+                target[key] = converted(item, stack)
+        else:
+            target.extend(converted(item, stack) for item in source)
+    return root
+
+
+# Deeper than any pool's record: a row nested deeper is refused rather than stored.
+MAX_RAW_DEPTH = 32
+
+
+def raw_problem(value: Any) -> tuple[str, str] | None:
+    """Why a received record cannot be kept as its `raw` JSON, and where (a dotted path):
+    a NUL in a key or a text (PostgreSQL's jsonb holds none), or nesting deeper than
+    MAX_RAW_DEPTH."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return path, "holds a NUL character"
+        if isinstance(item, dict | list):
+            if depth >= MAX_RAW_DEPTH:
+                # Named by its top-level key: the path down is as long as the nesting.
+                return path.split(".")[0].split("[")[0], (
+                    f"is nested deeper than {MAX_RAW_DEPTH} levels"
+                )
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                if isinstance(key, str) and "\x00" in key:
+                    return path, "has a key holding a NUL character"
+                name = f"{path}.{key}" if isinstance(item, dict) else f"{path}[{key}]"
+                stack.append((child, name.lstrip("."), depth + 1))
+    return None
 
 
 def responses(document: Any) -> list[tuple[str, Any]]:
@@ -253,6 +295,15 @@ class Fields:
     def error(self, message: str, name: str | None = None) -> ImportFileError:
         field_name = f"{self.prefix}{name}" if name else (self.prefix.rstrip(".") or None)
         return ImportFileError(message, file_name=self.file_name, row=self.row, field=field_name)
+
+    def raw(self) -> Any:
+        """The record as received, to keep beside what was posted (its Decimals as text);
+        refused, naming where, if PostgreSQL could not keep it (raw_problem)."""
+        problem = raw_problem(self.data)
+        if problem is not None:
+            where, message = problem
+            raise self.error(message, where or None)
+        return jsonable(self.data)
 
     def present(self, name: str) -> bool:
         value = self.data.get(name)

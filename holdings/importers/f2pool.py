@@ -102,8 +102,9 @@ def _earning(item: Fields, ctx: ParseContext) -> Earning:
         fee=None,
         hashrate_hs=extra.hashrate("hash_rate"),
         external_id=item.ident("id"),
-        raw=jsonable(item.data),
+        raw=item.raw(),
         row=item.row,
+        field_names={"net": "changed_balance"},
     )
 
 
@@ -123,7 +124,7 @@ def _payout(item: Fields, ctx: ParseContext) -> Payout:
         address=extra.address("address"),
         amount=amount,
         paid_at=extra.unix_time("paid_time"),
-        raw=jsonable(item.data),
+        raw=item.raw(),
         row=item.row,
     )
 

@@ -17,7 +17,7 @@ from holdings.importers.clients import (
     key_header,
     provider_message,
 )
-from holdings.importers.common import Fields, finish, jsonable, load_json, object_fields, unix_ms
+from holdings.importers.common import Fields, finish, load_json, object_fields, unix_ms
 from holdings.importers.records import Earning, ImportFileError, ParseContext, ParsedFile
 
 POOL = "Foundry"
@@ -65,8 +65,9 @@ def _earning(item: Fields, ctx: ParseContext) -> Earning:
         fee=fee,
         hashrate_hs=item.hashrate("hashrate"),
         external_id=None,
-        raw=jsonable(item.data),
+        raw=item.raw(),
         row=item.row,
+        field_names={"net": "totalAmount", "gross": "grossEarnings", "fee": "poolFeeAmount"},
     )
 
 

@@ -26,7 +26,6 @@ from holdings.importers.common import (
     finish,
     is_earning_row,
     join_json_array,
-    jsonable,
     load_json,
     saved_coded_data,
 )
@@ -82,8 +81,9 @@ def _earning(item: Fields, ctx: ParseContext) -> Earning:
         fee=None,
         hashrate_hs=None,
         external_id=None,
-        raw=jsonable(item.data),
+        raw=item.raw(),
         row=item.row,
+        field_names={"net": "total_profit"},
     )
 
 
@@ -95,7 +95,7 @@ def _payout(item: Fields, ctx: ParseContext) -> Payout:
         address=item.address("address"),
         amount=item.amount("amount", scale=ctx.scale, positive=True),
         paid_at=item.unix_time("create_time"),
-        raw=jsonable(item.data),
+        raw=item.raw(),
         row=item.row,
     )
 

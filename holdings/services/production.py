@@ -175,6 +175,13 @@ def import_batch_run(*, batch_id: int) -> ImportBatch:
         return _fail(
             batch_id, [{"file": None, "row": None, "field": error.field, "message": error.message}]
         )
+    except RecursionError:
+        # What no parser should let through (each refuses a record nested deeper than a
+        # pool's): failed with its reason, not left running for the sweep to start again.
+        return _fail(
+            batch_id,
+            [{"file": None, "row": None, "field": None, "message": "nested too deeply to read"}],
+        )
     logger.info(
         "batch %s (%s) imported: %s created, %s skipped",
         batch.pk,

@@ -44,6 +44,7 @@ from holdings.valuation import cents
 from ledger import services as ledger_services
 from ledger.errors import LedgerError
 from ledger.models import JournalEntry
+from ledger.models.accounts import VALUE_WHOLE_DIGITS
 from ledger.money import fits_scale
 from ledger.services import EntryInput, PostingInput
 
@@ -196,15 +197,22 @@ class _Importer:
     def _lock_pool_accounts(self) -> dict[str, PoolAccount]:
         """The pool accounts this file touches, locked in id order: imports of one pool
         account run one after another, so each record is created exactly once."""
-        codes = {e.pool_account for e in self.parsed.earnings if e.pool_account}
-        codes |= {
-            str(p.raw.get("pool_account")) for p in self.parsed.payouts if p.raw.get("pool_account")
-        }
+        # Each pool account a row names, with the first row naming it (for its errors).
+        named = [(e.pool_account, e.row) for e in self.parsed.earnings if e.pool_account]
+        named += [
+            (str(p.raw["pool_account"]), p.row)
+            for p in self.parsed.payouts
+            if p.raw.get("pool_account")
+        ]
+        first_row: dict[str, int] = {}
+        for code, row in named:
+            first_row[code] = min(row, first_row.get(code, row))
+        codes = set(first_row)
         if self.batch.pool_account is not None:
             stray = sorted(codes - {self.batch.pool_account.code})
             for code in stray:
                 self.error(
-                    None,
+                    first_row[code],
                     "pool_account",
                     f"the file names pool account {code}, but the batch is for "
                     f"{self.batch.pool_account.code}",
@@ -218,10 +226,14 @@ class _Importer:
             .order_by("pk")
         }
         for code in sorted(codes - set(found)):
-            self.error(None, "pool_account", f"unknown pool account {code}")
+            self.error(first_row.get(code), "pool_account", f"unknown pool account {code}")
         for account in found.values():
             if not account.is_active:
-                self.error(None, "pool_account", f"pool account {account.code} is inactive")
+                self.error(
+                    first_row.get(account.code),
+                    "pool_account",
+                    f"pool account {account.code} is inactive",
+                )
         return found
 
     def _account_of(self, accounts: dict[str, PoolAccount], code: str | None) -> PoolAccount:
@@ -429,6 +441,15 @@ class _Importer:
                     earning.field_names.get("net", "net"),
                     f"{earning.net:f} {account.commodity_id} of {earning.day} is worth less than "
                     f"a cent at {price.price} {settings.PRICE_QUOTE}: no revenue to recognise",
+                )
+                continue
+            if value.adjusted() >= VALUE_WHOLE_DIGITS:
+                self.error(
+                    earning.row,
+                    earning.field_names.get("net", "net"),
+                    f"{earning.net:f} {account.commodity_id} of {earning.day} is worth {value} "
+                    f"{settings.PRICE_QUOTE} at {price.price}: more than the ledger's values "
+                    f"hold ({VALUE_WHOLE_DIGITS} digits before the point)",
                 )
                 continue
             entry_index = len(entries)

@@ -10,6 +10,10 @@ QUANTITY_DIGITS = 38
 QUANTITY_PLACES = 18
 VALUE_DIGITS = 24
 VALUE_PLACES = 2
+# Digits before the point an amount may have: the columns' sizes (their sums, of 60
+# digits, then never round).
+QUANTITY_WHOLE_DIGITS = QUANTITY_DIGITS - QUANTITY_PLACES
+VALUE_WHOLE_DIGITS = VALUE_DIGITS - VALUE_PLACES
 
 
 class CommodityKind(models.TextChoices):

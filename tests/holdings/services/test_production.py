@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import DataError, IntegrityError
 
 from holdings.models import BatchStatus, Lot, LotOrigin, Payout, ProductionRecord
@@ -176,7 +179,8 @@ def test_an_earning_worth_less_than_a_cent_is_named_by_its_row(world):
     batch = run_import("f2pool", f2pool_file([(JAN[0], "0.1"), (JAN[1], "0.00000001")]))
     assert batch.status == BatchStatus.FAILED
     [error] = batch.errors
-    assert (error["row"], error["field"]) == (2, "net")
+    # The field as F2Pool spells it.
+    assert (error["row"], error["field"]) == (2, "changed_balance")
     assert "0.00000001 BTC of 2026-01-02 is worth less than a cent" in error["message"]
     assert written() == (0, 0, 0, 0)
 
@@ -325,3 +329,93 @@ def test_a_csv_amount_too_fine_for_its_pool_account_is_named_by_the_files_own_co
     batch = run_import("csv", old, pool_account=None, file_name="old.csv")
     assert batch.status == BatchStatus.FAILED
     assert batch.errors[0]["field"] == "net_btc"
+
+
+# --- what a file holds that no column or entry could: refused naming its row -------------
+
+
+def _written() -> tuple[int, ...]:
+    return (ProductionRecord.objects.count(), JournalEntry.objects.count(), Lot.objects.count())
+
+
+def _f2pool_with(field: str, value: object) -> bytes:
+    """An F2Pool file of one earning (row 1) with `field` (a dotted path) set to `value`."""
+    document = json.loads(f2pool_file([(JAN[4], "0.5")]))
+    *outer, name = field.split(".")
+    row = document["transactions"][0]
+    for key in outer:
+        row = row[key]
+    row[name] = value
+    return json.dumps(document).encode()
+
+
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        # Read by json.loads (under its 1,000 levels), deeper than any pool's record: it
+        # escaped as a RecursionError and left the batch running, retried for ever.
+        ("note", _nested(600), "nested deeper than 32 levels"),
+        # PostgreSQL's jsonb holds no NUL: it failed the batch naming no file, row or field.
+        ("note", "a\x00b", "holds a NUL character"),
+        ("mining_extra.pps", "1\x00", "holds a NUL character"),
+    ],
+)
+def test_a_row_that_cannot_be_kept_as_received_fails_naming_it(world, field, value, says):
+    before = _written()
+    batch = run_import("f2pool", _f2pool_with(field, value), file_name="odd.json")
+    assert batch.status == BatchStatus.FAILED
+    error = batch.errors[0]
+    assert (error["file"], error["row"], error["field"]) == ("odd.json", 1, field), error
+    assert says in error["message"]
+    assert _written() == before
+
+
+@pytest.mark.django_db
+def test_the_command_reports_a_row_nested_too_deep(world, tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_bytes(_f2pool_with("note", _nested(600)))
+    said = io.StringIO()
+    with pytest.raises(CommandError, match="1 of 1 batch"):
+        call_command(
+            "import_production",
+            *("--source", "f2pool", "--pool-account", "F2P-A", "--sync", path),
+            stderr=said,
+        )
+    assert "deep.json, row 1, field note: is nested deeper than 32 levels" in said.getvalue()
+    assert not ProductionRecord.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_pool_account_a_row_cannot_take_is_named_with_its_row(world):
+    unknown = csv_file([(JAN[4], "OTH-B", "0.51", "0.01", "0.50"), (JAN[4], "NOPE", "1", "0", "1")])
+    batch = run_import("csv", unknown, pool_account=None, file_name="earnings.csv")
+    error = batch.errors[0]
+    assert (error["file"], error["row"], error["field"]) == ("earnings.csv", 3, "pool_account")
+    assert error["message"] == "unknown pool account NOPE"
+
+    other = csv_file([(JAN[4], "F2P-A", "0.51", "0.01", "0.50"), (JAN[5], "OTH-B", "1", "0", "1")])
+    batch = run_import("csv", other, pool_account="F2P-A", file_name="earnings.csv")
+    error = batch.errors[0]
+    assert (error["row"], error["field"]) == (3, "pool_account")
+    assert "names pool account OTH-B, but the batch is for F2P-A" in error["message"]
+    assert not ProductionRecord.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_earning_worth_more_than_the_ledger_holds_is_named_with_its_row(world):
+    """1e19 BTC fits the quantities (20 digits before the point); at the day's price its
+    value has 25, over the 22 a journal value holds: it failed naming the ledger's
+    `postings[0].value` and no row."""
+    batch = run_import("f2pool", f2pool_file([(JAN[4], "1e19")]), file_name="big.json")
+    error = batch.errors[0]
+    assert (error["file"], error["row"], error["field"]) == ("big.json", 1, "changed_balance")
+    assert "more than the ledger's values hold (22 digits before the point)" in error["message"]
+    assert not ProductionRecord.objects.exists()

@@ -38,7 +38,6 @@ def fix_links(key: str, start: date, end: date) -> list[tuple[str, str]]:
     def on_day(field: str) -> str:
         return urlencode({f"{field}{suffix}": value for suffix, value in day.items()})
 
-    month = urlencode({"effective_date__year": start.year, "effective_date__month": start.month})
     links = {
         close_selectors.IMPORTS: [
             ("Upload a pool file", reverse("admin:holdings_importbatch_upload")),
@@ -64,10 +63,18 @@ def fix_links(key: str, start: date, end: date) -> list[tuple[str, str]]:
         close_selectors.SEALS: [
             ("Journal seals", reverse("admin:ledger_journalseal_changelist")),
         ],
-        close_selectors.MANUAL_JOURNALS: [
+        close_selectors.WAITING: [
             (
                 "Manual journals waiting",
-                f"{reverse('admin:ledger_manualjournal_changelist')}?status__exact=submitted&{month}",
+                f"{reverse('admin:ledger_manualjournal_changelist')}?status__exact=submitted",
+            ),
+            (
+                "Cancellations requested",
+                f"{reverse('admin:ledger_cancellation_changelist')}?status__exact=requested",
+            ),
+            (
+                "Typed invoices waiting",
+                f"{reverse('admin:holdings_sitecost_changelist')}?status__exact=submitted",
             ),
         ],
     }

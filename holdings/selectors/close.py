@@ -14,6 +14,7 @@ from django.db.models import Max
 from holdings.models import (
     BREAK_STATUSES,
     UNCHECKED_STATUSES,
+    CostStatus,
     Lot,
     PoolAccount,
     Price,
@@ -21,17 +22,21 @@ from holdings.models import (
     ReconciliationRun,
     ReconciliationStatus,
     Remeasurement,
+    SiteCost,
 )
 from holdings.selectors.fair_value import standing
 from holdings.selectors.prices import price_timestamp
 from holdings.selectors.reconciliation import KINDS
 from ledger.models import (
+    Cancellation,
+    CancellationStatus,
     Commodity,
     JournalEntry,
     JournalSeal,
     ManualJournal,
     ManualJournalStatus,
     MeasurementPolicy,
+    PeriodClose,
 )
 
 # The checks, in the order a controller works through them.
@@ -40,7 +45,7 @@ PRICES = "prices"
 FAIR_VALUE = "fair_value"
 RECONCILIATIONS = "reconciliations"
 SEALS = "seals"
-MANUAL_JOURNALS = "manual_journals"
+WAITING = "waiting"
 
 # How many named problems a reason lists before it counts the rest.
 NAMED = 5
@@ -72,8 +77,17 @@ def close_checks(*, month: date) -> list[Check]:
         _fair_value(end),
         _reconciliations(end),
         _seals(end),
-        _manual_journals(start, end),
+        _waiting(_open_since(start), end),
     ]
+
+
+def _open_since(start: date) -> date | None:
+    """The first day open before `start`: the day after the last close before it (None:
+    never closed). Closing a month closes every day through its end, these included."""
+    last = PeriodClose.objects.filter(reopened_at__isnull=True, through__lt=start).aggregate(
+        last=Max("through")
+    )["last"]
+    return None if last is None else last + timedelta(days=1)
 
 
 def _named(problems: list[str]) -> str:
@@ -226,15 +240,35 @@ def _seals(end: date) -> Check:
     )
 
 
-def _manual_journals(start: date, end: date) -> Check:
-    waiting = ManualJournal.objects.filter(
-        status=ManualJournalStatus.SUBMITTED, effective_date__gte=start, effective_date__lte=end
-    ).order_by("effective_date", "id")
-    problems = [f"manual journal {journal.pk} of {journal.effective_date}" for journal in waiting]
+def _waiting(since: date | None, end: date) -> Check:
+    """What waits for a second person's decision and would post on a day the close closes
+    (once closed, its approval could only be refused): manual journals submitted,
+    cancellations requested (their reversal's date), typed invoices (their period's end)."""
+    dated = {"effective_date__lte": end}
+    if since is not None:
+        dated["effective_date__gte"] = since
+    journals = ManualJournal.objects.filter(status=ManualJournalStatus.SUBMITTED, **dated)
+    cancellations = Cancellation.objects.filter(status=CancellationStatus.REQUESTED, **dated)
+    invoices = SiteCost.objects.filter(status=CostStatus.SUBMITTED, period_end__lte=end)
+    if since is not None:
+        invoices = invoices.filter(period_end__gte=since)
+    problems = [
+        f"manual journal {journal.pk} of {journal.effective_date}"
+        for journal in journals.order_by("effective_date", "id")
+    ]
+    problems += [
+        f"the cancellation of {cancellation.document}, dated {cancellation.effective_date}"
+        for cancellation in cancellations.order_by("effective_date", "id")
+    ]
+    problems += [
+        f"invoice {cost.reference} of {cost.site.code} for {cost.period_end}"
+        for cost in invoices.select_related("site").order_by("period_end", "id")
+    ]
+    days = f"from {since} through {end}" if since is not None else f"through {end}"
     return _check(
-        MANUAL_JOURNALS,
-        "No manual journal waiting for a decision in the month",
+        WAITING,
+        f"Nothing dated {days} waits for a decision",
         problems,
-        "No manual journal dated in the month waits for approval.",
-        "Manual journals wait for approval",
+        f"No manual journal, cancellation or typed invoice dated {days} waits for approval.",
+        "Waiting for approval",
     )

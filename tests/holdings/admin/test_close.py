@@ -10,6 +10,7 @@ import pytest
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 
+from holdings.importers.site_costs import parse_invoices
 from holdings.models import (
     PeriodCloseReview,
     PoolAccount,
@@ -19,7 +20,7 @@ from holdings.models import (
 from holdings.selectors import close as close_selectors
 from holdings.selectors.reconciliation import KINDS
 from holdings.services import close as close_services
-from holdings.services import fair_value, setup
+from holdings.services import costs, fair_value, setup
 from ledger import services as ledger_services
 from ledger.errors import Forbidden
 from ledger.models import PeriodClose
@@ -138,7 +139,7 @@ def break_manual_journals(world, users):
         ("prices", break_prices, "KAS/USD has no price for 31 day(s)", "/price/import/"),
         ("reconciliations", break_reconciliations, "F2P-A: the pool says 0.1 BTC more", "run/"),
         ("seals", break_seals, "1 entry is not sealed: entry #", "/journalseal/"),
-        ("manual_journals", break_manual_journals, "manual journal", "status__exact=submitted"),
+        ("waiting", break_manual_journals, "manual journal", "status__exact=submitted"),
     ],
 )
 def test_each_check_fails_with_its_reason_and_where_it_is_fixed(
@@ -151,6 +152,63 @@ def test_each_check_fails_with_its_reason_and_where_it_is_fixed(
     assert "Failing" in shown and reason in shown and link in shown
     others = [check for check in close_selectors.close_checks(month=JANUARY) if not check.ok]
     assert key in {check.key for check in others}
+
+
+@pytest.mark.django_db
+def test_what_waits_for_a_decision_is_counted_over_every_day_the_close_closes(
+    world, users, as_role
+):
+    """Closing January closes every open day through its end, December's too when it was
+    never closed: what waits for approval dated on any of those days fails the check (a
+    journal of December, a cancellation dated in January, a typed invoice), where it looked
+    at January alone and the waiting documents could then never be approved."""
+    closable_january(world)
+    ledger_services.manual_journal_create(
+        effective_date=date(2025, 12, 20),
+        memo="Accrued fee",
+        postings=[("5300", D("5.00"), D("5.00")), ("3000", D("-5.00"), D("-5.00"))],
+        by=users["staff"],
+        submit=True,
+    )
+    fee, _created = ledger_services.manual_journal_create(
+        effective_date=date(2026, 1, 10),
+        memo="Venue fee",
+        postings=[("5300", D("7.00"), D("7.00")), ("3000", D("-7.00"), D("-7.00"))],
+        by=users["staff"],
+        submit=True,
+    )
+    fee = ledger_services.manual_journal_approve(journal=fee, by=users["approver"])
+    ledger_services.cancellation_request(
+        entry=fee.entry, reason="booked twice", by=users["staff"], effective_date=date(2026, 1, 15)
+    )
+    setup.site_create(code="SITE-A", name="A", region="North America", deployed_hashrate_hs="1")
+    (invoice,) = parse_invoices(
+        b"site,kind,vendor,reference,period_start,period_end,kwh,energy,demand,taxes,credits,"
+        b"amount,hosting_basis,description,paid\n"
+        b"SITE-A,hosting,Host Co,T-1,2026-01-01,2026-01-31,,,,,,800.00,fixed,,\n",
+        file_name="typed invoice",
+    )
+    costs.site_cost_submit(line=invoice, by=users["staff"])
+
+    (waiting,) = [c for c in close_selectors.close_checks(month=JANUARY) if c.key == "waiting"]
+    assert (
+        not waiting.ok and waiting.title == "Nothing dated through 2026-01-31 waits for a decision"
+    )
+    assert (
+        waiting.problems[0].startswith("manual journal ") and "of 2025-12-20" in waiting.problems[0]
+    )
+    assert waiting.problems[1].startswith("the cancellation of manual journal")
+    assert waiting.problems[1].endswith("dated 2026-01-15")
+    assert waiting.problems[2] == "invoice T-1 of SITE-A for 2026-01-31"
+    html = as_role("auditor").get(URL, {"month": "2026-01"}).content.decode()
+    shown = row(html, "waiting")
+    assert "Failing" in shown and "status__exact=requested" in shown and "/sitecost/" in shown
+
+    # Once December is closed, only what is dated from January on counts.
+    ledger_services.period_close(through=date(2025, 12, 31), by=users["approver"])
+    (waiting,) = [c for c in close_selectors.close_checks(month=JANUARY) if c.key == "waiting"]
+    assert waiting.title == "Nothing dated from 2026-01-01 through 2026-01-31 waits for a decision"
+    assert len(waiting.problems) == 2
 
 
 @pytest.mark.django_db

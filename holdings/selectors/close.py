@@ -24,7 +24,7 @@ from holdings.models import (
     Remeasurement,
     SiteCost,
 )
-from holdings.selectors.fair_value import standing
+from holdings.selectors.fair_value import measures_the_same, standing
 from holdings.selectors.prices import price_timestamp
 from holdings.selectors.reconciliation import KINDS
 from ledger.models import (
@@ -178,11 +178,15 @@ def _fair_value(end: date) -> Check:
         .order_by("code")
         .values_list("code", flat=True)
     )
-    done = set(
-        standing(Remeasurement.objects.filter(as_of=end, commodity_id__in=codes)).values_list(
-            "commodity_id", flat=True
+    # One that posted nothing stands only while the lots at its day are what it found: a
+    # record dated back since would be measured by another attempt.
+    done = {
+        remeasurement.commodity_id
+        for remeasurement in standing(
+            Remeasurement.objects.filter(as_of=end, commodity_id__in=codes)
         )
-    )
+        if remeasurement.entry_id is not None or measures_the_same(remeasurement)
+    }
     problems = [f"{code} is not remeasured at {end}" for code in codes if code not in done]
     return _check(
         FAIR_VALUE,

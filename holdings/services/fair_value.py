@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from holdings import chart
 from holdings.errors import RemeasurementError
@@ -62,7 +62,7 @@ def remeasure(*, commodity: Commodity | str, as_of: date, created_by: Any = None
         attempt = 1
         if done is not None:
             if not fair_value_selectors.is_cancelled(done):
-                if done.entry_id is not None or _measures_the_same(done):
+                if done.entry_id is not None or fair_value_selectors.measures_the_same(done):
                     return done
             else:
                 _refuse_cancelled_after(done)
@@ -84,14 +84,6 @@ def remeasure(*, commodity: Commodity | str, as_of: date, created_by: Any = None
             )
         price = price_for(base=code, on=as_of)
         return _remeasure(commodity_obj, as_of, price, created_by, attempt)
-
-
-def _measures_the_same(done: Remeasurement) -> bool:
-    """Whether the lots held at its day are still the units and carrying value it found."""
-    held = _held_at(done.commodity_id, done.as_of)
-    units = sum((state[0] for state in held.values()), Decimal(0))
-    carrying = sum((state[1] for state in held.values()), Decimal(0))
-    return units == done.units and carrying == done.carrying_value_before
 
 
 def _refuse_cancelled_after(done: Remeasurement) -> None:
@@ -122,7 +114,7 @@ def _remeasure(
         .order_by("pk")
     }
     moves = later_movements(code, as_of)
-    held = _held_at(code, as_of)
+    held = fair_value_selectors.held_at(code, as_of)
     wanted = (set(held) | {move.lot_id for move in moves}) - set(by_id)
     by_id.update(
         (lot.pk, lot)
@@ -194,23 +186,6 @@ def _remeasure(
         entry=entry,
         created_by=created_by,
     )
-
-
-def _held_at(code: str, as_of: date) -> dict[int, tuple[Decimal, Decimal]]:
-    """The lots holding units at the end of `as_of`: units and carrying value, summed from
-    their movements dated on or before it."""
-    # The commodity's lots first, then their movements by id alone: after a bulk load in
-    # one transaction the planner has no statistics, and any join of the movements to the
-    # lots (by a join or a subquery) could run row by row for minutes.
-    ids = list(Lot.objects.filter(commodity_id=code).values_list("id", flat=True))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT lot_id, SUM(quantity), SUM(cost) + SUM(fair_value_adjustment)"
-            " FROM holdings_lotmovement WHERE lot_id = ANY(%s) AND effective_date <= %s"
-            " GROUP BY lot_id HAVING SUM(quantity) > 0",
-            [ids, as_of],
-        )
-        return {lot_id: (units, carrying) for lot_id, units, carrying in cursor.fetchall()}
 
 
 def _post_correction(

@@ -27,6 +27,7 @@ from holdings.models import (
     Remeasurement,
     Sale,
 )
+from holdings.selectors import fair_value as fair_value_selectors
 from holdings.selectors.close import FAIR_VALUE, close_checks
 from holdings.services import fair_value, setup, treasury
 from holdings.services.cancellations import CancellationRefused
@@ -212,6 +213,26 @@ def test_a_remeasurement_that_posted_nothing_is_made_again_when_its_lots_changed
 
 
 @pytest.mark.django_db
+def test_the_close_counts_an_empty_remeasurement_only_while_its_lots_are_unchanged(world):
+    """The month-end close's fair value check agrees with remeasure: one that posted nothing
+    stops counting once lots dated back to its day are brought in (it counted whatever came
+    later, and the month closed unmeasured)."""
+    empty = fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    assert empty.entry is None
+    setup.opening_lots_load(as_of=date(2026, 1, 5), rows=OPENING)  # BTC held from January
+    assert fair_value_closed(date(2025, 12, 1))
+    setup.opening_lots_load(
+        as_of=date(2025, 12, 30),
+        rows=[{**OPENING[0], "acquired_at": "2025-12-30T10:00:00Z"}],
+    )
+    (check,) = [c for c in close_checks(month=date(2025, 12, 1)) if c.key == FAIR_VALUE]
+    assert not check.ok and check.problems == ["BTC is not remeasured at 2025-12-31"]
+    again = fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    assert again.attempt == 2 and again.entry is not None
+    assert fair_value_closed(date(2025, 12, 1))
+
+
+@pytest.mark.django_db
 def test_postgresql_keeps_the_remeasured_days(world, staff_user, approver_user):
     opening()
     first = fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
@@ -332,7 +353,7 @@ def test_a_late_file_imported_while_the_day_is_remeasured_waits_and_is_refused(
     none. It waits for the remeasurement, then names its rows."""
     opening()
     barrier = threading.Barrier(2, timeout=30)
-    held_at = fair_value._held_at
+    held_at = fair_value_selectors.held_at
 
     def held_then_slow(code: str, as_of: date):
         held = held_at(code, as_of)
@@ -340,7 +361,7 @@ def test_a_late_file_imported_while_the_day_is_remeasured_waits_and_is_refused(
         time.sleep(1.0)  # the import starts meanwhile
         return held
 
-    monkeypatch.setattr(fair_value, "_held_at", held_then_slow)
+    monkeypatch.setattr(fair_value_selectors, "held_at", held_then_slow)
     made: list[Remeasurement] = []
 
     def remeasure() -> None:

@@ -110,7 +110,7 @@ class CrontabScheduleForm(forms.ModelForm):
             self.fields["timezone"].show_hidden_initial = False
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data
         for name, (size, lowest) in CRONTAB_RANGES.items():
             value = data.get(name)
             if value is None:

@@ -121,14 +121,20 @@ def break_seals(world, users):
     )
 
 
-def break_manual_journals(world, users):
-    ledger_services.manual_journal_create(
-        effective_date=date(2026, 1, 20),
+def submitted_journal(users, day: date, amount: str = "5.00"):
+    """A fee of `amount` dated `day`, submitted by finance staff: it waits for approval."""
+    journal, _created = ledger_services.manual_journal_create(
+        effective_date=day,
         memo="Accrued fee",
-        postings=[("5300", D("5.00"), D("5.00")), ("3000", D("-5.00"), D("-5.00"))],
+        postings=[("5300", D(amount), D(amount)), ("3000", -D(amount), -D(amount))],
         by=users["staff"],
         submit=True,
     )
+    return journal
+
+
+def break_manual_journals(world, users):
+    submitted_journal(users, date(2026, 1, 20))
 
 
 @pytest.mark.django_db
@@ -163,21 +169,10 @@ def test_what_waits_for_a_decision_is_counted_over_every_day_the_close_closes(
     journal of December, a cancellation dated in January, a typed invoice), where it looked
     at January alone and the waiting documents could then never be approved."""
     closable_january(world)
-    ledger_services.manual_journal_create(
-        effective_date=date(2025, 12, 20),
-        memo="Accrued fee",
-        postings=[("5300", D("5.00"), D("5.00")), ("3000", D("-5.00"), D("-5.00"))],
-        by=users["staff"],
-        submit=True,
+    submitted_journal(users, date(2025, 12, 20))
+    fee = ledger_services.manual_journal_approve(
+        journal=submitted_journal(users, date(2026, 1, 10), "7.00"), by=users["approver"]
     )
-    fee, _created = ledger_services.manual_journal_create(
-        effective_date=date(2026, 1, 10),
-        memo="Venue fee",
-        postings=[("5300", D("7.00"), D("7.00")), ("3000", D("-7.00"), D("-7.00"))],
-        by=users["staff"],
-        submit=True,
-    )
-    fee = ledger_services.manual_journal_approve(journal=fee, by=users["approver"])
     ledger_services.cancellation_request(
         entry=fee.entry, reason="booked twice", by=users["staff"], effective_date=date(2026, 1, 15)
     )

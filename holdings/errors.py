@@ -3,6 +3,8 @@ written when one is raised."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ledger.errors import Conflict, LedgerError
@@ -70,3 +72,15 @@ class ImportFailed(HoldingsError):
             where += f", field {first['field']}"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         super().__init__(f"{where}: {first['message']}{more}" if where else first["message"] + more)
+
+
+@contextmanager
+def named_date(field: str) -> Iterator[None]:
+    """The ledger's refusal of an entry's date (a closed period, a day outside the books'
+    horizon) names the caller's own date field (`sold_at`, `on`...), not the entry's."""
+    try:
+        yield
+    except LedgerError as refused:
+        if refused.field == "effective_date":
+            refused.field = field
+        raise

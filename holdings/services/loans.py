@@ -19,7 +19,13 @@ from django.conf import settings
 from django.db import transaction
 
 from holdings import chart
-from holdings.errors import HoldingsError, InsufficientLots, InvalidSetup, PaymentOutOfOrder
+from holdings.errors import (
+    HoldingsError,
+    InsufficientLots,
+    InvalidSetup,
+    PaymentOutOfOrder,
+    named_date,
+)
 from holdings.models import (
     DayCount,
     Loan,
@@ -158,7 +164,7 @@ def loan_draw(
     pledged first: a draw against none stands at the liquidation tier."""
     _within_term(loan, on)
     check_positive_amount(amount, loan.principal_commodity, "amount")
-    with transaction.atomic():
+    with named_date("on"), transaction.atomic():
         lock_loan(loan.pk)
         target, usd = _principal_side(loan, amount, on, to_wallet, value)
         entry = ledger_services.entry_post(
@@ -266,7 +272,7 @@ def _move_collateral(
 ) -> LoanEvent:
     _within_term(loan, on)
     check_positive_amount(units, loan.collateral_commodity, "units")
-    with transaction.atomic():
+    with named_date("on"), transaction.atomic():
         lock_loan(loan.pk)
         takes, short = _take(source, units, on)
         if short:
@@ -334,7 +340,7 @@ def loan_accrue_once(*, loan: Loan, on: date) -> tuple[LoanEvent, bool]:
     The loan's row is locked first, so two accruals of one day run one after the other and
     the second finds the first."""
     _within_term(loan, on)
-    with transaction.atomic():
+    with named_date("on"), transaction.atomic():
         lock_loan(loan.pk)
         done = LoanEvent.objects.filter(
             loan=loan, kind=LoanEventKind.ACCRUAL, effective_date=on
@@ -399,7 +405,7 @@ def loan_repay(
     relieved at cost; the difference to the liabilities' carrying value goes to 4100."""
     _within_term(loan, on)
     check_positive_amount(amount, loan.principal_commodity, "amount")
-    with transaction.atomic():
+    with named_date("on"), transaction.atomic():
         lock_loan(loan.pk)
         _refuse_before_later_payment(loan, on)
         split = _interest_first(loan, amount, on, field="amount")
@@ -475,7 +481,7 @@ def loan_liquidate(
         if control == RETAINED
         else chart.COLLATERAL_ADJUSTMENTS[loan.collateral_commodity_id]
     )
-    with transaction.atomic():
+    with named_date("on"), transaction.atomic():
         lock_loan(loan.pk)
         _refuse_before_later_payment(loan, on)
         split = _interest_first(loan, proceeds, on, field="proceeds")

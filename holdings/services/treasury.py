@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from holdings import chart
-from holdings.errors import AlreadyRecorded, InsufficientLots, InvalidSetup
+from holdings.errors import AlreadyRecorded, InsufficientLots, InvalidSetup, named_date
 from holdings.models import (
     LotOrigin,
     ReliefMethod,
@@ -113,7 +113,7 @@ def sale_preview(
     reference = (reference or "").strip()
     if reference and Sale.objects.filter(reference=reference).exists():
         raise AlreadyRecorded(f"sale {reference} is already recorded", field="reference")
-    with transaction.atomic():
+    with named_date("sold_at"), transaction.atomic():
         plan = _plan_sale(
             wallet=wallet,
             units=units,
@@ -150,7 +150,7 @@ def sale_record(
     reference = (reference or "").strip()
     if not reference:
         raise InvalidSetup("a sale needs the trade's reference", field="reference")
-    with transaction.atomic():
+    with named_date("sold_at"), transaction.atomic():
         if Sale.objects.filter(reference=reference).exists():
             raise AlreadyRecorded(f"sale {reference} is already recorded", field="reference")
         plan = _plan_sale(
@@ -418,7 +418,7 @@ def transfer_record(
         )
     if sent_at.tzinfo is None or sent_at.utcoffset() != timedelta(0):
         raise InvalidSetup("sent_at must be an aware UTC timestamp", field="sent_at")
-    with transaction.atomic():
+    with named_date("sent_at"), transaction.atomic():
         if Transfer.objects.filter(txid=txid).exists():
             raise AlreadyRecorded(f"transfer {txid} is already recorded", field="txid")
         candidates = lots_to_take(account=source.account, on=sent_at.date(), acquired_by=sent_at)

@@ -14,6 +14,7 @@ from holdings.models import Disposal, Loan, LoanEvent, Lot, LotMovement
 from holdings.selectors import loans as loans_selectors
 from holdings.services import loans, setup
 from ledger import selectors as ledger_selectors
+from ledger import services as ledger_services
 from ledger.models import JournalEntry, Posting
 from tests.holdings.services.test_loans import make_loan
 from tests.holdings.services.test_treasury import OPENING
@@ -477,3 +478,21 @@ def test_the_api_root_and_the_schema_list_the_loans(running_loan, api_client_for
     assert detail == {"code", "as_of"}
     events = {p["name"] for p in paths["/api/v1/loans/{code}/events/"]["get"]["parameters"]}
     assert events >= {"code", "kind", "start", "end", "page", "page_size"}
+
+
+@pytest.mark.django_db
+def test_an_event_in_a_closed_period_is_refused_naming_on(
+    running_loan, api_client_for, approver_user
+):
+    """The ledger's refusal of the entry's date names the body's own field, `on` (it named
+    the entry's `effective_date`, which the body has not)."""
+    ledger_services.period_close(through=date(2026, 1, 31), by=approver_user)
+    client = api_client_for("staff")
+    before = written()
+    for url, body in [
+        ("/loans/L-1/draws/", {**DRAW, "on": "2026-01-10"}),
+        ("/loans/L-1/repayments/", {**REPAY, "on": "2026-01-10"}),
+        ("/loans/L-1/accruals/", {"on": "2026-01-10"}),
+    ]:
+        assert_error(post(client, url, body), 400, "on", "closed_period")
+    assert written() == before

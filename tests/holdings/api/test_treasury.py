@@ -346,7 +346,7 @@ def test_the_preview_is_refused_as_the_sale_itself_would_be(
         assert_error(
             post(client, url, sale_body(reference="OTC-2", units="0.5")),
             400,
-            "effective_date",
+            "sold_at",
             "closed_period",
         )
     assert written() == before

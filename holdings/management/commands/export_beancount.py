@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from holdings.selectors.exports import ExportError, beancount_export
+from ledger.dates import report_date_problem
 
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -39,6 +40,10 @@ def _as_of(text: str | None) -> date:
     if not DATE.fullmatch(text):
         raise CommandError(f"--as-of must be a date written YYYY-MM-DD (UTC), not {text!r}")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise CommandError(f"--as-of {text} is not a calendar date") from None
+    problem = report_date_problem(day)
+    if problem is not None:
+        raise CommandError(f"--as-of {problem}")
+    return day

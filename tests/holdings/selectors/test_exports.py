@@ -336,7 +336,9 @@ def test_the_command_writes_the_file(books):
         ("28/02/2026", "--as-of must be a date written YYYY-MM-DD (UTC), not '28/02/2026'"),
         ("2026-02-30", "--as-of 2026-02-30 is not a calendar date"),
         ("2026-2-28", "--as-of must be a date written YYYY-MM-DD"),
-        ("9999-12-31", "as_of 9999-12-31 is the last date there is"),
+        # The report dates the README gives (it took 0001-01-01).
+        ("9999-12-31", "--as-of 9999-12-31 is after 9998-12-31, the latest date taken"),
+        ("0001-01-01", "--as-of 0001-01-01 is before 1900-01-01, the earliest date taken"),
     ],
 )
 def test_the_command_refuses_a_bad_date(chart, as_of, message):

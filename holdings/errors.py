@@ -56,6 +56,12 @@ class PaymentOutOfOrder(HoldingsError, Conflict):
     code = "payment_out_of_order"
 
 
+class AccruedDay(HoldingsError, Conflict):
+    """A change of a loan's principal dated under its standing interest accruals."""
+
+    code = "accrued_day"
+
+
 class ImportFailed(HoldingsError):
     """A batch that cannot be imported; `errors` lists every problem found (file, row,
     field, message)."""

@@ -96,16 +96,23 @@ class LoanEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # A day's interest accrued again once its accrual is cancelled, or once the principal it
+    # found has changed where it posted nothing: counted from 1 (other events are 1).
+    attempt = models.PositiveSmallIntegerField(default=1, db_default=1)
 
     class Meta:
         ordering = ["effective_date", "id"]
         constraints = [
-            # Interest accrues once per loan and day.
+            # Interest accrues once per loan, day and attempt.
             models.UniqueConstraint(
-                fields=["loan", "effective_date"],
+                fields=["loan", "effective_date", "attempt"],
                 condition=Q(kind="accrual"),
-                name="holdings_loan_accrual_once_a_day",
-            )
+                name="holdings_loan_accrual_attempt_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(attempt=1) | Q(kind="accrual", attempt__gt=1),
+                name="holdings_loan_event_attempt_counted",
+            ),
         ]
 
     def __str__(self) -> str:

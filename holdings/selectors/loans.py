@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from holdings.errors import HoldingsError
@@ -99,6 +99,69 @@ def payment_after(loan: Loan, on: date) -> LoanEvent | None:
         .order_by("-effective_date", "-id")
         .first()
     )
+
+
+def _accruals(loan: Loan) -> QuerySet[LoanEvent]:
+    """The loan's accruals, each with whether its entry was cancelled."""
+    return LoanEvent.objects.filter(loan=loan, kind=LoanEventKind.ACCRUAL).annotate(
+        cancelled=Exists(
+            Cancellation.objects.filter(
+                entry_id=OuterRef("entry_id"), status=CancellationStatus.APPROVED
+            )
+        )
+    )
+
+
+def latest_accrual(loan: Loan, on: date) -> LoanEvent | None:
+    """The last attempt at the loan's interest of `on`, standing or not."""
+    return _accruals(loan).filter(effective_date=on).order_by("-attempt").first()
+
+
+def accruals_by_day(loan: Loan, start: date, end: date) -> dict[date, LoanEvent]:
+    """The last attempt at each day's interest from `start` to `end`."""
+    found: dict[date, LoanEvent] = {}
+    for event in _accruals(loan).filter(effective_date__range=(start, end)).order_by("attempt"):
+        found[event.effective_date] = event
+    return found
+
+
+def accrued_again(accrual: LoanEvent, owed: Decimal) -> bool:
+    """Whether the day of `accrual` (from latest_accrual or accruals_by_day) is to be
+    accrued again: its entry was cancelled, or it posted nothing on a principal other than
+    the `owed` the day now ends with."""
+    if accrual.entry_id is None:
+        return Decimal(accrual.details.get("outstanding", "0")) != owed
+    return bool(accrual.cancelled)  # type: ignore[attr-defined]
+
+
+def accrued_after(loan: Loan, on: date) -> LoanEvent | None:
+    """The loan's latest standing accrual with an entry dated on or after `on`, if any."""
+    return (
+        LoanEvent.objects.filter(
+            loan=loan, kind=LoanEventKind.ACCRUAL, effective_date__gte=on, entry__isnull=False
+        )
+        .exclude(entry__cancellations__status=CancellationStatus.APPROVED)
+        .select_related("entry")
+        .order_by("-effective_date", "-attempt")
+        .first()
+    )
+
+
+def owed_by_day(loan: Loan, start: date, end: date) -> dict[date, Decimal]:
+    """The principal the loan owes at the end of each day from `start` to `end`."""
+    owed = -ledger_selectors.account_balance(
+        account=loan.principal_account_id, as_of=start - timedelta(days=1)
+    ).quantity
+    moved = ledger_selectors.daily_movements(
+        account_ids=[loan.principal_account_id], start=start, end=end
+    )
+    days: dict[date, Decimal] = {}
+    day = start
+    while day <= end:
+        owed -= moved.get((loan.principal_account_id, day), (ZERO, ZERO))[0]
+        days[day] = owed
+        day += timedelta(days=1)
+    return days
 
 
 def loan_schedule(*, loan: Any, start: date | None = None, end: date | None = None) -> LoanSchedule:

@@ -20,6 +20,7 @@ from django.db import transaction
 
 from holdings import chart
 from holdings.errors import (
+    AccruedDay,
     HoldingsError,
     InsufficientLots,
     InvalidSetup,
@@ -35,7 +36,14 @@ from holdings.models import (
     Wallet,
 )
 from holdings.quantities import check_positive_amount
-from holdings.selectors.loans import payment_after
+from holdings.selectors.loans import (
+    accruals_by_day,
+    accrued_after,
+    accrued_again,
+    latest_accrual,
+    owed_by_day,
+    payment_after,
+)
 from holdings.selectors.prices import price_for
 from holdings.selectors.treasury import wallet_get
 from holdings.services.loan_ltv import balances_changed, lock_loan
@@ -166,6 +174,7 @@ def loan_draw(
     check_positive_amount(amount, loan.principal_commodity, "amount")
     with named_date("on"), transaction.atomic():
         lock_loan(loan.pk)
+        _refuse_under_accruals(loan, on)
         target, usd = _principal_side(loan, amount, on, to_wallet, value)
         entry = ledger_services.entry_post(
             effective_date=on,
@@ -342,14 +351,13 @@ def loan_accrue_once(*, loan: Loan, on: date) -> tuple[LoanEvent, bool]:
     _within_term(loan, on)
     with named_date("on"), transaction.atomic():
         lock_loan(loan.pk)
-        done = LoanEvent.objects.filter(
-            loan=loan, kind=LoanEventKind.ACCRUAL, effective_date=on
-        ).first()
-        if done is not None:
-            return done, False
+        done = latest_accrual(loan, on)
         outstanding = -ledger_selectors.account_balance(
             account=loan.principal_account, as_of=on
         ).quantity
+        if done is not None and not accrued_again(done, outstanding):
+            return done, False
+        attempt = 1 if done is None else done.attempt + 1
         interest = accrual_for(loan, outstanding)
         entry = None
         value = Decimal("0.00")
@@ -363,7 +371,8 @@ def loan_accrue_once(*, loan: Loan, on: date) -> tuple[LoanEvent, bool]:
                     PostingInput(chart.INTEREST_EXPENSE, value, value),
                     PostingInput(loan.interest_account, -interest, -value),
                 ],
-                idempotency_key=f"loan-accrual:{loan.code}:{on.isoformat()}",
+                idempotency_key=f"loan-accrual:{loan.code}:{on.isoformat()}"
+                + ("" if attempt == 1 else f":attempt-{attempt}"),
                 kind="loan_interest",
             )
         accrued = LoanEvent.objects.create(
@@ -373,22 +382,26 @@ def loan_accrue_once(*, loan: Loan, on: date) -> tuple[LoanEvent, bool]:
             amount=interest,
             entry=entry,
             details={"outstanding": str(outstanding), "value": str(value)},
+            attempt=attempt,
         )
     return accrued, True
 
 
 def loan_accrue_through(*, loan: Loan, through: date) -> list[LoanEvent]:
-    """Every day not yet accrued, from the start (or the last accrual) to `through`."""
-    last = (
-        LoanEvent.objects.filter(loan=loan, kind=LoanEventKind.ACCRUAL)
-        .order_by("-effective_date")
-        .values_list("effective_date", flat=True)
-        .first()
-    )
-    day = (last + timedelta(days=1)) if last else loan.start_date
+    """Every day from the start to `through` whose interest is not accrued as the loan owes
+    it: never accrued, its accrual cancelled, or accrued at nothing on a principal that has
+    changed since (a draw recorded late)."""
+    last = min(through, loan.maturity_date)
+    if last < loan.start_date:
+        return []
+    owed = owed_by_day(loan, loan.start_date, last)
+    accrued = accruals_by_day(loan, loan.start_date, last)
     events = []
-    while day <= min(through, loan.maturity_date):
-        events.append(loan_accrue(loan=loan, on=day))
+    day = loan.start_date
+    while day <= last:
+        done = accrued.get(day)
+        if done is None or accrued_again(done, owed[day]):
+            events.append(loan_accrue(loan=loan, on=day))
         day += timedelta(days=1)
     return events
 
@@ -407,6 +420,7 @@ def loan_repay(
     check_positive_amount(amount, loan.principal_commodity, "amount")
     with named_date("on"), transaction.atomic():
         lock_loan(loan.pk)
+        _refuse_under_accruals(loan, on)
         _refuse_before_later_payment(loan, on)
         split = _interest_first(loan, amount, on, field="amount")
         to_interest, to_principal = split.to_interest, split.to_principal
@@ -483,6 +497,7 @@ def loan_liquidate(
     )
     with named_date("on"), transaction.atomic():
         lock_loan(loan.pk)
+        _refuse_under_accruals(loan, on)
         _refuse_before_later_payment(loan, on)
         split = _interest_first(loan, proceeds, on, field="proceeds")
         to_interest, to_principal = split.to_interest, split.to_principal
@@ -575,6 +590,22 @@ class InterestFirst:
     to_principal: Decimal
     interest_value: Decimal
     principal_value: Decimal
+
+
+def _refuse_under_accruals(loan: Loan, on: date) -> None:
+    """A draw, repayment or liquidation changes the principal each day's interest was
+    computed on: not dated on or before a day whose interest stands accrued with an entry
+    (PostgreSQL keeps it too: holdings_loan_events_follow_accruals). Those accruals are
+    cancelled first, then accrued again on what the loan owes."""
+    accrued = accrued_after(loan, on)
+    if accrued is not None:
+        raise AccruedDay(
+            f"loan {loan.code} has its interest accrued through {accrued.effective_date} "
+            f"(entry #{accrued.entry.sequence if accrued.entry else '?'}), each day on the "
+            f"principal it owed then: date this after {accrued.effective_date}, or cancel its "
+            f"accruals from {on} first (they are accrued again on what it owes)",
+            field="on",
+        )
 
 
 def _refuse_before_later_payment(loan: Loan, on: date) -> None:

@@ -173,6 +173,7 @@ class LoanEventSerializer(CancellableSerializer, serializers.ModelSerializer):
             "loan",
             "kind",
             "effective_date",
+            "attempt",
             "amount",
             "units",
             "details",

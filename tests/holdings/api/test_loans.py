@@ -240,6 +240,7 @@ def test_a_loans_events_oldest_first_with_their_entries(running_loan, api_client
         "loan": "L-1",
         "kind": "pledge",
         "effective_date": "2026-01-01",
+        "attempt": 1,
         "amount": "0.00",
         "units": "3.00000000",
         "details": {"control": "retained", "wallet": "COLD-1", "top_up": False},
@@ -291,7 +292,8 @@ def test_draw_pledge_accrue_and_repay_through_the_api(loan_world, api_client_for
     assert again.status_code == 200 and again.json()["id"] == accruals[1].json()["id"]
     assert written() == before
 
-    repay = post(client, "/loans/L-1/repayments/", REPAY)
+    # Dated after the interest accrued (under it: 409 accrued_day).
+    repay = post(client, "/loans/L-1/repayments/", {**REPAY, "on": "2026-01-04"})
     assert repay.status_code == 201, repay.content
     assert repay.json()["details"] == {"interest": "123.30", "principal": "876.70"}
     event = LoanEvent.objects.get(pk=repay.json()["id"])
@@ -299,20 +301,20 @@ def test_draw_pledge_accrue_and_repay_through_the_api(loan_world, api_client_for
     assert repay.json()["entry_sequence"] == event.entry.sequence
 
     # The API's status is the service's, to the cent.
-    status = loans_selectors.loan_status(loan=loan_world, as_of=date(2026, 1, 3))
+    status = loans_selectors.loan_status(loan=loan_world, as_of=date(2026, 1, 4))
     assert (status.principal, status.interest) == (D("149123.30"), D("0"))
-    shown = client.get(f"{API}/loans/L-1/", {"as_of": "2026-01-03"}).json()["status"]
+    shown = client.get(f"{API}/loans/L-1/", {"as_of": "2026-01-04"}).json()["status"]
     assert D(shown["principal"]) == status.principal == D("149123.30")
     assert D(shown["interest"]) == status.interest
     assert D(shown["debt_value"]) == status.debt_value
     assert D(shown["collateral_units"]) == status.collateral_units == D("3")
-    assert D(shown["collateral_value"]) == status.collateral_value == D("306000.00")
-    assert D(shown["ltv"]) == status.ltv == D("0.4873")
+    assert D(shown["collateral_value"]) == status.collateral_value == D("309000.00")
+    assert D(shown["ltv"]) == status.ltv == D("0.4826")
     assert shown["tier"] == status.tier == "ok"
     # And the ledger's: the loan's accounts hold what the status says.
-    principal = ledger_selectors.account_balance(account="2000-L-1", as_of=date(2026, 1, 3))
+    principal = ledger_selectors.account_balance(account="2000-L-1", as_of=date(2026, 1, 4))
     assert -principal.quantity == D("149123.30")
-    assert ledger_selectors.account_balance(account="1230", as_of=date(2026, 1, 3)).quantity == 3
+    assert ledger_selectors.account_balance(account="1230", as_of=date(2026, 1, 4)).quantity == 3
     events = client.get(f"{API}/loans/L-1/events/").json()["results"]
     assert [e["kind"] for e in events] == [
         "pledge",

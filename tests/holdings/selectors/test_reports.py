@@ -68,8 +68,11 @@ def january() -> None:
     loan = make_loan()
     loans.loan_pledge(loan=loan, units=D("1"), from_wallet="HOT-1", on=date(2026, 1, 15))
     loans.loan_draw(loan=loan, amount=D("20000.00"), on=date(2026, 1, 15))
-    loans.loan_accrue_through(loan=loan, through=date(2026, 1, 31))
+    # The month's interest, the repayment on its last day, then that day's interest (accrued
+    # on what the loan owes at the end of the day).
+    loans.loan_accrue_through(loan=loan, through=date(2026, 1, 30))
     loans.loan_repay(loan=loan, amount=D("100.00"), on=date(2026, 1, 31))
+    loans.loan_accrue_through(loan=loan, through=date(2026, 1, 31))
     fair_value.remeasure(commodity="BTC", as_of=date(2026, 1, 31))
 
 
@@ -481,17 +484,19 @@ def test_the_loan_schedule_day_by_day(world, api_client_for):
     assert {
         k: last[k] for k in ("interest_paid", "principal_paid", "principal", "interest", "balance")
     } == {
-        "interest_paid": "93.16",
-        "principal_paid": "6.84",
-        "principal": "19993.16",
-        "interest": "0.00",
+        # The repayment pays the interest of the 15th to the 30th; the 31st's is accrued
+        # after it, on what the loan then owes.
+        "interest_paid": "87.68",
+        "principal_paid": "12.32",
+        "principal": "19987.68",
+        "interest": "5.48",
         "balance": "19993.16",
     }
     assert body["totals"] == {
         "principal_drawn": "20000.00",
-        "principal_paid": "6.84",
+        "principal_paid": "12.32",
         "interest_accrued": "93.16",
-        "interest_paid": "93.16",
+        "interest_paid": "87.68",
         "collateral_pledged": "1.00000000",
         "collateral_released": "0.00000000",
         "collateral_liquidated": "0.00000000",

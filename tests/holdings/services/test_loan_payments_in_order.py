@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from holdings.errors import HoldingsError, PaymentOutOfOrder
+from holdings.errors import AccruedDay, HoldingsError, PaymentOutOfOrder
 from holdings.models import LoanEvent, LoanEventKind
 from holdings.services import loans
 from ledger import selectors as ledger_selectors
@@ -117,3 +117,125 @@ def test_postgresql_keeps_payments_in_order(repaid_loan):
             [loan.pk],
         )
         transaction.set_rollback(True)
+
+
+# --- what changes the principal is not dated under its interest accrued -----------------
+
+
+def accrued(loan) -> list[tuple[date, int, Decimal, str]]:
+    """The loan's accruals (day, attempt, interest, principal found), in order."""
+    return [
+        (event.effective_date, event.attempt, event.amount, event.details["outstanding"])
+        for event in LoanEvent.objects.filter(loan=loan, kind=LoanEventKind.ACCRUAL).order_by(
+            "effective_date", "attempt"
+        )
+    ]
+
+
+def interest_owed(loan, on: date) -> Decimal:
+    return -ledger_selectors.account_balance(account=loan.interest_account, as_of=on).quantity
+
+
+@pytest.mark.django_db
+def test_a_draw_dated_under_standing_accruals_waits_for_their_cancellation(
+    chart, settings, staff_user, approver_user
+):
+    """Each day's interest is computed on the principal it ends with: a draw dated under
+    accruals left them computed on the old one (interest understated, the accruals
+    disagreeing with the journal). Refused, naming `on`; once the accruals from its day are
+    cancelled, it goes in and those days are accrued again on what the loan owes."""
+    settings.POSTING_HORIZON_DAYS = 3660
+    loan = make_loan()  # 10% ACT/365
+    loans.loan_draw(loan=loan, amount=D("1000000.00"), on=date(2028, 2, 27))
+    loans.loan_accrue_through(loan=loan, through=date(2028, 3, 2))  # 273.97 a day
+    before = loan_rows()
+    with pytest.raises(AccruedDay) as refused:
+        loans.loan_draw(loan=loan, amount=D("1000000.00"), on=date(2028, 3, 1))
+    assert refused.value.field == "on"
+    assert "accrued through 2028-03-02" in str(refused.value)
+    assert "cancel its accruals from 2028-03-01 first" in str(refused.value)
+    assert loan_rows() == before
+
+    for event in LoanEvent.objects.filter(
+        loan=loan, kind=LoanEventKind.ACCRUAL, effective_date__gte=date(2028, 3, 1)
+    ):
+        cancel(event.entry, staff_user, approver_user)
+    loans.loan_draw(loan=loan, amount=D("1000000.00"), on=date(2028, 3, 1))
+    redone = loans.loan_accrue_through(loan=loan, through=date(2028, 3, 2))
+    assert [(e.effective_date, e.attempt, e.amount) for e in redone] == [
+        (date(2028, 3, 1), 2, D("547.95")),
+        (date(2028, 3, 2), 2, D("547.95")),
+    ]
+    # Every standing accrual agrees with the journal's principal of its day, and the interest
+    # owed is what they add up to.
+    for day, attempt, _interest, found in accrued(loan):
+        if attempt == 2 or day < date(2028, 3, 1):
+            assert D(found) == owed_principal(loan, day), day
+    assert interest_owed(loan, date(2028, 3, 2)) == 3 * D("273.97") + 2 * D("547.95")
+    # Nothing more to accrue: the nightly job finds every day as the loan owes it.
+    assert loans.loan_accrue_through(loan=loan, through=date(2028, 3, 2)) == []
+
+
+@pytest.mark.django_db
+def test_days_accrued_at_nothing_are_accrued_again_once_the_principal_changes(chart, settings):
+    """A loan set up before its first draw accrues nothing (no entry, nothing to cancel):
+    a draw recorded late, dated back to its start, is let in, and those days are accrued
+    again on it."""
+    settings.POSTING_HORIZON_DAYS = 3660
+    loan = make_loan()
+    loans.loan_accrue_through(loan=loan, through=date(2028, 2, 29))
+    assert [(a, i) for _d, a, i, _o in accrued(loan)] == [(1, D("0"))] * 3
+    loans.loan_draw(loan=loan, amount=D("1000000.00"), on=date(2028, 2, 27))
+    loans.loan_accrue_through(loan=loan, through=date(2028, 2, 29))
+    assert [(a, i) for _d, a, i, _o in accrued(loan)] == [(1, D("0")), (2, D("273.97"))] * 3
+    assert interest_owed(loan, date(2028, 2, 29)) == 3 * D("273.97")
+
+
+@pytest.mark.django_db
+def test_the_api_answers_409_accrued_day(running_loan, api_client_for):  # noqa: F811
+    client = api_client_for("staff")
+    accrual = post(client, "/loans/L-1/accruals/", {"on": "2026-01-02"})
+    assert accrual.status_code == 201, accrual.content
+    before = loan_rows()
+    for url, body in [
+        ("/loans/L-1/draws/", {"amount": "10.00", "on": "2026-01-02"}),
+        ("/loans/L-1/repayments/", {"amount": "10.00", "on": "2026-01-01"}),
+    ]:
+        response = post(client, url, body)
+        assert response.status_code == 409, response.content
+        assert (response.json()["code"], response.json()["field"]) == ("accrued_day", "on")
+    assert loan_rows() == before
+    assert (
+        post(client, "/loans/L-1/draws/", {"amount": "10.00", "on": "2026-01-03"}).status_code
+        == 201
+    )
+
+
+@pytest.mark.django_db
+def test_postgresql_keeps_accruals_and_what_changes_the_principal_in_order(
+    chart, settings, staff_user, approver_user
+):
+    settings.POSTING_HORIZON_DAYS = 3660
+    loan = make_loan()
+    loans.loan_draw(loan=loan, amount=D("1000.00"), on=date(2028, 2, 27))
+    first = loans.loan_accrue(loan=loan, on=date(2028, 2, 28))
+
+    def insert(kind: str, day: str, attempt: int = 1) -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO holdings_loanevent (loan_id, kind, effective_date, amount, units, "
+                "details, created_at, attempt) VALUES (%s, %s, %s, 0, 0, '{}', now(), %s)",
+                [loan.pk, kind, day, attempt],
+            )
+
+    for kind in ("draw", "repayment", "liquidation"):
+        with pytest.raises(IntegrityError, match="holdings_loan_events_follow_accruals"):
+            insert(kind, "2028-02-28")
+    with pytest.raises(IntegrityError, match="holdings_loan_accrual_attempt_follows"):
+        insert("accrual", "2028-02-28", attempt=2)  # the first stands
+    with pytest.raises(IntegrityError, match="holdings_loan_accrual_attempt_follows"):
+        insert("accrual", "2028-03-01", attempt=2)  # no first to follow
+    with pytest.raises(IntegrityError, match="holdings_loan_event_attempt_counted"):
+        insert("draw", "2028-03-05", attempt=2)
+    cancel(first.entry, staff_user, approver_user)
+    insert("draw", "2028-02-28")  # the accrual cancelled: let in

@@ -72,13 +72,14 @@ def test_a_repayment_pays_interest_first_then_principal(chart, settings):
     loans.loan_draw(loan=loan, amount=D("1000000.00"), on=date(2028, 2, 27))
     loans.loan_accrue_through(loan=loan, through=date(2028, 3, 2))  # 1,369.85 of interest
 
-    event = loans.loan_repay(loan=loan, amount=D("1500.00"), on=date(2028, 3, 2))
+    # The day after the last accrual (one dated under it is refused: AccruedDay).
+    event = loans.loan_repay(loan=loan, amount=D("1500.00"), on=date(2028, 3, 3))
 
     assert event.details == {"interest": "1369.85", "principal": "130.15"}
-    status = loans_selectors.loan_status(loan=loan, as_of=date(2028, 3, 2))
+    status = loans_selectors.loan_status(loan=loan, as_of=date(2028, 3, 3))
     assert (status.principal, status.interest) == (D("999869.85"), D("0"))
     with pytest.raises(HoldingsError, match="exceeds what loan L-1 owes"):
-        loans.loan_repay(loan=loan, amount=D("1000000.00"), on=date(2028, 3, 2))
+        loans.loan_repay(loan=loan, amount=D("1000000.00"), on=date(2028, 3, 3))
 
 
 @pytest.mark.django_db
@@ -145,8 +146,9 @@ def test_a_liquidation_disposes_of_collateral_and_settles_interest_first(world):
     loans.loan_pledge(loan=loan, units=D("3"), from_wallet="COLD-1", on=date(2026, 1, 2))
     loans.loan_accrue_through(loan=loan, through=date(2026, 1, 3))  # 3 x 41.10 = 123.30
 
+    # The day after the last accrual (one dated under it is refused: AccruedDay).
     event = loans.loan_liquidate(
-        loan=loan, units=D("1"), proceeds=D("90000.00"), on=date(2026, 1, 3)
+        loan=loan, units=D("1"), proceeds=D("90000.00"), on=date(2026, 1, 4)
     )
 
     assert event.details["interest"] == "123.30"
@@ -159,14 +161,14 @@ def test_a_liquidation_disposes_of_collateral_and_settles_interest_first(world):
         D("80000.00"),
         D("90000.00"),
     )
-    status = loans_selectors.loan_status(loan=loan, as_of=date(2026, 1, 3))
+    status = loans_selectors.loan_status(loan=loan, as_of=date(2026, 1, 4))
     assert (status.principal, status.interest, status.collateral_units) == (
         D("60123.30"),
         D("0"),
         D("2"),
     )
-    assert lots.lot_differences(as_of=date(2026, 1, 3)) == []
-    assert ledger_selectors.trial_balance(as_of=date(2026, 1, 3)).total_value == 0
+    assert lots.lot_differences(as_of=date(2026, 1, 4)) == []
+    assert ledger_selectors.trial_balance(as_of=date(2026, 1, 4)).total_value == 0
 
 
 @pytest.mark.django_db

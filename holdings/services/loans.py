@@ -20,11 +20,9 @@ from django.db import transaction
 
 from holdings import chart
 from holdings.errors import (
-    AccruedDay,
     HoldingsError,
     InsufficientLots,
     InvalidSetup,
-    PaymentOutOfOrder,
     named_date,
 )
 from holdings.models import (
@@ -38,15 +36,14 @@ from holdings.models import (
 from holdings.quantities import check_positive_amount
 from holdings.selectors.loans import (
     accruals_by_day,
-    accrued_after,
     accrued_again,
     latest_accrual,
     owed_by_day,
-    payment_after,
 )
 from holdings.selectors.prices import price_for
 from holdings.selectors.treasury import wallet_get
 from holdings.services.loan_ltv import balances_changed, lock_loan
+from holdings.services.loan_order import refuse_before_later_payment, refuse_under_accruals
 from holdings.services.lots import (
     LotPlan,
     Take,
@@ -174,7 +171,7 @@ def loan_draw(
     check_positive_amount(amount, loan.principal_commodity, "amount")
     with named_date("on"), transaction.atomic():
         lock_loan(loan.pk)
-        _refuse_under_accruals(loan, on)
+        refuse_under_accruals(loan, on)
         target, usd = _principal_side(loan, amount, on, to_wallet, value)
         entry = ledger_services.entry_post(
             effective_date=on,
@@ -420,8 +417,8 @@ def loan_repay(
     check_positive_amount(amount, loan.principal_commodity, "amount")
     with named_date("on"), transaction.atomic():
         lock_loan(loan.pk)
-        _refuse_under_accruals(loan, on)
-        _refuse_before_later_payment(loan, on)
+        refuse_under_accruals(loan, on)
+        refuse_before_later_payment(loan, on)
         split = _interest_first(loan, amount, on, field="amount")
         to_interest, to_principal = split.to_interest, split.to_principal
         interest_value, principal_value = split.interest_value, split.principal_value
@@ -497,8 +494,8 @@ def loan_liquidate(
     )
     with named_date("on"), transaction.atomic():
         lock_loan(loan.pk)
-        _refuse_under_accruals(loan, on)
-        _refuse_before_later_payment(loan, on)
+        refuse_under_accruals(loan, on)
+        refuse_before_later_payment(loan, on)
         split = _interest_first(loan, proceeds, on, field="proceeds")
         to_interest, to_principal = split.to_interest, split.to_principal
         interest_value, principal_value = split.interest_value, split.principal_value
@@ -590,39 +587,6 @@ class InterestFirst:
     to_principal: Decimal
     interest_value: Decimal
     principal_value: Decimal
-
-
-def _refuse_under_accruals(loan: Loan, on: date) -> None:
-    """A draw, repayment or liquidation changes the principal each day's interest was
-    computed on: not dated on or before a day whose interest stands accrued with an entry
-    (PostgreSQL keeps it too: holdings_loan_events_follow_accruals). Those accruals are
-    cancelled first, then accrued again on what the loan owes."""
-    accrued = accrued_after(loan, on)
-    if accrued is not None:
-        raise AccruedDay(
-            f"loan {loan.code} has its interest accrued through {accrued.effective_date} "
-            f"(entry #{accrued.entry.sequence if accrued.entry else '?'}), each day on the "
-            f"principal it owed then: date this after {accrued.effective_date}, or cancel its "
-            f"accruals from {on} first (they are accrued again on what it owes)",
-            field="on",
-        )
-
-
-def _refuse_before_later_payment(loan: Loan, on: date) -> None:
-    """A payment is split interest first on what the loan owes on its day, and is capped by
-    it: one dated before a later payment would be split and capped on figures that the later
-    one has already paid (and could repay the loan twice). Payments go in date order
-    (PostgreSQL keeps it too: holdings_loan_payments_in_order)."""
-    later = payment_after(loan, on)
-    if later is not None:
-        raise PaymentOutOfOrder(
-            f"loan {loan.code} has a {later.get_kind_display().lower()} of "
-            f"{later.effective_date} (entry #{later.entry.sequence if later.entry else '?'}): "
-            f"a payment dated {on} would be split and capped on what that one already paid; "
-            f"date it on or after {later.effective_date}, or cancel that "
-            f"{later.get_kind_display().lower()} first",
-            field="on",
-        )
 
 
 def _interest_first(loan: Loan, amount: Decimal, on: date, *, field: str) -> InterestFirst:

@@ -111,8 +111,8 @@ def sale_preview(
     recording it would be (its reference already recorded, a closed period, a guarded
     account...)."""
     reference = (reference or "").strip()
-    if reference and Sale.objects.filter(reference=reference).exists():
-        raise AlreadyRecorded(f"sale {reference} is already recorded", field="reference")
+    if reference:
+        _refuse_recorded(reference)
     with named_date("sold_at"), transaction.atomic():
         plan = _plan_sale(
             wallet=wallet,
@@ -151,8 +151,7 @@ def sale_record(
     if not reference:
         raise InvalidSetup("a sale needs the trade's reference", field="reference")
     with named_date("sold_at"), transaction.atomic():
-        if Sale.objects.filter(reference=reference).exists():
-            raise AlreadyRecorded(f"sale {reference} is already recorded", field="reference")
+        _refuse_recorded(reference)
         plan = _plan_sale(
             wallet=wallet,
             units=units,
@@ -343,6 +342,11 @@ def _take_named(
     if total != units:
         raise InvalidSetup(f"the named lots add up to {total}, not {units}", field="lots")
     return takes
+
+
+def _refuse_recorded(reference: str) -> None:
+    if Sale.objects.filter(reference=reference).exists():
+        raise AlreadyRecorded(f"sale {reference} is already recorded", field="reference")
 
 
 def _sale_entry(plan: SalePlan, reference: str) -> EntryInput:

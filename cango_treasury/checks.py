@@ -3,11 +3,14 @@ logins."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 @register(Tags.security, deploy=True)
@@ -26,6 +29,36 @@ def application_owns_nothing(app_configs: Any = None, **kwargs: Any) -> list[Che
 
 
 @register(Tags.security, deploy=True)
+def application_creates_nothing(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A role that may create temporary tables may put triggers of its own on them, whose
+    statements pass the ledger's guards as nested trigger work (ledger migration 0025).
+    Asked of the application's own connection; a database that cannot be reached is not
+    reported here, nor an application that owns its tables (W001 says so)."""
+    if not settings.DATABASE_OWNER:
+        return []
+    try:
+        with _short_lived_connection() as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_user, has_database_privilege(current_database(), 'TEMPORARY')"
+            )
+            role, temporary = cursor.fetchone()
+    except DatabaseError:
+        return []
+    if not temporary:
+        return []
+    return [
+        Warning(
+            f"The application's database role {role} may create temporary tables, and with "
+            "them triggers of its own that pass the ledger's guards.",
+            hint="As the database's owner: REVOKE TEMPORARY ON DATABASE <name> FROM PUBLIC, "
+            f"{role}; `manage.py migrate` does it when it runs as that owner (README: "
+            "Deployment).",
+            id="cango_treasury.W002",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
 def no_demonstration_login(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """A demonstration login that still has the published password is anyone's login. Looked
     up on a connection of its own that gives up after a few seconds: a database that cannot
@@ -36,11 +69,8 @@ def no_demonstration_login(app_configs: Any = None, **kwargs: Any) -> list[Check
     from ledger.management.commands.demo_users import DEMO_USERS, KNOWN_PASSWORD
 
     names = [username for username, *_ in DEMO_USERS]
-    connection = connections.create_connection(DEFAULT_DB_ALIAS)
-    options = {**connection.settings_dict.get("OPTIONS", {}), "connect_timeout": 5}
-    connection.settings_dict = {**connection.settings_dict, "OPTIONS": options}
     try:
-        with connection.cursor() as cursor:
+        with _short_lived_connection() as connection, connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT username, password FROM {get_user_model()._meta.db_table} "
                 "WHERE username = ANY(%s) AND is_active",
@@ -49,8 +79,6 @@ def no_demonstration_login(app_configs: Any = None, **kwargs: Any) -> list[Check
             users = cursor.fetchall()
     except DatabaseError:
         return []
-    finally:
-        connection.close()
     known = [name for name, encoded in users if check_password(KNOWN_PASSWORD, encoded)]
     if not known:
         return []
@@ -63,3 +91,16 @@ def no_demonstration_login(app_configs: Any = None, **kwargs: Any) -> list[Check
             id="cango_treasury.E001",
         )
     ]
+
+
+@contextmanager
+def _short_lived_connection() -> Iterator[BaseDatabaseWrapper]:
+    """The application's connection settings on a connection of its own that gives up after
+    a few seconds: a check must not hang on a database that cannot be reached."""
+    connection = connections.create_connection(DEFAULT_DB_ALIAS)
+    options = {**connection.settings_dict.get("OPTIONS", {}), "connect_timeout": 5}
+    connection.settings_dict = {**connection.settings_dict, "OPTIONS": options}
+    try:
+        yield connection
+    finally:
+        connection.close()

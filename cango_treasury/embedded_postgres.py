@@ -90,7 +90,12 @@ def _set_up(socket_dir: str) -> None:
             f"ALTER ROLE {APPLICATION_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
             "NOREPLICATION NOBYPASSRLS"
         )
-        conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {DATABASE_NAME} TO {APPLICATION_ROLE}")
+        conn.execute(f"GRANT CONNECT ON DATABASE {DATABASE_NAME} TO {APPLICATION_ROLE}")
+        # No temporary tables, so no triggers of its own (ledger migration 0025): a server
+        # set up before that migration granted them.
+        conn.execute(
+            f"REVOKE TEMPORARY ON DATABASE {DATABASE_NAME} FROM PUBLIC, {APPLICATION_ROLE}"
+        )
         for statement in application_role_statements(APPLICATION_ROLE, OWNER_ROLE):
             conn.execute(cast(LiteralString, statement))
 

@@ -147,6 +147,41 @@ def test_the_application_role_creates_nothing(as_app):
     )
 
 
+@pytest.mark.django_db
+def test_the_application_role_creates_no_temporary_table_nor_function(as_app):
+    """A temporary table of its own carried a trigger of its own, whose statements passed the
+    guards of the roll-ups, the audit log and the checks at commit as nested trigger work."""
+    assert "permission denied to create temporary tables" in refused(
+        as_app, "CREATE TEMP TABLE escape (id int)", errors.InsufficientPrivilege
+    )
+    assert "permission denied to create temporary tables" in refused(
+        as_app,
+        "CREATE FUNCTION pg_temp.escape() RETURNS trigger LANGUAGE plpgsql "
+        "AS 'BEGIN UPDATE ledger_dailybalance SET quantity = quantity + 1; RETURN NULL; END'",
+        errors.InsufficientPrivilege,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_deploy_check_warns_when_the_application_may_create_temporary_tables(app_settings):
+    from cango_treasury.checks import application_creates_nothing
+
+    role = connection.ops.quote_name(app_settings["USER"])
+    database = connection.ops.quote_name(app_settings["NAME"])
+    with django_as(app_settings):
+        assert application_creates_nothing() == []
+    with connection.cursor() as cursor:  # the suite is the owner
+        cursor.execute(f"GRANT TEMPORARY ON DATABASE {database} TO {role}")
+    try:
+        with django_as(app_settings):
+            [warning] = application_creates_nothing()
+        assert warning.id == "cango_treasury.W002"
+        assert app_settings["USER"] in warning.msg
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"REVOKE TEMPORARY ON DATABASE {database} FROM {role}")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_application_role_cannot_write_an_unbalanced_entry(chart, as_app):
     debit = Account.objects.get(code="1000").pk

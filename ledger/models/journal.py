@@ -78,6 +78,8 @@ class JournalEntry(models.Model):
                 condition=~Q(approved_by=models.F("created_by")),
                 name="ledger_entry_not_self_approved",
             ),
+            # Written posted and never changed (migration 0026): no other status exists.
+            models.CheckConstraint(condition=Q(status="posted"), name="ledger_entry_status_posted"),
         ]
 
     def __str__(self) -> str:

@@ -219,6 +219,19 @@ def test_posted_entries_cannot_be_updated_or_deleted(posted):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_entry_is_written_posted_and_no_status_lets_it_change(posted):
+    """A 'draft' written by raw SQL counted in every balance while its date, kind and sequence
+    could still be changed, and it could be set to posted after."""
+    draft = raw_entry(
+        [("1000", "USD", "", 2, "5", "5"), ("3000", "USD", "", 2, "-5", "-5")]
+    ).replace("'manual', 'posted'", "'manual', 'draft'")
+    assert "ledger_entry_status_posted" in refused(draft)
+    assert "ledger_entry_immutable" in refused("UPDATE ledger_journalentry SET status = 'draft'")
+    assert JournalEntry.objects.count() == 1
+    assert list(JournalEntry.objects.values_list("status", flat=True)) == ["posted"]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_nothing_can_be_added_to_an_entry_posted_earlier(posted):
     # A balanced pair added later would keep the sums at zero but alter a posted entry.
     sql = (

@@ -58,6 +58,34 @@ def test_a_lot_cannot_drift_from_its_movements(imported):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM holdings_lot_pending_check",
+        "UPDATE holdings_lot_pending_check SET lot_ids = '{}'",
+    ],
+)
+def test_the_lots_awaiting_their_check_are_kept_by_the_lots_alone(imported, sql):
+    """Emptying the lots' check at commit let a lot drift from its movements."""
+    lot = Lot.objects.get()
+    with (
+        pytest.raises(IntegrityError, match="holdings_lot_pending_check_kept"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE holdings_lot SET quantity = 0.1")
+        cursor.execute(sql)
+    for sql in (
+        "INSERT INTO holdings_lot_pending_check (lot_ids) VALUES ('{1}')",
+        "TRUNCATE holdings_lot_pending_check",
+    ):
+        with pytest.raises(IntegrityError, match="holdings_lot_pending_check_kept"):
+            execute(sql)
+    lot.refresh_from_db()
+    assert lot.quantity == Decimal("0.5")
+
+
+@pytest.mark.django_db
 def test_a_lot_holds_its_accounts_commodity(imported):
     with pytest.raises(IntegrityError, match="holdings_lot_account_commodity"):
         execute("UPDATE holdings_lot SET commodity_id = 'KAS'")

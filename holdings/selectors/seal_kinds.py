@@ -15,6 +15,10 @@ class Subledger:
     mutable: frozenset[str]  # columns checked otherwise, not hashed
     reason: str  # the break when a row differs from what was sealed
     label: str
+    # Columns added with a value every earlier row took (a NOT NULL column's default): left
+    # out at that value, as a null is, so that rows sealed before the column existed stay
+    # sealed.
+    added_with: tuple[tuple[str, object], ...] = ()
 
 
 SUBLEDGERS = (
@@ -44,6 +48,7 @@ SUBLEDGERS = (
         frozenset(),
         "loan_event_altered",
         "loan event",
+        added_with=(("attempt", 1),),  # holdings migration 0034
     ),
     Subledger(
         "site_cost", "holdings_sitecost", "entry_id", frozenset(), "site_cost_altered", "site cost"

@@ -26,7 +26,9 @@ that used them.
 Each row's canonical content is a compact JSON document (keys sorted, no spaces, UTF-8) of
 every column of its table, read from the database's own description of the table (so a
 column added later, and every kind of row, is sealed too), with null columns left out (so
-a nullable column added later does not change what was sealed before it). Numbers are
+a nullable column added later does not change what was sealed before it), and so a column
+added later with the value every earlier row took, at that value (a loan event's attempt
+at 1; seals written while it was hashed are verified with it too). Numbers are
 written without trailing zeros, times in UTC. A lot's quantity, cost and fair value
 adjustment change with every movement: they are not hashed but checked against the sum of
 the lot's movements (lot_breaks); everything else of a lot (account, commodity,
@@ -133,16 +135,22 @@ def canonical_row(
     columns: Sequence[str],
     row: Sequence[Any],
     json_columns: frozenset[str] = frozenset(),
+    *,
+    as_added: bool = True,
 ) -> bytes:
-    """A row's canonical document: its columns but the mutable ones, nulls left out; a
-    JSON column as the document it holds."""
-    mutable = BY_RECORD[record].mutable
+    """A row's canonical document: its columns but the mutable ones, nulls left out, and
+    (unless not `as_added`) a column added later left out at the value every earlier row
+    took; a JSON column as the document it holds."""
+    subledger = BY_RECORD[record]
+    left_out = dict(subledger.added_with) if as_added else {}
     document = {
         "kind": record,
         "row": {
             column: _canonical(_json_value(value) if column in json_columns else value)
             for column, value in zip(columns, row, strict=True)
-            if value is not None and column not in mutable
+            if value is not None
+            and column not in subledger.mutable
+            and not (column in left_out and value == left_out[column])
         },
     }
     return json.dumps(
@@ -170,9 +178,17 @@ def _key_order(key: str) -> tuple[int, int]:
 def entry_rows(entry_ids: Sequence[int]) -> dict[int, dict[str, str]]:
     """The row hashes of the subledger rows tied to each of `entry_ids`: one query per
     subledger, whatever the number of entries."""
+    return _entry_rows(entry_ids)[0]
+
+
+def _entry_rows(entry_ids: Sequence[int]) -> tuple[dict[int, dict[str, str]], dict[str, str]]:
+    """entry_rows, and by key the hash of each row that has a column left out at the value
+    it was added with, with that column in: how seals written between the column's
+    migration (holdings 0034 for a loan event's attempt) and its leaving out hashed it."""
     found: dict[int, dict[str, str]] = defaultdict(dict)
+    with_added: dict[str, str] = {}
     if not entry_ids:
-        return found
+        return found, with_added
     with connection.cursor() as cursor:
         for subledger in SUBLEDGERS:
             cursor.execute(
@@ -188,7 +204,13 @@ def entry_rows(entry_ids: Sequence[int]) -> dict[int, dict[str, str]]:
                 key = f"{subledger.record}:{row[at_id]}"
                 document = canonical_row(subledger.record, columns, row, json_columns)
                 found[row[at_entry]][key] = _sha256(document)
-    return found
+                if subledger.added_with:
+                    whole = canonical_row(
+                        subledger.record, columns, row, json_columns, as_added=False
+                    )
+                    if whole != document:
+                        with_added[key] = _sha256(whole)
+    return found, with_added
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,10 +327,10 @@ def _walk() -> tuple[int, JournalBreak | None]:
     previous, checked = GENESIS_HASH, 0
     since = coverage()
     for batch in _seal_batches():
-        rows = entry_rows([seal.entry_id for seal in batch])
+        rows, with_added = _entry_rows([seal.entry_id for seal in batch])
         for seal in batch:
             now = _covered(seal, rows.get(seal.entry_id, {}), since)
-            found = _check_seal(seal, previous) or _check_rows(seal, now)
+            found = _check_seal(seal, previous) or _check_rows(seal, now, with_added)
             if found is not None:
                 return checked, found
             previous, checked = seal.seal_hash, checked + 1
@@ -354,13 +376,17 @@ def _check_seal(seal: _Seal, previous: str) -> JournalBreak | None:
     return None
 
 
-def _check_rows(seal: _Seal, now: dict[str, str]) -> JournalBreak | None:
+def _check_rows(
+    seal: _Seal, now: dict[str, str], with_added: Mapping[str, str]
+) -> JournalBreak | None:
     if now == seal.row_hashes:
         return None
     where = f"entry {seal.entry_id} at sequence {seal.sequence}"
     for key in sorted(set(now) | set(seal.row_hashes), key=_key_order):
         sealed_hash, current = seal.row_hashes.get(key), now.get(key)
-        if sealed_hash == current:
+        if sealed_hash == current or (
+            sealed_hash is not None and sealed_hash == with_added.get(key)
+        ):
             continue
         record, _, raw_id = key.partition(":")
         subledger = BY_RECORD.get(record)

@@ -7,6 +7,8 @@ Tampering is done as a database superuser could: with the triggers off
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -405,6 +407,53 @@ def test_a_loan_event_altered_or_deleted_is_found(sealed):
     )
     tamper("DELETE FROM holdings_loanevent WHERE id = %s", [event.pk])
     assert (first_break().reason, first_break().record_id) == ("row_removed", event.pk)
+
+
+@pytest.mark.django_db
+def test_a_loan_event_sealed_before_its_attempt_column_stays_sealed(sealed):
+    """Holdings 0034 added a loan event's attempt (1 for every event before): hashed, it
+    broke the seal of every loan event sealed before it on every ledger upgraded."""
+    event = LoanEvent.objects.filter(entry__isnull=False).order_by("id").first()
+    assert event.attempt == 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT row_hashes FROM holdings_subledgerseal WHERE entry_id = %s", [event.entry_id]
+        )
+        (row_hashes,) = cursor.fetchone()
+        cursor.execute("SELECT * FROM holdings_loanevent WHERE id = %s", [event.pk])
+        before = [
+            (column.name, value)
+            for column, value in zip(cursor.description, cursor.fetchone(), strict=True)
+            if column.name != "attempt"
+        ]
+    # The row as the seal hashed it before the column existed.
+    document = seals.canonical_row(
+        "loan_event",
+        [column for column, _ in before],
+        [value for _, value in before],
+        frozenset({"details"}),
+    )
+    hashes = json.loads(row_hashes) if isinstance(row_hashes, str) else row_hashes
+    assert hashes[f"loan_event:{event.pk}"] == hashlib.sha256(document).hexdigest()
+    assert selectors.journal_verify(chains=True).ok
+
+
+@pytest.mark.django_db
+def test_loan_events_sealed_with_their_attempt_hashed_still_verify(recon_world, monkeypatch):  # noqa: F811
+    """Seals written while the attempt was hashed (from holdings 0034) stay true, and a
+    change to such an event is still found."""
+    as_committed()
+    loan_event = seals.BY_RECORD["loan_event"]
+    monkeypatch.setitem(
+        seals.BY_RECORD, "loan_event", dataclasses.replace(loan_event, added_with=())
+    )
+    services.journal_seal(chains=True)
+    monkeypatch.undo()
+    assert selectors.journal_verify(chains=True).ok
+    event = LoanEvent.objects.filter(entry__isnull=False).order_by("id").first()
+    tamper("UPDATE holdings_loanevent SET units = units + 1 WHERE id = %s", [event.pk])
+    found = first_break()
+    assert (found.reason, found.record_id) == ("loan_event_altered", event.pk)
 
 
 @pytest.mark.django_db

@@ -47,7 +47,7 @@ USD = "USD"
 
 
 def _balance(code: str, as_of: date) -> Decimal:
-    return ledger_selectors.account_balance(account=code, as_of=as_of).value
+    return ledger_selectors.account_value(code=code, as_of=as_of)
 
 
 def _standing(documents: QuerySet[Any], as_of: date, entry: str = "entry") -> QuerySet[Any]:

@@ -318,12 +318,10 @@ def asset_rollforward(*, start: date, end: date) -> list[AssetRollforward]:
             elif event.kind == AssetEventKind.DISPOSAL:
                 disposed_accumulated += event.accumulated
                 disposed_cost += event.carrying_value + event.accumulated
-        ledger_cost = ledger_selectors.account_balance(
-            account=asset_class.cost_account, as_of=end
-        ).value
-        ledger_accumulated = -ledger_selectors.account_balance(
-            account=asset_class.accumulated_account, as_of=end
-        ).value
+        ledger_cost = ledger_selectors.account_value(code=asset_class.cost_account, as_of=end)
+        ledger_accumulated = -ledger_selectors.account_value(
+            code=asset_class.accumulated_account, as_of=end
+        )
         result.append(
             AssetRollforward(
                 asset_class=asset_class,

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from holdings.models import SiteCost
+from holdings.models import AssetClass, SiteCost
 from holdings.services import setup
 from tests.holdings.selectors.test_costs import cost_world  # noqa: F401
 from tests.ledger.api.test_entries import assert_error
@@ -184,6 +184,33 @@ def test_the_fixed_assets_report_ties_to_the_trial_balance(cost_world, api_clien
     )
     assert [row["asset_class"] for row in csv_rows] == ["ASIC", "GPU"]
     assert_error(client.get(f"{API}/reports/fixed-assets/", {"start": "2025-07-01"}), 400, "end")
+
+
+def test_an_asset_class_naming_an_account_the_chart_lacks_reads_as_holding_nothing(
+    cost_world,  # noqa: F811
+    api_client_for,
+):
+    """A ledger upgraded from a release whose chart lacked an asset class's accounts (until
+    `load_chart` adds them) answered the report with a 500."""
+    AssetClass.objects.create(
+        code="IMMERSION",
+        name="Immersion tanks",
+        cost_account="1620",
+        accumulated_account="1696",
+        expense_account="5110",
+        useful_life_months=60,
+    )
+    response = api_client_for("auditor").get(
+        f"{API}/reports/fixed-assets/", {"start": "2025-07-01", "end": "2025-08-31"}
+    )
+    assert response.status_code == 200
+    line = next(x for x in response.json()["rollforward"] if x["asset_class"] == "IMMERSION")
+    assert (line["closing_cost"], line["ledger_cost"], line["ledger_accumulated"]) == (
+        "0.00",
+        "0.00",
+        "0.00",
+    )
+    assert line["ties_to_trial_balance"]
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from holdings.models import Lot
+from holdings.models import Lot, LotMovement
+from ledger.models import JournalEntry
 from tests.holdings.conftest import f2pool_file, run_import
 
 
@@ -345,7 +346,8 @@ def test_a_lot_is_checked_whatever_kind_of_movement_moves_it(imported, movements
             cursor.execute(MOVEMENT, movement)
         # The lot as its movements add up (it may not hold below zero even for a statement).
         cursor.execute(LOT_MOVED, [sum(Decimal(m[n]) for m in movements) for n in (2, 3, 4)])
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # The lot's own checks (the entry's comparison with its lots refuses these too).
+        cursor.execute("SET CONSTRAINTS holdings_lot_matches_movements IMMEDIATE")
 
 
 @pytest.mark.django_db
@@ -373,5 +375,100 @@ def test_a_lots_open_spans_follow_its_units_not_its_remeasurements(imported):
             cursor.execute(MOVEMENT, moved)
             cursor.execute(LOT_MOVED, moved[2:])
         assert spans(cursor) == [(date(2026, 1, 1), date(2026, 1, 6)), (date(2026, 1, 8), None)]
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # The lot's own checks pass (its entry's comparison with the lots would not).
+        cursor.execute("SET CONSTRAINTS holdings_lot_matches_movements IMMEDIATE")
         raise Undo
+
+
+def entry_sql(day: str, lines: list[tuple[int, str, int, str, str]], kind: str = "manual") -> str:
+    """One entry and its postings (account id, commodity, scale, quantity, value) in one
+    statement, as the ledger writes them."""
+    rows = ", ".join(
+        f"((SELECT id FROM e), {account}, '{commodity}', {scale}, '{day}', {quantity}, {value})"
+        for account, commodity, scale, quantity, value in lines
+    )
+    return (
+        "WITH e AS (INSERT INTO ledger_journalentry (effective_date, memo, kind, status,"
+        f" payload_hash, created_at) VALUES ('{day}', 'raw', '{kind}', 'posted', '', now())"
+        " RETURNING id) INSERT INTO ledger_posting (entry_id, account_id, commodity_id, scale,"
+        f" effective_date, quantity, value) VALUES {rows}"
+    )
+
+
+@pytest.fixture
+def earning(imported):
+    """The imported earning's entry, its receivable (which holds its lot) and its income."""
+    entry = JournalEntry.objects.get(kind="pool_earning")
+    postings = {p.account.commodity_id: p for p in entry.postings.select_related("account")}
+    return entry, postings["BTC"].account, postings["USD"].account
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["manual", "pool_earning", "sale"])
+def test_an_entry_posting_coin_to_an_account_holding_lots_moves_its_lots(earning, kind):
+    """Raw SQL posted coin to a receivable or wallet with no lot moved, under any kind."""
+    _entry, receivable, income = earning
+    sql = entry_sql(
+        "2026-01-02",
+        [(receivable.pk, "BTC", 8, "5", "450000.00"), (income.pk, "USD", 2, "-450000", "-450000")],
+        kind=kind,
+    )
+    with pytest.raises(IntegrityError, match=r"holdings_entry_matches_lots: entry #.* posts 5 BTC"):
+        execute(sql)
+    assert JournalEntry.objects.count() == 1
+    assert LotMovement.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_lots_move_only_with_an_entry_that_posts_them(earning):
+    """A lot opened with an existing entry's id added coin to the lots and none to the
+    journal; a movement dated apart from its entry moved the lots on another day."""
+    entry, receivable, _income = earning
+    opened = (
+        "WITH l AS (INSERT INTO holdings_lot (commodity_id, account_id, acquired_at, origin,"
+        " opened_by_entry_id, original_quantity, original_cost, quantity, cost,"
+        f" fair_value_adjustment, created_at) VALUES ('BTC', {receivable.pk},"
+        f" '2026-01-01T00:00:00Z', 'mined', {entry.pk}, 10, 900000, 10, 900000, 0, now())"
+        " RETURNING id) INSERT INTO holdings_lotmovement (lot_id, entry_id, effective_date,"
+        " kind, quantity, cost, fair_value_adjustment, created_at)"
+        f" SELECT id, {entry.pk}, '2026-01-01', 'open', 10, 900000, 0, now() FROM l"
+    )
+    with pytest.raises(IntegrityError, match=r"posts 0\.5.* come to 10\.5"):
+        execute(opened)
+    lot = Lot.objects.get()
+    moved_apart = (
+        "INSERT INTO holdings_lotmovement (lot_id, entry_id, effective_date, kind, quantity,"
+        " cost, fair_value_adjustment, created_at) VALUES"
+        f" ({lot.pk}, {entry.pk}, '2026-01-03', 'disposal', -0.5, -45000.00, 0, now()),"
+        f" ({lot.pk}, {entry.pk}, '2026-01-01', 'transfer_in', 0.5, 45000.00, 0, now())"
+    )
+    with pytest.raises(IntegrityError, match=r"moves lots in account .* on 2026-01-03"):
+        execute(moved_apart)
+    assert LotMovement.objects.count() == 1
+    assert Lot.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DELETE FROM holdings_entry_lots_pending",
+        "UPDATE holdings_entry_lots_pending SET entry_ids = '{}'",
+    ],
+)
+def test_the_entries_awaiting_their_lots_are_kept_by_the_triggers_alone(earning, sql):
+    _entry, receivable, income = earning
+    bare = entry_sql(
+        "2026-01-02",
+        [(receivable.pk, "BTC", 8, "5", "450000.00"), (income.pk, "USD", 2, "-450000", "-450000")],
+    )
+    with (
+        pytest.raises(IntegrityError, match="holdings_entry_lots_pending_kept"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(bare)
+        cursor.execute(sql)
+    with pytest.raises(IntegrityError, match="holdings_entry_lots_pending_kept"):
+        execute("TRUNCATE holdings_entry_lots_pending")
+    assert JournalEntry.objects.count() == 1

@@ -1135,8 +1135,11 @@ def test_a_pool_statement_is_compared_with_the_receivable(recon_world, stated, s
 
 
 def tamper(sql: str, params: list) -> None:
-    """Change a row the database guards, as a superuser with its triggers off."""
+    """Change a row the database guards, as a superuser with its triggers off, after the
+    checks the books' own writes left for the commit (which would find the change)."""
     with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         cursor.execute("SET session_replication_role = replica")
         try:
             cursor.execute(sql, params)

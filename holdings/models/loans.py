@@ -113,6 +113,11 @@ class LoanEvent(models.Model):
                 condition=Q(attempt=1) | Q(kind="accrual", attempt__gt=1),
                 name="holdings_loan_event_attempt_counted",
             ),
+            # Only a tier crossing and an accrual of nothing post no entry (migration 0037).
+            models.CheckConstraint(
+                condition=Q(entry__isnull=False) | Q(kind="tier") | Q(kind="accrual", amount=0),
+                name="holdings_loan_event_posted",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from holdings.models import CostStatus, Loan, LoanEvent, SiteCost
 from holdings.services import costs, loans, setup
 from ledger import services as ledger_services
+from ledger.models import JournalEntry
 from tests.holdings.services.test_costs import JULY, _typed
 from tests.holdings.services.test_loans import make_loan
 
@@ -101,6 +102,33 @@ LOAN_COLUMNS = {
     "lent_account_id": "lent_account_id = (SELECT id FROM ledger_account WHERE code = '1000')",
     "created_at": "created_at = created_at - interval '1 day'",
 }
+
+
+EVENT_AGAIN = (
+    "INSERT INTO holdings_loanevent (loan_id, kind, effective_date, amount, units, details,"
+    " entry_id, created_at, attempt) SELECT loan_id, %s, effective_date, amount, units, details,"
+    " %s, now(), 1 FROM holdings_loanevent WHERE kind = 'draw'"
+)
+
+
+@pytest.mark.django_db
+def test_a_loan_event_is_posted_by_an_entry_of_its_own_kind(drawn):
+    """A draw written by raw SQL with an entry of another kind (any entry no loan event
+    names yet), or with none at all, made the loan's events disagree with its accounts."""
+    other = ledger_services.entry_post(
+        effective_date=date(2026, 6, 3),
+        memo="not a draw",
+        kind="manual",
+        postings=[("1000", D("5.00"), D("5.00")), ("3000", D("-5.00"), D("-5.00"))],
+    )
+    entries = JournalEntry.objects.count()
+    message = refused(EVENT_AGAIN, ["draw", other.pk])
+    assert "holdings_document_entry_kind: loan event" in message
+    assert f"is posted by a loan_draw entry; entry {other.pk} is a manual entry" in message
+    assert "holdings_loan_event_posted" in refused(EVENT_AGAIN, ["draw", None])
+    assert "holdings_loan_event_posted" in refused(EVENT_AGAIN, ["repayment", None])
+    assert drawn.events.count() == 4
+    assert JournalEntry.objects.count() == entries
 
 
 def test_every_column_of_a_loan_is_tried():

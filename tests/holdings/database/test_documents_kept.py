@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from holdings.models import CostStatus, Loan, LoanEvent, SiteCost
 from holdings.services import costs, loans, setup
 from ledger import services as ledger_services
-from ledger.models import JournalEntry
+from ledger.models import Account, JournalEntry
 from tests.holdings.services.test_costs import JULY, _typed
 from tests.holdings.services.test_loans import make_loan
 
@@ -25,9 +25,15 @@ D = Decimal
 def run_sql(sql: str, params: list | None = None) -> None:
     """Run SQL with the checks deferred to commit fired, as a COMMIT would: first those the
     fixtures' writes left pending (as their commit would have), then the statement's."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(sql, params or [])
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(sql, params or [])
+    finally:
+        # The test's later writes are checked at its end, as a service's are at its commit
+        # (a loan event is written after its entry).
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def refused(sql: str, params: list | None = None) -> str:
@@ -129,6 +135,51 @@ def test_a_loan_event_is_posted_by_an_entry_of_its_own_kind(drawn):
     assert "holdings_loan_event_posted" in refused(EVENT_AGAIN, ["repayment", None])
     assert drawn.events.count() == 4
     assert JournalEntry.objects.count() == entries
+
+
+def bare_entry(debit: int, credit: int, amount: str, kind: str = "manual") -> str:
+    """One USD entry of two postings, as raw SQL writes it (returns nothing)."""
+    return (
+        "WITH e AS (INSERT INTO ledger_journalentry (effective_date, memo, kind, status,"
+        f" payload_hash, created_at) VALUES ('2026-06-03', 'raw', '{kind}', 'posted', '',"
+        " now()) RETURNING id) INSERT INTO ledger_posting (entry_id, account_id, commodity_id,"
+        " scale, effective_date, quantity, value) SELECT id, a, 'USD', 2, '2026-06-03', q, q"
+        f" FROM e, (VALUES ({debit}, {amount}::numeric), ({credit}, -{amount}::numeric)) v(a, q)"
+    )
+
+
+@pytest.mark.django_db
+def test_a_loans_accounts_move_only_with_its_events(drawn):
+    """A bare entry paid down a loan's principal (or accrued its interest) with no event, and
+    an event said another amount than its entry posted: the loan no longer equalled its
+    accounts."""
+    cash = Account.objects.get(code="1000").pk
+    principal, interest = drawn.principal_account_id, drawn.interest_account_id
+    entries, events = JournalEntry.objects.count(), drawn.events.count()
+    for kind in ("manual", "loan_repayment"):
+        message = refused(bare_entry(principal, cash, "100.00", kind))
+        assert "holdings_loan_matches_entries: entry #" in message
+        assert "posts 100.00 to the principal and 0 to the interest of loan L-1" in message
+        assert "but no loan event of it says 0 and 0" in message
+    assert "holdings_loan_matches_entries" in refused(bare_entry(cash, interest, "5.00"))
+    with (
+        pytest.raises(IntegrityError) as caught,
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(bare_entry(principal, cash, "100.00", "loan_repayment") + " RETURNING entry_id")
+        (entry_id,) = cursor.fetchone()
+        cursor.execute(
+            "INSERT INTO holdings_loanevent (loan_id, kind, effective_date, amount, units,"
+            " details, entry_id, created_at, attempt) VALUES (%s, 'repayment', '2026-06-03',"
+            " 100, 0, %s, %s, now(), 1)",
+            [drawn.pk, '{"principal": "60.00", "interest": "40.00"}', entry_id],
+        )
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what COMMIT would check
+    message = str(caught.value)
+    assert "posts 100.00 to the principal and 0 to the interest of loan L-1, but its" in message
+    assert "repayment event says 60.00 and 40.00" in message
+    assert (JournalEntry.objects.count(), drawn.events.count()) == (entries, events)
 
 
 def test_every_column_of_a_loan_is_tried():

@@ -167,7 +167,8 @@ def test_a_loans_accounts_move_only_with_its_events(drawn):
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
-        cursor.execute(bare_entry(principal, cash, "100.00", "loan_repayment") + " RETURNING entry_id")
+        raw = bare_entry(principal, cash, "100.00", "loan_repayment")
+        cursor.execute(f"{raw} RETURNING entry_id")
         (entry_id,) = cursor.fetchone()
         cursor.execute(
             "INSERT INTO holdings_loanevent (loan_id, kind, effective_date, amount, units,"

@@ -472,3 +472,23 @@ def test_the_entries_awaiting_their_lots_are_kept_by_the_triggers_alone(earning,
     with pytest.raises(IntegrityError, match="holdings_entry_lots_pending_kept"):
         execute("TRUNCATE holdings_entry_lots_pending")
     assert JournalEntry.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_kept_accounts_follow_what_names_them_and_nothing_else(earning):
+    """The accounts the checks at commit compare: written by the triggers of the wallets,
+    pool accounts, loans and lots alone, so that no account can be let out of them."""
+    _entry, receivable, income = earning
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT account_id, holds_lots, loan FROM holdings_kept_account")
+        kept = {row[0]: row[1:] for row in cursor.fetchall()}
+    assert kept[receivable.pk] == (True, False)
+    assert income.pk not in kept
+    for sql in (
+        f"DELETE FROM holdings_kept_account WHERE account_id = {receivable.pk}",
+        "UPDATE holdings_kept_account SET holds_lots = false",
+        f"INSERT INTO holdings_kept_account (account_id) VALUES ({income.pk})",
+        "TRUNCATE holdings_kept_account",
+    ):
+        with pytest.raises(IntegrityError, match="holdings_kept_accounts_kept"):
+            execute(sql)

@@ -304,3 +304,29 @@ def test_a_cold_wallet_line_leads_to_the_payouts_behind_its_lots(books, as_role)
     assert txid(PAYOUT_ID) in page
     # The lots brought in otherwise (the opening balance) name no payout.
     assert all(row["Origin"] for row in held)
+
+
+def test_a_long_report_is_written_as_a_spreadsheet_in_time_linear_in_its_rows():
+    """A year of price evidence took minutes as a spreadsheet (each row read back every cell
+    written before it); 6,000 rows of six columns take well under a second."""
+    import time
+    from decimal import Decimal
+
+    from holdings.admin.reports.tables import AMOUNT, DATE, Column, Report, Row, Table, as_xlsx
+
+    columns = [
+        Column("day", "Day", DATE),
+        Column("source", "Source"),
+        *(Column(f"price{n}", f"Price {n}", AMOUNT, 2) for n in range(4)),
+    ]
+    rows = [
+        Row({"day": date(2025, 1, 1), "source": "feed", **{f"price{n}": Decimal("1.5") for n in range(4)}})
+        for _ in range(6000)
+    ]
+    report = Report("Price evidence", "2025", [Table("Prices", columns, rows)])
+    start = time.perf_counter()
+    content = as_xlsx(report)
+    assert time.perf_counter() - start < 5
+    sheet = load_workbook(io.BytesIO(content)).active
+    assert sheet.max_row == 6003
+    assert sheet.cell(row=6003, column=3).number_format == "#,##0.00"

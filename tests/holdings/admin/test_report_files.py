@@ -319,10 +319,8 @@ def test_a_long_report_is_written_as_a_spreadsheet_in_time_linear_in_its_rows():
         Column("source", "Source"),
         *(Column(f"price{n}", f"Price {n}", AMOUNT, 2) for n in range(4)),
     ]
-    rows = [
-        Row({"day": date(2025, 1, 1), "source": "feed", **{f"price{n}": Decimal("1.5") for n in range(4)}})
-        for _ in range(6000)
-    ]
+    prices = {f"price{n}": Decimal("1.5") for n in range(4)}
+    rows = [Row({"day": date(2025, 1, 1), "source": "feed", **prices}) for _ in range(6000)]
     report = Report("Price evidence", "2025", [Table("Prices", columns, rows)])
     start = time.perf_counter()
     content = as_xlsx(report)

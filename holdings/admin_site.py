@@ -17,13 +17,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models.constants import LOOKUP_SEP
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -64,13 +65,17 @@ class BoundedDateChangeList(ChangeList):
       itself with a message;
     - a lookup on a binary field (`?content__gte=abc`): its value is text, never bytes;
     - a date drill-down (`?<field>__year=`) outside the report dates (ledger/dates.py): Django
-      works out the end of the year, month or day asked for, which for 9999 is no date at all.
+      works out the end of the year, month or day asked for, which for 9999 is no date at all;
+    - a `__range` lookup (`?kind__range=abc`): no page of the admin sends one, and Django
+      hands its text to the database as the pair of bounds it is not.
     """
 
     def get_filters(self, request: HttpRequest) -> Any:
         for key, values in self.get_filters_params().items():
             if NUL in key or any(NUL in value for value in values):
                 raise IncorrectLookupParameters(f"{key!r}: a filter cannot contain NUL")
+            if "range" in key.split(LOOKUP_SEP):
+                raise IncorrectLookupParameters(f"{key!r}: a range is not filtered on")
             field = looked_up_field(self.model, key)
             if isinstance(field, models.BinaryField):
                 raise IncorrectLookupParameters(f"{key!r}: {field.name} is not filtered on")
@@ -94,6 +99,21 @@ class CheckedModelAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> Any:
         return BoundedDateChangeList
+
+    def response_action(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        """An action on a selection whose ids are not ids (`_selected_action=abc`) does
+        nothing and says so, where the action met the database's refusal as an error page."""
+        for value in request.POST.getlist(ACTION_CHECKBOX_NAME):
+            try:
+                self.opts.pk.to_python(value)
+            except ValidationError:
+                self.message_user(
+                    request,
+                    f"{value!r} names no {self.opts.verbose_name}: nothing was done.",
+                    messages.ERROR,
+                )
+                return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
 
     def get_object(
         self, request: HttpRequest, object_id: str, from_field: str | None = None

@@ -107,6 +107,35 @@ def test_finance_staff_are_answered_the_same(as_role, world, page):
     refused_as_a_bad_filter(as_role("staff"), page)
 
 
+RANGE_FILTERS = [
+    "/admin/ledger/commodity/?kind__range=abc",
+    "/admin/ledger/journalentry/?kind__range=a,b",
+    "/admin/ledger/account/?is_active__range=",
+    "/admin/ledger/auditlog/?at__range=",
+    "/admin/holdings/lot/?origin__range=2025-02-30",
+    "/admin/holdings/reconciliationrun/?as_of__range=",
+    "/admin/django_celery_beat/periodictask/?enabled__range=NaN",
+]
+
+
+@pytest.mark.parametrize("page", RANGE_FILTERS)
+@pytest.mark.parametrize("role", ["superuser", "staff"])
+def test_a_range_lookup_is_a_bad_filter(as_role, world, page, role):
+    """Its text went to the database as a pair of bounds: anything but two characters (or,
+    on a date or a flag, nothing) answered 500."""
+    refused_as_a_bad_filter(as_role(role), page)
+
+
+def test_an_action_on_ids_that_are_no_ids_does_nothing_and_says_so(as_role, world):
+    client = as_role("approver")
+    page = "/admin/holdings/importbatch/"
+    response = client.post(
+        page, {"action": "import_again", "_selected_action": ["abc"], "index": 0}, follow=True
+    )
+    assert response.status_code == 200
+    assert "&#x27;abc&#x27; names no import batch: nothing was done." in (response.content.decode())
+
+
 @pytest.mark.parametrize("page", BINARY_FILTERS)
 def test_a_lookup_on_a_binary_field_is_a_bad_filter(as_role, world, page):
     refused_as_a_bad_filter(as_role("superuser"), page)

@@ -89,6 +89,22 @@ def test_the_api_answers_409_naming_on(running_loan, api_client_for):  # noqa: F
     assert loan_rows() == before
 
 
+def raw_entry(cursor, kind: str, day: str) -> int:
+    """An entry of the loan event's own kind (two USD postings) for a raw event to name, as
+    every event that moves money has (holdings migration 0037): the rules tried here refuse
+    the event before the check at commit would hold it to its entry."""
+    cursor.execute(
+        "WITH e AS (INSERT INTO ledger_journalentry (effective_date, memo, kind, status,"
+        " payload_hash, created_at) VALUES (%s, 'raw', %s, 'posted', '', now()) RETURNING id),"
+        " p AS (INSERT INTO ledger_posting (entry_id, account_id, commodity_id, scale,"
+        " effective_date, quantity, value) SELECT e.id, a.id, 'USD', 2, %s, v.q, v.q"
+        " FROM e, ledger_account a JOIN (VALUES ('1000', 1.00), ('3000', -1.00)) v(code, q)"
+        " ON v.code = a.code) SELECT id FROM e",
+        [day, f"loan_{kind}", day],
+    )
+    return cursor.fetchone()[0]
+
+
 @pytest.mark.django_db
 def test_postgresql_keeps_payments_in_order(repaid_loan):
     loan = repaid_loan
@@ -102,8 +118,8 @@ def test_postgresql_keeps_payments_in_order(repaid_loan):
             cursor.execute(
                 "INSERT INTO holdings_loanevent (loan_id, kind, effective_date, amount, "
                 "units, entry_id, details, created_at) "
-                "VALUES (%s, %s, '2028-03-01', 1000.00, 0, NULL, '{}', now())",
-                [loan.pk, kind],
+                "VALUES (%s, %s, '2028-03-01', 1000.00, 0, %s, '{}', now())",
+                [loan.pk, kind, raw_entry(cursor, kind, "2028-03-01")],
             )
         assert f"comes before its repayment of 2028-03-10 (entry #{later.entry.sequence})" in str(
             refused.value
@@ -113,8 +129,8 @@ def test_postgresql_keeps_payments_in_order(repaid_loan):
         cursor.execute(
             "INSERT INTO holdings_loanevent (loan_id, kind, effective_date, amount, units, "
             "entry_id, details, created_at) "
-            "VALUES (%s, 'draw', '2028-03-01', 1000.00, 0, NULL, '{}', now())",
-            [loan.pk],
+            "VALUES (%s, 'draw', '2028-03-01', 1000.00, 0, %s, '{}', now())",
+            [loan.pk, raw_entry(cursor, "draw", "2028-03-01")],
         )
         transaction.set_rollback(True)
 
@@ -222,10 +238,13 @@ def test_postgresql_keeps_accruals_and_what_changes_the_principal_in_order(
 
     def insert(kind: str, day: str, attempt: int = 1) -> None:
         with transaction.atomic(), connection.cursor() as cursor:
+            # An accrual of nothing posts no entry; anything else has its own.
+            entry = None if kind == "accrual" else raw_entry(cursor, kind, day)
             cursor.execute(
                 "INSERT INTO holdings_loanevent (loan_id, kind, effective_date, amount, units, "
-                "details, created_at, attempt) VALUES (%s, %s, %s, 0, 0, '{}', now(), %s)",
-                [loan.pk, kind, day, attempt],
+                "details, created_at, attempt, entry_id) "
+                "VALUES (%s, %s, %s, 0, 0, '{}', now(), %s, %s)",
+                [loan.pk, kind, day, attempt, entry],
             )
 
     for kind in ("draw", "repayment", "liquidation"):

@@ -207,9 +207,10 @@ def account_value(*, code: str, as_of: date) -> Decimal:
     """The USD value of the account `code` and its subtree as of the end of `as_of`; an
     account the chart does not have holds nothing (a ledger upgraded from a release whose
     chart lacked it, until `load_chart` adds it)."""
-    if not Account.objects.filter(code=code).exists():
+    try:
+        return account_balance(account=code, as_of=as_of).value
+    except Account.DoesNotExist:
         return Decimal("0.00")
-    return account_balance(account=code, as_of=as_of).value
 
 
 def balances(

@@ -164,8 +164,9 @@ def costs_month_end(month: str | None = None) -> dict[str, Any]:
 
 @shared_task(name="holdings.verify_lots")
 def verify_lots() -> dict[str, Any]:
-    """Nightly: every lot-tracked account's quantity and cost equal the sum of its lots, and
-    every lot row the sum of its movements and what opened it (seals.lot_breaks)."""
+    """Nightly: every lot-tracked account's quantity and cost equal the sum of its lots, every
+    fair value adjustment account the adjustments of the lots it measures, and every lot row
+    the sum of its movements and what opened it (seals.lot_breaks)."""
     today = timezone.now().date()
     differences = lots_selectors.lot_differences(as_of=today)
     lots = seals.lot_breaks()
@@ -179,6 +180,7 @@ def verify_lots() -> dict[str, Any]:
                 "lots_quantity": str(d.lots_quantity),
                 "ledger_value": str(d.ledger_value),
                 "lots_cost": str(d.lots_cost),
+                "adjustment": d.adjustment,
             }
             for d in differences
         ],

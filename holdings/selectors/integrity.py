@@ -26,12 +26,7 @@ def check_internal(context: Context) -> list[Finding]:
                 subject=difference.account,
                 check="lots",
                 status=ItemStatus.UNMATCHED,
-                message=(
-                    f"account {difference.account} at the end of {context.as_of}: ledger "
-                    f"{difference.ledger_quantity} {difference.commodity} at "
-                    f"{difference.ledger_value} USD, open lots {difference.lots_quantity} "
-                    f"at a cost of {difference.lots_cost} USD"
-                ),
+                message=_lot_difference_message(difference, context),
                 commodity=difference.commodity,
                 ledger_amount=difference.ledger_quantity,
                 source_amount=difference.lots_quantity,
@@ -43,7 +38,15 @@ def check_internal(context: Context) -> list[Finding]:
             )
         )
     if not differences:
-        findings.append(clean_finding("lots", "every lot-tracked account equals its open lots"))
+        findings.append(
+            clean_finding(
+                "lots",
+                (
+                    "every lot-tracked account equals its open lots, every fair value adjustment "
+                    "account the lots' adjustments"
+                ),
+            )
+        )
     findings.extend(_lot_rows())
     report = ledger_selectors.ledger_integrity(as_of=context.as_of)
     findings.append(
@@ -254,4 +257,19 @@ def _journal_chain() -> Finding:
         message=f"the journal breaks at sequence {found.sequence}: {found.detail}",
         source="seals",
         details={"sequence": found.sequence, "entry": found.entry_id, "reason": found.reason},
+    )
+
+
+def _lot_difference_message(difference: lots.LotDifference, context: Context) -> str:
+    if difference.adjustment:
+        return (
+            f"fair value adjustment account {difference.account} at the end of "
+            f"{context.as_of}: ledger {difference.ledger_value} USD, the adjustments of the "
+            f"lots it measures {difference.lots_cost} USD"
+        )
+    return (
+        f"account {difference.account} at the end of {context.as_of}: ledger "
+        f"{difference.ledger_quantity} {difference.commodity} at "
+        f"{difference.ledger_value} USD, open lots {difference.lots_quantity} "
+        f"at a cost of {difference.lots_cost} USD"
     )

@@ -17,6 +17,7 @@ from django.db.models import (
     Sum,
 )
 
+from holdings import chart
 from holdings.errors import HoldingsError
 from holdings.models import (
     Lot,
@@ -116,18 +117,34 @@ class LotDifference:
     lots_quantity: Decimal
     ledger_value: Decimal
     lots_cost: Decimal
+    # A fair value adjustment account (1290, 1490...): its balance against the adjustments of
+    # the lots it measures, in lots_cost (lots_quantity says the same in its USD).
+    adjustment: bool = False
 
 
 def lot_differences(*, as_of: date) -> list[LotDifference]:
     """Accounts whose quantity (or cost) in the ledger differs from the sum of their lots
-    as of a date. Empty when invariant 9 holds. Every asset account in a commodity other
-    than USD holds lots."""
+    as of a date, and fair value adjustment accounts whose balance differs from the
+    adjustments of the lots they measure (holdings migration 0041). Empty when invariant 9
+    holds. Every asset account in a commodity other than USD holds lots."""
     sql = """
-        WITH lot_sums AS MATERIALIZED (
-            SELECT l.account_id, sum(m.quantity) q, sum(m.cost) c
+        WITH by_account AS MATERIALIZED (
+            SELECT l.account_id, sum(m.quantity) q, sum(m.cost) c,
+                   sum(m.fair_value_adjustment) adjustment
               FROM holdings_lotmovement m JOIN holdings_lot l ON l.id = m.lot_id
              WHERE m.effective_date <= %(as_of)s
              GROUP BY l.account_id
+        ), measured AS MATERIALIZED (
+            SELECT holdings_lots_adjustment_account(account_id) AS account_id,
+                   sum(adjustment) AS adjustment
+              FROM by_account WHERE adjustment <> 0 GROUP BY 1
+        ), lot_sums AS (
+            SELECT account_id, q, c, false AS adjustment FROM by_account
+            UNION ALL
+            SELECT a.id, coalesce(m.adjustment, 0), coalesce(m.adjustment, 0), true
+              FROM ledger_account a
+              LEFT JOIN measured m ON m.account_id = a.id
+             WHERE a.code = ANY(%(adjustment_codes)s)
         ), ledger_sums AS MATERIALIZED (
             SELECT account_id, sum(quantity) q, sum(value) v FROM (
                 SELECT account_id, quantity, value FROM ledger_monthlybalance
@@ -138,19 +155,20 @@ def lot_differences(*, as_of: date) -> list[LotDifference]:
             ) b GROUP BY account_id
         )
         SELECT a.code, a.commodity_id, coalesce(s.q, 0), coalesce(ls.q, 0),
-               coalesce(s.v, 0), coalesce(ls.c, 0)
+               coalesce(s.v, 0), coalesce(ls.c, 0), coalesce(ls.adjustment, false)
           FROM ledger_account a
           LEFT JOIN ledger_sums s ON s.account_id = a.id
           LEFT JOIN lot_sums ls ON ls.account_id = a.id
          WHERE (a.type = 'asset' AND a.commodity_id <> 'USD') OR ls.account_id IS NOT NULL
          ORDER BY a.code
     """
+    codes = [*chart.FAIR_VALUE_ADJUSTMENT.values(), *chart.COLLATERAL_ADJUSTMENTS.values()]
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"as_of": as_of})
+        cursor.execute(sql, {"as_of": as_of, "adjustment_codes": codes})
         rows = cursor.fetchall()
     return [
-        LotDifference(code, commodity, lq, lotq, lv, lotc)
-        for code, commodity, lq, lotq, lv, lotc in rows
+        LotDifference(code, commodity, lq, lotq, lv, lotc, adjustment)
+        for code, commodity, lq, lotq, lv, lotc, adjustment in rows
         if lq != lotq or lv != lotc
     ]
 

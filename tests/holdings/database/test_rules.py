@@ -14,12 +14,6 @@ from ledger.models import JournalEntry
 from tests.holdings.conftest import f2pool_file, run_import
 
 
-@pytest.fixture
-def imported(world):
-    batch = run_import("f2pool", f2pool_file([(date(2026, 1, 1), "0.5")]))
-    assert batch.status == "succeeded"
-
-
 def execute(sql: str) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -393,14 +387,6 @@ def entry_sql(day: str, lines: list[tuple[int, str, int, str, str]], kind: str =
         " RETURNING id) INSERT INTO ledger_posting (entry_id, account_id, commodity_id, scale,"
         f" effective_date, quantity, value) VALUES {rows}"
     )
-
-
-@pytest.fixture
-def earning(imported):
-    """The imported earning's entry, its receivable (which holds its lot) and its income."""
-    entry = JournalEntry.objects.get(kind="pool_earning")
-    postings = {p.account.commodity_id: p for p in entry.postings.select_related("account")}
-    return entry, postings["BTC"].account, postings["USD"].account
 
 
 @pytest.mark.django_db

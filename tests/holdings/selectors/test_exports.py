@@ -34,6 +34,7 @@ from holdings.services import prices as prices_services
 from ledger import services as ledger_services
 from ledger.models import Account, AccountType, JournalEntry
 from ledger.posting import PostingInput
+from tests.earlier_ledgers import posted_past_the_lots
 from tests.holdings.beancount_checks import (
     assert_ties_to_the_trial_balance,
     export_text,
@@ -161,21 +162,6 @@ def keep_the_books(*, maker: Any, approver: Any) -> None:
             PostingInput("4100", D("-0.05"), D("-0.05")),
         ],
     )
-
-
-def posted_past_the_lots(**entry: Any) -> None:
-    """An entry no lot explains, as a ledger kept before holdings migration 0036 may hold
-    (or a superuser with the triggers off): posted, then its comparison with the lots at
-    commit taken away, after the books' own writes were checked."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        ledger_services.entry_post(**entry)
-        with connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = replica")
-            cursor.execute("DELETE FROM holdings_entry_lots_pending")
-            cursor.execute("SET session_replication_role = DEFAULT")
 
 
 def first_payout() -> JournalEntry:

@@ -577,7 +577,13 @@ def test_a_clean_day_matches_every_kind_with_a_message_for_each_item(chain, sett
     )
 
     assert [(i.checked, i.message) for i in items_of(runs["internal"])] == [
-        ("lots", "every lot-tracked account equals its open lots"),
+        (
+            "lots",
+            (
+                "every lot-tracked account equals its open lots, every fair value adjustment "
+                "account the lots' adjustments"
+            ),
+        ),
         ("lot_rows", "every lot equals the sum of its movements and what opened it"),
         (
             "trial_balance",

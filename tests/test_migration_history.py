@@ -22,14 +22,16 @@ APPS = ("ledger", "holdings")
 
 
 def migration_files() -> dict[str, str]:
-    """Every migration file of the apps (its `.py` and its `.sql`) and every SQL file the
-    earlier migrations read by path, by path, with its SHA-256."""
+    """Every migration file of the apps (its `.py` and its `.sql`), every helper the
+    migrations import (`_released.py`) and every SQL file the earlier migrations read by path,
+    by path, with its SHA-256."""
     paths = []
     for app in APPS:
         paths += [
             path
             for path in (ROOT / app / "migrations").iterdir()
-            if path.name[:4].isdigit() and path.suffix in (".py", ".sql")
+            if (path.name[:4].isdigit() and path.suffix in (".py", ".sql"))
+            or (path.name.startswith("_") and path.name != "__init__.py" and path.suffix == ".py")
         ]
         paths += list((ROOT / app / "sql").glob("*.sql"))
     return {

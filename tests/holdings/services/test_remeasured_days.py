@@ -274,6 +274,29 @@ def test_postgresql_keeps_the_remeasured_days(world, staff_user, approver_user):
 
 
 @pytest.mark.django_db
+def test_a_remeasurements_own_entry_moves_only_adjustments_on_its_day(world):
+    """The entries of a remeasurement's kind move lots on a measured day, but adjustments
+    alone: units or cost moved there under that kind are refused like any other."""
+    opening()
+    first = fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    lot = Lot.objects.order_by("pk").first()
+    moved = (
+        "INSERT INTO holdings_lotmovement (lot_id, entry_id, effective_date, kind, quantity, "
+        "cost, fair_value_adjustment, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, now())"
+    )
+    for kind, quantity, cost in [("disposal", "-0.1", "-1000.00"), ("transfer_out", "-0.1", 0)]:
+        with (
+            pytest.raises(IntegrityError, match="holdings_lot_measured_days_kept"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(moved, [lot.pk, first.entry_id, MONTH_END, kind, quantity, cost, 0])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(moved, [lot.pk, first.entry_id, MONTH_END, "remeasurement", 0, 0, "12.00"])
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
 def test_a_late_pool_file_names_its_rows_dated_on_a_remeasured_day(
     world, staff_user, approver_user
 ):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 
 from holdings import chart
 from holdings.models import Lot, LotMovement
@@ -18,7 +18,7 @@ from holdings.tasks import verify_lots
 from ledger.models import Account, AccountType, JournalEntry
 from ledger.services import account_create
 from tests.earlier_ledgers import posted_past_the_lots
-from tests.holdings.database.test_rules import entry_sql, execute
+from tests.holdings.database.test_rules import entry_sql, execute, run_together
 
 MIGRATION = Path(chart.__file__).parent / "migrations" / "0041_adjustments_match_their_lots.sql"
 ADJUSTMENT_CODES = (*chart.FAIR_VALUE_ADJUSTMENT.values(), *chart.COLLATERAL_ADJUSTMENTS.values())
@@ -38,14 +38,6 @@ def adjustment_sql(
         f"UPDATE holdings_lot SET fair_value_adjustment = fair_value_adjustment + {amount}"
         f" WHERE id = {lot.pk}",
     ]
-
-
-def run_together(statements: list[str]) -> None:
-    """Statements in one transaction, then checked as at its commit."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def account_id(code: str) -> int:

@@ -374,6 +374,14 @@ def test_a_lots_open_spans_follow_its_units_not_its_remeasurements(imported):
         raise Undo
 
 
+def run_together(statements: list[str]) -> None:
+    """Statements in one transaction, then checked as at its commit."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 def entry_sql(day: str, lines: list[tuple[int, str, int, str, str]], kind: str = "manual") -> str:
     """One entry and its postings (account id, commodity, scale, quantity, value) in one
     statement, as the ledger writes them."""

@@ -8,28 +8,42 @@ from django.db import IntegrityError
 
 from holdings import chart
 from holdings.models import Disposal, Lot, LotMovement
-from ledger.models import Account
+from ledger.models import Account, JournalEntry
 from tests.holdings.database.test_rules import entry_sql, execute, run_together
+
+# The imported earning's lot was acquired at the end of its day, on 2026-01-02 (UTC).
+LOT_DAY = "2026-01-02"
 
 
 def disposal_sql(entry_id: int, lot: Lot, units: str, cost: str, proceeds: str, gain: str) -> str:
+    """A record dated LOT_DAY, held 0 days."""
     return (
         "INSERT INTO holdings_disposal (lot_id, entry_id, disposed_on, units, cost,"
         " carrying_value, proceeds, realized_gain, days_held, method, created_at) VALUES"
-        f" ({lot.pk}, {entry_id}, '2026-01-01', {units}, {cost}, {cost}, {proceeds}, {gain}, 0,"
+        f" ({lot.pk}, {entry_id}, '{LOT_DAY}', {units}, {cost}, {cost}, {proceeds}, {gain}, 0,"
         " 'fifo', now())"
     )
+
+
+def entry_of_the_lots_day(income: Account) -> JournalEntry:
+    """An entry of LOT_DAY that moves no lot: a dollar of fees out of the mining income."""
+    fees = Account.objects.get(code=chart.NETWORK_FEES)
+    execute(
+        entry_sql(LOT_DAY, [(fees.pk, "USD", 2, "1.00", "1.00"), (income.pk, "USD", 2, "-1", "-1")])
+    )
+    return JournalEntry.objects.latest("id")
 
 
 @pytest.mark.django_db
 def test_a_disposal_record_no_lot_movement_relieved_is_refused(earning):
     """A sale's record added to an entry that disposed of nothing: a realized gain the lots
     never gave."""
-    entry, _receivable, _income = earning
+    _earning, _receivable, income = earning
+    entry = entry_of_the_lots_day(income)
     lot = Lot.objects.get()
     with pytest.raises(
         IntegrityError,
-        match=r"holdings_disposal_matches_lots: entry #\d+ of 2026-01-01 records the disposal of "
+        match=r"holdings_disposal_matches_lots: entry #\d+ of 2026-01-02 records the disposal of "
         r"0\.1 BTC of lot \d+ at a cost of 10000\.00 USD and a carrying value of 10000\.00, but "
         r"its lot movements dispose of 0 at a cost of 0 and a carrying value of 0",
     ):
@@ -39,13 +53,13 @@ def test_a_disposal_record_no_lot_movement_relieved_is_refused(earning):
 
 @pytest.mark.django_db
 def test_a_disposal_records_gain_is_its_proceeds_less_its_cost(earning):
-    entry, _receivable, _income = earning
+    entry = entry_of_the_lots_day(earning[2])
     lot = Lot.objects.get()
     with pytest.raises(
         IntegrityError,
         match=r"holdings_disposal_matches_lots: .* whose realized gain is not its proceeds less",
     ):
-        execute(disposal_sql(entry.pk, lot, "0", "0", "12000.00", "2000.00"))
+        execute(disposal_sql(entry.pk, lot, "0.1", "10000.00", "12000.00", "5000.00"))
     assert not Disposal.objects.exists()
 
 

@@ -1,6 +1,7 @@
 """The books against themselves, the nightly internal check: the ledger's integrity, every
-lot against its movements and its account, the pool accounts' monthly production totals
-against their records, and the journal's and subledgers' seal chains.
+lot against its movements and its account, the disposal records against their sales,
+transfers, liquidations and entries, the pool accounts' monthly production totals against
+their records, and the journal's and subledgers' seal chains.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from decimal import Decimal
 from holdings.models import (
     ItemStatus,
 )
-from holdings.selectors import lots, production, seals
+from holdings.selectors import lots, production, seals, treasury
 from holdings.selectors.cost_integrity import cost_findings
 from holdings.selectors.reconciliation import Context, Finding, clean_finding, compare_amounts
 from ledger import selectors as ledger_selectors
@@ -48,6 +49,7 @@ def check_internal(context: Context) -> list[Finding]:
             )
         )
     findings.extend(_lot_rows())
+    findings.extend(_disposals())
     report = ledger_selectors.ledger_integrity(as_of=context.as_of)
     findings.append(
         compare_amounts(
@@ -139,6 +141,38 @@ def _production_months() -> list[Finding]:
             },
         )
         for month in found
+    ]
+
+
+def _disposals() -> list[Finding]:
+    """The realized gains' sources (holdings.selectors.treasury.disposal_breaks): a record, a
+    sale, a transfer's fee or a liquidation that its entry and its records do not bear out."""
+    breaks = treasury.disposal_breaks()
+    if not breaks:
+        return [
+            clean_finding(
+                "disposals",
+                "every disposal record is dated by its entry and held from its lot's "
+                "acquisition, every sale, transfer fee and liquidation equals its records, and "
+                "every sale its entry",
+                subject="disposals",
+                source="disposal records",
+            )
+        ]
+    return [
+        Finding(
+            subject_type=found.subject_type,
+            subject=found.subject,
+            check="disposals",
+            status=ItemStatus.UNMATCHED,
+            message=(
+                f"{found.subject_type.replace('_', ' ')} {found.subject} (entry "
+                f"#{found.entry_sequence}) {found.detail}"
+            ),
+            source="disposal records",
+            details={"entry_sequence": found.entry_sequence},
+        )
+        for found in breaks
     ]
 
 

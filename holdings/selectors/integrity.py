@@ -1,7 +1,7 @@
 """The books against themselves, the nightly internal check: the ledger's integrity, every
-lot against its movements and its account, the disposal records against their sales,
-transfers, liquidations and entries, the pool accounts' monthly production totals against
-their records, and the journal's and subledgers' seal chains.
+lot against its movements and its account, the treasury's documents and disposal records
+against their entries, the payouts against theirs, the pool accounts' monthly production
+totals against their records, and the journal's and subledgers' seal chains.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def check_internal(context: Context) -> list[Finding]:
             )
         )
     findings.extend(_lot_rows())
-    findings.extend(_disposals())
+    findings.extend(_treasury())
+    findings.extend(_payouts())
     report = ledger_selectors.ledger_integrity(as_of=context.as_of)
     findings.append(
         compare_amounts(
@@ -144,18 +145,19 @@ def _production_months() -> list[Finding]:
     ]
 
 
-def _disposals() -> list[Finding]:
-    """The realized gains' sources (holdings.selectors.treasury.disposal_breaks): a record, a
-    sale, a transfer's fee or a liquidation that its entry and its records do not bear out."""
-    breaks = treasury.disposal_breaks()
+def _treasury() -> list[Finding]:
+    """The treasury's documents and the realized gains' sources
+    (holdings.selectors.treasury.treasury_breaks): a disposal record, a sale, a transfer or a
+    liquidation that its entry and its records do not bear out."""
+    breaks = treasury.treasury_breaks()
     if not breaks:
         return [
             clean_finding(
-                "disposals",
+                "treasury",
                 "every disposal record is dated by its entry and held from its lot's "
-                "acquisition, every sale, transfer fee and liquidation equals its records, and "
-                "every sale its entry",
-                subject="disposals",
+                "acquisition, every sale and transfer equals its entry, and every sale, "
+                "transfer fee and liquidation its records",
+                subject="treasury documents",
                 source="disposal records",
             )
         ]
@@ -163,7 +165,7 @@ def _disposals() -> list[Finding]:
         Finding(
             subject_type=found.subject_type,
             subject=found.subject,
-            check="disposals",
+            check="treasury",
             status=ItemStatus.UNMATCHED,
             message=(
                 f"{found.subject_type.replace('_', ' ')} {found.subject} (entry "
@@ -171,6 +173,41 @@ def _disposals() -> list[Finding]:
             ),
             source="disposal records",
             details={"entry_sequence": found.entry_sequence},
+        )
+        for found in breaks
+    ]
+
+
+def _payouts() -> list[Finding]:
+    """Each payout against its entry (holdings.selectors.production.payout_breaks)."""
+    breaks = production.payout_breaks()
+    if not breaks:
+        return [
+            clean_finding(
+                "payouts_posted",
+                "every payout's entry moves its amount from the pool account's receivable into "
+                "its wallet",
+                subject="payouts",
+                source="payouts",
+            )
+        ]
+    return [
+        Finding(
+            subject_type="payout",
+            subject=found.external_id,
+            check="payouts_posted",
+            status=ItemStatus.UNMATCHED,
+            message=(
+                f"payout {found.external_id} of pool account {found.pool_account} (entry "
+                f"#{found.entry_sequence}) pays {found.amount} to wallet {found.wallet}; its "
+                f"entry posts {found.received} into the wallet and {found.paid} out of the "
+                "receivable"
+            ),
+            commodity=found.commodity,
+            ledger_amount=found.received,
+            source_amount=found.amount,
+            source="payouts",
+            details={"pool_account": found.pool_account, "entry_sequence": found.entry_sequence},
         )
         for found in breaks
     ]

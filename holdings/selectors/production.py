@@ -302,6 +302,47 @@ def production_month_differences() -> list[MonthTotalDifference]:
         ]
 
 
+@dataclass(frozen=True)
+class PayoutBreak:
+    """A payout whose entry does not move its amount from the pool account's receivable into
+    its wallet."""
+
+    pool_account: str
+    external_id: str
+    commodity: str
+    wallet: str
+    entry_sequence: int
+    amount: Decimal
+    received: Decimal
+    paid: Decimal
+
+
+def payout_breaks() -> list[PayoutBreak]:
+    """Payouts against their entries, as PostgreSQL holds them at each write since holdings
+    migration 0046: what a ledger of an earlier release holds, or what was written with the
+    triggers off. In the journal's order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.code, o.external_id, a.commodity_id, w.code, j.sequence, o.amount,
+                   coalesce(p.received, 0), -coalesce(p.paid, 0)
+              FROM holdings_payout o
+              JOIN holdings_poolaccount a ON a.id = o.pool_account_id
+              JOIN holdings_wallet w ON w.id = o.wallet_id
+              JOIN ledger_journalentry j ON j.id = o.entry_id
+              LEFT JOIN LATERAL (
+                  SELECT sum(quantity) FILTER (WHERE account_id = w.account_id) AS received,
+                         sum(quantity) FILTER (WHERE account_id = a.receivable_account_id)
+                             AS paid
+                    FROM ledger_posting WHERE entry_id = o.entry_id
+              ) p ON true
+             WHERE (coalesce(p.received, 0), coalesce(p.paid, 0)) <> (o.amount, -o.amount)
+             ORDER BY j.sequence
+            """
+        )
+        return [PayoutBreak(*row) for row in cursor.fetchall()]
+
+
 def deployed_hashrate_hs(commodity: str) -> Decimal:
     """The deployed hashrate (H/s) of the active sites that mine `commodity` (the site's
     own commodity)."""

@@ -24,7 +24,7 @@ def wallet_get(ref: Wallet | str, *, field: str = "wallet") -> Wallet:
 
 
 @dataclass(frozen=True)
-class DisposalBreak:
+class TreasuryBreak:
     """A disposal record, sale, transfer or liquidation that is not what its entry and its
     records make it. `subject_type` is disposal, sale, transfer or loan_event."""
 
@@ -34,13 +34,14 @@ class DisposalBreak:
     detail: str
 
 
-def disposal_breaks() -> list[DisposalBreak]:
-    """The realized gains' sources against each other, as PostgreSQL holds them at each write
-    since holdings migrations 0044 and 0045: each record dated its entry's day, held the days
-    since its lot's acquisition, of the sale or transfer its entry posts, a mirror its original
-    turned round; each sale its records and its entry, each transfer's fee and liquidation its
-    records. Found here: what a ledger of an earlier release holds, or what was written with
-    the triggers off. In the journal's order."""
+def treasury_breaks() -> list[TreasuryBreak]:
+    """The treasury's documents and the realized gains' sources against each other, as
+    PostgreSQL holds them at each write since holdings migrations 0044 to 0046: each disposal
+    record dated its entry's day, held the days since its lot's acquisition, of the sale or
+    transfer its entry posts, a mirror its original turned round; each sale its records and
+    its entry; each transfer its entry and its fee's records; each liquidation its records.
+    Found here: what a ledger of an earlier release holds, or what was written with the
+    triggers off. In the journal's order."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -167,6 +168,22 @@ def disposal_breaks() -> list[DisposalBreak]:
                   LEFT JOIN records r ON r.transfer_id = t.id
                  WHERE t.fee_units <> coalesce(r.units, 0)
                 UNION ALL
+                SELECT 'transfer', t.txid, t.entry_id,
+                       format('moves %%s from %%s to %%s with a fee of %%s; its entry posts %%s '
+                              'into %%s and %%s out of %%s', t.units, f.code, w.code,
+                              t.fee_units, coalesce(p.received, 0), w.code,
+                              -coalesce(p.sent, 0), f.code)
+                  FROM holdings_transfer t
+                  JOIN holdings_wallet w ON w.id = t.to_wallet_id
+                  JOIN holdings_wallet f ON f.id = t.from_wallet_id
+                  LEFT JOIN LATERAL (
+                      SELECT sum(quantity) FILTER (WHERE account_id = w.account_id) AS received,
+                             sum(quantity) FILTER (WHERE account_id = f.account_id) AS sent
+                        FROM ledger_posting WHERE entry_id = t.entry_id
+                  ) p ON true
+                 WHERE (coalesce(p.received, 0), coalesce(p.sent, 0))
+                       <> (t.units, -(t.units + t.fee_units))
+                UNION ALL
                 SELECT 'loan_event', e.id::text, e.entry_id,
                        format('liquidates %%s units settling %%s; its records relieve %%s for '
                               '%%s', e.units, coalesce(settled.value, 0), coalesce(r.units, 0),
@@ -192,4 +209,4 @@ def disposal_breaks() -> list[DisposalBreak]:
             """,
             {"fees": chart.TRADING_FEES, "gain": chart.FAIR_VALUE_GAIN},
         )
-        return [DisposalBreak(*row) for row in cursor.fetchall()]
+        return [TreasuryBreak(*row) for row in cursor.fetchall()]

@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 
 from holdings.models import Disposal, DisposalTotal, Lot, Sale, Transfer
 from holdings.selectors import treasury as treasury_selectors
-from holdings.selectors.treasury import DisposalBreak
+from holdings.selectors.treasury import TreasuryBreak
 from holdings.services import setup, treasury
 from holdings.services.reconciliation import reconcile
 from ledger import services as ledger_services
@@ -377,7 +377,7 @@ def behind_the_triggers(sql: str) -> None:
 def test_the_nightly_check_names_a_record_held_other_days_and_a_sale_off_its_records(world):
     holdings_at_fair_value()
     sale = sell()
-    assert treasury_selectors.disposal_breaks() == []
+    assert treasury_selectors.treasury_breaks() == []
     record = sale.disposals.order_by("lot__acquired_at").first()
     behind_the_triggers(f"UPDATE holdings_disposal SET days_held = 1 WHERE id = {record.pk}")
     behind_the_triggers(
@@ -385,14 +385,14 @@ def test_the_nightly_check_names_a_record_held_other_days_and_a_sale_off_its_rec
     )
 
     sequence = sale.entry.sequence
-    assert treasury_selectors.disposal_breaks() == [
-        DisposalBreak(
+    assert treasury_selectors.treasury_breaks() == [
+        TreasuryBreak(
             "disposal",
             str(record.pk),
             sequence,
             f"holds lot {record.lot_id} 1 days, acquired on 2025-03-01",
         ),
-        DisposalBreak(
+        TreasuryBreak(
             "sale",
             "T-1",
             sequence,
@@ -400,7 +400,7 @@ def test_the_nightly_check_names_a_record_held_other_days_and_a_sale_off_its_rec
             "150001.00 by fifo; its records: 1.5 at 132500.00, 136000.00 and 150000.00; its "
             "gains 17500.00 and 14000.00",
         ),
-        DisposalBreak(
+        TreasuryBreak(
             "sale",
             "T-1",
             sequence,
@@ -409,7 +409,7 @@ def test_the_nightly_check_names_a_record_held_other_days_and_a_sale_off_its_rec
         ),
     ]
     [run] = reconcile(as_of=date(2026, 1, 10), kinds=["internal"])
-    found = run.items.filter(checked="disposals").order_by("id")
+    found = run.items.filter(checked="treasury").order_by("id")
     assert [(i.subject_type, i.subject, i.status) for i in found] == [
         ("disposal", str(record.pk), "unmatched"),
         ("sale", "T-1", "unmatched"),

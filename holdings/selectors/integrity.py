@@ -1,7 +1,8 @@
 """The books against themselves, the nightly internal check: the ledger's integrity, every
 lot against its movements and its account, the treasury's documents and disposal records
-against their entries, the payouts against theirs, the pool accounts' monthly production
-totals against their records, and the journal's and subledgers' seal chains.
+against their entries, the production records and payouts against theirs, the pool
+accounts' monthly production totals against their records, and the journal's and
+subledgers' seal chains.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def check_internal(context: Context) -> list[Finding]:
         )
     findings.extend(_lot_rows())
     findings.extend(_treasury())
-    findings.extend(_payouts())
+    findings.extend(_production_posted())
     report = ledger_selectors.ledger_integrity(as_of=context.as_of)
     findings.append(
         compare_amounts(
@@ -178,35 +179,31 @@ def _treasury() -> list[Finding]:
     ]
 
 
-def _payouts() -> list[Finding]:
-    """Each payout against its entry (holdings.selectors.production.payout_breaks)."""
-    breaks = production.payout_breaks()
+def _production_posted() -> list[Finding]:
+    """Each production record and payout against its entry
+    (holdings.selectors.production.production_breaks)."""
+    breaks = production.production_breaks()
     if not breaks:
         return [
             clean_finding(
-                "payouts_posted",
-                "every payout's entry moves its amount from the pool account's receivable into "
-                "its wallet",
-                subject="payouts",
-                source="payouts",
+                "production_posted",
+                "every production record's entry posts its net at its value, and every "
+                "payout's moves its amount from the pool account's receivable into its wallet",
+                subject="production records and payouts",
+                source="production records",
             )
         ]
     return [
         Finding(
-            subject_type="payout",
-            subject=found.external_id,
-            check="payouts_posted",
+            subject_type=found.subject_type,
+            subject=f"{found.pool_account} {found.subject}",
+            check="production_posted",
             status=ItemStatus.UNMATCHED,
             message=(
-                f"payout {found.external_id} of pool account {found.pool_account} (entry "
-                f"#{found.entry_sequence}) pays {found.amount} to wallet {found.wallet}; its "
-                f"entry posts {found.received} into the wallet and {found.paid} out of the "
-                "receivable"
+                f"{found.subject_type.replace('_', ' ')} {found.subject} of pool account "
+                f"{found.pool_account} (entry #{found.entry_sequence}) {found.detail}"
             ),
-            commodity=found.commodity,
-            ledger_amount=found.received,
-            source_amount=found.amount,
-            source="payouts",
+            source="production records",
             details={"pool_account": found.pool_account, "entry_sequence": found.entry_sequence},
         )
         for found in breaks

@@ -303,29 +303,54 @@ def production_month_differences() -> list[MonthTotalDifference]:
 
 
 @dataclass(frozen=True)
-class PayoutBreak:
-    """A payout whose entry does not move its amount from the pool account's receivable into
-    its wallet."""
+class ProductionBreak:
+    """A production record or payout that its entry does not post. `subject_type` is
+    production_record (subject: its day) or payout (subject: its external id)."""
 
+    subject_type: str
+    subject: str
     pool_account: str
-    external_id: str
-    commodity: str
-    wallet: str
-    entry_sequence: int
-    amount: Decimal
-    received: Decimal
-    paid: Decimal
+    entry_sequence: int | None
+    detail: str
 
 
-def payout_breaks() -> list[PayoutBreak]:
-    """Payouts against their entries, as PostgreSQL holds them at each write since holdings
-    migration 0046: what a ledger of an earlier release holds, or what was written with the
-    triggers off. In the journal's order."""
+def production_breaks() -> list[ProductionBreak]:
+    """Production records and payouts against their entries, as PostgreSQL holds them at each
+    write since holdings migrations 0046 and 0047: a record's entry posts its net at its value
+    into the receivable and its value out of mining revenue (a record without one earned
+    nothing), a payout's moves its amount from the receivable into its wallet. Found here:
+    what a ledger of an earlier release holds, or what was written with the triggers off. In
+    the journal's order."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT a.code, o.external_id, a.commodity_id, w.code, j.sequence, o.amount,
-                   coalesce(p.received, 0), -coalesce(p.paid, 0)
+            SELECT 'production_record', r.day::text, a.code, j.sequence,
+                   CASE WHEN r.entry_id IS NULL
+                        THEN format('earned %%s worth %%s with no entry', r.net, r.value)
+                        ELSE format('earned %%s worth %%s; its entry posts %%s at %%s into the '
+                                    'receivable and %%s out of mining revenue', r.net, r.value,
+                                    coalesce(p.quantity, 0), coalesce(p.value, 0),
+                                    -coalesce(p.revenue, 0)) END
+              FROM holdings_productionrecord r
+              JOIN holdings_poolaccount a ON a.id = r.pool_account_id
+              LEFT JOIN ledger_journalentry j ON j.id = r.entry_id
+              LEFT JOIN LATERAL (
+                  SELECT sum(x.quantity) FILTER (WHERE x.account_id = a.receivable_account_id)
+                             AS quantity,
+                         sum(x.value) FILTER (WHERE x.account_id = a.receivable_account_id)
+                             AS value,
+                         sum(x.value) FILTER (WHERE v.code = %(revenue)s) AS revenue
+                    FROM ledger_posting x JOIN ledger_account v ON v.id = x.account_id
+                   WHERE x.entry_id = r.entry_id
+              ) p ON r.entry_id IS NOT NULL
+             WHERE CASE WHEN r.entry_id IS NULL THEN r.net <> 0 OR r.value <> 0
+                        ELSE (coalesce(p.quantity, 0), coalesce(p.value, 0),
+                              coalesce(p.revenue, 0)) <> (r.net, r.value, -r.value) END
+            UNION ALL
+            SELECT 'payout', o.external_id, a.code, j.sequence,
+                   format('pays %%s to wallet %%s; its entry posts %%s into the wallet and %%s '
+                          'out of the receivable', o.amount, w.code, coalesce(p.received, 0),
+                          -coalesce(p.paid, 0))
               FROM holdings_payout o
               JOIN holdings_poolaccount a ON a.id = o.pool_account_id
               JOIN holdings_wallet w ON w.id = o.wallet_id
@@ -337,10 +362,11 @@ def payout_breaks() -> list[PayoutBreak]:
                     FROM ledger_posting WHERE entry_id = o.entry_id
               ) p ON true
              WHERE (coalesce(p.received, 0), coalesce(p.paid, 0)) <> (o.amount, -o.amount)
-             ORDER BY j.sequence
-            """
+             ORDER BY 4 NULLS FIRST, 1, 2
+            """,
+            {"revenue": chart.MINING_REVENUE},
         )
-        return [PayoutBreak(*row) for row in cursor.fetchall()]
+        return [ProductionBreak(*row) for row in cursor.fetchall()]
 
 
 def deployed_hashrate_hs(commodity: str) -> Decimal:

@@ -13,6 +13,7 @@ from django.db import IntegrityError
 from holdings.models import Payout, Transfer
 from holdings.selectors import production as production_selectors
 from holdings.selectors import treasury as treasury_selectors
+from holdings.selectors.production import ProductionBreak
 from holdings.selectors.treasury import TreasuryBreak
 from holdings.services import setup
 from holdings.services.reconciliation import reconcile
@@ -107,7 +108,7 @@ def test_the_nightly_check_names_a_transfer_and_a_payout_off_their_entries(world
     transfer = transfer_fee(commodity="BTC")
     pay()
     payout = Payout.objects.get()
-    assert treasury_selectors.treasury_breaks() == production_selectors.payout_breaks() == []
+    assert treasury_selectors.treasury_breaks() == production_selectors.production_breaks() == []
     behind_the_triggers(f"UPDATE holdings_transfer SET units = 0.6 WHERE id = {transfer.pk}")
     behind_the_triggers(f"UPDATE holdings_payout SET amount = 0.5 WHERE id = {payout.pk}")
 
@@ -120,15 +121,18 @@ def test_the_nightly_check_names_a_transfer_and_a_payout_off_their_entries(world
             "and 0.5001 out of COLD-1",
         )
     ]
-    [found] = production_selectors.payout_breaks()
-    assert (found.external_id, found.amount, found.received, found.paid) == (
-        "1",
-        D("0.5"),
-        D("0.4"),
-        D("0.4"),
-    )
+    assert production_selectors.production_breaks() == [
+        ProductionBreak(
+            "payout",
+            "1",
+            "F2P-A",
+            payout.entry.sequence,
+            "pays 0.5 to wallet HOT-1; its entry posts 0.4 into the wallet and 0.4 out of the "
+            "receivable",
+        )
+    ]
     [run] = reconcile(as_of=date(2026, 1, 10), kinds=["internal"])
     assert sorted(run.items.exclude(status="matched").values_list("checked", "subject")) == [
-        ("payouts_posted", "1"),
+        ("production_posted", "F2P-A 1"),
         ("treasury", transfer.txid),
     ]

@@ -592,9 +592,9 @@ def test_a_clean_day_matches_every_kind_with_a_message_for_each_item(chain, sett
             "liquidation its records",
         ),
         (
-            "payouts_posted",
-            "every payout's entry moves its amount from the pool account's receivable into its "
-            "wallet",
+            "production_posted",
+            "every production record's entry posts its net at its value, and every payout's "
+            "moves its amount from the pool account's receivable into its wallet",
         ),
         (
             "trial_balance",

@@ -7,6 +7,7 @@ subledgers' seal chains.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from holdings.models import (
@@ -14,7 +15,9 @@ from holdings.models import (
 )
 from holdings.selectors import lots, production, seals, treasury
 from holdings.selectors.cost_integrity import cost_findings
+from holdings.selectors.production import ProductionBreak
 from holdings.selectors.reconciliation import Context, Finding, clean_finding, compare_amounts
+from holdings.selectors.treasury import TreasuryBreak
 from ledger import selectors as ledger_selectors
 
 
@@ -148,63 +151,55 @@ def _production_months() -> list[Finding]:
 
 def _treasury() -> list[Finding]:
     """The treasury's documents and the realized gains' sources
-    (holdings.selectors.treasury.treasury_breaks): a disposal record, a sale, a transfer or a
-    liquidation that its entry and its records do not bear out."""
-    breaks = treasury.treasury_breaks()
-    if not breaks:
-        return [
-            clean_finding(
-                "treasury",
-                "every disposal record is dated by its entry and held from its lot's "
-                "acquisition, every sale and transfer equals its entry, and every sale, "
-                "transfer fee and liquidation its records",
-                subject="treasury documents",
-                source="disposal records",
-            )
-        ]
-    return [
-        Finding(
-            subject_type=found.subject_type,
-            subject=found.subject,
-            check="treasury",
-            status=ItemStatus.UNMATCHED,
-            message=(
-                f"{found.subject_type.replace('_', ' ')} {found.subject} (entry "
-                f"#{found.entry_sequence}) {found.detail}"
-            ),
-            source="disposal records",
-            details={"entry_sequence": found.entry_sequence},
-        )
-        for found in breaks
-    ]
+    (holdings.selectors.treasury.treasury_breaks)."""
+    return _document_findings(
+        "treasury",
+        treasury.treasury_breaks(),
+        clean=(
+            "every disposal record is dated by its entry and held from its lot's acquisition, "
+            "every sale and transfer equals its entry, and every sale, transfer fee and "
+            "liquidation its records"
+        ),
+        subject="treasury documents",
+        source="disposal records",
+    )
 
 
 def _production_posted() -> list[Finding]:
     """Each production record and payout against its entry
     (holdings.selectors.production.production_breaks)."""
-    breaks = production.production_breaks()
+    return _document_findings(
+        "production_posted",
+        production.production_breaks(),
+        clean=(
+            "every production record's entry posts its net at its value, and every payout's "
+            "moves its amount from the pool account's receivable into its wallet"
+        ),
+        subject="production records and payouts",
+        source="production records",
+    )
+
+
+def _document_findings(
+    check: str,
+    breaks: Sequence[TreasuryBreak | ProductionBreak],
+    *,
+    clean: str,
+    subject: str,
+    source: str,
+) -> list[Finding]:
+    """A break for each document its entry or records do not bear out, else one clean item."""
     if not breaks:
-        return [
-            clean_finding(
-                "production_posted",
-                "every production record's entry posts its net at its value, and every "
-                "payout's moves its amount from the pool account's receivable into its wallet",
-                subject="production records and payouts",
-                source="production records",
-            )
-        ]
+        return [clean_finding(check, clean, subject=subject, source=source)]
     return [
         Finding(
             subject_type=found.subject_type,
-            subject=f"{found.pool_account} {found.subject}",
-            check="production_posted",
+            subject=found.key,
+            check=check,
             status=ItemStatus.UNMATCHED,
-            message=(
-                f"{found.subject_type.replace('_', ' ')} {found.subject} of pool account "
-                f"{found.pool_account} (entry #{found.entry_sequence}) {found.detail}"
-            ),
-            source="production records",
-            details={"pool_account": found.pool_account, "entry_sequence": found.entry_sequence},
+            message=f"{found.label} (entry #{found.entry_sequence}) {found.detail}",
+            source=source,
+            details={"entry_sequence": found.entry_sequence},
         )
         for found in breaks
     ]

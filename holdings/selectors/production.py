@@ -313,6 +313,15 @@ class ProductionBreak:
     entry_sequence: int | None
     detail: str
 
+    @property
+    def key(self) -> str:
+        return f"{self.pool_account} {self.subject}"
+
+    @property
+    def label(self) -> str:
+        kind = self.subject_type.replace("_", " ")
+        return f"{kind} {self.subject} of pool account {self.pool_account}"
+
 
 def production_breaks() -> list[ProductionBreak]:
     """Production records and payouts against their entries, as PostgreSQL holds them at each

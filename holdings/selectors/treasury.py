@@ -33,6 +33,14 @@ class TreasuryBreak:
     entry_sequence: int | None
     detail: str
 
+    @property
+    def key(self) -> str:
+        return self.subject
+
+    @property
+    def label(self) -> str:
+        return f"{self.subject_type.replace('_', ' ')} {self.subject}"
+
 
 def treasury_breaks() -> list[TreasuryBreak]:
     """The treasury's documents and the realized gains' sources against each other, as

@@ -342,14 +342,15 @@ def production_breaks() -> list[ProductionBreak]:
                                     -coalesce(p.revenue, 0)) END
               FROM holdings_productionrecord r
               JOIN holdings_poolaccount a ON a.id = r.pool_account_id
+              LEFT JOIN ledger_account revenue ON revenue.code = %(revenue)s
               LEFT JOIN ledger_journalentry j ON j.id = r.entry_id
               LEFT JOIN LATERAL (
                   SELECT sum(x.quantity) FILTER (WHERE x.account_id = a.receivable_account_id)
                              AS quantity,
                          sum(x.value) FILTER (WHERE x.account_id = a.receivable_account_id)
                              AS value,
-                         sum(x.value) FILTER (WHERE v.code = %(revenue)s) AS revenue
-                    FROM ledger_posting x JOIN ledger_account v ON v.id = x.account_id
+                         sum(x.value) FILTER (WHERE x.account_id = revenue.id) AS revenue
+                    FROM ledger_posting x
                    WHERE x.entry_id = r.entry_id
               ) p ON r.entry_id IS NOT NULL
              WHERE CASE WHEN r.entry_id IS NULL THEN r.net <> 0 OR r.value <> 0

@@ -5,12 +5,14 @@ cancelled and stands as measured."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.db import connection
 from django.db.models import QuerySet
 
+from holdings import chart
 from holdings.models import Lot, Remeasurement
 from ledger.models import CancellationStatus
 
@@ -88,3 +90,71 @@ def measures_the_same(remeasurement: Remeasurement) -> bool:
     units = sum((state[0] for state in held.values()), Decimal(0))
     carrying = sum((state[1] for state in held.values()), Decimal(0))
     return units == remeasurement.units and carrying == remeasurement.carrying_value_before
+
+
+@dataclass(frozen=True)
+class RemeasurementBreak:
+    """A remeasurement its own figures or its entry do not bear out."""
+
+    subject: str  # the commodity, day and attempt: "BTC 2025-12-31 #1"
+    entry_sequence: int | None
+    detail: str
+    subject_type: str = "remeasurement"
+
+    @property
+    def key(self) -> str:
+        return self.subject
+
+    @property
+    def label(self) -> str:
+        return f"remeasurement {self.subject}"
+
+
+def remeasurement_breaks() -> list[RemeasurementBreak]:
+    """Remeasurements against themselves and their entries, as PostgreSQL holds them at each
+    write since holdings migration 0048: the adjustment is the fair value less the carrying
+    value before, the entry takes it to mining's fair value gain and posts nowhere but there
+    and the fair value adjustment accounts, and one without an entry adjusted nothing. Found
+    here: what a ledger of an earlier release holds, or what was written with the triggers
+    off. In the journal's order."""
+    allowed = [
+        chart.FAIR_VALUE_GAIN,
+        *chart.FAIR_VALUE_ADJUSTMENT.values(),
+        *chart.COLLATERAL_ADJUSTMENTS.values(),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT format('%%s %%s #%%s', r.commodity_id, r.as_of, r.attempt), j.sequence,
+                   concat_ws('; ',
+                       CASE WHEN r.adjustment <> r.fair_value - r.carrying_value_before
+                            THEN format('adjusts its lots by %%s USD, but its fair value %%s '
+                                        'less its carrying value %%s is %%s', r.adjustment,
+                                        r.fair_value, r.carrying_value_before,
+                                        r.fair_value - r.carrying_value_before) END,
+                       CASE WHEN r.entry_id IS NULL AND r.adjustment <> 0
+                            THEN format('adjusts its lots by %%s USD but has no entry',
+                                        r.adjustment)
+                            WHEN r.entry_id IS NOT NULL AND coalesce(p.gain, 0) <> -r.adjustment
+                            THEN format('adjusts its lots by %%s USD, but its entry takes %%s '
+                                        'to %%s', r.adjustment, -coalesce(p.gain, 0), %(gain)s)
+                            END,
+                       CASE WHEN p.others IS NOT NULL
+                            THEN format('its entry posts to %%s too', p.others) END)
+              FROM holdings_remeasurement r
+              LEFT JOIN ledger_journalentry j ON j.id = r.entry_id
+              LEFT JOIN LATERAL (
+                  SELECT sum(x.value) FILTER (WHERE a.code = %(gain)s) AS gain,
+                         string_agg(DISTINCT a.code, ', ' ORDER BY a.code)
+                             FILTER (WHERE a.code <> ALL(%(allowed)s)) AS others
+                    FROM ledger_posting x JOIN ledger_account a ON a.id = x.account_id
+                   WHERE x.entry_id = r.entry_id
+              ) p ON r.entry_id IS NOT NULL
+             WHERE r.adjustment <> r.fair_value - r.carrying_value_before
+                OR CASE WHEN r.entry_id IS NULL THEN r.adjustment <> 0
+                        ELSE coalesce(p.gain, 0) <> -r.adjustment OR p.others IS NOT NULL END
+             ORDER BY 2 NULLS FIRST, r.commodity_id, r.as_of, r.attempt
+            """,
+            {"gain": chart.FAIR_VALUE_GAIN, "allowed": allowed},
+        )
+        return [RemeasurementBreak(*row) for row in cursor.fetchall()]

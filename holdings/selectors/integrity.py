@@ -1,7 +1,7 @@
 """The books against themselves, the nightly internal check: the ledger's integrity, every
 lot against its movements and its account, the treasury's documents and disposal records
-against their entries, the production records and payouts against theirs, the pool
-accounts' monthly production totals against their records, and the journal's and
+against their entries, the production records, payouts and remeasurements against theirs,
+the pool accounts' monthly production totals against their records, and the journal's and
 subledgers' seal chains.
 """
 
@@ -13,8 +13,9 @@ from decimal import Decimal
 from holdings.models import (
     ItemStatus,
 )
-from holdings.selectors import lots, production, seals, treasury
+from holdings.selectors import fair_value, lots, production, seals, treasury
 from holdings.selectors.cost_integrity import cost_findings
+from holdings.selectors.fair_value import RemeasurementBreak
 from holdings.selectors.production import ProductionBreak
 from holdings.selectors.reconciliation import Context, Finding, clean_finding, compare_amounts
 from holdings.selectors.treasury import TreasuryBreak
@@ -55,6 +56,7 @@ def check_internal(context: Context) -> list[Finding]:
     findings.extend(_lot_rows())
     findings.extend(_treasury())
     findings.extend(_production_posted())
+    findings.extend(_remeasurements())
     report = ledger_selectors.ledger_integrity(as_of=context.as_of)
     findings.append(
         compare_amounts(
@@ -180,9 +182,25 @@ def _production_posted() -> list[Finding]:
     )
 
 
+def _remeasurements() -> list[Finding]:
+    """Each remeasurement against its own figures and its entry
+    (holdings.selectors.fair_value.remeasurement_breaks)."""
+    return _document_findings(
+        "remeasurements",
+        fair_value.remeasurement_breaks(),
+        clean=(
+            "every remeasurement adjusts its lots by its fair value less its carrying value, "
+            "and its entry takes that to the fair value gain and posts nowhere else but the "
+            "adjustment accounts"
+        ),
+        subject="remeasurements",
+        source="remeasurements",
+    )
+
+
 def _document_findings(
     check: str,
-    breaks: Sequence[TreasuryBreak | ProductionBreak],
+    breaks: Sequence[TreasuryBreak | ProductionBreak | RemeasurementBreak],
     *,
     clean: str,
     subject: str,

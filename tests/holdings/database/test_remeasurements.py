@@ -10,14 +10,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
 from holdings import chart, migrations
 from holdings.models import Remeasurement
+from holdings.selectors import fair_value as fair_value_selectors
+from holdings.selectors.fair_value import RemeasurementBreak
 from holdings.services import fair_value, setup
+from holdings.services.reconciliation import reconcile
 from ledger import services as ledger_services
 from ledger.services import PostingInput
-from tests.holdings.database.test_disposal_records import at_commit
+from tests.holdings.database.test_disposal_records import at_commit, behind_the_triggers
 from tests.holdings.services.test_treasury import OPENING
 
 D = Decimal
@@ -105,3 +108,69 @@ def test_the_rule_reads_the_charts_own_codes():
         *chart.COLLATERAL_ADJUSTMENTS.values(),
     }
     assert set(re.findall(r"a\.code = '(\d+)'", sql)) == {chart.FAIR_VALUE_GAIN}
+
+
+@pytest.mark.django_db
+def test_the_nightly_check_names_a_remeasurement_off_its_figures_or_its_entry(world):
+    """As a ledger of an earlier release may hold them: 0048 was not there to refuse."""
+    remeasurement = remeasure()
+    assert fair_value_selectors.remeasurement_breaks() == []
+    at_commit()
+    with connection.cursor() as cursor:  # rows from before the CHECK are not re-read
+        cursor.execute(
+            "ALTER TABLE holdings_remeasurement "
+            "DROP CONSTRAINT holdings_remeasurement_adjustment_is_the_difference"
+        )
+    behind_the_triggers(
+        f"UPDATE holdings_remeasurement SET adjustment = 7500.00 WHERE id = {remeasurement.pk}"
+    )
+    sequence = remeasurement.entry.sequence
+    assert fair_value_selectors.remeasurement_breaks() == [
+        RemeasurementBreak(
+            "BTC 2025-12-31 #1",
+            sequence,
+            "adjusts its lots by 7500.00 USD, but its fair value 297000.00 less its carrying "
+            "value 290000.00 is 7000.00; adjusts its lots by 7500.00 USD, but its entry takes "
+            "7000.00 to 4100",
+        )
+    ]
+    behind_the_triggers(
+        "UPDATE holdings_remeasurement SET adjustment = 7000.00, entry_id = NULL "
+        f"WHERE id = {remeasurement.pk}"
+    )
+    [found] = fair_value_selectors.remeasurement_breaks()
+    assert (found.entry_sequence, found.detail) == (
+        None,
+        "adjusts its lots by 7000.00 USD but has no entry",
+    )
+
+    [run] = reconcile(as_of=date(2026, 1, 10), kinds=["internal"])
+    [item] = run.items.filter(checked="remeasurements")
+    assert (item.subject_type, item.subject, item.status) == (
+        "remeasurement",
+        "BTC 2025-12-31 #1",
+        "unmatched",
+    )
+    assert item.message == (
+        "remeasurement BTC 2025-12-31 #1 (entry #None) adjusts its lots by 7000.00 USD but has "
+        "no entry"
+    )
+
+
+@pytest.mark.django_db
+def test_the_nightly_check_names_an_entry_that_posts_elsewhere_too(world, monkeypatch):
+    post = ledger_services.entry_post
+
+    def padded(*, postings, **fields):
+        extra = [PostingInput("5300", D("1.00"), D("1.00")), PostingInput("4000", -1, -1)]
+        return post(postings=[*postings, *extra], **fields)
+
+    monkeypatch.setattr(ledger_services, "entry_post", padded)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE holdings_remeasurement "
+            "DISABLE TRIGGER holdings_remeasurement_matches_its_entry"
+        )
+    remeasure()
+    [found] = fair_value_selectors.remeasurement_breaks()
+    assert found.detail == "its entry posts to 4000, 5300 too"

@@ -44,10 +44,11 @@ class TreasuryBreak:
 
 def treasury_breaks() -> list[TreasuryBreak]:
     """The treasury's documents and the realized gains' sources against each other, as
-    PostgreSQL holds them at each write since holdings migrations 0044 to 0046: each disposal
-    record dated its entry's day, held the days since its lot's acquisition, of the sale or
-    transfer its entry posts, a mirror its original turned round; each sale its records and
-    its entry; each transfer its entry and its fee's records; each liquidation its records.
+    PostgreSQL holds them at each write since holdings migrations 0044 to 0046 and 0049: each
+    disposal record dated its entry's day, held the days since its lot's acquisition, of the
+    sale or transfer its entry posts, a mirror its original turned round, its proceeds within
+    a cent of its units' share of its entry's; each sale its records and its entry; each
+    transfer its entry and its fee's records; each liquidation its records.
     Found here: what a ledger of an earlier release holds, or what was written with the
     triggers off. In the journal's order."""
     with connection.cursor() as cursor:
@@ -61,6 +62,9 @@ def treasury_breaks() -> list[TreasuryBreak]:
                   LEFT JOIN holdings_sale s ON s.id = d.sale_id
                  WHERE d.reversal_of_id IS NULL
                  GROUP BY d.sale_id, d.transfer_id, d.entry_id
+            ), entry_records AS (
+                SELECT entry_id, sum(units) AS units, sum(proceeds) AS proceeds
+                  FROM holdings_disposal WHERE reversal_of_id IS NULL GROUP BY entry_id
             ), sale_wanted AS (
                 SELECT s.id AS sale_id, s.entry_id, w.account_id, -s.units AS quantity,
                        -s.cost AS value
@@ -120,6 +124,14 @@ def treasury_breaks() -> list[TreasuryBreak]:
                            WHEN d.reversal_of_id IS NULL AND d.transfer_id IS NOT NULL
                                 AND d.proceeds <> 0
                                THEN format('has proceeds of %%s for a network fee', d.proceeds)
+                           WHEN d.reversal_of_id IS NULL
+                                AND abs(d.proceeds * e.units - e.proceeds * d.units)
+                                    > 0.01 * e.units
+                               THEN format('relieves %%s of the %%s units from lot %%s for '
+                                           'proceeds of %%s, but its share by units of the %%s '
+                                           'proceeds is %%s', d.units, e.units, d.lot_id,
+                                           d.proceeds, e.proceeds,
+                                           round(e.proceeds * d.units / e.units, 4))
                            WHEN d.reversal_of_id IS NOT NULL
                                 AND (j.reversal_of_id IS DISTINCT FROM o.entry_id
                                      OR (d.lot_id, d.sale_id, d.transfer_id, d.method,
@@ -138,6 +150,7 @@ def treasury_breaks() -> list[TreasuryBreak]:
                   LEFT JOIN holdings_sale s ON s.entry_id = d.entry_id
                   LEFT JOIN holdings_transfer t ON t.entry_id = d.entry_id
                   LEFT JOIN holdings_disposal o ON o.id = d.reversal_of_id
+                  LEFT JOIN entry_records e ON e.entry_id = d.entry_id
                 UNION ALL
                 SELECT 'sale', s.reference, s.entry_id,
                        format('is of %%s at a cost of %%s, a carrying value of %%s and proceeds '

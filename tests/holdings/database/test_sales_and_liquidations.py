@@ -15,10 +15,11 @@ import pytest
 from django.db import IntegrityError
 
 from holdings import chart, migrations
+from holdings.selectors import treasury as treasury_selectors
 from holdings.services import loans, setup, treasury
 from ledger.models import AccountType, JournalEntry
 from ledger.services import PostingInput, account_create
-from tests.holdings.database.test_disposal_records import at_commit
+from tests.holdings.database.test_disposal_records import at_commit, behind_the_triggers
 from tests.holdings.services.test_loans import OPENING as LOAN_OPENING
 from tests.holdings.services.test_loans import make_loan
 from tests.holdings.services.test_treasury import holdings_at_fair_value, sell
@@ -174,3 +175,78 @@ def test_the_sales_rule_reads_the_charts_own_codes():
         .read_text()
     )
     assert re.findall(r"code = '(\d+)'", sql) == [chart.TRADING_FEES, chart.FAIR_VALUE_GAIN]
+
+
+THOUSAND = D("1000.00")
+
+
+def shifted(split, amount=THOUSAND):
+    """`allocate` giving `amount` of the first lot's share to the last: the sum kept."""
+
+    def unfair(total, weights):
+        parts = split(total, weights)
+        return [parts[0] - amount, *parts[1:-1], parts[-1] + amount]
+
+    return unfair
+
+
+@pytest.mark.django_db
+def test_a_sales_proceeds_are_shared_among_its_lots_by_units(world, monkeypatch):
+    holdings_at_fair_value()
+    monkeypatch.setattr(treasury, "allocate", shifted(treasury.allocate))
+    sale = sell()
+    first = sale.disposals.order_by("id").first()
+    assert sale.disposals.count() > 1
+    with pytest.raises(
+        IntegrityError,
+        match=rf"holdings_disposals_share_proceeds_by_units: disposal record {first.pk} \(entry "
+        rf"#{sale.entry.sequence} of 2026-01-10\) relieves 1 of the 1\.5 units from lot "
+        rf"{first.lot_id} for proceeds of 99000\.00 USD, but its share by units of the "
+        rf"150000\.00 proceeds is 100000\.0000\n",
+    ):
+        at_commit()
+
+
+@pytest.mark.django_db
+def test_a_cent_either_way_is_a_share(world, monkeypatch):
+    """Largest remainder rounds each share up or down to a cent: a cent off is still fair."""
+    holdings_at_fair_value()
+    monkeypatch.setattr(treasury, "allocate", shifted(treasury.allocate, D("0.01")))
+    sell()
+    at_commit()
+
+
+@pytest.mark.django_db
+def test_a_liquidations_proceeds_are_shared_among_its_lots_by_units(world, monkeypatch):
+    monkeypatch.setattr(loans, "allocate", shifted(loans.allocate))
+    event = liquidate()
+    assert event.entry.disposals.count() > 1
+    with pytest.raises(
+        IntegrityError, match=r"holdings_disposals_share_proceeds_by_units: disposal record \d+"
+    ):
+        at_commit()
+
+
+@pytest.mark.django_db
+def test_the_nightly_check_names_a_record_off_its_share(world):
+    holdings_at_fair_value()
+    sale = sell()
+    first, *_, last = sale.disposals.order_by("id")
+    assert treasury_selectors.treasury_breaks() == []
+    behind_the_triggers(
+        f"UPDATE holdings_disposal SET proceeds = proceeds - 1000, "
+        f"realized_gain = realized_gain - 1000 WHERE id = {first.pk}"
+    )
+    behind_the_triggers(
+        f"UPDATE holdings_disposal SET proceeds = proceeds + 1000, "
+        f"realized_gain = realized_gain + 1000 WHERE id = {last.pk}"
+    )
+    found = treasury_selectors.treasury_breaks()
+    assert [(b.subject_type, b.subject, b.entry_sequence) for b in found] == [
+        ("disposal", str(first.pk), sale.entry.sequence),
+        ("disposal", str(last.pk), sale.entry.sequence),
+    ]
+    assert found[0].detail == (
+        f"relieves 1 of the 1.5 units from lot {first.lot_id} for proceeds of 99000.00, but its "
+        "share by units of the 150000.00 proceeds is 100000.0000"
+    )

@@ -3,6 +3,8 @@
 documents that stand at the end of the day, and the meter readings equal their files and
 the HPC revenue that used them. No side effects.
 
+- each site cost's entry posts, account by account, what the document makes of it (as
+  PostgreSQL holds it at each write since holdings migration 0050);
 - accrued site costs (2200 and its site accounts) = the accruals posted by the day less
   those the invoices posted by the day reversed;
 - vendor deposits (1500) = the deposits paid by the day less what the receipts by the day
@@ -22,6 +24,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Sum
 
 from holdings import chart
@@ -60,6 +63,108 @@ def _standing(documents: QuerySet[Any], as_of: date, entry: str = "entry") -> Qu
 
 def _total(documents: QuerySet[Any], column: str) -> Decimal:
     return documents.aggregate(total=Sum(column))["total"] or ZERO
+
+
+def site_cost_entries() -> list[Finding]:
+    """Each posted site cost against its entry, account by account: the kind's cost account
+    of its site takes its cost (a power invoice's energy, demand and taxes, its credits apart),
+    an accrual owes it in the site's accrued costs, an invoice in cash or vendor payables,
+    and an invoice reversing an accrual takes the accrual out again. Found here: what a
+    ledger of an earlier release holds, or what was written with the triggers off."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH costs AS (
+                SELECT c.*, s.code AS site,
+                       CASE c.kind WHEN 'power' THEN %(power)s WHEN 'hosting' THEN %(hosting)s
+                            ELSE %(other)s END || '-' || s.code AS cost_account
+                  FROM holdings_sitecost c JOIN holdings_site s ON s.id = c.site_id
+                 WHERE c.entry_id IS NOT NULL
+            ), wanted (id, code, value) AS (
+                SELECT id, cost_account,
+                       CASE WHEN origin <> 'accrual' AND kind = 'power'
+                            THEN energy + demand + taxes ELSE amount END
+                  FROM costs
+                UNION ALL
+                SELECT id, %(credits)s || '-' || site, -credits FROM costs
+                 WHERE origin <> 'accrual' AND kind = 'power'
+                UNION ALL
+                SELECT id, %(accrued)s || '-' || site, -amount FROM costs
+                 WHERE origin = 'accrual'
+                UNION ALL
+                SELECT id, CASE WHEN paid THEN %(cash)s ELSE %(payables)s END, -amount
+                  FROM costs WHERE origin <> 'accrual'
+                UNION ALL
+                SELECT c.id, %(accrued)s || '-' || c.site, r.amount
+                  FROM costs c JOIN holdings_sitecost r ON r.id = c.reverses_id
+                 WHERE c.origin <> 'accrual'
+                UNION ALL
+                SELECT c.id, CASE r.kind WHEN 'power' THEN %(power)s
+                                         WHEN 'hosting' THEN %(hosting)s
+                                         ELSE %(other)s END || '-' || c.site, -r.amount
+                  FROM costs c JOIN holdings_sitecost r ON r.id = c.reverses_id
+                 WHERE c.origin <> 'accrual'
+            ), wanted_by_account AS (
+                SELECT id, code, sum(value) AS value FROM wanted GROUP BY id, code
+            ), posted AS (
+                SELECT c.id, a.code, sum(p.quantity) AS quantity, sum(p.value) AS value
+                  FROM costs c
+                  JOIN ledger_posting p ON p.entry_id = c.entry_id
+                  JOIN ledger_account a ON a.id = p.account_id
+                 GROUP BY c.id, a.code
+            )
+            SELECT c.id, c.kind, c.origin, c.reference, c.site, j.sequence,
+                   coalesce(w.code, p.code), coalesce(w.value, 0), coalesce(p.quantity, 0),
+                   coalesce(p.value, 0)
+              FROM wanted_by_account w
+              FULL JOIN posted p ON p.id = w.id AND p.code = w.code
+              JOIN costs c ON c.id = coalesce(w.id, p.id)
+              JOIN ledger_journalentry j ON j.id = c.entry_id
+             WHERE (coalesce(p.quantity, 0), coalesce(p.value, 0))
+                   <> (coalesce(w.value, 0), coalesce(w.value, 0))
+             ORDER BY j.sequence, 7
+            """,
+            {
+                "power": chart.POWER_COST,
+                "hosting": chart.HOSTING_COST,
+                "other": chart.OTHER_SITE_COST,
+                "credits": chart.POWER_CREDITS,
+                "accrued": chart.ACCRUED_SITE_COSTS,
+                "cash": chart.CASH,
+                "payables": chart.VENDOR_PAYABLES,
+            },
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return [
+            Finding(
+                subject_type="ledger",
+                subject="site costs",
+                check="site_cost_entries",
+                status=ItemStatus.MATCHED,
+                message="every site cost's entry posts what the document makes of each account",
+                source="site costs",
+            )
+        ]
+    return [
+        Finding(
+            subject_type="site_cost",
+            subject=str(cost_id),
+            check="site_cost_entries",
+            status=ItemStatus.UNMATCHED,
+            message=(
+                f"site cost {cost_id} ({kind} {'accrual' if origin == 'accrual' else 'invoice'} "
+                f"{reference} of site {site}) makes {wanted} USD of account {code}, but its "
+                f"entry #{sequence} posts {quantity} at {value}"
+            ),
+            commodity=USD,
+            ledger_amount=value,
+            source_amount=wanted,
+            source="site costs",
+            details={"entry_sequence": sequence, "account": code},
+        )
+        for cost_id, kind, origin, reference, site, sequence, code, wanted, quantity, value in rows
+    ]
 
 
 def accrued_site_costs(as_of: date) -> Finding:
@@ -234,6 +339,7 @@ def cost_findings(as_of: date) -> list[Finding]:
     if not _recorded():
         return []
     found = [
+        *site_cost_entries(),
         accrued_site_costs(as_of),
         vendor_deposits(as_of),
         *fixed_assets(as_of),

@@ -3,8 +3,9 @@
 documents that stand at the end of the day, and the meter readings equal their files and
 the HPC revenue that used them. No side effects.
 
-- each site cost's entry posts, account by account, what the document makes of it (as
-  PostgreSQL holds it at each write since holdings migration 0050);
+- each site cost's, vendor deposit's and fixed asset receipt's entry posts, account by
+  account, what the document makes of it (as PostgreSQL holds them at each write since
+  holdings migrations 0050 and 0051);
 - accrued site costs (2200 and its site accounts) = the accruals posted by the day less
   those the invoices posted by the day reversed;
 - vendor deposits (1500) = the deposits paid by the day less what the receipts by the day
@@ -164,6 +165,80 @@ def site_cost_entries() -> list[Finding]:
             details={"entry_sequence": sequence, "account": code},
         )
         for cost_id, kind, origin, reference, site, sequence, code, wanted, quantity, value in rows
+    ]
+
+
+def deposit_and_receipt_entries() -> list[Finding]:
+    """Each vendor deposit's entry pays its amount from cash into vendor deposits, and each
+    fixed asset's receipt books its cost to its class's cost account, the deposit applied out
+    of vendor deposits and the rest out of cash when paid, else vendor payables (or opening
+    equity, owned at the opening). Found here: what a ledger of an earlier release holds, or
+    what was written with the triggers off."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT 'deposit', d.reference, j.sequence, x.code, x.wanted, x.quantity, x.value
+              FROM holdings_vendordeposit d
+              JOIN ledger_journalentry j ON j.id = d.entry_id
+             CROSS JOIN LATERAL holdings_posting_differs(d.entry_id, jsonb_build_object(
+                       %(deposits)s::text, d.amount, %(cash)s::text, -d.amount)) x
+            UNION ALL
+            SELECT 'asset', a.code, j.sequence, x.code, x.wanted, x.quantity, x.value
+              FROM holdings_fixedasset a
+              JOIN holdings_assetclass c ON c.id = a.asset_class_id
+              JOIN ledger_journalentry j ON j.id = a.receipt_entry_id
+             CROSS JOIN LATERAL (
+                  SELECT CASE WHEN a.paid THEN %(cash)s::text
+                              WHEN a.deposit_id IS NULL AND EXISTS (
+                                  SELECT 1 FROM ledger_posting p
+                                    JOIN ledger_account o ON o.id = p.account_id
+                                   WHERE p.entry_id = a.receipt_entry_id
+                                     AND o.code = %(opening)s)
+                              THEN %(opening)s::text ELSE %(payables)s::text END AS code
+             ) rest
+             CROSS JOIN LATERAL holdings_posting_differs(a.receipt_entry_id, jsonb_build_object(
+                       c.cost_account, a.cost, %(deposits)s::text, -a.deposit_applied,
+                       rest.code, -(a.cost - a.deposit_applied))) x
+             ORDER BY 3, 4
+            """,
+            {
+                "deposits": chart.VENDOR_DEPOSITS,
+                "cash": chart.CASH,
+                "payables": chart.VENDOR_PAYABLES,
+                "opening": chart.OPENING_EQUITY,
+            },
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return [
+            Finding(
+                subject_type="ledger",
+                subject="deposits and receipts",
+                check="deposit_receipt_entries",
+                status=ItemStatus.MATCHED,
+                message="every vendor deposit's and fixed asset receipt's entry posts what the "
+                "document makes of each account",
+                source="vendor deposits and fixed assets",
+            )
+        ]
+    return [
+        Finding(
+            subject_type="vendor_deposit" if kind == "deposit" else "fixed_asset",
+            subject=subject,
+            check="deposit_receipt_entries",
+            status=ItemStatus.UNMATCHED,
+            message=(
+                f"{'deposit' if kind == 'deposit' else 'the receipt of asset'} {subject} makes "
+                f"{wanted} USD of account {code}, but its entry #{sequence} posts {quantity} "
+                f"at {value}"
+            ),
+            commodity=USD,
+            ledger_amount=value,
+            source_amount=wanted,
+            source="vendor deposits and fixed assets",
+            details={"entry_sequence": sequence, "account": code},
+        )
+        for kind, subject, sequence, code, wanted, quantity, value in rows
     ]
 
 
@@ -340,6 +415,7 @@ def cost_findings(as_of: date) -> list[Finding]:
         return []
     found = [
         *site_cost_entries(),
+        *deposit_and_receipt_entries(),
         accrued_site_costs(as_of),
         vendor_deposits(as_of),
         *fixed_assets(as_of),

@@ -3,9 +3,9 @@
 documents that stand at the end of the day, and the meter readings equal their files and
 the HPC revenue that used them. No side effects.
 
-- each site cost's, vendor deposit's and fixed asset receipt's entry posts, account by
-  account, what the document makes of it (as PostgreSQL holds them at each write since
-  holdings migrations 0050 and 0051);
+- each site cost's, vendor deposit's, fixed asset receipt's and asset event's entry posts,
+  account by account, what the document makes of it (as PostgreSQL holds them at each write
+  since holdings migrations 0050 to 0052);
 - accrued site costs (2200 and its site accounts) = the accruals posted by the day less
   those the invoices posted by the day reversed;
 - vendor deposits (1500) = the deposits paid by the day less what the receipts by the day
@@ -168,22 +168,25 @@ def site_cost_entries() -> list[Finding]:
     ]
 
 
-def deposit_and_receipt_entries() -> list[Finding]:
-    """Each vendor deposit's entry pays its amount from cash into vendor deposits, and each
-    fixed asset's receipt books its cost to its class's cost account, the deposit applied out
-    of vendor deposits and the rest out of cash when paid, else vendor payables (or opening
-    equity, owned at the opening). Found here: what a ledger of an earlier release holds, or
-    what was written with the triggers off."""
+def asset_document_entries() -> list[Finding]:
+    """Each vendor deposit's entry pays its amount from cash into vendor deposits; each fixed
+    asset's receipt books its cost to its class's cost account, the deposit applied out of
+    vendor deposits and the rest out of cash when paid, else vendor payables (or opening
+    equity, owned at the opening); each depreciation, impairment and disposal posts what
+    the event makes of its class's accounts and its site's. Found here: what a ledger of an
+    earlier release holds, or what was written with the triggers off."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT 'deposit', d.reference, j.sequence, x.code, x.wanted, x.quantity, x.value
+            SELECT 'vendor_deposit', d.reference, 'deposit ' || d.reference, j.sequence,
+                   x.code, x.wanted, x.quantity, x.value
               FROM holdings_vendordeposit d
               JOIN ledger_journalentry j ON j.id = d.entry_id
              CROSS JOIN LATERAL holdings_posting_differs(d.entry_id, jsonb_build_object(
                        %(deposits)s::text, d.amount, %(cash)s::text, -d.amount)) x
             UNION ALL
-            SELECT 'asset', a.code, j.sequence, x.code, x.wanted, x.quantity, x.value
+            SELECT 'fixed_asset', a.code, 'the receipt of asset ' || a.code, j.sequence,
+                   x.code, x.wanted, x.quantity, x.value
               FROM holdings_fixedasset a
               JOIN holdings_assetclass c ON c.id = a.asset_class_id
               JOIN ledger_journalentry j ON j.id = a.receipt_entry_id
@@ -199,13 +202,38 @@ def deposit_and_receipt_entries() -> list[Finding]:
              CROSS JOIN LATERAL holdings_posting_differs(a.receipt_entry_id, jsonb_build_object(
                        c.cost_account, a.cost, %(deposits)s::text, -a.deposit_applied,
                        rest.code, -(a.cost - a.deposit_applied))) x
-             ORDER BY 3, 4
+            UNION ALL
+            SELECT 'fixed_asset', a.code,
+                   format('the %%s of asset %%s of %%s', e.kind, a.code, e.effective_date),
+                   j.sequence, x.code, x.wanted, x.quantity, x.value
+              FROM holdings_assetevent e
+              JOIN holdings_fixedasset a ON a.id = e.asset_id
+              JOIN holdings_assetclass c ON c.id = a.asset_class_id
+              LEFT JOIN holdings_site s ON s.id = a.site_id
+              JOIN ledger_journalentry j ON j.id = e.entry_id
+             CROSS JOIN LATERAL holdings_posting_differs(e.entry_id, CASE e.kind
+                  WHEN 'depreciation' THEN jsonb_build_object(
+                      c.expense_account || '-' || s.code, e.amount,
+                      c.accumulated_account, -e.amount)
+                  WHEN 'impairment' THEN jsonb_build_object(
+                      %(impairment)s || '-' || s.code, e.amount,
+                      c.accumulated_account, e.accumulated,
+                      c.cost_account, -(e.amount + e.accumulated))
+                  WHEN 'disposal' THEN jsonb_build_object(
+                      %(cash)s::text, e.proceeds,
+                      c.accumulated_account, e.accumulated,
+                      c.cost_account, -(e.carrying_value + e.accumulated),
+                      %(disposal_gain)s::text, -e.amount)
+                  ELSE '{}'::jsonb END) x
+             ORDER BY 4, 5
             """,
             {
                 "deposits": chart.VENDOR_DEPOSITS,
                 "cash": chart.CASH,
                 "payables": chart.VENDOR_PAYABLES,
                 "opening": chart.OPENING_EQUITY,
+                "impairment": chart.IMPAIRMENT,
+                "disposal_gain": chart.DISPOSAL_GAIN,
             },
         )
         rows = cursor.fetchall()
@@ -213,24 +241,23 @@ def deposit_and_receipt_entries() -> list[Finding]:
         return [
             Finding(
                 subject_type="ledger",
-                subject="deposits and receipts",
-                check="deposit_receipt_entries",
+                subject="deposits and fixed assets",
+                check="asset_document_entries",
                 status=ItemStatus.MATCHED,
-                message="every vendor deposit's and fixed asset receipt's entry posts what the "
-                "document makes of each account",
+                message="every vendor deposit's, fixed asset receipt's and asset event's entry "
+                "posts what the document makes of each account",
                 source="vendor deposits and fixed assets",
             )
         ]
     return [
         Finding(
-            subject_type="vendor_deposit" if kind == "deposit" else "fixed_asset",
+            subject_type=subject_type,
             subject=subject,
-            check="deposit_receipt_entries",
+            check="asset_document_entries",
             status=ItemStatus.UNMATCHED,
             message=(
-                f"{'deposit' if kind == 'deposit' else 'the receipt of asset'} {subject} makes "
-                f"{wanted} USD of account {code}, but its entry #{sequence} posts {quantity} "
-                f"at {value}"
+                f"{label} makes {wanted} USD of account {code}, but its entry #{sequence} posts "
+                f"{quantity} at {value}"
             ),
             commodity=USD,
             ledger_amount=value,
@@ -238,7 +265,7 @@ def deposit_and_receipt_entries() -> list[Finding]:
             source="vendor deposits and fixed assets",
             details={"entry_sequence": sequence, "account": code},
         )
-        for kind, subject, sequence, code, wanted, quantity, value in rows
+        for subject_type, subject, label, sequence, code, wanted, quantity, value in rows
     ]
 
 
@@ -415,7 +442,7 @@ def cost_findings(as_of: date) -> list[Finding]:
         return []
     found = [
         *site_cost_entries(),
-        *deposit_and_receipt_entries(),
+        *asset_document_entries(),
         accrued_site_costs(as_of),
         vendor_deposits(as_of),
         *fixed_assets(as_of),

@@ -3,9 +3,9 @@
 documents that stand at the end of the day, and the meter readings equal their files and
 the HPC revenue that used them. No side effects.
 
-- each site cost's, vendor deposit's, fixed asset receipt's and asset event's entry posts,
-  account by account, what the document makes of it (as PostgreSQL holds them at each write
-  since holdings migrations 0050 to 0052);
+- each site cost's, vendor deposit's, fixed asset receipt's, asset event's and HPC revenue's
+  entry posts, account by account, what the document makes of it (as PostgreSQL holds them
+  at each write since holdings migrations 0050 to 0053);
 - accrued site costs (2200 and its site accounts) = the accruals posted by the day less
   those the invoices posted by the day reversed;
 - vendor deposits (1500) = the deposits paid by the day less what the receipts by the day
@@ -168,13 +168,14 @@ def site_cost_entries() -> list[Finding]:
     ]
 
 
-def asset_document_entries() -> list[Finding]:
+def cost_document_entries() -> list[Finding]:
     """Each vendor deposit's entry pays its amount from cash into vendor deposits; each fixed
     asset's receipt books its cost to its class's cost account, the deposit applied out of
     vendor deposits and the rest out of cash when paid, else vendor payables (or opening
     equity, owned at the opening); each depreciation, impairment and disposal posts what
-    the event makes of its class's accounts and its site's. Found here: what a ledger of an
-    earlier release holds, or what was written with the triggers off."""
+    the event makes of its class's accounts and its site's; each month's HPC revenue is its
+    fees, taken into HPC receivables and out of its site's HPC revenue. Found here: what a
+    ledger of an earlier release holds, or what was written with the triggers off."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -225,6 +226,18 @@ def asset_document_entries() -> list[Finding]:
                       c.cost_account, -(e.carrying_value + e.accumulated),
                       %(disposal_gain)s::text, -e.amount)
                   ELSE '{}'::jsonb END) x
+            UNION ALL
+            SELECT 'hpc_revenue', format('%%s %%s', c.code, to_char(r.month, 'YYYY-MM')),
+                   format('the HPC revenue of contract %%s for %%s', c.code,
+                          to_char(r.month, 'YYYY-MM')),
+                   j.sequence, x.code, x.wanted, x.quantity, x.value
+              FROM holdings_hpcrevenue r
+              JOIN holdings_hpccontract c ON c.id = r.contract_id
+              JOIN holdings_site s ON s.id = c.site_id
+              JOIN ledger_journalentry j ON j.id = r.entry_id
+             CROSS JOIN LATERAL holdings_posting_differs(r.entry_id, jsonb_build_object(
+                       %(hpc_receivables)s::text, r.amount,
+                       %(hpc_revenue)s || '-' || s.code, -r.amount)) x
              ORDER BY 4, 5
             """,
             {
@@ -234,6 +247,8 @@ def asset_document_entries() -> list[Finding]:
                 "opening": chart.OPENING_EQUITY,
                 "impairment": chart.IMPAIRMENT,
                 "disposal_gain": chart.DISPOSAL_GAIN,
+                "hpc_receivables": chart.HPC_RECEIVABLES,
+                "hpc_revenue": chart.HPC_REVENUE,
             },
         )
         rows = cursor.fetchall()
@@ -241,19 +256,19 @@ def asset_document_entries() -> list[Finding]:
         return [
             Finding(
                 subject_type="ledger",
-                subject="deposits and fixed assets",
-                check="asset_document_entries",
+                subject="cost documents",
+                check="cost_document_entries",
                 status=ItemStatus.MATCHED,
-                message="every vendor deposit's, fixed asset receipt's and asset event's entry "
-                "posts what the document makes of each account",
-                source="vendor deposits and fixed assets",
+                message="every vendor deposit's, fixed asset receipt's, asset event's and HPC "
+                "revenue's entry posts what the document makes of each account",
+                source="cost documents",
             )
         ]
     return [
         Finding(
             subject_type=subject_type,
             subject=subject,
-            check="asset_document_entries",
+            check="cost_document_entries",
             status=ItemStatus.UNMATCHED,
             message=(
                 f"{label} makes {wanted} USD of account {code}, but its entry #{sequence} posts "
@@ -262,7 +277,7 @@ def asset_document_entries() -> list[Finding]:
             commodity=USD,
             ledger_amount=value,
             source_amount=wanted,
-            source="vendor deposits and fixed assets",
+            source="cost documents",
             details={"entry_sequence": sequence, "account": code},
         )
         for subject_type, subject, label, sequence, code, wanted, quantity, value in rows
@@ -442,7 +457,7 @@ def cost_findings(as_of: date) -> list[Finding]:
         return []
     found = [
         *site_cost_entries(),
-        *asset_document_entries(),
+        *cost_document_entries(),
         accrued_site_costs(as_of),
         vendor_deposits(as_of),
         *fixed_assets(as_of),

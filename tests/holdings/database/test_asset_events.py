@@ -101,11 +101,11 @@ def test_asset_events_as_the_service_writes_them_pass(site, approver_user):
 def test_the_nightly_check_names_an_event_off_its_entry(site):
     asset = in_service(site)
     fixed_assets.depreciation_run(through=date(2025, 2, 28))
-    assert [f.status for f in cost_integrity.asset_document_entries()] == ["matched"]
+    assert [f.status for f in cost_integrity.cost_document_entries()] == ["matched"]
     january = AssetEvent.objects.get(asset=asset, month=date(2025, 1, 1))
     behind_the_triggers(f"UPDATE holdings_assetevent SET amount = 100.00 WHERE id = {january.pk}")
     sequence = january.entry.sequence
-    assert [(f.subject, f.message) for f in cost_integrity.asset_document_entries()] == [
+    assert [(f.subject, f.message) for f in cost_integrity.cost_document_entries()] == [
         (
             "M-1",
             f"the depreciation of asset M-1 of 2025-01-31 makes -100.00 USD of account 1690, but "

@@ -141,11 +141,11 @@ def test_the_nightly_check_names_a_deposit_or_receipt_off_its_entry():
     fund("10000.00")
     deposit()
     asset = receive(cost=D("36000.00"), deposit="DEP-1", deposit_applied=D("10000.00"))
-    assert [f.status for f in cost_integrity.asset_document_entries()] == ["matched"]
+    assert [f.status for f in cost_integrity.cost_document_entries()] == ["matched"]
     behind_the_triggers("UPDATE holdings_vendordeposit SET amount = 12000.00")
     behind_the_triggers(f"UPDATE holdings_fixedasset SET cost = 36500.00 WHERE id = {asset.pk}")
 
-    found = cost_integrity.asset_document_entries()
+    found = cost_integrity.cost_document_entries()
     deposit_entry = VendorDeposit.objects.get().entry.sequence
     receipt_entry = asset.receipt_entry.sequence
     assert [(f.subject_type, f.subject, f.message) for f in found] == [
@@ -175,4 +175,4 @@ def test_the_nightly_check_names_a_deposit_or_receipt_off_its_entry():
         ),
     ]
     [run] = reconcile(as_of=date(2025, 1, 31), kinds=["internal"])
-    assert run.items.filter(checked="asset_document_entries", status="unmatched").count() == 4
+    assert run.items.filter(checked="cost_document_entries", status="unmatched").count() == 4

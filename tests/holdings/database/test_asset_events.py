@@ -18,6 +18,7 @@ from holdings.selectors import cost_integrity
 from holdings.services import fixed_assets
 from tests.holdings.database.test_deposits_and_receipts import postings_written_as
 from tests.holdings.database.test_disposal_records import behind_the_triggers
+from tests.holdings.database.test_rules import execute
 from tests.holdings.services.test_fixed_assets import machines
 from tests.holdings.services.test_fixed_assets import site as site  # the fixture
 
@@ -128,3 +129,19 @@ def test_the_rule_reads_the_charts_own_codes():
         chart.CASH,
         chart.DISPOSAL_GAIN,
     }
+
+
+@pytest.mark.parametrize(
+    ("kind", "entry"), [("depreciation", None), ("in_service", "the first depreciation's")]
+)
+def test_an_event_is_posted_by_an_entry_only_when_it_books_something(site, kind, entry):
+    asset = in_service(site)
+    fixed_assets.depreciation_run(through=date(2025, 1, 31))
+    posted = AssetEvent.objects.get(asset=asset, kind="depreciation").entry_id
+    with pytest.raises(IntegrityError, match="holdings_asset_event_posted_by_kind"):
+        execute(
+            "INSERT INTO holdings_assetevent (asset_id, kind, effective_date, month, amount, "
+            "accumulated, carrying_value, proceeds, evidence, entry_id, created_at) VALUES "
+            f"({asset.pk}, '{kind}', '2025-02-28', '2025-02-01', 1000.00, 0, 0, 0, '', "
+            f"{'NULL' if entry is None else posted}, now())"
+        )

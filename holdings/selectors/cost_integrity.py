@@ -114,16 +114,19 @@ def site_cost_entries() -> list[Finding]:
                   JOIN ledger_account a ON a.id = p.account_id
                  GROUP BY c.id, a.code
             )
-            SELECT c.id, c.kind, c.origin, c.reference, c.site, j.sequence,
-                   coalesce(w.code, p.code), coalesce(w.value, 0), coalesce(p.quantity, 0),
-                   coalesce(p.value, 0)
+            SELECT 'site_cost', c.id::text,
+                   format('site cost %%s (%%s %%s %%s of site %%s)', c.id, c.kind,
+                          CASE WHEN c.origin = 'accrual' THEN 'accrual' ELSE 'invoice' END,
+                          c.reference, c.site),
+                   j.sequence, coalesce(w.code, p.code), coalesce(w.value, 0),
+                   coalesce(p.quantity, 0), coalesce(p.value, 0)
               FROM wanted_by_account w
               FULL JOIN posted p ON p.id = w.id AND p.code = w.code
               JOIN costs c ON c.id = coalesce(w.id, p.id)
               JOIN ledger_journalentry j ON j.id = c.entry_id
              WHERE (coalesce(p.quantity, 0), coalesce(p.value, 0))
                    <> (coalesce(w.value, 0), coalesce(w.value, 0))
-             ORDER BY j.sequence, 7
+             ORDER BY 4, 5
             """,
             {
                 "power": chart.POWER_COST,
@@ -136,36 +139,12 @@ def site_cost_entries() -> list[Finding]:
             },
         )
         rows = cursor.fetchall()
-    if not rows:
-        return [
-            Finding(
-                subject_type="ledger",
-                subject="site costs",
-                check="site_cost_entries",
-                status=ItemStatus.MATCHED,
-                message="every site cost's entry posts what the document makes of each account",
-                source="site costs",
-            )
-        ]
-    return [
-        Finding(
-            subject_type="site_cost",
-            subject=str(cost_id),
-            check="site_cost_entries",
-            status=ItemStatus.UNMATCHED,
-            message=(
-                f"site cost {cost_id} ({kind} {'accrual' if origin == 'accrual' else 'invoice'} "
-                f"{reference} of site {site}) makes {wanted} USD of account {code}, but its "
-                f"entry #{sequence} posts {quantity} at {value}"
-            ),
-            commodity=USD,
-            ledger_amount=value,
-            source_amount=wanted,
-            source="site costs",
-            details={"entry_sequence": sequence, "account": code},
-        )
-        for cost_id, kind, origin, reference, site, sequence, code, wanted, quantity, value in rows
-    ]
+    return _entry_findings(
+        rows,
+        check="site_cost_entries",
+        subject="site costs",
+        clean="every site cost's entry posts what the document makes of each account",
+    )
 
 
 def cost_document_entries() -> list[Finding]:
@@ -252,23 +231,36 @@ def cost_document_entries() -> list[Finding]:
             },
         )
         rows = cursor.fetchall()
+    return _entry_findings(
+        rows,
+        check="cost_document_entries",
+        subject="cost documents",
+        clean="every vendor deposit's, fixed asset receipt's, asset event's and HPC revenue's "
+        "entry posts what the document makes of each account",
+    )
+
+
+def _entry_findings(
+    rows: list[tuple[Any, ...]], *, check: str, subject: str, clean: str
+) -> list[Finding]:
+    """One finding per (subject type, subject, label, entry sequence, account, wanted,
+    posted quantity, posted value) a query found, else one saying all match."""
     if not rows:
         return [
             Finding(
                 subject_type="ledger",
-                subject="cost documents",
-                check="cost_document_entries",
+                subject=subject,
+                check=check,
                 status=ItemStatus.MATCHED,
-                message="every vendor deposit's, fixed asset receipt's, asset event's and HPC "
-                "revenue's entry posts what the document makes of each account",
-                source="cost documents",
+                message=clean,
+                source=subject,
             )
         ]
     return [
         Finding(
             subject_type=subject_type,
-            subject=subject,
-            check="cost_document_entries",
+            subject=document,
+            check=check,
             status=ItemStatus.UNMATCHED,
             message=(
                 f"{label} makes {wanted} USD of account {code}, but its entry #{sequence} posts "
@@ -277,10 +269,10 @@ def cost_document_entries() -> list[Finding]:
             commodity=USD,
             ledger_amount=value,
             source_amount=wanted,
-            source="cost documents",
+            source=subject,
             details={"entry_sequence": sequence, "account": code},
         )
-        for subject_type, subject, label, sequence, code, wanted, quantity, value in rows
+        for subject_type, document, label, sequence, code, wanted, quantity, value in rows
     ]
 
 

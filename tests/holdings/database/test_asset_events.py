@@ -16,6 +16,7 @@ from holdings import chart, migrations
 from holdings.models import AssetEvent
 from holdings.selectors import cost_integrity
 from holdings.services import fixed_assets
+from ledger import services as ledger_services
 from tests.holdings.database.test_deposits_and_receipts import postings_written_as
 from tests.holdings.database.test_disposal_records import behind_the_triggers
 from tests.holdings.database.test_rules import execute
@@ -144,4 +145,28 @@ def test_an_event_is_posted_by_an_entry_only_when_it_books_something(site, kind,
             "accumulated, carrying_value, proceeds, evidence, entry_id, created_at) VALUES "
             f"({asset.pk}, '{kind}', '2025-02-28', '2025-02-01', 1000.00, 0, 0, 0, '', "
             f"{'NULL' if entry is None else posted}, now())"
+        )
+
+
+def test_an_asset_not_in_service_is_not_depreciated(site):
+    """Raw SQL only: the service depreciates assets in service alone."""
+    asset = fixed_assets.asset_receive(
+        code="M-2", asset_class="ASIC", cost=D("36000.00"), received_on=date(2025, 1, 1)
+    )
+    entry = ledger_services.entry_post(
+        effective_date=date(2025, 1, 31),
+        memo="Depreciation of M-2 for 2025-01",
+        postings=[("5400", D("1000.00"), D("1000.00")), ("1690", D("-1000.00"), D("-1000.00"))],
+        kind="depreciation",
+    )
+    with pytest.raises(
+        IntegrityError,
+        match=r"holdings_asset_event_at_a_site: the depreciation of asset M-2 of 2025-01-31 is "
+        r"charged to its site, but asset M-2 is at no site \(place it in service first\)",
+    ):
+        execute(
+            "INSERT INTO holdings_assetevent (asset_id, kind, effective_date, month, amount, "
+            "accumulated, carrying_value, proceeds, evidence, entry_id, created_at) VALUES "
+            f"({asset.pk}, 'depreciation', '2025-01-31', '2025-01-01', 1000.00, 0, 0, 0, '', "
+            f"{entry.pk}, now())"
         )

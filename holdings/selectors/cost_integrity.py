@@ -42,7 +42,7 @@ from holdings.models import (
     VendorDeposit,
 )
 from holdings.selectors.fixed_assets import asset_rollforward, month_end
-from holdings.selectors.reconciliation import Finding, compare_amounts
+from holdings.selectors.reconciliation import Finding, clean_finding, compare_amounts
 from ledger import selectors as ledger_selectors
 from ledger.models import Cancellation, CancellationStatus
 
@@ -246,16 +246,7 @@ def _entry_findings(
     """One finding per (subject type, subject, label, entry sequence, account, wanted,
     posted quantity, posted value) a query found, else one saying all match."""
     if not rows:
-        return [
-            Finding(
-                subject_type="ledger",
-                subject=subject,
-                check=check,
-                status=ItemStatus.MATCHED,
-                message=clean,
-                source=subject,
-            )
-        ]
+        return [clean_finding(check, clean, subject=subject, source=subject)]
     return [
         Finding(
             subject_type=subject_type,

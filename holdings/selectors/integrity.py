@@ -1,14 +1,18 @@
 """The books against themselves, the nightly internal check: the ledger's integrity, every
 lot against its movements and its account, the treasury's documents and disposal records
 against their entries, the production records, payouts and remeasurements against theirs,
-the pool accounts' monthly production totals against their records, and the journal's and
-subledgers' seal chains.
+every entry of a document's kind against its document, the pool accounts' monthly production
+totals against their records, and the journal's and subledgers' seal chains.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+
+from django.db import connection
 
 from holdings.models import (
     ItemStatus,
@@ -57,6 +61,7 @@ def check_internal(context: Context) -> list[Finding]:
     findings.extend(_treasury())
     findings.extend(_production_posted())
     findings.extend(_remeasurements())
+    findings.extend(_entry_documents())
     report = ledger_selectors.ledger_integrity(as_of=context.as_of)
     findings.append(
         compare_amounts(
@@ -196,6 +201,57 @@ def _remeasurements() -> list[Finding]:
         subject="remeasurements",
         source="remeasurements",
     )
+
+
+@dataclass(frozen=True)
+class EntryWithoutDocument:
+    entry_id: int
+    sequence: int
+    effective_date: date
+    kind: str
+    document: str
+
+
+def entries_without_documents() -> list[EntryWithoutDocument]:
+    """Entries of a document's kind that no document of that kind names, as PostgreSQL
+    refuses them at commit since holdings migration 0056 (its view
+    holdings_entry_without_document): what a ledger of an earlier release holds, or what was
+    written with the triggers off. Reversals are their cancellations'. In the journal's
+    order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT entry_id, sequence, effective_date, kind, document"
+            " FROM holdings_entry_without_document ORDER BY sequence"
+        )
+        return [EntryWithoutDocument(*row) for row in cursor.fetchall()]
+
+
+def _entry_documents() -> list[Finding]:
+    found = entries_without_documents()
+    if not found:
+        return [
+            clean_finding(
+                "entry_documents",
+                "every entry of a document's kind is named by its document",
+                subject="journal entries",
+                source="documents",
+            )
+        ]
+    return [
+        Finding(
+            subject_type="journal_entry",
+            subject=str(entry.entry_id),
+            check="entry_documents",
+            status=ItemStatus.UNMATCHED,
+            message=(
+                f"entry #{entry.sequence} of {entry.effective_date} is a {entry.kind} entry, "
+                f"but no {entry.document} names it"
+            ),
+            source="documents",
+            details={"entry_sequence": entry.sequence, "kind": entry.kind},
+        )
+        for entry in found
+    ]
 
 
 def _document_findings(

@@ -816,10 +816,10 @@ def test_the_ledger_reconciles_with_itself_at_each_month_end_of_the_demo(demo):
         [run] = reconcile(as_of=date.fromisoformat(month_end), kinds=["internal"])
         problems += troubles([run])
         # lots, lot rows, the treasury's documents and disposal records, the payouts, the
-        # remeasurements, trial balance, roll-ups, nothing below zero, the production months
-        # against their records, the journal and the subledgers against their seals, and the
-        # cost subledgers against their accounts
-        assert run.matched == 12, month_end
+        # remeasurements, every entry against its document, trial balance, roll-ups, nothing
+        # below zero, the production months against their records, the journal and the
+        # subledgers against their seals, and the cost subledgers against their accounts
+        assert run.matched == 13, month_end
     assert not problems, "not matched:\n" + "\n".join(problems)
 
 

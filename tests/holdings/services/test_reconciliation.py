@@ -490,7 +490,7 @@ def test_a_clean_day_matches_every_kind_with_a_message_for_each_item(chain, sett
         "payouts": ("matched", 2, 0, 0),
         "wallets": ("matched", 3, 0, 0),
         "loans": ("matched", 3, 0, 0),
-        "internal": ("matched", 11, 0, 0),
+        "internal": ("matched", 12, 0, 0),
     }
     assert all(run.as_of == DAY and run.finished_at >= run.started_at for run in runs.values())
     assert runs["payouts"].sources == ["esplora"]
@@ -602,6 +602,7 @@ def test_a_clean_day_matches_every_kind_with_a_message_for_each_item(chain, sett
             "and its entry takes that to the fair value gain and posts nowhere else but the "
             "adjustment accounts",
         ),
+        ("entry_documents", "every entry of a document's kind is named by its document"),
         (
             "trial_balance",
             "trial balance total value at the end of 2026-01-05: ledger 0.00 USD, zero 0.00 USD",
@@ -848,7 +849,7 @@ def test_with_a_chain_configured_that_does_not_answer_the_on_chain_items_are_unr
         "payouts": ("incomplete", 0, 0, 3),
         "wallets": ("incomplete", 1, 0, 2),
         "loans": ("matched", 3, 0, 0),
-        "internal": ("matched", 11, 0, 0),
+        "internal": ("matched", 12, 0, 0),
     }
     assert [(i.subject, i.checked, i.status, i.message) for i in items_of(runs["payouts"])] == [
         (PAYOUT_2, "on_chain", "unreachable", f"payout {PAYOUT_2} not checked: {reason}"),
@@ -888,7 +889,7 @@ def test_with_no_bitcoin_explorer_configured_btc_is_not_checked_on_chain_never_a
         "payouts": ("matched", 0, 0, 0),
         "wallets": ("matched", 1, 0, 0),
         "loans": ("matched", 3, 0, 0),
-        "internal": ("matched", 11, 0, 0),
+        "internal": ("matched", 12, 0, 0),
     }
     assert [(i.subject, i.checked, i.status, i.message) for i in items_of(runs["payouts"])] == [
         (PAYOUT_2, "on_chain", "not_on_chain", f"{payout_what(2)}: not checked on chain, {reason}"),
@@ -1173,7 +1174,7 @@ def tamper(sql: str, params: list) -> None:
 
 @pytest.mark.django_db
 def test_a_tampered_roll_up_is_found_with_its_account_and_difference(recon_world):
-    assert counts(reconcile(as_of=DAY, kinds=["internal"])[0]) == ("matched", 11, 0, 0)
+    assert counts(reconcile(as_of=DAY, kinds=["internal"])[0]) == ("matched", 12, 0, 0)
     hot = recon_world["hot"].account
     tamper(
         "UPDATE ledger_dailybalance SET quantity = quantity + 0.001 "
@@ -1183,7 +1184,7 @@ def test_a_tampered_roll_up_is_found_with_its_account_and_difference(recon_world
 
     run = reconcile(as_of=DAY, kinds=["internal"])[0]
 
-    assert counts(run) == ("breaks", 9, 2, 0)
+    assert counts(run) == ("breaks", 10, 2, 0)
     lots, rollup = breaks_of(run)
     assert (lots.subject, lots.checked, lots.commodity) == (hot.code, "lots", "BTC")
     assert (lots.ledger_amount, lots.source_amount, lots.difference) == (
@@ -1221,7 +1222,7 @@ def test_a_tampered_lot_is_found_with_its_account_and_difference(recon_world):
 
     run = reconcile(as_of=DAY, kinds=["internal"])[0]
 
-    assert counts(run) == ("breaks", 9, 2, 0)
+    assert counts(run) == ("breaks", 10, 2, 0)
     item, lot = breaks_of(run)
     # The lot no longer opened with what its opening movement says.
     assert (lot.subject_type, lot.checked, lot.details["field"]) == (
@@ -1252,7 +1253,7 @@ def test_a_sealed_entry_altered_behind_the_triggers_breaks_the_journal(recon_wor
 
     run = reconcile(as_of=DAY, kinds=["internal"])[0]
 
-    assert counts(run) == ("breaks", 10, 1, 0)
+    assert counts(run) == ("breaks", 11, 1, 0)
     [item] = breaks_of(run)
     assert (item.subject_type, item.subject, item.checked) == (
         "journal_entry",
@@ -1272,7 +1273,7 @@ def test_a_production_month_changed_behind_the_triggers_is_found(recon_world):
 
     run = reconcile(as_of=DAY, kinds=["internal"])[0]
 
-    assert counts(run) == ("breaks", 10, 1, 0)
+    assert counts(run) == ("breaks", 11, 1, 0)
     [item] = breaks_of(run)
     code = month.pool_account.code
     assert (item.subject_type, item.subject, item.checked) == (

@@ -17,7 +17,7 @@ from holdings.selectors import lots as lots_selectors
 from holdings.tasks import verify_lots
 from ledger.models import Account, AccountType, JournalEntry
 from ledger.services import account_create
-from tests.earlier_ledgers import posted_past_the_lots
+from tests.earlier_ledgers import DOCUMENTS_UNCHECKED, posted_past_the_lots
 from tests.holdings.database.test_rules import entry_sql, execute, run_together
 
 MIGRATION = Path(chart.__file__).parent / "migrations" / "0041_adjustments_match_their_lots.sql"
@@ -31,6 +31,8 @@ def adjustment_sql(
     the lot's adjustment moved by `amount` with it, and the lot row following its movement."""
     return [
         entry_sql(day, lines, kind="fair_value_remeasurement") if lines else "SELECT 1",
+        # No remeasurement row: only its entry and its lots' movements are tested here.
+        *DOCUMENTS_UNCHECKED,
         "INSERT INTO holdings_lotmovement (lot_id, entry_id, effective_date, kind, quantity,"
         f" cost, fair_value_adjustment, created_at) VALUES ({lot.pk},"
         f" {entry or '(SELECT max(id) FROM ledger_journalentry)'},"
@@ -62,7 +64,7 @@ def test_a_bare_entry_to_an_adjustment_account_is_refused(earning):
         r"account 1290, the fair value adjustment of the lots it measures, but its lot movements "
         r"adjust them by 0 USD",
     ):
-        execute(bare)
+        run_together([bare, *DOCUMENTS_UNCHECKED])
     assert JournalEntry.objects.count() == entries
 
 

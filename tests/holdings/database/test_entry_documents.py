@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 
 from holdings.models import SiteCost
 from holdings.selectors import integrity
-from holdings.services import costs
+from holdings.services import costs, fair_value
 from holdings.services.reconciliation import reconcile
 from ledger import cancellations
 from ledger import services as ledger_services
@@ -22,6 +22,7 @@ from ledger.posting import EntryInput
 from tests.earlier_ledgers import posted_without_its_document
 from tests.holdings.database.test_disposal_records import at_commit
 from tests.holdings.services.test_costs import JULY, sites  # noqa: F401 (a fixture)
+from tests.holdings.services.test_fair_value_cancellations import MONTH_END, opening, sale
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -108,6 +109,32 @@ def test_documents_written_by_their_services_pass(staff_user, approver_user):
     costs.site_costs_accrue(month=date(2025, 8, 1))
     at_commit()
     assert SiteCost.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_a_remeasurements_corrections_are_its_own(world):
+    """A remeasurement's correction of a later sale is named by no document of its own: its
+    key is the remeasurement entry's key followed by ':after:' and the sale's entry id. A key
+    of that shape under no remeasurement's entry is refused."""
+    opening()
+    sale()
+    remeasured = fair_value.remeasure(commodity="BTC", as_of=MONTH_END)
+    [correction] = JournalEntry.objects.filter(idempotency_key__contains=":after:")
+    assert correction.idempotency_key.startswith(f"{remeasured.entry.idempotency_key}:after:")
+    at_commit()
+
+    refused = pytest.raises(
+        IntegrityError, match=r"is a fair_value_remeasurement entry, but no remeasurement names it"
+    )
+    with refused, transaction.atomic():
+        ledger_services.entry_post(
+            effective_date=MONTH_END,
+            memo="x",
+            kind="fair_value_remeasurement",
+            idempotency_key="remeasure:BTC:2025-11-30:after:1",
+            postings=CAPITAL,
+        )
+        at_commit()
 
 
 @pytest.mark.usefixtures("chart")

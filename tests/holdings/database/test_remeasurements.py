@@ -20,6 +20,7 @@ from holdings.services import fair_value, setup
 from holdings.services.reconciliation import reconcile
 from ledger import services as ledger_services
 from ledger.services import PostingInput
+from tests.earlier_ledgers import documents_unchecked
 from tests.holdings.database.test_disposal_records import at_commit, behind_the_triggers
 from tests.holdings.services.test_treasury import OPENING
 
@@ -63,6 +64,8 @@ def test_a_remeasurements_entry_takes_its_adjustment_to_4100(world, monkeypatch)
 def test_a_remeasurement_that_adjusts_its_lots_has_its_entry(world, monkeypatch):
     remeasured_as(monkeypatch, entry=None)
     remeasure()
+    # Its entry, which no remeasurement names now, is refused by holdings 0056 too.
+    documents_unchecked()
     with pytest.raises(
         IntegrityError,
         match=r"holdings_remeasurement_matches_its_entry: the remeasurement of BTC at 2025-12-31 "

@@ -29,7 +29,7 @@ def earnings(count: int, *, keyed: bool = False, start: int = 0) -> list[EntryIn
             memo=f"earning {n}",
             postings=LINES,
             idempotency_key=f"copy-test:{n}" if keyed else None,
-            kind="pool_earning",
+            kind="mined",
         )
         for n in range(start, start + count)
     ]
@@ -172,12 +172,12 @@ def test_the_payload_hash_is_the_canonical_json_it_always_was(memo):
 
     account = _AccountInfo(1, 'Ünïcode "code"', "BTC", 8, False, True)
     other = _AccountInfo(2, "4000", "USD", 2, False, True)
-    entry = EntryInput(effective_date=DAY, memo=memo, postings=[], kind="pool_earning")
+    entry = EntryInput(effective_date=DAY, memo=memo, postings=[], kind="mined")
     lines = [(other, D("-1000.10"), D("-1000.10")), (account, D("0.01000000"), D("1000.10"))]
     payload = {
         "effective_date": DAY.isoformat(),
         "memo": memo,
-        "kind": "pool_earning",
+        "kind": "mined",
         "postings": sorted(
             [info.code, f"{q.normalize():f}", f"{v.normalize():f}"] for info, q, v in lines
         ),
@@ -237,7 +237,7 @@ def test_amounts_and_text_travel_exactly(chart):
                     ("4000", D("-99999999999.99"), D("-99999999999.99")),
                     ("4000", D("-0.01"), D("-0.01")),
                 ],
-                kind="pool_earning",
+                kind="mined",
             )
         ]
     )

@@ -33,7 +33,7 @@ def mined(quantity: str = "0.5", value: str = "50000.00", **kwargs):
         effective_date=kwargs.pop("effective_date", OCT1),
         memo=kwargs.pop("memo", "F2Pool earning"),
         postings=[("1300", D(quantity), D(value)), ("4000", -D(value), -D(value))],
-        kind=kwargs.pop("kind", "pool_earning"),
+        kind=kwargs.pop("kind", "mined"),
         **kwargs,
     )
 

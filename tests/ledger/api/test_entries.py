@@ -422,7 +422,7 @@ def test_journal_pagination_shape(chart, api_client_for):
         services.entry_post(
             effective_date=date(2025, 10, day),
             memo=f"Mined day {day}",
-            kind="pool_earning",
+            kind="mined",
             postings=[("1300", Decimal("0.1"), Decimal("10000")), ("4000", -10000, -10000)],
         )
     client = api_client_for("auditor")
@@ -449,7 +449,7 @@ def test_journal_filters(chart, api_client_for):
     earning = services.entry_post(
         effective_date=date(2025, 10, 3),
         memo="Mined",
-        kind="pool_earning",
+        kind="mined",
         postings=[("1301", Decimal("0.1"), Decimal("10000")), ("4000", -10000, -10000)],
     )
     client = api_client_for("auditor")
@@ -465,7 +465,7 @@ def test_journal_filters(chart, api_client_for):
     assert ids(start="2025-10-01") == [earning.pk, buy.pk]
     assert ids(end="2025-10-01") == [buy.pk, opening.pk]
     assert ids(start="2025-10-01", end="2025-10-01") == [buy.pk]
-    assert ids(kind="pool_earning") == [earning.pk]
+    assert ids(kind="mined") == [earning.pk]
     assert ids(kind="reversal") == []
 
     assert_error(client.get(f"{API}/journal-entries/", {"account": "9999"}), 400, "account")

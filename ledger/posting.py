@@ -54,13 +54,19 @@ class PostingInput:
     value: Decimal
 
 
+# The kind of an entry a caller of the ledger's own API posts without naming one.
+GENERAL_KIND = "general"
+
+
 @dataclass(frozen=True)
 class EntryInput:
     effective_date: date
     memo: str
     postings: Sequence[PostingInput | tuple[Any, Decimal, Decimal]]
     idempotency_key: str | None = None
-    kind: str = "manual"
+    # A caller's own entry, no document's: a person's entry is a manual journal's
+    # (ledger.services.manual_journals), which names its kind.
+    kind: str = GENERAL_KIND
 
 
 @dataclass(frozen=True)

@@ -212,16 +212,29 @@ class EntryWithoutDocument:
     document: str
 
 
+# Manual journals' entries are held to their journals from this migration on (the releases
+# before manual journals posted a person's entry as 'manual' straight away).
+MANUAL_RULE = ("holdings", "0057_manual_entries_posted_by_their_journals")
+
+
 def entries_without_documents() -> list[EntryWithoutDocument]:
-    """Entries of a document's kind that no document of that kind names, as PostgreSQL
-    refuses them at commit since holdings migration 0056 (its view
-    holdings_entry_without_document): what a ledger of an earlier release holds, or what was
-    written with the triggers off. Reversals are their cancellations'. In the journal's
-    order."""
+    """Entries of a document's kind (a manual journal's since holdings migration 0057) that
+    no document of that kind names, as PostgreSQL refuses them at commit since holdings
+    migration 0056 (its view holdings_entry_without_document): what a ledger of an earlier
+    release holds, or what was written with the triggers off. Reversals are their
+    cancellations'. In the journal's order."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT entry_id, sequence, effective_date, kind, document"
-            " FROM holdings_entry_without_document ORDER BY sequence"
+            """
+            SELECT v.entry_id, v.sequence, v.effective_date, v.kind, v.document
+              FROM holdings_entry_without_document v
+              JOIN ledger_journalentry j ON j.id = v.entry_id
+             WHERE v.document <> 'manual journal'
+                OR j.created_at >= (SELECT applied FROM django_migrations
+                                     WHERE app = %s AND name = %s)
+             ORDER BY v.sequence
+            """,
+            MANUAL_RULE,
         )
         return [EntryWithoutDocument(*row) for row in cursor.fetchall()]
 

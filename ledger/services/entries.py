@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.models import JournalEntry
-from ledger.posting import EntryInput, PostingInput, check, post
+from ledger.posting import GENERAL_KIND, EntryInput, PostingInput, check, post
 
 
 def entry_post(
@@ -18,7 +18,7 @@ def entry_post(
     memo: str,
     postings: Sequence[PostingInput | tuple[Any, Decimal, Decimal]],
     idempotency_key: str | None = None,
-    kind: str = "manual",
+    kind: str = GENERAL_KIND,
     created_by: Any = None,
     approved_by: Any = None,
 ) -> JournalEntry:
@@ -42,7 +42,7 @@ def entry_post_or_replay(
     memo: str,
     postings: Sequence[PostingInput | tuple[Any, Decimal, Decimal]],
     idempotency_key: str | None = None,
-    kind: str = "manual",
+    kind: str = GENERAL_KIND,
     created_by: Any = None,
     approved_by: Any = None,
 ) -> tuple[JournalEntry, bool]:

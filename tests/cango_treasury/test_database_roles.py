@@ -75,7 +75,7 @@ def refused(conn: psycopg.Connection, sql: str, error: type[Exception]) -> str:
 def raw_entry(debit: int, credit: int, quantity: str, value: str) -> str:
     return (
         "WITH e AS (INSERT INTO ledger_journalentry (effective_date, memo, kind, status, "
-        "payload_hash, created_at) VALUES ('2025-10-02', 'raw', 'manual', 'posted', '', now()) "
+        "payload_hash, created_at) VALUES ('2025-10-02', 'raw', 'general', 'posted', '', now()) "
         "RETURNING id) INSERT INTO ledger_posting (entry_id, account_id, commodity_id, scale, "
         "effective_date, quantity, value) VALUES "
         f"((SELECT id FROM e), {debit}, 'USD', 2, '2025-10-02', {quantity}, {value}), "

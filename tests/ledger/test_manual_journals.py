@@ -36,7 +36,10 @@ OPENING = [("1000", D("500000.00"), D("500000.00")), ("3000", D("-500000.00"), D
 
 def opening_cash() -> JournalEntry:
     return services.entry_post(
-        effective_date=date(2025, 9, 30), memo="Opening cash", postings=OPENING, kind="opening"
+        effective_date=date(2025, 9, 30),
+        memo="Opening cash",
+        postings=OPENING,
+        kind="opening_balance",
     )
 
 

@@ -133,7 +133,7 @@ def test_an_entry_left_without_postings_among_others_is_refused_at_commit(chart)
     """...and refused when one of the entries never gets its postings."""
     sql = (
         "WITH e AS (INSERT INTO ledger_journalentry (effective_date, memo, kind, status, "
-        "payload_hash, created_at) SELECT '2025-10-02', 'raw', 'manual', 'posted', '', now() "
+        "payload_hash, created_at) SELECT '2025-10-02', 'raw', 'general', 'posted', '', now() "
         "FROM generate_series(1, 3) RETURNING id) SELECT array_agg(id ORDER BY id) FROM e"
     )
     with (
@@ -261,7 +261,7 @@ def test_postings_take_their_ids_in_the_order_given(chart, entries):
     lines = [("4000", -a, -a) for a in amounts] + [("1000", a, a) for a in reversed(amounts)]
     posted = services.entries_post(
         entries=[
-            EntryInput(effective_date=DAY, memo=f"entry {n}", postings=lines, kind="manual")
+            EntryInput(effective_date=DAY, memo=f"entry {n}", postings=lines, kind="general")
             for n in range(entries)
         ]
     )

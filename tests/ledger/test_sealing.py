@@ -447,7 +447,7 @@ def test_an_entry_slipped_into_a_burnt_number_is_found(sealed):
     with past_the_triggers() as cursor:
         cursor.execute(
             "INSERT INTO ledger_journalentry (sequence, effective_date, memo, kind, status, "
-            "payload_hash, created_at) VALUES (%s, %s, 'slipped in', 'manual', 'posted', '', "
+            "payload_hash, created_at) VALUES (%s, %s, 'slipped in', 'general', 'posted', '', "
             "now()) RETURNING id",
             [burnt, DAY],
         )

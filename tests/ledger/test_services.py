@@ -222,7 +222,7 @@ def test_a_must_not_go_negative_account_never_does_at_any_date(chart):
 
 @pytest.mark.django_db
 def test_a_cancellation_mirrors_once(chart, staff_user, approver_user, second_approver):
-    entry = mined(kind="manual")  # an entry of no registered document: its own document
+    entry = mined(kind="general")  # an entry of no registered document: its own document
     requested, created = services.cancellation_request(
         entry=entry, reason="wrong pool", by=staff_user
     )

@@ -125,20 +125,20 @@ def test_a_loan_event_is_posted_by_an_entry_of_its_own_kind(drawn):
     other = ledger_services.entry_post(
         effective_date=date(2026, 6, 3),
         memo="not a draw",
-        kind="manual",
+        kind="general",
         postings=[("1000", D("5.00"), D("5.00")), ("3000", D("-5.00"), D("-5.00"))],
     )
     entries = JournalEntry.objects.count()
     message = refused(EVENT_AGAIN, ["draw", other.pk])
     assert "holdings_document_entry_kind: loan event" in message
-    assert f"is posted by a loan_draw entry; entry {other.pk} is a manual entry" in message
+    assert f"is posted by a loan_draw entry; entry {other.pk} is a general entry" in message
     assert "holdings_loan_event_posted" in refused(EVENT_AGAIN, ["draw", None])
     assert "holdings_loan_event_posted" in refused(EVENT_AGAIN, ["repayment", None])
     assert drawn.events.count() == 4
     assert JournalEntry.objects.count() == entries
 
 
-def bare_entry(debit: int, credit: int, amount: str, kind: str = "manual") -> str:
+def bare_entry(debit: int, credit: int, amount: str, kind: str = "general") -> str:
     """One USD entry of two postings, as raw SQL writes it (returns nothing)."""
     return (
         "WITH e AS (INSERT INTO ledger_journalentry (effective_date, memo, kind, status,"
@@ -264,7 +264,7 @@ def test_a_site_cost_is_not_decided_by_its_maker(typed):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("kind", ["manual", "sale", "loan_draw", "cost_accrual"])
+@pytest.mark.parametrize("kind", ["general", "sale", "loan_draw", "cost_accrual"])
 def test_a_typed_invoice_is_posted_by_a_site_cost_entry_alone(typed, approver_user, kind):
     entry = post_entry(kind)
     message = refused(

@@ -17,10 +17,10 @@ from holdings.services import costs, fair_value
 from holdings.services.reconciliation import reconcile
 from ledger import cancellations
 from ledger import services as ledger_services
-from ledger.models import JournalEntry
+from ledger.models import JournalEntry, ManualJournalKind
 from ledger.posting import EntryInput
 from tests.earlier_ledgers import posted_without_its_document
-from tests.holdings.database.test_disposal_records import at_commit
+from tests.holdings.database.test_disposal_records import at_commit, behind_the_triggers
 from tests.holdings.services.test_costs import JULY, sites  # noqa: F401 (a fixture)
 from tests.holdings.services.test_fair_value_cancellations import MONTH_END, opening, sale
 
@@ -49,6 +49,13 @@ DOCUMENTS = {
     "asset_impairment": "asset event",
     "asset_disposal": "asset event",
     "hpc_revenue": "month of HPC revenue",
+    # A person's entry: its manual journal's (holdings 0057).
+    "manual": "manual journal",
+    "adjustment": "manual journal",
+    "accrual": "manual journal",
+    "reclassification": "manual journal",
+    "correction": "manual journal",
+    "opening": "manual journal",
 }
 # Cash in from the owners: accounts no subledger keeps, so only the new rule can refuse it.
 CAPITAL = [("1000", D("100.00"), D("100.00")), ("3000", D("-100.00"), D("-100.00"))]
@@ -73,7 +80,7 @@ def test_an_entry_of_a_documents_kind_needs_its_document(kind, document):
 def test_a_batch_written_by_copy_is_held_entry_by_entry():
     """64 entries and more go by COPY; the first without its document is named."""
     entries = [
-        EntryInput(effective_date=DAY, memo=f"{n}", kind="manual", postings=CAPITAL)
+        EntryInput(effective_date=DAY, memo=f"{n}", kind="general", postings=CAPITAL)
         for n in range(70)
     ]
     entries[40] = EntryInput(effective_date=DAY, memo="40", kind="sale", postings=CAPITAL)
@@ -86,21 +93,23 @@ def test_a_batch_written_by_copy_is_held_entry_by_entry():
 
 @pytest.mark.usefixtures("chart")
 def test_other_kinds_are_not_documents_kinds():
-    """Manual journals' kinds, opening balances and the ledger's own callers' kinds."""
-    for kind in ("manual", "adjustment", "opening_balance", "bench"):
+    """Opening balances and the ledger's own callers' kinds."""
+    for kind in ("general", "opening_balance", "bench"):
         ledger_services.entry_post(effective_date=DAY, memo=kind, kind=kind, postings=CAPITAL)
     at_commit()
-    assert JournalEntry.objects.count() == 4
+    assert JournalEntry.objects.count() == 3
 
 
 def test_the_rule_knows_every_kind_a_document_registers():
     """Every kind the services register a cancellable document for, but opening balances
-    (lots opened from a file, no document row), is a document's kind to PostgreSQL."""
+    (lots opened from a file, no document row), and every manual journal's kind is a
+    document's kind to PostgreSQL."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT kind, document FROM holdings_document_kinds()")
         in_sql = dict(cursor.fetchall())
     assert in_sql == DOCUMENTS
-    assert set(cancellations._DOCUMENT_TYPES) - {"opening_balance"} == set(DOCUMENTS)
+    registered = set(cancellations._DOCUMENT_TYPES) - {"opening_balance"}
+    assert registered | set(ManualJournalKind.values) == set(DOCUMENTS)
 
 
 @pytest.mark.usefixtures("sites")
@@ -170,6 +179,37 @@ def test_the_nightly_check_names_an_entry_no_document_names():
             f"entry #{entry.sequence} of 2025-07-31 is a site_cost entry, but no site cost "
             "names it",
         )
+    ]
+
+
+@pytest.mark.usefixtures("chart")
+def test_a_manual_journals_entry_is_its_journals(staff_user, approver_user):
+    """Approved, a manual journal posts its entry with itself; the nightly check names an
+    entry of its kind that no journal names, unless it was written before holdings 0057 (the
+    releases before manual journals posted a person's entry straight away)."""
+    journal, _ = ledger_services.manual_journal_create(
+        effective_date=DAY,
+        memo="Capital paid in",
+        kind="adjustment",
+        postings=CAPITAL,
+        by=staff_user,
+    )
+    ledger_services.manual_journal_submit(journal=journal, by=staff_user)
+    ledger_services.manual_journal_approve(journal=journal, by=approver_user)
+    at_commit()
+    assert integrity.entries_without_documents() == []
+
+    early = posted_without_its_document(
+        effective_date=DAY, memo="Posted by an early release", kind="manual", postings=CAPITAL
+    )
+    late = posted_without_its_document(
+        effective_date=DAY, memo="Written behind the triggers", kind="manual", postings=CAPITAL
+    )
+    behind_the_triggers(
+        f"UPDATE ledger_journalentry SET created_at = '2025-07-01T00:00:00Z' WHERE id = {early.pk}"
+    )
+    assert [(e.entry_id, e.kind, e.document) for e in integrity.entries_without_documents()] == [
+        (late.pk, "manual", "manual journal")
     ]
 
 

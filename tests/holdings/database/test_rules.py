@@ -383,7 +383,7 @@ def run_together(statements: list[str]) -> None:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
-def entry_sql(day: str, lines: list[tuple[int, str, int, str, str]], kind: str = "manual") -> str:
+def entry_sql(day: str, lines: list[tuple[int, str, int, str, str]], kind: str = "general") -> str:
     """One entry and its postings (account id, commodity, scale, quantity, value) in one
     statement, as the ledger writes them."""
     rows = ", ".join(
@@ -399,7 +399,7 @@ def entry_sql(day: str, lines: list[tuple[int, str, int, str, str]], kind: str =
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("kind", ["manual", "pool_earning", "sale"])
+@pytest.mark.parametrize("kind", ["general", "pool_earning", "sale"])
 def test_an_entry_posting_coin_to_an_account_holding_lots_moves_its_lots(earning, kind):
     """Raw SQL posted coin to a receivable or wallet with no lot moved, under any kind (a
     document's kind with no document is refused by its own rule too: tests of holdings 0056

@@ -191,7 +191,7 @@ def test_the_export_is_accepted_by_beancount_and_ties_to_the_trial_balance(books
             "sequence", flat=True
         )
     )
-    manual = next(t for t in transactions if t.meta["kind"] == "manual")
+    manual = next(t for t in transactions if t.meta["kind"] == "general")
     assert manual.narration == 'Manual: "found" 0.001 BTC\nin HOT-1'
     (reversal,) = [t for t in transactions if t.meta["kind"] == "reversal"]
     payout = first_payout()

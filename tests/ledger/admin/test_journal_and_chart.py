@@ -27,7 +27,7 @@ def post(
     memo: str,
     debit: str = "1000",
     credit: str = "3000",
-    kind: str = "manual",
+    kind: str = "general",
 ):
     value = D(amount)
     return services.entry_post(

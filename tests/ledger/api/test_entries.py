@@ -399,7 +399,7 @@ def test_journal_entry_detail(chart, api_client_for, staff_user):
     assert body["sequence"] == buy.sequence
     assert body["effective_date"] == "2025-10-01"
     assert body["memo"] == "Bought 1.5 BTC"
-    assert (body["kind"], body["status"]) == ("manual", "posted")
+    assert (body["kind"], body["status"]) == ("general", "posted")
     assert body["idempotency_key"] is None
     assert body["reversal_of"] is None and body["reversed_by"] is None
     assert body["created_by"] is None and body["approved_by"] is None

@@ -170,7 +170,7 @@ def test_account_detail_opening_every_posting_and_closing(chart, api_client_for)
     ]
     sequences = [row["sequence"] for row in body["results"]]
     assert sequences == sorted(sequences)
-    assert {row["kind"] for row in body["results"]} == {"manual"}
+    assert {row["kind"] for row in body["results"]} == {"general"}
     assert {row["account"] for row in body["results"]} == {"1000"}
 
 

@@ -75,10 +75,11 @@ def test_raw_sql(closed):
     with pytest.raises(IntegrityError) as caught, transaction.atomic(), connection.cursor() as c:
         c.execute(
             "WITH e AS (INSERT INTO ledger_journalentry (effective_date, memo, kind, status, "
-            "payload_hash, created_at) VALUES ('2025-10-01', 'raw', 'manual', 'posted', '', now()) "
-            "RETURNING id) INSERT INTO ledger_posting (entry_id, account_id, commodity_id, scale, "
-            "effective_date, quantity, value) SELECT e.id, v.account, 'USD', 2, '2025-10-01', "
-            "v.amount, v.amount FROM e, (VALUES (%s, 1.00), (%s, -1.00)) v(account, amount)",
+            "payload_hash, created_at) VALUES ('2025-10-01', 'raw', 'general', 'posted', '', "
+            "now()) RETURNING id) INSERT INTO ledger_posting (entry_id, account_id, commodity_id, "
+            "scale, effective_date, quantity, value) SELECT e.id, v.account, 'USD', 2, "
+            "'2025-10-01', v.amount, v.amount FROM e, (VALUES (%s, 1.00), (%s, -1.00)) "
+            "v(account, amount)",
             [accounts["1000"], accounts["3000"]],
         )
     assert "ledger_entry_period_open" in str(caught.value)

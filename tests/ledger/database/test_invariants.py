@@ -16,10 +16,15 @@ D = Decimal
 
 
 def run_sql(sql: str, params: list | None = None) -> None:
-    """Run SQL and fire the checks deferred to commit, as a COMMIT would."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, params or [])
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    """Run SQL and fire the checks deferred to commit, as a COMMIT would; the test's later
+    writes are checked at its end again, as the next transaction's would be at its commit."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params or [])
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def refused(sql: str, params: list | None = None) -> str:
@@ -46,7 +51,7 @@ def posted(chart):
 def insert_entry_sql(day: str = "2025-10-02") -> str:
     return (
         "INSERT INTO ledger_journalentry (effective_date, memo, kind, status, payload_hash, "
-        f"created_at) VALUES ('{day}', 'raw', 'manual', 'posted', '', now()) RETURNING id"
+        f"created_at) VALUES ('{day}', 'raw', 'general', 'posted', '', now()) RETURNING id"
     )
 
 
@@ -224,7 +229,7 @@ def test_an_entry_is_written_posted_and_no_status_lets_it_change(posted):
     could still be changed, and it could be set to posted after."""
     draft = raw_entry(
         [("1000", "USD", "", 2, "5", "5"), ("3000", "USD", "", 2, "-5", "-5")]
-    ).replace("'manual', 'posted'", "'manual', 'draft'")
+    ).replace("'general', 'posted'", "'general', 'draft'")
     assert "ledger_entry_status_posted" in refused(draft)
     assert "ledger_entry_immutable" in refused("UPDATE ledger_journalentry SET status = 'draft'")
     assert JournalEntry.objects.count() == 1
